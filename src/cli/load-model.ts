@@ -1,0 +1,81 @@
+// Loading the user's model.ts at build time: esbuild bundles the file (its own imports inlined,
+// packages left to Node), with "gradgen" pointed at this very compiler so model and compiler
+// share one copy of the IR. The bundle is written beside the model so its imports resolve as the
+// model's would, imported, and removed.
+
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { GradgenError, type SourceLocation } from "../errors.js";
+import { isModelDefinition, type ModelDefinition } from "../dsl/model.js";
+import { locationFromStack } from "../dsl/callsite.js";
+
+const gradgenEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "index.js");
+
+interface EsbuildMessage {
+  text: string;
+  location: { file: string; line: number; column: number; lineText: string } | null;
+}
+
+/** Import a TypeScript file under plain Node (which cannot strip types before Node 22). */
+export async function importTypeScript(file: string, what = "model file"): Promise<Record<string, unknown>> {
+  const absolute = path.resolve(file);
+  if (!existsSync(absolute)) {
+    throw new GradgenError(`${what} ${file} does not exist. Check the path (it is resolved from ${process.cwd()}).`);
+  }
+  const { build } = await import("esbuild");
+  // Beside the model, so its relative and package imports resolve as they would for the model itself.
+  const temporary = path.join(path.dirname(absolute), `.${path.basename(absolute)}.gradgen-${process.pid}.mjs`);
+  let code: string;
+  try {
+    const result = await build({
+      entryPoints: [absolute],
+      outfile: temporary,
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      packages: "external",
+      sourcemap: "inline",
+      logLevel: "silent",
+      plugins: [{
+        name: "gradgen-self",
+        setup(b) {
+          b.onResolve({ filter: /^gradgen$/ }, () => ({ path: pathToFileURL(gradgenEntry).href, external: true }));
+        },
+      }],
+    });
+    code = result.outputFiles[0]!.text;
+  } catch (error) {
+    const first = (error as { errors?: EsbuildMessage[] }).errors?.[0];
+    if (!first) throw error;
+    const where: SourceLocation | undefined = first.location
+      ? { file: path.relative(process.cwd(), path.resolve(first.location.file)), line: first.location.line, column: first.location.column + 1 }
+      : undefined;
+    throw new GradgenError(`cannot load the ${what}: ${first.text}${first.location ? ` (in \`${first.location.lineText.trim()}\`)` : ""}. Fix the TypeScript syntax or the import.`, where);
+  }
+
+  process.setSourceMapsEnabled(true);
+  let module: Record<string, unknown>;
+  try {
+    writeFileSync(temporary, code);
+    module = await import(pathToFileURL(temporary).href);
+  } catch (error) {
+    if (error instanceof GradgenError) throw error;
+    const location = locationFromStack((error as Error)?.stack);
+    throw new GradgenError(`the ${what} threw while loading: ${(error as Error)?.message ?? String(error)}. Fix the code at that line.`, location);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+  return module;
+}
+
+export async function loadModel(file: string): Promise<ModelDefinition> {
+  const module = await importTypeScript(file);
+  const definition = module.default;
+  if (!isModelDefinition(definition)) {
+    throw new GradgenError(`${file} has no default-exported model. End the file with \`export default model("name", ({ input, param }) => { ...; return { loss }; });\` (model is imported from "gradgen").`);
+  }
+  return definition;
+}

@@ -1,0 +1,18 @@
+// grad() inside a model or an inspection session: derivatives are tensors like any other.
+
+import { GradgenError } from "../errors.js";
+import { formatShape } from "../ir/shape.js";
+import { gradients } from "../grad/reverse.js";
+import { Tensor, traced } from "./tensor.js";
+
+/** ∂f/∂wrt for a scalar f, shaped like wrt; with an array, one gradient per entry. */
+export function grad(f: Tensor, wrt: Tensor): Tensor;
+export function grad(f: Tensor, wrt: readonly Tensor[]): Tensor[];
+export function grad(f: Tensor, wrt: Tensor | readonly Tensor[]): Tensor | Tensor[] {
+  const list = wrt instanceof Tensor ? [wrt] : wrt;
+  if (f.shape.length !== 0) {
+    return traced(() => { throw new GradgenError(`grad: f must be a scalar (per example), got shape ${formatShape(f.shape)}; sum or average it first.`); });
+  }
+  const results = gradients(f.node, list.map((w) => w.node)).map((node) => traced(() => node));
+  return wrt instanceof Tensor ? results[0]! : results;
+}

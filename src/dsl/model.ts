@@ -1,0 +1,131 @@
+// model(name, build): a plain value describing a model. Tracing runs `build` once with `input` and
+// `param` factories and records the per-example graph; the batch is added by the compiler.
+
+import { GradgenError, type SourceLocation } from "../errors.js";
+import { makeNode, type InitSpec, type Node } from "../ir/node.js";
+import { Op } from "../ir/ops.js";
+import { formatShape, type Shape } from "../ir/shape.js";
+import { callerLocation } from "./callsite.js";
+import { Tensor } from "./tensor.js";
+
+export interface InputOptions {
+  /** Also report ∂loss/∂input from gradient() (input sensitivities, adversarial examples). */
+  readonly grad?: boolean;
+}
+
+export interface ParamOptions {
+  /** "zeros" (default) | "ones" | "uniform" | "normal" | "xavier" | "he" | a constant. */
+  readonly init?: InitSpec;
+}
+
+export interface ModelBuilder {
+  input(name: string, shape: Shape, options?: InputOptions): Tensor;
+  param(name: string, shape: Shape, options?: ParamOptions): Tensor;
+}
+
+export interface ModelResult {
+  /** The per-example loss, a scalar; the trainer averages it over the batch. */
+  readonly loss: Tensor;
+  /** Named values predict() returns. */
+  readonly outputs?: Readonly<Record<string, Tensor>>;
+}
+
+export interface ModelDefinition {
+  readonly kind: "gradgen.model";
+  readonly name: string;
+  readonly build: (builder: ModelBuilder) => ModelResult;
+  readonly origin: SourceLocation | undefined;
+}
+
+export interface TracedModel {
+  readonly name: string;
+  readonly inputs: readonly Node[];
+  readonly params: readonly Node[];
+  /** Per-example loss (batched scalar). */
+  readonly loss: Node;
+  readonly outputs: readonly { readonly name: string; readonly node: Node }[];
+}
+
+const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const initNames = ["zeros", "ones", "uniform", "normal", "xavier", "he"];
+
+export function model(name: string, build: (builder: ModelBuilder) => ModelResult): ModelDefinition {
+  const origin = callerLocation();
+  if (typeof name !== "string" || !identifier.test(name)) {
+    throw new GradgenError(`model name ${JSON.stringify(name)} is not an identifier; it names the generated file and its exports, so use letters, digits and _ (not starting with a digit), e.g. "mlp".`, origin);
+  }
+  return Object.freeze({ kind: "gradgen.model" as const, name, build, origin });
+}
+
+export function isModelDefinition(value: unknown): value is ModelDefinition {
+  return typeof value === "object" && value !== null && (value as ModelDefinition).kind === "gradgen.model";
+}
+
+function checkShape(what: string, name: string, shape: Shape, location: SourceLocation | undefined): void {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new GradgenError(`${what} "${name}": shape ${JSON.stringify(shape)} must be an array of positive integers, e.g. [784] or [784, 128] ([] for a scalar).`, location);
+  }
+}
+
+export function traceModel(definition: ModelDefinition): TracedModel {
+  const inputs: Node[] = [];
+  const params: Node[] = [];
+  const declared = new Map<string, SourceLocation | undefined>();
+
+  function declare(what: string, name: string, shape: Shape): SourceLocation | undefined {
+    const location = callerLocation();
+    if (typeof name !== "string" || !identifier.test(name)) {
+      throw new GradgenError(`${what} name ${JSON.stringify(name)} is not an identifier; names become properties and variables of the generated code, so use letters, digits and _ (not starting with a digit).`, location);
+    }
+    if (declared.has(name)) {
+      const first = declared.get(name);
+      throw new GradgenError(`${what} "${name}" is declared twice${first ? ` (first at ${first.file}:${first.line})` : ""}; every input and parameter needs its own name.`, location);
+    }
+    checkShape(what, name, shape, location);
+    declared.set(name, location);
+    return location;
+  }
+
+  const builder: ModelBuilder = {
+    input(name, shape, options = {}) {
+      const location = declare("input", name, shape);
+      const node = makeNode(Op.Input, [], { name, shape: [...shape], wantsGrad: options.grad === true });
+      node.origin ??= location;
+      inputs.push(node);
+      return new Tensor(node);
+    },
+    param(name, shape, options = {}) {
+      const location = declare("param", name, shape);
+      const init = options.init ?? "zeros";
+      if (!(typeof init === "number" && Number.isFinite(init)) && !initNames.includes(init as string)) {
+        throw new GradgenError(`param "${name}": unknown init ${JSON.stringify(init)}; use one of ${initNames.join(", ")} or a number.`, location);
+      }
+      const node = makeNode(Op.Param, [], { name, shape: [...shape], init });
+      node.origin ??= location;
+      params.push(node);
+      return new Tensor(node);
+    },
+  };
+
+  const result = definition.build(builder);
+  const where = definition.origin;
+  if (!result || !(result.loss instanceof Tensor)) {
+    throw new GradgenError(`model "${definition.name}" must return { loss, outputs? } where loss is a tensor (for example nn.halfSquaredError(y, t)).`, where);
+  }
+  if (result.loss.shape.length !== 0) {
+    throw new GradgenError(`model "${definition.name}": the loss must be a scalar per example, but it has shape ${formatShape(result.loss.shape)}; reduce it with .sum() or .mean().`, result.loss.node.origin ?? where);
+  }
+  if (!result.loss.node.batched) {
+    throw new GradgenError(`model "${definition.name}": the loss does not depend on any input, so there is nothing to average over the batch.`, result.loss.node.origin ?? where);
+  }
+  const outputs = Object.entries(result.outputs ?? {}).map(([name, tensor]) => {
+    if (!identifier.test(name) || !(tensor instanceof Tensor)) {
+      throw new GradgenError(`model "${definition.name}": output "${name}" must be a tensor with an identifier name.`, where);
+    }
+    if (declared.has(name)) {
+      throw new GradgenError(`model "${definition.name}": output "${name}" has the name of an input or parameter; give it its own name.`, where);
+    }
+    return { name, node: tensor.node };
+  });
+  return { name: definition.name, inputs, params, loss: result.loss.node, outputs };
+}

@@ -1,0 +1,75 @@
+// Reverse-mode differentiation as dynamic programming over paths. ∂seed/∂v is the sum over all
+// paths v → seed of the product of local derivatives; grouping the paths by v's first edge gives
+//   adjoint(v) = Σ over consumers j of v of  rule_j(adjoint(j))  (the consumer's vector-Jacobian product),
+// so one sweep in reverse topological order computes every adjoint with work linear in the graph,
+// never enumerating paths. The result is ordinary IR: it can be simplified, emitted, differentiated again.
+
+import { add, batchSum, broadcastTo, constant, reshape, sum } from "../ir/build.js";
+import type { Node } from "../ir/node.js";
+import { derivativeRules } from "./rules.js";
+
+/**
+ * ∂seed/∂w for each w in `wrt`. A non-scalar seed is summed (its adjoint is all ones) unless
+ * `seedAdjoint` is given, which makes this a vector-Jacobian product.
+ *
+ * Batch semantics: a batched seed is a per-example quantity, so every adjoint is per example too;
+ * an unbatched seed (such as the mean loss) gets unbatched adjoints for shared values, summed over examples.
+ */
+export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node): Node[] {
+  const onPath = nodesBetween(seed, wrt);
+  const contributions = new Map<Node, Node[]>();
+  contributions.set(seed, [seedAdjoint ?? broadcastTo(constant(1), seed.shape)]);
+
+  const order = [...onPath].sort((a, b) => b.id - a.id);
+  const adjoints = new Map<Node, Node>();
+  for (const node of order) {
+    const parts = contributions.get(node);
+    if (!parts) continue; // no path from here reaches the seed with a gradient
+    const adjoint = parts.reduce((total, part) => add(total, part));
+    adjoints.set(node, adjoint);
+    const rule = derivativeRules[node.op];
+    const perInput = rule({ inputs: node.inputs, out: node, adjoint });
+    node.inputs.forEach((input, i) => {
+      const part = perInput[i];
+      if (!part || !onPath.has(input)) return;
+      const list = contributions.get(input) ?? [];
+      list.push(unbroadcast(part, input, seed.batched));
+      contributions.set(input, list);
+    });
+  }
+  return wrt.map((w) => adjoints.get(w) ?? broadcastTo(constant(0), w.shape));
+}
+
+/** Nodes that lie on some path from a `wrt` node to the seed: only they need adjoints. */
+function nodesBetween(seed: Node, wrt: readonly Node[]): Set<Node> {
+  const ancestors = new Set<Node>();
+  const stack = [seed];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (ancestors.has(node)) continue;
+    ancestors.add(node);
+    stack.push(...node.inputs);
+  }
+  const dependsOnWrt = new Set<Node>(wrt.filter((w) => ancestors.has(w)));
+  const ascending = [...ancestors].sort((a, b) => a.id - b.id);
+  for (const node of ascending) {
+    if (node.inputs.some((input) => dependsOnWrt.has(input))) dependsOnWrt.add(node);
+  }
+  return dependsOnWrt;
+}
+
+/**
+ * Reduce a contribution to the operand's shape: sum the axes broadcasting added, and sum over
+ * examples when a per-example contribution flows into a value all examples share.
+ */
+function unbroadcast(part: Node, operand: Node, seedIsBatched: boolean): Node {
+  let result = part;
+  if (result.batched && !operand.batched && !seedIsBatched) result = batchSum(result);
+  const lead = result.shape.length - operand.shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < result.shape.length; i++) {
+    if (i < lead || (operand.shape[i - lead] === 1 && result.shape[i] !== 1)) axes.push(i);
+  }
+  if (axes.length > 0) result = sum(result, axes);
+  return reshape(result, operand.shape);
+}

@@ -1,0 +1,82 @@
+// Plain constructors over makeNode, one per op. No rewriting happens here: what you build is what
+// you get (passes/simplify.ts does the algebra), so printed IR mirrors the model as written.
+
+import { makeNode, type Node } from "./node.js";
+import { Op } from "./ops.js";
+import { sameShape, type Shape } from "./shape.js";
+
+export type Operand = Node | number;
+
+export function constant(value: number): Node {
+  return makeNode(Op.Const, [], { value });
+}
+
+export function lift(x: Operand): Node {
+  return typeof x === "number" ? constant(x) : x;
+}
+
+export const batchSize = (): Node => makeNode(Op.BatchSize, []);
+
+const unary = (op: Op) => (x: Operand): Node => makeNode(op, [lift(x)]);
+const binary = (op: Op) => (a: Operand, b: Operand): Node => makeNode(op, [lift(a), lift(b)]);
+
+export const neg = unary(Op.Neg);
+export const exp = unary(Op.Exp);
+export const log = unary(Op.Log);
+export const sin = unary(Op.Sin);
+export const cos = unary(Op.Cos);
+export const sqrt = unary(Op.Sqrt);
+export const abs = unary(Op.Abs);
+export const sign = unary(Op.Sign);
+export const sigmoid = unary(Op.Sigmoid);
+export const tanh = unary(Op.Tanh);
+export const softplus = unary(Op.Softplus);
+export const add = binary(Op.Add);
+export const sub = binary(Op.Sub);
+export const mul = binary(Op.Mul);
+export const div = binary(Op.Div);
+export const maximum = binary(Op.Maximum);
+export const minimum = binary(Op.Minimum);
+export const greater = binary(Op.Greater);
+export const equal = binary(Op.Equal);
+export const matmul = binary(Op.MatMul);
+export const softmaxCrossEntropy = binary(Op.SoftmaxCrossEntropy);
+export const logSumExp = unary(Op.LogSumExp);
+
+export function powConst(x: Operand, exponent: number): Node {
+  return makeNode(Op.PowConst, [lift(x)], { exponent });
+}
+
+export function select(condition: Operand, whenTrue: Operand, whenFalse: Operand): Node {
+  return makeNode(Op.Select, [lift(condition), lift(whenTrue), lift(whenFalse)]);
+}
+
+export function reshape(x: Node, shape: Shape): Node {
+  return sameShape(x.shape, shape) ? x : makeNode(Op.Reshape, [x], { shape });
+}
+
+export function transpose(x: Node, perm?: readonly number[]): Node {
+  const axes = perm ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+  if (axes.every((p, i) => p === i)) return x;
+  return makeNode(Op.Transpose, [x], { perm: axes });
+}
+
+export function broadcastTo(x: Node, shape: Shape): Node {
+  return sameShape(x.shape, shape) ? x : makeNode(Op.Broadcast, [x], { shape });
+}
+
+export function sum(x: Node, axes?: readonly number[]): Node {
+  const all = axes ?? x.shape.map((_, i) => i);
+  if (all.length === 0) return x;
+  return makeNode(Op.Sum, [x], { axes: [...all].sort((a, b) => a - b) });
+}
+
+export function max(x: Node, axes?: readonly number[]): Node {
+  const all = axes ?? x.shape.map((_, i) => i);
+  if (all.length === 0) return x;
+  return makeNode(Op.Max, [x], { axes: [...all].sort((a, b) => a - b) });
+}
+
+export function batchSum(x: Node): Node {
+  return x.batched ? makeNode(Op.BatchSum, [x]) : x;
+}

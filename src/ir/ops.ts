@@ -1,0 +1,80 @@
+// The one list of IR operations. Every table keyed by Op (derivative rules, emitter op tables)
+// is typed `{ [K in Op]: ... }`, so adding an op here without its rule or its code is a type error.
+
+export enum Op {
+  // Leaves
+  Input = "input", // one value per example (batched)
+  Param = "param", // trained, shared by all examples
+  Const = "const", // scalar literal
+  BatchSize = "batchSize", // the run-time example count n (scalar)
+
+  // Elementwise, one operand
+  Neg = "neg",
+  Exp = "exp",
+  Log = "log",
+  Sin = "sin",
+  Cos = "cos",
+  Sqrt = "sqrt",
+  Abs = "abs",
+  Sign = "sign",
+  Sigmoid = "sigmoid",
+  Tanh = "tanh",
+  Softplus = "softplus", // log(1 + e^x), evaluated stably
+  PowConst = "powConst", // x^p for a constant p
+
+  // Elementwise, two or three operands (numpy broadcasting)
+  Add = "add",
+  Sub = "sub",
+  Mul = "mul",
+  Div = "div",
+  Maximum = "maximum",
+  Minimum = "minimum",
+  Greater = "greater", // 1 where a > b, else 0; no gradient
+  Equal = "equal", // 1 where a == b, else 0; no gradient
+  Select = "select", // cond != 0 ? a : b
+
+  // Layout: never computed, read through strides
+  Reshape = "reshape",
+  Transpose = "transpose",
+  Broadcast = "broadcast",
+
+  // Reductions over per-example axes
+  Sum = "sum",
+  Max = "max",
+  LogSumExp = "logSumExp", // over the last axis, stable
+
+  // Linear algebra
+  MatMul = "matmul", // [m,k]·[k,n]
+
+  // Across the batch: batched operand → one shared value
+  BatchSum = "batchSum",
+
+  // Composite ops: one node with a hand-written stable derivative, expanded into primitives before scheduling
+  SoftmaxCrossEntropy = "softmaxCrossEntropy", // Σ y·(logSumExp(z) − z); ∂/∂z = softmax(z) − y
+}
+
+export const unaryElementwise = [
+  Op.Neg, Op.Exp, Op.Log, Op.Sin, Op.Cos, Op.Sqrt, Op.Abs, Op.Sign,
+  Op.Sigmoid, Op.Tanh, Op.Softplus, Op.PowConst,
+] as const;
+
+export const binaryElementwise = [
+  Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Maximum, Op.Minimum, Op.Greater, Op.Equal,
+] as const;
+
+/** Ops computed one element at a time; the emitter fuses chains of them into one loop. */
+export const elementwiseOps: ReadonlySet<Op> = new Set<Op>([
+  ...unaryElementwise, ...binaryElementwise, Op.Select,
+]);
+
+/** Ops whose operands are interchangeable; interning sorts their operands so a·b and b·a are one node. */
+export const commutativeOps: ReadonlySet<Op> = new Set<Op>([
+  Op.Add, Op.Mul, Op.Maximum, Op.Minimum, Op.Equal,
+]);
+
+export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast]);
+
+export const leafOps: ReadonlySet<Op> = new Set<Op>([Op.Input, Op.Param, Op.Const, Op.BatchSize]);
+
+/** Ops whose result is piecewise constant: they pass no gradient to their operands. */
+export const nonDifferentiableOps: ReadonlySet<Op> = new Set<Op>([Op.Greater, Op.Equal, Op.Sign]);

@@ -1,0 +1,28 @@
+// Composite ops carry hand-written derivatives during differentiation; afterwards they are
+// rewritten into primitives the scheduler knows.
+
+import { broadcastTo, logSumExp, mul, reshape, sub, sum } from "../ir/build.js";
+import { makeNode, type Node } from "../ir/node.js";
+import { Op } from "../ir/ops.js";
+
+function expandNode(node: Node, inputs: readonly Node[]): Node {
+  if (node.op === Op.SoftmaxCrossEntropy) {
+    // Σ y·(logΣe^z − z), with the log-sum-exp broadcast back over the last axis
+    const [z, y] = inputs as [Node, Node];
+    const lse = broadcastTo(reshape(logSumExp(z), [...z.shape.slice(0, -1), 1]), z.shape);
+    return sum(mul(y, sub(lse, z)));
+  }
+  return inputs.every((input, i) => input === node.inputs[i]) ? node : makeNode(node.op, inputs, node.attrs);
+}
+
+export function expandComposites(roots: readonly Node[]): Node[] {
+  const memo = new Map<Node, Node>();
+  const visit = (node: Node): Node => {
+    const known = memo.get(node);
+    if (known) return known;
+    const result = expandNode(node, node.inputs.map(visit));
+    memo.set(node, result);
+    return result;
+  };
+  return roots.map(visit);
+}

@@ -1,0 +1,216 @@
+// Algebraic simplification as a table of rewrite rules, applied bottom-up until none fires.
+// Every rule is an identity of real arithmetic that keeps the node's shape (a smaller result is
+// broadcast back), so a rewrite can change rounding but never the value. Rebuilding goes through
+// the intern table, so the simplified forward and gradient graphs share every common subexpression.
+
+import {
+  add, broadcastTo, constant, mul, neg, powConst, reshape, sub, transpose,
+} from "../ir/build.js";
+import { makeNode, type Node } from "../ir/node.js";
+import { elementwiseOps, Op } from "../ir/ops.js";
+import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
+import { broadcastShapes, broadcastsTo, sameShape } from "../ir/shape.js";
+
+export interface RewriteRule {
+  readonly name: string;
+  readonly ops: readonly Op[];
+  /** A simpler equal expression, or undefined when the rule does not apply. */
+  readonly rewrite: (node: Node) => Node | undefined;
+}
+
+const isConst = (x: Node, value?: number): boolean =>
+  x.op === Op.Const && (value === undefined || x.attrs.value === value);
+
+/** Broadcast constants `Broadcast(c, shape)` count as c. */
+function constantOf(x: Node): number | undefined {
+  if (x.op === Op.Const) return x.attrs.value;
+  if (x.op === Op.Broadcast && x.inputs[0]!.op === Op.Const) return x.inputs[0]!.attrs.value;
+  return undefined;
+}
+
+/** A scalar coefficient and the rest: c·x ↦ (c, x), −x ↦ (−1, x), x ↦ (1, x). */
+function splitCoefficient(x: Node): [number, Node] {
+  if (x.op === Op.Mul && isConst(x.inputs[0]!)) return [x.inputs[0]!.attrs.value!, x.inputs[1]!];
+  if (x.op === Op.Neg) {
+    const [c, rest] = splitCoefficient(x.inputs[0]!);
+    return [-c, rest];
+  }
+  return [1, x];
+}
+
+/** A base and a constant exponent: xᵖ ↦ (x, p), x ↦ (x, 1). */
+function splitPower(x: Node): [Node, number] {
+  return x.op === Op.PowConst ? [x.inputs[0]!, x.attrs.exponent!] : [x, 1];
+}
+
+function scaled(coefficient: number, x: Node): Node {
+  if (coefficient === 0) return constant(0);
+  if (coefficient === 1) return x;
+  if (coefficient === -1) return neg(x);
+  return mul(coefficient, x);
+}
+
+export const rewriteRules: readonly RewriteRule[] = [
+  {
+    name: "fold constants",
+    ops: [...elementwiseOps],
+    rewrite: (node) => {
+      if (!node.inputs.every((input) => isConst(input)) || !isElementwiseOp(node.op)) return undefined;
+      const args = node.inputs.map((input) => input.attrs.value!);
+      return constant(scalarFunctions[node.op](args, node.attrs.exponent ?? 1));
+    },
+  },
+  {
+    // Elementwise ops broadcast by themselves: x·Broadcast(y) = x·y when the result shape is unchanged.
+    name: "implicit broadcast",
+    ops: [...elementwiseOps],
+    rewrite: (node) => {
+      const index = node.inputs.findIndex((input) => input.op === Op.Broadcast);
+      if (index < 0) return undefined;
+      const inputs = node.inputs.map((input, i) => (i === index ? input.inputs[0]! : input));
+      let shape: readonly number[] = [];
+      for (const input of inputs) shape = broadcastShapes(shape, input.shape) ?? [-1];
+      if (!sameShape(shape, node.shape)) return undefined;
+      return makeNode(node.op, inputs, node.attrs);
+    },
+  },
+  { name: "x + 0 = x", ops: [Op.Add], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 0) ? b : undefined) },
+  { name: "x − 0 = x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (isConst(b!, 0) ? a : undefined) },
+  { name: "0 − x = −x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 0) ? neg(b!) : undefined) },
+  { name: "x + (−y) = x − y", ops: [Op.Add], rewrite: ({ inputs: [a, b] }) =>
+      b!.op === Op.Neg ? sub(a!, b!.inputs[0]!) : a!.op === Op.Neg ? sub(b!, a!.inputs[0]!) : undefined },
+  { name: "x − (−y) = x + y", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (b!.op === Op.Neg ? add(a!, b!.inputs[0]!) : undefined) },
+  {
+    // x + x = 2x, 3x + x = 4x, ax − bx = (a − b)x
+    name: "collect like terms",
+    ops: [Op.Add, Op.Sub],
+    rewrite: ({ op, inputs: [a, b] }) => {
+      const [ca, xa] = splitCoefficient(a!);
+      const [cb, xb] = splitCoefficient(b!);
+      if (xa !== xb) return undefined;
+      return scaled(op === Op.Add ? ca + cb : ca - cb, xa);
+    },
+  },
+  { name: "1·x = x", ops: [Op.Mul], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 1) ? b : undefined) },
+  { name: "0·x = 0", ops: [Op.Mul], rewrite: ({ inputs: [a] }) => (isConst(a!, 0) ? constant(0) : undefined) },
+  { name: "(−1)·x = −x", ops: [Op.Mul], rewrite: ({ inputs: [a, b] }) => (isConst(a!, -1) ? neg(b!) : undefined) },
+  {
+    // c·(d·x) = (cd)·x, (c·x)·y = c·(x·y), (−x)·y = −(x·y): coefficients move outward, where they fold
+    name: "hoist coefficients",
+    ops: [Op.Mul],
+    rewrite: ({ inputs: [a, b] }) => {
+      const [cb, xb] = splitCoefficient(b!);
+      if (isConst(a!)) return cb === 1 ? undefined : scaled(a!.attrs.value! * cb, xb);
+      const [ca, xa] = splitCoefficient(a!);
+      return ca === 1 && cb === 1 ? undefined : scaled(ca * cb, mul(xa, xb));
+    },
+  },
+  {
+    // x·x = x², xᵃ·x = xᵃ⁺¹, xᵃ·xᵇ = xᵃ⁺ᵇ
+    name: "merge powers",
+    ops: [Op.Mul],
+    rewrite: ({ inputs: [a, b] }) => {
+      const [xa, pa] = splitPower(a!);
+      const [xb, pb] = splitPower(b!);
+      return xa === xb && !isConst(xa) ? powConst(xa, pa + pb) : undefined;
+    },
+  },
+  { name: "x/1 = x", ops: [Op.Div], rewrite: ({ inputs: [a, b] }) => (isConst(b!, 1) ? a : undefined) },
+  { name: "0/x = 0", ops: [Op.Div], rewrite: ({ inputs: [a] }) => (isConst(a!, 0) ? constant(0) : undefined) },
+  { name: "−(−x) = x", ops: [Op.Neg], rewrite: ({ inputs: [x] }) => (x!.op === Op.Neg ? x!.inputs[0] : undefined) },
+  {
+    name: "−(c·x) = (−c)·x",
+    ops: [Op.Neg],
+    rewrite: ({ inputs: [x] }) => (x!.op === Op.Mul && isConst(x!.inputs[0]!) ? mul(-x!.inputs[0]!.attrs.value!, x!.inputs[1]!) : undefined),
+  },
+  { name: "x¹ = x", ops: [Op.PowConst], rewrite: (node) => (node.attrs.exponent === 1 ? node.inputs[0] : undefined) },
+  { name: "x⁰ = 1", ops: [Op.PowConst], rewrite: (node) => (node.attrs.exponent === 0 ? constant(1) : undefined) },
+  {
+    // (xᵃ)ᵇ = xᵃᵇ holds for every real x only when b is an integer
+    name: "power of a power",
+    ops: [Op.PowConst],
+    rewrite: ({ inputs: [x], attrs }) =>
+      x!.op === Op.PowConst && Number.isInteger(attrs.exponent!) ? powConst(x!.inputs[0]!, x!.attrs.exponent! * attrs.exponent!) : undefined,
+  },
+  { name: "c ? x : x = x", ops: [Op.Select], rewrite: ({ inputs: [, a, b] }) => (a === b ? a : undefined) },
+  {
+    name: "select on a constant",
+    ops: [Op.Select],
+    rewrite: ({ inputs: [c, a, b] }) => (isConst(c!) ? (c!.attrs.value !== 0 ? a : b) : undefined),
+  },
+  {
+    name: "sum of a broadcast constant",
+    ops: [Op.Sum],
+    rewrite: (node) => {
+      const value = constantOf(node.inputs[0]!);
+      return value === undefined ? undefined : constant(value * (node.inputs[0]!.size / node.size));
+    },
+  },
+  { name: "reshape of a reshape", ops: [Op.Reshape], rewrite: ({ inputs: [x], attrs }) => (x!.op === Op.Reshape ? reshape(x!.inputs[0]!, attrs.shape!) : undefined) },
+  {
+    name: "layout of a constant",
+    ops: [Op.Reshape, Op.Broadcast],
+    rewrite: ({ op, inputs: [x], attrs }) => {
+      const value = constantOf(x!);
+      if (value === undefined || (op === Op.Broadcast && x!.op === Op.Const)) return undefined;
+      return broadcastTo(constant(value), attrs.shape!);
+    },
+  },
+  {
+    name: "transpose of a transpose",
+    ops: [Op.Transpose],
+    rewrite: ({ inputs: [x], attrs }) => (x!.op === Op.Transpose ? transpose(x!.inputs[0]!, attrs.perm!.map((p) => x!.attrs.perm![p]!)) : undefined),
+  },
+  {
+    // Moving a size-1 axis changes no element's position
+    name: "transpose that only moves unit axes",
+    ops: [Op.Transpose],
+    rewrite: ({ inputs: [x], attrs, shape }) => {
+      const moved = attrs.perm!.filter((p) => x!.shape[p] !== 1);
+      return moved.every((p, i) => i === 0 || p > moved[i - 1]!) ? reshape(x!, shape) : undefined;
+    },
+  },
+];
+
+const rulesByOp = new Map<Op, RewriteRule[]>();
+for (const rule of rewriteRules) {
+  for (const op of rule.ops) rulesByOp.set(op, [...(rulesByOp.get(op) ?? []), rule]);
+}
+
+/** Give `candidate` the exact shape of `node` (rules may return a smaller, broadcastable value). */
+function withShapeOf(candidate: Node, node: Node): Node | undefined {
+  if (sameShape(candidate.shape, node.shape)) return candidate;
+  return broadcastsTo(candidate.shape, node.shape) ? broadcastTo(candidate, node.shape) : undefined;
+}
+
+// Simplified forms are a property of the (interned) node alone, so they are cached across calls.
+const normalForms = new WeakMap<Node, Node>();
+
+/** The simplified form of `node`: operands first, then rules on the node until none fires. */
+function simplifyNode(node: Node, firedRules: string[] | undefined): Node {
+  const cached = normalForms.get(node);
+  if (cached) return cached;
+  const inputs = node.inputs.map((input) => simplifyNode(input, firedRules));
+  let current = inputs.every((input, i) => input === node.inputs[i]) ? node : makeNode(node.op, inputs, node.attrs);
+  const known = normalForms.get(current);
+  if (known) current = known;
+  else {
+    for (const rule of rulesByOp.get(current.op) ?? []) {
+      const rewritten = rule.rewrite(current);
+      const next = rewritten && rewritten !== current ? withShapeOf(rewritten, current) : undefined;
+      if (!next || next === current) continue;
+      firedRules?.push(rule.name);
+      // The rewrite may have built nodes that are not yet simplified: simplify the result in turn.
+      current = simplifyNode(next, firedRules);
+      break;
+    }
+  }
+  normalForms.set(node, current);
+  normalForms.set(current, current);
+  return current;
+}
+
+/** Simplify several roots together (shared subexpressions are simplified once). */
+export function simplify(roots: readonly Node[], firedRules?: string[]): Node[] {
+  return roots.map((root) => simplifyNode(root, firedRules));
+}

@@ -1,0 +1,456 @@
+// DAG → flat kernels for one entry point. Decides, node by node, how each value is produced:
+//   leaf    inputs, parameters, constants, n: read where they already are
+//   view    reshape/transpose/broadcast: no code, a strided window onto another value
+//   local   a shared scalar: one `const` per call
+//   inline  an elementwise value used once: computed inside its consumer's loop (fusion)
+//   buffer  everything else: a kernel writes it to a buffer
+//   fused   a per-example matmul summed over the batch: one GEMM whose contraction runs over examples
+
+import { GradgenError } from "../errors.js";
+import type { Node } from "../ir/node.js";
+import { reachableInOrder } from "../ir/graph.js";
+import { elementwiseOps, leafOps, Op } from "../ir/ops.js";
+import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
+import type {
+  Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value,
+} from "./program.js";
+
+type NodeKind = "leaf" | "view" | "local" | "inline" | "buffer" | "fused";
+
+/** A strided window onto storage: element (b, i₀, i₁, …) at offset + b·batchStride + Σ iₖ·strides[k]. */
+interface View {
+  readonly storage: Storage;
+  readonly offset: number;
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly batchStride: number;
+}
+
+/** Where a root's value must end up. */
+export type BindingTarget = { readonly kind: "return" } | { readonly kind: "buffer"; readonly name: string; readonly perExample: boolean };
+
+export interface Binding {
+  readonly node: Node;
+  readonly target: BindingTarget;
+}
+
+export interface LoweredEntry {
+  readonly kernels: Kernel[];
+  readonly returns?: Access;
+  /** Temporary buffers (named "%id") the planner maps onto work slots. */
+  readonly temporaries: Map<string, { size: number; perExample: boolean }>;
+  readonly inputsRead: Set<string>;
+}
+
+export const bufferNameOf = {
+  input: (name: string) => `input_${name}`,
+  param: (name: string) => `param_${name}`,
+  grad: (name: string) => `grad_${name}`,
+  inputGrad: (name: string) => `inputGrad_${name}`,
+  output: (name: string) => `output_${name}`,
+};
+
+const scalarLiteral = (value: number): Storage => ({ kind: "scalar", code: { kind: "literal", value } });
+const isReduction = (op: Op): boolean => op === Op.Sum || op === Op.Max || op === Op.LogSumExp || op === Op.BatchSum;
+
+function contiguousView(storage: Storage, shape: Shape, perExample: boolean): View {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return { storage, offset: 0, shape, strides: contiguousStrides(shape), batchStride: perExample ? size : 0 };
+}
+
+function describe(node: Node): string {
+  const where = node.origin ? `  (${node.origin.file}:${node.origin.line})` : "";
+  const name = node.attrs.name ? ` ${node.attrs.name}` : "";
+  return `${node.op}${name} [${node.shape.join(", ")}]${node.batched ? " per example" : ""}${where}`;
+}
+
+export function lowerEntryPoint(bindings: readonly Binding[]): LoweredEntry {
+  return new EntryLowering(bindings).run();
+}
+
+class EntryLowering {
+  private readonly kinds = new Map<Node, NodeKind>();
+  private readonly views = new Map<Node, View>();
+  private readonly consumers = new Map<Node, Set<Node>>();
+  private readonly rootCount = new Map<Node, number>();
+  private readonly kernels: Kernel[] = [];
+  private readonly temporaries = new Map<string, { size: number; perExample: boolean }>();
+  private readonly inputsRead = new Set<string>();
+  /** Roots whose kernel writes straight into their binding's buffer. */
+  private readonly assignedTargets = new Map<Node, string>();
+
+  constructor(private readonly bindings: readonly Binding[]) {}
+
+  run(): LoweredEntry {
+    const nodes = reachableInOrder(this.bindings.map((b) => b.node));
+    for (const node of nodes) {
+      for (const input of node.inputs) {
+        const set = this.consumers.get(input) ?? new Set<Node>();
+        set.add(node);
+        this.consumers.set(input, set);
+      }
+    }
+    for (const { node } of this.bindings) this.rootCount.set(node, (this.rootCount.get(node) ?? 0) + 1);
+    for (const node of nodes) this.classify(node);
+    for (const node of nodes) this.emit(node);
+    let returns: Access | undefined;
+    for (const { node, target } of this.bindings) {
+      if (target.kind === "return") {
+        const view = this.views.get(node)!;
+        returns = { storage: view.storage, offset: view.offset, strides: [] };
+      } else if (this.assignedTargets.get(node) !== target.name) {
+        const destination = contiguousView({ kind: "buffer", name: target.name }, node.shape, target.perExample);
+        this.kernels.push(this.copyKernel(`${target.name} = ${describe(node)}`, this.views.get(node)!, node.shape, target.perExample, destination));
+      }
+    }
+    return { kernels: this.kernels, returns, temporaries: this.temporaries, inputsRead: this.inputsRead };
+  }
+
+  // ── Classification ────────────────────────────────────────────────────────────────────────
+
+  private classify(node: Node): void {
+    const kind = this.kindOf(node);
+    this.kinds.set(node, kind);
+    if (kind === "buffer") this.views.set(node, this.bufferViewFor(node));
+    if (kind === "local") this.views.set(node, { storage: { kind: "scalar", code: { kind: "local", name: `s${node.id}` } }, offset: 0, shape: [], strides: [], batchStride: 0 });
+  }
+
+  private kindOf(node: Node): NodeKind {
+    if (leafOps.has(node.op)) {
+      this.views.set(node, this.leafView(node));
+      return "leaf";
+    }
+    if (node.op === Op.Reshape || node.op === Op.Transpose || node.op === Op.Broadcast) {
+      const view = this.layoutView(node);
+      if (view) {
+        this.views.set(node, view);
+        return "view";
+      }
+      return "buffer";
+    }
+    if (node.op === Op.SoftmaxCrossEntropy) throw new GradgenError(`internal: ${node.op} reached scheduling unexpanded`);
+    const consumers = this.consumers.get(node) ?? new Set<Node>();
+    const isRoot = this.rootCount.has(node);
+    if (elementwiseOps.has(node.op)) {
+      if (!node.batched && node.shape.length === 0) return "local";
+      const [consumer] = consumers;
+      if (!isRoot && consumers.size === 1 && consumer && this.canInlineInto(node, consumer)) return "inline";
+      return "buffer";
+    }
+    if (node.op === Op.MatMul) {
+      for (const operand of node.inputs) this.requireBufferStorage(operand);
+      const [consumer] = consumers;
+      if (!isRoot && consumers.size === 1 && consumer?.op === Op.BatchSum && this.contractionLayout(node)) return "fused";
+      return "buffer";
+    }
+    return "buffer";
+  }
+
+  private canInlineInto(node: Node, consumer: Node): boolean {
+    if (elementwiseOps.has(consumer.op)) {
+      return sameShape(node.shape, consumer.shape) && node.batched === consumer.batched && !(!consumer.batched && consumer.shape.length === 0);
+    }
+    return isReduction(consumer.op);
+  }
+
+  /** GEMM reads matrices from memory: a constant or computed-on-the-fly operand is written out first. */
+  private requireBufferStorage(operand: Node): void {
+    const view = this.views.get(operand);
+    if (view && view.storage.kind === "buffer") return;
+    this.kinds.set(operand, "buffer");
+    const buffer = this.bufferViewFor(operand);
+    if (view) this.pendingCopies.set(operand, view);
+    this.views.set(operand, buffer);
+  }
+
+  /** Values promoted to buffers after they were classified as views: copied when their turn comes. */
+  private readonly pendingCopies = new Map<Node, View>();
+
+  private leafView(node: Node): View {
+    switch (node.op) {
+      case Op.Input:
+        this.inputsRead.add(node.attrs.name!);
+        return contiguousView({ kind: "buffer", name: bufferNameOf.input(node.attrs.name!) }, node.shape, true);
+      case Op.Param:
+        return contiguousView({ kind: "buffer", name: bufferNameOf.param(node.attrs.name!) }, node.shape, false);
+      case Op.Const:
+        return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
+      default:
+        return { storage: { kind: "scalar", code: { kind: "batchSize" } }, offset: 0, shape: [], strides: [], batchStride: 0 };
+    }
+  }
+
+  private layoutView(node: Node): View | undefined {
+    const source = this.views.get(node.inputs[0]!);
+    if (!source) return undefined;
+    if (node.op === Op.Transpose) {
+      const perm = node.attrs.perm!;
+      return { ...source, shape: node.shape, strides: perm.map((p) => source.strides[p]!) };
+    }
+    if (node.op === Op.Broadcast) return broadcastView(source, node.shape);
+    // Reshape: a window is reshapeable when it is contiguous (or a broadcast scalar)
+    if (source.storage.kind === "scalar" || source.strides.every((s) => s === 0)) {
+      return { ...source, shape: node.shape, strides: node.shape.map(() => 0) };
+    }
+    const contiguous = contiguousStrides(source.shape);
+    const isContiguous = source.shape.every((dim, i) => dim === 1 || source.strides[i] === contiguous[i]);
+    return isContiguous ? { ...source, shape: node.shape, strides: contiguousStrides(node.shape) } : undefined;
+  }
+
+  private bufferViewFor(node: Node): View {
+    const count = this.rootCount.get(node);
+    if (count) {
+      const binding = this.bindings.find((b) => b.node === node && b.target.kind === "buffer");
+      if (binding && binding.target.kind === "buffer" && binding.target.perExample === node.batched) {
+        this.assignedTargets.set(node, binding.target.name);
+        return contiguousView({ kind: "buffer", name: binding.target.name }, node.shape, node.batched);
+      }
+    }
+    const name = `%${node.id}`;
+    this.temporaries.set(name, { size: node.size, perExample: node.batched });
+    return contiguousView({ kind: "buffer", name }, node.shape, node.batched);
+  }
+
+  // ── Kernels ───────────────────────────────────────────────────────────────────────────────
+
+  private emit(node: Node): void {
+    const kind = this.kinds.get(node)!;
+    const pending = this.pendingCopies.get(node);
+    if (pending) {
+      this.kernels.push(this.copyKernel(`copy of ${describe(node)}`, pending, node.shape, node.batched, this.views.get(node)!));
+      return;
+    }
+    if (kind === "local") {
+      const values: Value[] = [];
+      this.valueOf(node, { shape: [], perExample: false }, values, new Map(), true);
+      this.kernels.push({ kind: "local", comment: describe(node), name: `s${node.id}`, values });
+      return;
+    }
+    if (kind !== "buffer") return;
+    const target = this.views.get(node)!;
+    if (elementwiseOps.has(node.op)) {
+      const space = { shape: node.shape, perExample: node.batched };
+      const values: Value[] = [];
+      this.valueOf(node, space, values, new Map(), true);
+      this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(target, space), mode: "assign" }));
+      return;
+    }
+    switch (node.op) {
+      case Op.Reshape:
+      case Op.Transpose:
+      case Op.Broadcast: {
+        // Only a reshape of a strided window lands here: copy in row-major order of the operand.
+        const operand = node.inputs[0]!;
+        const destination = { ...target, shape: operand.shape, strides: contiguousStrides(operand.shape) };
+        this.kernels.push(this.copyKernel(describe(node), this.views.get(operand)!, operand.shape, node.batched, destination));
+        return;
+      }
+      case Op.Sum:
+      case Op.Max:
+      case Op.LogSumExp:
+        this.kernels.push(this.reductionKernel(node, target));
+        return;
+      case Op.BatchSum:
+        this.batchSumKernels(node, target);
+        return;
+      case Op.MatMul:
+        this.kernels.push(this.matmulKernel(node, target));
+        return;
+      default:
+        throw new GradgenError(`internal: no kernel for ${node.op}`);
+    }
+  }
+
+  /** Build the fused value of `node` at the loop indices of `space`, appending to `values`. */
+  private valueOf(node: Node, space: Space, values: Value[], memo: Map<Node, number>, compute = false): number {
+    const known = memo.get(node);
+    if (known !== undefined) return known;
+    let index: number;
+    if (compute || this.kinds.get(node) === "inline") {
+      const args = node.inputs.map((input) => this.valueOf(input, space, values, memo));
+      values.push(node.op === Op.PowConst ? { kind: "op", op: node.op, args, exponent: node.attrs.exponent! } : { kind: "op", op: node.op, args });
+      index = values.length - 1;
+    } else {
+      values.push({ kind: "load", access: accessFor(this.views.get(node)!, space) });
+      index = values.length - 1;
+    }
+    memo.set(node, index);
+    return index;
+  }
+
+  private copyKernel(comment: string, source: View, shape: Shape, perExample: boolean, destination: View): LoopKernel {
+    const space = { shape, perExample };
+    return coalesce({
+      kind: "loop", comment, dims: dimsOf(space), mode: "assign",
+      values: [{ kind: "load", access: accessFor(source, space) }],
+      target: accessFor(destination, space),
+    });
+  }
+
+  private reductionKernel(node: Node, target: View): LoopKernel {
+    const operand = node.inputs[0]!;
+    const space = { shape: operand.shape, perExample: operand.batched };
+    const values: Value[] = [];
+    this.valueOf(operand, space, values, new Map());
+    const axes = node.op === Op.LogSumExp ? [operand.shape.length - 1] : node.attrs.axes!;
+    // Loop order: batch, kept axes, then the reduced axes innermost.
+    const lead = space.perExample ? 1 : 0;
+    const kept = operand.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const order = [...(lead ? [0] : []), ...kept.map((i) => i + lead), ...axes.map((i) => i + lead)];
+    const keptTarget = accessFor(target, { shape: node.shape, perExample: node.batched });
+    const targetStrides = [...(lead ? [keptTarget.strides[0]!] : []), ...kept.map((_, j) => keptTarget.strides[j + lead]!), ...axes.map(() => 0)];
+    const dims = dimsOf(space);
+    const op = node.op === Op.Sum ? "sum" : node.op === Op.Max ? "max" : "logSumExp";
+    return coalesce({
+      kind: "loop", comment: describe(node), mode: "assign",
+      dims: order.map((d) => dims[d]!),
+      values: values.map((value) => (value.kind === "load" ? { kind: "load", access: permuteAccess(value.access, order) } : value)),
+      reduction: { op, dims: axes.length },
+      target: { ...keptTarget, strides: targetStrides },
+    });
+  }
+
+  private batchSumKernels(node: Node, target: View): void {
+    const operand = node.inputs[0]!;
+    const length: Extent = { factor: node.size, perExample: false };
+    const buffer = (target.storage as { name: string }).name;
+    if (this.kinds.get(operand) === "fused") {
+      this.kernels.push(this.batchContraction(operand, target, describe(node)));
+      return;
+    }
+    this.kernels.push({ kind: "fill", buffer, length, value: 0 });
+    const space = { shape: operand.shape, perExample: true };
+    const values: Value[] = [];
+    this.valueOf(operand, space, values, new Map());
+    const destination = { ...target, batchStride: 0 };
+    this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add" }));
+  }
+
+  private matrix(view: View): MatrixAccess {
+    return { buffer: (view.storage as { name: string }).name, offset: view.offset, rowStride: view.strides[0]!, colStride: view.strides[1]! };
+  }
+
+  /** The operands of Σ_b A_b·B_b as matrices whose contraction runs over (example, k), if the layouts allow it. */
+  private contractionLayout(matmul: Node): { a: MatrixAccess; b: MatrixAccess } | undefined {
+    const [left, right] = matmul.inputs as [Node, Node];
+    const a = this.views.get(left);
+    const b = this.views.get(right);
+    if (!left.batched || !right.batched || !a || !b || a.storage.kind !== "buffer" || b.storage.kind !== "buffer") return undefined;
+    const k = left.shape[1]!;
+    const aColumns = k === 1 ? a.batchStride : a.strides[1]!;
+    const bRows = k === 1 ? b.batchStride : b.strides[0]!;
+    if (a.batchStride !== k * aColumns || b.batchStride !== k * bRows) return undefined;
+    return { a: { ...this.matrix(a), colStride: aColumns }, b: { ...this.matrix(b), rowStride: bRows } };
+  }
+
+  private batchContraction(matmul: Node, target: View, comment: string): GemmKernel {
+    const { a, b } = this.contractionLayout(matmul)!;
+    const [m, k] = matmul.inputs[0]!.shape as [number, number];
+    const n = matmul.inputs[1]!.shape[1]!;
+    return {
+      kind: "gemm", comment: `${comment}: Σ over examples of ${describe(matmul)}`,
+      m: { factor: m, perExample: false }, n: { factor: n, perExample: false }, k: { factor: k, perExample: true },
+      a, b, c: this.matrix(target),
+    };
+  }
+
+  private matmulKernel(node: Node, target: View): GemmKernel {
+    const [left, right] = node.inputs as [Node, Node];
+    const a = this.views.get(left)!;
+    const b = this.views.get(right)!;
+    const [m, k] = left.shape as [number, number];
+    const n = right.shape[1]!;
+    const comment = describe(node);
+    const c = this.matrix(target);
+    const fixed = (factor: number): Extent => ({ factor, perExample: false });
+    if (!node.batched) return { kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c };
+    // One batched operand against a shared one: fold the examples into the rows of one big GEMM.
+    if (left.batched && !right.batched && (m === 1 || a.batchStride === m * a.strides[0]!)) {
+      const rowStride = m === 1 ? a.batchStride : a.strides[0]!;
+      return { kind: "gemm", comment, m: { factor: m, perExample: true }, n: fixed(n), k: fixed(k), a: { ...this.matrix(a), rowStride }, b: this.matrix(b), c };
+    }
+    if (right.batched && !left.batched && n === 1) {
+      // (A·x_b)ᵀ = x_bᵀ·Aᵀ: the examples become rows again
+      return {
+        kind: "gemm", comment, m: { factor: 1, perExample: true }, n: fixed(m), k: fixed(k),
+        a: { buffer: this.matrix(b).buffer, offset: b.offset, rowStride: b.batchStride, colStride: b.strides[0]! },
+        b: { buffer: this.matrix(a).buffer, offset: a.offset, rowStride: a.strides[1]!, colStride: a.strides[0]! },
+        c: { ...c, rowStride: m, colStride: 1 },
+      };
+    }
+    return {
+      kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c,
+      repeat: { count: { factor: 1, perExample: true }, aStride: a.batchStride, bStride: b.batchStride, cStride: m * n },
+    };
+  }
+}
+
+// ── Iteration spaces ──────────────────────────────────────────────────────────────────────────
+
+/** A loop nest: optionally over the examples, then over `shape`. */
+interface Space {
+  readonly shape: Shape;
+  readonly perExample: boolean;
+}
+
+function dimsOf(space: Space): Extent[] {
+  return [...(space.perExample ? [{ factor: 1, perExample: true }] : []), ...space.shape.map((d) => ({ factor: d, perExample: false }))];
+}
+
+function broadcastView(view: View, shape: Shape): View {
+  const lead = shape.length - view.shape.length;
+  const strides = shape.map((dim, i) => {
+    if (i < lead) return 0;
+    return view.shape[i - lead] === 1 && dim !== 1 ? 0 : view.strides[i - lead]!;
+  });
+  return { ...view, shape, strides };
+}
+
+/** The view read at the loop indices of `space` (broadcasting it to the space's shape). */
+function accessFor(view: View, space: Space): Access {
+  const aligned = broadcastView(view, space.shape);
+  const strides = [...(space.perExample ? [view.batchStride] : []), ...aligned.strides];
+  return { storage: view.storage, offset: view.offset, strides: view.storage.kind === "scalar" ? strides.map(() => 0) : strides };
+}
+
+function permuteAccess(access: Access, order: readonly number[]): Access {
+  return { ...access, strides: order.map((d) => access.strides[d]!) };
+}
+
+function accessesOf(kernel: LoopKernel): Access[] {
+  return [kernel.target, ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : []))];
+}
+
+/** Merge adjacent loops that every access walks as one (row-major runs), and drop unit loops. */
+function coalesce(kernel: LoopKernel): LoopKernel {
+  let dims = [...kernel.dims];
+  let accesses = accessesOf(kernel).map((a) => [...a.strides]);
+  let reduced = kernel.reduction?.dims ?? 0;
+  const isReduced = (d: number) => d >= dims.length - reduced;
+  // Drop extent-1 loops.
+  for (let d = dims.length - 1; d >= 0; d--) {
+    if (!dims[d]!.perExample && dims[d]!.factor === 1) {
+      if (isReduced(d)) reduced--;
+      dims.splice(d, 1);
+      accesses = accesses.map((s) => s.filter((_, i) => i !== d));
+    }
+  }
+  for (let d = dims.length - 2; d >= 0; d--) {
+    const inner = dims[d + 1]!;
+    if (inner.perExample || isReduced(d) !== isReduced(d + 1)) continue;
+    if (!accesses.every((s) => s[d] === s[d + 1]! * inner.factor)) continue;
+    const outer = dims[d]!;
+    const mergesReducedLoops = isReduced(d);
+    dims[d] = { factor: outer.factor * inner.factor, perExample: outer.perExample };
+    dims.splice(d + 1, 1);
+    accesses = accesses.map((s) => [...s.slice(0, d), s[d + 1]!, ...s.slice(d + 2)]);
+    if (mergesReducedLoops) reduced--;
+  }
+  let next = 1;
+  const values = kernel.values.map((v) => (v.kind === "load" ? { ...v, access: { ...v.access, strides: accesses[next++]! } } : v));
+  return {
+    ...kernel, dims, values,
+    target: { ...kernel.target, strides: accesses[0]! },
+    ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),
+  };
+}

@@ -1,0 +1,127 @@
+// The scheduled, buffer-planned program: what the emitters print. Everything here is decided;
+// an emitter only chooses spelling (TypeScript loops, WGSL kernels), never what to compute.
+
+import type { Op } from "../ir/ops.js";
+import type { Shape } from "../ir/shape.js";
+import type { InitSpec } from "../ir/node.js";
+
+/** A loop extent: `factor`, times the run-time example count n when `perExample`. */
+export interface Extent {
+  readonly factor: number;
+  readonly perExample: boolean;
+}
+
+export type BufferRole = "param" | "grad" | "input" | "inputGrad" | "output" | "work";
+
+export interface BufferDecl {
+  readonly name: string;
+  readonly role: BufferRole;
+  /** Elements for one example (batched buffers) or in all (shared buffers). */
+  readonly size: number;
+  readonly perExample: boolean;
+}
+
+/** Where values live: a buffer, or a scalar expression (literal, n, a local). */
+export type Storage =
+  | { readonly kind: "buffer"; readonly name: string }
+  | { readonly kind: "scalar"; readonly code: ScalarCode };
+
+export type ScalarCode =
+  | { readonly kind: "literal"; readonly value: number }
+  | { readonly kind: "batchSize" }
+  | { readonly kind: "local"; readonly name: string };
+
+/** Element at loop indices (i₀, i₁, …) is storage[offset + Σ iₖ·strides[k]]. */
+export interface Access {
+  readonly storage: Storage;
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+/** One fused computation step: `v<index> = op(args)` or a load. */
+export type Value =
+  | { readonly kind: "load"; readonly access: Access }
+  | { readonly kind: "op"; readonly op: Op; readonly args: readonly number[]; readonly exponent?: number };
+
+export interface LoopKernel {
+  readonly kind: "loop";
+  readonly comment: string;
+  readonly dims: readonly Extent[];
+  /** Computed in order inside the innermost loop; args refer to earlier indices. */
+  readonly values: readonly Value[];
+  /** The innermost `dims` loops reduce `values`' last entry into one value per outer index. */
+  readonly reduction?: { readonly op: "sum" | "max" | "logSumExp"; readonly dims: number };
+  readonly target: Access;
+  /** "add" accumulates into the target (which a fill kernel zeroed first). */
+  readonly mode: "assign" | "add";
+}
+
+/** A matrix operand: element (row, col) at offset + row·rowStride + col·colStride. */
+export interface MatrixAccess {
+  readonly buffer: string;
+  readonly offset: number;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+/** C[m×n] = A[m×k]·B[k×n], repeated `repeat` times with per-repetition strides (one per example). */
+export interface GemmKernel {
+  readonly kind: "gemm";
+  readonly comment: string;
+  readonly m: Extent;
+  readonly n: Extent;
+  readonly k: Extent;
+  readonly a: MatrixAccess;
+  readonly b: MatrixAccess;
+  readonly c: MatrixAccess;
+  readonly repeat?: { readonly count: Extent; readonly aStride: number; readonly bStride: number; readonly cStride: number };
+}
+
+export interface FillKernel {
+  readonly kind: "fill";
+  readonly buffer: string;
+  readonly length: Extent;
+  readonly value: number;
+}
+
+/** `const name = …` for a shared scalar, computed once per call. */
+export interface LocalKernel {
+  readonly kind: "local";
+  readonly comment: string;
+  readonly name: string;
+  readonly values: readonly Value[];
+}
+
+export type Kernel = LoopKernel | GemmKernel | FillKernel | LocalKernel;
+
+export interface EntryPoint {
+  readonly name: "loss" | "gradient" | "predict";
+  readonly kernels: readonly Kernel[];
+  /** Inputs the entry point reads (names of batch fields). */
+  readonly inputs: readonly string[];
+  /** The scalar it returns (the mean loss), if any. */
+  readonly returns?: Access;
+}
+
+export interface ParamInfo {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly init: InitSpec;
+}
+
+export interface TensorInfo {
+  readonly name: string;
+  readonly shape: Shape;
+}
+
+export interface Program {
+  readonly modelName: string;
+  readonly batch: number;
+  readonly dtype: "f32" | "f64";
+  readonly learningRate: number;
+  readonly params: readonly ParamInfo[];
+  readonly inputs: readonly (TensorInfo & { readonly wantsGrad: boolean })[];
+  readonly outputs: readonly TensorInfo[];
+  readonly buffers: readonly BufferDecl[];
+  readonly entryPoints: readonly EntryPoint[];
+}
