@@ -112,6 +112,7 @@ function checkInput(values: Values | undefined, name: string, size: number, n: n
   return values;
 }
 
+
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const random = createRandom(options.seed ?? 0);
   const inputGrad_x = new Float32Array(1);

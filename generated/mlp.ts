@@ -116,6 +116,53 @@ function checkInput(values: Values | undefined, name: string, size: number, n: n
   return values;
 }
 
+
+/**
+ * C[i, j] = Σₚ A[i, p]·B[p, j] over strided matrices (element (r, c) of X at xOffset + r·xRow + c·xCol).
+ * 4×4 blocks of C live in sixteen locals while p runs, so each loaded element feeds four products.
+ */
+function gemm(
+  m: number, n: number, k: number,
+  a: Values, aOffset: number, aRow: number, aCol: number,
+  b: Values, bOffset: number, bRow: number, bCol: number,
+  c: Real, cOffset: number, cRow: number,
+): void {
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = aOffset + i * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let pa = 0;
+      let pb = bOffset + j * bCol;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + pa], x1 = a[a1 + pa], x2 = a[a2 + pa], x3 = a[a3 + pa];
+        const y0 = b[pb], y1 = b[pb + bCol], y2 = b[pb + 2 * bCol], y3 = b[pb + 3 * bCol];
+        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        pa += aCol;
+        pb += bRow;
+      }
+      const r0 = cOffset + i * cRow + j, r1 = r0 + cRow, r2 = r1 + cRow, r3 = r2 + cRow;
+      c[r0] = c00; c[r0 + 1] = c01; c[r0 + 2] = c02; c[r0 + 3] = c03;
+      c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
+      c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
+      c[r3] = c30; c[r3 + 1] = c31; c[r3 + 2] = c32; c[r3 + 3] = c33;
+    }
+  }
+  // The rows and columns left over from the 4×4 blocks: plain dot products.
+  for (let i = 0; i < m; i++) {
+    for (let j = i < m4 ? n4 : 0; j < n; j++) {
+      let dot = 0;
+      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol] * b[bOffset + p * bRow + j * bCol];
+      c[cOffset + i * cRow + j] = dot;
+    }
+  }
+}
+
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const random = createRandom(options.seed ?? 0);
   const param_W1 = new Float32Array(100352);
@@ -164,16 +211,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   function lossProgram(input_x: Values, input_label: Values, n: number): number {
     // matmul [1, 128] per example
-    for (let i0 = 0; i0 < n; i0++) {
-      const cRow0 = i0 * 128;
-      const aRow0 = i0 * 784;
-      for (let j0 = 0; j0 < 128; j0++) work0[cRow0 + j0] = 0;
-      for (let p0 = 0; p0 < 784; p0++) {
-        const scale0 = input_x[aRow0 + p0];
-        const bRow0 = p0 * 128;
-        for (let j0 = 0; j0 < 128; j0++) work0[cRow0 + j0] += scale0 * param_W1[bRow0 + j0];
-      }
-    }
+    gemm(n, 128, 784, input_x, 0, 784, 1, param_W1, 0, 128, 1, work0, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 128;
@@ -188,16 +226,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // matmul [1, 10] per example
-    for (let i2 = 0; i2 < n; i2++) {
-      const cRow2 = i2 * 10;
-      const aRow2 = i2 * 128;
-      for (let j2 = 0; j2 < 10; j2++) work0[cRow2 + j2] = 0;
-      for (let p2 = 0; p2 < 128; p2++) {
-        const scale2 = work1[aRow2 + p2];
-        const bRow2 = p2 * 10;
-        for (let j2 = 0; j2 < 10; j2++) work0[cRow2 + j2] += scale2 * param_W2[bRow2 + j2];
-      }
-    }
+    gemm(n, 10, 128, work1, 0, 128, 1, param_W2, 0, 10, 1, work0, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const p3_0_0 = i3_0 * 10;
@@ -263,16 +292,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
 
   function gradientProgram(input_x: Values, input_label: Values, n: number): number {
     // matmul [1, 128] per example
-    for (let i0 = 0; i0 < n; i0++) {
-      const cRow0 = i0 * 128;
-      const aRow0 = i0 * 784;
-      for (let j0 = 0; j0 < 128; j0++) work0[cRow0 + j0] = 0;
-      for (let p0 = 0; p0 < 784; p0++) {
-        const scale0 = input_x[aRow0 + p0];
-        const bRow0 = p0 * 128;
-        for (let j0 = 0; j0 < 128; j0++) work0[cRow0 + j0] += scale0 * param_W1[bRow0 + j0];
-      }
-    }
+    gemm(n, 128, 784, input_x, 0, 784, 1, param_W1, 0, 128, 1, work0, 0, 128);
     // add [128] per example  (examples/mlp.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 128;
@@ -292,16 +312,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work0[i2_0] = v2_2;
     }
     // matmul [1, 10] per example
-    for (let i3 = 0; i3 < n; i3++) {
-      const cRow3 = i3 * 10;
-      const aRow3 = i3 * 128;
-      for (let j3 = 0; j3 < 10; j3++) work2[cRow3 + j3] = 0;
-      for (let p3 = 0; p3 < 128; p3++) {
-        const scale3 = work0[aRow3 + p3];
-        const bRow3 = p3 * 10;
-        for (let j3 = 0; j3 < 10; j3++) work2[cRow3 + j3] += scale3 * param_W2[bRow3 + j3];
-      }
-    }
+    gemm(n, 10, 128, work0, 0, 128, 1, param_W2, 0, 10, 1, work2, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
@@ -353,13 +364,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // matmul [1, 128] per example
-    for (let i8 = 0; i8 < n; i8++) {
-      for (let j8 = 0; j8 < 128; j8++) {
-        let dot8 = 0;
-        for (let p8 = 0; p8 < 10; p8++) dot8 += work4[i8 * 10 + p8] * param_W2[p8 + j8 * 10];
-        work5[i8 * 128 + j8] = dot8;
-      }
-    }
+    gemm(n, 128, 10, work4, 0, 10, 1, param_W2, 0, 1, 10, work5, 0, 128);
     // mul [128] per example
     for (let i9_0 = 0; i9_0 < n * 128; i9_0++) {
       const v9_0 = work1[i9_0];
@@ -370,16 +375,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work6[i9_0] = v9_4;
     }
     // batchSum [784, 128]: Σ over examples of matmul [784, 128] per example
-    for (let i10 = 0; i10 < 784; i10++) {
-      const cRow10 = i10 * 128;
-      const aRow10 = i10;
-      for (let j10 = 0; j10 < 128; j10++) grad_W1[cRow10 + j10] = 0;
-      for (let p10 = 0; p10 < n; p10++) {
-        const scale10 = input_x[aRow10 + p10 * 784];
-        const bRow10 = p10 * 128;
-        for (let j10 = 0; j10 < 128; j10++) grad_W1[cRow10 + j10] += scale10 * work6[bRow10 + j10];
-      }
-    }
+    gemm(784, 128, n, input_x, 0, 1, 784, work6, 0, 128, 1, grad_W1, 0, 128);
     grad_b1.fill(0, 0, 128);
     // batchSum [128]
     for (let i12_0 = 0; i12_0 < n; i12_0++) {
@@ -390,16 +386,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // batchSum [128, 10]: Σ over examples of matmul [128, 10] per example
-    for (let i13 = 0; i13 < 128; i13++) {
-      const cRow13 = i13 * 10;
-      const aRow13 = i13;
-      for (let j13 = 0; j13 < 10; j13++) grad_W2[cRow13 + j13] = 0;
-      for (let p13 = 0; p13 < n; p13++) {
-        const scale13 = work0[aRow13 + p13 * 128];
-        const bRow13 = p13 * 10;
-        for (let j13 = 0; j13 < 10; j13++) grad_W2[cRow13 + j13] += scale13 * work4[bRow13 + j13];
-      }
-    }
+    gemm(128, 10, n, work0, 0, 1, 128, work4, 0, 10, 1, grad_W2, 0, 10);
     grad_b2.fill(0, 0, 10);
     // batchSum [10]
     for (let i15_0 = 0; i15_0 < n; i15_0++) {
@@ -442,16 +429,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
 
   function predictProgram(input_x: Values, n: number): void {
     // matmul [1, 128] per example
-    for (let i0 = 0; i0 < n; i0++) {
-      const cRow0 = i0 * 128;
-      const aRow0 = i0 * 784;
-      for (let j0 = 0; j0 < 128; j0++) work0[cRow0 + j0] = 0;
-      for (let p0 = 0; p0 < 784; p0++) {
-        const scale0 = input_x[aRow0 + p0];
-        const bRow0 = p0 * 128;
-        for (let j0 = 0; j0 < 128; j0++) work0[cRow0 + j0] += scale0 * param_W1[bRow0 + j0];
-      }
-    }
+    gemm(n, 128, 784, input_x, 0, 784, 1, param_W1, 0, 128, 1, work0, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 128;
@@ -466,16 +444,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // matmul [1, 10] per example
-    for (let i2 = 0; i2 < n; i2++) {
-      const cRow2 = i2 * 10;
-      const aRow2 = i2 * 128;
-      for (let j2 = 0; j2 < 10; j2++) work2[cRow2 + j2] = 0;
-      for (let p2 = 0; p2 < 128; p2++) {
-        const scale2 = work1[aRow2 + p2];
-        const bRow2 = p2 * 10;
-        for (let j2 = 0; j2 < 10; j2++) work2[cRow2 + j2] += scale2 * param_W2[bRow2 + j2];
-      }
-    }
+    gemm(n, 10, 128, work1, 0, 128, 1, param_W2, 0, 10, 1, work2, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const p3_0_0 = i3_0 * 10;

@@ -116,6 +116,53 @@ function checkInput(values: Values | undefined, name: string, size: number, n: n
   return values;
 }
 
+
+/**
+ * C[i, j] = Σₚ A[i, p]·B[p, j] over strided matrices (element (r, c) of X at xOffset + r·xRow + c·xCol).
+ * 4×4 blocks of C live in sixteen locals while p runs, so each loaded element feeds four products.
+ */
+function gemm(
+  m: number, n: number, k: number,
+  a: Values, aOffset: number, aRow: number, aCol: number,
+  b: Values, bOffset: number, bRow: number, bCol: number,
+  c: Real, cOffset: number, cRow: number,
+): void {
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = aOffset + i * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let pa = 0;
+      let pb = bOffset + j * bCol;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + pa], x1 = a[a1 + pa], x2 = a[a2 + pa], x3 = a[a3 + pa];
+        const y0 = b[pb], y1 = b[pb + bCol], y2 = b[pb + 2 * bCol], y3 = b[pb + 3 * bCol];
+        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        pa += aCol;
+        pb += bRow;
+      }
+      const r0 = cOffset + i * cRow + j, r1 = r0 + cRow, r2 = r1 + cRow, r3 = r2 + cRow;
+      c[r0] = c00; c[r0 + 1] = c01; c[r0 + 2] = c02; c[r0 + 3] = c03;
+      c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
+      c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
+      c[r3] = c30; c[r3 + 1] = c31; c[r3 + 2] = c32; c[r3 + 3] = c33;
+    }
+  }
+  // The rows and columns left over from the 4×4 blocks: plain dot products.
+  for (let i = 0; i < m; i++) {
+    for (let j = i < m4 ? n4 : 0; j < n; j++) {
+      let dot = 0;
+      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol] * b[bOffset + p * bRow + j * bCol];
+      c[cOffset + i * cRow + j] = dot;
+    }
+  }
+}
+
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const random = createRandom(options.seed ?? 0);
   const param_W1 = new Float32Array(8);
@@ -162,16 +209,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   function lossProgram(input_x: Values, input_t: Values, n: number): number {
     // matmul [1, 4] per example
-    for (let i0 = 0; i0 < n; i0++) {
-      const cRow0 = i0 * 4;
-      const aRow0 = i0 * 2;
-      for (let j0 = 0; j0 < 4; j0++) work0[cRow0 + j0] = 0;
-      for (let p0 = 0; p0 < 2; p0++) {
-        const scale0 = input_x[aRow0 + p0];
-        const bRow0 = p0 * 4;
-        for (let j0 = 0; j0 < 4; j0++) work0[cRow0 + j0] += scale0 * param_W1[bRow0 + j0];
-      }
-    }
+    gemm(n, 4, 2, input_x, 0, 2, 1, param_W1, 0, 4, 1, work0, 0, 4);
     // sigmoid [4] per example  (examples/xor.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 4;
@@ -185,16 +223,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // matmul [1, 1] per example
-    for (let i2 = 0; i2 < n; i2++) {
-      const cRow2 = i2;
-      const aRow2 = i2 * 4;
-      for (let j2 = 0; j2 < 1; j2++) work0[cRow2 + j2] = 0;
-      for (let p2 = 0; p2 < 4; p2++) {
-        const scale2 = work1[aRow2 + p2];
-        const bRow2 = p2;
-        for (let j2 = 0; j2 < 1; j2++) work0[cRow2 + j2] += scale2 * param_W2[bRow2 + j2];
-      }
-    }
+    gemm(n, 1, 4, work1, 0, 4, 1, param_W2, 0, 1, 1, work0, 0, 1);
     // sum [] per example
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const v3_0 = param_b2[0];
@@ -229,16 +258,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
 
   function gradientProgram(input_x: Values, input_t: Values, n: number): number {
     // matmul [1, 4] per example
-    for (let i0 = 0; i0 < n; i0++) {
-      const cRow0 = i0 * 4;
-      const aRow0 = i0 * 2;
-      for (let j0 = 0; j0 < 4; j0++) work0[cRow0 + j0] = 0;
-      for (let p0 = 0; p0 < 2; p0++) {
-        const scale0 = input_x[aRow0 + p0];
-        const bRow0 = p0 * 4;
-        for (let j0 = 0; j0 < 4; j0++) work0[cRow0 + j0] += scale0 * param_W1[bRow0 + j0];
-      }
-    }
+    gemm(n, 4, 2, input_x, 0, 2, 1, param_W1, 0, 4, 1, work0, 0, 4);
     // sigmoid [4] per example  (examples/xor.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 4;
@@ -252,16 +272,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // matmul [1, 1] per example
-    for (let i2 = 0; i2 < n; i2++) {
-      const cRow2 = i2;
-      const aRow2 = i2 * 4;
-      for (let j2 = 0; j2 < 1; j2++) work0[cRow2 + j2] = 0;
-      for (let p2 = 0; p2 < 4; p2++) {
-        const scale2 = work1[aRow2 + p2];
-        const bRow2 = p2;
-        for (let j2 = 0; j2 < 1; j2++) work0[cRow2 + j2] += scale2 * param_W2[bRow2 + j2];
-      }
-    }
+    gemm(n, 1, 4, work1, 0, 4, 1, param_W2, 0, 1, 1, work0, 0, 1);
     // sigmoid [1] per example  (examples/xor.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const v3_0 = param_b2[0];
@@ -321,16 +332,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work3[i11_0] = v11_9;
     }
     // matmul [1, 4] per example
-    for (let i12 = 0; i12 < n; i12++) {
-      const cRow12 = i12 * 4;
-      const aRow12 = i12;
-      for (let j12 = 0; j12 < 4; j12++) work0[cRow12 + j12] = 0;
-      for (let p12 = 0; p12 < 1; p12++) {
-        const scale12 = work3[aRow12 + p12];
-        const bRow12 = p12 * 4;
-        for (let j12 = 0; j12 < 4; j12++) work0[cRow12 + j12] += scale12 * param_W2[bRow12 + j12];
-      }
-    }
+    gemm(n, 4, 1, work3, 0, 1, 1, param_W2, 0, 4, 1, work0, 0, 4);
     // mul [4] per example
     for (let i13_0 = 0; i13_0 < n * 4; i13_0++) {
       const v13_0 = work1[i13_0];
@@ -342,16 +344,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work2[i13_0] = v13_5;
     }
     // batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
-    for (let i14 = 0; i14 < 2; i14++) {
-      const cRow14 = i14 * 4;
-      const aRow14 = i14;
-      for (let j14 = 0; j14 < 4; j14++) grad_W1[cRow14 + j14] = 0;
-      for (let p14 = 0; p14 < n; p14++) {
-        const scale14 = input_x[aRow14 + p14 * 2];
-        const bRow14 = p14 * 4;
-        for (let j14 = 0; j14 < 4; j14++) grad_W1[cRow14 + j14] += scale14 * work2[bRow14 + j14];
-      }
-    }
+    gemm(2, 4, n, input_x, 0, 1, 2, work2, 0, 4, 1, grad_W1, 0, 4);
     grad_b1.fill(0, 0, 4);
     // batchSum [4]
     for (let i16_0 = 0; i16_0 < n; i16_0++) {
@@ -362,16 +355,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
-    for (let i17 = 0; i17 < 4; i17++) {
-      const cRow17 = i17;
-      const aRow17 = i17;
-      for (let j17 = 0; j17 < 1; j17++) grad_W2[cRow17 + j17] = 0;
-      for (let p17 = 0; p17 < n; p17++) {
-        const scale17 = work1[aRow17 + p17 * 4];
-        const bRow17 = p17;
-        for (let j17 = 0; j17 < 1; j17++) grad_W2[cRow17 + j17] += scale17 * work3[bRow17 + j17];
-      }
-    }
+    gemm(4, 1, n, work1, 0, 1, 4, work3, 0, 1, 1, grad_W2, 0, 1);
     grad_b2.fill(0, 0, 1);
     // batchSum [1]
     for (let i19_0 = 0; i19_0 < n; i19_0++) {
@@ -383,16 +367,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
 
   function predictProgram(input_x: Values, n: number): void {
     // matmul [1, 4] per example
-    for (let i0 = 0; i0 < n; i0++) {
-      const cRow0 = i0 * 4;
-      const aRow0 = i0 * 2;
-      for (let j0 = 0; j0 < 4; j0++) work0[cRow0 + j0] = 0;
-      for (let p0 = 0; p0 < 2; p0++) {
-        const scale0 = input_x[aRow0 + p0];
-        const bRow0 = p0 * 4;
-        for (let j0 = 0; j0 < 4; j0++) work0[cRow0 + j0] += scale0 * param_W1[bRow0 + j0];
-      }
-    }
+    gemm(n, 4, 2, input_x, 0, 2, 1, param_W1, 0, 4, 1, work0, 0, 4);
     // sigmoid [4] per example  (examples/xor.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 4;
@@ -406,16 +381,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // matmul [1, 1] per example
-    for (let i2 = 0; i2 < n; i2++) {
-      const cRow2 = i2;
-      const aRow2 = i2 * 4;
-      for (let j2 = 0; j2 < 1; j2++) work3[cRow2 + j2] = 0;
-      for (let p2 = 0; p2 < 4; p2++) {
-        const scale2 = work1[aRow2 + p2];
-        const bRow2 = p2;
-        for (let j2 = 0; j2 < 1; j2++) work3[cRow2 + j2] += scale2 * param_W2[bRow2 + j2];
-      }
-    }
+    gemm(n, 1, 4, work1, 0, 4, 1, param_W2, 0, 1, 1, work3, 0, 1);
     // sigmoid [1] per example  (examples/xor.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const v3_0 = param_b2[0];

@@ -93,6 +93,7 @@ function checkInput(values: Values | undefined, name: string, size: number, n: n
   return values;
 }
 
+{{kernelFunctions}}
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const random = createRandom(options.seed ?? 0);
 {{allocations}}

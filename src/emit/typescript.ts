@@ -146,47 +146,22 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   for (let d = outerCount - 1; d >= 0; d--) out.close();
 }
 
-function matrixIndex(base: string, row: string, rowStride: number, col: string, colStride: number): string {
-  return offsetPlus(offsetPlus(base, row, rowStride), col, colStride);
-}
-
 function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
   const { a, b, c } = kernel;
   out.line(`// ${kernel.comment}`);
-  let aBase = String(a.offset), bBase = String(b.offset), cBase = String(c.offset);
-  if (kernel.repeat) {
-    const r = `r${id}`;
-    out.open(`for (let ${r} = 0; ${r} < ${extent(kernel.repeat.count)}; ${r}++) {`);
-    out.line(`const a${id} = ${offsetPlus(aBase, r, kernel.repeat.aStride)};`);
-    out.line(`const b${id} = ${offsetPlus(bBase, r, kernel.repeat.bStride)};`);
-    out.line(`const c${id} = ${offsetPlus(cBase, r, kernel.repeat.cStride)};`);
-    [aBase, bBase, cBase] = [`a${id}`, `b${id}`, `c${id}`];
+  const call = (aBase: string, bBase: string, cBase: string) =>
+    `gemm(${extent(kernel.m)}, ${extent(kernel.n)}, ${extent(kernel.k)}, ` +
+    `${a.buffer}, ${aBase}, ${a.rowStride}, ${a.colStride}, ${b.buffer}, ${bBase}, ${b.rowStride}, ${b.colStride}, ` +
+    `${c.buffer}, ${cBase}, ${c.rowStride});`;
+  if (!kernel.repeat) {
+    out.line(call(String(a.offset), String(b.offset), String(c.offset)));
+    return;
   }
-  const [i, j, p] = [`i${id}`, `j${id}`, `p${id}`];
-  const [M, N, K] = [extent(kernel.m), extent(kernel.n), extent(kernel.k)];
-  if (b.colStride === 1 && c.colStride === 1) {
-    // Row i of C accumulates rows of B scaled by A[i, p]: the inner loop walks B and C contiguously.
-    out.open(`for (let ${i} = 0; ${i} < ${M}; ${i}++) {`);
-    out.line(`const cRow${id} = ${offsetPlus(cBase, i, c.rowStride)};`);
-    out.line(`const aRow${id} = ${offsetPlus(aBase, i, a.rowStride)};`);
-    out.line(`for (let ${j} = 0; ${j} < ${N}; ${j}++) ${c.buffer}[cRow${id} + ${j}] = 0;`);
-    out.open(`for (let ${p} = 0; ${p} < ${K}; ${p}++) {`);
-    out.line(`const scale${id} = ${a.buffer}[${offsetPlus(`aRow${id}`, p, a.colStride)}];`);
-    out.line(`const bRow${id} = ${offsetPlus(bBase, p, b.rowStride)};`);
-    out.line(`for (let ${j} = 0; ${j} < ${N}; ${j}++) ${c.buffer}[cRow${id} + ${j}] += scale${id} * ${b.buffer}[bRow${id} + ${j}];`);
-    out.close();
-    out.close();
-  } else {
-    // Dot products of a row of A with a column of B.
-    out.open(`for (let ${i} = 0; ${i} < ${M}; ${i}++) {`);
-    out.open(`for (let ${j} = 0; ${j} < ${N}; ${j}++) {`);
-    out.line(`let dot${id} = 0;`);
-    out.line(`for (let ${p} = 0; ${p} < ${K}; ${p}++) dot${id} += ${a.buffer}[${matrixIndex(aBase, i, a.rowStride, p, a.colStride)}] * ${b.buffer}[${matrixIndex(bBase, p, b.rowStride, j, b.colStride)}];`);
-    out.line(`${c.buffer}[${matrixIndex(cBase, i, c.rowStride, j, c.colStride)}] = dot${id};`);
-    out.close();
-    out.close();
-  }
-  if (kernel.repeat) out.close();
+  const r = `r${id}`;
+  const { aStride, bStride, cStride } = kernel.repeat;
+  out.open(`for (let ${r} = 0; ${r} < ${extent(kernel.repeat.count)}; ${r}++) {`);
+  out.line(call(offsetPlus(String(a.offset), r, aStride), offsetPlus(String(b.offset), r, bStride), offsetPlus(String(c.offset), r, cStride)));
+  out.close();
 }
 
 function printFill(out: Writer, kernel: FillKernel): void {
@@ -300,6 +275,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     gradientCall: call("gradient", "batch", true),
     predictCall: call("predict", "inputs", false),
     optimizerUpdate,
+    kernelFunctions: program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm")) ? readTemplate("gemm.ts.tpl") : "",
   });
 }
 

@@ -1,0 +1,130 @@
+// A plain reference interpreter for the IR, in f64, for one example at a time: the oracle that
+// simplification and the emitters are tested against, and what inspection's evaluate() runs.
+// Written for clarity, not speed.
+
+import { GradgenError } from "../errors.js";
+import { reachableInOrder } from "./graph.js";
+import type { Node } from "./node.js";
+import { Op } from "./ops.js";
+import { isElementwiseOp, scalarFunctions } from "./scalar.js";
+import { contiguousStrides, sizeOf, type Shape } from "./shape.js";
+
+/** Index into a row-major tensor of `shape` from the indices of a (broadcast) result of `outShape`. */
+function broadcastIndex(outIndex: readonly number[], shape: Shape): number {
+  const lead = outIndex.length - shape.length;
+  const strides = contiguousStrides(shape);
+  let flat = 0;
+  for (let i = 0; i < shape.length; i++) flat += (shape[i] === 1 ? 0 : outIndex[i + lead]!) * strides[i]!;
+  return flat;
+}
+
+function unravel(flat: number, shape: Shape): number[] {
+  const index = new Array<number>(shape.length);
+  for (let i = shape.length - 1; i >= 0; i--) {
+    index[i] = flat % shape[i]!;
+    flat = Math.floor(flat / shape[i]!);
+  }
+  return index;
+}
+
+/** Values of `roots` given values of the leaves (inputs and params by node), for one example. */
+export function evaluate(roots: readonly Node[], leaves: ReadonlyMap<Node, ArrayLike<number>>, batchSize = 1): Float64Array[] {
+  const values = new Map<Node, Float64Array>();
+  for (const node of reachableInOrder(roots)) values.set(node, evaluateNode(node, values, leaves, batchSize));
+  return roots.map((root) => values.get(root)!);
+}
+
+function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: ReadonlyMap<Node, ArrayLike<number>>, batchSize: number): Float64Array {
+  const out = new Float64Array(sizeOf(node.shape));
+  const arg = (i: number) => values.get(node.inputs[i]!)!;
+  if (isElementwiseOp(node.op)) {
+    const f = scalarFunctions[node.op];
+    const exponent = node.attrs.exponent ?? 1;
+    for (let flat = 0; flat < out.length; flat++) {
+      const index = unravel(flat, node.shape);
+      out[flat] = f(node.inputs.map((input, i) => arg(i)[broadcastIndex(index, input.shape)]!), exponent);
+    }
+    return out;
+  }
+  switch (node.op) {
+    case Op.Input:
+    case Op.Param: {
+      const given = leaves.get(node);
+      if (!given || given.length !== out.length) throw new GradgenError(`evaluate: no value of size ${out.length} for ${node.op} "${node.attrs.name}".`);
+      out.set(Array.from(given));
+      return out;
+    }
+    case Op.Const:
+      out[0] = node.attrs.value!;
+      return out;
+    case Op.BatchSize:
+      out[0] = batchSize;
+      return out;
+    case Op.Reshape:
+    case Op.BatchSum:
+      out.set(arg(0));
+      if (node.op === Op.BatchSum) for (let i = 0; i < out.length; i++) out[i]! *= batchSize;
+      return out;
+    case Op.Broadcast:
+      for (let flat = 0; flat < out.length; flat++) out[flat] = arg(0)[broadcastIndex(unravel(flat, node.shape), node.inputs[0]!.shape)]!;
+      return out;
+    case Op.Transpose: {
+      const perm = node.attrs.perm!;
+      const sourceStrides = contiguousStrides(node.inputs[0]!.shape);
+      for (let flat = 0; flat < out.length; flat++) {
+        const index = unravel(flat, node.shape);
+        out[flat] = arg(0)[index.reduce((sum, v, i) => sum + v * sourceStrides[perm[i]!]!, 0)]!;
+      }
+      return out;
+    }
+    case Op.Sum:
+    case Op.Max:
+    case Op.LogSumExp: {
+      const source = node.inputs[0]!;
+      const axes = node.op === Op.LogSumExp ? [source.shape.length - 1] : node.attrs.axes!;
+      const groups: number[][] = Array.from({ length: out.length }, () => []);
+      for (let flat = 0; flat < source.size; flat++) {
+        const index = unravel(flat, source.shape).filter((_, i) => !axes.includes(i));
+        const target = index.reduce((sum, v, i) => sum + v * contiguousStrides(node.shape)[i]!, 0);
+        groups[target]!.push(arg(0)[flat]!);
+      }
+      groups.forEach((group, i) => {
+        if (node.op === Op.Sum) out[i] = group.reduce((a, b) => a + b, 0);
+        else if (node.op === Op.Max) out[i] = Math.max(...group);
+        else {
+          const m = Math.max(...group);
+          out[i] = m === -Infinity ? -Infinity : m + Math.log(group.reduce((s, v) => s + Math.exp(v - m), 0));
+        }
+      });
+      return out;
+    }
+    case Op.MatMul: {
+      const [m, k] = node.inputs[0]!.shape as [number, number];
+      const n = node.inputs[1]!.shape[1]!;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let dot = 0;
+          for (let p = 0; p < k; p++) dot += arg(0)[i * k + p]! * arg(1)[p * n + j]!;
+          out[i * n + j] = dot;
+        }
+      }
+      return out;
+    }
+    case Op.SoftmaxCrossEntropy: {
+      const z = arg(0);
+      const y = arg(1);
+      const classes = node.inputs[0]!.shape[node.inputs[0]!.shape.length - 1]!;
+      let total = 0;
+      for (let row = 0; row < z.length; row += classes) {
+        const slice = Array.from(z.subarray(row, row + classes));
+        const m = Math.max(...slice);
+        const lse = m + Math.log(slice.reduce((s, v) => s + Math.exp(v - m), 0));
+        for (let c = 0; c < classes; c++) total += y[row + c]! * (lse - z[row + c]!);
+      }
+      out[0] = total;
+      return out;
+    }
+    default:
+      throw new GradgenError(`evaluate: no rule for ${node.op}`);
+  }
+}
