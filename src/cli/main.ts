@@ -4,8 +4,9 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync 
 import path from "node:path";
 import { GradgenError } from "../errors.js";
 import { compile, resolveOptions, type CompileOptions } from "../compile.js";
-import { traceModel } from "../dsl/model.js";
+import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModel } from "./load-model.js";
+import { locationFromStack } from "../dsl/callsite.js";
 
 const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer sgd] [--lr x] [--check]
 
@@ -24,6 +25,7 @@ interface CompileArgs {
 }
 
 const valueFlags = ["--out", "--batch", "--dtype", "--optimizer", "--lr"];
+const seeHelp = "run `gradgen --help` for the usage";
 
 function parseCompileArgs(args: readonly string[]): CompileArgs {
   const files: string[] = [];
@@ -35,48 +37,88 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
     if (arg === "--check") { check = true; continue; }
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
     if (!flag.startsWith("-")) { files.push(arg); continue; }
-    if (!valueFlags.includes(flag)) throw new GradgenError(`unknown option ${flag}.\n${usage}`);
+    if (!valueFlags.includes(flag)) {
+      throw new GradgenError(`unknown option ${flag}; the options of compile are ${valueFlags.join(", ")} and --check (${seeHelp}).`);
+    }
     const value = inline ?? args[++i];
-    if (value === undefined || value.startsWith("--")) throw new GradgenError(`option ${flag} needs a value.\n${usage}`);
-    const number = (what: string) => {
-      const n = Number(value);
-      if (value.trim() === "" || !Number.isFinite(n)) throw new GradgenError(`${flag} expects ${what}, got "${value}".`);
-      return n;
+    if (value === undefined || value.startsWith("--")) throw new GradgenError(`option ${flag} needs a value, e.g. ${flag} ${example[flag]} (${seeHelp}).`);
+    const bad = (what: string): never => {
+      throw new GradgenError(`${flag} expects ${what}, got ${JSON.stringify(value)}; pass e.g. ${flag} ${example[flag]}.`);
     };
     switch (flag) {
       case "--out": out = value; break;
-      case "--batch": options.batch = number("a positive integer"); break;
-      case "--dtype": options.dtype = value as "f32" | "f64"; break;
-      case "--optimizer": options.optimizer = value as "sgd"; break;
-      case "--lr": options.learningRate = number("a positive number"); break;
+      case "--batch": {
+        const n = Number(value);
+        if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) bad("a positive integer (examples per call)");
+        options.batch = n;
+        break;
+      }
+      case "--dtype":
+        if (value !== "f32" && value !== "f64") bad("f32 or f64");
+        options.dtype = value as "f32" | "f64";
+        break;
+      case "--optimizer":
+        if (value !== "sgd") bad("sgd (the only optimizer so far)");
+        options.optimizer = value as "sgd";
+        break;
+      case "--lr": {
+        const n = Number(value);
+        if (value.trim() === "" || !Number.isFinite(n) || n <= 0) bad("a positive number");
+        options.learningRate = n;
+        break;
+      }
     }
   }
-  if (files.length === 0) throw new GradgenError(`no model file given.\n${usage}`);
+  if (files.length === 0) throw new GradgenError(`no model file given; pass one or more, e.g. gradgen compile model.ts (${seeHelp}).`);
   resolveOptions(options);
   return { files, out, check, options };
 }
 
+const example: Record<string, string> = { "--out": "generated", "--batch": "32", "--dtype": "f64", "--optimizer": "sgd", "--lr": "0.1" };
+
 /** Write via a temporary file and rename, so a reader never sees half a file. */
 function writeAtomically(file: string, contents: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   try {
+    mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(temporary, contents);
     renameSync(temporary, file);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error);
+    throw new GradgenError(`cannot write ${file} (${reason}). Check that --out names a directory (or a path where one can be created) that you can write to.`);
   } finally {
     rmSync(temporary, { force: true });
+  }
+}
+
+/** Trace and compile one model; an exception thrown by the model's own code is the user's, not ours. */
+function compileModel(definition: ModelDefinition, file: string, options: CompileOptions & { source: string }): ReturnType<typeof compile> {
+  try {
+    return compile(definition, options);
+  } catch (error) {
+    if (error instanceof GradgenError) throw error;
+    const location = locationFromStack((error as Error)?.stack);
+    if (!location) throw error;
+    throw new GradgenError(`model "${definition.name}" in ${file} threw while being traced: ${(error as Error)?.message ?? String(error)}. Fix the code at that line (inputs and params are tensors: use their methods and nn.* on them).`, location);
   }
 }
 
 async function compileCommand(args: readonly string[]): Promise<number> {
   const { files, out, check, options } = parseCompileArgs(args);
   // Compile everything first: a failure anywhere leaves every existing output untouched.
-  const outputs: { file: string; contents: string }[] = [];
+  const outputs: { file: string; contents: string; source: string }[] = [];
   for (const file of files) {
     const definition = await loadModel(file);
     const source = path.relative(process.cwd(), path.resolve(file)).split(path.sep).join("/");
-    const result = compile(definition, { ...options, source });
-    for (const generated of result.files) outputs.push({ file: path.join(out, generated.path), contents: generated.contents });
+    const result = compileModel(definition, file, { ...options, source });
+    for (const generated of result.files) {
+      const target = path.join(out, generated.path);
+      const clash = outputs.find((o) => path.resolve(o.file) === path.resolve(target));
+      if (clash && clash.source !== source) {
+        throw new GradgenError(`${clash.source} and ${source} both define a model named "${definition.name}", so both would write ${target}. Rename one of the models (the first argument of model(...)).`);
+      }
+      if (!clash) outputs.push({ file: target, contents: generated.contents, source });
+    }
   }
   if (check) {
     const stale = outputs.filter(({ file, contents }) => !existsSync(file) || readFileSync(file, "utf8") !== contents);
@@ -93,13 +135,15 @@ async function compileCommand(args: readonly string[]): Promise<number> {
 
 export async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
+  // Deep enough that a model's own frame survives a few layers of gradgen below it.
+  Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
   try {
     if (command === "compile") return await compileCommand(rest);
     if (command === "--help" || command === "-h" || command === "help") {
       process.stdout.write(`${usage}\n`);
       return 0;
     }
-    throw new GradgenError(command === undefined ? `no command given.\n${usage}` : `unknown command "${command}".\n${usage}`);
+    throw new GradgenError(command === undefined ? `no command given; the command is compile, e.g. gradgen compile model.ts (${seeHelp}).` : `unknown command "${command}"; the command is compile, e.g. gradgen compile model.ts (${seeHelp}).`);
   } catch (error) {
     if (error instanceof GradgenError) {
       process.stderr.write(`gradgen: ${error.message}\n`);
