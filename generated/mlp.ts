@@ -176,11 +176,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const output_probabilities = new Float32Array(640);
   const work0 = new Float32Array(8192);
   const work1 = new Float32Array(8192);
-  const work2 = new Float32Array(640);
-  const work3 = new Float32Array(640);
+  const work2 = new Float32Array(8192);
+  const work3 = new Float32Array(8192);
   const work4 = new Float32Array(640);
-  const work5 = new Float32Array(8192);
-  const work6 = new Float32Array(8192);
+  const work5 = new Float32Array(1);
   {
     const given = options.params?.W1;
     if (given !== undefined) {
@@ -217,12 +216,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p1_0_0 = i1_0 * 128;
       const p1_2_0 = i1_0 * 128;
       for (let i1_1 = 0; i1_1 < 128; i1_1++) {
-        const v1_0 = 0;
-        const v1_1 = param_b1[i1_1];
-        const v1_2 = work0[p1_2_0 + i1_1];
-        const v1_3 = v1_1 + v1_2;
-        const v1_4 = Math.max(v1_0, v1_3);
-        work1[p1_0_0 + i1_1] = v1_4;
+        const v1_0_0 = 0;
+        const v1_0_1 = param_b1[i1_1];
+        const v1_0_2 = work0[p1_2_0 + i1_1];
+        const v1_0_3 = v1_0_1 + v1_0_2;
+        const v1_0_4 = Math.max(v1_0_0, v1_0_3);
+        work1[p1_0_0 + i1_1] = v1_0_4;
       }
     }
     // matmul [1, 10] per example
@@ -230,64 +229,176 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     // add [10] per example  (examples/mlp.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const p3_0_0 = i3_0 * 10;
-      const p3_2_0 = i3_0 * 10;
-      for (let i3_1 = 0; i3_1 < 10; i3_1++) {
-        const v3_0 = param_b2[i3_1];
-        const v3_1 = work0[p3_2_0 + i3_1];
-        const v3_2 = v3_0 + v3_1;
-        work1[p3_0_0 + i3_1] = v3_2;
-      }
+      const p3_1_0 = i3_0 * 10;
+      const v3_0_0 = work0[p3_1_0];
+      const v3_0_1 = param_b2[0];
+      const v3_0_2 = v3_0_0 + v3_0_1;
+      work1[p3_0_0] = v3_0_2;
+      const v3_1_0 = work0[p3_1_0 + 1];
+      const v3_1_1 = param_b2[1];
+      const v3_1_2 = v3_1_0 + v3_1_1;
+      work1[p3_0_0 + 1] = v3_1_2;
+      const v3_2_0 = work0[p3_1_0 + 2];
+      const v3_2_1 = param_b2[2];
+      const v3_2_2 = v3_2_0 + v3_2_1;
+      work1[p3_0_0 + 2] = v3_2_2;
+      const v3_3_0 = work0[p3_1_0 + 3];
+      const v3_3_1 = param_b2[3];
+      const v3_3_2 = v3_3_0 + v3_3_1;
+      work1[p3_0_0 + 3] = v3_3_2;
+      const v3_4_0 = work0[p3_1_0 + 4];
+      const v3_4_1 = param_b2[4];
+      const v3_4_2 = v3_4_0 + v3_4_1;
+      work1[p3_0_0 + 4] = v3_4_2;
+      const v3_5_0 = work0[p3_1_0 + 5];
+      const v3_5_1 = param_b2[5];
+      const v3_5_2 = v3_5_0 + v3_5_1;
+      work1[p3_0_0 + 5] = v3_5_2;
+      const v3_6_0 = work0[p3_1_0 + 6];
+      const v3_6_1 = param_b2[6];
+      const v3_6_2 = v3_6_0 + v3_6_1;
+      work1[p3_0_0 + 6] = v3_6_2;
+      const v3_7_0 = work0[p3_1_0 + 7];
+      const v3_7_1 = param_b2[7];
+      const v3_7_2 = v3_7_0 + v3_7_1;
+      work1[p3_0_0 + 7] = v3_7_2;
+      const v3_8_0 = work0[p3_1_0 + 8];
+      const v3_8_1 = param_b2[8];
+      const v3_8_2 = v3_8_0 + v3_8_1;
+      work1[p3_0_0 + 8] = v3_8_2;
+      const v3_9_0 = work0[p3_1_0 + 9];
+      const v3_9_1 = param_b2[9];
+      const v3_9_2 = v3_9_0 + v3_9_1;
+      work1[p3_0_0 + 9] = v3_9_2;
     }
     // logSumExp [] per example
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
-      const p4_0_0 = i4_0;
-      const p4_1_0 = i4_0 * 10;
       let max4 = -Infinity;
-      for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0 = work1[p4_1_0 + i4_1];
-        max4 = Math.max(max4, v4_0);
-      }
+      const v4_0_0 = work1[i4_0 * 10];
+      max4 = Math.max(max4, v4_0_0);
+      const v4_1_0 = work1[i4_0 * 10 + 1];
+      max4 = Math.max(max4, v4_1_0);
+      const v4_2_0 = work1[i4_0 * 10 + 2];
+      max4 = Math.max(max4, v4_2_0);
+      const v4_3_0 = work1[i4_0 * 10 + 3];
+      max4 = Math.max(max4, v4_3_0);
+      const v4_4_0 = work1[i4_0 * 10 + 4];
+      max4 = Math.max(max4, v4_4_0);
+      const v4_5_0 = work1[i4_0 * 10 + 5];
+      max4 = Math.max(max4, v4_5_0);
+      const v4_6_0 = work1[i4_0 * 10 + 6];
+      max4 = Math.max(max4, v4_6_0);
+      const v4_7_0 = work1[i4_0 * 10 + 7];
+      max4 = Math.max(max4, v4_7_0);
+      const v4_8_0 = work1[i4_0 * 10 + 8];
+      max4 = Math.max(max4, v4_8_0);
+      const v4_9_0 = work1[i4_0 * 10 + 9];
+      max4 = Math.max(max4, v4_9_0);
       let sum4 = 0;
-      for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0 = work1[p4_1_0 + i4_1];
-        sum4 += Math.exp(v4_0 - max4);
-      }
-      work0[p4_0_0] = max4 === -Infinity ? -Infinity : max4 + Math.log(sum4);
+      const v4_10_0 = work1[i4_0 * 10];
+      sum4 += Math.exp(v4_10_0 - max4);
+      const v4_11_0 = work1[i4_0 * 10 + 1];
+      sum4 += Math.exp(v4_11_0 - max4);
+      const v4_12_0 = work1[i4_0 * 10 + 2];
+      sum4 += Math.exp(v4_12_0 - max4);
+      const v4_13_0 = work1[i4_0 * 10 + 3];
+      sum4 += Math.exp(v4_13_0 - max4);
+      const v4_14_0 = work1[i4_0 * 10 + 4];
+      sum4 += Math.exp(v4_14_0 - max4);
+      const v4_15_0 = work1[i4_0 * 10 + 5];
+      sum4 += Math.exp(v4_15_0 - max4);
+      const v4_16_0 = work1[i4_0 * 10 + 6];
+      sum4 += Math.exp(v4_16_0 - max4);
+      const v4_17_0 = work1[i4_0 * 10 + 7];
+      sum4 += Math.exp(v4_17_0 - max4);
+      const v4_18_0 = work1[i4_0 * 10 + 8];
+      sum4 += Math.exp(v4_18_0 - max4);
+      const v4_19_0 = work1[i4_0 * 10 + 9];
+      sum4 += Math.exp(v4_19_0 - max4);
+      work0[i4_0] = max4 === -Infinity ? -Infinity : max4 + Math.log(sum4);
     }
-    // div []
-    const v5_0 = 1;
-    const v5_1 = n;
-    const v5_2 = v5_0 / v5_1;
-    const s25 = v5_2;
     // sum [] per example
-    for (let i6_0 = 0; i6_0 < n; i6_0++) {
-      const p6_0_0 = i6_0;
-      const p6_1_0 = i6_0 * 10;
-      const p6_2_0 = i6_0;
-      const p6_3_0 = i6_0 * 10;
-      let sum6 = 0;
-      for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0 = input_label[p6_1_0 + i6_1];
-        const v6_1 = work0[p6_2_0];
-        const v6_2 = work1[p6_3_0 + i6_1];
-        const v6_3 = v6_1 - v6_2;
-        const v6_4 = v6_0 * v6_3;
-        sum6 += v6_4;
-      }
-      work2[p6_0_0] = sum6;
+    for (let i5_0 = 0; i5_0 < n; i5_0++) {
+      let sum5 = 0;
+      const v5_0_0 = work0[i5_0];
+      const v5_0_1 = work1[i5_0 * 10];
+      const v5_0_2 = v5_0_0 - v5_0_1;
+      const v5_0_3 = input_label[i5_0 * 10];
+      const v5_0_4 = v5_0_2 * v5_0_3;
+      sum5 += v5_0_4;
+      const v5_1_0 = work0[i5_0];
+      const v5_1_1 = work1[i5_0 * 10 + 1];
+      const v5_1_2 = v5_1_0 - v5_1_1;
+      const v5_1_3 = input_label[i5_0 * 10 + 1];
+      const v5_1_4 = v5_1_2 * v5_1_3;
+      sum5 += v5_1_4;
+      const v5_2_0 = work0[i5_0];
+      const v5_2_1 = work1[i5_0 * 10 + 2];
+      const v5_2_2 = v5_2_0 - v5_2_1;
+      const v5_2_3 = input_label[i5_0 * 10 + 2];
+      const v5_2_4 = v5_2_2 * v5_2_3;
+      sum5 += v5_2_4;
+      const v5_3_0 = work0[i5_0];
+      const v5_3_1 = work1[i5_0 * 10 + 3];
+      const v5_3_2 = v5_3_0 - v5_3_1;
+      const v5_3_3 = input_label[i5_0 * 10 + 3];
+      const v5_3_4 = v5_3_2 * v5_3_3;
+      sum5 += v5_3_4;
+      const v5_4_0 = work0[i5_0];
+      const v5_4_1 = work1[i5_0 * 10 + 4];
+      const v5_4_2 = v5_4_0 - v5_4_1;
+      const v5_4_3 = input_label[i5_0 * 10 + 4];
+      const v5_4_4 = v5_4_2 * v5_4_3;
+      sum5 += v5_4_4;
+      const v5_5_0 = work0[i5_0];
+      const v5_5_1 = work1[i5_0 * 10 + 5];
+      const v5_5_2 = v5_5_0 - v5_5_1;
+      const v5_5_3 = input_label[i5_0 * 10 + 5];
+      const v5_5_4 = v5_5_2 * v5_5_3;
+      sum5 += v5_5_4;
+      const v5_6_0 = work0[i5_0];
+      const v5_6_1 = work1[i5_0 * 10 + 6];
+      const v5_6_2 = v5_6_0 - v5_6_1;
+      const v5_6_3 = input_label[i5_0 * 10 + 6];
+      const v5_6_4 = v5_6_2 * v5_6_3;
+      sum5 += v5_6_4;
+      const v5_7_0 = work0[i5_0];
+      const v5_7_1 = work1[i5_0 * 10 + 7];
+      const v5_7_2 = v5_7_0 - v5_7_1;
+      const v5_7_3 = input_label[i5_0 * 10 + 7];
+      const v5_7_4 = v5_7_2 * v5_7_3;
+      sum5 += v5_7_4;
+      const v5_8_0 = work0[i5_0];
+      const v5_8_1 = work1[i5_0 * 10 + 8];
+      const v5_8_2 = v5_8_0 - v5_8_1;
+      const v5_8_3 = input_label[i5_0 * 10 + 8];
+      const v5_8_4 = v5_8_2 * v5_8_3;
+      sum5 += v5_8_4;
+      const v5_9_0 = work0[i5_0];
+      const v5_9_1 = work1[i5_0 * 10 + 9];
+      const v5_9_2 = v5_9_0 - v5_9_1;
+      const v5_9_3 = input_label[i5_0 * 10 + 9];
+      const v5_9_4 = v5_9_2 * v5_9_3;
+      sum5 += v5_9_4;
+      work2[i5_0] = sum5;
     }
     work0.fill(0, 0, 1);
     // batchSum []
-    for (let i8_0 = 0; i8_0 < n; i8_0++) {
-      const v8_0 = work2[i8_0];
-      work0[0] += v8_0;
+    for (let i7_0 = 0; i7_0 < n; i7_0++) {
+      const v7_0_0 = work2[i7_0];
+      work0[0] += v7_0_0;
     }
+    // div []
+    const v8_0 = 1;
+    const v8_1 = n;
+    const v8_2 = v8_0 / v8_1;
+    const s0 = v8_2;
     // mul []
-    const v9_0 = s25;
-    const v9_1 = work0[0];
+    const v9_0 = work0[0];
+    const v9_1 = s0;
     const v9_2 = v9_0 * v9_1;
-    const s79 = v9_2;
-    return s79;
+    const s1 = v9_2;
+    return s1;
   }
 
   function gradientProgram(input_x: Values, input_label: Values, n: number): number {
@@ -298,133 +409,340 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p1_0_0 = i1_0 * 128;
       const p1_2_0 = i1_0 * 128;
       for (let i1_1 = 0; i1_1 < 128; i1_1++) {
-        const v1_0 = param_b1[i1_1];
-        const v1_1 = work0[p1_2_0 + i1_1];
-        const v1_2 = v1_0 + v1_1;
-        work1[p1_0_0 + i1_1] = v1_2;
+        const v1_0_0 = param_b1[i1_1];
+        const v1_0_1 = work0[p1_2_0 + i1_1];
+        const v1_0_2 = v1_0_0 + v1_0_1;
+        work1[p1_0_0 + i1_1] = v1_0_2;
       }
     }
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n * 128; i2_0++) {
-      const v2_0 = 0;
-      const v2_1 = work1[i2_0];
-      const v2_2 = Math.max(v2_0, v2_1);
-      work0[i2_0] = v2_2;
+      const v2_0_0 = 0;
+      const v2_0_1 = work1[i2_0];
+      const v2_0_2 = Math.max(v2_0_0, v2_0_1);
+      work0[i2_0] = v2_0_2;
     }
     // matmul [1, 10] per example
     gemm(n, 10, 128, work0, 0, 128, 1, param_W2, 0, 10, 1, work2, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
-      const p4_2_0 = i4_0 * 10;
-      for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0 = param_b2[i4_1];
-        const v4_1 = work2[p4_2_0 + i4_1];
-        const v4_2 = v4_0 + v4_1;
-        work3[p4_0_0 + i4_1] = v4_2;
-      }
+      const p4_1_0 = i4_0 * 10;
+      const v4_0_0 = work2[p4_1_0];
+      const v4_0_1 = param_b2[0];
+      const v4_0_2 = v4_0_0 + v4_0_1;
+      work3[p4_0_0] = v4_0_2;
+      const v4_1_0 = work2[p4_1_0 + 1];
+      const v4_1_1 = param_b2[1];
+      const v4_1_2 = v4_1_0 + v4_1_1;
+      work3[p4_0_0 + 1] = v4_1_2;
+      const v4_2_0 = work2[p4_1_0 + 2];
+      const v4_2_1 = param_b2[2];
+      const v4_2_2 = v4_2_0 + v4_2_1;
+      work3[p4_0_0 + 2] = v4_2_2;
+      const v4_3_0 = work2[p4_1_0 + 3];
+      const v4_3_1 = param_b2[3];
+      const v4_3_2 = v4_3_0 + v4_3_1;
+      work3[p4_0_0 + 3] = v4_3_2;
+      const v4_4_0 = work2[p4_1_0 + 4];
+      const v4_4_1 = param_b2[4];
+      const v4_4_2 = v4_4_0 + v4_4_1;
+      work3[p4_0_0 + 4] = v4_4_2;
+      const v4_5_0 = work2[p4_1_0 + 5];
+      const v4_5_1 = param_b2[5];
+      const v4_5_2 = v4_5_0 + v4_5_1;
+      work3[p4_0_0 + 5] = v4_5_2;
+      const v4_6_0 = work2[p4_1_0 + 6];
+      const v4_6_1 = param_b2[6];
+      const v4_6_2 = v4_6_0 + v4_6_1;
+      work3[p4_0_0 + 6] = v4_6_2;
+      const v4_7_0 = work2[p4_1_0 + 7];
+      const v4_7_1 = param_b2[7];
+      const v4_7_2 = v4_7_0 + v4_7_1;
+      work3[p4_0_0 + 7] = v4_7_2;
+      const v4_8_0 = work2[p4_1_0 + 8];
+      const v4_8_1 = param_b2[8];
+      const v4_8_2 = v4_8_0 + v4_8_1;
+      work3[p4_0_0 + 8] = v4_8_2;
+      const v4_9_0 = work2[p4_1_0 + 9];
+      const v4_9_1 = param_b2[9];
+      const v4_9_2 = v4_9_0 + v4_9_1;
+      work3[p4_0_0 + 9] = v4_9_2;
     }
     // logSumExp [] per example
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const p5_0_0 = i5_0;
-      const p5_1_0 = i5_0 * 10;
       let max5 = -Infinity;
-      for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0 = work3[p5_1_0 + i5_1];
-        max5 = Math.max(max5, v5_0);
-      }
+      const v5_0_0 = work3[i5_0 * 10];
+      max5 = Math.max(max5, v5_0_0);
+      const v5_1_0 = work3[i5_0 * 10 + 1];
+      max5 = Math.max(max5, v5_1_0);
+      const v5_2_0 = work3[i5_0 * 10 + 2];
+      max5 = Math.max(max5, v5_2_0);
+      const v5_3_0 = work3[i5_0 * 10 + 3];
+      max5 = Math.max(max5, v5_3_0);
+      const v5_4_0 = work3[i5_0 * 10 + 4];
+      max5 = Math.max(max5, v5_4_0);
+      const v5_5_0 = work3[i5_0 * 10 + 5];
+      max5 = Math.max(max5, v5_5_0);
+      const v5_6_0 = work3[i5_0 * 10 + 6];
+      max5 = Math.max(max5, v5_6_0);
+      const v5_7_0 = work3[i5_0 * 10 + 7];
+      max5 = Math.max(max5, v5_7_0);
+      const v5_8_0 = work3[i5_0 * 10 + 8];
+      max5 = Math.max(max5, v5_8_0);
+      const v5_9_0 = work3[i5_0 * 10 + 9];
+      max5 = Math.max(max5, v5_9_0);
       let sum5 = 0;
-      for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0 = work3[p5_1_0 + i5_1];
-        sum5 += Math.exp(v5_0 - max5);
-      }
-      work2[p5_0_0] = max5 === -Infinity ? -Infinity : max5 + Math.log(sum5);
+      const v5_10_0 = work3[i5_0 * 10];
+      sum5 += Math.exp(v5_10_0 - max5);
+      const v5_11_0 = work3[i5_0 * 10 + 1];
+      sum5 += Math.exp(v5_11_0 - max5);
+      const v5_12_0 = work3[i5_0 * 10 + 2];
+      sum5 += Math.exp(v5_12_0 - max5);
+      const v5_13_0 = work3[i5_0 * 10 + 3];
+      sum5 += Math.exp(v5_13_0 - max5);
+      const v5_14_0 = work3[i5_0 * 10 + 4];
+      sum5 += Math.exp(v5_14_0 - max5);
+      const v5_15_0 = work3[i5_0 * 10 + 5];
+      sum5 += Math.exp(v5_15_0 - max5);
+      const v5_16_0 = work3[i5_0 * 10 + 6];
+      sum5 += Math.exp(v5_16_0 - max5);
+      const v5_17_0 = work3[i5_0 * 10 + 7];
+      sum5 += Math.exp(v5_17_0 - max5);
+      const v5_18_0 = work3[i5_0 * 10 + 8];
+      sum5 += Math.exp(v5_18_0 - max5);
+      const v5_19_0 = work3[i5_0 * 10 + 9];
+      sum5 += Math.exp(v5_19_0 - max5);
+      work2[i5_0] = max5 === -Infinity ? -Infinity : max5 + Math.log(sum5);
+    }
+    // sum [] per example
+    for (let i6_0 = 0; i6_0 < n; i6_0++) {
+      let sum6 = 0;
+      const v6_0_0 = work2[i6_0];
+      const v6_0_1 = work3[i6_0 * 10];
+      const v6_0_2 = v6_0_0 - v6_0_1;
+      const v6_0_3 = input_label[i6_0 * 10];
+      const v6_0_4 = v6_0_2 * v6_0_3;
+      sum6 += v6_0_4;
+      const v6_1_0 = work2[i6_0];
+      const v6_1_1 = work3[i6_0 * 10 + 1];
+      const v6_1_2 = v6_1_0 - v6_1_1;
+      const v6_1_3 = input_label[i6_0 * 10 + 1];
+      const v6_1_4 = v6_1_2 * v6_1_3;
+      sum6 += v6_1_4;
+      const v6_2_0 = work2[i6_0];
+      const v6_2_1 = work3[i6_0 * 10 + 2];
+      const v6_2_2 = v6_2_0 - v6_2_1;
+      const v6_2_3 = input_label[i6_0 * 10 + 2];
+      const v6_2_4 = v6_2_2 * v6_2_3;
+      sum6 += v6_2_4;
+      const v6_3_0 = work2[i6_0];
+      const v6_3_1 = work3[i6_0 * 10 + 3];
+      const v6_3_2 = v6_3_0 - v6_3_1;
+      const v6_3_3 = input_label[i6_0 * 10 + 3];
+      const v6_3_4 = v6_3_2 * v6_3_3;
+      sum6 += v6_3_4;
+      const v6_4_0 = work2[i6_0];
+      const v6_4_1 = work3[i6_0 * 10 + 4];
+      const v6_4_2 = v6_4_0 - v6_4_1;
+      const v6_4_3 = input_label[i6_0 * 10 + 4];
+      const v6_4_4 = v6_4_2 * v6_4_3;
+      sum6 += v6_4_4;
+      const v6_5_0 = work2[i6_0];
+      const v6_5_1 = work3[i6_0 * 10 + 5];
+      const v6_5_2 = v6_5_0 - v6_5_1;
+      const v6_5_3 = input_label[i6_0 * 10 + 5];
+      const v6_5_4 = v6_5_2 * v6_5_3;
+      sum6 += v6_5_4;
+      const v6_6_0 = work2[i6_0];
+      const v6_6_1 = work3[i6_0 * 10 + 6];
+      const v6_6_2 = v6_6_0 - v6_6_1;
+      const v6_6_3 = input_label[i6_0 * 10 + 6];
+      const v6_6_4 = v6_6_2 * v6_6_3;
+      sum6 += v6_6_4;
+      const v6_7_0 = work2[i6_0];
+      const v6_7_1 = work3[i6_0 * 10 + 7];
+      const v6_7_2 = v6_7_0 - v6_7_1;
+      const v6_7_3 = input_label[i6_0 * 10 + 7];
+      const v6_7_4 = v6_7_2 * v6_7_3;
+      sum6 += v6_7_4;
+      const v6_8_0 = work2[i6_0];
+      const v6_8_1 = work3[i6_0 * 10 + 8];
+      const v6_8_2 = v6_8_0 - v6_8_1;
+      const v6_8_3 = input_label[i6_0 * 10 + 8];
+      const v6_8_4 = v6_8_2 * v6_8_3;
+      sum6 += v6_8_4;
+      const v6_9_0 = work2[i6_0];
+      const v6_9_1 = work3[i6_0 * 10 + 9];
+      const v6_9_2 = v6_9_0 - v6_9_1;
+      const v6_9_3 = input_label[i6_0 * 10 + 9];
+      const v6_9_4 = v6_9_2 * v6_9_3;
+      sum6 += v6_9_4;
+      work4[i6_0] = sum6;
+    }
+    work5.fill(0, 0, 1);
+    // batchSum []
+    for (let i8_0 = 0; i8_0 < n; i8_0++) {
+      const v8_0_0 = work4[i8_0];
+      work5[0] += v8_0_0;
     }
     // div []
-    const v6_0 = 1;
-    const v6_1 = n;
-    const v6_2 = v6_0 / v6_1;
-    const s25 = v6_2;
+    const v9_0 = 1;
+    const v9_1 = n;
+    const v9_2 = v9_0 / v9_1;
+    const s0 = v9_2;
+    // mul []
+    const v10_0 = work5[0];
+    const v10_1 = s0;
+    const v10_2 = v10_0 * v10_1;
+    const s1 = v10_2;
     // mul [10] per example
-    for (let i7_0 = 0; i7_0 < n; i7_0++) {
-      const p7_0_0 = i7_0 * 10;
-      const p7_1_0 = i7_0 * 10;
-      const p7_2_0 = i7_0;
-      const p7_3_0 = i7_0 * 10;
-      for (let i7_1 = 0; i7_1 < 10; i7_1++) {
-        const v7_0 = s25;
-        const v7_1 = work3[p7_1_0 + i7_1];
-        const v7_2 = work2[p7_2_0];
-        const v7_3 = v7_1 - v7_2;
-        const v7_4 = Math.exp(v7_3);
-        const v7_5 = input_label[p7_3_0 + i7_1];
-        const v7_6 = v7_4 - v7_5;
-        const v7_7 = v7_0 * v7_6;
-        work4[p7_0_0 + i7_1] = v7_7;
-      }
+    for (let i11_0 = 0; i11_0 < n; i11_0++) {
+      const p11_0_0 = i11_0 * 10;
+      const p11_1_0 = i11_0 * 10;
+      const p11_2_0 = i11_0;
+      const p11_3_0 = i11_0 * 10;
+      const v11_0_0 = work3[p11_1_0];
+      const v11_0_1 = work2[p11_2_0];
+      const v11_0_2 = v11_0_0 - v11_0_1;
+      const v11_0_3 = Math.exp(v11_0_2);
+      const v11_0_4 = input_label[p11_3_0];
+      const v11_0_5 = v11_0_3 - v11_0_4;
+      const v11_0_6 = s0;
+      const v11_0_7 = v11_0_5 * v11_0_6;
+      work4[p11_0_0] = v11_0_7;
+      const v11_1_0 = work3[p11_1_0 + 1];
+      const v11_1_1 = work2[p11_2_0];
+      const v11_1_2 = v11_1_0 - v11_1_1;
+      const v11_1_3 = Math.exp(v11_1_2);
+      const v11_1_4 = input_label[p11_3_0 + 1];
+      const v11_1_5 = v11_1_3 - v11_1_4;
+      const v11_1_6 = s0;
+      const v11_1_7 = v11_1_5 * v11_1_6;
+      work4[p11_0_0 + 1] = v11_1_7;
+      const v11_2_0 = work3[p11_1_0 + 2];
+      const v11_2_1 = work2[p11_2_0];
+      const v11_2_2 = v11_2_0 - v11_2_1;
+      const v11_2_3 = Math.exp(v11_2_2);
+      const v11_2_4 = input_label[p11_3_0 + 2];
+      const v11_2_5 = v11_2_3 - v11_2_4;
+      const v11_2_6 = s0;
+      const v11_2_7 = v11_2_5 * v11_2_6;
+      work4[p11_0_0 + 2] = v11_2_7;
+      const v11_3_0 = work3[p11_1_0 + 3];
+      const v11_3_1 = work2[p11_2_0];
+      const v11_3_2 = v11_3_0 - v11_3_1;
+      const v11_3_3 = Math.exp(v11_3_2);
+      const v11_3_4 = input_label[p11_3_0 + 3];
+      const v11_3_5 = v11_3_3 - v11_3_4;
+      const v11_3_6 = s0;
+      const v11_3_7 = v11_3_5 * v11_3_6;
+      work4[p11_0_0 + 3] = v11_3_7;
+      const v11_4_0 = work3[p11_1_0 + 4];
+      const v11_4_1 = work2[p11_2_0];
+      const v11_4_2 = v11_4_0 - v11_4_1;
+      const v11_4_3 = Math.exp(v11_4_2);
+      const v11_4_4 = input_label[p11_3_0 + 4];
+      const v11_4_5 = v11_4_3 - v11_4_4;
+      const v11_4_6 = s0;
+      const v11_4_7 = v11_4_5 * v11_4_6;
+      work4[p11_0_0 + 4] = v11_4_7;
+      const v11_5_0 = work3[p11_1_0 + 5];
+      const v11_5_1 = work2[p11_2_0];
+      const v11_5_2 = v11_5_0 - v11_5_1;
+      const v11_5_3 = Math.exp(v11_5_2);
+      const v11_5_4 = input_label[p11_3_0 + 5];
+      const v11_5_5 = v11_5_3 - v11_5_4;
+      const v11_5_6 = s0;
+      const v11_5_7 = v11_5_5 * v11_5_6;
+      work4[p11_0_0 + 5] = v11_5_7;
+      const v11_6_0 = work3[p11_1_0 + 6];
+      const v11_6_1 = work2[p11_2_0];
+      const v11_6_2 = v11_6_0 - v11_6_1;
+      const v11_6_3 = Math.exp(v11_6_2);
+      const v11_6_4 = input_label[p11_3_0 + 6];
+      const v11_6_5 = v11_6_3 - v11_6_4;
+      const v11_6_6 = s0;
+      const v11_6_7 = v11_6_5 * v11_6_6;
+      work4[p11_0_0 + 6] = v11_6_7;
+      const v11_7_0 = work3[p11_1_0 + 7];
+      const v11_7_1 = work2[p11_2_0];
+      const v11_7_2 = v11_7_0 - v11_7_1;
+      const v11_7_3 = Math.exp(v11_7_2);
+      const v11_7_4 = input_label[p11_3_0 + 7];
+      const v11_7_5 = v11_7_3 - v11_7_4;
+      const v11_7_6 = s0;
+      const v11_7_7 = v11_7_5 * v11_7_6;
+      work4[p11_0_0 + 7] = v11_7_7;
+      const v11_8_0 = work3[p11_1_0 + 8];
+      const v11_8_1 = work2[p11_2_0];
+      const v11_8_2 = v11_8_0 - v11_8_1;
+      const v11_8_3 = Math.exp(v11_8_2);
+      const v11_8_4 = input_label[p11_3_0 + 8];
+      const v11_8_5 = v11_8_3 - v11_8_4;
+      const v11_8_6 = s0;
+      const v11_8_7 = v11_8_5 * v11_8_6;
+      work4[p11_0_0 + 8] = v11_8_7;
+      const v11_9_0 = work3[p11_1_0 + 9];
+      const v11_9_1 = work2[p11_2_0];
+      const v11_9_2 = v11_9_0 - v11_9_1;
+      const v11_9_3 = Math.exp(v11_9_2);
+      const v11_9_4 = input_label[p11_3_0 + 9];
+      const v11_9_5 = v11_9_3 - v11_9_4;
+      const v11_9_6 = s0;
+      const v11_9_7 = v11_9_5 * v11_9_6;
+      work4[p11_0_0 + 9] = v11_9_7;
     }
     // matmul [1, 128] per example
-    gemm(n, 128, 10, work4, 0, 10, 1, param_W2, 0, 1, 10, work5, 0, 128);
+    gemm(n, 128, 10, work4, 0, 10, 1, param_W2, 0, 1, 10, work3, 0, 128);
     // mul [128] per example
-    for (let i9_0 = 0; i9_0 < n * 128; i9_0++) {
-      const v9_0 = work1[i9_0];
-      const v9_1 = 0;
-      const v9_2 = (v9_0 > v9_1 ? 1 : 0);
-      const v9_3 = work5[i9_0];
-      const v9_4 = v9_2 * v9_3;
-      work6[i9_0] = v9_4;
+    for (let i13_0 = 0; i13_0 < n * 128; i13_0++) {
+      const v13_0_0 = work3[i13_0];
+      const v13_0_1 = work1[i13_0];
+      const v13_0_2 = 0;
+      const v13_0_3 = (v13_0_1 > v13_0_2 ? 1 : 0);
+      const v13_0_4 = v13_0_0 * v13_0_3;
+      work2[i13_0] = v13_0_4;
     }
     // batchSum [784, 128]: Σ over examples of matmul [784, 128] per example
-    gemm(784, 128, n, input_x, 0, 1, 784, work6, 0, 128, 1, grad_W1, 0, 128);
+    gemm(784, 128, n, input_x, 0, 1, 784, work2, 0, 128, 1, grad_W1, 0, 128);
     grad_b1.fill(0, 0, 128);
     // batchSum [128]
-    for (let i12_0 = 0; i12_0 < n; i12_0++) {
-      const p12_1_0 = i12_0 * 128;
-      for (let i12_1 = 0; i12_1 < 128; i12_1++) {
-        const v12_0 = work6[p12_1_0 + i12_1];
-        grad_b1[i12_1] += v12_0;
+    for (let i16_0 = 0; i16_0 < n; i16_0++) {
+      const p16_1_0 = i16_0 * 128;
+      for (let i16_1 = 0; i16_1 < 128; i16_1++) {
+        const v16_0_0 = work2[p16_1_0 + i16_1];
+        grad_b1[i16_1] += v16_0_0;
       }
     }
     // batchSum [128, 10]: Σ over examples of matmul [128, 10] per example
     gemm(128, 10, n, work0, 0, 1, 128, work4, 0, 10, 1, grad_W2, 0, 10);
     grad_b2.fill(0, 0, 10);
     // batchSum [10]
-    for (let i15_0 = 0; i15_0 < n; i15_0++) {
-      const p15_1_0 = i15_0 * 10;
-      for (let i15_1 = 0; i15_1 < 10; i15_1++) {
-        const v15_0 = work4[p15_1_0 + i15_1];
-        grad_b2[i15_1] += v15_0;
-      }
+    for (let i19_0 = 0; i19_0 < n; i19_0++) {
+      const p19_1_0 = i19_0 * 10;
+      const v19_0_0 = work4[p19_1_0];
+      grad_b2[0] += v19_0_0;
+      const v19_1_0 = work4[p19_1_0 + 1];
+      grad_b2[1] += v19_1_0;
+      const v19_2_0 = work4[p19_1_0 + 2];
+      grad_b2[2] += v19_2_0;
+      const v19_3_0 = work4[p19_1_0 + 3];
+      grad_b2[3] += v19_3_0;
+      const v19_4_0 = work4[p19_1_0 + 4];
+      grad_b2[4] += v19_4_0;
+      const v19_5_0 = work4[p19_1_0 + 5];
+      grad_b2[5] += v19_5_0;
+      const v19_6_0 = work4[p19_1_0 + 6];
+      grad_b2[6] += v19_6_0;
+      const v19_7_0 = work4[p19_1_0 + 7];
+      grad_b2[7] += v19_7_0;
+      const v19_8_0 = work4[p19_1_0 + 8];
+      grad_b2[8] += v19_8_0;
+      const v19_9_0 = work4[p19_1_0 + 9];
+      grad_b2[9] += v19_9_0;
     }
-    // sum [] per example
-    for (let i16_0 = 0; i16_0 < n; i16_0++) {
-      const p16_0_0 = i16_0;
-      const p16_1_0 = i16_0 * 10;
-      const p16_2_0 = i16_0;
-      const p16_3_0 = i16_0 * 10;
-      let sum16 = 0;
-      for (let i16_1 = 0; i16_1 < 10; i16_1++) {
-        const v16_0 = input_label[p16_1_0 + i16_1];
-        const v16_1 = work2[p16_2_0];
-        const v16_2 = work3[p16_3_0 + i16_1];
-        const v16_3 = v16_1 - v16_2;
-        const v16_4 = v16_0 * v16_3;
-        sum16 += v16_4;
-      }
-      work4[p16_0_0] = sum16;
-    }
-    work2.fill(0, 0, 1);
-    // batchSum []
-    for (let i18_0 = 0; i18_0 < n; i18_0++) {
-      const v18_0 = work4[i18_0];
-      work2[0] += v18_0;
-    }
-    // mul []
-    const v19_0 = s25;
-    const v19_1 = work2[0];
-    const v19_2 = v19_0 * v19_1;
-    const s79 = v19_2;
-    return s79;
+    return s1;
   }
 
   function predictProgram(input_x: Values, n: number): void {
@@ -435,55 +753,162 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p1_0_0 = i1_0 * 128;
       const p1_2_0 = i1_0 * 128;
       for (let i1_1 = 0; i1_1 < 128; i1_1++) {
-        const v1_0 = 0;
-        const v1_1 = param_b1[i1_1];
-        const v1_2 = work0[p1_2_0 + i1_1];
-        const v1_3 = v1_1 + v1_2;
-        const v1_4 = Math.max(v1_0, v1_3);
-        work1[p1_0_0 + i1_1] = v1_4;
+        const v1_0_0 = 0;
+        const v1_0_1 = param_b1[i1_1];
+        const v1_0_2 = work0[p1_2_0 + i1_1];
+        const v1_0_3 = v1_0_1 + v1_0_2;
+        const v1_0_4 = Math.max(v1_0_0, v1_0_3);
+        work1[p1_0_0 + i1_1] = v1_0_4;
       }
     }
     // matmul [1, 10] per example
-    gemm(n, 10, 128, work1, 0, 128, 1, param_W2, 0, 10, 1, work2, 0, 10);
+    gemm(n, 10, 128, work1, 0, 128, 1, param_W2, 0, 10, 1, work4, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const p3_0_0 = i3_0 * 10;
-      const p3_2_0 = i3_0 * 10;
-      for (let i3_1 = 0; i3_1 < 10; i3_1++) {
-        const v3_0 = param_b2[i3_1];
-        const v3_1 = work2[p3_2_0 + i3_1];
-        const v3_2 = v3_0 + v3_1;
-        work3[p3_0_0 + i3_1] = v3_2;
-      }
+      const p3_1_0 = i3_0 * 10;
+      const v3_0_0 = work4[p3_1_0];
+      const v3_0_1 = param_b2[0];
+      const v3_0_2 = v3_0_0 + v3_0_1;
+      work0[p3_0_0] = v3_0_2;
+      const v3_1_0 = work4[p3_1_0 + 1];
+      const v3_1_1 = param_b2[1];
+      const v3_1_2 = v3_1_0 + v3_1_1;
+      work0[p3_0_0 + 1] = v3_1_2;
+      const v3_2_0 = work4[p3_1_0 + 2];
+      const v3_2_1 = param_b2[2];
+      const v3_2_2 = v3_2_0 + v3_2_1;
+      work0[p3_0_0 + 2] = v3_2_2;
+      const v3_3_0 = work4[p3_1_0 + 3];
+      const v3_3_1 = param_b2[3];
+      const v3_3_2 = v3_3_0 + v3_3_1;
+      work0[p3_0_0 + 3] = v3_3_2;
+      const v3_4_0 = work4[p3_1_0 + 4];
+      const v3_4_1 = param_b2[4];
+      const v3_4_2 = v3_4_0 + v3_4_1;
+      work0[p3_0_0 + 4] = v3_4_2;
+      const v3_5_0 = work4[p3_1_0 + 5];
+      const v3_5_1 = param_b2[5];
+      const v3_5_2 = v3_5_0 + v3_5_1;
+      work0[p3_0_0 + 5] = v3_5_2;
+      const v3_6_0 = work4[p3_1_0 + 6];
+      const v3_6_1 = param_b2[6];
+      const v3_6_2 = v3_6_0 + v3_6_1;
+      work0[p3_0_0 + 6] = v3_6_2;
+      const v3_7_0 = work4[p3_1_0 + 7];
+      const v3_7_1 = param_b2[7];
+      const v3_7_2 = v3_7_0 + v3_7_1;
+      work0[p3_0_0 + 7] = v3_7_2;
+      const v3_8_0 = work4[p3_1_0 + 8];
+      const v3_8_1 = param_b2[8];
+      const v3_8_2 = v3_8_0 + v3_8_1;
+      work0[p3_0_0 + 8] = v3_8_2;
+      const v3_9_0 = work4[p3_1_0 + 9];
+      const v3_9_1 = param_b2[9];
+      const v3_9_2 = v3_9_0 + v3_9_1;
+      work0[p3_0_0 + 9] = v3_9_2;
     }
     // logSumExp [] per example
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
-      const p4_0_0 = i4_0;
-      const p4_1_0 = i4_0 * 10;
       let max4 = -Infinity;
-      for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0 = work3[p4_1_0 + i4_1];
-        max4 = Math.max(max4, v4_0);
-      }
+      const v4_0_0 = work0[i4_0 * 10];
+      max4 = Math.max(max4, v4_0_0);
+      const v4_1_0 = work0[i4_0 * 10 + 1];
+      max4 = Math.max(max4, v4_1_0);
+      const v4_2_0 = work0[i4_0 * 10 + 2];
+      max4 = Math.max(max4, v4_2_0);
+      const v4_3_0 = work0[i4_0 * 10 + 3];
+      max4 = Math.max(max4, v4_3_0);
+      const v4_4_0 = work0[i4_0 * 10 + 4];
+      max4 = Math.max(max4, v4_4_0);
+      const v4_5_0 = work0[i4_0 * 10 + 5];
+      max4 = Math.max(max4, v4_5_0);
+      const v4_6_0 = work0[i4_0 * 10 + 6];
+      max4 = Math.max(max4, v4_6_0);
+      const v4_7_0 = work0[i4_0 * 10 + 7];
+      max4 = Math.max(max4, v4_7_0);
+      const v4_8_0 = work0[i4_0 * 10 + 8];
+      max4 = Math.max(max4, v4_8_0);
+      const v4_9_0 = work0[i4_0 * 10 + 9];
+      max4 = Math.max(max4, v4_9_0);
       let sum4 = 0;
-      for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0 = work3[p4_1_0 + i4_1];
-        sum4 += Math.exp(v4_0 - max4);
-      }
-      work2[p4_0_0] = max4 === -Infinity ? -Infinity : max4 + Math.log(sum4);
+      const v4_10_0 = work0[i4_0 * 10];
+      sum4 += Math.exp(v4_10_0 - max4);
+      const v4_11_0 = work0[i4_0 * 10 + 1];
+      sum4 += Math.exp(v4_11_0 - max4);
+      const v4_12_0 = work0[i4_0 * 10 + 2];
+      sum4 += Math.exp(v4_12_0 - max4);
+      const v4_13_0 = work0[i4_0 * 10 + 3];
+      sum4 += Math.exp(v4_13_0 - max4);
+      const v4_14_0 = work0[i4_0 * 10 + 4];
+      sum4 += Math.exp(v4_14_0 - max4);
+      const v4_15_0 = work0[i4_0 * 10 + 5];
+      sum4 += Math.exp(v4_15_0 - max4);
+      const v4_16_0 = work0[i4_0 * 10 + 6];
+      sum4 += Math.exp(v4_16_0 - max4);
+      const v4_17_0 = work0[i4_0 * 10 + 7];
+      sum4 += Math.exp(v4_17_0 - max4);
+      const v4_18_0 = work0[i4_0 * 10 + 8];
+      sum4 += Math.exp(v4_18_0 - max4);
+      const v4_19_0 = work0[i4_0 * 10 + 9];
+      sum4 += Math.exp(v4_19_0 - max4);
+      work4[i4_0] = max4 === -Infinity ? -Infinity : max4 + Math.log(sum4);
     }
     // exp [10] per example
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0 * 10;
       const p5_1_0 = i5_0 * 10;
       const p5_2_0 = i5_0;
-      for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0 = work3[p5_1_0 + i5_1];
-        const v5_1 = work2[p5_2_0];
-        const v5_2 = v5_0 - v5_1;
-        const v5_3 = Math.exp(v5_2);
-        output_probabilities[p5_0_0 + i5_1] = v5_3;
-      }
+      const v5_0_0 = work0[p5_1_0];
+      const v5_0_1 = work4[p5_2_0];
+      const v5_0_2 = v5_0_0 - v5_0_1;
+      const v5_0_3 = Math.exp(v5_0_2);
+      output_probabilities[p5_0_0] = v5_0_3;
+      const v5_1_0 = work0[p5_1_0 + 1];
+      const v5_1_1 = work4[p5_2_0];
+      const v5_1_2 = v5_1_0 - v5_1_1;
+      const v5_1_3 = Math.exp(v5_1_2);
+      output_probabilities[p5_0_0 + 1] = v5_1_3;
+      const v5_2_0 = work0[p5_1_0 + 2];
+      const v5_2_1 = work4[p5_2_0];
+      const v5_2_2 = v5_2_0 - v5_2_1;
+      const v5_2_3 = Math.exp(v5_2_2);
+      output_probabilities[p5_0_0 + 2] = v5_2_3;
+      const v5_3_0 = work0[p5_1_0 + 3];
+      const v5_3_1 = work4[p5_2_0];
+      const v5_3_2 = v5_3_0 - v5_3_1;
+      const v5_3_3 = Math.exp(v5_3_2);
+      output_probabilities[p5_0_0 + 3] = v5_3_3;
+      const v5_4_0 = work0[p5_1_0 + 4];
+      const v5_4_1 = work4[p5_2_0];
+      const v5_4_2 = v5_4_0 - v5_4_1;
+      const v5_4_3 = Math.exp(v5_4_2);
+      output_probabilities[p5_0_0 + 4] = v5_4_3;
+      const v5_5_0 = work0[p5_1_0 + 5];
+      const v5_5_1 = work4[p5_2_0];
+      const v5_5_2 = v5_5_0 - v5_5_1;
+      const v5_5_3 = Math.exp(v5_5_2);
+      output_probabilities[p5_0_0 + 5] = v5_5_3;
+      const v5_6_0 = work0[p5_1_0 + 6];
+      const v5_6_1 = work4[p5_2_0];
+      const v5_6_2 = v5_6_0 - v5_6_1;
+      const v5_6_3 = Math.exp(v5_6_2);
+      output_probabilities[p5_0_0 + 6] = v5_6_3;
+      const v5_7_0 = work0[p5_1_0 + 7];
+      const v5_7_1 = work4[p5_2_0];
+      const v5_7_2 = v5_7_0 - v5_7_1;
+      const v5_7_3 = Math.exp(v5_7_2);
+      output_probabilities[p5_0_0 + 7] = v5_7_3;
+      const v5_8_0 = work0[p5_1_0 + 8];
+      const v5_8_1 = work4[p5_2_0];
+      const v5_8_2 = v5_8_0 - v5_8_1;
+      const v5_8_3 = Math.exp(v5_8_2);
+      output_probabilities[p5_0_0 + 8] = v5_8_3;
+      const v5_9_0 = work0[p5_1_0 + 9];
+      const v5_9_1 = work4[p5_2_0];
+      const v5_9_2 = v5_9_0 - v5_9_1;
+      const v5_9_3 = Math.exp(v5_9_2);
+      output_probabilities[p5_0_0 + 9] = v5_9_3;
     }
   }
   const outputs: Record<OutputName, Real> = {

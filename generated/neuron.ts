@@ -151,128 +151,128 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     } else initialise(param_w2, -3, 1, 1, random);
   }
   function lossProgram(input_x0: Values, input_x1: Values, n: number): number {
-    // div []
-    const v0_0 = 1;
-    const v0_1 = n;
-    const v0_2 = v0_0 / v0_1;
-    const s8 = v0_2;
     work0.fill(0, 0, 1);
     // batchSum []
-    for (let i2_0 = 0; i2_0 < n; i2_0++) {
-      const v2_0 = param_w2[0];
-      const v2_1 = input_x0[i2_0];
-      const v2_2 = param_w0[0];
-      const v2_3 = v2_1 * v2_2;
-      const v2_4 = input_x1[i2_0];
-      const v2_5 = param_w1[0];
-      const v2_6 = v2_4 * v2_5;
-      const v2_7 = v2_3 + v2_6;
-      const v2_8 = v2_0 + v2_7;
-      const v2_9 = 1 / (1 + Math.exp(-v2_8));
-      work0[0] += v2_9;
+    for (let i1_0 = 0; i1_0 < n; i1_0++) {
+      const v1_0_0 = input_x0[i1_0];
+      const v1_0_1 = param_w0[0];
+      const v1_0_2 = v1_0_0 * v1_0_1;
+      const v1_0_3 = input_x1[i1_0];
+      const v1_0_4 = param_w1[0];
+      const v1_0_5 = v1_0_3 * v1_0_4;
+      const v1_0_6 = v1_0_2 + v1_0_5;
+      const v1_0_7 = param_w2[0];
+      const v1_0_8 = v1_0_6 + v1_0_7;
+      const v1_0_9 = 1 / (1 + Math.exp(-v1_0_8));
+      work0[0] += v1_0_9;
     }
+    // div []
+    const v2_0 = 1;
+    const v2_1 = n;
+    const v2_2 = v2_0 / v2_1;
+    const s0 = v2_2;
     // mul []
-    const v3_0 = s8;
-    const v3_1 = work0[0];
+    const v3_0 = work0[0];
+    const v3_1 = s0;
     const v3_2 = v3_0 * v3_1;
-    const s27 = v3_2;
-    return s27;
+    const s1 = v3_2;
+    return s1;
   }
 
   function gradientProgram(input_x0: Values, input_x1: Values, n: number): number {
-    // div []
-    const v0_0 = 1;
-    const v0_1 = n;
-    const v0_2 = v0_0 / v0_1;
-    const s8 = v0_2;
     // sigmoid [] per example  (examples/neuron.ts:10)
-    for (let i1_0 = 0; i1_0 < n; i1_0++) {
-      const v1_0 = param_w2[0];
-      const v1_1 = input_x0[i1_0];
-      const v1_2 = param_w0[0];
-      const v1_3 = v1_1 * v1_2;
-      const v1_4 = input_x1[i1_0];
-      const v1_5 = param_w1[0];
-      const v1_6 = v1_4 * v1_5;
-      const v1_7 = v1_3 + v1_6;
-      const v1_8 = v1_0 + v1_7;
-      const v1_9 = 1 / (1 + Math.exp(-v1_8));
-      work0[i1_0] = v1_9;
+    for (let i0_0 = 0; i0_0 < n; i0_0++) {
+      const v0_0_0 = input_x0[i0_0];
+      const v0_0_1 = param_w0[0];
+      const v0_0_2 = v0_0_0 * v0_0_1;
+      const v0_0_3 = input_x1[i0_0];
+      const v0_0_4 = param_w1[0];
+      const v0_0_5 = v0_0_3 * v0_0_4;
+      const v0_0_6 = v0_0_2 + v0_0_5;
+      const v0_0_7 = param_w2[0];
+      const v0_0_8 = v0_0_6 + v0_0_7;
+      const v0_0_9 = 1 / (1 + Math.exp(-v0_0_8));
+      work0[i0_0] = v0_0_9;
     }
     work1.fill(0, 0, 1);
     // batchSum []
-    for (let i3_0 = 0; i3_0 < n; i3_0++) {
-      const v3_0 = work0[i3_0];
-      work1[0] += v3_0;
+    for (let i2_0 = 0; i2_0 < n; i2_0++) {
+      const v2_0_0 = work0[i2_0];
+      work1[0] += v2_0_0;
     }
+    // div []
+    const v3_0 = 1;
+    const v3_1 = n;
+    const v3_2 = v3_0 / v3_1;
+    const s0 = v3_2;
     // mul []
-    const v4_0 = s8;
-    const v4_1 = work1[0];
+    const v4_0 = work1[0];
+    const v4_1 = s0;
     const v4_2 = v4_0 * v4_1;
-    const s27 = v4_2;
+    const s1 = v4_2;
     // mul [] per example
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const v5_0 = s8;
-      const v5_1 = work0[i5_0];
-      const v5_2 = 1;
-      const v5_3 = v5_2 - v5_1;
-      const v5_4 = v5_1 * v5_3;
-      const v5_5 = v5_0 * v5_4;
-      work1[i5_0] = v5_5;
+      const v5_0_0 = 1;
+      const v5_0_1 = work0[i5_0];
+      const v5_0_2 = v5_0_0 - v5_0_1;
+      const v5_0_3 = v5_0_2 * v5_0_1;
+      const v5_0_4 = s0;
+      const v5_0_5 = v5_0_3 * v5_0_4;
+      work1[i5_0] = v5_0_5;
     }
     grad_w0.fill(0, 0, 1);
     // batchSum []
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
-      const v7_0 = input_x0[i7_0];
-      const v7_1 = work1[i7_0];
-      const v7_2 = v7_0 * v7_1;
-      grad_w0[0] += v7_2;
+      const v7_0_0 = input_x0[i7_0];
+      const v7_0_1 = work1[i7_0];
+      const v7_0_2 = v7_0_0 * v7_0_1;
+      grad_w0[0] += v7_0_2;
     }
     grad_w1.fill(0, 0, 1);
     // batchSum []
     for (let i9_0 = 0; i9_0 < n; i9_0++) {
-      const v9_0 = input_x1[i9_0];
-      const v9_1 = work1[i9_0];
-      const v9_2 = v9_0 * v9_1;
-      grad_w1[0] += v9_2;
+      const v9_0_0 = input_x1[i9_0];
+      const v9_0_1 = work1[i9_0];
+      const v9_0_2 = v9_0_0 * v9_0_1;
+      grad_w1[0] += v9_0_2;
     }
     grad_w2.fill(0, 0, 1);
     // batchSum []
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
-      const v11_0 = work1[i11_0];
-      grad_w2[0] += v11_0;
+      const v11_0_0 = work1[i11_0];
+      grad_w2[0] += v11_0_0;
     }
     // mul [] per example
     for (let i12_0 = 0; i12_0 < n; i12_0++) {
-      const v12_0 = param_w0[0];
-      const v12_1 = work1[i12_0];
-      const v12_2 = v12_0 * v12_1;
-      inputGrad_x0[i12_0] = v12_2;
+      const v12_0_0 = param_w0[0];
+      const v12_0_1 = work1[i12_0];
+      const v12_0_2 = v12_0_0 * v12_0_1;
+      inputGrad_x0[i12_0] = v12_0_2;
     }
     // mul [] per example
     for (let i13_0 = 0; i13_0 < n; i13_0++) {
-      const v13_0 = param_w1[0];
-      const v13_1 = work1[i13_0];
-      const v13_2 = v13_0 * v13_1;
-      inputGrad_x1[i13_0] = v13_2;
+      const v13_0_0 = work1[i13_0];
+      const v13_0_1 = param_w1[0];
+      const v13_0_2 = v13_0_0 * v13_0_1;
+      inputGrad_x1[i13_0] = v13_0_2;
     }
-    return s27;
+    return s1;
   }
 
   function predictProgram(input_x0: Values, input_x1: Values, n: number): void {
     // sigmoid [] per example  (examples/neuron.ts:10)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
-      const v0_0 = param_w2[0];
-      const v0_1 = input_x0[i0_0];
-      const v0_2 = param_w0[0];
-      const v0_3 = v0_1 * v0_2;
-      const v0_4 = input_x1[i0_0];
-      const v0_5 = param_w1[0];
-      const v0_6 = v0_4 * v0_5;
-      const v0_7 = v0_3 + v0_6;
-      const v0_8 = v0_0 + v0_7;
-      const v0_9 = 1 / (1 + Math.exp(-v0_8));
-      output_f[i0_0] = v0_9;
+      const v0_0_0 = input_x0[i0_0];
+      const v0_0_1 = param_w0[0];
+      const v0_0_2 = v0_0_0 * v0_0_1;
+      const v0_0_3 = input_x1[i0_0];
+      const v0_0_4 = param_w1[0];
+      const v0_0_5 = v0_0_3 * v0_0_4;
+      const v0_0_6 = v0_0_2 + v0_0_5;
+      const v0_0_7 = param_w2[0];
+      const v0_0_8 = v0_0_6 + v0_0_7;
+      const v0_0_9 = 1 / (1 + Math.exp(-v0_0_8));
+      output_f[i0_0] = v0_0_9;
     }
   }
   const outputs: Record<OutputName, Real> = {

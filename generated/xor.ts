@@ -117,52 +117,6 @@ function checkInput(values: Values | undefined, name: string, size: number, n: n
 }
 
 
-/**
- * C[i, j] = Σₚ A[i, p]·B[p, j] over strided matrices (element (r, c) of X at xOffset + r·xRow + c·xCol).
- * 4×4 blocks of C live in sixteen locals while p runs, so each loaded element feeds four products.
- */
-function gemm(
-  m: number, n: number, k: number,
-  a: Values, aOffset: number, aRow: number, aCol: number,
-  b: Values, bOffset: number, bRow: number, bCol: number,
-  c: Real, cOffset: number, cRow: number,
-): void {
-  const m4 = m - (m % 4);
-  const n4 = n - (n % 4);
-  for (let i = 0; i < m4; i += 4) {
-    const a0 = aOffset + i * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
-    for (let j = 0; j < n4; j += 4) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      let pa = 0;
-      let pb = bOffset + j * bCol;
-      for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + pa], x1 = a[a1 + pa], x2 = a[a2 + pa], x3 = a[a3 + pa];
-        const y0 = b[pb], y1 = b[pb + bCol], y2 = b[pb + 2 * bCol], y3 = b[pb + 3 * bCol];
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
-        pa += aCol;
-        pb += bRow;
-      }
-      const r0 = cOffset + i * cRow + j, r1 = r0 + cRow, r2 = r1 + cRow, r3 = r2 + cRow;
-      c[r0] = c00; c[r0 + 1] = c01; c[r0 + 2] = c02; c[r0 + 3] = c03;
-      c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
-      c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
-      c[r3] = c30; c[r3 + 1] = c31; c[r3 + 2] = c32; c[r3 + 3] = c33;
-    }
-  }
-  // The rows and columns left over from the 4×4 blocks: plain dot products.
-  for (let i = 0; i < m; i++) {
-    for (let j = i < m4 ? n4 : 0; j < n; j++) {
-      let dot = 0;
-      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol] * b[bOffset + p * bRow + j * bCol];
-      c[cOffset + i * cRow + j] = dot;
-    }
-  }
-}
-
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const random = createRandom(options.seed ?? 0);
   const param_W1 = new Float32Array(8);
@@ -209,186 +163,327 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   function lossProgram(input_x: Values, input_t: Values, n: number): number {
     // matmul [1, 4] per example
-    gemm(n, 4, 2, input_x, 0, 2, 1, param_W1, 0, 4, 1, work0, 0, 4);
+    for (let i0 = 0; i0 < n; i0++) {
+      const aRow0 = i0 * 2;
+      const cRow0 = i0 * 4;
+      const a0_0 = input_x[aRow0];
+      const a0_1 = input_x[aRow0 + 1];
+      work0[cRow0] = a0_0 * param_W1[0] + a0_1 * param_W1[4];
+      work0[cRow0 + 1] = a0_0 * param_W1[1] + a0_1 * param_W1[5];
+      work0[cRow0 + 2] = a0_0 * param_W1[2] + a0_1 * param_W1[6];
+      work0[cRow0 + 3] = a0_0 * param_W1[3] + a0_1 * param_W1[7];
+    }
     // sigmoid [4] per example  (examples/xor.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 4;
       const p1_2_0 = i1_0 * 4;
-      for (let i1_1 = 0; i1_1 < 4; i1_1++) {
-        const v1_0 = param_b1[i1_1];
-        const v1_1 = work0[p1_2_0 + i1_1];
-        const v1_2 = v1_0 + v1_1;
-        const v1_3 = 1 / (1 + Math.exp(-v1_2));
-        work1[p1_0_0 + i1_1] = v1_3;
-      }
+      const v1_0_0 = param_b1[0];
+      const v1_0_1 = work0[p1_2_0];
+      const v1_0_2 = v1_0_0 + v1_0_1;
+      const v1_0_3 = 1 / (1 + Math.exp(-v1_0_2));
+      work1[p1_0_0] = v1_0_3;
+      const v1_1_0 = param_b1[1];
+      const v1_1_1 = work0[p1_2_0 + 1];
+      const v1_1_2 = v1_1_0 + v1_1_1;
+      const v1_1_3 = 1 / (1 + Math.exp(-v1_1_2));
+      work1[p1_0_0 + 1] = v1_1_3;
+      const v1_2_0 = param_b1[2];
+      const v1_2_1 = work0[p1_2_0 + 2];
+      const v1_2_2 = v1_2_0 + v1_2_1;
+      const v1_2_3 = 1 / (1 + Math.exp(-v1_2_2));
+      work1[p1_0_0 + 2] = v1_2_3;
+      const v1_3_0 = param_b1[3];
+      const v1_3_1 = work0[p1_2_0 + 3];
+      const v1_3_2 = v1_3_0 + v1_3_1;
+      const v1_3_3 = 1 / (1 + Math.exp(-v1_3_2));
+      work1[p1_0_0 + 3] = v1_3_3;
     }
     // matmul [1, 1] per example
-    gemm(n, 1, 4, work1, 0, 4, 1, param_W2, 0, 1, 1, work0, 0, 1);
+    for (let i2 = 0; i2 < n; i2++) {
+      const aRow2 = i2 * 4;
+      const cRow2 = i2;
+      const a2_0 = work1[aRow2];
+      const a2_1 = work1[aRow2 + 1];
+      const a2_2 = work1[aRow2 + 2];
+      const a2_3 = work1[aRow2 + 3];
+      work0[cRow2] = a2_0 * param_W2[0] + a2_1 * param_W2[1] + a2_2 * param_W2[2] + a2_3 * param_W2[3];
+    }
     // sum [] per example
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
-      const v3_0 = param_b2[0];
-      const v3_1 = work0[i3_0];
-      const v3_2 = v3_0 + v3_1;
-      const v3_3 = 1 / (1 + Math.exp(-v3_2));
-      const v3_4 = input_t[i3_0];
-      const v3_5 = v3_3 - v3_4;
-      const v3_6 = v3_5 * v3_5;
-      work1[i3_0] = v3_6;
+      const v3_0_0 = work0[i3_0];
+      const v3_0_1 = param_b2[0];
+      const v3_0_2 = v3_0_0 + v3_0_1;
+      const v3_0_3 = 1 / (1 + Math.exp(-v3_0_2));
+      const v3_0_4 = input_t[i3_0];
+      const v3_0_5 = v3_0_3 - v3_0_4;
+      const v3_0_6 = v3_0_5 * v3_0_5;
+      work1[i3_0] = v3_0_6;
     }
     work0.fill(0, 0, 1);
     // batchSum []
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const v5_0 = 0.5;
-      const v5_1 = work1[i5_0];
-      const v5_2 = v5_0 * v5_1;
-      work0[0] += v5_2;
+      const v5_0_0 = 0.5;
+      const v5_0_1 = work1[i5_0];
+      const v5_0_2 = v5_0_0 * v5_0_1;
+      work0[0] += v5_0_2;
     }
     // div []
     const v6_0 = 1;
     const v6_1 = n;
     const v6_2 = v6_0 / v6_1;
-    const s24 = v6_2;
+    const s0 = v6_2;
     // mul []
     const v7_0 = work0[0];
-    const v7_1 = s24;
+    const v7_1 = s0;
     const v7_2 = v7_0 * v7_1;
-    const s25 = v7_2;
-    return s25;
+    const s1 = v7_2;
+    return s1;
   }
 
   function gradientProgram(input_x: Values, input_t: Values, n: number): number {
     // matmul [1, 4] per example
-    gemm(n, 4, 2, input_x, 0, 2, 1, param_W1, 0, 4, 1, work0, 0, 4);
+    for (let i0 = 0; i0 < n; i0++) {
+      const aRow0 = i0 * 2;
+      const cRow0 = i0 * 4;
+      const a0_0 = input_x[aRow0];
+      const a0_1 = input_x[aRow0 + 1];
+      work0[cRow0] = a0_0 * param_W1[0] + a0_1 * param_W1[4];
+      work0[cRow0 + 1] = a0_0 * param_W1[1] + a0_1 * param_W1[5];
+      work0[cRow0 + 2] = a0_0 * param_W1[2] + a0_1 * param_W1[6];
+      work0[cRow0 + 3] = a0_0 * param_W1[3] + a0_1 * param_W1[7];
+    }
     // sigmoid [4] per example  (examples/xor.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 4;
       const p1_2_0 = i1_0 * 4;
-      for (let i1_1 = 0; i1_1 < 4; i1_1++) {
-        const v1_0 = param_b1[i1_1];
-        const v1_1 = work0[p1_2_0 + i1_1];
-        const v1_2 = v1_0 + v1_1;
-        const v1_3 = 1 / (1 + Math.exp(-v1_2));
-        work1[p1_0_0 + i1_1] = v1_3;
-      }
+      const v1_0_0 = param_b1[0];
+      const v1_0_1 = work0[p1_2_0];
+      const v1_0_2 = v1_0_0 + v1_0_1;
+      const v1_0_3 = 1 / (1 + Math.exp(-v1_0_2));
+      work1[p1_0_0] = v1_0_3;
+      const v1_1_0 = param_b1[1];
+      const v1_1_1 = work0[p1_2_0 + 1];
+      const v1_1_2 = v1_1_0 + v1_1_1;
+      const v1_1_3 = 1 / (1 + Math.exp(-v1_1_2));
+      work1[p1_0_0 + 1] = v1_1_3;
+      const v1_2_0 = param_b1[2];
+      const v1_2_1 = work0[p1_2_0 + 2];
+      const v1_2_2 = v1_2_0 + v1_2_1;
+      const v1_2_3 = 1 / (1 + Math.exp(-v1_2_2));
+      work1[p1_0_0 + 2] = v1_2_3;
+      const v1_3_0 = param_b1[3];
+      const v1_3_1 = work0[p1_2_0 + 3];
+      const v1_3_2 = v1_3_0 + v1_3_1;
+      const v1_3_3 = 1 / (1 + Math.exp(-v1_3_2));
+      work1[p1_0_0 + 3] = v1_3_3;
     }
     // matmul [1, 1] per example
-    gemm(n, 1, 4, work1, 0, 4, 1, param_W2, 0, 1, 1, work0, 0, 1);
+    for (let i2 = 0; i2 < n; i2++) {
+      const aRow2 = i2 * 4;
+      const cRow2 = i2;
+      const a2_0 = work1[aRow2];
+      const a2_1 = work1[aRow2 + 1];
+      const a2_2 = work1[aRow2 + 2];
+      const a2_3 = work1[aRow2 + 3];
+      work0[cRow2] = a2_0 * param_W2[0] + a2_1 * param_W2[1] + a2_2 * param_W2[2] + a2_3 * param_W2[3];
+    }
     // sigmoid [1] per example  (examples/xor.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
-      const v3_0 = param_b2[0];
-      const v3_1 = work0[i3_0];
-      const v3_2 = v3_0 + v3_1;
-      const v3_3 = 1 / (1 + Math.exp(-v3_2));
-      work2[i3_0] = v3_3;
+      const v3_0_0 = work0[i3_0];
+      const v3_0_1 = param_b2[0];
+      const v3_0_2 = v3_0_0 + v3_0_1;
+      const v3_0_3 = 1 / (1 + Math.exp(-v3_0_2));
+      work2[i3_0] = v3_0_3;
     }
     // sub [1] per example
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
-      const v4_0 = work2[i4_0];
-      const v4_1 = input_t[i4_0];
-      const v4_2 = v4_0 - v4_1;
-      work0[i4_0] = v4_2;
+      const v4_0_0 = work2[i4_0];
+      const v4_0_1 = input_t[i4_0];
+      const v4_0_2 = v4_0_0 - v4_0_1;
+      work0[i4_0] = v4_0_2;
     }
     // sum [] per example
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const v5_0 = work0[i5_0];
-      const v5_1 = v5_0 * v5_0;
-      work3[i5_0] = v5_1;
+      const v5_0_0 = work0[i5_0];
+      const v5_0_1 = v5_0_0 * v5_0_0;
+      work3[i5_0] = v5_0_1;
     }
     work4.fill(0, 0, 1);
     // batchSum []
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
-      const v7_0 = 0.5;
-      const v7_1 = work3[i7_0];
-      const v7_2 = v7_0 * v7_1;
-      work4[0] += v7_2;
+      const v7_0_0 = 0.5;
+      const v7_0_1 = work3[i7_0];
+      const v7_0_2 = v7_0_0 * v7_0_1;
+      work4[0] += v7_0_2;
     }
     // div []
     const v8_0 = 1;
     const v8_1 = n;
     const v8_2 = v8_0 / v8_1;
-    const s24 = v8_2;
+    const s0 = v8_2;
     // mul []
     const v9_0 = work4[0];
-    const v9_1 = s24;
+    const v9_1 = s0;
     const v9_2 = v9_0 * v9_1;
-    const s25 = v9_2;
+    const s1 = v9_2;
     // mul []
     const v10_0 = 0.5;
-    const v10_1 = s24;
+    const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
-    const s59 = v10_2;
+    const s2 = v10_2;
     // mul [1] per example
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
-      const v11_0 = 2;
-      const v11_1 = work2[i11_0];
-      const v11_2 = 1;
-      const v11_3 = v11_2 - v11_1;
-      const v11_4 = v11_1 * v11_3;
-      const v11_5 = work0[i11_0];
-      const v11_6 = s59;
-      const v11_7 = v11_5 * v11_6;
-      const v11_8 = v11_4 * v11_7;
-      const v11_9 = v11_0 * v11_8;
-      work3[i11_0] = v11_9;
+      const v11_0_0 = 2;
+      const v11_0_1 = work2[i11_0];
+      const v11_0_2 = 1;
+      const v11_0_3 = v11_0_2 - v11_0_1;
+      const v11_0_4 = v11_0_1 * v11_0_3;
+      const v11_0_5 = work0[i11_0];
+      const v11_0_6 = s2;
+      const v11_0_7 = v11_0_5 * v11_0_6;
+      const v11_0_8 = v11_0_4 * v11_0_7;
+      const v11_0_9 = v11_0_0 * v11_0_8;
+      work3[i11_0] = v11_0_9;
     }
     // matmul [1, 4] per example
-    gemm(n, 4, 1, work3, 0, 1, 1, param_W2, 0, 4, 1, work0, 0, 4);
+    for (let i12 = 0; i12 < n; i12++) {
+      const aRow12 = i12;
+      const cRow12 = i12 * 4;
+      const a12_0 = work3[aRow12];
+      work0[cRow12] = a12_0 * param_W2[0];
+      work0[cRow12 + 1] = a12_0 * param_W2[1];
+      work0[cRow12 + 2] = a12_0 * param_W2[2];
+      work0[cRow12 + 3] = a12_0 * param_W2[3];
+    }
     // mul [4] per example
     for (let i13_0 = 0; i13_0 < n * 4; i13_0++) {
-      const v13_0 = work1[i13_0];
-      const v13_1 = 1;
-      const v13_2 = v13_1 - v13_0;
-      const v13_3 = v13_0 * v13_2;
-      const v13_4 = work0[i13_0];
-      const v13_5 = v13_3 * v13_4;
-      work2[i13_0] = v13_5;
+      const v13_0_0 = 1;
+      const v13_0_1 = work1[i13_0];
+      const v13_0_2 = v13_0_0 - v13_0_1;
+      const v13_0_3 = v13_0_2 * v13_0_1;
+      const v13_0_4 = work0[i13_0];
+      const v13_0_5 = v13_0_3 * v13_0_4;
+      work2[i13_0] = v13_0_5;
     }
     // batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
-    gemm(2, 4, n, input_x, 0, 1, 2, work2, 0, 4, 1, grad_W1, 0, 4);
+    let c14_0_0 = 0, c14_0_1 = 0, c14_0_2 = 0, c14_0_3 = 0, c14_1_0 = 0, c14_1_1 = 0, c14_1_2 = 0, c14_1_3 = 0;
+    for (let p14 = 0; p14 < n; p14++) {
+      const x14_0 = input_x[p14 * 2];
+      const x14_1 = input_x[p14 * 2 + 1];
+      const y14_0 = work2[p14 * 4];
+      const y14_1 = work2[p14 * 4 + 1];
+      const y14_2 = work2[p14 * 4 + 2];
+      const y14_3 = work2[p14 * 4 + 3];
+      c14_0_0 += x14_0 * y14_0;
+      c14_0_1 += x14_0 * y14_1;
+      c14_0_2 += x14_0 * y14_2;
+      c14_0_3 += x14_0 * y14_3;
+      c14_1_0 += x14_1 * y14_0;
+      c14_1_1 += x14_1 * y14_1;
+      c14_1_2 += x14_1 * y14_2;
+      c14_1_3 += x14_1 * y14_3;
+    }
+    grad_W1[0] = c14_0_0;
+    grad_W1[1] = c14_0_1;
+    grad_W1[2] = c14_0_2;
+    grad_W1[3] = c14_0_3;
+    grad_W1[4] = c14_1_0;
+    grad_W1[5] = c14_1_1;
+    grad_W1[6] = c14_1_2;
+    grad_W1[7] = c14_1_3;
     grad_b1.fill(0, 0, 4);
     // batchSum [4]
     for (let i16_0 = 0; i16_0 < n; i16_0++) {
       const p16_1_0 = i16_0 * 4;
-      for (let i16_1 = 0; i16_1 < 4; i16_1++) {
-        const v16_0 = work2[p16_1_0 + i16_1];
-        grad_b1[i16_1] += v16_0;
-      }
+      const v16_0_0 = work2[p16_1_0];
+      grad_b1[0] += v16_0_0;
+      const v16_1_0 = work2[p16_1_0 + 1];
+      grad_b1[1] += v16_1_0;
+      const v16_2_0 = work2[p16_1_0 + 2];
+      grad_b1[2] += v16_2_0;
+      const v16_3_0 = work2[p16_1_0 + 3];
+      grad_b1[3] += v16_3_0;
     }
     // batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
-    gemm(4, 1, n, work1, 0, 1, 4, work3, 0, 1, 1, grad_W2, 0, 1);
+    let c17_0_0 = 0, c17_1_0 = 0, c17_2_0 = 0, c17_3_0 = 0;
+    for (let p17 = 0; p17 < n; p17++) {
+      const x17_0 = work1[p17 * 4];
+      const x17_1 = work1[p17 * 4 + 1];
+      const x17_2 = work1[p17 * 4 + 2];
+      const x17_3 = work1[p17 * 4 + 3];
+      const y17_0 = work3[p17];
+      c17_0_0 += x17_0 * y17_0;
+      c17_1_0 += x17_1 * y17_0;
+      c17_2_0 += x17_2 * y17_0;
+      c17_3_0 += x17_3 * y17_0;
+    }
+    grad_W2[0] = c17_0_0;
+    grad_W2[1] = c17_1_0;
+    grad_W2[2] = c17_2_0;
+    grad_W2[3] = c17_3_0;
     grad_b2.fill(0, 0, 1);
     // batchSum [1]
     for (let i19_0 = 0; i19_0 < n; i19_0++) {
-      const v19_0 = work3[i19_0];
-      grad_b2[0] += v19_0;
+      const v19_0_0 = work3[i19_0];
+      grad_b2[0] += v19_0_0;
     }
-    return s25;
+    return s1;
   }
 
   function predictProgram(input_x: Values, n: number): void {
     // matmul [1, 4] per example
-    gemm(n, 4, 2, input_x, 0, 2, 1, param_W1, 0, 4, 1, work0, 0, 4);
+    for (let i0 = 0; i0 < n; i0++) {
+      const aRow0 = i0 * 2;
+      const cRow0 = i0 * 4;
+      const a0_0 = input_x[aRow0];
+      const a0_1 = input_x[aRow0 + 1];
+      work0[cRow0] = a0_0 * param_W1[0] + a0_1 * param_W1[4];
+      work0[cRow0 + 1] = a0_0 * param_W1[1] + a0_1 * param_W1[5];
+      work0[cRow0 + 2] = a0_0 * param_W1[2] + a0_1 * param_W1[6];
+      work0[cRow0 + 3] = a0_0 * param_W1[3] + a0_1 * param_W1[7];
+    }
     // sigmoid [4] per example  (examples/xor.ts:11)
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
       const p1_0_0 = i1_0 * 4;
       const p1_2_0 = i1_0 * 4;
-      for (let i1_1 = 0; i1_1 < 4; i1_1++) {
-        const v1_0 = param_b1[i1_1];
-        const v1_1 = work0[p1_2_0 + i1_1];
-        const v1_2 = v1_0 + v1_1;
-        const v1_3 = 1 / (1 + Math.exp(-v1_2));
-        work1[p1_0_0 + i1_1] = v1_3;
-      }
+      const v1_0_0 = param_b1[0];
+      const v1_0_1 = work0[p1_2_0];
+      const v1_0_2 = v1_0_0 + v1_0_1;
+      const v1_0_3 = 1 / (1 + Math.exp(-v1_0_2));
+      work1[p1_0_0] = v1_0_3;
+      const v1_1_0 = param_b1[1];
+      const v1_1_1 = work0[p1_2_0 + 1];
+      const v1_1_2 = v1_1_0 + v1_1_1;
+      const v1_1_3 = 1 / (1 + Math.exp(-v1_1_2));
+      work1[p1_0_0 + 1] = v1_1_3;
+      const v1_2_0 = param_b1[2];
+      const v1_2_1 = work0[p1_2_0 + 2];
+      const v1_2_2 = v1_2_0 + v1_2_1;
+      const v1_2_3 = 1 / (1 + Math.exp(-v1_2_2));
+      work1[p1_0_0 + 2] = v1_2_3;
+      const v1_3_0 = param_b1[3];
+      const v1_3_1 = work0[p1_2_0 + 3];
+      const v1_3_2 = v1_3_0 + v1_3_1;
+      const v1_3_3 = 1 / (1 + Math.exp(-v1_3_2));
+      work1[p1_0_0 + 3] = v1_3_3;
     }
     // matmul [1, 1] per example
-    gemm(n, 1, 4, work1, 0, 4, 1, param_W2, 0, 1, 1, work3, 0, 1);
+    for (let i2 = 0; i2 < n; i2++) {
+      const aRow2 = i2 * 4;
+      const cRow2 = i2;
+      const a2_0 = work1[aRow2];
+      const a2_1 = work1[aRow2 + 1];
+      const a2_2 = work1[aRow2 + 2];
+      const a2_3 = work1[aRow2 + 3];
+      work3[cRow2] = a2_0 * param_W2[0] + a2_1 * param_W2[1] + a2_2 * param_W2[2] + a2_3 * param_W2[3];
+    }
     // sigmoid [1] per example  (examples/xor.ts:12)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
-      const v3_0 = param_b2[0];
-      const v3_1 = work3[i3_0];
-      const v3_2 = v3_0 + v3_1;
-      const v3_3 = 1 / (1 + Math.exp(-v3_2));
-      output_y[i3_0] = v3_3;
+      const v3_0_0 = work3[i3_0];
+      const v3_0_1 = param_b2[0];
+      const v3_0_2 = v3_0_0 + v3_0_1;
+      const v3_0_3 = 1 / (1 + Math.exp(-v3_0_2));
+      output_y[i3_0] = v3_0_3;
     }
   }
   const outputs: Record<OutputName, Real> = {

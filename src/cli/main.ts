@@ -1,6 +1,6 @@
 // `gradgen compile …`: argument parsing, loading model files, writing outputs atomically.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GradgenError } from "../errors.js";
 import { compile, resolveOptions, type CompileOptions } from "../compile.js";
@@ -76,18 +76,21 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
 
 const example: Record<string, string> = { "--out": "generated", "--batch": "32", "--dtype": "f64", "--optimizer": "sgd", "--lr": "0.1" };
 
+function cannotWrite(target: string, error: unknown): GradgenError {
+  const reason = (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error);
+  return new GradgenError(`cannot write ${target} (${reason}). Check that --out names a directory (or a path where one can be created) that you can write to.`);
+}
+
 /** Write via a temporary file and rename, so a reader never sees half a file. */
 function writeAtomically(file: string, contents: string): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(temporary, contents);
     renameSync(temporary, file);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error);
-    throw new GradgenError(`cannot write ${file} (${reason}). Check that --out names a directory (or a path where one can be created) that you can write to.`);
+    throw cannotWrite(file, error);
   } finally {
-    rmSync(temporary, { force: true });
+    try { rmSync(temporary, { force: true }); } catch { /* nothing was created */ }
   }
 }
 
@@ -121,10 +124,21 @@ async function compileCommand(args: readonly string[]): Promise<number> {
     }
   }
   if (check) {
-    const stale = outputs.filter(({ file, contents }) => !existsSync(file) || readFileSync(file, "utf8") !== contents);
+    const current = (file: string): string | undefined => {
+      try { return readFileSync(file, "utf8"); } catch { return undefined; } // missing, or not a readable file
+    };
+    const stale = outputs.filter(({ file, contents }) => current(file) !== contents);
     for (const { file } of stale) process.stderr.write(`gradgen: ${file} is out of date; run the compile command without --check to regenerate it.\n`);
     if (stale.length === 0) process.stdout.write(`gradgen: ${outputs.length} generated file(s) are current.\n`);
     return stale.length === 0 ? 0 : 1;
+  }
+  // Create every output directory before writing any file, so a bad --out fails before the first write.
+  for (const directory of new Set(outputs.map(({ file }) => path.dirname(file)))) {
+    try {
+      mkdirSync(directory, { recursive: true });
+    } catch (error) {
+      throw cannotWrite(directory, error);
+    }
   }
   for (const { file, contents } of outputs) {
     writeAtomically(file, contents);
@@ -138,6 +152,10 @@ export async function main(args: readonly string[]): Promise<number> {
   // Deep enough that a model's own frame survives a few layers of gradgen below it.
   Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
   try {
+    if (command === "compile" && (rest.includes("--help") || rest.includes("-h"))) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
     if (command === "compile") return await compileCommand(rest);
     if (command === "--help" || command === "-h" || command === "help") {
       process.stdout.write(`${usage}\n`);

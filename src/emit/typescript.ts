@@ -69,6 +69,17 @@ function offsetPlus(base: string, index: string, stride: number): string {
   return base === "0" ? term : `${base} + ${term}`;
 }
 
+/** An index as a symbolic part plus a constant, so straight-line code folds its offsets. */
+interface Index {
+  readonly expr: string;
+  readonly constant: number;
+}
+
+function indexText({ expr, constant }: Index): string {
+  if (expr === "0" || expr === "") return String(constant);
+  return constant === 0 ? expr : `${expr} + ${constant}`;
+}
+
 class Writer {
   readonly lines: string[] = [];
   constructor(private indent: number) {}
@@ -90,78 +101,135 @@ function printValues(out: Writer, values: readonly Value[], indexOf: (access: Ac
   });
 }
 
+/**
+ * A loop nest. Loops are opened outermost first; each loop's share of every index is hoisted into
+ * a const at its top. The innermost `kernel.unrolled` loops are written out as straight-line code.
+ */
 function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   out.line(`// ${kernel.comment}`);
   const accesses = [kernel.target, ...kernel.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : []))];
-  // bases: each access's index with the contributions of the loops opened so far (hoisted out of inner loops)
-  const bases = new Map<Access, string>(accesses.map((a) => [a, String(a.offset)]));
   const dims = kernel.dims;
-  const innermost = dims.length - 1;
   const reduced = kernel.reduction?.dims ?? 0;
   const outerCount = dims.length - reduced;
-  const loopVar = (d: number) => `i${id}_${d}`;
-  const openLoop = (d: number) => {
-    out.open(`for (let ${loopVar(d)} = 0; ${loopVar(d)} < ${extent(dims[d]!)}; ${loopVar(d)}++) {`);
-    if (d === innermost) return;
-    accesses.forEach((access, a) => {
-      if (access.strides[d] === 0) return;
-      const name = `p${id}_${a}_${d}`;
-      out.line(`const ${name} = ${offsetPlus(bases.get(access)!, loopVar(d), access.strides[d]!)};`);
-      bases.set(access, name);
-    });
-  };
-  const innerIndex = (access: Access) => (innermost >= 0 ? offsetPlus(bases.get(access)!, loopVar(innermost), access.strides[innermost]!) : bases.get(access)!);
+  const firstUnrolled = dims.length - kernel.unrolled;
   const targetName = (kernel.target.storage as { name: string }).name;
   const store = kernel.mode === "add" ? "+=" : "=";
-  const last = `v${id}_${kernel.values.length - 1}`;
-  for (let d = 0; d < outerCount; d++) openLoop(d);
-  if (!kernel.reduction || reduced === 0) {
-    printValues(out, kernel.values, innerIndex, `v${id}_`);
-    out.line(`${targetName}[${innerIndex(kernel.target)}] ${store} ${last};`);
-  } else {
-    const outerBases = new Map(bases);
-    const reduce = (accumulator: string, init: string, update: string) => {
+  let copy = 0;
+
+  /** Visit every iteration of dims [from, to): loops for rolled dims, emit-time iteration for unrolled ones. */
+  const iterate = (from: number, to: number, indices: Map<Access, Index>, body: (indices: Map<Access, Index>) => void) => {
+    if (from === to) return body(indices);
+    const extentOf = dims[from]!;
+    if (from >= firstUnrolled) {
+      for (let i = 0; i < extentOf.factor; i++) {
+        const next = new Map([...indices].map(([a, index]) => [a, { ...index, constant: index.constant + i * a.strides[from]! }]));
+        iterate(from + 1, to, next, body);
+      }
+      return;
+    }
+    const v = `i${id}_${from}`;
+    out.open(`for (let ${v} = 0; ${v} < ${extent(extentOf)}; ${v}++) {`);
+    const next = new Map<Access, Index>();
+    accesses.forEach((access, a) => {
+      const index = indices.get(access)!;
+      const stride = access.strides[from]!;
+      if (stride === 0) return next.set(access, index);
+      const isInnermostLoop = from === dims.length - 1 || (from + 1 === firstUnrolled && from + 1 === to);
+      if (isInnermostLoop) return next.set(access, { expr: offsetPlus(index.expr, v, stride), constant: index.constant });
+      const name = `p${id}_${a}_${from}`;
+      out.line(`const ${name} = ${offsetPlus(index.expr, v, stride)};`);
+      next.set(access, { expr: name, constant: index.constant });
+    });
+    iterate(from + 1, to, next, body);
+    out.close();
+  };
+
+  const start = new Map<Access, Index>(accesses.map((a) => [a, { expr: "0", constant: a.offset }]));
+  const valuesAt = (indices: Map<Access, Index>) => {
+    const prefix = `v${id}_${copy++}_`;
+    printValues(out, kernel.values, (access) => indexText(indices.get(access)!), prefix);
+    return `${prefix}${kernel.values.length - 1}`;
+  };
+  iterate(0, outerCount, start, (outer) => {
+    const target = `${targetName}[${indexText(outer.get(kernel.target)!)}]`;
+    if (!kernel.reduction || reduced === 0) {
+      if (kernel.reduction || outerCount === dims.length) {
+        out.line(`${target} ${store} ${valuesAt(outer)};`);
+      }
+      return;
+    }
+    const reduce = (accumulator: string, init: string, update: (value: string) => string) => {
       out.line(`let ${accumulator} = ${init};`);
-      for (let d = outerCount; d < dims.length; d++) openLoop(d);
-      printValues(out, kernel.values, innerIndex, `v${id}_`);
-      out.line(update);
-      for (let d = outerCount; d < dims.length; d++) out.close();
-      for (const [access, base] of outerBases) bases.set(access, base);
+      iterate(outerCount, dims.length, outer, (inner) => out.line(update(valuesAt(inner))));
     };
-    // The target does not move along reduced loops, so its index is known outside them.
-    const target = `${targetName}[${bases.get(kernel.target)!}]`;
     if (kernel.reduction.op === "sum") {
-      reduce(`sum${id}`, "0", `sum${id} += ${last};`);
+      reduce(`sum${id}`, "0", (v) => `sum${id} += ${v};`);
       out.line(`${target} ${store} sum${id};`);
     } else if (kernel.reduction.op === "max") {
-      reduce(`max${id}`, "-Infinity", `max${id} = Math.max(max${id}, ${last});`);
+      reduce(`max${id}`, "-Infinity", (v) => `max${id} = Math.max(max${id}, ${v});`);
       out.line(`${target} ${store} max${id};`);
     } else {
       // log Σ eᵛ = m + log Σ e^(v − m) with m = max v: no overflow
-      reduce(`max${id}`, "-Infinity", `max${id} = Math.max(max${id}, ${last});`);
-      reduce(`sum${id}`, "0", `sum${id} += Math.exp(${last} - max${id});`);
+      reduce(`max${id}`, "-Infinity", (v) => `max${id} = Math.max(max${id}, ${v});`);
+      reduce(`sum${id}`, "0", (v) => `sum${id} += Math.exp(${v} - max${id});`);
       out.line(`${target} ${store} max${id} === -Infinity ? -Infinity : max${id} + Math.log(sum${id});`);
     }
-  }
-  for (let d = outerCount - 1; d >= 0; d--) out.close();
+  });
 }
 
 function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
   const { a, b, c } = kernel;
   out.line(`// ${kernel.comment}`);
-  const call = (aBase: string, bBase: string, cBase: string) =>
-    `gemm(${extent(kernel.m)}, ${extent(kernel.n)}, ${extent(kernel.k)}, ` +
-    `${a.buffer}, ${aBase}, ${a.rowStride}, ${a.colStride}, ${b.buffer}, ${bBase}, ${b.rowStride}, ${b.colStride}, ` +
-    `${c.buffer}, ${cBase}, ${c.rowStride});`;
-  if (!kernel.repeat) {
-    out.line(call(String(a.offset), String(b.offset), String(c.offset)));
-    return;
+  let bases = [String(a.offset), String(b.offset), String(c.offset)] as const;
+  if (kernel.repeat) {
+    const r = `r${id}`;
+    const { aStride, bStride, cStride } = kernel.repeat;
+    out.open(`for (let ${r} = 0; ${r} < ${extent(kernel.repeat.count)}; ${r}++) {`);
+    bases = [offsetPlus(bases[0], r, aStride), offsetPlus(bases[1], r, bStride), offsetPlus(bases[2], r, cStride)];
   }
-  const r = `r${id}`;
-  const { aStride, bStride, cStride } = kernel.repeat;
-  out.open(`for (let ${r} = 0; ${r} < ${extent(kernel.repeat.count)}; ${r}++) {`);
-  out.line(call(offsetPlus(String(a.offset), r, aStride), offsetPlus(String(b.offset), r, bStride), offsetPlus(String(c.offset), r, cStride)));
-  out.close();
+  const [aBase, bBase, cBase] = bases;
+  const at = (base: string, row: number | string, rowStride: number, col: number | string, colStride: number) => {
+    let constant = 0;
+    let expr = base;
+    for (const [index, stride] of [[row, rowStride], [col, colStride]] as const) {
+      if (typeof index === "number") constant += index * stride;
+      else expr = offsetPlus(expr, index, stride);
+    }
+    return indexText({ expr, constant });
+  };
+  const range = (count: number) => Array.from({ length: count }, (_, i) => i);
+  if (kernel.form === "rows") {
+    // Each row of C written out: C[i, j] = Σₚ A[i, p]·B[p, j] with p and j unrolled.
+    const i = `i${id}`;
+    out.open(`for (let ${i} = 0; ${i} < ${extent(kernel.m)}; ${i}++) {`);
+    out.line(`const aRow${id} = ${offsetPlus(aBase, i, a.rowStride)};`);
+    out.line(`const cRow${id} = ${offsetPlus(cBase, i, c.rowStride)};`);
+    const k = kernel.k.factor;
+    for (const p of range(k)) out.line(`const a${id}_${p} = ${a.buffer}[${at(`aRow${id}`, 0, 0, p, a.colStride)}];`);
+    for (const j of range(kernel.n.factor)) {
+      const terms = range(k).map((p) => `a${id}_${p} * ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]`);
+      out.line(`${c.buffer}[${at(`cRow${id}`, 0, 0, j, 1)}] = ${terms.join(" + ") || "0"};`);
+    }
+    out.close();
+  } else if (kernel.form === "contraction") {
+    // All of C in locals while p runs (a sum over examples, typically).
+    const [m, n] = [kernel.m.factor, kernel.n.factor];
+    const p = `p${id}`;
+    const cell = (i: number, j: number) => `c${id}_${i}_${j}`;
+    out.line(`let ${range(m).flatMap((i) => range(n).map((j) => `${cell(i, j)} = 0`)).join(", ")};`);
+    out.open(`for (let ${p} = 0; ${p} < ${extent(kernel.k)}; ${p}++) {`);
+    for (const i of range(m)) out.line(`const x${id}_${i} = ${a.buffer}[${at(aBase, i, a.rowStride, p, a.colStride)}];`);
+    for (const j of range(n)) out.line(`const y${id}_${j} = ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}];`);
+    for (const i of range(m)) for (const j of range(n)) out.line(`${cell(i, j)} += x${id}_${i} * y${id}_${j};`);
+    out.close();
+    for (const i of range(m)) for (const j of range(n)) out.line(`${c.buffer}[${at(cBase, i, c.rowStride, j, 1)}] = ${cell(i, j)};`);
+  } else {
+    out.line(
+      `gemm(${extent(kernel.m)}, ${extent(kernel.n)}, ${extent(kernel.k)}, ` +
+      `${a.buffer}, ${aBase}, ${a.rowStride}, ${a.colStride}, ${b.buffer}, ${bBase}, ${b.rowStride}, ${b.colStride}, ` +
+      `${c.buffer}, ${cBase}, ${c.rowStride});`);
+  }
+  if (kernel.repeat) out.close();
 }
 
 function printFill(out: Writer, kernel: FillKernel): void {
@@ -275,7 +343,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     gradientCall: call("gradient", "batch", true),
     predictCall: call("predict", "inputs", false),
     optimizerUpdate,
-    kernelFunctions: program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm")) ? readTemplate("gemm.ts.tpl") : "",
+    kernelFunctions: program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm" && k.form === "blocked")) ? readTemplate("gemm.ts.tpl") : "",
   });
 }
 

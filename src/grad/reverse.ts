@@ -6,6 +6,7 @@
 
 import { add, batchSum, broadcastTo, constant, reshape, sum } from "../ir/build.js";
 import type { Node } from "../ir/node.js";
+import { reachableInOrder } from "../ir/graph.js";
 import { derivativeRules } from "./rules.js";
 
 /**
@@ -20,7 +21,7 @@ export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node):
   const contributions = new Map<Node, Node[]>();
   contributions.set(seed, [seedAdjoint ?? broadcastTo(constant(1), seed.shape)]);
 
-  const order = [...onPath].sort((a, b) => b.id - a.id);
+  const order = reachableInOrder([seed]).filter((node) => onPath.has(node)).reverse();
   const adjoints = new Map<Node, Node>();
   for (const node of order) {
     const parts = contributions.get(node);
@@ -42,17 +43,9 @@ export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node):
 
 /** Nodes that lie on some path from a `wrt` node to the seed: only they need adjoints. */
 function nodesBetween(seed: Node, wrt: readonly Node[]): Set<Node> {
-  const ancestors = new Set<Node>();
-  const stack = [seed];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (ancestors.has(node)) continue;
-    ancestors.add(node);
-    stack.push(...node.inputs);
-  }
+  const ancestors = new Set<Node>(reachableInOrder([seed]));
   const dependsOnWrt = new Set<Node>(wrt.filter((w) => ancestors.has(w)));
-  const ascending = [...ancestors].sort((a, b) => a.id - b.id);
-  for (const node of ascending) {
+  for (const node of reachableInOrder([seed])) {
     if (node.inputs.some((input) => dependsOnWrt.has(input))) dependsOnWrt.add(node);
   }
   return dependsOnWrt;

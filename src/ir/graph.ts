@@ -1,16 +1,28 @@
-// Graph walks over the immutable DAG.
+// Graph walks over the immutable DAG. Orders depend only on the graph's structure (never on node
+// ids, which depend on what else the process built), so generated code is deterministic.
 
 import type { Node } from "./node.js";
 
-/** All nodes reachable from `roots`, operands before consumers (ids grow with creation). */
+/** All nodes reachable from `roots`, operands before consumers: depth-first post-order, roots and operands in order. */
 export function reachableInOrder(roots: readonly Node[]): Node[] {
-  const seen = new Set<Node>();
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    stack.push(...node.inputs);
+  const order: Node[] = [];
+  const done = new Set<Node>();
+  const stack: { node: Node; next: number }[] = [];
+  for (const root of roots) {
+    if (done.has(root)) continue;
+    stack.push({ node: root, next: 0 });
+    done.add(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const input = top.node.inputs[top.next++];
+      if (input === undefined) {
+        order.push(top.node);
+        stack.pop();
+      } else if (!done.has(input)) {
+        done.add(input);
+        stack.push({ node: input, next: 0 });
+      }
+    }
   }
-  return [...seen].sort((a, b) => a.id - b.id);
+  return order;
 }

@@ -31,13 +31,15 @@ export interface NodeAttrs {
 }
 
 export class Node {
-  /** Creation order: operands always have smaller ids, so sorting by id is a topological order. */
+  /** Creation order within this process: operands always have smaller ids. */
   readonly id: number;
   /** The first place in a model file that asked for this node (for error messages). */
   origin: SourceLocation | undefined;
 
   constructor(
     id: number,
+    /** Structural hash: equal across processes for equal expressions (unlike `id`). */
+    readonly hash: number,
     readonly op: Op,
     readonly inputs: readonly Node[],
     readonly attrs: NodeAttrs,
@@ -84,11 +86,29 @@ function attrsKey(attrs: NodeAttrs): string {
   return parts.join(";");
 }
 
-/** Constants first, then creation order: a canonical operand order for commutative ops. */
+/**
+ * Constants first, then by structural hash: a canonical operand order for commutative ops that
+ * depends only on the expressions, so generated code is the same whatever was compiled before.
+ */
 function canonicalOrder(a: Node, b: Node): number {
   const ca = a.op === Op.Const ? 0 : 1;
   const cb = b.op === Op.Const ? 0 : 1;
-  return ca !== cb ? ca - cb : a.id - b.id;
+  if (ca !== cb) return ca - cb;
+  return a.hash !== b.hash ? a.hash - b.hash : a.id - b.id;
+}
+
+/** cyrb53: a fast 53-bit string hash. */
+function hashString(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 export function makeNode(op: Op, inputs: readonly Node[], attrs: NodeAttrs = {}): Node {
@@ -101,7 +121,8 @@ export function makeNode(op: Op, inputs: readonly Node[], attrs: NodeAttrs = {})
   if (existing) return existing;
   const shape = inferShape(op, inputs, attrs);
   const batched = op === Op.Input || (op !== Op.BatchSum && inputs.some((input) => input.batched));
-  const node = new Node(nextId++, op, Object.freeze([...inputs]), Object.freeze({ ...attrs }), Object.freeze([...shape]), batched, key);
+  const hash = hashString(`${op}(${inputs.map((input) => input.hash).join(",")})${attrsKey(attrs)}`);
+  const node = new Node(nextId++, hash, op, Object.freeze([...inputs]), Object.freeze({ ...attrs }), Object.freeze([...shape]), batched, key);
   internTable.set(key, node);
   return node;
 }

@@ -12,7 +12,7 @@ import { reachableInOrder } from "../ir/graph.js";
 import { elementwiseOps, leafOps, Op } from "../ir/ops.js";
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
 import type {
-  Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value,
+  Access, Extent, GemmForm, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value,
 } from "./program.js";
 
 type NodeKind = "leaf" | "view" | "local" | "inline" | "buffer" | "fused";
@@ -76,6 +76,8 @@ class EntryLowering {
   private readonly kernels: Kernel[] = [];
   private readonly temporaries = new Map<string, { size: number; perExample: boolean }>();
   private readonly inputsRead = new Set<string>();
+  /** Shared scalars become locals s0, s1, … in schedule order (names never depend on node ids). */
+  private readonly localNames = new Map<Node, string>();
   /** Roots whose kernel writes straight into their binding's buffer. */
   private readonly assignedTargets = new Map<Node, string>();
 
@@ -112,7 +114,10 @@ class EntryLowering {
     const kind = this.kindOf(node);
     this.kinds.set(node, kind);
     if (kind === "buffer") this.views.set(node, this.bufferViewFor(node));
-    if (kind === "local") this.views.set(node, { storage: { kind: "scalar", code: { kind: "local", name: `s${node.id}` } }, offset: 0, shape: [], strides: [], batchStride: 0 });
+    if (kind === "local") {
+      this.localNames.set(node, `s${this.localNames.size}`);
+      this.views.set(node, { storage: { kind: "scalar", code: { kind: "local", name: this.localNames.get(node)! } }, offset: 0, shape: [], strides: [], batchStride: 0 });
+    }
   }
 
   private kindOf(node: Node): NodeKind {
@@ -206,7 +211,7 @@ class EntryLowering {
         return contiguousView({ kind: "buffer", name: binding.target.name }, node.shape, node.batched);
       }
     }
-    const name = `%${node.id}`;
+    const name = `%${this.temporaries.size}`;
     this.temporaries.set(name, { size: node.size, perExample: node.batched });
     return contiguousView({ kind: "buffer", name }, node.shape, node.batched);
   }
@@ -223,7 +228,7 @@ class EntryLowering {
     if (kind === "local") {
       const values: Value[] = [];
       this.valueOf(node, { shape: [], perExample: false }, values, new Map(), true);
-      this.kernels.push({ kind: "local", comment: describe(node), name: `s${node.id}`, values });
+      this.kernels.push({ kind: "local", comment: describe(node), name: this.localNames.get(node)!, values });
       return;
     }
     if (kind !== "buffer") return;
@@ -232,7 +237,7 @@ class EntryLowering {
       const space = { shape: node.shape, perExample: node.batched };
       const values: Value[] = [];
       this.valueOf(node, space, values, new Map(), true);
-      this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(target, space), mode: "assign" }));
+      this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(target, space), mode: "assign", unrolled: 0 }));
       return;
     }
     switch (node.op) {
@@ -281,7 +286,7 @@ class EntryLowering {
   private copyKernel(comment: string, source: View, shape: Shape, perExample: boolean, destination: View): LoopKernel {
     const space = { shape, perExample };
     return coalesce({
-      kind: "loop", comment, dims: dimsOf(space), mode: "assign",
+      kind: "loop", comment, dims: dimsOf(space), mode: "assign", unrolled: 0,
       values: [{ kind: "load", access: accessFor(source, space) }],
       target: accessFor(destination, space),
     });
@@ -302,7 +307,7 @@ class EntryLowering {
     const dims = dimsOf(space);
     const op = node.op === Op.Sum ? "sum" : node.op === Op.Max ? "max" : "logSumExp";
     return coalesce({
-      kind: "loop", comment: describe(node), mode: "assign",
+      kind: "loop", comment: describe(node), mode: "assign", unrolled: 0,
       dims: order.map((d) => dims[d]!),
       values: values.map((value) => (value.kind === "load" ? { kind: "load", access: permuteAccess(value.access, order) } : value)),
       reduction: { op, dims: axes.length },
@@ -323,7 +328,7 @@ class EntryLowering {
     const values: Value[] = [];
     this.valueOf(operand, space, values, new Map());
     const destination = { ...target, batchStride: 0 };
-    this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add" }));
+    this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add", unrolled: 0 }));
   }
 
   private matrix(view: View): MatrixAccess {
@@ -347,11 +352,11 @@ class EntryLowering {
     const { a, b } = this.contractionLayout(matmul)!;
     const [m, k] = matmul.inputs[0]!.shape as [number, number];
     const n = matmul.inputs[1]!.shape[1]!;
-    return {
+    return withForm({
       kind: "gemm", comment: `${comment}: Σ over examples of ${describe(matmul)}`,
       m: { factor: m, perExample: false }, n: { factor: n, perExample: false }, k: { factor: k, perExample: true },
       a, b, c: this.matrix(target),
-    };
+    });
   }
 
   private matmulKernel(node: Node, target: View): GemmKernel {
@@ -363,25 +368,25 @@ class EntryLowering {
     const comment = describe(node);
     const c = this.matrix(target);
     const fixed = (factor: number): Extent => ({ factor, perExample: false });
-    if (!node.batched) return { kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c };
+    if (!node.batched) return withForm({ kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c });
     // One batched operand against a shared one: fold the examples into the rows of one big GEMM.
     if (left.batched && !right.batched && (m === 1 || a.batchStride === m * a.strides[0]!)) {
       const rowStride = m === 1 ? a.batchStride : a.strides[0]!;
-      return { kind: "gemm", comment, m: { factor: m, perExample: true }, n: fixed(n), k: fixed(k), a: { ...this.matrix(a), rowStride }, b: this.matrix(b), c };
+      return withForm({ kind: "gemm", comment, m: { factor: m, perExample: true }, n: fixed(n), k: fixed(k), a: { ...this.matrix(a), rowStride }, b: this.matrix(b), c });
     }
     if (right.batched && !left.batched && n === 1) {
       // (A·x_b)ᵀ = x_bᵀ·Aᵀ: the examples become rows again
-      return {
+      return withForm({
         kind: "gemm", comment, m: { factor: 1, perExample: true }, n: fixed(m), k: fixed(k),
         a: { buffer: this.matrix(b).buffer, offset: b.offset, rowStride: b.batchStride, colStride: b.strides[0]! },
         b: { buffer: this.matrix(a).buffer, offset: a.offset, rowStride: a.strides[1]!, colStride: a.strides[0]! },
         c: { ...c, rowStride: m, colStride: 1 },
-      };
+      });
     }
-    return {
+    return withForm({
       kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c,
       repeat: { count: { factor: 1, perExample: true }, aStride: a.batchStride, bStride: b.batchStride, cStride: m * n },
-    };
+    });
   }
 }
 
@@ -452,5 +457,36 @@ function coalesce(kernel: LoopKernel): LoopKernel {
     ...kernel, dims, values,
     target: { ...kernel.target, strides: accesses[0]! },
     ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),
+    unrolled: straightLineDims(dims),
   };
+}
+
+/**
+ * Tiny static loops are cheaper written out: V8 then folds every index into a constant. The block
+ * stays small (≤ 16 copies of the body), far below the function sizes where V8 stops optimizing.
+ */
+export const straightLineLimit = 16;
+
+function straightLineDims(dims: readonly Extent[]): number {
+  let count = 0;
+  let copies = 1;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    const dim = dims[d]!;
+    if (dim.perExample || copies * dim.factor > straightLineLimit) break;
+    copies *= dim.factor;
+    count++;
+  }
+  return count;
+}
+
+function withForm(kernel: Omit<GemmKernel, "form">): GemmKernel {
+  return { ...kernel, form: gemmForm(kernel.m, kernel.n, kernel.k) } as GemmKernel;
+}
+
+/** Straight-line forms for small products (see GemmForm); the blocked routine otherwise. */
+export function gemmForm(m: Extent, n: Extent, k: Extent): GemmForm {
+  const isStatic = (e: Extent) => !e.perExample;
+  if (isStatic(n) && isStatic(k) && n.factor * k.factor <= 4 * straightLineLimit) return "rows";
+  if (isStatic(m) && isStatic(n) && m.factor * n.factor <= 2 * straightLineLimit) return "contraction";
+  return "blocked";
 }

@@ -54,6 +54,8 @@ export interface LoopKernel {
   readonly target: Access;
   /** "add" accumulates into the target (which a fill kernel zeroed first). */
   readonly mode: "assign" | "add";
+  /** How many of the innermost loops are written out as straight-line code (tiny, static extents). */
+  readonly unrolled: number;
 }
 
 /** A matrix operand: element (row, col) at offset + row·rowStride + col·colStride. */
@@ -64,9 +66,17 @@ export interface MatrixAccess {
   readonly colStride: number;
 }
 
+/**
+ * How a matrix product is written: "blocked" calls the 4×4 register-blocked routine; "rows" (small,
+ * static n and k) writes each row of C as straight-line sums; "contraction" (small, static m and n,
+ * long k such as a sum over examples) keeps all of C in locals while p runs.
+ */
+export type GemmForm = "blocked" | "rows" | "contraction";
+
 /** C[m×n] = A[m×k]·B[k×n], repeated `repeat` times with per-repetition strides (one per example). */
 export interface GemmKernel {
   readonly kind: "gemm";
+  readonly form: GemmForm;
   readonly comment: string;
   readonly m: Extent;
   readonly n: Extent;

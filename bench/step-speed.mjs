@@ -1,0 +1,413 @@
+// Training-step speed: gradgen's generated trainers against TensorFlow.js (pure-JS cpu backend).
+//
+//   npm run bench            (builds dist/, then runs this file)
+//   node bench/step-speed.mjs [--quick] [--generated]
+//
+// For each model (xor 2-4-1 sigmoid, batch 4; mlp 784-128-10 ReLU + softmax cross-entropy, batch 64)
+// it times one training step (forward + backward + plain SGD update, float32) in both libraries.
+// gradgen runs 10,000 timed steps per model; TF.js runs fewer. The timed steps are split into chunks,
+// and gradgen and TF.js chunks are interleaved (alternating which goes first) so that a noisy
+// neighbour on this shared 2-core machine hits both alike; the figure reported is the median of
+// the per-chunk ms/step. Garbage collections are counted with a PerformanceObserver ('gc' entries
+// whose start lies inside a timed chunk), so no --expose-gc is needed.
+//
+// By default the trainers are compiled in-process from examples/*.ts with the freshly built
+// compiler (so the figures describe the current compiler, not whatever generated/ holds);
+// --generated loads generated/xor.ts and generated/mlp.ts instead.
+// --quick runs a short smoke version (figures are then only indicative).
+//
+// Results go to stdout and to bench/results/step-speed.json. The exit code is 0 even when a target
+// is missed; misses are printed as MISSED.
+
+import { PerformanceObserver, performance } from "node:perf_hooks";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, loadavg } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import v8 from "node:v8";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const argv = new Set(process.argv.slice(2));
+const QUICK = argv.has("--quick");
+const FROM_GENERATED = argv.has("--generated");
+
+// ---------------------------------------------------------------------------------------------
+// Configuration. Chunks per model are interleaved gradgen / TF.js; figures are medians over chunks.
+const TARGETS = { xor: 100, mlp: 5 };
+/** Seconds the gradgen mlp loop may take at most; past that its step count is reduced (and said so). */
+const MLP_GRADGEN_BUDGET_S = QUICK ? 5 : 150;
+const CONFIG = {
+  xor: {
+    example: "examples/xor.ts", batch: 4, learningRate: 2, rounds: QUICK ? 4 : 10,
+    gradgen: { warmup: QUICK ? 5_000 : 30_000, steps: QUICK ? 2_000 : 10_000 },
+    tfjs: { warmup: QUICK ? 100 : 500, steps: QUICK ? 200 : 3_000 },
+  },
+  mlp: {
+    example: "examples/mlp.ts", batch: 64, learningRate: 0.05, rounds: QUICK ? 4 : 10,
+    gradgen: { warmup: QUICK ? 5 : 30, steps: QUICK ? 40 : 10_000 },
+    tfjs: { warmup: QUICK ? 3 : 10, steps: QUICK ? 8 : 200 },
+  },
+};
+const DATA_SEED = 12345;
+const PARAM_SEED = 7;
+const MLP_BATCHES = 8; // distinct random batches, cycled
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+/** mulberry32, the same generator gradgen's trainers use for their initialisers. */
+function createRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+/** Let pending tasks (GC finalisation, observer delivery) run before or after a timed chunk. */
+async function settle() { await tick(); await tick(); await new Promise((resolve) => setTimeout(resolve, 0)); await tick(); }
+
+const fmt = (ms) => (ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(4) : ms.toPrecision(3));
+
+// ---------------------------------------------------------------------------------------------
+// GC observation: every 'gc' entry is kept with its start time; chunks count those inside them.
+
+const gcEntries = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+});
+gcObserver.observe({ entryTypes: ["gc"] });
+
+async function gcsBetween(t0, t1) {
+  await settle();
+  for (const entry of gcObserver.takeRecords?.() ?? []) gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+  let count = 0;
+  for (const entry of gcEntries) if (entry.start >= t0 && entry.start <= t1) count++;
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data: the four XOR examples; random MNIST-shaped batches (uniform pixels, random one-hot labels).
+
+function xorBatches() {
+  return [{ x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]), t: new Float32Array([0, 1, 1, 0]) }];
+}
+
+function mlpBatches(batch) {
+  const random = createRandom(DATA_SEED);
+  const batches = [];
+  for (let b = 0; b < MLP_BATCHES; b++) {
+    const x = new Float32Array(batch * 784);
+    const label = new Float32Array(batch * 10);
+    for (let i = 0; i < x.length; i++) x[i] = random();
+    for (let e = 0; e < batch; e++) label[e * 10 + Math.floor(random() * 10)] = 1;
+    batches.push({ x, label });
+  }
+  return batches;
+}
+
+// ---------------------------------------------------------------------------------------------
+// gradgen trainers.
+
+async function loadTrainerModules() {
+  const { importTypeScript, loadModel } = await import(path.join(root, "dist/cli/load-model.js"));
+  const modules = {};
+  if (FROM_GENERATED) {
+    for (const name of ["xor", "mlp"]) modules[name] = { module: await importTypeScript(path.join(root, `generated/${name}.ts`), "generated trainer"), origin: `generated/${name}.ts` };
+    return modules;
+  }
+  const { compile } = await import(path.join(root, "dist/index.js"));
+  const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-"));
+  try {
+    for (const name of ["xor", "mlp"]) {
+      const config = CONFIG[name];
+      const definition = await loadModel(path.join(root, config.example));
+      const started = performance.now();
+      const { files } = compile(definition, { batch: config.batch, dtype: "f32", learningRate: config.learningRate, source: config.example });
+      const compileMs = performance.now() - started;
+      const file = files.find((f) => f.path === `${name}.ts`) ?? files[0];
+      const target = path.join(directory, file.path);
+      writeFileSync(target, file.contents);
+      let stale = null;
+      try { stale = readFileSync(path.join(root, `generated/${name}.ts`), "utf8") !== file.contents; } catch { /* no generated copy */ }
+      modules[name] = { module: await importTypeScript(target, "generated trainer"), origin: `compiled from ${config.example} in-process`, compileMs, generatedIsStale: stale, lines: file.contents.split("\n").length };
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+  return modules;
+}
+
+/** The timed loop: allocation-free itself (the loss sum stays an unboxed double once optimised). */
+const sink = new Float64Array(1);
+function runGradgen(trainer, batches, steps) {
+  const count = batches.length;
+  let sum = 0;
+  for (let i = 0; i < steps; i++) sum += trainer.step(batches[i % count]);
+  sink[0] = sum;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TF.js: the same two models written with tf ops, trained with tf.train.sgd's minimize in tf.tidy.
+
+/**
+ * tfjs-core's Node entry (a CommonJS bundle) registers no gradients: TF.js 4 keeps them in
+ * dist/register_all_gradients.js, an ES module tree with extensionless imports that Node cannot load
+ * (the @tensorflow/tfjs umbrella package bundles it in). So bundle core + gradients + cpu backend
+ * from their ES module builds with esbuild, as an application bundler would, and import that.
+ */
+async function loadTf() {
+  const { build } = await import("esbuild");
+  const result = await build({
+    stdin: {
+      contents: 'export * from "@tensorflow/tfjs-core"; import "@tensorflow/tfjs-core/dist/register_all_gradients"; import "@tensorflow/tfjs-backend-cpu";',
+      resolveDir: root,
+      loader: "js",
+    },
+    bundle: true, write: false, format: "esm", platform: "node", target: "node20", mainFields: ["module", "main"], logLevel: "warning",
+    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  });
+  const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-tfjs-"));
+  const file = path.join(directory, "tfjs-cpu.mjs");
+  writeFileSync(file, result.outputFiles[0].text);
+  const warn = console.warn;
+  console.warn = (...args) => { if (!String(args[0]).includes("tfjs-node")) warn(...args); }; // the "install tfjs-node" banner
+  let tf;
+  try {
+    tf = await import(pathToFileURL(file).href);
+    await tf.setBackend("cpu");
+    await tf.ready();
+  } finally {
+    console.warn = warn;
+    rmSync(directory, { recursive: true, force: true });
+  }
+  tf.enableProdMode(); // no debug checks, as a production user would run it
+  return tf;
+}
+
+/**
+ * A TF.js trainer whose parameters start from `params` (row-major, the same layout as gradgen's).
+ * step(i) trains on prepared batch i and returns the loss (read back like gradgen's step returns it).
+ */
+let variableCounter = 0;
+function createTfTrainer(tf, name, params, batches, learningRate) {
+  const shapes = name === "xor" ? { W1: [2, 4], b1: [4], W2: [4, 1], b2: [1] } : { W1: [784, 128], b1: [128], W2: [128, 10], b2: [10] };
+  const variables = {};
+  for (const key of Object.keys(shapes)) variables[key] = tf.variable(tf.tensor(Float32Array.from(params[key]), shapes[key], "float32"), true, `${name}_${key}_${++variableCounter}`);
+  const varList = Object.values(variables);
+  const optimizer = tf.train.sgd(learningRate);
+  const { W1, b1, W2, b2 } = variables;
+  const inputs = batches.map((batch) => name === "xor"
+    ? { x: tf.tensor2d(batch.x, [batch.x.length / 2, 2]), t: tf.tensor2d(batch.t, [batch.t.length, 1]) }
+    : { x: tf.tensor2d(batch.x, [batch.x.length / 784, 784]), label: tf.tensor2d(batch.label, [batch.label.length / 10, 10]) });
+  const lossFunction = name === "xor"
+    ? (input) => () => {
+      // mean over the batch of ½ Σ (y − t)²
+      const h = tf.sigmoid(tf.add(tf.matMul(input.x, W1), b1));
+      const y = tf.sigmoid(tf.add(tf.matMul(h, W2), b2));
+      return tf.mul(tf.sum(tf.square(tf.sub(y, input.t))), 0.5 / input.x.shape[0]);
+    }
+    : (input) => () => {
+      // mean over the batch of softmax cross-entropy
+      const hidden = tf.relu(tf.add(tf.matMul(input.x, W1), b1));
+      const logits = tf.add(tf.matMul(hidden, W2), b2);
+      return tf.losses.softmaxCrossEntropy(input.label, logits);
+    };
+  const closures = inputs.map((input) => lossFunction(input));
+  return {
+    variables,
+    step(i) {
+      return tf.tidy(() => optimizer.minimize(closures[i % closures.length], true, varList).dataSync()[0]);
+    },
+  };
+}
+
+function runTf(trainer, steps) {
+  let sum = 0;
+  for (let i = 0; i < steps; i++) sum += trainer.step(i);
+  sink[0] = sum;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-check: from identical parameters and data, both libraries give the same losses.
+
+function crossCheck(tf, name, createTrainer, batches, learningRate) {
+  const trainer = createTrainer({ seed: PARAM_SEED });
+  const params = Object.fromEntries(Object.entries(trainer.params).map(([k, v]) => [k, Float32Array.from(v)]));
+  const tfTrainer = createTfTrainer(tf, name, params, batches, learningRate);
+  let worst = 0;
+  const pairs = [];
+  for (let i = 0; i < 3; i++) {
+    const a = trainer.step(batches[i % batches.length]);
+    const b = tfTrainer.step(i);
+    pairs.push([a, b]);
+    worst = Math.max(worst, Math.abs(a - b) / Math.max(1e-6, Math.abs(b)));
+  }
+  tf.dispose(Object.values(tfTrainer.variables));
+  return { ok: worst < 1e-3, worstRelativeDifference: worst, losses: pairs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One model: warm up both, then interleave timed chunks.
+
+async function benchModel(tf, name, module) {
+  const config = CONFIG[name];
+  const batches = name === "xor" ? xorBatches() : mlpBatches(config.batch);
+  const { createTrainer } = module;
+
+  const check = crossCheck(tf, name, createTrainer, batches, config.learningRate);
+  console.log(`  ${name}: cross-check of the first 3 losses ${check.ok ? "ok" : "FAILED"} (worst relative difference ${check.worstRelativeDifference.toExponential(1)})`);
+
+  const trainer = createTrainer({ seed: PARAM_SEED });
+  const initial = Object.fromEntries(Object.entries(trainer.params).map(([k, v]) => [k, Float32Array.from(v)]));
+  const tfTrainer = createTfTrainer(tf, name, initial, batches, config.learningRate);
+
+  // Warm-up (also estimates the gradgen step time, to keep the mlp run within its budget).
+  let started = performance.now();
+  runGradgen(trainer, batches, config.gradgen.warmup);
+  const warmMs = (performance.now() - started) / config.gradgen.warmup;
+  runTf(tfTrainer, config.tfjs.warmup);
+  runGradgen(trainer, batches, Math.max(1, config.gradgen.warmup >> 2));
+  await settle();
+
+  let gradgenSteps = config.gradgen.steps;
+  let reduced = null;
+  if (warmMs * gradgenSteps > MLP_GRADGEN_BUDGET_S * 1000) {
+    gradgenSteps = Math.max(config.rounds, Math.floor((MLP_GRADGEN_BUDGET_S * 1000) / warmMs / config.rounds) * config.rounds);
+    reduced = `gradgen ran ${gradgenSteps} timed steps instead of ${config.gradgen.steps} (warm-up measured ${fmt(warmMs)} ms/step; budget ${MLP_GRADGEN_BUDGET_S} s)`;
+    console.log(`  ${name}: NOTE ${reduced}`);
+  }
+  const gChunk = Math.round(gradgenSteps / config.rounds);
+  const tChunk = Math.max(1, Math.round(config.tfjs.steps / config.rounds));
+  const tensorsBefore = tf.memory().numTensors;
+
+  const gradgen = { chunks: [], gcs: 0, bytesPerStep: [] };
+  const tfjs = { chunks: [], gcs: 0 };
+  const runGradgenChunk = async () => {
+    const heapBefore = v8.getHeapStatistics().used_heap_size;
+    const t0 = performance.now();
+    runGradgen(trainer, batches, gChunk);
+    const t1 = performance.now();
+    const heapAfter = v8.getHeapStatistics().used_heap_size;
+    const gcs = await gcsBetween(t0, t1);
+    gradgen.chunks.push((t1 - t0) / gChunk);
+    gradgen.gcs += gcs;
+    if (gcs === 0) gradgen.bytesPerStep.push(Math.max(0, heapAfter - heapBefore) / gChunk);
+  };
+  const runTfChunk = async () => {
+    const t0 = performance.now();
+    runTf(tfTrainer, tChunk);
+    const t1 = performance.now();
+    tfjs.chunks.push((t1 - t0) / tChunk);
+    tfjs.gcs += await gcsBetween(t0, t1);
+  };
+  for (let round = 0; round < config.rounds; round++) {
+    if (round % 2 === 0) { await runGradgenChunk(); await runTfChunk(); }
+    else { await runTfChunk(); await runGradgenChunk(); }
+    process.stdout.write(`  ${name}: round ${round + 1}/${config.rounds}: gradgen ${fmt(gradgen.chunks.at(-1))} ms/step, TF.js ${fmt(tfjs.chunks.at(-1))} ms/step\n`);
+  }
+  const tensorsAfter = tf.memory().numTensors;
+  tf.dispose(Object.values(tfTrainer.variables));
+
+  const gradgenMs = median(gradgen.chunks);
+  const tfMs = median(tfjs.chunks);
+  const gradgenTotal = gChunk * config.rounds;
+  const tfTotal = tChunk * config.rounds;
+  return {
+    model: name,
+    batch: config.batch,
+    learningRate: config.learningRate,
+    crossCheck: check,
+    note: reduced,
+    gradgen: {
+      steps: gradgenTotal, stepsPerChunk: gChunk, msPerStep: gradgenMs, stepsPerSecond: 1000 / gradgenMs,
+      minMsPerStep: Math.min(...gradgen.chunks), chunkMsPerStep: gradgen.chunks, gcs: gradgen.gcs,
+      heapBytesPerStep: gradgen.bytesPerStep.length ? median(gradgen.bytesPerStep) : null,
+      finalLoss: trainer.loss(batches[0]),
+    },
+    tfjs: {
+      steps: tfTotal, stepsPerChunk: tChunk, msPerStep: tfMs, stepsPerSecond: 1000 / tfMs,
+      minMsPerStep: Math.min(...tfjs.chunks), chunkMsPerStep: tfjs.chunks, gcs: tfjs.gcs,
+      gcsPer1000Steps: (tfjs.gcs / tfTotal) * 1000, tensorsLeaked: tensorsAfter - tensorsBefore,
+    },
+    ratio: tfMs / gradgenMs,
+    target: TARGETS[name],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const runStarted = performance.now();
+console.log(`step-speed: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}${QUICK ? " (--quick)" : ""}`);
+const modules = await loadTrainerModules();
+for (const [name, m] of Object.entries(modules)) {
+  console.log(`  ${name}: trainer ${m.origin}${m.compileMs !== undefined ? ` (compile ${m.compileMs.toFixed(0)} ms, ${m.lines} lines)` : ""}${m.generatedIsStale ? `; note: generated/${name}.ts differs from the current compiler's output` : ""}`);
+}
+const tf = await loadTf();
+console.log(`  TF.js ${tf.version_core}, backend ${tf.getBackend()}`);
+
+const results = [];
+for (const name of ["xor", "mlp"]) results.push(await benchModel(tf, name, modules[name].module));
+gcObserver.disconnect();
+
+// Table.
+const header = ["model", "batch", "gradgen ms/step", "gradgen steps/s", "TF.js ms/step", "TF.js steps/s", "TF.js/gradgen", "GCs gradgen", "GCs TF.js"];
+const rows = results.map((r) => [
+  r.model, String(r.batch), fmt(r.gradgen.msPerStep), Math.round(r.gradgen.stepsPerSecond).toLocaleString("en-US"),
+  fmt(r.tfjs.msPerStep), Math.round(r.tfjs.stepsPerSecond).toLocaleString("en-US"), `${r.ratio.toFixed(1)}×`,
+  `${r.gradgen.gcs} / ${r.gradgen.steps.toLocaleString("en-US")} steps`, `${r.tfjs.gcs} / ${r.tfjs.steps.toLocaleString("en-US")} steps`,
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+console.log("");
+console.log(line(header));
+console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+for (const row of rows) console.log(line(row));
+console.log("");
+for (const r of results) {
+  const bytes = r.gradgen.heapBytesPerStep;
+  console.log(`  ${r.model}: gradgen min ${fmt(r.gradgen.minMsPerStep)} ms/step, heap growth ${bytes === null ? "n/a" : `${bytes.toFixed(1)} B/step`}, final loss ${r.gradgen.finalLoss.toFixed(4)}; TF.js min ${fmt(r.tfjs.minMsPerStep)} ms/step, ${r.tfjs.gcsPer1000Steps.toFixed(0)} GCs per 1,000 steps, ${r.tfjs.tensorsLeaked} tensors leaked`);
+}
+
+// Targets.
+const checks = [];
+for (const r of results) {
+  checks.push({ what: `${r.model}: TF.js/gradgen ≥ ${r.target}`, value: `${r.ratio.toFixed(1)}×`, ok: r.ratio >= r.target });
+  checks.push({ what: `${r.model}: 0 GCs in gradgen's timed loop`, value: `${r.gradgen.gcs}`, ok: r.gradgen.gcs === 0 });
+  checks.push({ what: `${r.model}: gradgen and TF.js agree on the first losses`, value: r.crossCheck.worstRelativeDifference.toExponential(1), ok: r.crossCheck.ok });
+}
+console.log("\nTargets:");
+for (const c of checks) console.log(`  ${c.ok ? "met   " : "MISSED"}  ${c.what} (measured ${c.value})`);
+const allMet = checks.every((c) => c.ok);
+console.log(allMet ? "All targets met." : `MISSED: ${checks.filter((c) => !c.ok).length} of ${checks.length} targets.`);
+const totalSeconds = (performance.now() - runStarted) / 1000;
+console.log(`Total ${totalSeconds.toFixed(0)} s.`);
+
+const output = {
+  benchmark: "step-speed",
+  date: new Date().toISOString(),
+  quick: QUICK,
+  node: process.version,
+  cpu: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
+  loadAverageAtStart: loadavg(),
+  tfjs: { version: tf.version_core, backend: tf.getBackend() },
+  trainers: Object.fromEntries(Object.entries(modules).map(([k, m]) => [k, { origin: m.origin, compileMs: m.compileMs, generatedIsStale: m.generatedIsStale }])),
+  note: "ms/step = median over interleaved timed chunks; GCs = PerformanceObserver 'gc' entries starting inside timed chunks.",
+  results,
+  targets: checks,
+  allTargetsMet: allMet,
+  totalSeconds,
+};
+mkdirSync(path.join(root, "bench/results"), { recursive: true });
+writeFileSync(path.join(root, "bench/results/step-speed.json"), `${JSON.stringify(output, null, 2)}\n`);
+console.log("Wrote bench/results/step-speed.json");
