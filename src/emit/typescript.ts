@@ -130,14 +130,20 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
     const v = `i${id}_${from}`;
     out.open(`for (let ${v} = 0; ${v} < ${extent(extentOf)}; ${v}++) {`);
     const next = new Map<Access, Index>();
-    accesses.forEach((access, a) => {
+    const hoisted = new Map<string, string>(); // accesses that walk alike share one const
+    accesses.forEach((access) => {
       const index = indices.get(access)!;
       const stride = access.strides[from]!;
       if (stride === 0) return next.set(access, index);
+      const expr = offsetPlus(index.expr, v, stride);
       const isInnermostLoop = from === dims.length - 1 || (from + 1 === firstUnrolled && from + 1 === to);
-      if (isInnermostLoop) return next.set(access, { expr: offsetPlus(index.expr, v, stride), constant: index.constant });
-      const name = `p${id}_${a}_${from}`;
-      out.line(`const ${name} = ${offsetPlus(index.expr, v, stride)};`);
+      if (isInnermostLoop) return next.set(access, { expr, constant: index.constant });
+      let name = hoisted.get(expr);
+      if (name === undefined) {
+        name = `p${id}_${from}_${hoisted.size}`;
+        hoisted.set(expr, name);
+        out.line(`const ${name} = ${expr};`);
+      }
       next.set(access, { expr: name, constant: index.constant });
     });
     iterate(from + 1, to, next, body);
@@ -153,9 +159,7 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   iterate(0, outerCount, start, (outer) => {
     const target = `${targetName}[${indexText(outer.get(kernel.target)!)}]`;
     if (!kernel.reduction || reduced === 0) {
-      if (kernel.reduction || outerCount === dims.length) {
-        out.line(`${target} ${store} ${valuesAt(outer)};`);
-      }
+      out.line(`${target} ${store} ${valuesAt(outer)};`);
       return;
     }
     const reduce = (accumulator: string, init: string, update: (value: string) => string) => {

@@ -59,7 +59,7 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   // (xᵖ)′ = p·xᵖ⁻¹
   [Op.PowConst]: ({ inputs: [x], out, adjoint }) => {
     const p = out.attrs.exponent!;
-    return [mul(adjoint, mul(p, powConst(x!, p - 1)))];
+    return [p === 0 ? undefined : mul(adjoint, mul(p, powConst(x!, p - 1)))];
   },
 
   // a + b ↦ (ḡ, ḡ)
