@@ -19,12 +19,12 @@
 // Results go to stdout and to bench/results/step-speed.json. The exit code is 0 even when a target
 // is missed; misses are printed as MISSED.
 
-import { PerformanceObserver, performance } from "node:perf_hooks";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { PerformanceObserver, performance, constants as perfConstants } from "node:perf_hooks";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import v8 from "node:v8";
+import { Session } from "node:inspector/promises";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = new Set(process.argv.slice(2));
@@ -40,12 +40,12 @@ const CONFIG = {
   xor: {
     example: "examples/xor.ts", batch: 4, learningRate: 2, rounds: QUICK ? 4 : 10,
     gradgen: { warmup: QUICK ? 5_000 : 30_000, steps: QUICK ? 2_000 : 10_000 },
-    tfjs: { warmup: QUICK ? 100 : 500, steps: QUICK ? 200 : 3_000 },
+    tfjs: { warmup: QUICK ? 200 : 4_000, steps: QUICK ? 200 : 5_000 },
   },
   mlp: {
     example: "examples/mlp.ts", batch: 64, learningRate: 0.05, rounds: QUICK ? 4 : 10,
     gradgen: { warmup: QUICK ? 5 : 30, steps: QUICK ? 40 : 10_000 },
-    tfjs: { warmup: QUICK ? 3 : 10, steps: QUICK ? 8 : 200 },
+    tfjs: { warmup: QUICK ? 3 : 10, steps: QUICK ? 8 : 300 },
   },
 };
 const DATA_SEED = 12345;
@@ -88,13 +88,51 @@ const gcObserver = new PerformanceObserver((list) => {
 });
 gcObserver.observe({ entryTypes: ["gc"] });
 
+const GC_KINDS = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: "weak callbacks",
+};
+
+function flushGcRecords() {
+  for (const entry of gcObserver.takeRecords?.() ?? []) gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+}
+
+/** The GCs that started inside [t0, t1], as { count, kinds: { minor: 2, ... } }. */
 async function gcsBetween(t0, t1) {
   await settle();
-  for (const entry of gcObserver.takeRecords?.() ?? []) gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+  flushGcRecords();
+  const kinds = {};
   let count = 0;
-  for (const entry of gcEntries) if (entry.start >= t0 && entry.start <= t1) count++;
-  return count;
+  for (const entry of gcEntries) {
+    if (entry.start < t0 || entry.start > t1) continue;
+    count++;
+    const kind = GC_KINDS[entry.kind] ?? String(entry.kind);
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return { count, kinds };
 }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Before a gradgen chunk: give V8 time to finish GC work that TF.js's garbage started (concurrent
+ * marking is finalised from a task or a stack-guard interrupt, which could otherwise land inside a
+ * gradgen chunk that allocates nothing). Waits until no GC has been reported for 100 ms (at most 1 s).
+ */
+async function quiesce() {
+  for (let tries = 0; tries < 10; tries++) {
+    await settle();
+    flushGcRecords();
+    const before = gcEntries.length;
+    await sleep(100);
+    await settle();
+    flushGcRecords();
+    if (gcEntries.length === before) return;
+  }
+}
+
+function addKinds(into, kinds) { for (const [kind, n] of Object.entries(kinds)) into[kind] = (into[kind] ?? 0) + n; }
 
 // ---------------------------------------------------------------------------------------------
 // Data: the four XOR examples; random MNIST-shaped batches (uniform pixels, random one-hot labels).
@@ -120,13 +158,14 @@ function mlpBatches(batch) {
 // gradgen trainers.
 
 async function loadTrainerModules() {
-  const { importTypeScript, loadModel } = await import(path.join(root, "dist/cli/load-model.js"));
+  if (!existsSync(path.join(root, "dist/cli/load-model.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm run bench does).");
+  const { importTypeScript, loadModel } = await import(pathToFileURL(path.join(root, "dist/cli/load-model.js")).href);
   const modules = {};
   if (FROM_GENERATED) {
     for (const name of ["xor", "mlp"]) modules[name] = { module: await importTypeScript(path.join(root, `generated/${name}.ts`), "generated trainer"), origin: `generated/${name}.ts` };
     return modules;
   }
-  const { compile } = await import(path.join(root, "dist/index.js"));
+  const { compile } = await import(pathToFileURL(path.join(root, "dist/index.js")).href);
   const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-"));
   try {
     for (const name of ["xor", "mlp"]) {
@@ -238,6 +277,30 @@ function runTf(trainer, steps) {
   sink[0] = sum;
 }
 
+/**
+ * Bytes the JS heap allocates per gradgen step, by V8's sampling heap profiler over one more chunk
+ * (after the timed ones, so it cannot disturb them): the samples whose stack passes through runGradgen.
+ * Heap-size deltas are no good for this: they also count code objects made by the optimising compiler.
+ */
+async function sampleAllocation(run, steps) {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("HeapProfiler.startSampling", { samplingInterval: 64 });
+    run();
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    let bytes = 0;
+    (function walk(node, inside) {
+      const here = inside || node.callFrame.functionName === "runGradgen";
+      if (here) bytes += node.selfSize;
+      for (const child of node.children) walk(child, here);
+    })(profile.head, false);
+    return bytes / steps;
+  } finally {
+    session.disconnect();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cross-check: from identical parameters and data, both libraries give the same losses.
 
@@ -291,25 +354,27 @@ async function benchModel(tf, name, module) {
   const tChunk = Math.max(1, Math.round(config.tfjs.steps / config.rounds));
   const tensorsBefore = tf.memory().numTensors;
 
-  const gradgen = { chunks: [], gcs: 0, bytesPerStep: [] };
-  const tfjs = { chunks: [], gcs: 0 };
+  const gradgen = { chunks: [], gcs: 0, gcKinds: {} };
+  const tfjs = { chunks: [], gcs: 0, gcKinds: {} };
   const runGradgenChunk = async () => {
-    const heapBefore = v8.getHeapStatistics().used_heap_size;
+    await quiesce();
     const t0 = performance.now();
     runGradgen(trainer, batches, gChunk);
     const t1 = performance.now();
-    const heapAfter = v8.getHeapStatistics().used_heap_size;
-    const gcs = await gcsBetween(t0, t1);
     gradgen.chunks.push((t1 - t0) / gChunk);
-    gradgen.gcs += gcs;
-    if (gcs === 0) gradgen.bytesPerStep.push(Math.max(0, heapAfter - heapBefore) / gChunk);
+    const gcs = await gcsBetween(t0, t1);
+    gradgen.gcs += gcs.count;
+    addKinds(gradgen.gcKinds, gcs.kinds);
   };
   const runTfChunk = async () => {
+    await settle();
     const t0 = performance.now();
     runTf(tfTrainer, tChunk);
     const t1 = performance.now();
     tfjs.chunks.push((t1 - t0) / tChunk);
-    tfjs.gcs += await gcsBetween(t0, t1);
+    const gcs = await gcsBetween(t0, t1);
+    tfjs.gcs += gcs.count;
+    addKinds(tfjs.gcKinds, gcs.kinds);
   };
   for (let round = 0; round < config.rounds; round++) {
     if (round % 2 === 0) { await runGradgenChunk(); await runTfChunk(); }
@@ -318,6 +383,7 @@ async function benchModel(tf, name, module) {
   }
   const tensorsAfter = tf.memory().numTensors;
   tf.dispose(Object.values(tfTrainer.variables));
+  const allocation = await sampleAllocation(() => runGradgen(trainer, batches, gChunk), gChunk);
 
   const gradgenMs = median(gradgen.chunks);
   const tfMs = median(tfjs.chunks);
@@ -331,13 +397,13 @@ async function benchModel(tf, name, module) {
     note: reduced,
     gradgen: {
       steps: gradgenTotal, stepsPerChunk: gChunk, msPerStep: gradgenMs, stepsPerSecond: 1000 / gradgenMs,
-      minMsPerStep: Math.min(...gradgen.chunks), chunkMsPerStep: gradgen.chunks, gcs: gradgen.gcs,
-      heapBytesPerStep: gradgen.bytesPerStep.length ? median(gradgen.bytesPerStep) : null,
+      minMsPerStep: Math.min(...gradgen.chunks), chunkMsPerStep: gradgen.chunks, gcs: gradgen.gcs, gcKinds: gradgen.gcKinds,
+      sampledHeapBytesPerStep: allocation,
       finalLoss: trainer.loss(batches[0]),
     },
     tfjs: {
       steps: tfTotal, stepsPerChunk: tChunk, msPerStep: tfMs, stepsPerSecond: 1000 / tfMs,
-      minMsPerStep: Math.min(...tfjs.chunks), chunkMsPerStep: tfjs.chunks, gcs: tfjs.gcs,
+      minMsPerStep: Math.min(...tfjs.chunks), chunkMsPerStep: tfjs.chunks, gcs: tfjs.gcs, gcKinds: tfjs.gcKinds,
       gcsPer1000Steps: (tfjs.gcs / tfTotal) * 1000, tensorsLeaked: tensorsAfter - tensorsBefore,
     },
     ratio: tfMs / gradgenMs,
@@ -375,8 +441,8 @@ console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const row of rows) console.log(line(row));
 console.log("");
 for (const r of results) {
-  const bytes = r.gradgen.heapBytesPerStep;
-  console.log(`  ${r.model}: gradgen min ${fmt(r.gradgen.minMsPerStep)} ms/step, heap growth ${bytes === null ? "n/a" : `${bytes.toFixed(1)} B/step`}, final loss ${r.gradgen.finalLoss.toFixed(4)}; TF.js min ${fmt(r.tfjs.minMsPerStep)} ms/step, ${r.tfjs.gcsPer1000Steps.toFixed(0)} GCs per 1,000 steps, ${r.tfjs.tensorsLeaked} tensors leaked`);
+  const bytes = r.gradgen.sampledHeapBytesPerStep;
+  console.log(`  ${r.model}: gradgen min ${fmt(r.gradgen.minMsPerStep)} ms/step, allocates ≈ ${bytes.toFixed(1)} B/step (sampled, after the timed loop), final loss ${r.gradgen.finalLoss.toFixed(4)}${r.gradgen.gcs ? ` (its GCs: ${JSON.stringify(r.gradgen.gcKinds)})` : ""}; TF.js min ${fmt(r.tfjs.minMsPerStep)} ms/step, ${r.tfjs.gcsPer1000Steps.toFixed(0)} GCs per 1,000 steps, ${r.tfjs.tensorsLeaked} tensors leaked`);
 }
 
 // Targets.

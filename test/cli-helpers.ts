@@ -1,15 +1,13 @@
-// Shared by test/cli.test.ts and test/generated.test.ts: build dist/ once, run the real CLI
-// (`node bin/gradgen.js …`) as a child process, temporary directories, the TypeScript compiler.
+// Shared by test/cli.test.ts and test/generated.test.ts: build the package once (in a private copy),
+// run its CLI (`node bin/gradgen.js …`) as a child process, temporary directories, the TypeScript compiler.
 
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "vitest";
 
 export const root = path.resolve(import.meta.dirname, "..");
-export const bin = path.join(root, "bin", "gradgen.js");
 export const fixtures = path.join(root, "test", "fixtures");
 export const tscBin = path.join(root, "node_modules", "typescript", "bin", "tsc");
 
@@ -19,9 +17,10 @@ export interface Run {
   stderr: string;
 }
 
-/** `node bin/gradgen.js ...args`, from the repository root unless `cwd` says otherwise. */
+/** `node bin/gradgen.js ...args` (of the package buildOnce built), from the repository root unless `cwd` says otherwise. */
 export function gradgen(args: readonly string[], cwd = root): Run {
-  const result = spawnSync(process.execPath, [bin, ...args], {
+  if (!packageRoot) throw new Error("call buildOnce() first (in beforeAll)");
+  const result = spawnSync(process.execPath, [path.join(packageRoot, "bin", "gradgen.js"), ...args], {
     cwd,
     encoding: "utf8",
     timeout: 60_000,
@@ -31,51 +30,27 @@ export function gradgen(args: readonly string[], cwd = root): Run {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function sourceDigest(): string {
-  const hash = createHash("sha256");
-  const files = readdirSync(path.join(root, "src"), { recursive: true })
-    .map(String)
-    .filter((f) => f.endsWith(".ts"))
-    .sort();
-  for (const file of files) hash.update(file).update("\0").update(readFileSync(path.join(root, "src", file))).update("\0");
-  hash.update(readFileSync(path.join(root, "scripts", "build.mjs")));
-  return hash.digest("hex");
+/**
+ * The package under test: a snapshot of bin/, src/, scripts/, templates/ and package.json in a private
+ * temporary directory (node_modules linked), built there with `node scripts/build.mjs`. Private,
+ * because the build starts by deleting dist/: building in the shared checkout would race with
+ * anything else that builds or runs dist/ at the same time (the other test file, `npm test`).
+ */
+let packageRoot: string | undefined;
+
+export function buildOnce(): void {
+  if (packageRoot) return;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "gradgen-package-"));
+  for (const part of ["bin", "src", "scripts", "templates", "package.json"]) cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
+  symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), "dir");
+  const result = spawnSync(process.execPath, [path.join(dir, "scripts", "build.mjs")], { cwd: dir, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`node scripts/build.mjs failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  packageRoot = dir;
 }
 
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-/**
- * Build dist/ with `node scripts/build.mjs`, once: the two CLI test files run in parallel and the
- * build starts by deleting dist/, so they take a lock and skip the build when dist/ already holds
- * a build of exactly the current src/ (a stamp written after the build).
- */
-export function buildOnce(): void {
-  const lock = path.join(os.tmpdir(), `gradgen-test-build-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.lock`);
-  const stamp = path.join(root, "dist", ".test-build-stamp");
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { recursive: true, force: true }); // abandoned
-      } catch { /* released meanwhile */ }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
-      sleep(100);
-    }
-  }
-  try {
-    const digest = sourceDigest();
-    let built: string | undefined;
-    try { built = readFileSync(stamp, "utf8"); } catch { built = undefined; }
-    if (built === digest) return;
-    const result = spawnSync(process.execPath, [path.join(root, "scripts", "build.mjs")], { cwd: root, encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`node scripts/build.mjs failed (${result.status}):\n${result.stdout}${result.stderr}`);
-    writeFileSync(stamp, digest);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+export function removeBuild(): void {
+  if (packageRoot) rmSync(packageRoot, { recursive: true, force: true });
+  packageRoot = undefined;
 }
 
 const temporaries: string[] = [];
@@ -88,6 +63,7 @@ export function tempDir(prefix = "gradgen-test-"): string {
 
 export function removeTempDirs(): void {
   for (const dir of temporaries.splice(0)) rmSync(dir, { recursive: true, force: true });
+  removeBuild();
 }
 
 /** Every file under `dir` (recursively, dot files included) with its bytes, path-sorted. */

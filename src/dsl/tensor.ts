@@ -71,6 +71,10 @@ export class Tensor {
       if (a.shape.length === 0 || b.shape.length === 0 || a.shape.length > 2 || b.shape.length > 2) {
         throw new GradgenError(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; both operands must be vectors or matrices.`);
       }
+      const inner = [a.shape[a.shape.length - 1], b.shape[0]];
+      if (inner[0] !== inner[1]) {
+        throw new GradgenError(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; the inner dimensions (${inner[0]} and ${inner[1]}) must agree. Transpose or reshape an operand, or check the parameter's [in, out] shape.`);
+      }
       const left = a.shape.length === 1 ? ir.reshape(a, [1, a.shape[0]!]) : a;
       const right = b.shape.length === 1 ? ir.reshape(b, [b.shape[0]!, 1]) : b;
       const product = ir.matmul(left, right);

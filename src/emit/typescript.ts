@@ -162,21 +162,24 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
       out.line(`${target} ${store} ${valuesAt(outer)};`);
       return;
     }
+    // Straight-line outer loops repeat this block, so each copy gets its own accumulators.
+    const sum = `sum${id}_${copy}`;
+    const max = `max${id}_${copy}`;
     const reduce = (accumulator: string, init: string, update: (value: string) => string) => {
       out.line(`let ${accumulator} = ${init};`);
       iterate(outerCount, dims.length, outer, (inner) => out.line(update(valuesAt(inner))));
     };
     if (kernel.reduction.op === "sum") {
-      reduce(`sum${id}`, "0", (v) => `sum${id} += ${v};`);
-      out.line(`${target} ${store} sum${id};`);
+      reduce(sum, "0", (v) => `${sum} += ${v};`);
+      out.line(`${target} ${store} ${sum};`);
     } else if (kernel.reduction.op === "max") {
-      reduce(`max${id}`, "-Infinity", (v) => `max${id} = Math.max(max${id}, ${v});`);
-      out.line(`${target} ${store} max${id};`);
+      reduce(max, "-Infinity", (v) => `${max} = Math.max(${max}, ${v});`);
+      out.line(`${target} ${store} ${max};`);
     } else {
       // log Σ eᵛ = m + log Σ e^(v − m) with m = max v: no overflow
-      reduce(`max${id}`, "-Infinity", (v) => `max${id} = Math.max(max${id}, ${v});`);
-      reduce(`sum${id}`, "0", (v) => `sum${id} += Math.exp(${v} - max${id});`);
-      out.line(`${target} ${store} max${id} === -Infinity ? -Infinity : max${id} + Math.log(sum${id});`);
+      reduce(max, "-Infinity", (v) => `${max} = Math.max(${max}, ${v});`);
+      reduce(sum, "0", (v) => `${sum} += Math.exp(${v} - ${max});`);
+      out.line(`${target} ${store} ${max} === -Infinity ? -Infinity : ${max} + Math.log(${sum});`);
     }
   });
 }

@@ -14,7 +14,8 @@ import { derivativeRules } from "./rules.js";
  * `seedAdjoint` is given, which makes this a vector-Jacobian product.
  *
  * Batch semantics: a batched seed is a per-example quantity, so every adjoint is per example too;
- * an unbatched seed (such as the mean loss) gets unbatched adjoints for shared values, summed over examples.
+ * an unbatched seed (such as the mean loss) gets unbatched adjoints for shared values, summed over
+ * examples. An adjoint of a per-example node may itself be shared (the same for every example).
  */
 export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node): Node[] {
   const onPath = nodesBetween(seed, wrt);
@@ -34,7 +35,7 @@ export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node):
       const part = perInput[i];
       if (!part || !onPath.has(input)) return;
       const list = contributions.get(input) ?? [];
-      list.push(unbroadcast(part, input, seed.batched));
+      list.push(unbroadcast(part, input, node.batched && !seed.batched));
       contributions.set(input, list);
     });
   }
@@ -52,12 +53,13 @@ function nodesBetween(seed: Node, wrt: readonly Node[]): Set<Node> {
 }
 
 /**
- * Reduce a contribution to the operand's shape: sum the axes broadcasting added, and sum over
- * examples when a per-example contribution flows into a value all examples share.
+ * Reduce a contribution to the operand's shape: sum the axes broadcasting added, and, where a
+ * per-example consumer feeds a value all examples share, sum over the examples (n times the
+ * contribution when it is the same for every example).
  */
-function unbroadcast(part: Node, operand: Node, seedIsBatched: boolean): Node {
+function unbroadcast(part: Node, operand: Node, sumsOverExamples: boolean): Node {
   let result = part;
-  if (result.batched && !operand.batched && !seedIsBatched) result = batchSum(result);
+  if (sumsOverExamples && !operand.batched) result = batchSum(result);
   const lead = result.shape.length - operand.shape.length;
   const axes: number[] = [];
   for (let i = 0; i < result.shape.length; i++) {

@@ -77,6 +77,14 @@ export function max(x: Node, axes?: readonly number[]): Node {
   return makeNode(Op.Max, [x], { axes: [...all].sort((a, b) => a - b) });
 }
 
+/** Σ over the examples of a call; a value shared by all examples sums to n times itself. */
 export function batchSum(x: Node): Node {
-  return x.batched ? makeNode(Op.BatchSum, [x]) : x;
+  return x.batched ? makeNode(Op.BatchSum, [x]) : mul(x, batchSize());
+}
+
+/** `node` with new operands (as passes rebuild graphs), keeping the semantics where an operand stopped being per-example. */
+export function rebuild(node: Node, inputs: readonly Node[]): Node {
+  if (inputs.every((input, i) => input === node.inputs[i])) return node;
+  if (node.op === Op.BatchSum) return batchSum(inputs[0]!);
+  return makeNode(node.op, inputs, node.attrs);
 }

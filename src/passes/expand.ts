@@ -1,8 +1,8 @@
 // Composite ops carry hand-written derivatives during differentiation; afterwards they are
 // rewritten into primitives the scheduler knows.
 
-import { broadcastTo, logSumExp, mul, reshape, sub, sum } from "../ir/build.js";
-import { makeNode, type Node } from "../ir/node.js";
+import { broadcastTo, logSumExp, mul, rebuild, reshape, sub, sum } from "../ir/build.js";
+import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 
 function expandNode(node: Node, inputs: readonly Node[]): Node {
@@ -12,7 +12,7 @@ function expandNode(node: Node, inputs: readonly Node[]): Node {
     const lse = broadcastTo(reshape(logSumExp(z), [...z.shape.slice(0, -1), 1]), z.shape);
     return sum(mul(y, sub(lse, z)));
   }
-  return inputs.every((input, i) => input === node.inputs[i]) ? node : makeNode(node.op, inputs, node.attrs);
+  return rebuild(node, inputs);
 }
 
 export function expandComposites(roots: readonly Node[]): Node[] {

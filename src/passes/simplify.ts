@@ -4,7 +4,7 @@
 // the intern table, so the simplified forward and gradient graphs share every common subexpression.
 
 import {
-  add, broadcastTo, constant, mul, neg, powConst, reshape, sub, transpose,
+  add, broadcastTo, constant, mul, neg, powConst, rebuild, reshape, sub, transpose,
 } from "../ir/build.js";
 import { makeNode, type Node } from "../ir/node.js";
 import { elementwiseOps, Op } from "../ir/ops.js";
@@ -191,7 +191,7 @@ function simplifyNode(node: Node, firedRules: string[] | undefined): Node {
   const cached = normalForms.get(node);
   if (cached) return cached;
   const inputs = node.inputs.map((input) => simplifyNode(input, firedRules));
-  let current = inputs.every((input, i) => input === node.inputs[i]) ? node : makeNode(node.op, inputs, node.attrs);
+  let current = rebuild(node, inputs);
   const known = normalForms.get(current);
   if (known) current = known;
   else {

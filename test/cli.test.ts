@@ -1,0 +1,313 @@
+// The `gradgen compile` command, run for real as a child process (`node bin/gradgen.js …`).
+import { copyFileSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildOnce, expectUserError, fixtures, gradgen, lineOf, listing, removeTempDirs, snapshot, tempDir } from "./cli-helpers.js";
+
+const fixture = (name: string) => `test/fixtures/${name}`; // as the user types it, relative to the repository root
+
+beforeAll(() => buildOnce(), 120_000);
+afterAll(() => removeTempDirs());
+
+describe("bad input: one paragraph, exit 1, no stack trace", () => {
+  it("a matmul shape mismatch names the op, both shapes and the model line", () => {
+    const line = lineOf(path.join(fixtures, "shape-matmul.ts"), "x.matmul(W)");
+    expect(line).toBe(7);
+    const out = tempDir();
+    const message = expectUserError(gradgen(["compile", fixture("shape-matmul.ts"), "--out", out]));
+    expect(message).toContain(`test/fixtures/shape-matmul.ts:7:`);
+    expect(message).toContain("matmul");
+    // The shapes the user declared: x is [3], W is [4, 2] (not an internal reshape of x).
+    expect(message).toContain("[3]");
+    expect(message).toContain("[4, 2]");
+    expect(listing(out)).toEqual([]);
+  });
+
+  it("a matrix-by-matrix matmul mismatch names both shapes and the line", () => {
+    expect(lineOf(path.join(fixtures, "shape-matmul-matrix.ts"), "x.matmul(W)")).toBe(7);
+    const message = expectUserError(gradgen(["compile", fixture("shape-matmul-matrix.ts"), "--out", tempDir()]));
+    expect(message).toContain(`test/fixtures/shape-matmul-matrix.ts:7:`);
+    expect(message).toContain("matmul");
+    expect(message).toContain("[2, 3]");
+    expect(message).toContain("[4, 5]");
+  });
+
+  it("adding [3] and [4] names the op, both shapes and the line", () => {
+    expect(lineOf(path.join(fixtures, "shape-add.ts"), "a.add(b)")).toBe(7);
+    const message = expectUserError(gradgen(["compile", fixture("shape-add.ts"), "--out", tempDir()]));
+    expect(message).toContain(`test/fixtures/shape-add.ts:7:`);
+    expect(message).toMatch(/\badd\b/);
+    expect(message).toContain("[3]");
+    expect(message).toContain("[4]");
+  });
+
+  it("a duplicate input/param name names the name and both declarations", () => {
+    const message = expectUserError(gradgen(["compile", fixture("duplicate-name.ts"), "--out", tempDir()]));
+    expect(message).toContain(`test/fixtures/duplicate-name.ts:6:`);
+    expect(message).toContain(`"x"`);
+    expect(message).toContain("test/fixtures/duplicate-name.ts:5"); // the first declaration
+  });
+
+  it("an input name that is not an identifier", () => {
+    const message = expectUserError(gradgen(["compile", fixture("bad-identifier.ts"), "--out", tempDir()]));
+    expect(message).toContain(`test/fixtures/bad-identifier.ts:5:`);
+    expect(message).toContain(`"my input"`);
+    expect(message).toMatch(/identifier/);
+  });
+
+  it("a model name that is not an identifier", () => {
+    const message = expectUserError(gradgen(["compile", fixture("bad-model-name.ts"), "--out", tempDir()]));
+    expect(message).toContain(`test/fixtures/bad-model-name.ts:4:`);
+    expect(message).toContain(`"my-model"`);
+  });
+
+  it("a model file without a default-exported model(...)", () => {
+    const message = expectUserError(gradgen(["compile", fixture("no-default-export.ts"), "--out", tempDir()]));
+    expect(message).toContain("test/fixtures/no-default-export.ts");
+    expect(message).toMatch(/export default model\(/);
+  });
+
+  it("a missing model file", () => {
+    const out = tempDir();
+    const message = expectUserError(gradgen(["compile", fixture("does-not-exist.ts"), "--out", out]));
+    expect(message).toContain("test/fixtures/does-not-exist.ts");
+    expect(message).toMatch(/does not exist/);
+    expect(listing(out)).toEqual([]);
+  });
+
+  it("a syntax error in the model file names the file and line, and leaves no bundle behind", () => {
+    const dir = tempDir();
+    copyFileSync(path.join(fixtures, "syntax-error.ts.txt"), path.join(dir, "model.ts"));
+    const message = expectUserError(gradgen(["compile", "model.ts", "--out", "out"], dir));
+    expect(message).toMatch(/^gradgen: model\.ts:5:\d+: /);
+    expect(listing(dir)).toEqual(["model.ts"]);
+  });
+
+  it("an exception thrown by the model's own code while tracing is the user's error, with its line", () => {
+    const message = expectUserError(gradgen(["compile", fixture("throws-in-model.ts"), "--out", tempDir()]));
+    expect(message).toContain(`test/fixtures/throws-in-model.ts:7:`);
+    expect(message).toContain("Cannot read properties of undefined");
+  });
+
+  it("an exception thrown while the model file loads names its line", () => {
+    const message = expectUserError(gradgen(["compile", fixture("throws-on-load.ts"), "--out", tempDir()]));
+    expect(message).toContain(`test/fixtures/throws-on-load.ts:5:`);
+    expect(message).toContain("config.size is not set");
+  });
+
+  it("an unknown flag names the flag", () => {
+    for (const flag of ["--frobnicate", "-x", "--frobnicate=3"]) {
+      const message = expectUserError(gradgen(["compile", fixture("small.ts"), "--out", tempDir(), flag]));
+      expect(message).toContain(flag.split("=")[0]);
+    }
+  });
+
+  it("an unknown command, and no command", () => {
+    expect(expectUserError(gradgen(["compiel", fixture("small.ts")]))).toContain("compiel");
+    expectUserError(gradgen([]));
+    expectUserError(gradgen(["compile"]));
+  });
+
+  it.each([["0"], ["-3"], ["2.5"], ["abc"], [""], ["1e400"]])("--batch %j names the flag and the value", (value) => {
+    const out = tempDir();
+    const message = expectUserError(gradgen(["compile", fixture("small.ts"), "--out", out, "--batch", value]));
+    expect(message).toContain("--batch");
+    expect(message).toContain(JSON.stringify(value));
+    expect(listing(out)).toEqual([]);
+  });
+
+  it("--batch without a value, and --batch=0", () => {
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--batch"]))).toContain("--batch");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--batch", "--check"]))).toContain("--batch");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--batch=0"]))).toContain("--batch");
+  });
+
+  it("bad --dtype, --lr and --optimizer values name the flag", () => {
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--dtype", "f16"]))).toContain("--dtype");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--lr", "-1"]))).toContain("--lr");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--lr", "fast"]))).toContain("--lr");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--optimizer", "adam"]))).toContain("--optimizer");
+  });
+
+  it("an --out that is a file is a user error, not an internal one", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "taken"), "");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--out", path.join(dir, "taken")]))).toContain("taken");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--out", path.join(dir, "taken", "sub")]))).toContain("taken");
+    expect(listing(dir)).toEqual(["taken"]);
+    expect(readFileSync(path.join(dir, "taken"), "utf8")).toBe("");
+  });
+
+  it("two model files that define the same model name are refused before anything is written", () => {
+    const out = tempDir();
+    const message = expectUserError(gradgen(["compile", fixture("small.ts"), fixture("small-variant.ts"), "--out", out]));
+    expect(message).toContain("small.ts");
+    expect(message).toContain("small-variant.ts");
+    expect(listing(out)).toEqual([]);
+  });
+
+  it("--help prints the usage and exits 0", () => {
+    const run = gradgen(["--help"]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^usage: gradgen compile/);
+  });
+});
+
+describe("a failed compile leaves existing outputs untouched", () => {
+  function setUp() {
+    const models = tempDir("gradgen-models-");
+    for (const name of ["small.ts", "small-broken.ts", "small-variant.ts", "throws-on-load.ts"]) copyFileSync(path.join(fixtures, name), path.join(models, name));
+    copyFileSync(path.join(fixtures, "syntax-error.ts.txt"), path.join(models, "syntax-error.ts"));
+    const out = path.join(tempDir("gradgen-out-"), "out");
+    const good = gradgen(["compile", path.join(models, "small.ts"), "--out", out]);
+    expect(good.status, good.stderr).toBe(0);
+    expect(listing(out)).toEqual(["small.ts"]);
+    return { models, out, before: snapshot(out), modelsBefore: listing(models) };
+  }
+
+  it("a broken model with the same name and out dir", () => {
+    const { models, out, before, modelsBefore } = setUp();
+    const message = expectUserError(gradgen(["compile", path.join(models, "small-broken.ts"), "--out", out]));
+    expect(message).toContain("small-broken.ts:9:");
+    expect(snapshot(out)).toEqual(before); // same files, same bytes, no *.tmp
+    expect(listing(models)).toEqual(modelsBefore); // no temporary bundle left beside the model
+  });
+
+  it("a good model that would overwrite, followed by a broken one in the same command", () => {
+    const { models, out, before, modelsBefore } = setUp();
+    const run = gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "small-broken.ts"), "--out", out]);
+    expectUserError(run);
+    expect(snapshot(out)).toEqual(before);
+    expect(listing(models)).toEqual(modelsBefore);
+  });
+
+  it("a model that throws while loading, and one with a syntax error", () => {
+    const { models, out, before, modelsBefore } = setUp();
+    expectUserError(gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "throws-on-load.ts"), "--out", out]));
+    expectUserError(gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "syntax-error.ts"), "--out", out]));
+    expect(snapshot(out)).toEqual(before);
+    expect(listing(models)).toEqual(modelsBefore);
+  });
+
+  it("a bad flag after a good model", () => {
+    const { models, out, before } = setUp();
+    expectUserError(gradgen(["compile", path.join(models, "small-variant.ts"), "--out", out, "--batch", "0"]));
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it("a successful recompile leaves only the generated file (no temporaries)", () => {
+    const { models, out, modelsBefore } = setUp();
+    const run = gradgen(["compile", path.join(models, "small-variant.ts"), "--out", out]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(listing(out)).toEqual(["small.ts"]);
+    expect(readFileSync(path.join(out, "small.ts"), "utf8")).toContain("small-variant.ts");
+    expect(listing(models)).toEqual(modelsBefore);
+  });
+});
+
+describe("--check", () => {
+  function compiled(...flags: string[]) {
+    const out = tempDir();
+    const run = gradgen(["compile", fixture("small.ts"), "--out", out, ...flags]);
+    expect(run.status, run.stderr).toBe(0);
+    return out;
+  }
+  const fixtureListing = () => listing(fixtures);
+
+  it("exits 0 when the files are current, and writes nothing", () => {
+    const out = compiled("--batch", "8", "--lr", "0.5");
+    const before = snapshot(out);
+    const models = fixtureListing();
+    const run = gradgen(["compile", fixture("small.ts"), "--out", out, "--batch", "8", "--lr", "0.5", "--check"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe("");
+    expect(snapshot(out)).toEqual(before);
+    expect(fixtureListing()).toEqual(models);
+  });
+
+  it("exits non-zero when a file differs, names it, and does not rewrite it", () => {
+    const out = compiled();
+    const file = path.join(out, "small.ts");
+    const edited = readFileSync(file, "utf8").replace("learningRate: 0.1", "learningRate: 0.2");
+    expect(edited).not.toBe(readFileSync(file, "utf8"));
+    writeFileSync(file, edited);
+    const before = snapshot(out);
+    const run = gradgen(["compile", fixture("small.ts"), "--out", out, "--check"]);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("small.ts");
+    expect(run.stderr).not.toMatch(/^ {4}at /m);
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it("exits non-zero when a single byte differs (a trailing newline)", () => {
+    const out = compiled();
+    const file = path.join(out, "small.ts");
+    writeFileSync(file, `${readFileSync(file, "utf8")}\n`);
+    const run = gradgen(["compile", fixture("small.ts"), "--out", out, "--check"]);
+    expect(run.status).not.toBe(0);
+  });
+
+  it("exits non-zero when the options differ from those the files were generated with", () => {
+    const out = compiled("--batch", "8");
+    const before = snapshot(out);
+    expect(gradgen(["compile", fixture("small.ts"), "--out", out, "--check"]).status).not.toBe(0);
+    expect(gradgen(["compile", fixture("small.ts"), "--out", out, "--batch", "8", "--dtype", "f64", "--check"]).status).not.toBe(0);
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it("exits non-zero when a file is missing, and does not create it", () => {
+    const out = compiled();
+    rmSync(path.join(out, "small.ts"));
+    const run = gradgen(["compile", fixture("small.ts"), "--out", out, "--check"]);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("small.ts");
+    expect(listing(out)).toEqual([]);
+  });
+
+  it("exits non-zero when the out dir is missing, and does not create it", () => {
+    const parent = tempDir();
+    const run = gradgen(["compile", fixture("small.ts"), "--out", path.join(parent, "nowhere"), "--check"]);
+    expect(run.status).not.toBe(0);
+    expect(listing(parent)).toEqual([]);
+  });
+
+  it("reports a broken model as an error, not as 'current'", () => {
+    const out = compiled();
+    const before = snapshot(out);
+    expectUserError(gradgen(["compile", fixture("small-broken.ts"), "--out", out, "--check"]));
+    expect(snapshot(out)).toEqual(before);
+  });
+});
+
+describe("determinism", () => {
+  it("two processes compiling the same models give byte-identical files", () => {
+    const outs = [tempDir(), tempDir()];
+    for (const out of outs) {
+      const run = gradgen(["compile", "examples/mlp.ts", "examples/xor.ts", fixture("small.ts"), "--out", out, "--batch", "16", "--lr", "0.05"]);
+      expect(run.status, run.stderr).toBe(0);
+    }
+    const [first, second] = outs.map(snapshot);
+    expect(Object.keys(first!)).toEqual(["mlp.ts", "small.ts", "xor.ts"]);
+    expect(second).toEqual(first);
+  });
+
+  it("a model compiled after another in one process equals the model compiled alone", () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, "a"));
+    copyFileSync(path.join(fixtures, "small.ts"), path.join(dir, "a", "model.ts"));
+    const together = gradgen(["compile", "examples/xor.ts", path.join(dir, "a", "model.ts"), "--out", path.join(dir, "out1")]);
+    expect(together.status, together.stderr).toBe(0);
+    const alone = gradgen(["compile", path.join(dir, "a", "model.ts"), "--out", path.join(dir, "out2")]);
+    expect(alone.status, alone.stderr).toBe(0);
+    // small.ts compiled after xor in one process equals small.ts compiled alone: no state leaks between models.
+    expect(readFileSync(path.join(dir, "out1", "small.ts"), "utf8")).toBe(readFileSync(path.join(dir, "out2", "small.ts"), "utf8"));
+  });
+
+  it("recompiling over existing output leaves the bytes unchanged", () => {
+    const out = tempDir();
+    expect(gradgen(["compile", "examples/mlp.ts", "--out", out, "--batch", "64", "--lr", "0.05"]).status).toBe(0);
+    const before = snapshot(out);
+    expect(gradgen(["compile", "examples/mlp.ts", "--out", out, "--batch", "64", "--lr", "0.05"]).status).toBe(0);
+    expect(snapshot(out)).toEqual(before);
+  });
+});
