@@ -25,6 +25,7 @@ import { cpus, tmpdir, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Session } from "node:inspector/promises";
+import { loadTfjsCpu } from "./support/tfjs-cpu.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = new Set(process.argv.slice(2));
@@ -199,37 +200,8 @@ function runGradgen(trainer, batches, steps) {
 // ---------------------------------------------------------------------------------------------
 // TF.js: the same two models written with tf ops, trained with tf.train.sgd's minimize in tf.tidy.
 
-/**
- * tfjs-core's Node entry (a CommonJS bundle) registers no gradients: TF.js 4 keeps them in
- * dist/register_all_gradients.js, an ES module tree with extensionless imports that Node cannot load
- * (the @tensorflow/tfjs umbrella package bundles it in). So bundle core + gradients + cpu backend
- * from their ES module builds with esbuild, as an application bundler would, and import that.
- */
 async function loadTf() {
-  const { build } = await import("esbuild");
-  const result = await build({
-    stdin: {
-      contents: 'export * from "@tensorflow/tfjs-core"; import "@tensorflow/tfjs-core/dist/register_all_gradients"; import "@tensorflow/tfjs-backend-cpu";',
-      resolveDir: root,
-      loader: "js",
-    },
-    bundle: true, write: false, format: "esm", platform: "node", target: "node20", mainFields: ["module", "main"], logLevel: "warning",
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-  });
-  const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-tfjs-"));
-  const file = path.join(directory, "tfjs-cpu.mjs");
-  writeFileSync(file, result.outputFiles[0].text);
-  const warn = console.warn;
-  console.warn = (...args) => { if (!String(args[0]).includes("tfjs-node")) warn(...args); }; // the "install tfjs-node" banner
-  let tf;
-  try {
-    tf = await import(pathToFileURL(file).href);
-    await tf.setBackend("cpu");
-    await tf.ready();
-  } finally {
-    console.warn = warn;
-    rmSync(directory, { recursive: true, force: true });
-  }
+  const tf = await loadTfjsCpu();
   tf.enableProdMode(); // no debug checks, as a production user would run it
   return tf;
 }

@@ -1,7 +1,8 @@
 // compile(model, options): model definition → generated files. The CLI is a thin layer over this.
 
 import { GradgenError } from "./errors.js";
-import { isModelDefinition, traceModel, type ModelDefinition } from "./dsl/model.js";
+import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions } from "./dsl/model.js";
+import { optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
 import { buildTrainingGraph } from "./passes/pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { emitTypeScript } from "./emit/typescript.js";
@@ -10,9 +11,11 @@ export interface CompileOptions {
   /** Examples per call (the largest n a call may pass). Default 1. */
   readonly batch?: number;
   readonly dtype?: "f32" | "f64";
-  readonly optimizer?: "sgd";
-  /** Default 0.1. */
+  /** An optimizer kind or a full spec; default: the model's own choice, else sgd. */
+  readonly optimizer?: OptimizerKind | OptimizerSpec;
   readonly learningRate?: number;
+  /** Further hyperparameters of the optimizer by name (alpha, rho, delta, beta1, beta2, epsilon, weightDecay). */
+  readonly hyperparameters?: Readonly<Record<string, number>>;
   /** The model file as the header should name it. */
   readonly source?: string;
 }
@@ -26,32 +29,52 @@ export interface CompiledFile {
 export interface ResolvedOptions {
   readonly batch: number;
   readonly dtype: "f32" | "f64";
-  readonly optimizer: "sgd";
-  readonly learningRate: number;
+  readonly optimizer: OptimizerSpec;
 }
 
-export function resolveOptions(options: CompileOptions): ResolvedOptions {
+/** Options over the model's own choices: flags win; hyperparameters carry over only within one optimizer kind. */
+export function resolveOptions(options: CompileOptions, modelOptions: ModelOptions = {}): ResolvedOptions {
   const batch = options.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new GradgenError(`batch must be a positive integer, got ${batch}.`);
   const dtype = options.dtype ?? "f32";
   if (dtype !== "f32" && dtype !== "f64") throw new GradgenError(`dtype must be "f32" or "f64", got ${JSON.stringify(dtype)}.`);
-  const optimizer = options.optimizer ?? "sgd";
-  if (optimizer !== "sgd") throw new GradgenError(`unknown optimizer ${JSON.stringify(optimizer)}; available: sgd.`);
-  const learningRate = options.learningRate ?? 0.1;
-  if (!(Number.isFinite(learningRate) && learningRate > 0)) throw new GradgenError(`learning rate must be a positive number, got ${learningRate}.`);
-  return { batch, dtype, optimizer, learningRate };
+  const given = options.optimizer;
+  const fromModel = modelOptions.optimizer;
+  const kind: OptimizerKind = typeof given === "string" ? given : given?.kind ?? fromModel?.kind ?? "sgd";
+  const base = typeof given === "object" ? given : fromModel?.kind === kind ? fromModel : undefined;
+  const { kind: _, ...baseHyperparameters } = base ?? { kind };
+  const hyperparameters = {
+    ...baseHyperparameters,
+    ...options.hyperparameters,
+    ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
+  };
+  return { batch, dtype, optimizer: optimizer(kind, hyperparameters as never) };
 }
 
 export function compile(definition: ModelDefinition, options: CompileOptions = {}): { files: CompiledFile[] } {
   if (!isModelDefinition(definition)) {
     throw new GradgenError(`compile() needs a model definition made by model("name", ...), got ${typeof definition}.`);
   }
-  const resolved = resolveOptions(options);
+  const resolved = resolveOptions(options, definition.options);
   const traced = traceModel(definition);
   const graph = buildTrainingGraph(traced);
   const program = schedule(graph, resolved);
   const source = options.source ?? `model "${definition.name}"`;
-  const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...(options.learningRate !== undefined ? [`--lr ${resolved.learningRate}`] : [])];
+  const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...optimizerFlags(options)];
   const contents = emitTypeScript(program, { source, command: `gradgen compile ${source} ${flags.join(" ")}` });
   return { files: [{ path: `${definition.name}.ts`, contents }] };
 }
+
+/** The CLI flags that reproduce the optimizer options given (for the generated file's header). */
+function optimizerFlags(options: CompileOptions): string[] {
+  const flags: string[] = [];
+  if (typeof options.optimizer === "string") flags.push(`--optimizer ${options.optimizer}`);
+  if (options.learningRate !== undefined) flags.push(`--lr ${options.learningRate}`);
+  for (const [name, value] of Object.entries(options.hyperparameters ?? {})) flags.push(`--${hyperparameterFlags[name] ?? name} ${value}`);
+  return flags;
+}
+
+/** CLI flag of each optimizer hyperparameter. */
+export const hyperparameterFlags: Readonly<Record<string, string>> = {
+  alpha: "momentum", rho: "rho", delta: "delta", beta1: "beta1", beta2: "beta2", epsilon: "eps", weightDecay: "weight-decay",
+};

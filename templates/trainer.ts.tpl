@@ -1,7 +1,7 @@
 {{header}}
 // This module imports nothing and evaluates no strings: it runs in Node, browsers under strict CSP and workers.
 
-/** Storage of every parameter, gradient and output. */
+/** Storage of every parameter, gradient, optimizer state and output. */
 export type Real = {{arrayType}};
 /** A batch field: example-major values, n × (size of one example). */
 export type Values = Float32Array | Float64Array;
@@ -9,16 +9,24 @@ export type Values = Float32Array | Float64Array;
 export type InputName = {{inputNameUnion}};
 export type ParamName = {{paramNameUnion}};
 export type OutputName = {{outputNameUnion}};
+export type StateName = {{stateNameUnion}};
 export type Batch = { readonly [K in InputName]: Values };
 export type PredictInputs = { readonly [K in {{predictInputUnion}}]: Values };
 
 export const spec = {{spec}} as const;
 
 export interface TrainerOptions {
-  /** Seed of the parameter initialisers; the same seed gives the same parameters everywhere. */
+  /** Seed of the initialisers and dropout masks; the same seed gives the same bytes everywhere. */
   readonly seed?: number;
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
+}
+
+export interface OptimizerState {
+  /** Updates applied so far. */
+  step: number;
+  /** The optimizer's per-parameter buffers ("W1.m", …), updated in place. */
+  readonly buffers: Record<StateName, Real>;
 }
 
 export interface Trainer {
@@ -26,15 +34,26 @@ export interface Trainer {
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
   readonly inputGrads: Record<{{inputGradUnion}}, Real>;
+  readonly state: OptimizerState;
+  /** ε of the next updates (a schedule may change it between steps). */
   learningRate: number;
-  /** Mean loss over the first n examples (default: the compiled batch). */
+  setLearningRate(learningRate: number): void;
+  /** Mean loss over the first n examples (default: the compiled batch), without dropout. */
   loss(batch: Batch, n?: number): number;
-  /** Mean loss; fills `grads` (and `inputGrads`) with its gradient. */
+  /** Mean loss with the current dropout masks: the function gradient() differentiates. */
+  trainingLoss(batch: Batch, n?: number): number;
+  /** trainingLoss, filling `grads` (and `inputGrads`) with its gradient; the masks stay as they are. */
   gradient(batch: Batch, n?: number): number;
-  /** gradient() followed by the optimizer update; returns the loss before the update. */
+  /** Draws fresh dropout masks, then gradient() and the optimizer update; returns the loss before the update. */
   step(batch: Batch, n?: number): number;
-  /** The named outputs for the first n examples, in buffers reused by every call. */
+  /** Draws fresh dropout masks for the first n examples (step() does this itself). */
+  resampleDropout(n?: number): void;
+  /** The named outputs for the first n examples, without dropout, in buffers reused by every call. */
   predict(inputs: PredictInputs, n?: number): Record<OutputName, Real>;
+  /** Copies parameters and optimizer state into buffers allocated once (for early stopping). */
+  snapshot(): void;
+  /** Copies the last snapshot back. */
+  restore(): void;
 }
 
 /** mulberry32: a small, fast 32-bit generator; integer arithmetic only, so every engine agrees. */
@@ -49,34 +68,95 @@ function createRandom(seed: number): () => number {
   };
 }
 
-/** Standard normal by Box–Muller from two uniforms. */
-function normal(random: () => number): number {
-  const u = 1 - random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+/** ln x for x > 0 with + − × ÷ only (Math.log may differ between engines in the last bit). */
+function portableLog(x: number): number {
+  let exponent = 0;
+  while (x >= 2) { x /= 2; exponent++; }
+  while (x < 1) { x *= 2; exponent--; }
+  // ln x = 2·atanh(z) with z = (x − 1)/(x + 1) ≤ 1/3 for x in [1, 2)
+  const z = (x - 1) / (x + 1);
+  const z2 = z * z;
+  let term = z;
+  let sum = 0;
+  for (let k = 1; k < 42; k += 2) { sum += term / k; term *= z2; }
+  return 2 * sum + exponent * 0.6931471805599453;
 }
 
-type Init = "zeros" | "ones" | "uniform" | "normal" | "xavier" | "he" | number;
+/** cos x for |x| ≤ π by its Taylor series, for the same reason. */
+function portableCos(x: number): number {
+  const x2 = x * x;
+  let term = 1;
+  let sum = 1;
+  for (let k = 1; k <= 17; k++) { term *= -x2 / ((2 * k - 1) * (2 * k)); sum += term; }
+  return sum;
+}
+
+/** Standard normal by Box–Muller from two uniforms. */
+function normal(random: () => number): number {
+  const radius = Math.sqrt(-2 * portableLog(1 - random()));
+  return -radius * portableCos(2 * Math.PI * random() - Math.PI); // cos(2πv) = −cos(2πv − π)
+}
+
+type Init =
+  | string
+  | number
+  | { readonly kind: "uniform"; readonly min: number; readonly max: number }
+  | { readonly kind: "normal"; readonly mean: number; readonly std: number }
+  | { readonly kind: "sparse"; readonly k: number; readonly std: number };
+
+function fillUniform(target: Real, min: number, max: number, random: () => number): void {
+  for (let i = 0; i < target.length; i++) target[i] = min + (max - min) * random();
+}
+
+function fillNormal(target: Real, mean: number, std: number, random: () => number): void {
+  for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
+}
 
 function initialise(target: Real, init: Init, fanIn: number, fanOut: number, random: () => number): void {
-  if (typeof init === "number") { target.fill(init); return; }
-  switch (init) {
-    case "zeros": target.fill(0); return;
-    case "ones": target.fill(1); return;
-    case "uniform": for (let i = 0; i < target.length; i++) target[i] = (random() * 2 - 1) * 0.05; return;
-    case "normal": for (let i = 0; i < target.length; i++) target[i] = normal(random) * 0.05; return;
-    case "xavier": {
-      // Glorot & Bengio: U(−a, a) with a = √(6 / (fan_in + fan_out))
-      const limit = Math.sqrt(6 / (fanIn + fanOut));
-      for (let i = 0; i < target.length; i++) target[i] = (random() * 2 - 1) * limit;
-      return;
+  if (typeof init === "number") return void target.fill(init);
+  if (typeof init === "object") {
+    if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
+    if (init.kind === "normal") return fillNormal(target, init.mean, init.std, random);
+    // sparse: each unit (column) gets exactly k non-zero incoming weights, at rows chosen by a partial shuffle
+    target.fill(0);
+    const rows = new Int32Array(fanIn);
+    for (let unit = 0; unit < fanOut; unit++) {
+      for (let i = 0; i < fanIn; i++) rows[i] = i;
+      for (let chosen = 0; chosen < init.k; chosen++) {
+        const pick = chosen + Math.floor(random() * (fanIn - chosen));
+        const row = rows[pick]!;
+        rows[pick] = rows[chosen]!;
+        rows[chosen] = row;
+        target[row * fanOut + unit] = init.std * normal(random);
+      }
     }
-    case "he": {
-      // He et al.: N(0, 2 / fan_in)
-      const std = Math.sqrt(2 / fanIn);
-      for (let i = 0; i < target.length; i++) target[i] = normal(random) * std;
-      return;
+    return;
+  }
+  switch (init) {
+    case "zeros": return void target.fill(0);
+    case "ones": return void target.fill(1);
+    case "uniform": return fillUniform(target, -0.05, 0.05, random);
+    case "normal": return fillNormal(target, 0, 0.05, random);
+    case "lecun": return fillNormal(target, 0, Math.sqrt(1 / fanIn), random); // LeCun: N(0, 1/fan_in)
+    case "xavier":
+    case "glorot": { // Glorot & Bengio: U(±√(6/(fan_in + fan_out)))
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return fillUniform(target, -limit, limit, random);
+    }
+    case "xavierNormal":
+    case "glorotNormal": return fillNormal(target, 0, Math.sqrt(2 / (fanIn + fanOut)), random);
+    case "he": return fillNormal(target, 0, Math.sqrt(2 / fanIn), random); // He et al.: N(0, 2/fan_in)
+    case "heUniform": {
+      const limit = Math.sqrt(6 / fanIn);
+      return fillUniform(target, -limit, limit, random);
     }
   }
+}
+
+/** Inverted dropout: keep with probability `keep`, scaled by 1/keep so the expected activation is unchanged. */
+function drawMask(mask: Real, count: number, keep: number, random: () => number): void {
+  const scale = 1 / keep;
+  for (let i = 0; i < count; i++) mask[i] = random() < keep ? scale : 0;
 }
 
 function checkCount(n: number): number {
@@ -92,38 +172,68 @@ function checkInput(values: Values | undefined, name: string, size: number, n: n
   }
   return values;
 }
-
 {{kernelFunctions}}
 export function createTrainer(options: TrainerOptions = {}): Trainer {
-  const random = createRandom(options.seed ?? 0);
+  const seed = options.seed ?? 0;
+  const random = createRandom(seed);
+  const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
 {{allocations}}
 {{initialisation}}
 {{entryFunctions}}
   const outputs: Record<OutputName, Real> = {{outputsObject}};
+  let hasSnapshot = false;
+  let snapshotStep = 0;
+  function resampleDropout(n: number): void {
+{{drawMasks}}
+  }
   const trainer: Trainer = {
     spec,
     params: {{paramsObject}},
     grads: {{gradsObject}},
     inputGrads: {{inputGradsObject}},
+    state: { step: 0, buffers: {{stateObject}} },
     learningRate: spec.optimizer.learningRate,
+    setLearningRate(learningRate: number): void {
+      if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new RangeError(`${spec.model}: learning rate ${learningRate} must be a finite number ≥ 0`);
+      trainer.learningRate = learningRate;
+    },
     loss(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
 {{lossCall}}
+    },
+    trainingLoss(batch: Batch, n: number = spec.batch): number {
+      checkCount(n);
+{{trainingLossCall}}
     },
     gradient(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
 {{gradientCall}}
     },
     step(batch: Batch, n: number = spec.batch): number {
-      const loss = trainer.gradient(batch, n);
+      checkCount(n);
       const rate = trainer.learningRate;
-{{optimizerUpdate}}
+      resampleDropout(n);
+{{stepCall}}
+      trainer.state.step += 1;
       return loss;
+    },
+    resampleDropout(n: number = spec.batch): void {
+      resampleDropout(checkCount(n));
     },
     predict(inputs: PredictInputs, n: number = spec.batch): Record<OutputName, Real> {
       checkCount(n);
 {{predictCall}}
       return outputs;
+    },
+    snapshot(): void {
+{{snapshotCopies}}
+      snapshotStep = trainer.state.step;
+      hasSnapshot = true;
+    },
+    restore(): void {
+      if (!hasSnapshot) throw new Error(`${spec.model}: restore() before any snapshot()`);
+{{restoreCopies}}
+      trainer.state.step = snapshotStep;
     },
   };
   return trainer;

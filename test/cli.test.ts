@@ -126,7 +126,11 @@ describe("bad input: one paragraph, exit 1, no stack trace", () => {
     expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--dtype", "f16"]))).toContain("--dtype");
     expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--lr", "-1"]))).toContain("--lr");
     expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--lr", "fast"]))).toContain("--lr");
-    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--optimizer", "adam"]))).toContain("--optimizer");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--optimizer", "adamax"]))).toContain("--optimizer");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--momentum", "-0.5"]))).toContain("--momentum");
+    // A hyperparameter the chosen optimizer does not have is named, with the ones it has.
+    const message = expectUserError(gradgen(["compile", fixture("small.ts"), "--out", tempDir(), "--optimizer", "adam", "--momentum", "0.5"]));
+    expect(message).toMatch(/adam has no hyperparameter "alpha".*beta1/);
   });
 
   it("an --out that is a file is a user error, not an internal one", () => {

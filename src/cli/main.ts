@@ -3,19 +3,27 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GradgenError } from "../errors.js";
-import { compile, resolveOptions, type CompileOptions } from "../compile.js";
+import { compile, hyperparameterFlags, resolveOptions, type CompileOptions } from "../compile.js";
+import { optimizerKinds, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModel } from "./load-model.js";
 import { locationFromStack } from "../dsl/callsite.js";
 
-const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer sgd] [--lr x] [--check]
+const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--check]
 
-  --out dir        where generated files go (default: generated/)
-  --batch N        examples per call; calls may pass fewer (default: 1)
-  --dtype f32|f64  storage and arithmetic precision (default: f32)
-  --optimizer sgd  the update step() applies (default: sgd)
-  --lr x           learning rate (default: 0.1)
-  --check          write nothing; exit 1 if the files on disk differ from what would be generated`;
+  --out dir          where generated files go (default: generated/)
+  --batch N          examples per call; calls may pass fewer (default: 1)
+  --dtype f32|f64    storage and arithmetic precision (default: f32)
+  --optimizer name   ${optimizerKinds.join(" | ")} (default: the model's choice, else sgd)
+  --lr x             learning rate ε
+  --momentum α       momentum, nesterov (default 0.9)
+  --rho ρ            rmsprop decay (default 0.9)
+  --delta δ          adagrad, rmsprop stabiliser (defaults 1e-7, 1e-6)
+  --beta1 β₁ --beta2 β₂ --eps ϵ   adam (defaults 0.9, 0.999, 1e-8)
+  --weight-decay λ   decoupled weight decay, any optimizer (default 0)
+  --check            write nothing; exit 1 if the files on disk differ from what would be generated
+
+Flags win over the optimizer given in the model file.`;
 
 interface CompileArgs {
   files: string[];
@@ -24,14 +32,16 @@ interface CompileArgs {
   options: CompileOptions;
 }
 
-const valueFlags = ["--out", "--batch", "--dtype", "--optimizer", "--lr"];
+/** Optimizer hyperparameters by flag. */
+const hyperparameterByFlag = Object.fromEntries(Object.entries(hyperparameterFlags).map(([name, flag]) => [`--${flag}`, name]));
+const valueFlags = ["--out", "--batch", "--dtype", "--optimizer", "--lr", ...Object.keys(hyperparameterByFlag)];
 const seeHelp = "run `gradgen --help` for the usage";
 
 function parseCompileArgs(args: readonly string[]): CompileArgs {
   const files: string[] = [];
   let out = "generated";
   let check = false;
-  const options: { batch?: number; dtype?: "f32" | "f64"; optimizer?: "sgd"; learningRate?: number } = {};
+  const options: { batch?: number; dtype?: "f32" | "f64"; optimizer?: OptimizerKind; learningRate?: number; hyperparameters: Record<string, number> } = { hyperparameters: {} };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--check") { check = true; continue; }
@@ -58,8 +68,8 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
         options.dtype = value as "f32" | "f64";
         break;
       case "--optimizer":
-        if (value !== "sgd") bad("sgd (the only optimizer so far)");
-        options.optimizer = value as "sgd";
+        if (!optimizerKinds.includes(value as OptimizerKind)) bad(`one of ${optimizerKinds.join(", ")}`);
+        options.optimizer = value as OptimizerKind;
         break;
       case "--lr": {
         const n = Number(value);
@@ -67,14 +77,22 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
         options.learningRate = n;
         break;
       }
+      default: {
+        const n = Number(value);
+        if (value.trim() === "" || !Number.isFinite(n) || n < 0) bad("a number ≥ 0");
+        options.hyperparameters[hyperparameterByFlag[flag]!] = n;
+      }
     }
   }
   if (files.length === 0) throw new GradgenError(`no model file given; pass one or more, e.g. gradgen compile model.ts (${seeHelp}).`);
-  resolveOptions(options);
+  resolveOptions(options.optimizer ? options : { ...options, hyperparameters: {} }); // hyperparameters are checked against the model's optimizer later
   return { files, out, check, options };
 }
 
-const example: Record<string, string> = { "--out": "generated", "--batch": "32", "--dtype": "f64", "--optimizer": "sgd", "--lr": "0.1" };
+const example: Record<string, string> = {
+  "--out": "generated", "--batch": "32", "--dtype": "f64", "--optimizer": "adam", "--lr": "0.1",
+  "--momentum": "0.9", "--rho": "0.9", "--delta": "1e-7", "--beta1": "0.9", "--beta2": "0.999", "--eps": "1e-8", "--weight-decay": "1e-4",
+};
 
 function cannotWrite(target: string, error: unknown): GradgenError {
   const reason = (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error);

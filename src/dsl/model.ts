@@ -2,7 +2,9 @@
 // `param` factories and records the per-example graph; the batch is added by the compiler.
 
 import { GradgenError, type SourceLocation } from "../errors.js";
-import { makeNode, type InitSpec, type Node } from "../ir/node.js";
+import { makeNode, type Node } from "../ir/node.js";
+import { initProblem, type InitSpec } from "../initializers.js";
+import { optimizer, type OptimizerSpec } from "../optimizers.js";
 import { Op } from "../ir/ops.js";
 import { formatShape, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
@@ -14,7 +16,7 @@ export interface InputOptions {
 }
 
 export interface ParamOptions {
-  /** "zeros" (default) | "ones" | "uniform" | "normal" | "xavier" | "he" | a constant. */
+  /** "zeros" (default), "ones", "uniform", "normal", "lecun", "xavier"/"glorot", "xavierNormal", "he", "heUniform", a constant, or init.uniform/normal/sparse(...). */
   readonly init?: InitSpec;
 }
 
@@ -30,10 +32,16 @@ export interface ModelResult {
   readonly outputs?: Readonly<Record<string, Tensor>>;
 }
 
+export interface ModelOptions {
+  /** The update step() applies, e.g. adam({ learningRate: 1e-3 }); the CLI's flags take precedence. */
+  readonly optimizer?: OptimizerSpec;
+}
+
 export interface ModelDefinition {
   readonly kind: "gradgen.model";
   readonly name: string;
   readonly build: (builder: ModelBuilder) => ModelResult;
+  readonly options: ModelOptions;
   readonly origin: SourceLocation | undefined;
 }
 
@@ -47,14 +55,33 @@ export interface TracedModel {
 }
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const initNames = ["zeros", "ones", "uniform", "normal", "xavier", "he"];
 
-export function model(name: string, build: (builder: ModelBuilder) => ModelResult): ModelDefinition {
+/** The model being traced, for ops that need per-model numbering (dropout masks). */
+let activeTrace: { dropoutMasks: number } | undefined;
+
+/** A fresh dropout mask for the model being traced. */
+export function newDropoutMask(shape: Shape, dropProbability: number): Node {
+  if (!activeTrace) {
+    throw new GradgenError(`nn.dropout can only be used inside a model(...) definition, where training steps draw its masks.`);
+  }
+  return makeNode(Op.DropoutMask, [], { name: `dropout${activeTrace.dropoutMasks++}`, shape: [...shape], dropProbability });
+}
+
+export function model(name: string, build: (builder: ModelBuilder) => ModelResult, options: ModelOptions = {}): ModelDefinition {
   const origin = callerLocation();
   if (typeof name !== "string" || !identifier.test(name)) {
     throw new GradgenError(`model name ${JSON.stringify(name)} is not an identifier; it names the generated file and its exports, so use letters, digits and _ (not starting with a digit), e.g. "mlp".`, origin);
   }
-  return Object.freeze({ kind: "gradgen.model" as const, name, build, origin });
+  if (options.optimizer !== undefined) {
+    try {
+      const { kind, ...hyperparameters } = options.optimizer;
+      optimizer(kind, hyperparameters as never);
+    } catch (error) {
+      if (error instanceof GradgenError) throw new GradgenError(error.message, origin);
+      throw error;
+    }
+  }
+  return Object.freeze({ kind: "gradgen.model" as const, name, build, options, origin });
 }
 
 export function isModelDefinition(value: unknown): value is ModelDefinition {
@@ -97,9 +124,8 @@ export function traceModel(definition: ModelDefinition): TracedModel {
     param(name, shape, options = {}) {
       const location = declare("param", name, shape);
       const init = options.init ?? "zeros";
-      if (!(typeof init === "number" && Number.isFinite(init)) && !initNames.includes(init as string)) {
-        throw new GradgenError(`param "${name}": unknown init ${JSON.stringify(init)}; use one of ${initNames.join(", ")} or a number.`, location);
-      }
+      const problem = initProblem(init, shape);
+      if (problem) throw new GradgenError(`param "${name}": ${problem}.`, location);
       const node = makeNode(Op.Param, [], { name, shape: [...shape], init });
       node.origin ??= location;
       params.push(node);
@@ -107,7 +133,14 @@ export function traceModel(definition: ModelDefinition): TracedModel {
     },
   };
 
-  const result = definition.build(builder);
+  const outer = activeTrace;
+  activeTrace = { dropoutMasks: 0 };
+  let result: ModelResult;
+  try {
+    result = definition.build(builder);
+  } finally {
+    activeTrace = outer;
+  }
   const where = definition.origin;
   if (!result || !(result.loss instanceof Tensor)) {
     throw new GradgenError(`model "${definition.name}" must return { loss, outputs? } where loss is a tensor (for example nn.halfSquaredError(y, t)).`, where);

@@ -6,6 +6,7 @@ import type { Node } from "../ir/node.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, sameShape } from "../ir/shape.js";
 import { nodeOf, traced, type Tensor, type TensorLike } from "./tensor.js";
+import { newDropoutMask } from "./model.js";
 
 const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 
@@ -56,6 +57,15 @@ export const nn = {
   /** log Σ eˣ over the last axis, stable. */
   logSumExp: (x: Tensor): Tensor => traced(() => { requireVectorLike("logSumExp", x.node); return ir.logSumExp(x.node); }),
   maximum: (a: TensorLike, b: TensorLike): Tensor => traced(() => ir.maximum(nodeOf(a), nodeOf(b))),
+  /**
+   * Inverted dropout: during training steps each unit is kept with probability 1 − p and scaled by
+   * 1/(1 − p), with a fresh mask per step; loss() and predict() see the identity.
+   */
+  dropout: (x: Tensor, p: number): Tensor =>
+    traced(() => {
+      if (typeof p !== "number" || !(p >= 0 && p < 1)) throw new GradgenError(`dropout: p must be a probability in [0, 1), got ${String(p)}.`);
+      return p === 0 ? x.node : ir.mul(x.node, newDropoutMask(x.node.shape, p));
+    }),
   minimum: (a: TensorLike, b: TensorLike): Tensor => traced(() => ir.minimum(nodeOf(a), nodeOf(b))),
 
   // Losses: one value per example; the trainer averages them over the batch.

@@ -6,6 +6,7 @@ import type { Node } from "../ir/node.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
+import { expressionBundle, expressionForms, type MimeBundle } from "../inspect/expression.js";
 
 export type TensorLike = Tensor | number;
 
@@ -95,4 +96,14 @@ export class Tensor {
     });
   }
   max(axis?: number | readonly number[]): Tensor { return traced(() => ir.max(this.node, axesOf(this.node, axis))); }
+
+  // Display (src/inspect): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.
+  toString(): string { return expressionForms(this.node).text; }
+  /** LaTeX without delimiters. */
+  toTex(): string { return expressionForms(this.node).tex; }
+  toMimeBundle(): MimeBundle { return expressionBundle(this.node); }
+  /** Deno's Jupyter kernel renders a cell's value through this. */
+  [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
+  /** console.log, the Node REPL and tslab print this. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
 }

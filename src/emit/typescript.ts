@@ -4,9 +4,10 @@
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp as ElementwiseOpName } from "../ir/scalar.js";
 import type {
-  Access, Extent, FillKernel, GemmKernel, Kernel, LocalKernel, LoopKernel, Program, ScalarCode, Value,
+  Access, EntryPointName, Extent, FillKernel, GemmKernel, Kernel, LocalKernel, LoopKernel, Program, ScalarCode, Value,
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
+import { fans } from "../initializers.js";
 
 export interface TypeScriptModuleOptions {
   /** The model file, as named in the header. */
@@ -58,6 +59,7 @@ function scalarCode(code: ScalarCode): string {
   switch (code.kind) {
     case "literal": return literal(code.value);
     case "batchSize": return "n";
+    case "learningRate": return "rate";
     case "local": return code.name;
   }
 }
@@ -107,7 +109,8 @@ function printValues(out: Writer, values: readonly Value[], indexOf: (access: Ac
  */
 function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   out.line(`// ${kernel.comment}`);
-  const accesses = [kernel.target, ...kernel.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : []))];
+  const extraStores = kernel.extraStores ?? [];
+  const accesses = [kernel.target, ...extraStores.map((store) => store.target), ...kernel.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : []))];
   const dims = kernel.dims;
   const reduced = kernel.reduction?.dims ?? 0;
   const outerCount = dims.length - reduced;
@@ -159,7 +162,11 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   iterate(0, outerCount, start, (outer) => {
     const target = `${targetName}[${indexText(outer.get(kernel.target)!)}]`;
     if (!kernel.reduction || reduced === 0) {
+      const prefix = `v${id}_${copy}_`;
       out.line(`${target} ${store} ${valuesAt(outer)};`);
+      for (const extra of extraStores) {
+        out.line(`${(extra.target.storage as { name: string }).name}[${indexText(outer.get(extra.target)!)}] = ${prefix}${extra.value};`);
+      }
       return;
     }
     // Straight-line outer loops repeat this block, so each copy gets its own accumulators.
@@ -265,28 +272,34 @@ const record = (entries: readonly [string, string][], indent: string) =>
 
 export function emitTypeScript(program: Program, options: TypeScriptModuleOptions): string {
   const arrayType = program.dtype === "f32" ? "Float32Array" : "Float64Array";
-  const entry = (name: string) => program.entryPoints.find((e) => e.name === name)!;
-  const predictInputs = entry("predict").inputs;
+  const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name);
+  const predictInputs = entry("predict")!.inputs;
+  const sizeOfInput = (name: string) => sizeOf(program.inputs.find((x) => x.name === name)!.shape);
 
   const allocations = program.buffers.map((buffer) => {
     const size = buffer.size * (buffer.perExample ? program.batch : 1);
     return `  const ${buffer.name} = new ${arrayType}(${Math.max(size, 1)});`;
   });
+  // Snapshots of parameters and optimizer state, allocated once so early stopping allocates nothing.
+  const snapshotted = [...program.params.map((p) => `param_${p.name}`), ...program.state.map((s) => s.buffer)];
+  for (const name of snapshotted) allocations.push(`  const snapshot_${name} = new ${arrayType}(${name}.length);`);
 
-  const initialisation = program.params.map((param) => {
-    const fanIn = param.shape.length >= 2 ? param.shape.slice(0, -1).reduce((a, b) => a * b, 1) : (param.shape[0] ?? 1);
-    const fanOut = param.shape.length >= 1 ? param.shape[param.shape.length - 1]! : 1;
-    const given = `options.params?.${param.name}`;
-    return [
-      `  {`,
-      `    const given = ${given};`,
-      `    if (given !== undefined) {`,
-      `      if (given.length !== ${sizeText(param.shape)}) throw new RangeError(\`${program.modelName}: params.${param.name} needs ${sizeText(param.shape)} values, got \${given.length}\`);`,
-      `      param_${param.name}.set(given);`,
-      `    } else initialise(param_${param.name}, ${typeof param.init === "number" ? literal(param.init) : quote(param.init)}, ${fanIn}, ${fanOut}, random);`,
-      `  }`,
-    ].join("\n");
-  });
+  const initialisation = [
+    ...program.params.map((param) => {
+      const { fanIn, fanOut } = fans(param.shape);
+      const init = typeof param.init === "number" ? literal(param.init) : typeof param.init === "string" ? quote(param.init) : formatObject(param.init, "    ");
+      return [
+        `  {`,
+        `    const given = options.params?.${param.name};`,
+        `    if (given !== undefined) {`,
+        `      if (given.length !== ${sizeOf(param.shape)}) throw new RangeError(\`${program.modelName}: params.${param.name} needs ${sizeOf(param.shape)} values, got \${given.length}\`);`,
+        `      param_${param.name}.set(given);`,
+        `    } else initialise(param_${param.name}, ${init}, ${fanIn}, ${fanOut}, random);`,
+        `  }`,
+      ].join("\n");
+    }),
+    ...program.state.filter((s) => s.initial !== 0).map((s) => `  ${s.buffer}.fill(${literal(s.initial)});`),
+  ];
 
   const entryFunctions = program.entryPoints.map((ep) => {
     const out = new Writer(2);
@@ -295,39 +308,42 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       const r = ep.returns;
       out.line(`return ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]`};`);
     }
-    const params = [...ep.inputs.map((name) => `input_${name}: Values`), "n: number"].join(", ");
+    const params = [...ep.inputs.map((name) => `input_${name}: Values`), "n: number", "rate: number"].join(", ");
     const returnType = ep.returns ? "number" : "void";
     return [`  function ${ep.name}Program(${params}): ${returnType} {`, ...out.lines, `  }`].join("\n");
   });
 
-  const call = (name: string, source: string, returns: boolean) => {
-    const ep = entry(name);
-    const lines = ep.inputs.map((x) => {
-      const size = program.inputs.find((i) => i.name === x)!.shape.reduce((a, b) => a * b, 1);
-      return `      const ${x} = checkInput(${source}.${x}, ${quote(x)}, ${size}, n);`;
-    });
-    const args = [...ep.inputs, "n"].join(", ");
-    lines.push(returns ? `      return ${name}Program(${args});` : `      ${name}Program(${args});`);
+  /** Statements that check a call's inputs and run entry point `name`, its result going to `assign`. */
+  const run = (name: EntryPointName, source: string, assign: "return" | "const loss =" | "", rate = "trainer.learningRate") => {
+    const ep = entry(name)!;
+    const lines = ep.inputs.map((x) => `      const ${x} = checkInput(${source}.${x}, ${quote(x)}, ${sizeOfInput(x)}, n);`);
+    lines.push(`      ${assign ? `${assign} ` : ""}${name}Program(${[...ep.inputs, "n", rate].join(", ")});`);
     return lines.join("\n");
   };
 
-  const optimizerUpdate = program.params.map((p) =>
-    `      for (let i = 0; i < ${sizeText(p.shape)}; i++) param_${p.name}[i] -= rate * grad_${p.name}[i];`).join("\n");
+  const stepCall = [
+    ...(entry("beforeGradient") ? [`      beforeGradientProgram(n, rate);`] : []),
+    run("gradient", "batch", "const loss =", "rate"),
+    `      updateProgram(n, rate);`,
+  ].join("\n");
 
   const specObject = {
     model: program.modelName,
     batch: program.batch,
     dtype: program.dtype,
+    structureHash: program.structureHash,
     inputs: Object.fromEntries(program.inputs.map((x) => [x.name, x.shape])),
     params: Object.fromEntries(program.params.map((p) => [p.name, p.shape])),
     outputs: Object.fromEntries(program.outputs.map((o) => [o.name, o.shape])),
-    optimizer: { kind: "sgd", learningRate: program.learningRate },
+    optimizer: program.optimizer,
+    dropout: program.dropout.map((d) => d.dropProbability),
   };
 
+  const { kind, ...hyperparameters } = program.optimizer;
   const header = [
     `// Generated by gradgen from ${options.source} (model "${program.modelName}"). Do not edit:`,
     `// regenerate with \`${options.command}\`.`,
-    `// Batch ${program.batch}, ${program.dtype}, optimizer sgd (learning rate ${literal(program.learningRate)}).`,
+    `// Batch ${program.batch}, ${program.dtype}, optimizer ${kind} (${Object.entries(hyperparameters).map(([k, v]) => `${k} ${literal(v)}`).join(", ")}).`,
   ].join("\n");
 
   return fillTemplate(readTemplate("trainer.ts.tpl"), {
@@ -336,6 +352,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     inputNameUnion: union(program.inputs.map((x) => x.name)),
     paramNameUnion: union(program.params.map((p) => p.name)),
     outputNameUnion: union(program.outputs.map((o) => o.name)),
+    stateNameUnion: union(program.state.map((s) => s.label)),
     predictInputUnion: union(predictInputs),
     inputGradUnion: union(program.inputs.filter((x) => x.wantsGrad).map((x) => x.name)),
     spec: formatObject(specObject, ""),
@@ -346,17 +363,25 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     paramsObject: record(program.params.map((p) => [p.name, `param_${p.name}`]), "    "),
     gradsObject: record(program.params.map((p) => [p.name, `grad_${p.name}`]), "    "),
     inputGradsObject: record(program.inputs.filter((x) => x.wantsGrad).map((x) => [x.name, `inputGrad_${x.name}`]), "    "),
-    lossCall: call("loss", "batch", true),
-    gradientCall: call("gradient", "batch", true),
-    predictCall: call("predict", "inputs", false),
-    optimizerUpdate,
+    stateObject: record(program.state.map((s) => [quote(s.label), s.buffer]), "    "),
+    lossCall: run("loss", "batch", "return"),
+    trainingLossCall: run(entry("trainingLoss") ? "trainingLoss" : "loss", "batch", "return"),
+    gradientCall: run("gradient", "batch", "return"),
+    stepCall,
+    predictCall: run("predict", "inputs", ""),
+    drawMasks: program.dropout.length === 0
+      ? "    // this model has no dropout"
+      : program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`).join("\n"),
+    snapshotCopies: snapshotted.map((name) => `      snapshot_${name}.set(${name});`).join("\n"),
+    restoreCopies: snapshotted.map((name) => `      ${name}.set(snapshot_${name});`).join("\n"),
     kernelFunctions: program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm" && k.form === "blocked")) ? readTemplate("gemm.ts.tpl") : "",
   });
 }
 
-function sizeText(shape: readonly number[]): string {
-  return String(shape.reduce((a, b) => a * b, 1));
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
+
 
 /** Object literal with one key per line and arrays (shapes) kept on one line. */
 function formatObject(value: unknown, indent: string): string {

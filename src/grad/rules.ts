@@ -34,6 +34,7 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.Param]: leaf,
   [Op.Const]: leaf,
   [Op.BatchSize]: leaf,
+  [Op.DropoutMask]: leaf,
 
   // −x ↦ −ḡ
   [Op.Neg]: ({ adjoint }) => [neg(adjoint)],

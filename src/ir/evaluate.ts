@@ -48,7 +48,8 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
   }
   switch (node.op) {
     case Op.Input:
-    case Op.Param: {
+    case Op.Param:
+    case Op.DropoutMask: {
       const given = leaves.get(node);
       if (!given || given.length !== out.length) throw new GradgenError(`evaluate: no value of size ${out.length} for ${node.op} "${node.attrs.name}".`);
       out.set(Array.from(given));

@@ -8,8 +8,8 @@ import {
   broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, sizeOf, type Shape,
 } from "./shape.js";
 
-export type InitName = "zeros" | "ones" | "uniform" | "normal" | "xavier" | "he";
-export type InitSpec = InitName | number;
+import { initKey, type InitSpec } from "../initializers.js";
+export type { InitSpec } from "../initializers.js";
 
 export interface NodeAttrs {
   /** Input and Param: the user's name. */
@@ -24,6 +24,8 @@ export interface NodeAttrs {
   readonly value?: number;
   /** PowConst: the exponent. */
   readonly exponent?: number;
+  /** DropoutMask: the probability of dropping a unit. */
+  readonly dropProbability?: number;
   /** Transpose: the permutation of axes. */
   readonly perm?: readonly number[];
   /** Sum, Max: the reduced axes, sorted. */
@@ -77,10 +79,11 @@ function attrsKey(attrs: NodeAttrs): string {
   const parts: string[] = [];
   if (attrs.name !== undefined) parts.push(`n=${attrs.name}`);
   if (attrs.shape !== undefined) parts.push(`s=${attrs.shape.join("x")}`);
-  if (attrs.init !== undefined) parts.push(`i=${attrs.init}`);
+  if (attrs.init !== undefined) parts.push(`i=${initKey(attrs.init)}`);
   if (attrs.wantsGrad) parts.push("g");
   if (attrs.value !== undefined) parts.push(`v=${Object.is(attrs.value, -0) ? 0 : attrs.value}`);
   if (attrs.exponent !== undefined) parts.push(`p=${attrs.exponent}`);
+  if (attrs.dropProbability !== undefined) parts.push(`d=${attrs.dropProbability}`);
   if (attrs.perm !== undefined) parts.push(`t=${attrs.perm.join(",")}`);
   if (attrs.axes !== undefined) parts.push(`a=${attrs.axes.join(",")}`);
   return parts.join(";");
@@ -120,7 +123,7 @@ export function makeNode(op: Op, inputs: readonly Node[], attrs: NodeAttrs = {})
   const existing = internTable.get(key);
   if (existing) return existing;
   const shape = inferShape(op, inputs, attrs);
-  const batched = op === Op.Input || (op !== Op.BatchSum && inputs.some((input) => input.batched));
+  const batched = op === Op.Input || op === Op.DropoutMask || (op !== Op.BatchSum && inputs.some((input) => input.batched));
   const hash = hashString(`${op}(${inputs.map((input) => input.hash).join(",")})${attrsKey(attrs)}`);
   const node = new Node(nextId++, hash, op, Object.freeze([...inputs]), Object.freeze({ ...attrs }), Object.freeze([...shape]), batched, key);
   internTable.set(key, node);
@@ -148,6 +151,7 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
   switch (op) {
     case Op.Input:
     case Op.Param:
+    case Op.DropoutMask:
       return attrs.shape!;
     case Op.Const:
     case Op.BatchSize:

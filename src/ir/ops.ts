@@ -7,6 +7,7 @@ export enum Op {
   Param = "param", // trained, shared by all examples
   Const = "const", // scalar literal
   BatchSize = "batchSize", // the run-time example count n (scalar)
+  DropoutMask = "dropoutMask", // per example: 0 or 1/(1 − p), drawn afresh for every training step
 
   // Elementwise, one operand
   Neg = "neg",
@@ -74,7 +75,7 @@ export const commutativeOps: ReadonlySet<Op> = new Set<Op>([
 
 export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast]);
 
-export const leafOps: ReadonlySet<Op> = new Set<Op>([Op.Input, Op.Param, Op.Const, Op.BatchSize]);
+export const leafOps: ReadonlySet<Op> = new Set<Op>([Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask]);
 
 /** Ops whose result is piecewise constant: they pass no gradient to their operands. */
 export const nonDifferentiableOps: ReadonlySet<Op> = new Set<Op>([Op.Greater, Op.Equal, Op.Sign]);

@@ -1,7 +1,9 @@
 // The whole compiler middle, in order. Each pass maps the list of roots to a new list of roots;
 // GRADGEN_DUMP=<pass name> (or "all") prints the IR after that pass.
 
-import { batchSize, batchSum, div, mul } from "../ir/build.js";
+import { batchSize, batchSum, constant, div, mul, rebuild } from "../ir/build.js";
+import { reachableInOrder } from "../ir/graph.js";
+import { Op } from "../ir/ops.js";
 import type { Node } from "../ir/node.js";
 import { printGraph } from "../ir/print.js";
 import { gradients } from "../grad/reverse.js";
@@ -9,11 +11,20 @@ import type { TracedModel } from "../dsl/model.js";
 import { expandComposites } from "./expand.js";
 import { simplify } from "./simplify.js";
 
+export interface DropoutMaskInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dropProbability: number;
+}
+
 /** The graphs an entry point needs, after every pass. */
 export interface TrainingGraph {
   readonly model: TracedModel;
-  /** Mean of the per-example loss over the n examples of a call. */
+  /** Mean of the per-example loss over the n examples of a call, without dropout (as loss() reports it). */
   readonly meanLoss: Node;
+  /** The same with the current dropout masks applied: what the gradient is the gradient of. */
+  readonly trainingLoss: Node;
+  readonly dropoutMasks: readonly DropoutMaskInfo[];
   readonly paramGrads: readonly Node[];
   /** ∂(mean loss)/∂input for inputs declared with { grad: true }, in declaration order. */
   readonly inputGrads: readonly { readonly name: string; readonly node: Node }[];
@@ -38,16 +49,30 @@ function dump(stage: string, roots: readonly Node[], labels: readonly string[]):
   }
 }
 
+/** The graph with every dropout mask replaced by 1: what loss() and predict() evaluate. */
+function withoutDropout(roots: readonly Node[]): Node[] {
+  const memo = new Map<Node, Node>();
+  const visit = (node: Node): Node => {
+    let result = memo.get(node);
+    if (result) return result;
+    result = node.op === Op.DropoutMask ? constant(1) : rebuild(node, node.inputs.map(visit));
+    memo.set(node, result);
+    return result;
+  };
+  return roots.map(visit);
+}
+
 export function buildTrainingGraph(model: TracedModel): TrainingGraph {
   // The cost is the average of per-example costs (the batch is the compiler's business).
-  const meanLoss = mul(batchSum(model.loss), div(1, batchSize()));
+  const trainingLoss = mul(batchSum(model.loss), div(1, batchSize()));
   const gradInputs = model.inputs.filter((input) => input.attrs.wantsGrad);
   const wrt = [...model.params, ...gradInputs];
-  const grads = gradients(meanLoss, wrt);
-  let roots: readonly Node[] = [meanLoss, ...grads, ...model.outputs.map((o) => o.node)];
+  const grads = gradients(trainingLoss, wrt);
+  const inference = withoutDropout([trainingLoss, ...model.outputs.map((o) => o.node)]);
+  let roots: readonly Node[] = [trainingLoss, ...grads, ...inference];
   const labels = [
-    "loss", ...model.params.map((p) => `grad ${p.attrs.name}`), ...gradInputs.map((x) => `inputGrad ${x.attrs.name}`),
-    ...model.outputs.map((o) => `output ${o.name}`),
+    "training loss", ...model.params.map((p) => `grad ${p.attrs.name}`), ...gradInputs.map((x) => `inputGrad ${x.attrs.name}`),
+    "loss", ...model.outputs.map((o) => `output ${o.name}`),
   ];
   dump("differentiate", roots, labels);
   for (const pass of passes) {
@@ -55,11 +80,15 @@ export function buildTrainingGraph(model: TracedModel): TrainingGraph {
     dump(pass.name, roots, labels);
   }
   const p = model.params.length;
+  const afterGrads = 1 + p + gradInputs.length;
+  const masks = reachableInOrder([roots[0]!]).filter((node) => node.op === Op.DropoutMask);
   return {
     model,
-    meanLoss: roots[0]!,
+    trainingLoss: roots[0]!,
     paramGrads: roots.slice(1, 1 + p),
     inputGrads: gradInputs.map((x, i) => ({ name: x.attrs.name!, node: roots[1 + p + i]! })),
-    outputs: model.outputs.map((o, i) => ({ name: o.name, node: roots[1 + p + gradInputs.length + i]! })),
+    meanLoss: roots[afterGrads]!,
+    outputs: model.outputs.map((o, i) => ({ name: o.name, node: roots[afterGrads + 1 + i]! })),
+    dropoutMasks: masks.map((m) => ({ name: m.attrs.name!, shape: m.shape, dropProbability: m.attrs.dropProbability! })),
   };
 }

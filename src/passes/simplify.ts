@@ -91,6 +91,36 @@ export const rewriteRules: readonly RewriteRule[] = [
       return scaled(op === Op.Add ? ca + cb : ca - cb, xa);
     },
   },
+  {
+    // (x + y) + x = 2x + y, x − (y − x) = 2x − y: like terms one sum apart (d/da of a(a + b) is 2a + b)
+    name: "collect like terms across a sum",
+    ops: [Op.Add, Op.Sub],
+    rewrite: ({ op, inputs: [a, b] }) => {
+      const terms: [number, Node][] = [];
+      const addTerms = (x: Node, sign: number) => {
+        if (x.op === Op.Add || x.op === Op.Sub) {
+          const [c0, x0] = splitCoefficient(x.inputs[0]!);
+          const [c1, x1] = splitCoefficient(x.inputs[1]!);
+          terms.push([sign * c0, x0], [sign * (x.op === Op.Add ? c1 : -c1), x1]);
+        } else {
+          const [c, rest] = splitCoefficient(x);
+          terms.push([sign * c, rest]);
+        }
+      };
+      addTerms(a!, 1);
+      addTerms(b!, op === Op.Add ? 1 : -1);
+      if (terms.length !== 3) return undefined;
+      for (let i = 0; i < 3; i++) {
+        for (let j = i + 1; j < 3; j++) {
+          if (terms[i]![1] !== terms[j]![1] || isConst(terms[i]![1])) continue;
+          const [cr, rest] = terms[3 - i - j]!;
+          const like = scaled(terms[i]![0] + terms[j]![0], terms[i]![1]);
+          return cr < 0 ? sub(like, scaled(-cr, rest)) : add(like, scaled(cr, rest));
+        }
+      }
+      return undefined;
+    },
+  },
   { name: "1·x = x", ops: [Op.Mul], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 1) ? b : undefined) },
   { name: "0·x = 0", ops: [Op.Mul], rewrite: ({ inputs: [a] }) => (isConst(a!, 0) ? constant(0) : undefined) },
   { name: "(−1)·x = −x", ops: [Op.Mul], rewrite: ({ inputs: [a, b] }) => (isConst(a!, -1) ? neg(b!) : undefined) },

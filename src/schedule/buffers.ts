@@ -22,7 +22,7 @@ function buffersOf(kernel: Kernel): { reads: string[]; writes: string[] } {
     case "loop":
       return {
         reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])).concat(kernel.mode === "add" ? storageName(kernel.target.storage) : []),
-        writes: storageName(kernel.target.storage),
+        writes: [kernel.target, ...(kernel.extraStores ?? []).map((store) => store.target)].flatMap((target) => storageName(target.storage)),
       };
     case "gemm":
       return { reads: [kernel.a.buffer, kernel.b.buffer], writes: [kernel.c.buffer] };
@@ -84,7 +84,12 @@ function renameValue(value: Value, rename: (name: string) => string): Value {
 function renameKernel(kernel: Kernel, rename: (name: string) => string): Kernel {
   switch (kernel.kind) {
     case "loop":
-      return { ...kernel, values: kernel.values.map((v) => renameValue(v, rename)), target: renameAccess(kernel.target, rename) };
+      return {
+        ...kernel,
+        values: kernel.values.map((v) => renameValue(v, rename)),
+        target: renameAccess(kernel.target, rename),
+        ...(kernel.extraStores ? { extraStores: kernel.extraStores.map((store) => ({ ...store, target: renameAccess(store.target, rename) })) } : {}),
+      };
     case "gemm":
       return { ...kernel, a: renameMatrix(kernel.a, rename), b: renameMatrix(kernel.b, rename), c: renameMatrix(kernel.c, rename) };
     case "fill":

@@ -48,6 +48,7 @@ export const bufferNameOf = {
   grad: (name: string) => `grad_${name}`,
   inputGrad: (name: string) => `inputGrad_${name}`,
   output: (name: string) => `output_${name}`,
+  mask: (name: string) => `mask_${name}`,
 };
 
 const scalarLiteral = (value: number): Storage => ({ kind: "scalar", code: { kind: "literal", value } });
@@ -180,6 +181,8 @@ class EntryLowering {
         return contiguousView({ kind: "buffer", name: bufferNameOf.param(node.attrs.name!) }, node.shape, false);
       case Op.Const:
         return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
+      case Op.DropoutMask:
+        return contiguousView({ kind: "buffer", name: bufferNameOf.mask(node.attrs.name!) }, node.shape, true);
       default:
         return { storage: { kind: "scalar", code: { kind: "batchSize" } }, offset: 0, shape: [], strides: [], batchStride: 0 };
     }
@@ -423,11 +426,11 @@ function permuteAccess(access: Access, order: readonly number[]): Access {
 }
 
 function accessesOf(kernel: LoopKernel): Access[] {
-  return [kernel.target, ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : []))];
+  return [kernel.target, ...(kernel.extraStores ?? []).map((store) => store.target), ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : []))];
 }
 
 /** Merge adjacent loops that every access walks as one (row-major runs), and drop unit loops. */
-function coalesce(kernel: LoopKernel): LoopKernel {
+export function coalesce(kernel: LoopKernel): LoopKernel {
   let dims = [...kernel.dims];
   let accesses = accessesOf(kernel).map((a) => [...a.strides]);
   let reduced = kernel.reduction?.dims ?? 0;
@@ -452,9 +455,11 @@ function coalesce(kernel: LoopKernel): LoopKernel {
     if (mergesReducedLoops) reduced--;
   }
   let next = 1;
+  const extraStores = kernel.extraStores?.map((store) => ({ ...store, target: { ...store.target, strides: accesses[next++]! } }));
   const values = kernel.values.map((v) => (v.kind === "load" ? { ...v, access: { ...v.access, strides: accesses[next++]! } } : v));
   return {
     ...kernel, dims, values,
+    ...(extraStores ? { extraStores } : {}),
     target: { ...kernel.target, strides: accesses[0]! },
     ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),
     unrolled: straightLineDims(dims),

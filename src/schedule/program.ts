@@ -4,6 +4,7 @@
 import type { Op } from "../ir/ops.js";
 import type { Shape } from "../ir/shape.js";
 import type { InitSpec } from "../ir/node.js";
+import type { OptimizerSpec } from "../optimizers.js";
 
 /** A loop extent: `factor`, times the run-time example count n when `perExample`. */
 export interface Extent {
@@ -11,7 +12,7 @@ export interface Extent {
   readonly perExample: boolean;
 }
 
-export type BufferRole = "param" | "grad" | "input" | "inputGrad" | "output" | "work";
+export type BufferRole = "param" | "grad" | "input" | "inputGrad" | "output" | "work" | "state" | "mask";
 
 export interface BufferDecl {
   readonly name: string;
@@ -29,6 +30,7 @@ export type Storage =
 export type ScalarCode =
   | { readonly kind: "literal"; readonly value: number }
   | { readonly kind: "batchSize" }
+  | { readonly kind: "learningRate" } // settable at run time
   | { readonly kind: "local"; readonly name: string };
 
 /** Element at loop indices (i₀, i₁, …) is storage[offset + Σ iₖ·strides[k]]. */
@@ -56,6 +58,8 @@ export interface LoopKernel {
   readonly mode: "assign" | "add";
   /** How many of the innermost loops are written out as straight-line code (tiny, static extents). */
   readonly unrolled: number;
+  /** Further values stored in the same iteration (an optimizer updates a parameter and its moments together). */
+  readonly extraStores?: readonly { readonly target: Access; readonly value: number }[];
 }
 
 /** A matrix operand: element (row, col) at offset + row·rowStride + col·colStride. */
@@ -104,8 +108,10 @@ export interface LocalKernel {
 
 export type Kernel = LoopKernel | GemmKernel | FillKernel | LocalKernel;
 
+export type EntryPointName = "loss" | "trainingLoss" | "gradient" | "predict" | "beforeGradient" | "update";
+
 export interface EntryPoint {
-  readonly name: "loss" | "gradient" | "predict";
+  readonly name: EntryPointName;
   readonly kernels: readonly Kernel[];
   /** Inputs the entry point reads (names of batch fields). */
   readonly inputs: readonly string[];
@@ -124,11 +130,30 @@ export interface TensorInfo {
   readonly shape: Shape;
 }
 
+export interface StateInfo {
+  readonly buffer: string;
+  /** Name in trainer.state.buffers, e.g. "W1.m". */
+  readonly label: string;
+  readonly size: number;
+  readonly initial: number;
+}
+
+export interface DropoutInfo {
+  readonly buffer: string;
+  /** Elements per example. */
+  readonly size: number;
+  readonly dropProbability: number;
+}
+
 export interface Program {
   readonly modelName: string;
   readonly batch: number;
   readonly dtype: "f32" | "f64";
-  readonly learningRate: number;
+  readonly optimizer: OptimizerSpec;
+  /** Identifies the model's structure (graph, shapes), for checkpoints. */
+  readonly structureHash: string;
+  readonly state: readonly StateInfo[];
+  readonly dropout: readonly DropoutInfo[];
   readonly params: readonly ParamInfo[];
   readonly inputs: readonly (TensorInfo & { readonly wantsGrad: boolean })[];
   readonly outputs: readonly TensorInfo[];

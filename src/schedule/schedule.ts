@@ -1,26 +1,32 @@
-// TrainingGraph → Program: lower each entry point, then plan the shared work buffers.
+// TrainingGraph → Program: lower each entry point, add the optimizer's update kernels, then plan
+// the shared work buffers.
 
+import { createHash } from "node:crypto";
 import type { TrainingGraph } from "../passes/pipeline.js";
+import { printGraph } from "../ir/print.js";
+import type { OptimizerSpec } from "../optimizers.js";
 import { planBuffers } from "./buffers.js";
 import { bufferNameOf, lowerEntryPoint, type Binding } from "./lower.js";
-import type { BufferDecl, EntryPoint, Program } from "./program.js";
+import { planOptimizer } from "./optimizer-updates.js";
+import type { BufferDecl, EntryPoint, EntryPointName, Program } from "./program.js";
 
 export interface ScheduleOptions {
   readonly batch: number;
   readonly dtype: "f32" | "f64";
-  readonly learningRate: number;
+  readonly optimizer: OptimizerSpec;
 }
 
 export function schedule(graph: TrainingGraph, options: ScheduleOptions): Program {
   const { model } = graph;
   const toBuffer = (name: string, perExample: boolean) => ({ kind: "buffer" as const, name, perExample });
-  const lossBinding: Binding = { node: graph.meanLoss, target: { kind: "return" } };
-  const entrySpecs: { name: EntryPoint["name"]; bindings: Binding[] }[] = [
-    { name: "loss", bindings: [lossBinding] },
+  const trainingLoss: Binding = { node: graph.trainingLoss, target: { kind: "return" } };
+  const entrySpecs: { name: EntryPointName; bindings: Binding[] }[] = [
+    { name: "loss", bindings: [{ node: graph.meanLoss, target: { kind: "return" } }] },
+    ...(graph.dropoutMasks.length > 0 ? [{ name: "trainingLoss" as const, bindings: [trainingLoss] }] : []),
     {
       name: "gradient",
       bindings: [
-        lossBinding,
+        trainingLoss,
         ...graph.paramGrads.map((node, i) => ({ node, target: toBuffer(bufferNameOf.grad(model.params[i]!.attrs.name!), false) })),
         ...graph.inputGrads.map(({ name, node }) => ({ node, target: toBuffer(bufferNameOf.inputGrad(name), true) })),
       ],
@@ -30,28 +36,51 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings));
   const { slots, planned } = planBuffers(lowered, options.batch);
 
+  const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
+  const optimizer = planOptimizer(options.optimizer, params);
+  const optimizerEntries: EntryPoint[] = [
+    ...(optimizer.beforeGradient.length > 0 ? [{ name: "beforeGradient" as const, kernels: [...optimizer.beforeGradient], inputs: [] }] : []),
+    { name: "update", kernels: [...optimizer.update], inputs: [] },
+  ];
+
   const buffers: BufferDecl[] = [
-    ...model.params.map((p) => ({ name: bufferNameOf.param(p.attrs.name!), role: "param" as const, size: p.size, perExample: false })),
-    ...model.params.map((p) => ({ name: bufferNameOf.grad(p.attrs.name!), role: "grad" as const, size: p.size, perExample: false })),
+    ...params.map((p) => ({ name: bufferNameOf.param(p.name), role: "param" as const, size: sizeOf(p.shape), perExample: false })),
+    ...params.map((p) => ({ name: bufferNameOf.grad(p.name), role: "grad" as const, size: sizeOf(p.shape), perExample: false })),
+    ...optimizer.state.map((s) => ({ name: s.name, role: "state" as const, size: s.size, perExample: false })),
+    ...graph.dropoutMasks.map((m) => ({ name: bufferNameOf.mask(m.name), role: "mask" as const, size: sizeOf(m.shape), perExample: true })),
     ...graph.inputGrads.map(({ name, node }) => ({ name: bufferNameOf.inputGrad(name), role: "inputGrad" as const, size: node.size, perExample: true })),
     ...graph.outputs.map(({ name, node }) => ({ name: bufferNameOf.output(name), role: "output" as const, size: node.size, perExample: node.batched })),
     ...slots.map((slot) => ({ name: slot.name, role: "work" as const, size: slot.size, perExample: false })),
   ];
-  const entryPoints: EntryPoint[] = entrySpecs.map((spec, i) => ({
-    name: spec.name,
-    kernels: planned[i]!.kernels,
-    inputs: model.inputs.map((x) => x.attrs.name!).filter((name) => lowered[i]!.inputsRead.has(name)),
-    ...(planned[i]!.returns ? { returns: planned[i]!.returns } : {}),
-  }));
+  const entryPoints: EntryPoint[] = [
+    ...entrySpecs.map((spec, i) => ({
+      name: spec.name,
+      kernels: planned[i]!.kernels,
+      inputs: model.inputs.map((x) => x.attrs.name!).filter((name) => lowered[i]!.inputsRead.has(name)),
+      ...(planned[i]!.returns ? { returns: planned[i]!.returns } : {}),
+    })),
+    ...optimizerEntries,
+  ];
+  const structure = [
+    printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
+    ...params.map((p) => `${p.name}: [${p.shape.join(",")}]`),
+  ].join("\n");
   return {
     modelName: model.name,
     batch: options.batch,
     dtype: options.dtype,
-    learningRate: options.learningRate,
-    params: model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" })),
+    optimizer: options.optimizer,
+    structureHash: createHash("sha256").update(structure).digest("hex").slice(0, 16),
+    state: optimizer.state.map((s) => ({ buffer: s.name, label: s.label, size: s.size, initial: s.initial })),
+    dropout: graph.dropoutMasks.map((m) => ({ buffer: bufferNameOf.mask(m.name), size: sizeOf(m.shape), dropProbability: m.dropProbability })),
+    params,
     inputs: model.inputs.map((x) => ({ name: x.attrs.name!, shape: x.shape, wantsGrad: x.attrs.wantsGrad === true })),
     outputs: graph.outputs.map(({ name, node }) => ({ name, shape: node.shape })),
     buffers,
     entryPoints,
   };
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }

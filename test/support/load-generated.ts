@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { compile, type ModelDefinition } from "gradgen";
+import { compile, type CompileOptions, type ModelDefinition } from "gradgen";
 
 export type Fields = Record<string, Float64Array>;
 
@@ -19,7 +19,13 @@ export interface GeneratedTrainer {
   readonly params: Fields;
   readonly grads: Fields;
   readonly inputGrads: Fields;
+  readonly state: { step: number; readonly buffers: Fields };
   learningRate: number;
+  setLearningRate(learningRate: number): void;
+  trainingLoss(batch: Fields, n?: number): number;
+  resampleDropout(n?: number): void;
+  snapshot(): void;
+  restore(): void;
   loss(batch: Fields, n?: number): number;
   gradient(batch: Fields, n?: number): number;
   step(batch: Fields, n?: number): number;
@@ -32,12 +38,14 @@ export interface GeneratedModule {
 }
 
 let directory: string | undefined;
+let loaded = 0;
 
-export async function loadGenerated(definition: ModelDefinition, batch: number): Promise<GeneratedModule> {
-  const { files } = compile(definition, { batch, dtype: "f64", source: `test model ${definition.name}` });
+export async function loadGenerated(definition: ModelDefinition, batch: number, options: CompileOptions = {}): Promise<GeneratedModule> {
+  const { files } = compile(definition, { batch, dtype: "f64", source: `test model ${definition.name}`, ...options });
   const file = files[0]!;
   directory ??= mkdtempSync(path.join(tmpdir(), "gradgen-ops-"));
-  const target = path.join(directory, file.path);
+  // A fresh file name per load: the module cache would otherwise hand back an earlier model of the same name.
+  const target = path.join(directory, `${loaded++}-${file.path}`);
   writeFileSync(target, file.contents);
   const module = (await import(pathToFileURL(target).href)) as Omit<GeneratedModule, "source">;
   return { ...module, source: file.contents };
