@@ -7,7 +7,8 @@ import { compile, hyperparameterFlags, resolveOptions, type CompileOptions } fro
 import { optimizerKinds, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModel } from "./load-model.js";
-import { locationFromStack } from "../dsl/callsite.js";
+import { asUserErrors } from "./user-errors.js";
+import { checkCommand, checkUsage } from "./check-command.js";
 
 const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--check]
 
@@ -114,14 +115,7 @@ function writeAtomically(file: string, contents: string): void {
 
 /** Trace and compile one model; an exception thrown by the model's own code is the user's, not ours. */
 function compileModel(definition: ModelDefinition, file: string, options: CompileOptions & { source: string }): ReturnType<typeof compile> {
-  try {
-    return compile(definition, options);
-  } catch (error) {
-    if (error instanceof GradgenError) throw error;
-    const location = locationFromStack((error as Error)?.stack);
-    if (!location) throw error;
-    throw new GradgenError(`model "${definition.name}" in ${file} threw while being traced: ${(error as Error)?.message ?? String(error)}. Fix the code at that line (inputs and params are tensors: use their methods and nn.* on them).`, location);
-  }
+  return asUserErrors(definition, file, () => compile(definition, options));
 }
 
 async function compileCommand(args: readonly string[]): Promise<number> {
@@ -175,11 +169,13 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     if (command === "compile") return await compileCommand(rest);
+    if (command === "inspect") return await (await import("./inspect-command.js")).inspectCommand(rest);
+    if (command === "check") return await checkCommand(rest);
     if (command === "--help" || command === "-h" || command === "help") {
-      process.stdout.write(`${usage}\n`);
+      process.stdout.write(`${usage}\n\n${checkUsage}\n`);
       return 0;
     }
-    throw new GradgenError(command === undefined ? `no command given; the command is compile, e.g. gradgen compile model.ts (${seeHelp}).` : `unknown command "${command}"; the command is compile, e.g. gradgen compile model.ts (${seeHelp}).`);
+    throw new GradgenError(command === undefined ? `no command given; the commands are compile and check, e.g. gradgen compile model.ts (${seeHelp}).` : `unknown command "${command}"; the commands are compile and check, e.g. gradgen compile model.ts (${seeHelp}).`);
   } catch (error) {
     if (error instanceof GradgenError) {
       process.stderr.write(`gradgen: ${error.message}\n`);

@@ -57,7 +57,14 @@ export interface TracedModel {
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** The model being traced, for ops that need per-model numbering (dropout masks). */
-let activeTrace: { dropoutMasks: number } | undefined;
+let activeTrace: { dropoutMasks: number; customRules: number } | undefined;
+let customRulesOutsideModels = 0;
+
+/** A key for a custom derivative rule: numbered per model, so generated code does not depend on what ran before. */
+export function nextCustomRuleKey(name: string): string {
+  const index = activeTrace ? activeTrace.customRules++ : customRulesOutsideModels++;
+  return `${name}#${activeTrace ? index : `global${index}`}`;
+}
 
 /** A fresh dropout mask for the model being traced. */
 export function newDropoutMask(shape: Shape, dropProbability: number): Node {
@@ -134,7 +141,7 @@ export function traceModel(definition: ModelDefinition): TracedModel {
   };
 
   const outer = activeTrace;
-  activeTrace = { dropoutMasks: 0 };
+  activeTrace = { dropoutMasks: 0, customRules: 0 };
   let result: ModelResult;
   try {
     result = definition.build(builder);

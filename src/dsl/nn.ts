@@ -76,7 +76,10 @@ export const nn = {
   /** mean over elements of (y − t)² */
   mse: (y: Tensor, t: Tensor): Tensor =>
     traced(() => { requireSameShape("mse", y.node, t.node); return ir.div(ir.sum(ir.powConst(ir.sub(y.node, t.node), 2)), y.node.size); }),
-  /** −Σ y·log softmax(z), fused and stable; its gradient is softmax(z) − y. */
+  /**
+   * −Σ y·log softmax(z) over the last axis, fused and stable. As in TensorFlow, the targets are
+   * distributions over the last axis (one-hot or smoothed), and the gradient is softmax(z) − y.
+   */
   softmaxCrossEntropy: (logits: Tensor, onehot: Tensor): Tensor =>
     traced(() => { requireSameShape("softmaxCrossEntropy", logits.node, onehot.node); return ir.softmaxCrossEntropy(logits.node, onehot.node); }),
   /** Binary cross-entropy from logits: Σ softplus(z) − z·y, stable; its gradient is σ(z) − y. */

@@ -8,6 +8,7 @@ import {
   reshape, select, sigmoid, sign, sin, sub, transpose,
 } from "../ir/build.js";
 import type { Node } from "../ir/node.js";
+import { customRules } from "./custom-rules.js";
 import { Op } from "../ir/ops.js";
 
 export interface RuleContext {
@@ -114,6 +115,9 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
 
   // Σ over examples ↦ ḡ to every example (broadcast happens where the adjoint is used)
   [Op.BatchSum]: ({ adjoint }) => [adjoint],
+
+  // The user's rule for the operands after the first; the value itself (operand 0) passes no gradient
+  [Op.CustomGradient]: ({ inputs, out, adjoint }) => [undefined, ...customRules.apply(out.attrs.rule!, { inputs: inputs.slice(1), out, adjoint })],
 
   // Σ y·(lse(z) − z) ↦ ∂/∂z = softmax(z) − y (for targets summing to 1), ∂/∂y = lse(z) − z = −log softmax(z)
   [Op.SoftmaxCrossEntropy]: ({ inputs: [z, y], adjoint }) => {

@@ -62,6 +62,7 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
       out[0] = batchSize;
       return out;
     case Op.Reshape:
+    case Op.CustomGradient:
     case Op.BatchSum:
       out.set(arg(0));
       if (node.op === Op.BatchSum) for (let i = 0; i < out.length; i++) out[i]! *= batchSize;

@@ -24,6 +24,8 @@ export interface NodeAttrs {
   readonly value?: number;
   /** PowConst: the exponent. */
   readonly exponent?: number;
+  /** CustomGradient: the key of the user's rule in the custom rule registry. */
+  readonly rule?: string;
   /** DropoutMask: the probability of dropping a unit. */
   readonly dropProbability?: number;
   /** Transpose: the permutation of axes. */
@@ -84,6 +86,7 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.value !== undefined) parts.push(`v=${Object.is(attrs.value, -0) ? 0 : attrs.value}`);
   if (attrs.exponent !== undefined) parts.push(`p=${attrs.exponent}`);
   if (attrs.dropProbability !== undefined) parts.push(`d=${attrs.dropProbability}`);
+  if (attrs.rule !== undefined) parts.push(`r=${attrs.rule}`);
   if (attrs.perm !== undefined) parts.push(`t=${attrs.perm.join(",")}`);
   if (attrs.axes !== undefined) parts.push(`a=${attrs.axes.join(",")}`);
   return parts.join(";");
@@ -190,6 +193,8 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       return [a!.shape[0]!, b!.shape[1]!];
     case Op.BatchSum:
       if (!a!.batched) fail(`batchSum: operand is already shared by all examples.`);
+      return a!.shape;
+    case Op.CustomGradient:
       return a!.shape;
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {

@@ -52,6 +52,7 @@ export enum Op {
 
   // Composite ops: one node with a hand-written stable derivative, expanded into primitives before scheduling
   SoftmaxCrossEntropy = "softmaxCrossEntropy", // Σ y·(logSumExp(z) − z); ∂/∂z = softmax(z) − y
+  CustomGradient = "customGradient", // value of operand 0, derivative by a user rule for operands 1…
 }
 
 export const unaryElementwise = [

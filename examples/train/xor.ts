@@ -1,5 +1,5 @@
 // Train the generated XOR trainer: four examples, full batch, plain SGD.
-import { createTrainer } from "../generated/xor.js";
+import { createTrainer } from "../../generated/xor.js";
 
 const batch = {
   x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]),
