@@ -10,7 +10,13 @@ import { GradgenError, type SourceLocation } from "../errors.js";
 import { isModelDefinition, type ModelDefinition } from "../dsl/model.js";
 import { locationFromStack } from "../dsl/callsite.js";
 
-const gradgenEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "index.js");
+const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** This compiler's own module for "gradgen", "gradgen/train" or "gradgen/data". */
+function entryOf(specifier: string): string {
+  const subpath = specifier.slice("gradgen".length);
+  return subpath === "" ? path.join(distRoot, "index.js") : path.join(distRoot, "runtime", `${subpath.slice(1)}.js`);
+}
 
 interface EsbuildMessage {
   text: string;
@@ -42,7 +48,7 @@ export async function importTypeScript(file: string, what = "model file"): Promi
       plugins: [{
         name: "gradgen-self",
         setup(b) {
-          b.onResolve({ filter: /^gradgen$/ }, () => ({ path: pathToFileURL(gradgenEntry).href, external: true }));
+          b.onResolve({ filter: /^gradgen(\/(train|data))?$/ }, ({ path: specifier }) => ({ path: pathToFileURL(entryOf(specifier)).href, external: true }));
         },
       }],
     });
