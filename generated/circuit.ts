@@ -37,9 +37,14 @@ export const spec = {
   dropout: [],
 } as const;
 
+/** "wasm": matrix products in WebAssembly SIMD; "js": plain JavaScript only; "auto": wasm where allowed. */
+export type Backend = "auto" | "wasm" | "js";
+
 export interface TrainerOptions {
   /** Seed of the initialisers and dropout masks; the same seed gives the same bytes everywhere. */
   readonly seed?: number;
+  /** Where matrix products run (default "auto"). Results agree up to summation order. */
+  readonly backend?: Backend;
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
 }
@@ -53,6 +58,8 @@ export interface OptimizerState {
 
 export interface Trainer {
   readonly spec: typeof spec;
+  /** The backend in use ("wasm" or "js"). */
+  readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
   readonly inputGrads: Record<"x" | "y" | "z", Real>;
@@ -199,12 +206,13 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
   const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
-  const inputGrad_x = new Float32Array(1);
-  const inputGrad_y = new Float32Array(1);
-  const inputGrad_z = new Float32Array(1);
-  const output_f = new Float32Array(1);
-  const work0 = new Float32Array(1);
-  const work1 = new Float32Array(1);
+  const arena = { buffer: new ArrayBuffer(96) };
+  const inputGrad_x = new Float32Array(arena.buffer, 0, 1);
+  const inputGrad_y = new Float32Array(arena.buffer, 16, 1);
+  const inputGrad_z = new Float32Array(arena.buffer, 32, 1);
+  const output_f = new Float32Array(arena.buffer, 48, 1);
+  const work0 = new Float32Array(arena.buffer, 64, 1);
+  const work1 = new Float32Array(arena.buffer, 80, 1);
 
   function lossProgram(input_x: Values, input_y: Values, input_z: Values, n: number, rate: number): number {
     work0.fill(0, 0, 1);
@@ -302,6 +310,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   const trainer: Trainer = {
     spec,
+    backend: "js",
     params: {},
     grads: {},
     inputGrads: {

@@ -40,9 +40,14 @@ export const spec = {
   dropout: [],
 } as const;
 
+/** "wasm": matrix products in WebAssembly SIMD; "js": plain JavaScript only; "auto": wasm where allowed. */
+export type Backend = "auto" | "wasm" | "js";
+
 export interface TrainerOptions {
   /** Seed of the initialisers and dropout masks; the same seed gives the same bytes everywhere. */
   readonly seed?: number;
+  /** Where matrix products run (default "auto"). Results agree up to summation order. */
+  readonly backend?: Backend;
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
 }
@@ -56,6 +61,8 @@ export interface OptimizerState {
 
 export interface Trainer {
   readonly spec: typeof spec;
+  /** The backend in use ("wasm" or "js"). */
+  readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
   readonly inputGrads: Record<"x0" | "x1", Real>;
@@ -202,17 +209,18 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
   const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
-  const param_w0 = new Float32Array(1);
-  const param_w1 = new Float32Array(1);
-  const param_w2 = new Float32Array(1);
-  const grad_w0 = new Float32Array(1);
-  const grad_w1 = new Float32Array(1);
-  const grad_w2 = new Float32Array(1);
-  const inputGrad_x0 = new Float32Array(1);
-  const inputGrad_x1 = new Float32Array(1);
-  const output_f = new Float32Array(1);
-  const work0 = new Float32Array(1);
-  const work1 = new Float32Array(1);
+  const arena = { buffer: new ArrayBuffer(176) };
+  const param_w0 = new Float32Array(arena.buffer, 0, 1);
+  const param_w1 = new Float32Array(arena.buffer, 16, 1);
+  const param_w2 = new Float32Array(arena.buffer, 32, 1);
+  const grad_w0 = new Float32Array(arena.buffer, 48, 1);
+  const grad_w1 = new Float32Array(arena.buffer, 64, 1);
+  const grad_w2 = new Float32Array(arena.buffer, 80, 1);
+  const inputGrad_x0 = new Float32Array(arena.buffer, 96, 1);
+  const inputGrad_x1 = new Float32Array(arena.buffer, 112, 1);
+  const output_f = new Float32Array(arena.buffer, 128, 1);
+  const work0 = new Float32Array(arena.buffer, 144, 1);
+  const work1 = new Float32Array(arena.buffer, 160, 1);
   const snapshot_param_w0 = new Float32Array(param_w0.length);
   const snapshot_param_w1 = new Float32Array(param_w1.length);
   const snapshot_param_w2 = new Float32Array(param_w2.length);
@@ -402,6 +410,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   const trainer: Trainer = {
     spec,
+    backend: "js",
     params: {
       w0: param_w0,
       w1: param_w1,

@@ -41,9 +41,14 @@ export const spec = {
   dropout: [],
 } as const;
 
+/** "wasm": matrix products in WebAssembly SIMD; "js": plain JavaScript only; "auto": wasm where allowed. */
+export type Backend = "auto" | "wasm" | "js";
+
 export interface TrainerOptions {
   /** Seed of the initialisers and dropout masks; the same seed gives the same bytes everywhere. */
   readonly seed?: number;
+  /** Where matrix products run (default "auto"). Results agree up to summation order. */
+  readonly backend?: Backend;
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
 }
@@ -57,6 +62,8 @@ export interface OptimizerState {
 
 export interface Trainer {
   readonly spec: typeof spec;
+  /** The backend in use ("wasm" or "js"). */
+  readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
   readonly inputGrads: Record<never, Real>;
@@ -203,20 +210,21 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
   const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
-  const param_W1 = new Float32Array(8);
-  const param_b1 = new Float32Array(4);
-  const param_W2 = new Float32Array(4);
-  const param_b2 = new Float32Array(1);
-  const grad_W1 = new Float32Array(8);
-  const grad_b1 = new Float32Array(4);
-  const grad_W2 = new Float32Array(4);
-  const grad_b2 = new Float32Array(1);
-  const output_y = new Float32Array(4);
-  const work0 = new Float32Array(16);
-  const work1 = new Float32Array(16);
-  const work2 = new Float32Array(16);
-  const work3 = new Float32Array(4);
-  const work4 = new Float32Array(1);
+  const arena = { buffer: new ArrayBuffer(400) };
+  const param_W1 = new Float32Array(arena.buffer, 0, 8);
+  const param_b1 = new Float32Array(arena.buffer, 32, 4);
+  const param_W2 = new Float32Array(arena.buffer, 48, 4);
+  const param_b2 = new Float32Array(arena.buffer, 64, 1);
+  const grad_W1 = new Float32Array(arena.buffer, 80, 8);
+  const grad_b1 = new Float32Array(arena.buffer, 112, 4);
+  const grad_W2 = new Float32Array(arena.buffer, 128, 4);
+  const grad_b2 = new Float32Array(arena.buffer, 144, 1);
+  const output_y = new Float32Array(arena.buffer, 160, 4);
+  const work0 = new Float32Array(arena.buffer, 176, 16);
+  const work1 = new Float32Array(arena.buffer, 240, 16);
+  const work2 = new Float32Array(arena.buffer, 304, 16);
+  const work3 = new Float32Array(arena.buffer, 368, 4);
+  const work4 = new Float32Array(arena.buffer, 384, 1);
   const snapshot_param_W1 = new Float32Array(param_W1.length);
   const snapshot_param_b1 = new Float32Array(param_b1.length);
   const snapshot_param_W2 = new Float32Array(param_W2.length);
@@ -724,6 +732,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   const trainer: Trainer = {
     spec,
+    backend: "js",
     params: {
       W1: param_W1,
       b1: param_b1,

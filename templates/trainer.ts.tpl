@@ -15,9 +15,14 @@ export type PredictInputs = { readonly [K in {{predictInputUnion}}]: Values };
 
 export const spec = {{spec}} as const;
 
+/** "wasm": matrix products in WebAssembly SIMD; "js": plain JavaScript only; "auto": wasm where allowed. */
+export type Backend = "auto" | "wasm" | "js";
+
 export interface TrainerOptions {
   /** Seed of the initialisers and dropout masks; the same seed gives the same bytes everywhere. */
   readonly seed?: number;
+  /** Where matrix products run (default "auto"). Results agree up to summation order. */
+  readonly backend?: Backend;
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
 }
@@ -31,6 +36,8 @@ export interface OptimizerState {
 
 export interface Trainer {
   readonly spec: typeof spec;
+  /** The backend in use ("wasm" or "js"). */
+  readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
   readonly inputGrads: Record<{{inputGradUnion}}, Real>;
@@ -177,6 +184,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
   const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
+{{arena}}
 {{allocations}}
 {{initialisation}}
 {{entryFunctions}}
@@ -188,6 +196,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   const trainer: Trainer = {
     spec,
+    backend: {{backendExpression}},
     params: {{paramsObject}},
     grads: {{gradsObject}},
     inputGrads: {{inputGradsObject}},

@@ -8,6 +8,7 @@ import type {
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
 import { fans } from "../initializers.js";
+import { gemmModuleBytes } from "./wasm/gemm.js";
 
 export interface TypeScriptModuleOptions {
   /** The model file, as named in the header. */
@@ -276,9 +277,22 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   const predictInputs = entry("predict")!.inputs;
   const sizeOfInput = (name: string) => sizeOf(program.inputs.find((x) => x.name === name)!.shape);
 
+  const bytesPerElement = program.dtype === "f32" ? 4 : 8;
+  const usesGemm = program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm" && k.form === "blocked"));
+  // Every buffer is a view into one block of memory (WebAssembly's, when the blocked product runs there).
+  const arena = usesGemm
+    ? [
+      `  const arena = createArena(${program.arenaSize * bytesPerElement}, options.backend ?? "auto");`,
+      `  const wasmGemm = arena.wasmGemm;`,
+      `  function gemm(m: number, n: number, k: number, a: Real, aOffset: number, aRow: number, aCol: number, b: Real, bOffset: number, bRow: number, bCol: number, c: Real, cOffset: number, cRow: number): void {`,
+      `    if (wasmGemm === undefined) return gemmJs(m, n, k, a, aOffset, aRow, aCol, b, bOffset, bRow, bCol, c, cOffset, cRow);`,
+      `    wasmGemm(m, n, k, a.byteOffset / ${bytesPerElement} + aOffset, aRow, aCol, b.byteOffset / ${bytesPerElement} + bOffset, bRow, bCol, c.byteOffset / ${bytesPerElement} + cOffset, cRow);`,
+      `  }`,
+    ].join("\n")
+    : `  const arena = { buffer: new ArrayBuffer(${program.arenaSize * bytesPerElement}) };`;
   const allocations = program.buffers.map((buffer) => {
-    const size = buffer.size * (buffer.perExample ? program.batch : 1);
-    return `  const ${buffer.name} = new ${arrayType}(${Math.max(size, 1)});`;
+    const size = Math.max(1, buffer.size * (buffer.perExample ? program.batch : 1));
+    return `  const ${buffer.name} = new ${arrayType}(arena.buffer, ${buffer.offset * bytesPerElement}, ${size});`;
   });
   // Snapshots of parameters and optimizer state, allocated once so early stopping allocates nothing.
   const snapshotted = [...program.params.map((p) => `param_${p.name}`), ...program.state.map((s) => s.buffer)];
@@ -374,7 +388,11 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       : program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`).join("\n"),
     snapshotCopies: snapshotted.map((name) => `      snapshot_${name}.set(${name});`).join("\n"),
     restoreCopies: snapshotted.map((name) => `      ${name}.set(snapshot_${name});`).join("\n"),
-    kernelFunctions: program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm" && k.form === "blocked")) ? readTemplate("gemm.ts.tpl") : "",
+    arena,
+    backendExpression: usesGemm ? `wasmGemm === undefined ? "js" : "wasm"` : `"js"`,
+    kernelFunctions: usesGemm
+      ? fillTemplate(readTemplate("gemm.ts.tpl"), { wasmGemmBase64: Buffer.from(gemmModuleBytes({ dtype: program.dtype })).toString("base64") })
+      : "",
   });
 }
 

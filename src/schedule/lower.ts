@@ -77,6 +77,10 @@ class EntryLowering {
   private readonly kernels: Kernel[] = [];
   private readonly temporaries = new Map<string, { size: number; perExample: boolean }>();
   private readonly inputsRead = new Set<string>();
+  /** Per-example sizes of the inputs, by buffer name. */
+  private readonly inputSizes = new Map<string, number>();
+  /** Inputs copied into a work buffer for the blocked GEMM (which runs in WebAssembly memory when it can). */
+  private readonly stagedInputs = new Map<string, string>();
   /** Shared scalars become locals s0, s1, … in schedule order (names never depend on node ids). */
   private readonly localNames = new Map<Node, string>();
   /** Roots whose kernel writes straight into their binding's buffer. */
@@ -176,6 +180,7 @@ class EntryLowering {
     switch (node.op) {
       case Op.Input:
         this.inputsRead.add(node.attrs.name!);
+        this.inputSizes.set(bufferNameOf.input(node.attrs.name!), node.size);
         return contiguousView({ kind: "buffer", name: bufferNameOf.input(node.attrs.name!) }, node.shape, true);
       case Op.Param:
         return contiguousView({ kind: "buffer", name: bufferNameOf.param(node.attrs.name!) }, node.shape, false);
@@ -262,7 +267,7 @@ class EntryLowering {
         this.batchSumKernels(node, target);
         return;
       case Op.MatMul:
-        this.kernels.push(this.matmulKernel(node, target));
+        this.kernels.push(this.staged(this.matmulKernel(node, target)));
         return;
       default:
         throw new GradgenError(`internal: no kernel for ${node.op}`);
@@ -323,7 +328,7 @@ class EntryLowering {
     const length: Extent = { factor: node.size, perExample: false };
     const buffer = (target.storage as { name: string }).name;
     if (this.kinds.get(operand) === "fused") {
-      this.kernels.push(this.batchContraction(operand, target, describe(node)));
+      this.kernels.push(this.staged(this.batchContraction(operand, target, describe(node))));
       return;
     }
     this.kernels.push({ kind: "fill", buffer, length, value: 0 });
@@ -332,6 +337,31 @@ class EntryLowering {
     this.valueOf(operand, space, values, new Map());
     const destination = { ...target, batchStride: 0 };
     this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add", unrolled: 0 }));
+  }
+
+  /**
+   * The blocked GEMM reads its operands from the trainer's own memory (where WebAssembly can see
+   * them), so a user's input array is first copied into a work buffer, once per call.
+   */
+  private staged(kernel: GemmKernel): GemmKernel {
+    if (kernel.form !== "blocked") return kernel;
+    const stage = (matrix: MatrixAccess): MatrixAccess => {
+      const size = this.inputSizes.get(matrix.buffer);
+      if (size === undefined) return matrix;
+      let copy = this.stagedInputs.get(matrix.buffer);
+      if (copy === undefined) {
+        copy = `%${this.temporaries.size}`;
+        this.temporaries.set(copy, { size, perExample: true });
+        this.stagedInputs.set(matrix.buffer, copy);
+        const whole = (name: string): Access => ({ storage: { kind: "buffer", name }, offset: 0, strides: [1] });
+        this.kernels.push(coalesce({
+          kind: "loop", comment: `${matrix.buffer} copied for the matrix product`, mode: "assign", unrolled: 0,
+          dims: [{ factor: size, perExample: true }], values: [{ kind: "load", access: whole(matrix.buffer) }], target: whole(copy),
+        }));
+      }
+      return { ...matrix, buffer: copy };
+    };
+    return { ...kernel, a: stage(kernel.a), b: stage(kernel.b) };
   }
 
   private matrix(view: View): MatrixAccess {

@@ -20,6 +20,8 @@ export interface BufferDecl {
   /** Elements for one example (batched buffers) or in all (shared buffers). */
   readonly size: number;
   readonly perExample: boolean;
+  /** Where it starts in the trainer's one block of memory, in elements. */
+  readonly offset: number;
 }
 
 /** Where values live: a buffer, or a scalar expression (literal, n, a local). */
@@ -158,5 +160,7 @@ export interface Program {
   readonly inputs: readonly (TensorInfo & { readonly wantsGrad: boolean })[];
   readonly outputs: readonly TensorInfo[];
   readonly buffers: readonly BufferDecl[];
+  /** Elements of the block of memory all buffers live in (WebAssembly memory when available). */
+  readonly arenaSize: number;
   readonly entryPoints: readonly EntryPoint[];
 }

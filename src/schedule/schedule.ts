@@ -43,7 +43,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     { name: "update", kernels: [...optimizer.update], inputs: [] },
   ];
 
-  const buffers: BufferDecl[] = [
+  const declared: Omit<BufferDecl, "offset">[] = [
     ...params.map((p) => ({ name: bufferNameOf.param(p.name), role: "param" as const, size: sizeOf(p.shape), perExample: false })),
     ...params.map((p) => ({ name: bufferNameOf.grad(p.name), role: "grad" as const, size: sizeOf(p.shape), perExample: false })),
     ...optimizer.state.map((s) => ({ name: s.name, role: "state" as const, size: s.size, perExample: false })),
@@ -52,6 +52,15 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     ...graph.outputs.map(({ name, node }) => ({ name: bufferNameOf.output(name), role: "output" as const, size: node.size, perExample: node.batched })),
     ...slots.map((slot) => ({ name: slot.name, role: "work" as const, size: slot.size, perExample: false })),
   ];
+  // One block of memory, buffers one after another, each starting on a 16-byte boundary (SIMD loads).
+  const alignment = options.dtype === "f32" ? 4 : 2;
+  let arenaSize = 0;
+  const buffers: BufferDecl[] = declared.map((buffer) => {
+    const offset = arenaSize;
+    const elements = Math.max(1, buffer.size * (buffer.perExample ? options.batch : 1));
+    arenaSize += Math.ceil(elements / alignment) * alignment;
+    return { ...buffer, offset };
+  });
   const entryPoints: EntryPoint[] = [
     ...entrySpecs.map((spec, i) => ({
       name: spec.name,
@@ -77,6 +86,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     inputs: model.inputs.map((x) => ({ name: x.attrs.name!, shape: x.shape, wantsGrad: x.attrs.wantsGrad === true })),
     outputs: graph.outputs.map(({ name, node }) => ({ name, shape: node.shape })),
     buffers,
+    arenaSize,
     entryPoints,
   };
 }
