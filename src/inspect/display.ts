@@ -1,0 +1,112 @@
+// Showing inspection objects: display(x) in Deno's Jupyter kernel, in tslab, or on a console, and
+// graph()/equations() that make displayable objects. Notebook conventions (measured with both
+// kernels): a bundle with text/plain always, text/latex as "$\displaystyle …$", image/svg+xml for
+// drawings; Deno renders [Symbol.for("Jupyter.display")](), tslab only through its display API.
+
+import type { Node } from "../ir/node.js";
+import type { Tensor } from "../dsl/tensor.js";
+import { formatBoth, joinTex, joinText, type FormatOptions } from "./format.js";
+import { adjointsBetween, gradientOf, latexMime, type MimeBundle } from "./expression.js";
+import { ComputationGraph, type GraphOptions } from "./graph.js";
+import { texName } from "./names.js";
+
+export interface Displayable {
+  toString(): string;
+  toMimeBundle(): MimeBundle;
+}
+
+function bundleOf(x: unknown): MimeBundle {
+  const candidate = x as Partial<Displayable> | null;
+  if (candidate && typeof candidate.toMimeBundle === "function") return candidate.toMimeBundle();
+  return { "text/plain": typeof x === "string" ? x : String(x) };
+}
+
+type DenoJupyter = { display(value: unknown, options?: { raw?: boolean }): Promise<void> | void };
+type TslabDisplay = { latex(s: string): void; svg(s: string): void; text(s: string): void; html(s: string): void };
+
+function denoJupyter(): DenoJupyter | undefined {
+  try {
+    const deno = (globalThis as { Deno?: { jupyter?: DenoJupyter } }).Deno;
+    return deno?.jupyter; // throws outside `deno jupyter`
+  } catch {
+    return undefined;
+  }
+}
+
+function tslabDisplay(): TslabDisplay | undefined {
+  try {
+    const tslab = (globalThis as { __tslab__?: { require(name: string): { display: TslabDisplay } } }).__tslab__;
+    return tslab?.require("tslab").display;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Show an expression, a graph or any displayable: rich output in a notebook, text on a console. */
+export async function display(...values: unknown[]): Promise<void> {
+  for (const value of values) {
+    const bundle = bundleOf(value);
+    const deno = denoJupyter();
+    if (deno) { await deno.display(bundle, { raw: true }); continue; }
+    const tslab = tslabDisplay();
+    if (tslab) {
+      if (bundle["image/svg+xml"]) tslab.svg(bundle["image/svg+xml"]);
+      else if (bundle["text/latex"]) tslab.latex(bundle["text/latex"]);
+      else tslab.text(bundle["text/plain"]);
+      continue;
+    }
+    process.stdout.write(`${bundle["text/plain"]}\n`);
+  }
+}
+
+/** The computational graph of `f` as a drawing (lecture circuit style); values make it numeric. */
+export function graph(f: Tensor, options: GraphOptions = {}): ComputationGraph {
+  return new ComputationGraph(f.node, options);
+}
+
+/** Several labelled expressions printed together, sharing temporaries: equations({ "∂f/∂x": gx, … }). */
+export class Equations implements Displayable {
+  private readonly labels: string[];
+  private readonly nodes: Node[];
+
+  constructor(entries: Readonly<Record<string, Tensor>>, private options: FormatOptions = {}) {
+    this.labels = Object.keys(entries);
+    this.nodes = Object.values(entries).map((t) => t.node);
+    // gradients of one function: their shared adjoints print as δ1, δ2, …
+    const origins = this.nodes.map(gradientOf);
+    const seed = origins[0]?.seed;
+    if (!options.adjoints && seed && origins.every((o) => o?.seed === seed)) {
+      this.options = { ...options, adjoints: adjointsBetween(seed, origins.map((o) => o!.wrt)) };
+    }
+  }
+
+  private forms() {
+    return formatBoth(this.nodes, this.options);
+  }
+
+  toString(): string {
+    return joinText(this.forms().text, this.labels);
+  }
+
+  toTex(): string {
+    return joinTex(this.forms().tex, this.labels.map(labelTex));
+  }
+
+  toMimeBundle(): MimeBundle {
+    return { "text/plain": this.toString(), "text/latex": latexMime(this.toTex()) };
+  }
+
+  [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
+  [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
+}
+
+/** ∂f/∂w0 → \frac{\partial f}{\partial w_{0}}; other labels → their LaTeX name. */
+export function labelTex(label: string): string {
+  const partial = /^∂(\w+)\/∂(\w+)$/u.exec(label);
+  if (partial) return `\\frac{\\partial ${texName(partial[1]!)}}{\\partial ${texName(partial[2]!)}}`;
+  return /^[\p{L}\w]+$/u.test(label) ? texName(label) : `\\text{${label}}`;
+}
+
+export function equations(entries: Readonly<Record<string, Tensor>>, options: FormatOptions = {}): Equations {
+  return new Equations(entries, options);
+}

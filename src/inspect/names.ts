@@ -1,0 +1,58 @@
+// Names as they print: plain text keeps the user's spelling; LaTeX turns trailing digits and
+// underscores into subscripts and Greek names (or letters) into their commands, so W1 is W_{1},
+// x_out is x_{\mathrm{out}}, alpha is \alpha and δ2 is \delta_{2}.
+
+const greekWords = [
+  "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+  "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
+  "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
+];
+
+const greekLetters: Readonly<Record<string, string>> = {
+  α: "alpha", β: "beta", γ: "gamma", δ: "delta", ε: "epsilon", ζ: "zeta", η: "eta", θ: "theta", ι: "iota",
+  κ: "kappa", λ: "lambda", μ: "mu", ν: "nu", ξ: "xi", π: "pi", ρ: "rho", σ: "sigma", τ: "tau", υ: "upsilon",
+  φ: "phi", χ: "chi", ψ: "psi", ω: "omega", Δ: "Delta", Σ: "Sigma", Ω: "Omega", Φ: "Phi", Ψ: "Psi", Θ: "Theta", Λ: "Lambda",
+};
+
+function texWord(word: string): string {
+  if (word.length === 0) return "";
+  if (greekWords.includes(word)) return `\\${word}`;
+  if ([...word].length === 1) {
+    const greek = greekLetters[word];
+    return greek ? `\\${greek}` : word;
+  }
+  // Greek letter followed by more text (δz): the letter, then the rest upright
+  const first = [...word][0]!;
+  if (greekLetters[first]) return `\\${greekLetters[first]}${texWord(word.slice(first.length))}`;
+  return `\\mathrm{${word.replace(/[{}\\]/g, "")}}`;
+}
+
+/** LaTeX for a variable name: W1 → W_{1}, x_out → x_{\mathrm{out}}, alpha → \alpha, δ2 → \delta_{2}. */
+export function texName(name: string): string {
+  const underscore = name.indexOf("_");
+  if (underscore > 0 && underscore < name.length - 1) {
+    return `${texName(name.slice(0, underscore))}_{${texSubscript(name.slice(underscore + 1))}}`;
+  }
+  const match = /^(.*?)(\d+)$/u.exec(name);
+  if (match && match[1]!.length > 0) return `${texWord(match[1]!)}_{${match[2]}}`;
+  return texWord(name);
+}
+
+function texSubscript(text: string): string {
+  if (/^\d+$/.test(text)) return text;
+  return text.split("_").map((part) => (/^\d+$/.test(part) ? part : texWord(part))).join(",");
+}
+
+const superscriptDigits = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+
+/** 2 → ², 31 → ³¹ (for small integer powers of named functions: tanh²). */
+export function superscript(n: number): string {
+  return String(n).split("").map((d) => superscriptDigits[Number(d)]).join("");
+}
+
+/** Shortest faithful decimal, without float noise (0.30000000000000004 → 0.3). */
+export function formatNumber(value: number): string {
+  if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  const short = Number(value.toPrecision(12));
+  return String(short);
+}
