@@ -42,6 +42,8 @@ export function planBuffers(entries: readonly LoweredEntry[], batch: number): { 
       const { reads, writes } = buffersOf(kernel);
       for (const name of [...reads, ...writes]) if (entry.temporaries.has(name)) lastUse.set(name, i);
     });
+    const releasedAfter = new Map<number, string[]>();
+    for (const [name, last] of lastUse) releasedAfter.set(last, [...(releasedAfter.get(last) ?? []), name]);
     const free = new Set(slots.map((_, i) => i));
     const assigned = new Map<string, number>();
     entry.kernels.forEach((kernel, i) => {
@@ -59,8 +61,8 @@ export function planBuffers(entries: readonly LoweredEntry[], batch: number): { 
         slots[slot]!.size = Math.max(slots[slot]!.size, need);
         assigned.set(name, slot);
       }
-      for (const [name, last] of lastUse) {
-        if (last === i && assigned.has(name)) free.add(assigned.get(name)!);
+      for (const name of releasedAfter.get(i) ?? []) {
+        if (assigned.has(name)) free.add(assigned.get(name)!);
       }
     });
     const rename = (name: string) => (assigned.has(name) ? slots[assigned.get(name)!]!.name : name);
