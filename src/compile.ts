@@ -5,6 +5,7 @@ import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions 
 import { optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
 import { buildTrainingGraph } from "./passes/pipeline.js";
 import { schedule } from "./schedule/schedule.js";
+import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
 
 export interface CompileOptions {
@@ -18,6 +19,8 @@ export interface CompileOptions {
   readonly hyperparameters?: Readonly<Record<string, number>>;
   /** The model file as the header should name it. */
   readonly source?: string;
+  /** Code-shape knobs, for measuring them (bench/straight-line.mjs); the defaults are measured. */
+  readonly tuning?: Partial<Tuning>;
 }
 
 export interface CompiledFile {
@@ -58,7 +61,7 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const resolved = resolveOptions(options, definition.options);
   const traced = traceModel(definition);
   const graph = buildTrainingGraph(traced);
-  const program = schedule(graph, resolved);
+  const program = schedule(graph, { ...resolved, tuning: { ...defaultTuning, ...options.tuning } });
   const source = options.source ?? `model "${definition.name}"`;
   const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...optimizerFlags(options)];
   const contents = emitTypeScript(program, { source, command: `gradgen compile ${source} ${flags.join(" ")}` });

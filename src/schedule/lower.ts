@@ -65,8 +65,17 @@ function describe(node: Node): string {
   return `${node.op}${name} [${node.shape.join(", ")}]${node.batched ? " per example" : ""}${where}`;
 }
 
-export function lowerEntryPoint(bindings: readonly Binding[]): LoweredEntry {
-  return new EntryLowering(bindings).run();
+/** Knobs whose best values are measured (bench/straight-line.mjs), not guessed. */
+export interface Tuning {
+  /** Most copies of a loop body written out as straight-line code (0: loops only). */
+  readonly straightLineLimit: number;
+}
+
+/** Measured on this project's reference machine with bench/straight-line.mjs (see the README). */
+export const defaultTuning: Tuning = { straightLineLimit: 8 };
+
+export function lowerEntryPoint(bindings: readonly Binding[], tuning: Tuning = defaultTuning): LoweredEntry {
+  return new EntryLowering(bindings, tuning).run();
 }
 
 class EntryLowering {
@@ -86,7 +95,10 @@ class EntryLowering {
   /** Roots whose kernel writes straight into their binding's buffer. */
   private readonly assignedTargets = new Map<Node, string>();
 
-  constructor(private readonly bindings: readonly Binding[]) {}
+  constructor(
+    private readonly bindings: readonly Binding[],
+    private readonly tuning: Tuning,
+  ) {}
 
   run(): LoweredEntry {
     const nodes = reachableInOrder(this.bindings.map((b) => b.node));
@@ -339,6 +351,10 @@ class EntryLowering {
     this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add", unrolled: 0 }));
   }
 
+  private withForm(kernel: Omit<GemmKernel, "form">): GemmKernel {
+    return { ...kernel, form: gemmForm(kernel.m, kernel.n, kernel.k, this.tuning.straightLineLimit) } as GemmKernel;
+  }
+
   /**
    * The blocked GEMM reads its operands from the trainer's own memory (where WebAssembly can see
    * them), so a user's input array is first copied into a work buffer, once per call.
@@ -385,7 +401,7 @@ class EntryLowering {
     const { a, b } = this.contractionLayout(matmul)!;
     const [m, k] = matmul.inputs[0]!.shape as [number, number];
     const n = matmul.inputs[1]!.shape[1]!;
-    return withForm({
+    return this.withForm({
       kind: "gemm", comment: `${comment}: Σ over examples of ${describe(matmul)}`,
       m: { factor: m, perExample: false }, n: { factor: n, perExample: false }, k: { factor: k, perExample: true },
       a, b, c: this.matrix(target),
@@ -401,22 +417,22 @@ class EntryLowering {
     const comment = describe(node);
     const c = this.matrix(target);
     const fixed = (factor: number): Extent => ({ factor, perExample: false });
-    if (!node.batched) return withForm({ kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c });
+    if (!node.batched) return this.withForm({ kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c });
     // One batched operand against a shared one: fold the examples into the rows of one big GEMM.
     if (left.batched && !right.batched && (m === 1 || a.batchStride === m * a.strides[0]!)) {
       const rowStride = m === 1 ? a.batchStride : a.strides[0]!;
-      return withForm({ kind: "gemm", comment, m: { factor: m, perExample: true }, n: fixed(n), k: fixed(k), a: { ...this.matrix(a), rowStride }, b: this.matrix(b), c });
+      return this.withForm({ kind: "gemm", comment, m: { factor: m, perExample: true }, n: fixed(n), k: fixed(k), a: { ...this.matrix(a), rowStride }, b: this.matrix(b), c });
     }
     if (right.batched && !left.batched && n === 1) {
       // (A·x_b)ᵀ = x_bᵀ·Aᵀ: the examples become rows again
-      return withForm({
+      return this.withForm({
         kind: "gemm", comment, m: { factor: 1, perExample: true }, n: fixed(m), k: fixed(k),
         a: { buffer: this.matrix(b).buffer, offset: b.offset, rowStride: b.batchStride, colStride: b.strides[0]! },
         b: { buffer: this.matrix(a).buffer, offset: a.offset, rowStride: a.strides[1]!, colStride: a.strides[0]! },
         c: { ...c, rowStride: m, colStride: 1 },
       });
     }
-    return withForm({
+    return this.withForm({
       kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c,
       repeat: { count: { factor: 1, perExample: true }, aStride: a.batchStride, bStride: b.batchStride, cStride: m * n },
     });
@@ -492,36 +508,30 @@ export function coalesce(kernel: LoopKernel): LoopKernel {
     ...(extraStores ? { extraStores } : {}),
     target: { ...kernel.target, strides: accesses[0]! },
     ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),
-    unrolled: straightLineDims(dims),
   };
 }
 
 /**
- * Tiny static loops are cheaper written out: V8 then folds every index into a constant. The block
- * stays small (≤ 16 copies of the body), far below the function sizes where V8 stops optimizing.
+ * Tiny static loops are cheaper written out: V8 then folds every index into a constant. How many of
+ * the innermost loops of `dims` to write out so that at most `limit` copies of the body result (a
+ * limit far below the function sizes at which V8 stops optimizing).
  */
-export const straightLineLimit = 16;
-
-function straightLineDims(dims: readonly Extent[]): number {
+export function straightLineDims(dims: readonly Extent[], limit: number): number {
   let count = 0;
   let copies = 1;
   for (let d = dims.length - 1; d >= 0; d--) {
     const dim = dims[d]!;
-    if (dim.perExample || copies * dim.factor > straightLineLimit) break;
+    if (dim.perExample || copies * dim.factor > limit) break;
     copies *= dim.factor;
     count++;
   }
   return count;
 }
 
-function withForm(kernel: Omit<GemmKernel, "form">): GemmKernel {
-  return { ...kernel, form: gemmForm(kernel.m, kernel.n, kernel.k) } as GemmKernel;
-}
-
 /** Straight-line forms for small products (see GemmForm); the blocked routine otherwise. */
-export function gemmForm(m: Extent, n: Extent, k: Extent): GemmForm {
+export function gemmForm(m: Extent, n: Extent, k: Extent, limit: number): GemmForm {
   const isStatic = (e: Extent) => !e.perExample;
-  if (isStatic(n) && isStatic(k) && n.factor * k.factor <= 4 * straightLineLimit) return "rows";
-  if (isStatic(m) && isStatic(n) && m.factor * n.factor <= 2 * straightLineLimit) return "contraction";
+  if (isStatic(n) && isStatic(k) && n.factor * k.factor <= 4 * limit) return "rows";
+  if (isStatic(m) && isStatic(n) && m.factor * n.factor <= 2 * limit) return "contraction";
   return "blocked";
 }

@@ -6,14 +6,20 @@ import type { TrainingGraph } from "../passes/pipeline.js";
 import { printGraph } from "../ir/print.js";
 import type { OptimizerSpec } from "../optimizers.js";
 import { planBuffers } from "./buffers.js";
-import { bufferNameOf, lowerEntryPoint, type Binding } from "./lower.js";
+import { bufferNameOf, defaultTuning, lowerEntryPoint, straightLineDims, type Binding, type Tuning } from "./lower.js";
 import { planOptimizer } from "./optimizer-updates.js";
-import type { BufferDecl, EntryPoint, EntryPointName, Program } from "./program.js";
+import type { BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
+
+/** Decide which innermost loops are written out as straight-line code. */
+function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
+  return kernel.kind === "loop" ? { ...kernel, unrolled: straightLineDims(kernel.dims, tuning.straightLineLimit) } : kernel;
+}
 
 export interface ScheduleOptions {
   readonly batch: number;
   readonly dtype: "f32" | "f64";
   readonly optimizer: OptimizerSpec;
+  readonly tuning?: Tuning;
 }
 
 export function schedule(graph: TrainingGraph, options: ScheduleOptions): Program {
@@ -33,14 +39,15 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     },
     { name: "predict", bindings: graph.outputs.map(({ name, node }) => ({ node, target: toBuffer(bufferNameOf.output(name), node.batched) })) },
   ];
-  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings));
+  const tuning = options.tuning ?? defaultTuning;
+  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning));
   const { slots, planned } = planBuffers(lowered, options.batch);
 
   const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
   const optimizer = planOptimizer(options.optimizer, params);
   const optimizerEntries: EntryPoint[] = [
-    ...(optimizer.beforeGradient.length > 0 ? [{ name: "beforeGradient" as const, kernels: [...optimizer.beforeGradient], inputs: [] }] : []),
-    { name: "update", kernels: [...optimizer.update], inputs: [] },
+    ...(optimizer.beforeGradient.length > 0 ? [{ name: "beforeGradient" as const, kernels: optimizer.beforeGradient.map((k) => writeOut(k, tuning)), inputs: [] }] : []),
+    { name: "update", kernels: optimizer.update.map((k) => writeOut(k, tuning)), inputs: [] },
   ];
 
   const declared: Omit<BufferDecl, "offset">[] = [
@@ -64,7 +71,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   const entryPoints: EntryPoint[] = [
     ...entrySpecs.map((spec, i) => ({
       name: spec.name,
-      kernels: planned[i]!.kernels,
+      kernels: planned[i]!.kernels.map((kernel) => writeOut(kernel, tuning)),
       inputs: model.inputs.map((x) => x.attrs.name!).filter((name) => lowered[i]!.inputsRead.has(name)),
       ...(planned[i]!.returns ? { returns: planned[i]!.returns } : {}),
     })),
