@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^gradgen\/train$/, replacement: source("runtime/train.ts") },
       { find: /^gradgen\/data$/, replacement: source("runtime/data.ts") },
+      { find: /^gradgen\/parallel$/, replacement: source("runtime/parallel.ts") },
       { find: /^gradgen$/, replacement: source("index.ts") },
     ],
   },

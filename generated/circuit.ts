@@ -77,6 +77,10 @@ export interface Trainer {
   step(batch: Batch, n?: number): number;
   /** Draws fresh dropout masks for the first n examples (step() does this itself). */
   resampleDropout(n?: number): void;
+  /** The part of step() before the gradient: fresh dropout masks, and Nesterov's look-ahead. */
+  beginStep(n?: number): void;
+  /** The part of step() after the gradient: the optimizer update from `grads` (for data-parallel training). */
+  applyUpdate(): void;
   /** The named outputs for the first n examples, without dropout, in buffers reused by every call. */
   predict(inputs: PredictInputs, n?: number): Record<OutputName, Real>;
   /** Copies parameters and optimizer state into buffers allocated once (for early stopping). */
@@ -359,6 +363,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     },
     resampleDropout(n: number = spec.batch): void {
       resampleDropout(checkCount(n));
+    },
+    beginStep(n: number = spec.batch): void {
+      resampleDropout(checkCount(n));
+      // no look-ahead for sgd
+    },
+    applyUpdate(): void {
+      updateProgram(0, trainer.learningRate);
+      trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n: number = spec.batch): Record<OutputName, Real> {
       checkCount(n);

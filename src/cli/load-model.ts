@@ -12,7 +12,7 @@ import { locationFromStack } from "../dsl/callsite.js";
 
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** This compiler's own module for "gradgen", "gradgen/train" or "gradgen/data". */
+/** This compiler's own module for "gradgen" or one of its subpaths (gradgen/train, /data, /parallel). */
 function entryOf(specifier: string): string {
   const subpath = specifier.slice("gradgen".length);
   return subpath === "" ? path.join(distRoot, "index.js") : path.join(distRoot, "runtime", `${subpath.slice(1)}.js`);
@@ -48,7 +48,7 @@ export async function importTypeScript(file: string, what = "model file"): Promi
       plugins: [{
         name: "gradgen-self",
         setup(b) {
-          b.onResolve({ filter: /^gradgen(\/(train|data))?$/ }, ({ path: specifier }) => ({ path: pathToFileURL(entryOf(specifier)).href, external: true }));
+          b.onResolve({ filter: /^gradgen(\/(train|data|parallel))?$/ }, ({ path: specifier }) => ({ path: pathToFileURL(entryOf(specifier)).href, external: true }));
         },
       }],
     });

@@ -382,6 +382,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     trainingLossCall: run(entry("trainingLoss") ? "trainingLoss" : "loss", "batch", "return"),
     gradientCall: run("gradient", "batch", "return"),
     stepCall,
+    beginStepCall: entry("beforeGradient") ? `      beforeGradientProgram(n, trainer.learningRate);` : `      // no look-ahead for ${program.optimizer.kind}`,
     predictCall: run("predict", "inputs", ""),
     drawMasks: program.dropout.length === 0
       ? "    // this model has no dropout"

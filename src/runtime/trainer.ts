@@ -61,3 +61,8 @@ export function arrayTypeOf(dtype: "f32" | "f64"): Float32ArrayConstructor | Flo
 export function dtypeOf(values: Real): "f32" | "f64" {
   return values instanceof Float64Array ? "f64" : "f32";
 }
+
+/** A typed array of `dtype` over shared memory. */
+export function sharedView(dtype: "f32" | "f64", buffer: SharedArrayBuffer): Real {
+  return dtype === "f32" ? new Float32Array(buffer) : new Float64Array(buffer);
+}
