@@ -1,3 +1,4 @@
+import { transformSync } from "esbuild";
 // gradgen/data: fitted transforms (checked by statistics computed here), encoding, shuffling, batches.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -232,7 +233,7 @@ describe("seeded shuffling", () => {
     const template = readFileSync(path.resolve(import.meta.dirname, "../../templates/trainer.ts.tpl"), "utf8");
     const source = /function createRandom\(seed: number\): \(\) => number \{[\s\S]*?\n\}/.exec(template)?.[0];
     expect(source).toBeDefined();
-    const javascript = source!.replace("(seed: number): () => number", "(seed)");
+    const javascript = transformSync(source!, { loader: "ts" }).code;
     const templateRandom = new Function(`${javascript}; return createRandom;`)() as (seed: number) => () => number;
     for (const seed of [0, 1, 42, 0xdeadbeef]) {
       const ours = createRandom(seed);
