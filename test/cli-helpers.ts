@@ -31,6 +31,23 @@ export function gradgen(args: readonly string[], cwd = root): Run {
 }
 
 /**
+ * `node scripts/run-ts.mjs <file> ...args` of the package buildOnce built: a TypeScript script (an
+ * example's training script) under plain Node, with "gradgen", "gradgen/train" and "gradgen/data"
+ * resolved to that build.
+ */
+export function runTypeScript(file: string, args: readonly string[] = [], timeout = 120_000): Run {
+  if (!packageRoot) throw new Error("call buildOnce() first (in beforeAll)");
+  const result = spawnSync(process.execPath, [path.join(packageRoot, "scripts", "run-ts.mjs"), path.resolve(root, file), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout,
+    env: { ...process.env, GRADGEN_DEBUG: "", NODE_OPTIONS: "" },
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
  * The package under test: a snapshot of bin/, src/, scripts/, templates/ and package.json in a private
  * temporary directory (node_modules linked), built there with `node scripts/build.mjs`. Private,
  * because the build starts by deleting dist/: building in the shared checkout would race with

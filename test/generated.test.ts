@@ -8,6 +8,7 @@ import circuit from "../examples/circuit.js";
 import neuron from "../examples/neuron.js";
 import xor from "../examples/xor.js";
 import mlp from "../examples/mlp.js";
+import mnist from "../examples/mnist.js";
 
 const generatedDir = path.join(root, "generated");
 const generatedFiles = readdirSync(generatedDir).filter((f) => f.endsWith(".ts")).sort();
@@ -17,7 +18,7 @@ beforeAll(() => buildOnce(), 120_000);
 afterAll(() => removeTempDirs());
 
 it("generated/ holds the example trainers", () => {
-  expect(generatedFiles).toEqual(expect.arrayContaining(["circuit.ts", "mlp.ts", "neuron.ts", "xor.ts"]));
+  expect(generatedFiles).toEqual(expect.arrayContaining(["circuit.ts", "mlp.ts", "mnist.ts", "neuron.ts", "xor.ts"]));
 });
 
 describe("generated/ is current", () => {
@@ -157,7 +158,8 @@ describe("generated code type-checks in strict mode", () => {
 });
 
 describe("the library compiles deterministically", () => {
-  const examples: Record<string, ModelDefinition> = { circuit, neuron, xor, mlp };
+  // mlp and mnist share layers of the same shapes (so, interned nodes): a test of determinism across models.
+  const examples: Record<string, ModelDefinition> = { circuit, neuron, xor, mlp, mnist };
 
   function optionsFor(name: string) {
     const args = generateCommands().find((a) => a.includes(`examples/${name}.ts`))!;

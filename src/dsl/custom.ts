@@ -6,7 +6,7 @@ import { makeNode } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 import { customRules } from "../grad/custom-rules.js";
 import { Tensor, traced } from "./tensor.js";
-import { nextCustomRuleKey } from "./model.js";
+import { nextCustomRuleKey } from "./trace.js";
 
 export interface CustomGradientContext {
   readonly inputs: readonly Tensor[];

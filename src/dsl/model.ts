@@ -9,6 +9,7 @@ import { Op } from "../ir/ops.js";
 import { formatShape, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
 import { Tensor } from "./tensor.js";
+import { activeTrace, newTrace, recordOrigin, withTrace } from "./trace.js";
 
 export interface InputOptions {
   /** Also report ∂loss/∂input from gradient() (input sensitivities, adversarial examples). */
@@ -52,26 +53,19 @@ export interface TracedModel {
   /** Per-example loss (batched scalar). */
   readonly loss: Node;
   readonly outputs: readonly { readonly name: string; readonly node: Node }[];
+  /** Where this model's file created each node (first use within this model, whatever else was traced before). */
+  readonly origins: ReadonlyMap<Node, SourceLocation>;
 }
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** The model being traced, for ops that need per-model numbering (dropout masks). */
-let activeTrace: { dropoutMasks: number; customRules: number } | undefined;
-let customRulesOutsideModels = 0;
-
-/** A key for a custom derivative rule: numbered per model, so generated code does not depend on what ran before. */
-export function nextCustomRuleKey(name: string): string {
-  const index = activeTrace ? activeTrace.customRules++ : customRulesOutsideModels++;
-  return `${name}#${activeTrace ? index : `global${index}`}`;
-}
-
 /** A fresh dropout mask for the model being traced. */
 export function newDropoutMask(shape: Shape, dropProbability: number): Node {
-  if (!activeTrace) {
+  const trace = activeTrace();
+  if (!trace) {
     throw new GradgenError(`nn.dropout can only be used inside a model(...) definition, where training steps draw its masks.`);
   }
-  return makeNode(Op.DropoutMask, [], { name: `dropout${activeTrace.dropoutMasks++}`, shape: [...shape], dropProbability });
+  return makeNode(Op.DropoutMask, [], { name: `dropout${trace.dropoutMasks++}`, shape: [...shape], dropProbability });
 }
 
 export function model(name: string, build: (builder: ModelBuilder) => ModelResult, options: ModelOptions = {}): ModelDefinition {
@@ -124,7 +118,7 @@ export function traceModel(definition: ModelDefinition): TracedModel {
     input(name, shape, options = {}) {
       const location = declare("input", name, shape);
       const node = makeNode(Op.Input, [], { name, shape: [...shape], wantsGrad: options.grad === true });
-      node.origin ??= location;
+      recordOrigin(node, location);
       inputs.push(node);
       return new Tensor(node);
     },
@@ -134,20 +128,14 @@ export function traceModel(definition: ModelDefinition): TracedModel {
       const problem = initProblem(init, shape);
       if (problem) throw new GradgenError(`param "${name}": ${problem}.`, location);
       const node = makeNode(Op.Param, [], { name, shape: [...shape], init });
-      node.origin ??= location;
+      recordOrigin(node, location);
       params.push(node);
       return new Tensor(node);
     },
   };
 
-  const outer = activeTrace;
-  activeTrace = { dropoutMasks: 0, customRules: 0 };
-  let result: ModelResult;
-  try {
-    result = definition.build(builder);
-  } finally {
-    activeTrace = outer;
-  }
+  const trace = newTrace();
+  const result = withTrace(trace, () => definition.build(builder));
   const where = definition.origin;
   if (!result || !(result.loss instanceof Tensor)) {
     throw new GradgenError(`model "${definition.name}" must return { loss, outputs? } where loss is a tensor (for example nn.halfSquaredError(y, t)).`, where);
@@ -167,5 +155,5 @@ export function traceModel(definition: ModelDefinition): TracedModel {
     }
     return { name, node: tensor.node };
   });
-  return { name: definition.name, inputs, params, loss: result.loss.node, outputs };
+  return { name: definition.name, inputs, params, loss: result.loss.node, outputs, origins: trace.origins };
 }

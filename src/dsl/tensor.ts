@@ -6,6 +6,7 @@ import type { Node } from "../ir/node.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
+import { recordOrigin } from "./trace.js";
 import { expressionBundle, expressionForms, type MimeBundle } from "../inspect/expression.js";
 
 export type TensorLike = Tensor | number;
@@ -22,7 +23,7 @@ export function traced(build: () => Node): Tensor {
     }
     throw error;
   }
-  node.origin ??= location;
+  recordOrigin(node, location);
   return new Tensor(node);
 }
 

@@ -9,6 +9,7 @@ import { arrayTypeOf, sizeOf, type Dataset, type Real, type TrainerLike } from "
 
 export type { Dataset, OptimizerState, Real, TrainerLike, TrainerSpec } from "./trainer.js";
 export { save, load, encodeCheckpoint, decodeCheckpoint, readCheckpointInfo, type CheckpointInfo, type CheckpointTensor } from "./checkpoint.js";
+export { lineChart, lossChart, panelChart, palette, type ChartOptions, type Panel, type Series } from "./plot.js";
 
 // ---------------------------------------------------------------------------------------------
 // Metrics

@@ -6,7 +6,7 @@
 //   buffer  everything else: a kernel writes it to a buffer
 //   fused   a per-example matmul summed over the batch: one GEMM whose contraction runs over examples
 
-import { GradgenError } from "../errors.js";
+import { GradgenError, type SourceLocation } from "../errors.js";
 import type { Node } from "../ir/node.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { elementwiseOps, leafOps, Op } from "../ir/ops.js";
@@ -59,8 +59,10 @@ function contiguousView(storage: Storage, shape: Shape, perExample: boolean): Vi
   return { storage, offset: 0, shape, strides: contiguousStrides(shape), batchStride: perExample ? size : 0 };
 }
 
-function describe(node: Node): string {
-  const where = node.origin ? `  (${node.origin.file}:${node.origin.line})` : "";
+/** A kernel's comment: the op, its shape, and where the model file wrote it. */
+function describe(node: Node, origins: ReadonlyMap<Node, SourceLocation>): string {
+  const origin = origins.get(node);
+  const where = origin ? `  (${origin.file}:${origin.line})` : "";
   const name = node.attrs.name ? ` ${node.attrs.name}` : "";
   return `${node.op}${name} [${node.shape.join(", ")}]${node.batched ? " per example" : ""}${where}`;
 }
@@ -74,8 +76,12 @@ export interface Tuning {
 /** Measured on this project's reference machine with bench/straight-line.mjs (see the README). */
 export const defaultTuning: Tuning = { straightLineLimit: 8 };
 
-export function lowerEntryPoint(bindings: readonly Binding[], tuning: Tuning = defaultTuning): LoweredEntry {
-  return new EntryLowering(bindings, tuning).run();
+export function lowerEntryPoint(
+  bindings: readonly Binding[],
+  tuning: Tuning = defaultTuning,
+  origins: ReadonlyMap<Node, SourceLocation> = new Map(),
+): LoweredEntry {
+  return new EntryLowering(bindings, tuning, origins).run();
 }
 
 class EntryLowering {
@@ -98,7 +104,12 @@ class EntryLowering {
   constructor(
     private readonly bindings: readonly Binding[],
     private readonly tuning: Tuning,
+    private readonly origins: ReadonlyMap<Node, SourceLocation>,
   ) {}
+
+  private describe(node: Node): string {
+    return describe(node, this.origins);
+  }
 
   run(): LoweredEntry {
     const nodes = reachableInOrder(this.bindings.map((b) => b.node));
@@ -119,7 +130,7 @@ class EntryLowering {
         returns = { storage: view.storage, offset: view.offset, strides: [] };
       } else if (this.assignedTargets.get(node) !== target.name) {
         const destination = contiguousView({ kind: "buffer", name: target.name }, node.shape, target.perExample);
-        this.kernels.push(this.copyKernel(`${target.name} = ${describe(node)}`, this.views.get(node)!, node.shape, target.perExample, destination));
+        this.kernels.push(this.copyKernel(`${target.name} = ${this.describe(node)}`, this.views.get(node)!, node.shape, target.perExample, destination));
       }
     }
     return { kernels: this.kernels, returns, temporaries: this.temporaries, inputsRead: this.inputsRead };
@@ -242,13 +253,13 @@ class EntryLowering {
     const kind = this.kinds.get(node)!;
     const pending = this.pendingCopies.get(node);
     if (pending) {
-      this.kernels.push(this.copyKernel(`copy of ${describe(node)}`, pending, node.shape, node.batched, this.views.get(node)!));
+      this.kernels.push(this.copyKernel(`copy of ${this.describe(node)}`, pending, node.shape, node.batched, this.views.get(node)!));
       return;
     }
     if (kind === "local") {
       const values: Value[] = [];
       this.valueOf(node, { shape: [], perExample: false }, values, new Map(), true);
-      this.kernels.push({ kind: "local", comment: describe(node), name: this.localNames.get(node)!, values });
+      this.kernels.push({ kind: "local", comment: this.describe(node), name: this.localNames.get(node)!, values });
       return;
     }
     if (kind !== "buffer") return;
@@ -257,7 +268,7 @@ class EntryLowering {
       const space = { shape: node.shape, perExample: node.batched };
       const values: Value[] = [];
       this.valueOf(node, space, values, new Map(), true);
-      this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(target, space), mode: "assign", unrolled: 0 }));
+      this.kernels.push(coalesce({ kind: "loop", comment: this.describe(node), dims: dimsOf(space), values, target: accessFor(target, space), mode: "assign", unrolled: 0 }));
       return;
     }
     switch (node.op) {
@@ -267,7 +278,7 @@ class EntryLowering {
         // Only a reshape of a strided window lands here: copy in row-major order of the operand.
         const operand = node.inputs[0]!;
         const destination = { ...target, shape: operand.shape, strides: contiguousStrides(operand.shape) };
-        this.kernels.push(this.copyKernel(describe(node), this.views.get(operand)!, operand.shape, node.batched, destination));
+        this.kernels.push(this.copyKernel(this.describe(node), this.views.get(operand)!, operand.shape, node.batched, destination));
         return;
       }
       case Op.Sum:
@@ -327,7 +338,7 @@ class EntryLowering {
     const dims = dimsOf(space);
     const op = node.op === Op.Sum ? "sum" : node.op === Op.Max ? "max" : "logSumExp";
     return coalesce({
-      kind: "loop", comment: describe(node), mode: "assign", unrolled: 0,
+      kind: "loop", comment: this.describe(node), mode: "assign", unrolled: 0,
       dims: order.map((d) => dims[d]!),
       values: values.map((value) => (value.kind === "load" ? { kind: "load", access: permuteAccess(value.access, order) } : value)),
       reduction: { op, dims: axes.length },
@@ -340,7 +351,7 @@ class EntryLowering {
     const length: Extent = { factor: node.size, perExample: false };
     const buffer = (target.storage as { name: string }).name;
     if (this.kinds.get(operand) === "fused") {
-      this.kernels.push(this.staged(this.batchContraction(operand, target, describe(node))));
+      this.kernels.push(this.staged(this.batchContraction(operand, target, this.describe(node))));
       return;
     }
     this.kernels.push({ kind: "fill", buffer, length, value: 0 });
@@ -348,7 +359,7 @@ class EntryLowering {
     const values: Value[] = [];
     this.valueOf(operand, space, values, new Map());
     const destination = { ...target, batchStride: 0 };
-    this.kernels.push(coalesce({ kind: "loop", comment: describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add", unrolled: 0 }));
+    this.kernels.push(coalesce({ kind: "loop", comment: this.describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add", unrolled: 0 }));
   }
 
   private withForm(kernel: Omit<GemmKernel, "form">): GemmKernel {
@@ -402,7 +413,7 @@ class EntryLowering {
     const [m, k] = matmul.inputs[0]!.shape as [number, number];
     const n = matmul.inputs[1]!.shape[1]!;
     return this.withForm({
-      kind: "gemm", comment: `${comment}: Σ over examples of ${describe(matmul)}`,
+      kind: "gemm", comment: `${comment}: Σ over examples of ${this.describe(matmul)}`,
       m: { factor: m, perExample: false }, n: { factor: n, perExample: false }, k: { factor: k, perExample: true },
       a, b, c: this.matrix(target),
     });
@@ -414,7 +425,7 @@ class EntryLowering {
     const b = this.views.get(right)!;
     const [m, k] = left.shape as [number, number];
     const n = right.shape[1]!;
-    const comment = describe(node);
+    const comment = this.describe(node);
     const c = this.matrix(target);
     const fixed = (factor: number): Extent => ({ factor, perExample: false });
     if (!node.batched) return this.withForm({ kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c });

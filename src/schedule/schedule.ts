@@ -40,7 +40,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     { name: "predict", bindings: graph.outputs.map(({ name, node }) => ({ node, target: toBuffer(bufferNameOf.output(name), node.batched) })) },
   ];
   const tuning = options.tuning ?? defaultTuning;
-  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning));
+  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, model.origins));
   const { slots, planned } = planBuffers(lowered, options.batch);
 
   const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
