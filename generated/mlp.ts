@@ -19,7 +19,7 @@ export const spec = {
   model: "mlp",
   batch: 64,
   dtype: "f32",
-  structureHash: "025cbe7c46aa790a",
+  structureHash: "99f6608d354038e9",
   inputs: {
     x: [784],
     label: [10],
@@ -313,7 +313,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
   const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
-  const arena = createArena(1151088, options.backend ?? "auto");
+  const arena = createArena(1118320, options.backend ?? "auto");
   const wasmGemm = arena.wasmGemm;
   function gemm(m: number, n: number, k: number, a: Real, aOffset: number, aRow: number, aCol: number, b: Real, bOffset: number, bRow: number, bCol: number, c: Real, cOffset: number, cRow: number): void {
     if (wasmGemm === undefined) return gemmJs(m, n, k, a, aOffset, aRow, aCol, b, bOffset, bRow, bCol, c, cOffset, cRow);
@@ -332,9 +332,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const work1 = new Float32Array(arena.buffer, 1017440, 8192);
   const work2 = new Float32Array(arena.buffer, 1050208, 8192);
   const work3 = new Float32Array(arena.buffer, 1082976, 8192);
-  const work4 = new Float32Array(arena.buffer, 1115744, 8192);
-  const work5 = new Float32Array(arena.buffer, 1148512, 640);
-  const work6 = new Float32Array(arena.buffer, 1151072, 1);
+  const work4 = new Float32Array(arena.buffer, 1115744, 640);
+  const work5 = new Float32Array(arena.buffer, 1118304, 1);
   const snapshot_param_W1 = new Float32Array(param_W1.length);
   const snapshot_param_b1 = new Float32Array(param_b1.length);
   const snapshot_param_W2 = new Float32Array(param_W2.length);
@@ -457,129 +456,124 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // matmul [1, 128] per example
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
-    // add [128] per example  (examples/mlp.ts:11)
+    // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = param_b1[i2_1];
-        const v2_0_1 = work1[p2_0_0 + i2_1];
-        const v2_0_2 = v2_0_0 + v2_0_1;
-        work2[p2_0_0 + i2_1] = v2_0_2;
+        const v2_0_0 = 0;
+        const v2_0_1 = param_b1[i2_1];
+        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_3 = v2_0_1 + v2_0_2;
+        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // maximum [128] per example  (examples/mlp.ts:11)
-    for (let i3_0 = 0; i3_0 < n * 128; i3_0++) {
-      const v3_0_0 = 0;
-      const v3_0_1 = work2[i3_0];
-      const v3_0_2 = Math.max(v3_0_0, v3_0_1);
-      work1[i3_0] = v3_0_2;
-    }
     // matmul [1, 10] per example
-    gemm(n, 10, 128, work1, 0, 128, 1, param_W2, 0, 10, 1, work3, 0, 10);
+    gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work1, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
-    for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const p5_0_0 = i5_0 * 10;
-      for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = work3[p5_0_0 + i5_1];
-        const v5_0_1 = param_b2[i5_1];
-        const v5_0_2 = v5_0_0 + v5_0_1;
-        work4[p5_0_0 + i5_1] = v5_0_2;
+    for (let i4_0 = 0; i4_0 < n; i4_0++) {
+      const p4_0_0 = i4_0 * 10;
+      for (let i4_1 = 0; i4_1 < 10; i4_1++) {
+        const v4_0_0 = work1[p4_0_0 + i4_1];
+        const v4_0_1 = param_b2[i4_1];
+        const v4_0_2 = v4_0_0 + v4_0_1;
+        work3[p4_0_0 + i4_1] = v4_0_2;
       }
     }
     // logSumExp [] per example
+    for (let i5_0 = 0; i5_0 < n; i5_0++) {
+      const p5_0_0 = i5_0;
+      const p5_0_1 = i5_0 * 10;
+      let max5_0 = -Infinity;
+      for (let i5_1 = 0; i5_1 < 10; i5_1++) {
+        const v5_0_0 = work3[p5_0_1 + i5_1];
+        max5_0 = Math.max(max5_0, v5_0_0);
+      }
+      let sum5_0 = 0;
+      for (let i5_1 = 0; i5_1 < 10; i5_1++) {
+        const v5_1_0 = work3[p5_0_1 + i5_1];
+        sum5_0 += Math.exp(v5_1_0 - max5_0);
+      }
+      work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
+    }
+    // sum [] per example
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
-      let max6_0 = -Infinity;
-      for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work4[p6_0_1 + i6_1];
-        max6_0 = Math.max(max6_0, v6_0_0);
-      }
       let sum6_0 = 0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_1_0 = work4[p6_0_1 + i6_1];
-        sum6_0 += Math.exp(v6_1_0 - max6_0);
+        const v6_0_0 = work1[p6_0_0];
+        const v6_0_1 = work3[p6_0_1 + i6_1];
+        const v6_0_2 = v6_0_0 - v6_0_1;
+        const v6_0_3 = input_label[p6_0_1 + i6_1];
+        const v6_0_4 = v6_0_2 * v6_0_3;
+        sum6_0 += v6_0_4;
       }
-      work3[p6_0_0] = max6_0 === -Infinity ? -Infinity : max6_0 + Math.log(sum6_0);
+      work4[p6_0_0] = sum6_0;
     }
-    // sum [] per example
-    for (let i7_0 = 0; i7_0 < n; i7_0++) {
-      const p7_0_0 = i7_0;
-      const p7_0_1 = i7_0 * 10;
-      let sum7_0 = 0;
-      for (let i7_1 = 0; i7_1 < 10; i7_1++) {
-        const v7_0_0 = work3[p7_0_0];
-        const v7_0_1 = work4[p7_0_1 + i7_1];
-        const v7_0_2 = v7_0_0 - v7_0_1;
-        const v7_0_3 = input_label[p7_0_1 + i7_1];
-        const v7_0_4 = v7_0_2 * v7_0_3;
-        sum7_0 += v7_0_4;
-      }
-      work5[p7_0_0] = sum7_0;
-    }
-    work6.fill(0, 0, 1);
+    work5.fill(0, 0, 1);
     // batchSum []
-    for (let i9_0 = 0; i9_0 < n; i9_0++) {
-      const v9_0_0 = work5[i9_0];
-      work6[0] += v9_0_0;
+    for (let i8_0 = 0; i8_0 < n; i8_0++) {
+      const v8_0_0 = work4[i8_0];
+      work5[0] += v8_0_0;
     }
     // div []
-    const v10_0 = 1;
-    const v10_1 = n;
-    const v10_2 = v10_0 / v10_1;
-    const s0 = v10_2;
+    const v9_0 = 1;
+    const v9_1 = n;
+    const v9_2 = v9_0 / v9_1;
+    const s0 = v9_2;
     // mul []
-    const v11_0 = work6[0];
-    const v11_1 = s0;
-    const v11_2 = v11_0 * v11_1;
-    const s1 = v11_2;
+    const v10_0 = work5[0];
+    const v10_1 = s0;
+    const v10_2 = v10_0 * v10_1;
+    const s1 = v10_2;
     // mul [10] per example
-    for (let i12_0 = 0; i12_0 < n; i12_0++) {
-      const p12_0_0 = i12_0 * 10;
-      const p12_0_1 = i12_0;
-      for (let i12_1 = 0; i12_1 < 10; i12_1++) {
-        const v12_0_0 = work4[p12_0_0 + i12_1];
-        const v12_0_1 = work3[p12_0_1];
-        const v12_0_2 = v12_0_0 - v12_0_1;
-        const v12_0_3 = Math.exp(v12_0_2);
-        const v12_0_4 = input_label[p12_0_0 + i12_1];
-        const v12_0_5 = v12_0_3 - v12_0_4;
-        const v12_0_6 = s0;
-        const v12_0_7 = v12_0_5 * v12_0_6;
-        work5[p12_0_0 + i12_1] = v12_0_7;
+    for (let i11_0 = 0; i11_0 < n; i11_0++) {
+      const p11_0_0 = i11_0 * 10;
+      const p11_0_1 = i11_0;
+      for (let i11_1 = 0; i11_1 < 10; i11_1++) {
+        const v11_0_0 = work3[p11_0_0 + i11_1];
+        const v11_0_1 = work1[p11_0_1];
+        const v11_0_2 = v11_0_0 - v11_0_1;
+        const v11_0_3 = Math.exp(v11_0_2);
+        const v11_0_4 = input_label[p11_0_0 + i11_1];
+        const v11_0_5 = v11_0_3 - v11_0_4;
+        const v11_0_6 = s0;
+        const v11_0_7 = v11_0_5 * v11_0_6;
+        work4[p11_0_0 + i11_1] = v11_0_7;
       }
     }
     // matmul [1, 128] per example
-    gemm(n, 128, 10, work5, 0, 10, 1, param_W2, 0, 1, 10, work4, 0, 128);
+    gemm(n, 128, 10, work4, 0, 10, 1, param_W2, 0, 1, 10, work1, 0, 128);
     // mul [128] per example
-    for (let i14_0 = 0; i14_0 < n * 128; i14_0++) {
-      const v14_0_0 = work4[i14_0];
-      const v14_0_1 = work2[i14_0];
-      const v14_0_2 = 0;
-      const v14_0_3 = (v14_0_1 > v14_0_2 ? 1 : 0);
-      const v14_0_4 = v14_0_0 * v14_0_3;
-      work3[i14_0] = v14_0_4;
+    for (let i13_0 = 0; i13_0 < n * 128; i13_0++) {
+      const v13_0_0 = work1[i13_0];
+      const v13_0_1 = work2[i13_0];
+      const v13_0_2 = 0;
+      const v13_0_3 = (v13_0_1 > v13_0_2 ? 1 : 0);
+      const v13_0_4 = v13_0_0 * v13_0_3;
+      work3[i13_0] = v13_0_4;
     }
     // batchSum [784, 128]: Σ over examples of matmul [784, 128] per example
     gemm(784, 128, n, work0, 0, 1, 784, work3, 0, 128, 1, grad_W1, 0, 128);
     grad_b1.fill(0, 0, 128);
     // batchSum [128]
-    for (let i17_0 = 0; i17_0 < n; i17_0++) {
-      const p17_0_0 = i17_0 * 128;
-      for (let i17_1 = 0; i17_1 < 128; i17_1++) {
-        const v17_0_0 = work3[p17_0_0 + i17_1];
-        grad_b1[i17_1] += v17_0_0;
+    for (let i16_0 = 0; i16_0 < n; i16_0++) {
+      const p16_0_0 = i16_0 * 128;
+      for (let i16_1 = 0; i16_1 < 128; i16_1++) {
+        const v16_0_0 = work3[p16_0_0 + i16_1];
+        grad_b1[i16_1] += v16_0_0;
       }
     }
     // batchSum [128, 10]: Σ over examples of matmul [128, 10] per example
-    gemm(128, 10, n, work1, 0, 1, 128, work5, 0, 10, 1, grad_W2, 0, 10);
+    gemm(128, 10, n, work2, 0, 1, 128, work4, 0, 10, 1, grad_W2, 0, 10);
     grad_b2.fill(0, 0, 10);
     // batchSum [10]
-    for (let i20_0 = 0; i20_0 < n; i20_0++) {
-      const p20_0_0 = i20_0 * 10;
-      for (let i20_1 = 0; i20_1 < 10; i20_1++) {
-        const v20_0_0 = work5[p20_0_0 + i20_1];
-        grad_b2[i20_1] += v20_0_0;
+    for (let i19_0 = 0; i19_0 < n; i19_0++) {
+      const p19_0_0 = i19_0 * 10;
+      for (let i19_1 = 0; i19_1 < 10; i19_1++) {
+        const v19_0_0 = work4[p19_0_0 + i19_1];
+        grad_b2[i19_1] += v19_0_0;
       }
     }
     return s1;
@@ -606,12 +600,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
     }
     // matmul [1, 10] per example
-    gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work5, 0, 10);
+    gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work4, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0_0 = work5[p4_0_0 + i4_1];
+        const v4_0_0 = work4[p4_0_0 + i4_1];
         const v4_0_1 = param_b2[i4_1];
         const v4_0_2 = v4_0_0 + v4_0_1;
         work1[p4_0_0 + i4_1] = v4_0_2;
@@ -631,7 +625,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         const v5_1_0 = work1[p5_0_1 + i5_1];
         sum5_0 += Math.exp(v5_1_0 - max5_0);
       }
-      work5[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
+      work4[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
     // exp [10] per example
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
@@ -639,7 +633,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_1 = i6_0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
         const v6_0_0 = work1[p6_0_0 + i6_1];
-        const v6_0_1 = work5[p6_0_1];
+        const v6_0_1 = work4[p6_0_1];
         const v6_0_2 = v6_0_0 - v6_0_1;
         const v6_0_3 = Math.exp(v6_0_2);
         output_probabilities[p6_0_0 + i6_1] = v6_0_3;

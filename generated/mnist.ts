@@ -19,7 +19,7 @@ export const spec = {
   model: "mnist",
   batch: 64,
   dtype: "f32",
-  structureHash: "277c11baad6368a1",
+  structureHash: "5e4f7d05970bcf2a",
   inputs: {
     x: [784],
     label: [10],
@@ -567,24 +567,24 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // matmul [1, 128] per example
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
-    // add [128] per example  (examples/mnist.ts:15)
+    // maximum [128] per example  (examples/mnist.ts:15)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = param_b1[i2_1];
-        const v2_0_1 = work1[p2_0_0 + i2_1];
-        const v2_0_2 = v2_0_0 + v2_0_1;
-        work2[p2_0_0 + i2_1] = v2_0_2;
+        const v2_0_0 = 0;
+        const v2_0_1 = param_b1[i2_1];
+        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_3 = v2_0_1 + v2_0_2;
+        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
     // mul [128] per example  (examples/mnist.ts:15)
     for (let i3_0 = 0; i3_0 < n * 128; i3_0++) {
-      const v3_0_0 = 0;
-      const v3_0_1 = work2[i3_0];
-      const v3_0_2 = Math.max(v3_0_0, v3_0_1);
-      const v3_0_3 = mask_dropout0[i3_0];
-      const v3_0_4 = v3_0_2 * v3_0_3;
-      work1[i3_0] = v3_0_4;
+      const v3_0_0 = work2[i3_0];
+      const v3_0_1 = mask_dropout0[i3_0];
+      const v3_0_2 = v3_0_0 * v3_0_1;
+      work1[i3_0] = v3_0_2;
     }
     // matmul [1, 10] per example
     gemm(n, 10, 128, work1, 0, 128, 1, param_W2, 0, 10, 1, work3, 0, 10);

@@ -72,14 +72,16 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.Mul]: ({ inputs: [a, b], adjoint }) => [mul(adjoint, b!), mul(adjoint, a!)],
   // a/b ↦ (ḡ/b, −ḡ·(a/b)/b), reusing a/b
   [Op.Div]: ({ inputs: [, b], out, adjoint }) => [div(adjoint, b!), neg(div(mul(adjoint, out), b!))],
-  // max(a, b): the larger operand takes the gradient; a tie goes to a (so relu′(0) = 0, as in TensorFlow)
-  [Op.Maximum]: ({ inputs: [a, b], adjoint }) => {
-    const bWins = greater(b!, a!);
+  // max(a, b): the larger operand takes the gradient; a tie goes to a (so relu′(0) = 0, as in TensorFlow).
+  // Against a constant c (constants come first), x > c ⟺ max(c, x) > c: the mask reads the output,
+  // so the backward pass needs relu(z), not z as well.
+  [Op.Maximum]: ({ inputs: [a, b], out, adjoint }) => {
+    const bWins = a!.op === Op.Const ? greater(out, a!) : greater(b!, a!);
     return [mul(adjoint, sub(1, bWins)), mul(adjoint, bWins)];
   },
-  // min(a, b): the smaller operand takes the gradient; a tie goes to a
-  [Op.Minimum]: ({ inputs: [a, b], adjoint }) => {
-    const bWins = greater(a!, b!);
+  // min(a, b): the smaller operand takes the gradient; a tie goes to a (x < c ⟺ min(c, x) < c)
+  [Op.Minimum]: ({ inputs: [a, b], out, adjoint }) => {
+    const bWins = a!.op === Op.Const ? greater(a!, out) : greater(a!, b!);
     return [mul(adjoint, sub(1, bWins)), mul(adjoint, bWins)];
   },
   [Op.Greater]: noGradient,
