@@ -1,11 +1,17 @@
 // Matrix-product speed: the WebAssembly SIMD kernel (src/emit/wasm/gemm.ts) against the plain-JS
 // 4×4 register-blocked routine that generated trainers use today (templates/gemm.ts.tpl, copied below).
 //
-//   node bench/gemm.mjs [--quick] [--dtype f64]
+//   node bench/gemm.mjs [--quick] [--dtype f64] [--only NAME] [--sweep]
 //
-// Shapes are the mlp 784-128-10 products at batch 64 (float32 by default). Each measurement is the
-// median over interleaved samples (wasm and JS alternate, each sample ≥ ~30 ms), because this machine is
-// shared and noisy. Results are also checked against each other before timing.
+// Shapes are the mlp 784-128-10 products at batch 64 and the "wide" 784-512-512-10 ones at batch 128
+// (float32 by default). Each measurement is the median over interleaved samples (the variants alternate,
+// each sample ≥ ~30 ms), because this machine is shared and noisy. Results are also checked against
+// each other before timing. "wasm" is the kernel with its default cache blocking (GEMM_BLOCKING),
+// "unblocked" the same kernel with blocking switched off (the kernel before cache blocking).
+//
+// --sweep times the wasm kernel alone under several cache-block sizes instead (the measurement the
+// defaults in src/emit/wasm/gemm.ts were chosen from); --only NAME keeps the shapes whose name
+// contains NAME.
 
 import { build } from "esbuild";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,7 +27,7 @@ const Float = dtype === "f64" ? Float64Array : Float32Array;
 
 // Transpile the TypeScript generator to a temporary ES module and import it.
 const outDir = mkdtempSync(path.join(tmpdir(), "gradgen-bench-gemm-"));
-let gemmModuleBytes;
+let gemmModuleBytes, GEMM_BLOCKING;
 try {
   const outfile = path.join(outDir, "gemm.mjs");
   await build({
@@ -33,7 +39,7 @@ try {
     outfile,
     logLevel: "warning",
   });
-  ({ gemmModuleBytes } = await import(pathToFileURL(outfile).href));
+  ({ gemmModuleBytes, GEMM_BLOCKING } = await import(pathToFileURL(outfile).href));
 } finally {
   rmSync(outDir, { recursive: true, force: true });
 }
@@ -82,18 +88,41 @@ const shapes = [
   { name: "forward H·W2        64×128 · 128×10", m: 64, n: 10, k: 128, aRow: 128, aCol: 1, bRow: 10, bCol: 1 },
   { name: "input grad δ2·W2ᵀ   64×10 · (128×10)ᵀ", m: 64, n: 128, k: 10, aRow: 10, aCol: 1, bRow: 1, bCol: 10 },
   { name: "weight grad Hᵀ·δ2   (64×128)ᵀ · 64×10", m: 128, n: 10, k: 64, aRow: 1, aCol: 128, bRow: 10, bCol: 1 },
+  // The "wide" mlp 784-512-512-10 at batch 128. X: 128×784, W1: 784×512, W2: 512×512, δ: 128×512.
+  { name: "wide forward X·W1   128×784 · 784×512", m: 128, n: 512, k: 784, aRow: 784, aCol: 1, bRow: 512, bCol: 1 },
+  { name: "wide forward H·W2   128×512 · 512×512", m: 128, n: 512, k: 512, aRow: 512, aCol: 1, bRow: 512, bCol: 1 },
+  { name: "wide w-grad Xᵀ·δ1   (128×784)ᵀ · 128×512", m: 784, n: 512, k: 128, aRow: 1, aCol: 784, bRow: 512, bCol: 1 },
+  { name: "wide w-grad Hᵀ·δ2   (128×512)ᵀ · 128×512", m: 512, n: 512, k: 128, aRow: 1, aCol: 512, bRow: 512, bCol: 1 },
+  { name: "wide in-grad δ2·W2ᵀ 128×512 · (512×512)ᵀ", m: 128, n: 512, k: 512, aRow: 512, aCol: 1, bRow: 1, bCol: 512 },
+  { name: "wide in-grad δ1·W1ᵀ 128×512 · (784×512)ᵀ", m: 128, n: 784, k: 512, aRow: 512, aCol: 1, bRow: 1, bCol: 512 },
   // Not an mlp product: both operands transposed, the kernel's gathered-B fallback path.
   { name: "fallback Aᵀ·Bᵀ      (128×128)ᵀ · (128×128)ᵀ", m: 128, n: 128, k: 128, aRow: 1, aCol: 128, bRow: 1, bCol: 128 },
 ];
 
-const bytes = gemmModuleBytes({ dtype });
-const memory = new WebAssembly.Memory({ initial: 64 }); // 4 MiB
-const { gemm } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+const sweep = args.includes("--sweep");
+const UNBLOCKED = { nc: 1 << 30, kc: 1 << 30, dotNc: 1 << 30, dotKc: 1 << 30, unblockedElements: 0 };
+// Block sizes tried by --sweep (elements); the panel sizes matter for bCol = 1 shapes, the dot ones for δ·Wᵀ.
+const SWEEP = [
+  UNBLOCKED,
+  { nc: 64 }, { nc: 128 }, { nc: 256 },
+  { nc: 128, kc: 256 }, { nc: 128, kc: 384 }, { nc: 128, kc: 512 }, { nc: 256, kc: 256 }, { nc: 256, kc: 512 }, { nc: 512, kc: 128 },
+  { dotNc: 32 }, { dotNc: 64 }, { dotNc: 128 }, { dotNc: 256 }, { dotNc: 128, dotKc: 256 },
+].map((b) => ({ ...UNBLOCKED, ...b }));
+const variants = (sweep ? SWEEP : [GEMM_BLOCKING, UNBLOCKED]).map((blocking) => ({ blocking, bytes: gemmModuleBytes({ dtype, blocking }) }));
+const memory = new WebAssembly.Memory({ initial: 128 }); // 8 MiB
+for (const v of variants) v.gemm = new WebAssembly.Instance(new WebAssembly.Module(v.bytes), { env: { memory } }).exports.gemm;
+const bytes = variants[0].bytes;
 const heap = new Float(memory.buffer);
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+const blockingName = (b) =>
+  Object.entries(b).filter(([name, size]) => size < 1 << 30 && name !== "unblockedElements").map(([name, size]) => `${name} ${size}`).join(", ") +
+    (b.unblockedElements ? `; unblocked where B has ≤ ${b.unblockedElements} elements` : "") || "unblocked";
 
 console.log(`gemm ${dtype}: wasm module ${bytes.length} bytes; Node ${process.version}; median GFLOP/s of ${quick ? 5 : 15} interleaved samples`);
-for (const s of shapes) {
+if (sweep) console.log(`cache-block sweep (elements); default: ${blockingName(GEMM_BLOCKING)}\n` + SWEEP.map((b, index) => `  [${index}] ${blockingName(b)}`).join("\n"));
+else console.log(`wasm: default cache blocking (${blockingName(GEMM_BLOCKING)}); unblocked: the same kernel without it`);
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;
+for (const s of shapes.filter((s) => !only || s.name.includes(only))) {
   const { m, n, k, aRow, aCol, bRow, bCol } = s;
   const aSize = (m - 1) * aRow + (k - 1) * aCol + 1;
   const bSize = (k - 1) * bRow + (n - 1) * bCol + 1;
@@ -105,12 +134,15 @@ for (const s of shapes) {
   heap.set(a, aOff);
   heap.set(b, bOff);
 
-  const runWasm = () => gemm(m, n, k, aOff, aRow, aCol, bOff, bRow, bCol, cOff, n);
+  const runs = variants.map((v) => () => v.gemm(m, n, k, aOff, aRow, aCol, bOff, bRow, bCol, cOff, n));
   const runJs = () => jsGemm(m, n, k, a, 0, aRow, aCol, b, 0, bRow, bCol, c, 0, n);
-  runWasm();
   runJs();
   let maxDiff = 0;
-  for (let e = 0; e < cSize; e++) maxDiff = Math.max(maxDiff, Math.abs(heap[cOff + e] - c[e]));
+  for (const run of runs) {
+    heap.fill(NaN, cOff, cOff + cSize);
+    run();
+    for (let e = 0; e < cSize; e++) maxDiff = Math.max(maxDiff, Math.abs(heap[cOff + e] - c[e]) || (heap[cOff + e] === c[e] ? 0 : Infinity));
+  }
 
   const flops = 2 * m * n * k;
   // Repetitions per sample: about 30 ms at 10 GFLOP/s.
@@ -120,16 +152,27 @@ for (const s of shapes) {
     for (let r = 0; r < reps; r++) run();
     return (flops * reps) / ((performance.now() - t0) * 1e6);
   };
-  for (let w = 0; w < 3; w++) { sample(runWasm); sample(runJs); } // warm up (tier-up)
-  const wasmRates = [], jsRates = [];
+  // Every variant (and JS, unless sweeping) once per round, starting at a different one each round.
+  const timed = sweep ? runs : [...runs, runJs];
+  for (let w = 0; w < 3; w++) timed.forEach(sample); // warm up (tier-up)
+  const rates = timed.map(() => []);
   const samples = quick ? 5 : 15;
   for (let t = 0; t < samples; t++) {
-    if (t % 2) { wasmRates.push(sample(runWasm)); jsRates.push(sample(runJs)); }
-    else { jsRates.push(sample(runJs)); wasmRates.push(sample(runWasm)); }
+    for (let v = 0; v < timed.length; v++) {
+      const index = (v + t) % timed.length;
+      rates[index].push(sample(timed[index]));
+    }
   }
-  const w = median(wasmRates), j = median(jsRates);
+  const medians = rates.map(median);
+  const figure = (x) => x.toFixed(2).padStart(6);
+  if (sweep) {
+    const best = medians.indexOf(Math.max(...medians));
+    console.log(`${s.name.padEnd(46)} ` + medians.map((x, index) => `[${index}]${index === best ? "*" : " "}${figure(x)}`).join(" "));
+    continue;
+  }
+  const [w, u, j] = medians;
   console.log(
-    `${s.name.padEnd(46)} wasm ${w.toFixed(2).padStart(6)}  js ${j.toFixed(2).padStart(6)} GFLOP/s  ` +
-      `(×${(w / j).toFixed(1)}; max |Δ| ${maxDiff.toExponential(1)})`,
+    `${s.name.padEnd(46)} wasm ${figure(w)}  unblocked ${figure(u)}  js ${figure(j)} GFLOP/s  ` +
+      `(×${(w / u).toFixed(2)} from blocking, ×${(w / j).toFixed(1)} over js; max |Δ| ${maxDiff.toExponential(1)})`,
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ByteWriter } from "../src/emit/wasm/assembler.js";
-import { gemmModuleBytes, type GemmDtype, type GemmFunction } from "../src/emit/wasm/gemm.js";
+import { gemmModuleBytes, type GemmBlocking, type GemmDtype, type GemmFunction } from "../src/emit/wasm/gemm.js";
 
 // The WebAssembly SIMD matrix product against a plain triple loop, over many shapes and stride layouts.
 // Every element of memory that is not an operand element starts as NaN (so reading outside A or B
@@ -88,8 +88,11 @@ class Harness {
   readonly gemm: GemmFunction;
   readonly bytes: Uint8Array<ArrayBuffer>;
 
-  constructor(readonly dtype: GemmDtype) {
-    this.bytes = gemmModuleBytes({ dtype });
+  constructor(
+    readonly dtype: GemmDtype,
+    blocking?: Partial<GemmBlocking>,
+  ) {
+    this.bytes = gemmModuleBytes({ dtype, blocking });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(this.bytes), { env: { memory: this.memory } });
     this.gemm = instance.exports.gemm as unknown as GemmFunction;
   }
@@ -232,6 +235,42 @@ for (const dtype of ["f32", "f64"] as const) {
           for (const [a, b] of LAYOUT_PAIRS) harness.expectCorrect({ m, n, k, a, b, atEnd, seed: seed++ });
         }
       }
+    });
+
+    it("is correct across cache-block boundaries (small blocks, so every shape spans several)", () => {
+      // Block sizes that are and are not multiples of the register blocks and vector widths.
+      const blockings: Array<Partial<GemmBlocking>> = [
+        { nc: 8, kc: 4, dotNc: 2, dotKc: 4, unblockedElements: 0 },
+        { nc: 5, kc: 3, dotNc: 3, dotKc: 5, unblockedElements: 0 },
+        { nc: 12, kc: 7, dotNc: 7, dotKc: 9, unblockedElements: 0 },
+        { nc: 1, kc: 1, dotNc: 1, dotKc: 1, unblockedElements: 0 },
+        // Blocked only where B has more than 60 elements.
+        { nc: 8, kc: 5, dotNc: 4, dotKc: 6, unblockedElements: 60 },
+      ];
+      let seed = 500;
+      for (const blocking of blockings) {
+        const small = new Harness(dtype, blocking);
+        expect(WebAssembly.validate(small.bytes)).toBe(true);
+        const rand = random(seed);
+        for (let t = 0; t < 60; t++) {
+          const size = () => 1 + Math.floor(rand() * (t % 3 === 0 ? 40 : 14));
+          const [a, b] = LAYOUT_PAIRS[t % LAYOUT_PAIRS.length];
+          small.expectCorrect({ m: size(), n: size(), k: size(), a, b, cPad: Math.floor(rand() * 4), seed: seed++ });
+        }
+        for (const [a, b] of LAYOUT_PAIRS) {
+          small.expectCorrect({ m: 5, n: 7, k: 0, a, b, cPad: 2 });
+          for (const atEnd of ["b", "c"] as const) small.expectCorrect({ m: 6, n: 11, k: 13, a, b, atEnd, seed: seed++ });
+        }
+        expect(small.run({ m: 5, n: 6, k: 17, a: "row", b: "col", callK: 16 }).mismatches.length).toBe(30);
+        expect(small.run({ m: 5, n: 6, k: 17, a: "col", b: "row", callK: 16 }).mismatches.length).toBe(30);
+      }
+    });
+
+    it("computes the wide mlp shapes (784-512-512-10, batch 128), spanning several default cache blocks", () => {
+      harness.expectCorrect({ m: 128, n: 512, k: 784, a: "row", b: "row" }); // X·W1
+      harness.expectCorrect({ m: 784, n: 512, k: 128, a: "col", b: "row" }); // Xᵀ·δ1
+      harness.expectCorrect({ m: 128, n: 784, k: 512, a: "row", b: "col" }); // δ1·W1ᵀ
+      harness.expectCorrect({ m: 37, n: 300, k: 700, a: "col", b: "col", cPad: 3 }); // gathered path
     });
 
     it("has a checker that catches a wrong result", () => {

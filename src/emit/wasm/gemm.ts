@@ -8,7 +8,8 @@
 // element index xOffset + r·xRow + c·xCol of the memory viewed as a Float32Array (dtype "f32") or
 // Float64Array ("f64"); C's columns are contiguous (cCol = 1). Offsets and strides count elements, not
 // bytes. C must not overlap A or B. Elements of memory other than C's m×n targets are never written,
-// and no element outside A's m×k and B's k×n is read, so operands may end at the very end of memory.
+// and no element outside A's m×k, B's k×n and C's m×n targets (re-read after being written, when blocked
+// over k) is read, so operands may end at the very end of memory.
 //
 // Three paths, chosen at run time from the strides:
 //   • bCol = 1 (B's rows contiguous: forward X·W, weight gradient Xᵀ·δ): register blocks of
@@ -23,6 +24,13 @@
 //   • anything else (e.g. Aᵀ·Bᵀ): the first path with each B vector gathered lane by lane
 //     (v128.load32_lane at stride bCol). Correct for every stride, slower.
 //
+// Cache blocking (GEMM_BLOCKING; off while B has at most `unblockedElements` elements): the panel paths
+// run over blocks of nc columns and, inside each, over ⌈k / kc⌉ near-equal blocks of p, so that a
+// kc×nc block of B stays in L2 while every row panel of A uses it (no packing: strided B is read in
+// place). The first block along p assigns C; later ones load the C block they add to, so C's m×n
+// targets are read as well as written (only after being written; nothing else outside A and B is read).
+// The dot-product path can be blocked likewise (dotNc, dotKc; later blocks start from (C[i, j], 0, …)).
+//
 // Products and sums are rounded separately (f32x4.mul then f32x4.add: no fused multiply-add), in the
 // element type: f32 accumulates in f32, unlike the JS routine's double-precision accumulators. Byte
 // addresses are i32, so everything must lie in the first 2 GiB of memory.
@@ -33,7 +41,34 @@ export type GemmDtype = "f32" | "f64";
 
 export interface GemmOptions {
   dtype: GemmDtype;
+  /** Cache-block sizes in elements (for tuning; bench/gemm.mjs --sweep). Defaults: GEMM_BLOCKING. */
+  blocking?: Partial<GemmBlocking>;
 }
+
+/**
+ * Cache blocking, in elements: the panel paths (1 and 3) run over column blocks of `nc` columns of B
+ * and C and, inside each, over blocks of `kc` rows of B, so that a kc×nc block of B stays in cache
+ * while every row panel of A uses it; the dot-product path likewise with `dotNc` columns of C (rows
+ * of Wᵀ's W) and `dotKc`. Blocks after the first along k add to C instead of assigning it.
+ */
+export interface GemmBlocking {
+  nc: number;
+  kc: number;
+  dotNc: number;
+  dotKc: number;
+  /** Products whose B (k·n elements) has at most this many elements run unblocked (B fits in L2 as is). */
+  unblockedElements: number;
+}
+
+/**
+ * The defaults, chosen with `node bench/gemm.mjs --sweep` on a 2-core AMD EPYC (48 KiB L1d, 1 MiB L2 per
+ * core, 32 MiB L3): a 384×128 f32 block of B (192 KiB) took the wide forward X·W1 (128×784·784×512,
+ * B 1.6 MB) from ~38 to ~50 GFLOP/s; smaller shapes, whose B already fits in L2, gained nothing and lost
+ * a little from re-reading A per column block, so B up to 128 Ki elements (512 KiB of f32) stays
+ * unblocked. The dot-product path showed no gain from blocking (each row of B streams contiguously and
+ * is reused by DOT_ROWS rows of A from L1), so it is off by default.
+ */
+export const GEMM_BLOCKING: GemmBlocking = { nc: 128, kc: 384, dotNc: 1 << 30, dotKc: 1 << 30, unblockedElements: 1 << 17 };
 
 /** The exported function's parameters, in order (all i32; offsets and strides in elements). */
 export const GEMM_PARAMETERS = [
@@ -122,8 +157,12 @@ const LOG2 = { 4: 2, 8: 3 } as const;
 export function gemmModuleBytes(options: GemmOptions = { dtype: "f32" }): Uint8Array<ArrayBuffer> {
   const element = ELEMENTS[options.dtype];
   if (!element) throw new Error(`unknown dtype ${String(options.dtype)}`);
+  const blocking = { ...GEMM_BLOCKING, ...options.blocking };
+  for (const [name, size] of Object.entries(blocking)) {
+    if (!Number.isInteger(size) || size < (name === "unblockedElements" ? 0 : 1) || size > 1 << 30) throw new Error(`bad block size ${name} = ${size}`);
+  }
   const f = new FunctionBuilder("gemm", GEMM_PARAMETERS.map((name) => [name, ValType.i32] as const));
-  new GemmWriter(f, element).write();
+  new GemmWriter(f, element, blocking).write();
   return encodeModule({ memoryImport: { module: "env", field: "memory" }, functions: [f] });
 }
 
@@ -140,6 +179,16 @@ class GemmWriter {
   private readonly aBlockStart: Local;
   private readonly cBlockStart: Local;
   private readonly scratch: Local;
+  // Cache blocks: columns [jStart, jEnd) of C, and kBlock rows of B from kStart (elements).
+  private readonly jStart: Local;
+  private readonly jEnd: Local;
+  private readonly kStart: Local;
+  private readonly kBlock: Local;
+  private readonly kLength: Local;
+  private readonly nLength: Local;
+  /** Byte addresses of A[0, kStart] and B[kStart, 0]. */
+  private readonly aK: Local;
+  private readonly bK: Local;
   /** The element count of a partial vector (columns in the panels, the k tail in the dot products). */
   private readonly width: Local;
   private readonly accumulators: Local[] = [];
@@ -153,6 +202,7 @@ class GemmWriter {
   constructor(
     private readonly f: FunctionBuilder,
     private readonly e: Element,
+    private readonly blocking: GemmBlocking,
   ) {
     this.p = Object.fromEntries(GEMM_PARAMETERS.map((name) => [name, f.param(name)])) as GemmWriter["p"];
     this.i = f.local(ValType.i32, "i");
@@ -164,6 +214,14 @@ class GemmWriter {
     this.aBlockStart = f.local(ValType.i32, "aBlockStart");
     this.cBlockStart = f.local(ValType.i32, "cBlockStart");
     this.scratch = f.local(ValType.i32, "scratch");
+    this.jStart = f.local(ValType.i32, "jStart");
+    this.jEnd = f.local(ValType.i32, "jEnd");
+    this.kStart = f.local(ValType.i32, "kStart");
+    this.kBlock = f.local(ValType.i32, "kBlock");
+    this.kLength = f.local(ValType.i32, "kLength");
+    this.nLength = f.local(ValType.i32, "nLength");
+    this.aK = f.local(ValType.i32, "aK");
+    this.bK = f.local(ValType.i32, "bK");
     this.width = f.local(ValType.i32, "width");
     this.zero = f.local(ValType.v128, "zero");
     const maxRows = Math.max(PANEL_ROWS, DOT_ROWS);
@@ -217,8 +275,8 @@ class GemmWriter {
 
   /** `while (n - j >= width) { body(); j += width }`, or only `if` when `once`. */
   private forColumnBlocks(width: number, once: boolean, body: () => void): void {
-    const { f, p, j } = this;
-    const test = () => f.get(p.n).get(j).op(Op.i32_sub).i32(width).op(Op.i32_ge_s);
+    const { f, j } = this;
+    const test = () => f.get(this.jEnd).get(j).op(Op.i32_sub).i32(width).op(Op.i32_ge_s);
     if (once) {
       test().if();
       body();
@@ -241,6 +299,39 @@ class GemmWriter {
     body();
     f.get(count).i32(1).op(Op.i32_sub).tee(count).brIf(0);
     f.end().end();
+  }
+
+  /**
+   * Cache blocking: for each block [jStart, jEnd) of at most nc columns, for each block [kStart, kStart +
+   * kBlock) of p (k split into ⌈k / kc⌉ near-equal blocks; one empty block when k = 0), sets aK and bK
+   * and runs `body`.
+   */
+  private cacheBlocks(nc: number, kc: number, body: () => void): void {
+    const { f, p, jStart, jEnd, kStart, kBlock, kLength, nLength } = this;
+    // kLength = k and nLength = n (one block) when k·n ≤ unblockedElements, i.e. k ≤ ⌊unblocked / n⌋.
+    f.get(p.k).set(kLength);
+    f.get(p.n).set(nLength);
+    f.get(p.k).i32(this.blocking.unblockedElements).get(p.n).op(Op.i32_div_u).op(Op.i32_gt_u).if();
+    // Otherwise the k block length kLength = ⌈k / ⌈k / kc⌉⌉ ≤ kc (k ≤ kc: one block of k), and nc columns.
+    f.get(p.k).i32(kc).op(Op.i32_gt_s).if();
+    f.get(p.k).get(p.k).i32(kc - 1).op(Op.i32_add).i32(kc).op(Op.i32_div_u).tee(kLength);
+    f.op(Op.i32_add).i32(1).op(Op.i32_sub).get(kLength).op(Op.i32_div_u).set(kLength);
+    f.end();
+    f.get(p.n).i32(nc).op(Op.i32_gt_s).if().i32(nc).set(nLength).end();
+    f.end();
+    f.i32(0).set(jStart);
+    f.loop();
+    f.get(jStart).get(nLength).op(Op.i32_add).tee(jEnd).get(p.n).op(Op.i32_gt_s).if().get(p.n).set(jEnd).end();
+    f.i32(0).set(kStart);
+    f.loop();
+    f.get(p.k).get(kStart).op(Op.i32_sub).tee(kBlock).get(this.kLength).op(Op.i32_gt_s).if().get(this.kLength).set(kBlock).end();
+    f.get(p.aOffset).get(kStart).get(p.aCol).op(Op.i32_mul).op(Op.i32_add).set(this.aK);
+    f.get(p.bOffset).get(kStart).get(p.bRow).op(Op.i32_mul).op(Op.i32_add).set(this.bK);
+    body();
+    f.get(kStart).get(kBlock).op(Op.i32_add).tee(kStart).get(p.k).op(Op.i32_lt_s).brIf(0);
+    f.end();
+    f.get(jEnd).tee(jStart).get(p.n).op(Op.i32_lt_s).brIf(0);
+    f.end();
   }
 
   /** acc = acc + x·y, for v128 locals. */
@@ -303,19 +394,21 @@ class GemmWriter {
   private panels(bLayout: "contiguous" | "gathered"): void {
     const { f, p, e, i } = this;
     const maxVectors = bLayout === "contiguous" ? PANEL_VECTORS : GATHER_VECTORS;
-    this.forRowBlocks([PANEL_ROWS, 1], (rows) => {
-      // Start of the row block in A and C.
-      f.get(p.aOffset).get(i).get(p.aRow).op(Op.i32_mul).op(Op.i32_add).set(this.aBlockStart);
-      f.get(p.cOffset).get(i).get(p.cRow).op(Op.i32_mul).op(Op.i32_add).set(this.cBlockStart);
-      f.i32(0).set(this.j);
-      // Full blocks of maxVectors vectors, then one block of each narrower count, then the
-      // partial vector of the last n mod lanes columns.
-      for (let vectors = maxVectors; vectors >= 1; vectors--) {
-        this.forColumnBlocks(vectors * e.lanes, vectors !== maxVectors, () => this.panel(rows, vectors, null, bLayout));
-      }
-      f.get(p.n).get(this.j).op(Op.i32_sub).tee(this.width).if();
-      this.panel(rows, 0, this.width, bLayout);
-      f.end();
+    this.cacheBlocks(this.blocking.nc, this.blocking.kc, () => {
+      this.forRowBlocks([PANEL_ROWS, 1], (rows) => {
+        // Start of the row block in A (at column kStart) and C.
+        f.get(this.aK).get(i).get(p.aRow).op(Op.i32_mul).op(Op.i32_add).set(this.aBlockStart);
+        f.get(p.cOffset).get(i).get(p.cRow).op(Op.i32_mul).op(Op.i32_add).set(this.cBlockStart);
+        f.get(this.jStart).set(this.j);
+        // Full blocks of maxVectors vectors, then one block of each narrower count, then the
+        // partial vector of the last (jEnd - jStart) mod lanes columns.
+        for (let vectors = maxVectors; vectors >= 1; vectors--) {
+          this.forColumnBlocks(vectors * e.lanes, vectors !== maxVectors, () => this.panel(rows, vectors, null, bLayout));
+        }
+        f.get(this.jEnd).get(this.j).op(Op.i32_sub).tee(this.width).if();
+        this.panel(rows, 0, this.width, bLayout);
+        f.end();
+      });
     });
   }
 
@@ -330,11 +423,22 @@ class GemmWriter {
     const bVector = (v: number) => this.vectors[v];
     const aSplat = this.vectors[columnVectors];
 
+    const storeWidth = (v: number) => (v < vectors ? e.lanes : partialWidth!);
+    // The first block along k starts from zero; later ones from the C block the earlier ones stored.
+    f.get(this.kStart).op(Op.i32_eqz).if();
     for (let r = 0; r < rows; r++) for (let v = 0; v < columnVectors; v++) f.get(this.zero).set(acc(r, v));
+    f.else();
+    this.forBlockRows(rows, (r) => {
+      for (let v = 0; v < columnVectors; v++) {
+        if (storeWidth(v) === e.lanes) f.get(this.scratch).simdMem(SimdOp.v128_load, e.log2Bytes, v * VECTOR_BYTES).set(acc(r, v));
+        else this.loadPartial(acc(r, v), () => f.get(this.scratch), storeWidth(v), v * VECTOR_BYTES);
+      }
+    });
+    f.end();
     f.get(this.aBlockStart).set(pa);
-    f.get(p.bOffset).get(j).get(p.bCol).op(Op.i32_mul).op(Op.i32_add).set(pb);
+    f.get(this.bK).get(j).get(p.bCol).op(Op.i32_mul).op(Op.i32_add).set(pb);
 
-    f.get(p.k);
+    f.get(this.kBlock);
     this.countedLoop(() => {
       // The B vectors of row p.
       for (let v = 0; v < columnVectors; v++) {
@@ -354,13 +458,21 @@ class GemmWriter {
     });
 
     // Store the block, row by row.
-    f.get(this.cBlockStart).get(j).i32(e.log2Bytes).op(Op.i32_shl).op(Op.i32_add).set(pc);
-    for (let r = 0; r < rows; r++) {
-      if (r > 0) f.get(pc).get(p.cRow).op(Op.i32_add).set(pc);
+    this.forBlockRows(rows, (r) => {
       for (let v = 0; v < columnVectors; v++) {
-        if (v < vectors) f.get(pc).get(acc(r, v)).simdMem(SimdOp.v128_store, e.log2Bytes, v * VECTOR_BYTES);
-        else this.storePartial(acc(r, v), () => f.get(pc), partialWidth!, v * VECTOR_BYTES);
+        if (v < vectors) f.get(this.scratch).get(acc(r, v)).simdMem(SimdOp.v128_store, e.log2Bytes, v * VECTOR_BYTES);
+        else this.storePartial(acc(r, v), () => f.get(this.scratch), partialWidth!, v * VECTOR_BYTES);
       }
+    });
+  }
+
+  /** Runs `row(r)` for r < rows with `scratch` at row r of the C block at column j. */
+  private forBlockRows(rows: number, row: (r: number) => void): void {
+    const { f, p, e } = this;
+    f.get(this.cBlockStart).get(this.j).i32(e.log2Bytes).op(Op.i32_shl).op(Op.i32_add).set(this.scratch);
+    for (let r = 0; r < rows; r++) {
+      if (r > 0) f.get(this.scratch).get(p.cRow).op(Op.i32_add).set(this.scratch);
+      row(r);
     }
   }
 
@@ -387,12 +499,14 @@ class GemmWriter {
 
   private dotProducts(): void {
     const { f, p, i } = this;
-    this.forRowBlocks([DOT_ROWS, 1], (rows) => {
-      f.get(p.aOffset).get(i).get(p.aRow).op(Op.i32_mul).op(Op.i32_add).set(this.aBlockStart);
-      f.get(p.cOffset).get(i).get(p.cRow).op(Op.i32_mul).op(Op.i32_add).set(this.cBlockStart);
-      f.i32(0).set(this.j);
-      this.forColumnBlocks(DOT_COLUMNS, false, () => this.dotBlock(rows, DOT_COLUMNS));
-      if (DOT_COLUMNS > 1) this.forColumnBlocks(1, false, () => this.dotBlock(rows, 1));
+    this.cacheBlocks(this.blocking.dotNc, this.blocking.dotKc, () => {
+      this.forRowBlocks([DOT_ROWS, 1], (rows) => {
+        f.get(this.aK).get(i).get(p.aRow).op(Op.i32_mul).op(Op.i32_add).set(this.aBlockStart);
+        f.get(p.cOffset).get(i).get(p.cRow).op(Op.i32_mul).op(Op.i32_add).set(this.cBlockStart);
+        f.get(this.jStart).set(this.j);
+        this.forColumnBlocks(DOT_COLUMNS, false, () => this.dotBlock(rows, DOT_COLUMNS));
+        if (DOT_COLUMNS > 1) this.forColumnBlocks(1, false, () => this.dotBlock(rows, 1));
+      });
     });
   }
 
@@ -403,9 +517,17 @@ class GemmWriter {
     const bVector = (c: number) => this.vectors[c];
     const aVector = this.vectors[columns];
 
+    // The first block along k starts from zero; later ones from (C[i, j], 0, ...), which the lane
+    // reduction below adds in.
+    f.get(this.kStart).op(Op.i32_eqz).if();
     for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) f.get(this.zero).set(acc(r, c));
+    f.else();
+    this.forBlockRows(rows, (r) => {
+      for (let c = 0; c < columns; c++) f.get(this.scratch).simdMem(LOAD_ZERO[e.bytes as 4 | 8], e.log2Bytes, c * e.bytes).set(acc(r, c));
+    });
+    f.end();
     f.get(this.aBlockStart).set(pa);
-    f.get(p.bOffset).get(j).get(p.bCol).op(Op.i32_mul).op(Op.i32_add).set(pb);
+    f.get(this.bK).get(j).get(p.bCol).op(Op.i32_mul).op(Op.i32_add).set(pb);
 
     const step = (width: Width) => {
       for (let c = 0; c < columns; c++) {
@@ -427,29 +549,27 @@ class GemmWriter {
       }
     };
 
-    // Full vectors along p, then the k mod lanes tail as one zero-filled partial vector.
-    f.get(p.k).i32(Math.log2(e.lanes)).op(Op.i32_shr_s);
+    // Full vectors along p, then the kBlock mod lanes tail as one zero-filled partial vector.
+    f.get(this.kBlock).i32(Math.log2(e.lanes)).op(Op.i32_shr_s);
     this.countedLoop(() => {
       step(e.lanes);
       f.get(pa).i32(VECTOR_BYTES).op(Op.i32_add).set(pa);
       f.get(pb).i32(VECTOR_BYTES).op(Op.i32_add).set(pb);
     });
-    f.get(p.k).i32(e.lanes - 1).op(Op.i32_and).tee(this.width).if();
+    f.get(this.kBlock).i32(e.lanes - 1).op(Op.i32_and).tee(this.width).if();
     step(this.width);
     f.end();
 
     // Reduce each accumulator across its lanes and store it.
-    f.get(this.cBlockStart).get(j).i32(e.log2Bytes).op(Op.i32_shl).op(Op.i32_add).set(pc);
-    for (let r = 0; r < rows; r++) {
-      if (r > 0) f.get(pc).get(p.cRow).op(Op.i32_add).set(pc);
+    this.forBlockRows(rows, (r) => {
       for (let c = 0; c < columns; c++) {
-        f.get(pc);
+        f.get(this.scratch);
         for (let lane = 0; lane < e.lanes; lane++) {
           f.get(acc(r, c)).simdLane(e.extractLane, lane);
           if (lane > 0) f.op(e.addScalar);
         }
         f.mem(e.storeScalar, e.log2Bytes, c * e.bytes);
       }
-    }
+    });
   }
 }
