@@ -5,3 +5,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup-notebooks.sh >/dev/null
+# A CPU Vulkan driver Dawn accepts (Mesa ≥ 24 lavapipe) and the npm package webgpu, for the WGSL tests.
+bash scripts/setup-webgpu.sh

@@ -7,6 +7,7 @@ import { buildTrainingGraph } from "./passes/pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
+import { emitWgsl } from "./emit/wgsl.js";
 
 export interface CompileOptions {
   /** Examples per call (the largest n a call may pass). Default 1. */
@@ -21,7 +22,12 @@ export interface CompileOptions {
   readonly source?: string;
   /** Code-shape knobs, for measuring them (bench/straight-line.mjs); the defaults are measured. */
   readonly tuning?: Partial<Tuning>;
+  /** What to emit (default ["ts"]): "ts" writes <name>.ts, "wgsl" writes <name>.wgsl.ts (WebGPU shaders and their host). */
+  readonly targets?: readonly Target[];
 }
+
+export type Target = "ts" | "wgsl";
+export const targets: readonly Target[] = ["ts", "wgsl"];
 
 export interface CompiledFile {
   /** Relative to the output directory. */
@@ -64,8 +70,17 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const program = schedule(graph, { ...resolved, tuning: { ...defaultTuning, ...options.tuning } });
   const source = options.source ?? `model "${definition.name}"`;
   const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...optimizerFlags(options)];
-  const contents = emitTypeScript(program, { source, command: `gradgen compile ${source} ${flags.join(" ")}` });
-  return { files: [{ path: `${definition.name}.ts`, contents }] };
+  const wanted = options.targets ?? ["ts"];
+  const unknown = wanted.find((t) => !targets.includes(t));
+  if (unknown !== undefined || wanted.length === 0) {
+    throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. --target ts,wgsl).`);
+  }
+  if (wanted.join(",") !== "ts") flags.push(`--target ${wanted.join(",")}`);
+  const command = `gradgen compile ${source} ${flags.join(" ")}`;
+  const files: CompiledFile[] = [];
+  if (wanted.includes("ts")) files.push({ path: `${definition.name}.ts`, contents: emitTypeScript(program, { source, command }) });
+  if (wanted.includes("wgsl")) files.push({ path: `${definition.name}.wgsl.ts`, contents: emitWgsl(program, { source, command }) });
+  return { files };
 }
 
 /** The CLI flags that reproduce the optimizer options given (for the generated file's header). */

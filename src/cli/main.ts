@@ -3,14 +3,14 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GradgenError } from "../errors.js";
-import { compile, hyperparameterFlags, resolveOptions, type CompileOptions } from "../compile.js";
+import { compile, hyperparameterFlags, resolveOptions, targets, type CompileOptions, type Target } from "../compile.js";
 import { optimizerKinds, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModel } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
 import { checkCommand, checkUsage } from "./check-command.js";
 
-const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--check]
+const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,wgsl] [--check]
 
   --out dir          where generated files go (default: generated/)
   --batch N          examples per call; calls may pass fewer (default: 1)
@@ -22,6 +22,8 @@ const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--d
   --delta δ          adagrad, rmsprop stabiliser (defaults 1e-7, 1e-6)
   --beta1 β₁ --beta2 β₂ --eps ϵ   adam (defaults 0.9, 0.999, 1e-8)
   --weight-decay λ   decoupled weight decay, any optimizer (default 0)
+  --target list      what to emit, comma-separated: ts (<name>.ts), wgsl (<name>.wgsl.ts: WebGPU
+                     compute shaders and their TypeScript host) (default: ts)
   --check            write nothing; exit 1 if the files on disk differ from what would be generated
 
 Flags win over the optimizer given in the model file.`;
@@ -35,14 +37,14 @@ interface CompileArgs {
 
 /** Optimizer hyperparameters by flag. */
 const hyperparameterByFlag = Object.fromEntries(Object.entries(hyperparameterFlags).map(([name, flag]) => [`--${flag}`, name]));
-const valueFlags = ["--out", "--batch", "--dtype", "--optimizer", "--lr", ...Object.keys(hyperparameterByFlag)];
+const valueFlags = ["--out", "--batch", "--dtype", "--optimizer", "--lr", "--target", ...Object.keys(hyperparameterByFlag)];
 const seeHelp = "run `gradgen --help` for the usage";
 
 function parseCompileArgs(args: readonly string[]): CompileArgs {
   const files: string[] = [];
   let out = "generated";
   let check = false;
-  const options: { batch?: number; dtype?: "f32" | "f64"; optimizer?: OptimizerKind; learningRate?: number; hyperparameters: Record<string, number> } = { hyperparameters: {} };
+  const options: { batch?: number; dtype?: "f32" | "f64"; optimizer?: OptimizerKind; learningRate?: number; hyperparameters: Record<string, number>; targets?: Target[] } = { hyperparameters: {} };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--check") { check = true; continue; }
@@ -62,6 +64,12 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
         const n = Number(value);
         if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) bad("a positive integer (examples per call)");
         options.batch = n;
+        break;
+      }
+      case "--target": {
+        const wanted = value.split(",").map((t) => t.trim());
+        if (wanted.some((t) => !targets.includes(t as Target)) || new Set(wanted).size !== wanted.length) bad(`a comma-separated list of ${targets.join(", ")}`);
+        options.targets = wanted as Target[];
         break;
       }
       case "--dtype":
@@ -91,7 +99,7 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
 }
 
 const example: Record<string, string> = {
-  "--out": "generated", "--batch": "32", "--dtype": "f64", "--optimizer": "adam", "--lr": "0.1",
+  "--out": "generated", "--target": "ts,wgsl", "--batch": "32", "--dtype": "f64", "--optimizer": "adam", "--lr": "0.1",
   "--momentum": "0.9", "--rho": "0.9", "--delta": "1e-7", "--beta1": "0.9", "--beta2": "0.999", "--eps": "1e-8", "--weight-decay": "1e-4",
 };
 

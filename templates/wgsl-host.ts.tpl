@@ -1,0 +1,515 @@
+{{header}}
+// This module imports nothing and evaluates no strings. It runs the model's WGSL compute shaders on a
+// WebGPU device: navigator.gpu's in a browser, or the npm package `webgpu` (Dawn) in Node. The part
+// of the WebGPU API it uses is declared below, so it type-checks without the DOM library.
+
+// ─── The WebGPU API this module uses (a real GPUDevice fits these) ──────────────────────────────
+
+export interface GpuBuffer {
+  readonly size: number;
+  mapAsync(mode: number, offset?: number, size?: number): Promise<unknown>;
+  getMappedRange(offset?: number, size?: number): ArrayBuffer;
+  unmap(): void;
+  destroy(): void;
+}
+export interface GpuShaderModule {
+  getCompilationInfo(): Promise<{ readonly messages: readonly { readonly type: string; readonly message: string; readonly lineNum: number; readonly linePos: number }[] }>;
+}
+export interface GpuComputePass {
+  setPipeline(pipeline: object): void;
+  setBindGroup(index: number, bindGroup: unknown): void;
+  dispatchWorkgroups(x: number, y?: number, z?: number): void;
+  end(): void;
+}
+export interface GpuCommandEncoder {
+  beginComputePass(descriptor?: { label?: string }): GpuComputePass;
+  copyBufferToBuffer(source: GpuBuffer, sourceOffset: number, destination: GpuBuffer, destinationOffset: number, size: number): void;
+  finish(): object;
+}
+export interface GpuQueue {
+  writeBuffer(buffer: GpuBuffer, bufferOffset: number, data: Float32Array | Uint32Array | ArrayBuffer, dataOffset?: number, size?: number): void;
+  submit(commandBuffers: Iterable<object>): void;
+  onSubmittedWorkDone(): Promise<unknown>;
+}
+/** Descriptors are typed wide (handles as object, lists as Iterable) so that a real GPUDevice is one. */
+export interface GpuDevice {
+  readonly queue: GpuQueue;
+  createBuffer(descriptor: { label?: string; size: number; usage: number }): GpuBuffer;
+  createShaderModule(descriptor: { label?: string; code: string }): GpuShaderModule;
+  createBindGroupLayout(descriptor: { label?: string; entries: Iterable<object> }): object;
+  createPipelineLayout(descriptor: { label?: string; bindGroupLayouts: Iterable<unknown> }): object;
+  createBindGroup(descriptor: { label?: string; layout: object; entries: Iterable<object> }): object;
+  createComputePipelineAsync(descriptor: { label?: string; layout: unknown; compute: { module: unknown; entryPoint?: string } }): Promise<object>;
+  createCommandEncoder(descriptor?: { label?: string }): GpuCommandEncoder;
+  pushErrorScope(filter: "validation"): void;
+  popErrorScope(): Promise<{ readonly message: string } | null>;
+}
+
+/** GPUBufferUsage, GPUMapMode and GPUShaderStage flags (fixed by the WebGPU specification). */
+const MAP_READ = 0x0001;
+const COPY_SRC = 0x0004;
+const COPY_DST = 0x0008;
+const UNIFORM = 0x0040;
+const STORAGE = 0x0080;
+const COMPUTE = 0x4;
+
+// ─── The model ──────────────────────────────────────────────────────────────────────────────────
+
+/** A batch field: example-major values, n × (size of one example). */
+export type Values = Float32Array | Float64Array;
+export type InputName = {{inputNameUnion}};
+export type ParamName = {{paramNameUnion}};
+export type OutputName = {{outputNameUnion}};
+export type StateName = {{stateNameUnion}};
+export type InputGradName = {{inputGradUnion}};
+/** Every buffer on the GPU (parameters, gradients, optimizer state, masks, outputs, inputs, work). */
+export type BufferName = {{bufferNameUnion}};
+export type Batch = { readonly [K in InputName]: Values };
+export type PredictInputs = { readonly [K in {{predictInputUnion}}]: Values };
+
+export const spec = {{spec}} as const;
+
+export interface GpuTrainerOptions {
+  /** Seed of the initialisers (the TypeScript trainer's: the same seed gives the same parameters) and of the dropout masks. */
+  readonly seed?: number;
+  /** Initial values that replace the initialisers, row-major. */
+  readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
+}
+
+export interface GpuTrainer {
+  readonly spec: typeof spec;
+  readonly device: GpuDevice;
+  /** Updates applied so far. */
+  readonly state: { step: number };
+  /** ε of the next updates. */
+  learningRate: number;
+  setLearningRate(learningRate: number): void;
+  /** Writes batch fields into the GPU's input buffers; calls without a batch use them (n defaults to this n). */
+  upload(batch: Partial<Batch>, n?: number): void;
+  /** Mean loss over the first n examples, without dropout. */
+  loss(batch?: Batch, n?: number): Promise<number>;
+  /** Mean loss with the current dropout masks. */
+  trainingLoss(batch?: Batch, n?: number): Promise<number>;
+  /** trainingLoss, leaving its gradient in the GPU's gradient buffers (readGrad). */
+  gradient(batch?: Batch, n?: number): Promise<number>;
+  /** Fresh dropout masks, gradient and the optimizer update; resolves to the loss before the update. */
+  step(batch?: Batch, n?: number): Promise<number>;
+  /** `count` steps on one batch (default: the uploaded one) with no read-back in between; resolves to the last step's loss. */
+  steps(count: number, batch?: Batch, n?: number): Promise<number>;
+  /** Draws fresh dropout masks for the first n examples (step() does this itself). */
+  resampleDropout(n?: number): void;
+  /** The named outputs for the first n examples, without dropout, in buffers reused by every call. */
+  predict(inputs?: PredictInputs, n?: number): Promise<Record<OutputName, Float32Array>>;
+  /** A copy of a parameter's values. */
+  read(name: ParamName): Promise<Float32Array>;
+  readGrad(name: ParamName): Promise<Float32Array>;
+  readInputGrad(name: InputGradName): Promise<Float32Array>;
+  readState(name: StateName): Promise<Float32Array>;
+  /** A copy of any buffer the shaders use (for tests and debugging). */
+  readBuffer(name: BufferName): Promise<Float32Array>;
+  write(name: ParamName, values: ArrayLike<number>): void;
+  writeState(name: StateName, values: ArrayLike<number>): void;
+  /** Copies parameters and optimizer state into a GPU buffer (for early stopping). */
+  snapshot(): void;
+  /** Copies the last snapshot back. */
+  restore(): void;
+  /** Resolves when the GPU has finished everything submitted so far. */
+  flush(): Promise<void>;
+  /** Frees the GPU buffers; the trainer cannot be used afterwards. */
+  destroy(): void;
+}
+
+// ─── Initialisers: the TypeScript trainer's, so one seed gives the same parameters on both ─────
+
+type Real = Float32Array;
+
+/** mulberry32: a small, fast 32-bit generator; integer arithmetic only, so every engine agrees. */
+function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** ln x for x > 0 with + − × ÷ only (Math.log may differ between engines in the last bit). */
+function portableLog(x: number): number {
+  let exponent = 0;
+  while (x >= 2) { x /= 2; exponent++; }
+  while (x < 1) { x *= 2; exponent--; }
+  // ln x = 2·atanh(z) with z = (x − 1)/(x + 1) ≤ 1/3 for x in [1, 2)
+  const z = (x - 1) / (x + 1);
+  const z2 = z * z;
+  let term = z;
+  let sum = 0;
+  for (let k = 1; k < 42; k += 2) { sum += term / k; term *= z2; }
+  return 2 * sum + exponent * 0.6931471805599453;
+}
+
+/** cos x for |x| ≤ π by its Taylor series, for the same reason. */
+function portableCos(x: number): number {
+  const x2 = x * x;
+  let term = 1;
+  let sum = 1;
+  for (let k = 1; k <= 17; k++) { term *= -x2 / ((2 * k - 1) * (2 * k)); sum += term; }
+  return sum;
+}
+
+/** Standard normal by Box–Muller from two uniforms. */
+function normal(random: () => number): number {
+  const radius = Math.sqrt(-2 * portableLog(1 - random()));
+  return -radius * portableCos(2 * Math.PI * random() - Math.PI); // cos(2πv) = −cos(2πv − π)
+}
+
+type Init =
+  | string
+  | number
+  | { readonly kind: "uniform"; readonly min: number; readonly max: number }
+  | { readonly kind: "normal"; readonly mean: number; readonly std: number }
+  | { readonly kind: "sparse"; readonly k: number; readonly std: number };
+
+function fillUniform(target: Real, min: number, max: number, random: () => number): void {
+  for (let i = 0; i < target.length; i++) target[i] = min + (max - min) * random();
+}
+
+function fillNormal(target: Real, mean: number, std: number, random: () => number): void {
+  for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
+}
+
+function initialise(target: Real, init: Init, fanIn: number, fanOut: number, random: () => number): void {
+  if (typeof init === "number") return void target.fill(init);
+  if (typeof init === "object") {
+    if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
+    if (init.kind === "normal") return fillNormal(target, init.mean, init.std, random);
+    // sparse: each unit (column) gets exactly k non-zero incoming weights, at rows chosen by a partial shuffle
+    target.fill(0);
+    const rows = new Int32Array(fanIn);
+    for (let unit = 0; unit < fanOut; unit++) {
+      for (let i = 0; i < fanIn; i++) rows[i] = i;
+      for (let chosen = 0; chosen < init.k; chosen++) {
+        const pick = chosen + Math.floor(random() * (fanIn - chosen));
+        const row = rows[pick]!;
+        rows[pick] = rows[chosen]!;
+        rows[chosen] = row;
+        target[row * fanOut + unit] = init.std * normal(random);
+      }
+    }
+    return;
+  }
+  switch (init) {
+    case "zeros": return void target.fill(0);
+    case "ones": return void target.fill(1);
+    case "uniform": return fillUniform(target, -0.05, 0.05, random);
+    case "normal": return fillNormal(target, 0, 0.05, random);
+    case "lecun": return fillNormal(target, 0, Math.sqrt(1 / fanIn), random); // LeCun: N(0, 1/fan_in)
+    case "xavier":
+    case "glorot": { // Glorot & Bengio: U(±√(6/(fan_in + fan_out)))
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return fillUniform(target, -limit, limit, random);
+    }
+    case "xavierNormal":
+    case "glorotNormal": return fillNormal(target, 0, Math.sqrt(2 / (fanIn + fanOut)), random);
+    case "he": return fillNormal(target, 0, Math.sqrt(2 / fanIn), random); // He et al.: N(0, 2/fan_in)
+    case "heUniform": {
+      const limit = Math.sqrt(6 / fanIn);
+      return fillUniform(target, -limit, limit, random);
+    }
+  }
+}
+
+// ─── Layout and shaders ─────────────────────────────────────────────────────────────────────────
+
+/** Elements of each storage buffer; every value below lives in one of them. */
+const chunkSizes: readonly number[] = {{chunkSizes}};
+/** Each buffer as [chunk, first element, elements]. */
+const regions: Readonly<Record<BufferName, readonly [number, number, number]>> = {{regions}};
+/** Where each call leaves the loss it returns. */
+const results: Readonly<Record<string, readonly [number, number, number]>> = {{results}};
+const inputSizes: Readonly<Record<InputName, number>> = {{inputSizes}};
+const entryInputs: Readonly<Record<string, readonly InputName[]>> = {{entryInputs}};
+/** Each output as [elements per example (or in all), per example]. */
+const outputSizes: Readonly<Record<OutputName, readonly [number, boolean]>> = {{outputSizes}};
+const stateBuffers: Readonly<Record<StateName, BufferName>> = {{stateBuffers}};
+const snapshotted: readonly BufferName[] = {{snapshotted}};
+const usesControl = {{usesControl}};
+const WORKGROUP_SIZE = {{workgroupSize}};
+const MAX_GROUPS = {{maxGroups}};
+
+const shaders: readonly string[] = [
+{{shaders}}
+];
+
+type Factor = readonly [factor: number, power: number, divisor: number];
+type Sequence = readonly (readonly [shader: number, count: readonly (readonly Factor[])[]])[];
+/** What each call dispatches, in order: a shader and its invocations, Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉. */
+const sequences: Readonly<Record<"loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample", Sequence>> = {
+{{sequences}}
+};
+
+function checkCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
+    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
+  }
+  return n;
+}
+
+/** Compiles every shader (errors with their line and column), then builds the trainer's buffers, pipelines and bind group once. */
+export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOptions = {}): Promise<GpuTrainer> {
+  const seed = options.seed ?? 0;
+  const random = createRandom(seed);
+  const initial = chunkSizes.map((size) => new Float32Array(size));
+  const view = (name: BufferName): Float32Array => {
+    const [chunk, offset, elements] = regions[name];
+    return initial[chunk]!.subarray(offset, offset + elements);
+  };
+{{initialisation}}
+
+  device.pushErrorScope("validation");
+  const chunks = chunkSizes.map((size, i) => device.createBuffer({ label: `${spec.model} storage ${i}`, size: size * 4, usage: STORAGE | COPY_SRC | COPY_DST }));
+  chunks.forEach((buffer, i) => device.queue.writeBuffer(buffer, 0, initial[i]!));
+  const uniformBuffer = device.createBuffer({ label: `${spec.model} uniforms`, size: 16, usage: UNIFORM | COPY_DST });
+  const control = usesControl ? device.createBuffer({ label: `${spec.model} dropout counter`, size: 16, usage: STORAGE | COPY_DST }) : undefined;
+  const layoutEntries: { binding: number; visibility: number; buffer: { type: "uniform" | "storage" } }[] = [{ binding: {{uniformBinding}}, visibility: COMPUTE, buffer: { type: "uniform" } }];
+  const groupEntries: { binding: number; resource: { buffer: GpuBuffer } }[] = [{ binding: {{uniformBinding}}, resource: { buffer: uniformBuffer } }];
+  if (control) {
+    layoutEntries.push({ binding: {{controlBinding}}, visibility: COMPUTE, buffer: { type: "storage" } });
+    groupEntries.push({ binding: {{controlBinding}}, resource: { buffer: control } });
+  }
+  chunks.forEach((buffer, i) => {
+    layoutEntries.push({ binding: {{firstChunkBinding}} + i, visibility: COMPUTE, buffer: { type: "storage" } });
+    groupEntries.push({ binding: {{firstChunkBinding}} + i, resource: { buffer } });
+  });
+  const bindGroupLayout = device.createBindGroupLayout({ label: spec.model, entries: layoutEntries });
+  const pipelineLayout = device.createPipelineLayout({ label: spec.model, bindGroupLayouts: [bindGroupLayout] });
+  const bindGroup = device.createBindGroup({ label: spec.model, layout: bindGroupLayout, entries: groupEntries });
+  const modules = shaders.map((code, i) => device.createShaderModule({ label: `${spec.model} shader ${i}`, code }));
+  const problems: string[] = [];
+  await Promise.all(modules.map(async (module, i) => {
+    for (const m of (await module.getCompilationInfo()).messages) {
+      if (m.type === "error") problems.push(`shader ${i}, line ${m.lineNum}:${m.linePos}: ${m.message}`);
+    }
+  }));
+  if (problems.length > 0) {
+    await device.popErrorScope();
+    throw new Error(`${spec.model}: WGSL compilation failed:\n${problems.join("\n")}`);
+  }
+  const pipelines = await Promise.all(modules.map((module, i) =>
+    device.createComputePipelineAsync({ label: `${spec.model} shader ${i}`, layout: pipelineLayout, compute: { module, entryPoint: "main" } })));
+  const error = await device.popErrorScope();
+  if (error) throw new Error(`${spec.model}: WebGPU validation failed: ${error.message}`);
+
+  // Uniforms: n, the learning rate, the dropout seed.
+  const uniformData = new ArrayBuffer(16);
+  const uniformWords = new Uint32Array(uniformData);
+  const uniformFloats = new Float32Array(uniformData);
+  let writtenN = -1;
+  let writtenRate = NaN;
+  uniformWords[2] = (seed ^ 0x5bd1e995) >>> 0;
+  function setUniforms(n: number): void {
+    const rate = Math.fround(trainer.learningRate);
+    if (n === writtenN && rate === writtenRate) return;
+    uniformWords[0] = n;
+    uniformFloats[1] = rate;
+    device.queue.writeBuffer(uniformBuffer, 0, uniformData);
+    writtenN = n;
+    writtenRate = rate;
+  }
+
+  // Read-back: staging buffers big enough for any one read, reused; a new one only while all are in use.
+  const outputElements = (Object.keys(outputSizes) as OutputName[]).reduce((sum, name) => sum + regions[`output_${name}` as BufferName][2], 0);
+  const stagingBytes = 4 * Math.max(1, outputElements, ...Object.values<readonly [number, number, number]>(regions).map((r) => r[2]));
+  const pool: GpuBuffer[] = [];
+  const staging: GpuBuffer[] = [];
+  async function submitAndRead(encoder: GpuCommandEncoder, reads: readonly (readonly [number, number, number])[]): Promise<Float32Array[]> {
+    const buffer = pool.pop() ?? device.createBuffer({ label: `${spec.model} read-back`, size: stagingBytes, usage: MAP_READ | COPY_DST });
+    if (!staging.includes(buffer)) staging.push(buffer);
+    let at = 0;
+    const places = reads.map(([chunk, offset, elements]) => {
+      encoder.copyBufferToBuffer(chunks[chunk]!, offset * 4, buffer, at * 4, elements * 4);
+      const place = at;
+      at += elements;
+      return place;
+    });
+    device.queue.submit([encoder.finish()]);
+    try {
+      await buffer.mapAsync(MAP_READ, 0, at * 4);
+      const data = new Float32Array(buffer.getMappedRange(0, at * 4));
+      const copies = reads.map(([, , elements], i) => data.slice(places[i]!, places[i]! + elements));
+      buffer.unmap();
+      return copies;
+    } finally {
+      pool.push(buffer);
+    }
+  }
+
+  function encode(encoder: GpuCommandEncoder, sequence: Sequence, n: number): void {
+    if (sequence.length === 0) return;
+    const pass = encoder.beginComputePass();
+    pass.setBindGroup(0, bindGroup);
+    for (const [shader, count] of sequence) {
+      let invocations = 0;
+      for (const term of count) {
+        let product = 1;
+        for (const [factor, power, divisor] of term) product *= Math.ceil((factor * n ** power) / divisor);
+        invocations += product;
+      }
+      const groups = Math.ceil(invocations / WORKGROUP_SIZE);
+      const x = Math.min(groups, MAX_GROUPS);
+      pass.setPipeline(pipelines[shader]!);
+      pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    }
+    pass.end();
+  }
+
+  // Inputs: Float64Array fields are converted in buffers allocated once.
+  const scratch: Partial<Record<InputName, Float32Array>> = {};
+  const uploaded = new Set<InputName>();
+  let uploadedN: number = spec.batch;
+  function upload(batch: Partial<Batch>, n: number): void {
+    for (const name of Object.keys(inputSizes) as InputName[]) {
+      const values = batch[name];
+      if (values === undefined) continue;
+      const size = inputSizes[name];
+      if (values.length < n * size) throw new RangeError(`${spec.model}: input "${name}" needs ${n} × ${size} values, got ${values.length}`);
+      let data: Float32Array;
+      if (values instanceof Float32Array) data = values;
+      else {
+        data = scratch[name] ??= new Float32Array(spec.batch * size);
+        for (let i = 0; i < n * size; i++) data[i] = values[i]!;
+      }
+      const [chunk, offset] = regions[`input_${name}` as BufferName];
+      device.queue.writeBuffer(chunks[chunk]!, offset * 4, data, 0, n * size);
+      uploaded.add(name);
+    }
+    uploadedN = n;
+  }
+  /** Uploads the call's batch (if any), checks what the call reads is there, sets the uniforms; returns n. */
+  function prepare(call: string, batch: Partial<Batch> | undefined, n: number | undefined): number {
+    const count = checkCount(n ?? (batch ? spec.batch : uploadedN));
+    if (batch) upload(batch, count);
+    for (const name of entryInputs[call] ?? []) {
+      if (!uploaded.has(name)) throw new RangeError(`${spec.model}: ${call}() reads input "${name}"; pass a batch or upload() it first`);
+    }
+    setUniforms(count);
+    return count;
+  }
+  async function run(call: "loss" | "trainingLoss" | "gradient", batch: Batch | undefined, n: number | undefined): Promise<number> {
+    const count = prepare(call, batch, n);
+    const encoder = device.createCommandEncoder();
+    encode(encoder, sequences[call], count);
+    const [value] = await submitAndRead(encoder, [results[call]!]);
+    return value![0]!;
+  }
+  const writeRegion = (name: BufferName, values: ArrayLike<number>) => {
+    const [chunk, offset, elements] = regions[name];
+    if (values.length !== elements) throw new RangeError(`${spec.model}: ${name} needs ${elements} values, got ${values.length}`);
+    device.queue.writeBuffer(chunks[chunk]!, offset * 4, values instanceof Float32Array ? values : Float32Array.from(values));
+  };
+  const readRegion = async (name: BufferName) => (await submitAndRead(device.createCommandEncoder(), [regions[name]]))[0]!;
+
+  const snapshotElements = snapshotted.reduce((sum, name) => sum + regions[name][2], 0);
+  let snapshotBuffer: GpuBuffer | undefined;
+  let snapshotStep = -1;
+  const outputs = Object.fromEntries((Object.keys(outputSizes) as OutputName[]).map((name) => [name, new Float32Array(regions[`output_${name}` as BufferName][2])])) as Record<OutputName, Float32Array>;
+
+  const trainer: GpuTrainer = {
+    spec,
+    device,
+    state: { step: 0 },
+    learningRate: spec.optimizer.learningRate,
+    setLearningRate(learningRate: number): void {
+      if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new RangeError(`${spec.model}: learning rate ${learningRate} must be a finite number ≥ 0`);
+      trainer.learningRate = learningRate;
+    },
+    upload(batch: Partial<Batch>, n: number = spec.batch): void {
+      upload(batch, checkCount(n));
+    },
+    loss: (batch?: Batch, n?: number) => run("loss", batch, n),
+    trainingLoss: (batch?: Batch, n?: number) => run("trainingLoss", batch, n),
+    gradient: (batch?: Batch, n?: number) => run("gradient", batch, n),
+    step(batch?: Batch, n?: number): Promise<number> {
+      return trainer.steps(1, batch, n);
+    },
+    async steps(count: number, batch?: Batch, n?: number): Promise<number> {
+      if (!Number.isInteger(count) || count < 1) throw new RangeError(`${spec.model}: steps(count) needs a positive integer, got ${count}`);
+      const examples = prepare("step", batch, n);
+      const perSubmit = 64;
+      for (let done = 0; done < count;) {
+        const encoder = device.createCommandEncoder();
+        const now = Math.min(perSubmit, count - done);
+        for (let i = 0; i < now; i++) encode(encoder, sequences.step, examples);
+        done += now;
+        trainer.state.step += now;
+        if (done < count) device.queue.submit([encoder.finish()]);
+        else return (await submitAndRead(encoder, [results.step!]))[0]![0]!;
+      }
+      throw new Error("unreachable");
+    },
+    resampleDropout(n: number = uploadedN): void {
+      const count = checkCount(n);
+      setUniforms(count);
+      const encoder = device.createCommandEncoder();
+      encode(encoder, sequences.resample, count);
+      device.queue.submit([encoder.finish()]);
+    },
+    async predict(inputs?: PredictInputs, n?: number): Promise<Record<OutputName, Float32Array>> {
+      const count = prepare("predict", inputs, n);
+      const encoder = device.createCommandEncoder();
+      encode(encoder, sequences.predict, count);
+      const names = Object.keys(outputSizes) as OutputName[];
+      const reads = names.map((name) => {
+        const [chunk, offset, elements] = regions[`output_${name}` as BufferName];
+        const [size, perExample] = outputSizes[name];
+        return [chunk, offset, perExample ? count * size : elements] as const;
+      });
+      const values = await submitAndRead(encoder, reads);
+      names.forEach((name, i) => outputs[name].set(values[i]!));
+      return outputs;
+    },
+    read: (name: ParamName) => readRegion(`param_${name}` as BufferName),
+    readGrad: (name: ParamName) => readRegion(`grad_${name}` as BufferName),
+    readInputGrad: (name: InputGradName) => readRegion(`inputGrad_${name}` as BufferName),
+    readState: (name: StateName) => readRegion(stateBuffers[name]),
+    readBuffer: (name: BufferName) => readRegion(name),
+    write(name: ParamName, values: ArrayLike<number>): void {
+      writeRegion(`param_${name}` as BufferName, values);
+    },
+    writeState(name: StateName, values: ArrayLike<number>): void {
+      writeRegion(stateBuffers[name], values);
+    },
+    snapshot(): void {
+      snapshotBuffer ??= device.createBuffer({ label: `${spec.model} snapshot`, size: Math.max(4, snapshotElements * 4), usage: COPY_SRC | COPY_DST });
+      const encoder = device.createCommandEncoder();
+      let at = 0;
+      for (const name of snapshotted) {
+        const [chunk, offset, elements] = regions[name];
+        encoder.copyBufferToBuffer(chunks[chunk]!, offset * 4, snapshotBuffer, at * 4, elements * 4);
+        at += elements;
+      }
+      device.queue.submit([encoder.finish()]);
+      snapshotStep = trainer.state.step;
+    },
+    restore(): void {
+      if (!snapshotBuffer) throw new Error(`${spec.model}: restore() before any snapshot()`);
+      const encoder = device.createCommandEncoder();
+      let at = 0;
+      for (const name of snapshotted) {
+        const [chunk, offset, elements] = regions[name];
+        encoder.copyBufferToBuffer(snapshotBuffer, at * 4, chunks[chunk]!, offset * 4, elements * 4);
+        at += elements;
+      }
+      device.queue.submit([encoder.finish()]);
+      trainer.state.step = snapshotStep;
+    },
+    async flush(): Promise<void> {
+      await device.queue.onSubmittedWorkDone();
+    },
+    destroy(): void {
+      for (const buffer of [...chunks, uniformBuffer, ...(control ? [control] : []), ...staging, ...(snapshotBuffer ? [snapshotBuffer] : [])]) buffer.destroy();
+    },
+  };
+  return trainer;
+}
