@@ -35,7 +35,10 @@ if command -v dpkg-query >/dev/null 2>&1; then
     if [ ! -f "$sources" ]; then
       # The same mirror as the main Debian entry.
       uris="$(grep -m1 '^URIs:' /etc/apt/sources.list.d/debian.sources 2>/dev/null | sed 's/^URIs:[[:space:]]*//' || true)"
-      [ -n "$uris" ] || uris="http://deb.debian.org/debian"
+      if [ -z "$uris" ]; then
+        echo "setup-webgpu: no URIs line in /etc/apt/sources.list.d/debian.sources to reuse for bookworm-backports" >&2
+        exit 1
+      fi
       echo "setup-webgpu: adding $sources ($uris)" >&2
       printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uris" \
         | as_root tee "$sources" >/dev/null
