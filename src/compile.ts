@@ -7,7 +7,7 @@ import { buildTrainingGraph } from "./passes/pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
-import { emitWgsl } from "./emit/wgsl.js";
+import { emitWgsl, planWgsl } from "./emit/wgsl.js";
 
 export interface CompileOptions {
   /** Examples per call (the largest n a call may pass). Default 1. */
@@ -33,6 +33,8 @@ export interface CompiledFile {
   /** Relative to the output directory. */
   readonly path: string;
   readonly contents: string;
+  /** WGSL shaders the file carries (for validation at compile time). */
+  readonly shaders?: readonly string[];
 }
 
 export interface ResolvedOptions {
@@ -79,7 +81,9 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const command = `gradgen compile ${source} ${flags.join(" ")}`;
   const files: CompiledFile[] = [];
   if (wanted.includes("ts")) files.push({ path: `${definition.name}.ts`, contents: emitTypeScript(program, { source, command }) });
-  if (wanted.includes("wgsl")) files.push({ path: `${definition.name}.wgsl.ts`, contents: emitWgsl(program, { source, command }) });
+  if (wanted.includes("wgsl")) {
+    files.push({ path: `${definition.name}.wgsl.ts`, contents: emitWgsl(program, { source, command }), shaders: planWgsl(program).shaders });
+  }
   return { files };
 }
 

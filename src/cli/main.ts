@@ -8,6 +8,7 @@ import { optimizerKinds, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModel } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
+import { validateWgsl } from "../emit/wgsl-validate.js";
 import { checkCommand, checkUsage } from "./check-command.js";
 
 const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,wgsl] [--check]
@@ -126,10 +127,24 @@ function compileModel(definition: ModelDefinition, file: string, options: Compil
   return asUserErrors(definition, file, () => compile(definition, options));
 }
 
+/** Every generated WGSL shader goes through Dawn's compiler before anything is written, when it is installed. */
+async function validateShaders(outputs: readonly { file: string; shaders?: readonly string[] }[]): Promise<void> {
+  for (const { file, shaders } of outputs) {
+    if (!shaders) continue;
+    const problems = await validateWgsl(shaders);
+    if (problems === undefined) {
+      process.stderr.write(`gradgen: note: ${file}'s shaders were not validated (install the npm package webgpu to validate WGSL at compile time).\n`);
+    } else if (problems.length > 0) {
+      const [first] = problems;
+      throw new Error(`generated WGSL for ${file} does not compile: shader ${first!.shader}, ${first!.line}:${first!.column}: ${first!.message} (${problems.length} error(s) in all)`);
+    }
+  }
+}
+
 async function compileCommand(args: readonly string[]): Promise<number> {
   const { files, out, check, options } = parseCompileArgs(args);
   // Compile everything first: a failure anywhere leaves every existing output untouched.
-  const outputs: { file: string; contents: string; source: string }[] = [];
+  const outputs: { file: string; contents: string; source: string; shaders?: readonly string[] }[] = [];
   for (const file of files) {
     const definition = await loadModel(file);
     const source = path.relative(process.cwd(), path.resolve(file)).split(path.sep).join("/");
@@ -140,9 +155,10 @@ async function compileCommand(args: readonly string[]): Promise<number> {
       if (clash && clash.source !== source) {
         throw new GradgenError(`${clash.source} and ${source} both define a model named "${definition.name}", so both would write ${target}. Rename one of the models (the first argument of model(...)).`);
       }
-      if (!clash) outputs.push({ file: target, contents: generated.contents, source });
+      if (!clash) outputs.push({ file: target, contents: generated.contents, source, ...(generated.shaders ? { shaders: generated.shaders } : {}) });
     }
   }
+  await validateShaders(outputs);
   if (check) {
     const current = (file: string): string | undefined => {
       try { return readFileSync(file, "utf8"); } catch { return undefined; } // missing, or not a readable file
