@@ -49,22 +49,15 @@ function nodeCount(t: Tensor): number {
   return reachableInOrder([t.node]).length;
 }
 
-/** Print, with the time it took. */
-function timed(f: () => string): { text: string; ms: number } {
-  const start = performance.now();
-  const text = f();
-  return { text, ms: performance.now() - start };
-}
-
+// Sizes only: the < 100 ms speed target is measured by bench/symbolic.mjs (timed unit tests are
+// flaky on shared machines and are not how this project checks speed).
 describe("printing scales linearly where math.js's simplify does not finish", () => {
   it("d/dw of w^32 written as a product tree", () => {
     const [w] = symbols("w");
     let tree = "w";
     for (let i = 0; i < 5; i++) tree = `(${tree})*(${tree})`;
     const f = parse(tree); // 63 tree nodes, 6 DAG nodes
-    const { text, ms } = timed(() => grad(f, w).toString());
-    expect(text).toBe("32·w^31");
-    expect(ms).toBeLessThan(100);
+    expect(grad(f, w).toString()).toBe("32·w^31");
   });
 
   it("d/dW1[0,0] of a 2-8-8-1 sigmoid MLP (scalar graph)", () => {
@@ -85,9 +78,8 @@ describe("printing scales linearly where math.js's simplify does not finish", ()
       layer = next;
     }
     const out = layer[0]!;
-    const { text, ms } = timed(() => grad(out, first!).toString());
-    expect(ms).toBeLessThan(100);
     const gradient = grad(out, first!);
+    const text = gradient.toString();
     // output linear in the graph: a bounded number of characters per DAG node
     expect(text.length).toBeLessThan(40 * (nodeCount(out) + nodeCount(gradient)));
     expect(text.split("\n").length).toBeGreaterThan(3); // shared values became temporaries
@@ -97,8 +89,7 @@ describe("printing scales linearly where math.js's simplify does not finish", ()
     const [w] = symbols("w");
     let f = w;
     for (let i = 0; i < 10; i++) f = nn.sigmoid(f);
-    const { text, ms } = timed(() => grad(f, w).toString());
-    expect(ms).toBeLessThan(100);
+    const text = grad(f, w).toString();
     expect(text.split("\n")).toHaveLength(10); // t1 … t9 and the product
     expect(text.length).toBeLessThan(400);
   });
