@@ -8,6 +8,8 @@
 //   ts          trainer.step(batch) of the TypeScript trainer (WebAssembly GEMM where it applies),
 //   wgsl        trainer.steps(k) on an uploaded batch: k steps recorded as dispatches, one read-back,
 //   wgsl step   await trainer.step(batch): upload, one step and the loss read back (latency per call),
+//   wgsl f16    trainer.steps(k) with createGpuTrainer(device, { precision: "f16" }) (where the adapter
+//               offers shader-f16; f16 arithmetic, f32 storage),
 // and the ratios wgsl/ts. The figures are medians over interleaved chunks. On this machine the "GPU"
 // is Mesa's lavapipe (LLVM on the CPU, 2 shared cores), so the ratios say what the dispatch overhead
 // and naive kernels cost, not what a real GPU does. Results also go to bench/results/wgsl.json.
@@ -66,7 +68,8 @@ if (!adapter) {
   process.exit(1);
 }
 const adapterName = [adapter.info.vendor, adapter.info.description].filter(Boolean).join(" / ");
-const device = await adapter.requestDevice();
+const hasF16 = adapter.features.has("shader-f16");
+const device = await adapter.requestDevice(hasF16 ? { requiredFeatures: ["shader-f16"] } : {});
 
 // Each model runs in a child process of its own (a fresh device; a crash of the native driver in one
 // model cannot take the others with it); the parent prints the table.
@@ -88,7 +91,8 @@ if (child === undefined) {
     rows.push(row);
     process.stdout.write(
       `${row.model.padEnd(6)} batch ${String(row.batch).padStart(3)}  ts ${row.tsMs.toFixed(4).padStart(9)}  wgsl ${row.wgslMs.toFixed(4).padStart(9)}` +
-      `  wgsl step() ${row.wgslStepMs.toFixed(4).padStart(9)}  wgsl/ts ${row.ratio.toFixed(2).padStart(7)}×  step()/ts ${row.stepRatio.toFixed(2).padStart(7)}×` +
+      `  wgsl step() ${row.wgslStepMs.toFixed(4).padStart(9)}  wgsl f16 ${row.wgslF16Ms === null ? "      n/a" : row.wgslF16Ms.toFixed(4).padStart(9)}` +
+      `  wgsl/ts ${row.ratio.toFixed(2).padStart(7)}×  step()/ts ${row.stepRatio.toFixed(2).padStart(7)}×` +
       `  (${row.dispatchesPerStep} dispatches/step, ${row.shaders} shaders)\n`,
     );
   }
@@ -105,6 +109,7 @@ for (const model of MODELS.filter((m) => m.name === child)) {
   if (process.env.BENCH_DEBUG) process.stderr.write(`${model.name}: compiled in ${(performance.now() - started).toFixed(0)} ms\n`);
   const cpuTrainer = cpu.createTrainer({ seed: 7 });
   const gpuTrainer = await gpu.createGpuTrainer(device, { seed: 7 });
+  const f16Trainer = hasF16 ? await gpu.createGpuTrainer(device, { seed: 7, precision: "f16" }) : undefined;
   const random = createRandom(12345);
   const batch = {};
   for (const [name, shape] of Object.entries(cpuTrainer.spec.inputs)) {
@@ -119,7 +124,12 @@ for (const model of MODELS.filter((m) => m.name === child)) {
   gpuTrainer.upload(batch);
   await gpuTrainer.steps(2);
   await gpuTrainer.step(batch);
+  if (f16Trainer) {
+    f16Trainer.upload(batch);
+    await f16Trainer.steps(2);
+  }
   const ts = [];
+  const wgslF16 = [];
   const wgsl = [];
   const wgslStep = [];
   const chunks = QUICK ? Math.min(3, model.chunks) : model.chunks;
@@ -134,10 +144,15 @@ for (const model of MODELS.filter((m) => m.name === child)) {
     start = performance.now();
     for (let i = 0; i < latencySteps; i++) await gpuTrainer.step(batch);
     wgslStep.push((performance.now() - start) / latencySteps);
+    if (f16Trainer) {
+      start = performance.now();
+      await f16Trainer.steps(gpuSteps, batch);
+      wgslF16.push((performance.now() - start) / gpuSteps);
+    }
   }
   const row = {
     model: model.name, batch: model.batch, shaders, dispatchesPerStep: dispatches,
-    tsMs: median(ts), wgslMs: median(wgsl), wgslStepMs: median(wgslStep),
+    tsMs: median(ts), wgslMs: median(wgsl), wgslStepMs: median(wgslStep), wgslF16Ms: f16Trainer ? median(wgslF16) : null,
   };
   row.ratio = row.wgslMs / row.tsMs;
   row.stepRatio = row.wgslStepMs / row.tsMs;

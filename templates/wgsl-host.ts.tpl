@@ -34,6 +34,8 @@ export interface GpuQueue {
 /** Descriptors are typed wide (handles as object, lists as Iterable) so that a real GPUDevice is one. */
 export interface GpuDevice {
   readonly queue: GpuQueue;
+  /** The features the device was created with ("shader-f16" for precision "f16"). */
+  readonly features: { has(name: string): boolean };
   createBuffer(descriptor: { label?: string; size: number; usage: number }): GpuBuffer;
   createShaderModule(descriptor: { label?: string; code: string }): GpuShaderModule;
   createBindGroupLayout(descriptor: { label?: string; entries: Iterable<object> }): object;
@@ -74,11 +76,21 @@ export interface GpuTrainerOptions {
   readonly seed?: number;
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
+  /**
+   * "f32" (default), or "f16": forward and backward values computed in f16 (WGSL `enable f16;`; the
+   * device must have been created with the "shader-f16" feature). Storage stays f32 (the same
+   * buffers, reads and writes): loads round to f16 and stores widen to f32; sums (matrix products,
+   * reductions, sums over the batch) accumulate in f32; the optimizer update runs in f32 on the f32
+   * parameters and state. Expect agreement with f32 to about 1e-3 relative (f16 has 11 significant bits).
+   */
+  readonly precision?: "f32" | "f16";
 }
 
 export interface GpuTrainer {
   readonly spec: typeof spec;
   readonly device: GpuDevice;
+  /** The precision the shaders compute in. */
+  readonly precision: "f32" | "f16";
   /** Updates applied so far. */
   readonly state: { step: number };
   /** ε of the next updates. */
@@ -242,6 +254,11 @@ const shaders: readonly string[] = [
 {{shaders}}
 ];
 
+/** The same shaders computing in f16 (precision "f16"), index for index. */
+const shadersF16: readonly string[] = [
+{{shadersF16}}
+];
+
 type Factor = readonly [factor: number, power: number, divisor: number];
 type Sequence = readonly (readonly [shader: number, count: readonly (readonly Factor[])[]])[];
 /** What each call dispatches, in order: a shader and its invocations, Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉. */
@@ -258,6 +275,14 @@ function checkCount(n: number): number {
 
 /** Compiles every shader (errors with their line and column), then builds the trainer's buffers, pipelines and bind group once. */
 export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOptions = {}): Promise<GpuTrainer> {
+  const precision = options.precision ?? "f32";
+  if (precision !== "f32" && precision !== "f16") throw new RangeError(`${spec.model}: precision must be "f32" or "f16", got ${JSON.stringify(precision)}`);
+  if (precision === "f16" && !device.features.has("shader-f16")) {
+    throw new Error(
+      `${spec.model}: precision "f16" needs a device with the WebGPU feature "shader-f16", and this device lacks it; ` +
+        `if adapter.features.has("shader-f16"), create the device with adapter.requestDevice({ requiredFeatures: ["shader-f16"] }), otherwise use precision "f32".`,
+    );
+  }
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
   const initial = chunkSizes.map((size) => new Float32Array(size));
@@ -285,7 +310,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
   const bindGroupLayout = device.createBindGroupLayout({ label: spec.model, entries: layoutEntries });
   const pipelineLayout = device.createPipelineLayout({ label: spec.model, bindGroupLayouts: [bindGroupLayout] });
   const bindGroup = device.createBindGroup({ label: spec.model, layout: bindGroupLayout, entries: groupEntries });
-  const modules = shaders.map((code, i) => device.createShaderModule({ label: `${spec.model} shader ${i}`, code }));
+  const modules = (precision === "f16" ? shadersF16 : shaders).map((code, i) => device.createShaderModule({ label: `${spec.model} ${precision} shader ${i}`, code }));
   const problems: string[] = [];
   await Promise.all(modules.map(async (module, i) => {
     for (const m of (await module.getCompilationInfo()).messages) {
@@ -418,6 +443,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
   const trainer: GpuTrainer = {
     spec,
     device,
+    precision,
     state: { step: 0 },
     learningRate: spec.optimizer.learningRate,
     setLearningRate(learningRate: number): void {

@@ -10,7 +10,13 @@
 //   - consecutive tasks with no data hazard between them share one dispatch (e.g. every parameter's
 //     optimizer update; bias and weight gradients); consecutive single-invocation tasks (locals, the
 //     mean over the batch, Adam's β powers) run in one invocation; a fill followed by the loop that
-//     accumulates into exactly that buffer is done by that loop.
+//     accumulates into exactly that buffer is done by that loop; an elementwise loop that reads a
+//     matrix product's output element for element (bias + activation) runs in that product's
+//     epilogue when nothing later reads the product itself (planEpilogueFusions decides, the task
+//     builder prints);
+//   - every shader also has an f16 variant (createGpuTrainer(device, { precision: "f16" })): storage
+//     stays f32, forward and backward values are computed in f16 (loads round to f16, stores widen),
+//     sums (matrix products, reductions, batch sums) accumulate in f32, the optimizer update is f32.
 
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp } from "../ir/scalar.js";
@@ -28,6 +34,8 @@ export interface WgslModuleOptions {
   readonly command: string;
   /** Largest storage buffer binding in bytes (default 128 MiB: WebGPU's default maxStorageBufferBindingSize). */
   readonly maxBindingBytes?: number;
+  /** Fuse elementwise loops into the matrix products before them (default true). */
+  readonly fuseEpilogues?: boolean;
 }
 
 /** Invocations per workgroup (WebGPU's default limit is 256). */
@@ -97,62 +105,119 @@ const helperCode: Readonly<Record<string, string>> = {
   ].join("\n"),
 };
 
+/** The f16 helpers (suffix h): the f32 ones retyped, and NaN/∞ from 16-bit patterns. */
+const helperCodeF16: Readonly<Record<string, string>> = {
+  nan_h: "fn nan_h() -> f16 { var bits = 0x7e007e00u; return bitcast<vec2<f16>>(bits).x; }",
+  inf_h: "fn inf_h() -> f16 { var bits = 0x7c007c00u; return bitcast<vec2<f16>>(bits).x; }",
+  ...Object.fromEntries(["log1p_", "log_", "tanh_", "sigmoid_", "softplus_"].map((name) => [
+    `${name}h`,
+    helperCode[name]!.replace(/\bf32\b/g, "f16").replace(/\b(log1p|log|tanh|sigmoid|softplus)_(?=\()/g, "$1_h"),
+  ])),
+};
+
 /** Helpers that call other helpers. */
 const helperDependencies: Readonly<Record<string, readonly string[]>> = {
   log_: ["log1p_"],
   softplus_: ["log1p_"],
+  log_h: ["log1p_h"],
+  softplus_h: ["log1p_h"],
 };
 
-/** An f32 literal WGSL accepts: the exact f32 value, NaN and ±∞ through helpers, negatives in parentheses. */
-export function wgslLiteral(value: number, helpers?: Set<string>): string {
+/** Arithmetic precision of a task's values (storage is always f32). */
+export type Precision = "f32" | "f16";
+
+/** x rounded to the nearest f16 (ties to even); beyond the largest finite f16 it is ±∞. */
+export function roundF16(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Infinity;
+  let e = Math.max(Math.floor(Math.log2(a)), -14);
+  if (e > -14 && 2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  const ulp = 2 ** (e - 10);
+  const q = a / ulp;
+  const floor = Math.floor(q);
+  const rounded = q - floor > 0.5 || (q - floor === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+  return Math.sign(x) * rounded * ulp;
+}
+
+/**
+ * A literal WGSL accepts, of the given precision: the exact f32 (f16) value, NaN and ±∞ through
+ * helpers, negatives in parentheses.
+ */
+export function wgslLiteral(value: number, helpers?: Set<string>, precision: Precision = "f32"): string {
   const use = (name: string) => helpers?.add(name);
-  if (Number.isNaN(value)) return use("nan_"), "nan_()";
-  const f = Math.fround(value);
-  if (f === Infinity) return use("inf_"), "inf_()";
-  if (f === -Infinity) return use("inf_"), "(-inf_())";
-  if (f === 0) return Object.is(f, -0) ? "(-0.0f)" : "0.0f";
+  const suffix = precision === "f16" ? "h" : "f";
+  const [nan, inf] = precision === "f16" ? ["nan_h", "inf_h"] : ["nan_", "inf_"];
+  if (Number.isNaN(value)) return use(nan), `${nan}()`;
+  const f = precision === "f16" ? roundF16(value) : Math.fround(value);
+  if (f === Infinity) return use(inf), `${inf}()`;
+  if (f === -Infinity) return use(inf), `(-${inf}())`;
+  if (f === 0) return Object.is(f, -0) ? `(-0.0${suffix})` : `0.0${suffix}`;
   const text = String(Math.abs(f));
-  const spelled = /[.e]/.test(text) ? `${text}f` : `${text}.0f`;
+  const spelled = /[.e]/.test(text) ? `${text}${suffix}` : `${text}.0${suffix}`;
   return f < 0 ? `(-${spelled})` : spelled;
 }
 
+/** How a task spells its values: their type, literals and helper functions. */
+interface Numbers {
+  readonly precision: Precision;
+  /** "f32" or "f16". */
+  readonly type: string;
+  readonly literal: (value: number) => string;
+  /** The helper `base` ("sigmoid_") of this precision, noted as used. */
+  readonly helper: (base: string) => string;
+}
+
+function numbersOf(precision: Precision, helpers: Set<string>): Numbers {
+  return {
+    precision,
+    type: precision,
+    literal: (value) => wgslLiteral(value, helpers, precision),
+    helper: (base) => {
+      const name = precision === "f16" ? `${base}h` : base;
+      helpers.add(name);
+      return name;
+    },
+  };
+}
+
 /** Each elementwise op over already-named operands; typed by the op list, so a new op without a WGSL form is a type error. */
-const elementwiseCode: { readonly [K in ElementwiseOp]: (args: readonly string[], exponent: number, helpers: Set<string>) => string } = {
+const elementwiseCode: { readonly [K in ElementwiseOp]: (args: readonly string[], exponent: number, num: Numbers) => string } = {
   [Op.Neg]: ([x]) => `-${x}`,
   [Op.Exp]: ([x]) => `exp(${x})`,
-  [Op.Log]: ([x], _, h) => (h.add("log_"), `log_(${x})`),
+  [Op.Log]: ([x], _, num) => `${num.helper("log_")}(${x})`,
   [Op.Sin]: ([x]) => `sin(${x})`,
   [Op.Cos]: ([x]) => `cos(${x})`,
   [Op.Sqrt]: ([x]) => `sqrt(${x})`,
   [Op.Abs]: ([x]) => `abs(${x})`,
   [Op.Sign]: ([x]) => `sign(${x})`,
-  [Op.Sigmoid]: ([x], _, h) => (h.add("sigmoid_"), `sigmoid_(${x})`),
-  [Op.Tanh]: ([x], _, h) => (h.add("tanh_"), `tanh_(${x})`),
-  [Op.Softplus]: ([x], _, h) => (h.add("softplus_"), `softplus_(${x})`),
-  [Op.PowConst]: ([x], p, h) => powCode(x!, p, h),
+  [Op.Sigmoid]: ([x], _, num) => `${num.helper("sigmoid_")}(${x})`,
+  [Op.Tanh]: ([x], _, num) => `${num.helper("tanh_")}(${x})`,
+  [Op.Softplus]: ([x], _, num) => `${num.helper("softplus_")}(${x})`,
+  [Op.PowConst]: ([x], p, num) => powCode(x!, p, num),
   [Op.Add]: ([a, b]) => `${a} + ${b}`,
   [Op.Sub]: ([a, b]) => `${a} - ${b}`,
   [Op.Mul]: ([a, b]) => `${a} * ${b}`,
   [Op.Div]: ([a, b]) => `${a} / ${b}`,
   [Op.Maximum]: ([a, b]) => `max(${a}, ${b})`,
   [Op.Minimum]: ([a, b]) => `min(${a}, ${b})`,
-  [Op.Greater]: ([a, b]) => `select(0.0f, 1.0f, ${a} > ${b})`,
-  [Op.Equal]: ([a, b]) => `select(0.0f, 1.0f, ${a} == ${b})`,
-  [Op.Select]: ([c, a, b]) => `select(${b}, ${a}, ${c} != 0.0f)`,
+  [Op.Greater]: ([a, b], _, num) => `select(${num.literal(0)}, ${num.literal(1)}, ${a} > ${b})`,
+  [Op.Equal]: ([a, b], _, num) => `select(${num.literal(0)}, ${num.literal(1)}, ${a} == ${b})`,
+  [Op.Select]: ([c, a, b], _, num) => `select(${b}, ${a}, ${c} != ${num.literal(0)})`,
 };
 
 /** xᵖ with Math.pow's meaning: WGSL's pow is undefined for x < 0, so the sign is handled here. */
-function powCode(x: string, p: number, helpers: Set<string>): string {
-  if (p === 0) return "1.0f";
+function powCode(x: string, p: number, num: Numbers): string {
+  if (p === 0) return num.literal(1);
   if (p === 1) return x;
   if (p === 2) return `${x} * ${x}`;
   if (p === 3) return `${x} * ${x} * ${x}`;
-  if (p === -1) return `1.0f / ${x}`;
+  if (p === -1) return `${num.literal(1)} / ${x}`;
   if (p === 0.5) return `sqrt(${x})`;
-  const magnitude = `pow(abs(${x}), ${wgslLiteral(p, helpers)})`;
-  if (Number.isInteger(p)) return p % 2 === 0 ? magnitude : `select(${magnitude}, -${magnitude}, ${x} < 0.0f)`;
-  helpers.add("nan_");
-  return `select(${magnitude}, nan_(), ${x} < 0.0f)`;
+  const magnitude = `pow(abs(${x}), ${num.literal(p)})`;
+  if (Number.isInteger(p)) return p % 2 === 0 ? magnitude : `select(${magnitude}, -${magnitude}, ${x} < ${num.literal(0)})`;
+  return `select(${magnitude}, ${num.helper("nan_")}(), ${x} < ${num.literal(0)})`;
 }
 
 // ─── Where values live ───────────────────────────────────────────────────────────────────────────
@@ -267,7 +332,28 @@ class TaskBuilder {
   private reads = new Set<string>();
   private writes = new Set<string>();
 
-  constructor(private readonly program: Program, private readonly layout: Layout, private readonly entry: string) {}
+  constructor(
+    private readonly program: Program,
+    private readonly layout: Layout,
+    private readonly entry: string,
+    private readonly precision: Precision = "f32",
+    private readonly fusions: ReadonlyMap<number, EpilogueFusion> = new Map(),
+  ) {}
+
+  /** The spelling of this task's values (helpers noted in the task being built). */
+  private get num(): Numbers {
+    return numbersOf(this.precision, this.helpers);
+  }
+
+  /** A stored f32 element as a value of this precision. */
+  private narrow(element: string): string {
+    return this.precision === "f16" ? `f16(${element})` : element;
+  }
+
+  /** A value of this precision as an f32 (to store, or to accumulate in f32). */
+  private widen(value: string): string {
+    return this.precision === "f16" ? `f32(${value})` : value;
+  }
 
   private region(name: string): Region {
     const region = this.layout.regions.get(name);
@@ -301,29 +387,34 @@ class TaskBuilder {
 
   private scalar(code: ScalarCode): string {
     switch (code.kind) {
-      case "literal": return wgslLiteral(code.value, this.helpers);
-      case "batchSize": return "f32(u.n)";
-      case "learningRate": return "u.rate";
-      case "local": return this.load(localRegion(this.entry, code.name), 0, []);
+      case "literal": return this.num.literal(code.value);
+      case "batchSize": return `${this.precision}(u.n)`;
+      case "learningRate": return this.precision === "f16" ? "f16(u.rate)" : "u.rate";
+      case "local": return this.narrow(this.load(localRegion(this.entry, code.name), 0, []));
     }
   }
 
-  /** `let vK: f32 = …;` for each value, loads at loop indices `indices` (one per dim, null where absent). */
-  private values(values: readonly Value[], indices: readonly (string | null)[], prefix: string): string[] {
+  /**
+   * `let vK: f32 = …;` (f16 in that precision) for each value, loads at loop indices `indices` (one
+   * per dim, null where absent); a load of `replaced.access` is the f32 value `replaced.by` instead.
+   */
+  private values(values: readonly Value[], indices: readonly (string | null)[], prefix: string, replaced?: { readonly access: Access; readonly by: string }): string[] {
     return values.map((value, i) => {
       let code: string;
       if (value.kind === "load") {
         const { storage, offset, strides } = value.access;
         code = storage.kind === "scalar"
           ? this.scalar(storage.code)
-          : this.load(storage.name, offset, strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const));
+          : replaced && sameAccess(value.access, replaced.access)
+            ? this.narrow(replaced.by)
+            : this.narrow(this.load(storage.name, offset, strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const)));
       } else {
         const op = value.op as ElementwiseOp;
         const print = elementwiseCode[op];
         if (!print) throw new GradgenError(`the WGSL target has no form for op "${value.op}" yet; compile this model for the TypeScript target only.`);
-        code = print(value.args.map((a) => `${prefix}${a}`), value.exponent ?? 1, this.helpers);
+        code = print(value.args.map((a) => `${prefix}${a}`), value.exponent ?? 1, this.num);
       }
-      return `let ${prefix}${i}: f32 = ${code};`;
+      return `let ${prefix}${i}: ${this.precision} = ${code};`;
     });
   }
 
@@ -334,10 +425,10 @@ class TaskBuilder {
     this.writes = new Set();
   }
 
-  kernel(kernel: Kernel, absorbedFill?: FillKernel): void {
+  kernel(kernel: Kernel, absorbedFill?: FillKernel, epilogue?: EpilogueFusion): void {
     switch (kernel.kind) {
       case "loop": return this.loop(kernel, absorbedFill);
-      case "gemm": return this.gemm(kernel);
+      case "gemm": return this.gemm(kernel, epilogue);
       case "fill": return this.fill(kernel);
       case "local": return this.local(kernel);
     }
@@ -412,6 +503,7 @@ class TaskBuilder {
     const serialOuter = range(outer).filter((d) => !parallel.includes(d));
     serialOuter.forEach(open);
     const last = `v${kernel.values.length - 1}`;
+    /** Stores an f32 value (a reduction's), or accumulates it in f32. */
     const storeValue = (value: string) => {
       const place = this.store(targetName, target.offset, at(target));
       if (kernel.mode === "add") {
@@ -420,6 +512,7 @@ class TaskBuilder {
       }
       return `${place} = ${value};`;
     };
+    const wide = (value: string) => this.widen(value);
     const innerLoops = (each: (valueLines: string[]) => string[]) => {
       range(reduced).forEach((k) => open(outer + k));
       emit(each(this.values(kernel.values, indices, "v")));
@@ -427,30 +520,30 @@ class TaskBuilder {
     };
     if (!kernel.reduction) {
       emit(this.values(kernel.values, indices, "v"));
-      emit([storeValue(last)]);
-      for (const extra of kernel.extraStores ?? []) emit([`${this.store(bufferName(extra.target), extra.target.offset, at(extra.target))} = v${extra.value};`]);
+      emit([storeValue(wide(last))]);
+      for (const extra of kernel.extraStores ?? []) emit([`${this.store(bufferName(extra.target), extra.target.offset, at(extra.target))} = ${wide(`v${extra.value}`)};`]);
     } else {
       emit(["{"]);
       depth++;
       switch (kernel.reduction.op) {
         case "sum":
           emit(["var total = 0.0f;"]);
-          innerLoops((v) => [...v, `total = total + ${last};`]);
+          innerLoops((v) => [...v, `total = total + ${wide(last)};`]);
           emit([storeValue("total")]);
           break;
         case "max":
           this.helpers.add("inf_");
           emit(["var largest = -inf_();"]);
-          innerLoops((v) => [...v, `largest = max(largest, ${last});`]);
+          innerLoops((v) => [...v, `largest = max(largest, ${wide(last)});`]);
           emit([storeValue("largest")]);
           break;
         case "logSumExp":
           // log Σ eᵛ = m + log Σ e^(v − m) with m = max v: no overflow
           this.helpers.add("inf_").add("log_").add("log1p_");
           emit(["var largest = -inf_();"]);
-          innerLoops((v) => [...v, `largest = max(largest, ${last});`]);
+          innerLoops((v) => [...v, `largest = max(largest, ${wide(last)});`]);
           emit(["var total = 0.0f;"]);
-          innerLoops((v) => [...v, `total = total + exp(${last} - largest);`]);
+          innerLoops((v) => [...v, `total = total + exp(${wide(last)} - largest);`]);
           emit([storeValue("select(largest + log_(total), largest, largest == -inf_())")]);
           break;
       }
@@ -465,9 +558,12 @@ class TaskBuilder {
 
   /**
    * C = A·B with a block of up to 4×4 elements of C per invocation (sixteen accumulators: each loaded
-   * element of A and B feeds four products). Each element is still Σₚ in the Program's order.
+   * element of A and B feeds four products). Each element is still Σₚ in the Program's order, in f32
+   * (in f16 precision the operands are rounded to f16 and each product to f16 before it is added).
+   * With an epilogue, C is not stored: the fused loop's values are computed from each element of the
+   * block and its target stored instead.
    */
-  private gemm(kernel: GemmKernel): void {
+  private gemm(kernel: GemmKernel, epilogue?: EpilogueFusion): void {
     const { a, b, c } = kernel;
     if (c.buffer === a.buffer || c.buffer === b.buffer) {
       throw new GradgenError(`internal: the WGSL target cannot run a matrix product that overwrites its operand (${kernel.comment}).`);
@@ -492,17 +588,43 @@ class TaskBuilder {
     range(cols).forEach((l) => body.push(`let j${l} = ${exact(kernel.n, cols) ? `firstColumn + ${l}u` : `min(firstColumn + ${l}u, columns - 1u)`};`));
     range(rows).forEach((k) => body.push(`var c${k}_${range(cols).map((l) => `${l} = 0.0f`).join(`; var c${k}_`)};`));
     body.push(`for (var p = 0u; p < ${extentCode(kernel.k)}; p++) {`);
-    range(rows).forEach((k) => body.push(`  let a${k} = ${this.load(a.buffer, a.offset, [["r", r?.aStride ?? 0], [`i${k}`, a.rowStride], ["p", a.colStride]])};`));
-    range(cols).forEach((l) => body.push(`  let b${l} = ${this.load(b.buffer, b.offset, [["r", r?.bStride ?? 0], ["p", b.rowStride], [`j${l}`, b.colStride]])};`));
-    range(rows).forEach((k) => range(cols).forEach((l) => body.push(`  c${k}_${l} = c${k}_${l} + a${k} * b${l};`)));
+    range(rows).forEach((k) => body.push(`  let a${k} = ${this.narrow(this.load(a.buffer, a.offset, [["r", r?.aStride ?? 0], [`i${k}`, a.rowStride], ["p", a.colStride]]))};`));
+    range(cols).forEach((l) => body.push(`  let b${l} = ${this.narrow(this.load(b.buffer, b.offset, [["r", r?.bStride ?? 0], ["p", b.rowStride], [`j${l}`, b.colStride]]))};`));
+    range(rows).forEach((k) => range(cols).forEach((l) => body.push(`  c${k}_${l} = c${k}_${l} + ${this.widen(`a${k} * b${l}`)};`)));
     body.push("}");
     range(rows).forEach((k) => range(cols).forEach((l) => {
       const guard = [...(exact(kernel.m, rows) ? [] : [`firstRow + ${k}u < m`]), ...(exact(kernel.n, cols) ? [] : [`firstColumn + ${l}u < columns`])];
+      if (epilogue) {
+        body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{", ...this.epilogue(kernel, epilogue, k, l).map((line) => `  ${line}`), "}");
+        return;
+      }
       const place = this.store(c.buffer, c.offset, [["r", r?.cStride ?? 0], [`i${k}`, c.rowStride], [`j${l}`, c.colStride]]);
       body.push(guard.length ? `if (${guard.join(" && ")}) { ${place} = c${k}_${l}; }` : `${place} = c${k}_${l};`);
     }));
     const factors: Factor[] = [...(r ? [factorOf(r.count)] : []), factorOf(kernel.m, rows), factorOf(kernel.n, cols)];
-    this.finish(kernel.comment, [factors], body);
+    this.finish(epilogue ? `${kernel.comment}, then ${epilogue.loop.comment} in its epilogue` : kernel.comment, [factors], body);
+  }
+
+  /**
+   * The fused loop's iteration for element (i<k>, j<l>) of the block: its indices decoded from the
+   * element's place in C (outermost stride first), its values with C's element for the load of C.
+   */
+  private epilogue(kernel: GemmKernel, fusion: EpilogueFusion, k: number, l: number): string[] {
+    const { c, repeat } = kernel;
+    const { loop } = fusion;
+    const place = [...(repeat && repeat.cStride !== 0 ? [`r * ${repeat.cStride}u`] : []), `i${k} * ${c.rowStride}u`, `j${l} * ${c.colStride}u`].join(" + ");
+    const lines = [`var rest = ${place};`];
+    const indices: (string | null)[] = loop.dims.map(() => null);
+    fusion.decode.forEach(({ dim, stride }, x) => {
+      indices[dim] = `e${dim}`;
+      lines.push(stride === 1 ? `let e${dim} = rest;` : `let e${dim} = rest / ${stride}u;`);
+      if (x < fusion.decode.length - 1) lines.push(`rest = rest % ${stride}u;`);
+    });
+    const values = this.values(loop.values, indices, "v", { access: fusion.load, by: `c${k}_${l}` });
+    const target = loop.target;
+    const at = target.strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const);
+    lines.push(...values, `${this.store(bufferName(target), target.offset, at)} = ${this.widen(`v${loop.values.length - 1}`)};`);
+    return lines;
   }
 
   private fill(kernel: FillKernel): void {
@@ -513,14 +635,14 @@ class TaskBuilder {
 
   private local(kernel: LocalKernel): void {
     const body = this.values(kernel.values, [], "v");
-    body.push(`${this.store(localRegion(this.entry, kernel.name), 0, [])} = v${kernel.values.length - 1};`);
+    body.push(`${this.store(localRegion(this.entry, kernel.name), 0, [])} = ${this.widen(`v${kernel.values.length - 1}`)};`);
     this.finish(`${kernel.comment} (local ${kernel.name})`, single, body);
   }
 
   /** Stores what the entry point returns (the mean loss) where the host reads it. */
   result(entry: EntryPoint): void {
     const r = entry.returns!;
-    const value = r.storage.kind === "scalar" ? this.scalar(r.storage.code) : this.load(r.storage.name, r.offset, []);
+    const value = r.storage.kind === "scalar" ? this.widen(this.scalar(r.storage.code)) : this.load(r.storage.name, r.offset, []);
     this.finish(`the loss ${entry.name} returns`, single, [`${this.store(resultRegion(entry.name), 0, [])} = ${value};`]);
   }
 
@@ -545,12 +667,21 @@ class TaskBuilder {
     this.finish("count the masks drawn", single, ["control[0] = control[0] + 1u;"]);
   }
 
-  /** The tasks of one entry point's kernels, a fill merged into the loop that accumulates into it. */
+  /**
+   * The tasks of one entry point's kernels, a fill merged into the loop that accumulates into it, a
+   * loop into the matrix product before it where `fusions` (planEpilogueFusions) says so.
+   */
   entryPoint(entry: EntryPoint): void {
     const kernels = entry.kernels;
     for (let i = 0; i < kernels.length; i++) {
       const kernel = kernels[i]!;
       const next = kernels[i + 1];
+      const fusion = this.fusions.get(i);
+      if (fusion) {
+        this.kernel(kernel, undefined, fusion);
+        i++;
+        continue;
+      }
       if (kernel.kind === "fill" && next && this.canAbsorb(kernel, next)) {
         this.kernel(next, kernel);
         i++;
@@ -589,6 +720,177 @@ function range(count: number): number[] {
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+// ─── Fusion: an elementwise loop into the epilogue of the matrix product before it ──────────────
+
+/** The planner's decision: the loop right after a gemm is computed in the gemm's epilogue. */
+export interface EpilogueFusion {
+  /** The gemm's index in the entry point's kernel list; the loop is the next kernel. */
+  readonly gemm: number;
+  readonly loop: LoopKernel;
+  /** The loop's load of the gemm's output (every load of that buffer is this one). */
+  readonly load: Access;
+  /** The loop's dims of extent > 1 with their strides in that load, largest stride first: the loop's indices from an element's place in C. */
+  readonly decode: readonly { readonly dim: number; readonly stride: number }[];
+}
+
+/** (extent, stride) pairs: their elements offset + Σ iₖ·strideₖ. */
+type Dims = readonly (readonly [extent: Extent, stride: number])[];
+
+const trivial = (e: Extent) => !e.perExample && e.factor === 1;
+
+/** A canonical form of the elements of `dims`: extent-1 dims dropped, by stride, dense neighbours merged. */
+function canonicalDims(dims: Dims): [Extent, number][] {
+  const sorted = dims.filter(([e]) => !trivial(e)).map(([e, s]) => [e, s] as [Extent, number]).sort((x, y) => x[1] - y[1]);
+  const merged: [Extent, number][] = [];
+  for (const [extent, stride] of sorted) {
+    const inner = merged[merged.length - 1];
+    if (inner && !inner[0].perExample && stride === inner[1] * inner[0].factor) {
+      merged[merged.length - 1] = [{ factor: inner[0].factor * extent.factor, perExample: extent.perExample }, inner[1]];
+    } else merged.push([extent, stride]);
+  }
+  return merged;
+}
+
+function sameDims(a: Dims, b: Dims): boolean {
+  const [x, y] = [canonicalDims(a), canonicalDims(b)];
+  return x.length === y.length && x.every(([e, s], i) => e.factor === y[i]![0].factor && e.perExample === y[i]![0].perExample && s === y[i]![1]);
+}
+
+/** The gemm's output elements as dims over (repetition, row, column). */
+function gemmOutputDims(kernel: GemmKernel): Dims {
+  const { c, repeat } = kernel;
+  return [...(repeat ? [[repeat.count, repeat.cStride] as const] : []), [kernel.m, c.rowStride], [kernel.n, c.colStride]];
+}
+
+/** The buffer elements (relative to the buffer) a kernel reads and writes, for n examples. */
+interface Touch {
+  readonly buffer: string;
+  readonly offset: number;
+  readonly dims: readonly (readonly [extent: number, stride: number])[];
+}
+
+function touches(kernel: Kernel, n: number): { reads: Touch[]; writes: Touch[] } {
+  const size = (e: Extent) => e.factor * (e.perExample ? n : 1);
+  const reads: Touch[] = [];
+  const writes: Touch[] = [];
+  const access = (a: Access, dims: readonly Extent[]): Touch | undefined =>
+    a.storage.kind === "buffer" ? { buffer: a.storage.name, offset: a.offset, dims: a.strides.map((s, d) => [size(dims[d]!), s] as const) } : undefined;
+  switch (kernel.kind) {
+    case "loop":
+      for (const v of kernel.values) if (v.kind === "load") reads.push(...[access(v.access, kernel.dims)].filter((t) => t !== undefined));
+      if (kernel.mode === "add") reads.push(access(kernel.target, kernel.dims)!);
+      for (const t of [kernel.target, ...(kernel.extraStores ?? []).map((e) => e.target)]) writes.push(access(t, kernel.dims)!);
+      break;
+    case "local":
+      for (const v of kernel.values) if (v.kind === "load") reads.push(...[access(v.access, [])].filter((t) => t !== undefined));
+      break;
+    case "fill":
+      writes.push({ buffer: kernel.buffer, offset: 0, dims: [[size(kernel.length), 1]] });
+      break;
+    case "gemm": {
+      const { a, b, c, repeat } = kernel;
+      const r = [size(repeat?.count ?? { factor: 1, perExample: false }), 0] as const;
+      reads.push({ buffer: a.buffer, offset: a.offset, dims: [[r[0], repeat?.aStride ?? 0], [size(kernel.m), a.rowStride], [size(kernel.k), a.colStride]] });
+      reads.push({ buffer: b.buffer, offset: b.offset, dims: [[r[0], repeat?.bStride ?? 0], [size(kernel.k), b.rowStride], [size(kernel.n), b.colStride]] });
+      writes.push({ buffer: c.buffer, offset: c.offset, dims: [[r[0], repeat?.cStride ?? 0], [size(kernel.m), c.rowStride], [size(kernel.n), c.colStride]] });
+      break;
+    }
+  }
+  return { reads, writes };
+}
+
+function forEachElement(touch: Touch, visit: (element: number) => void): void {
+  const walk = (d: number, at: number) => {
+    if (d === touch.dims.length) return visit(at);
+    const [extent, stride] = touch.dims[d]!;
+    for (let i = 0; i < extent; i++) walk(d + 1, at + i * stride);
+  };
+  walk(0, touch.offset);
+}
+
+/**
+ * Whether any kernel from `from` on (or the value the entry point returns) reads an element of
+ * `buffer` that `written` wrote (and not `overwritten`) and no kernel in between overwrote, for n examples.
+ */
+function readLater(entry: EntryPoint, from: number, buffer: string, written: readonly Touch[], overwritten: readonly Touch[], n: number, bufferSize: number): boolean {
+  const live = new Uint8Array(bufferSize);
+  const mark = (touch: Touch, value: number) => forEachElement(touch, (e) => { if (e >= 0 && e < bufferSize) live[e] = value; });
+  written.forEach((t) => mark(t, 1));
+  overwritten.forEach((t) => mark(t, 0));
+  const anyLive = (touch: Touch) => {
+    let found = false;
+    forEachElement(touch, (e) => { found ||= live[e] === 1; });
+    return found;
+  };
+  for (let k = from; k < entry.kernels.length; k++) {
+    const { reads, writes } = touches(entry.kernels[k]!, n);
+    if (reads.some((t) => t.buffer === buffer && anyLive(t))) return true;
+    writes.filter((t) => t.buffer === buffer).forEach((t) => mark(t, 0));
+  }
+  const r = entry.returns;
+  return r !== undefined && r.storage.kind === "buffer" && r.storage.name === buffer && live[r.offset] === 1;
+}
+
+/**
+ * Which gemm → loop pairs of an entry point run as one task (the loop in the gemm's epilogue). A pair
+ * fuses when:
+ *   - the loop directly follows the gemm, assigns (no reduction, no accumulation, one target) and
+ *     reads the gemm's output buffer C through one access whose elements are exactly the elements the
+ *     gemm writes, each once (so each of its iterations belongs to one element of C);
+ *   - the loop's target is written once per iteration, is not an operand of the gemm, and is read by
+ *     the loop only at the element it stores (in place);
+ *   - C is a work buffer and no later kernel of the entry point (nor its returned value) reads an
+ *     element of C the gemm wrote before something else overwrites it (checked element by element
+ *     for n = 1, 2 and the compiled batch), so not storing C changes nothing else.
+ */
+export function planEpilogueFusions(program: Program, entry: EntryPoint): Map<number, EpilogueFusion> {
+  const fusions = new Map<number, EpilogueFusion>();
+  const kernels = entry.kernels;
+  for (let i = 0; i + 1 < kernels.length; i++) {
+    const gemm = kernels[i]!;
+    const loop = kernels[i + 1]!;
+    if (gemm.kind !== "gemm" || loop.kind !== "loop") continue;
+    const fusion = epilogueFusion(program, entry, i, gemm, loop);
+    if (fusion) {
+      fusions.set(i, fusion);
+      i++;
+    }
+  }
+  return fusions;
+}
+
+function epilogueFusion(program: Program, entry: EntryPoint, index: number, gemm: GemmKernel, loop: LoopKernel): EpilogueFusion | undefined {
+  const { c } = gemm;
+  const declared = program.buffers.find((b) => b.name === c.buffer);
+  if (!declared || declared.role !== "work") return undefined;
+  if (loop.mode !== "assign" || loop.reduction || loop.extraStores?.length) return undefined;
+  const loads = loop.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : []));
+  const ofC = loads.filter((a) => bufferName(a) === c.buffer);
+  const load = ofC[0];
+  if (!load || ofC.some((a) => !sameAccess(a, load)) || load.offset !== c.offset) return undefined;
+  if ([...gemmOutputDims(gemm), ...load.strides.map((s) => [undefined, s] as const)].some(([, s]) => s < 0)) return undefined;
+  const loopDims = (strides: readonly number[]): Dims => loop.dims.map((e, d) => [e, strides[d]!] as const);
+  const batch = program.batch;
+  const oneToOne = (strides: readonly number[]) =>
+    loop.dims.every((e, d) => trivial(e) || strides[d] !== 0) && injective(loop.dims.map((e, d) => [maxExtent(e, batch), Math.abs(strides[d]!)] as const));
+  // Each iteration reads one element of C, each element of C once: the same elements as the gemm writes.
+  if (!oneToOne(load.strides) || !sameDims(loopDims(load.strides), gemmOutputDims(gemm))) return undefined;
+  // The target: one element per iteration, not an operand of the gemm, read only in place.
+  const target = loop.target;
+  const targetName = bufferName(target);
+  if (!oneToOne(target.strides) || targetName === gemm.a.buffer || targetName === gemm.b.buffer) return undefined;
+  if (loads.some((a) => bufferName(a) === targetName && !sameAccess(a, target))) return undefined;
+  // C's values are dead after the loop (where the loop stores in place, C holds the loop's values, which the epilogue stores too).
+  const size = declared.size * (declared.perExample ? batch : 1);
+  for (const n of new Set([1, Math.min(2, batch), batch])) {
+    const overwritten = touches(loop, n).writes.filter((t) => t.buffer === c.buffer);
+    if (readLater(entry, index + 2, c.buffer, touches(gemm, n).writes, overwritten, n, size)) return undefined;
+  }
+  const decode = loop.dims.map((e, dim) => ({ dim, stride: load.strides[dim]!, trivial: trivial(e) }))
+    .filter((d) => !d.trivial).sort((x, y) => y.stride - x.stride).map(({ dim, stride }) => ({ dim, stride }));
+  return { gemm: index, loop, load, decode };
 }
 
 // ─── Phases: tasks that share a dispatch ────────────────────────────────────────────────────────
@@ -652,7 +954,7 @@ function helperClosure(names: Iterable<string>): string[] {
     (helperDependencies[name] ?? []).forEach(visit);
   };
   for (const name of names) visit(name);
-  return Object.keys(helperCode).filter((name) => all.has(name));
+  return [...Object.keys(helperCode), ...Object.keys(helperCodeF16)].filter((name) => all.has(name));
 }
 
 /** One compute shader running the tasks of a phase, invocation ranges one after another. */
@@ -671,7 +973,7 @@ function phaseShader(modelName: string, phase: readonly Task[], layout: Layout):
     `@group(0) @binding(${UNIFORM_BINDING}) var<uniform> u: Uniforms;`,
     ...(usesControl ? [`@group(0) @binding(${CONTROL_BINDING}) var<storage, read_write> control: array<u32>;`] : []),
     ...[...used].sort((a, b) => a - b).map((chunk) => `@group(0) @binding(${FIRST_CHUNK_BINDING + chunk}) var<storage, read_write> c${chunk}: array<f32>;`),
-    ...helperClosure(phase.flatMap((t) => [...t.helpers])).map((name) => helperCode[name]!),
+    ...helperClosure(phase.flatMap((t) => [...t.helpers])).map((name) => helperCode[name] ?? helperCodeF16[name]!),
   ];
   phase.forEach((task, k) => {
     lines.push(`// ${sanitize(task.comment)}`, `fn task${k}(t: u32) {`, ...task.body.map((line) => `  ${line}`), "}");
@@ -688,7 +990,8 @@ function phaseShader(modelName: string, phase: readonly Task[], layout: Layout):
     else lines.push(`  if (t < ${count}) { task${k}(t); return; }`, `  t = t - (${count});`);
   });
   lines.push("}");
-  return lines.join("\n");
+  const code = lines.join("\n");
+  return /\bf16\b/.test(code) ? `enable f16;\n${code}` : code;
 }
 
 /** A comment on one line, without characters that would end a template literal or a comment. */
@@ -708,24 +1011,36 @@ export interface WgslDispatch {
 
 export interface WgslPlan {
   readonly shaders: readonly string[];
+  /** The same shaders computing in f16 (index for index; `enable f16;` where they use it). */
+  readonly shadersF16: readonly string[];
   readonly sequences: Readonly<Record<SequenceName, readonly WgslDispatch[]>>;
   readonly layout: Layout;
   /** Where each sequence leaves the loss it returns. */
   readonly results: Readonly<Partial<Record<SequenceName, string>>>;
 }
 
+export interface WgslPlanOptions {
+  /** Largest storage buffer binding in bytes (default 128 MiB). */
+  readonly maxBindingBytes?: number;
+  /** Fuse elementwise loops into the matrix products before them (default true; false for tests that compare both). */
+  readonly fuseEpilogues?: boolean;
+}
+
 /** The shaders and dispatch sequences of a Program (exported for tests: every shader is validated there). */
-export function planWgsl(program: Program, options: { maxBindingBytes?: number } = {}): WgslPlan {
+export function planWgsl(program: Program, options: WgslPlanOptions = {}): WgslPlan {
   if (program.dtype !== "f32") {
     throw new GradgenError(`the WGSL target is f32 only (WGSL has no f64), but model "${program.modelName}" is compiled with --dtype ${program.dtype}; compile it with --dtype f32, or for the TypeScript target only.`);
   }
   const layout = planLayout(program, options.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES);
   const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name);
-  const tasksOf = (parts: readonly (EntryPoint | "masks" | undefined)[]) => {
+  const fusions = new Map(program.entryPoints.map((e) => [e.name, options.fuseEpilogues === false ? new Map<number, EpilogueFusion>() : planEpilogueFusions(program, e)]));
+  /** The tasks of some entry points; in f16 precision the optimizer's (and the dropout masks') stay f32. */
+  const tasksOf = (parts: readonly (EntryPoint | "masks" | undefined)[], precision: Precision) => {
     const tasks: Task[] = [];
     for (const part of parts) {
       if (part === undefined) continue;
-      const builder = new TaskBuilder(program, layout, part === "masks" ? "masks" : part.name);
+      const f32Only = part === "masks" || part.name === "update" || part.name === "beforeGradient";
+      const builder = new TaskBuilder(program, layout, part === "masks" ? "masks" : part.name, f32Only ? "f32" : precision, part === "masks" ? undefined : fusions.get(part.name));
       if (part === "masks") builder.masks();
       else builder.entryPoint(part);
       tasks.push(...builder.tasks);
@@ -743,16 +1058,24 @@ export function planWgsl(program: Program, options: { maxBindingBytes?: number }
     resample: [hasDropout ? "masks" : undefined],
   };
   const shaders: string[] = [];
+  const shadersF16: string[] = [];
   const shaderIndex = new Map<string, number>();
   const sequences = {} as Record<SequenceName, WgslDispatch[]>;
   for (const name of Object.keys(parts) as SequenceName[]) {
-    sequences[name] = groupPhases(mergeSingles(tasksOf(parts[name]))).map((phase) => {
+    // The f16 tasks have the same counts, reads and writes as the f32 ones: the same phases.
+    const phases = groupPhases(mergeSingles(tasksOf(parts[name], "f32")));
+    const tasksF16 = mergeSingles(tasksOf(parts[name], "f16"));
+    let at = 0;
+    sequences[name] = phases.map((phase) => {
       const code = phaseShader(program.modelName, phase, layout);
-      let shader = shaderIndex.get(code);
+      const codeF16 = phaseShader(program.modelName, tasksF16.slice(at, (at += phase.length)), layout);
+      const key = `${code}\n${codeF16}`;
+      let shader = shaderIndex.get(key);
       if (shader === undefined) {
         shader = shaders.length;
         shaders.push(code);
-        shaderIndex.set(code, shader);
+        shadersF16.push(codeF16);
+        shaderIndex.set(key, shader);
       }
       return { shader, count: phase.length === 1 ? phase[0]!.count : phase.flatMap((t) => t.count) };
     });
@@ -763,7 +1086,7 @@ export function planWgsl(program: Program, options: { maxBindingBytes?: number }
     gradient: resultRegion("gradient"),
     step: resultRegion("gradient"),
   };
-  return { shaders, sequences, layout, results };
+  return { shaders, shadersF16, sequences, layout, results };
 }
 
 // ─── The host module ────────────────────────────────────────────────────────────────────────────
@@ -817,7 +1140,7 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
   const dispatchList = (dispatches: readonly WgslDispatch[]) =>
     `[${dispatches.map((d) => `[${d.shader}, [${d.count.map((term) => `[${term.map((f) => `[${f.join(", ")}]`).join(", ")}]`).join(", ")}]]`).join(", ")}]`;
   const sequences = (Object.keys(plan.sequences) as SequenceName[]).map((name) => `  ${name}: ${dispatchList(plan.sequences[name])},`).join("\n");
-  const shaderList = plan.shaders.map((code) => {
+  const shaderList = (codes: readonly string[]) => codes.map((code) => {
     if (/[`\\]|\$\{/.test(code)) throw new Error("internal: a shader contains a character a template literal cannot hold");
     return `  \`${code}\`,`;
   }).join("\n");
@@ -827,7 +1150,7 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
     `// Generated by gradgen from ${options.source} (model "${program.modelName}"), WGSL target. Do not edit:`,
     `// regenerate with \`${options.command}\`.`,
     `// Batch ${program.batch}, f32, optimizer ${kind} (${Object.entries(hyperparameters).map(([k, v]) => `${k} ${wgslNumber(v)}`).join(", ")}); ` +
-      `${plan.shaders.length} compute shaders, ${plan.sequences.step.length} dispatches per step.`,
+      `${plan.shaders.length} compute shaders, ${plan.sequences.step.length} dispatches per step; precision "f16" optional (needs shader-f16).`,
   ].join("\n");
 
   const bufferNames = [...layout.regions.keys()].filter((name) => !name.startsWith("local_") && !name.startsWith("result_"));
@@ -862,7 +1185,8 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
     stateBuffers: record(program.state.map((s) => [s.label, quote(s.buffer)])),
     snapshotted: `[${[...program.params.map((p) => `param_${p.name}`), ...program.state.map((s) => s.buffer)].map(quote).join(", ")}]`,
     initialisation: initialisation.join("\n"),
-    shaders: shaderList,
+    shaders: shaderList(plan.shaders),
+    shadersF16: shaderList(plan.shadersF16),
     sequences,
   });
 }

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { compile, type CompileOptions, type ModelDefinition } from "gradgen";
-import { planWgsl } from "../../src/emit/wgsl.js";
+import { emitWgsl, planWgsl, type WgslModuleOptions } from "../../src/emit/wgsl.js";
+import type { Program } from "../../src/schedule/program.js";
 import { traceModel } from "../../src/dsl/model.js";
 import { buildTrainingGraph } from "../../src/passes/pipeline.js";
 import { schedule } from "../../src/schedule/schedule.js";
@@ -59,18 +60,35 @@ export function gpu(): Promise<GpuContext | string> {
   return context;
 }
 
+let f16: Promise<GPUDevice | undefined> | undefined;
+/** A second device created with "shader-f16", or undefined when the adapter lacks it (or there is no adapter). */
+export function f16Device(): Promise<GPUDevice | undefined> {
+  f16 ??= (async () => {
+    if (typeof (await gpu()) === "string") return undefined;
+    const adapter = await instance!.requestAdapter(); // an adapter creates one device: a fresh one
+    if (!adapter?.features.has("shader-f16")) return undefined;
+    const device = await adapter.requestDevice({ requiredFeatures: ["shader-f16"] });
+    device.addEventListener("uncapturederror", (event) => {
+      throw new Error(`uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+    });
+    return device;
+  })();
+  return f16;
+}
+
 let directory: string | undefined;
 let loaded = 0;
 
 /** The generated WGSL host module (types erased to what the tests use). */
 export interface GpuModule {
   readonly source: string;
-  createGpuTrainer(device: GPUDevice, options?: { seed?: number; params?: Record<string, ArrayLike<number>> }): Promise<GpuTrainer>;
+  createGpuTrainer(device: GPUDevice, options?: { seed?: number; params?: Record<string, ArrayLike<number>>; precision?: "f32" | "f16" }): Promise<GpuTrainer>;
 }
 
 export type Fields = Record<string, Float32Array>;
 
 export interface GpuTrainer {
+  readonly precision: "f32" | "f16";
   readonly spec: { readonly batch: number; readonly inputs: Readonly<Record<string, readonly number[]>>; readonly params: Readonly<Record<string, readonly number[]>>; readonly outputs: Readonly<Record<string, readonly number[]>> };
   readonly state: { step: number };
   learningRate: number;
@@ -132,11 +150,21 @@ export async function loadBoth(definition: ModelDefinition, batch: number, optio
   return { cpu, gpu: gpuModule };
 }
 
+/** The scheduled Program the compiler makes for `definition`. */
+export function programOf(definition: ModelDefinition, options: CompileOptions & { batch: number }): Program {
+  const resolved = resolveOptions(options, definition.options);
+  return schedule(buildTrainingGraph(traceModel(definition)), { ...resolved, tuning: defaultTuning });
+}
+
 /** Every shader the WGSL target makes for `definition` (for validation). */
 export function shadersOf(definition: ModelDefinition, options: CompileOptions & { batch: number }): readonly string[] {
-  const resolved = resolveOptions(options, definition.options);
-  const program = schedule(buildTrainingGraph(traceModel(definition)), { ...resolved, tuning: defaultTuning });
-  return planWgsl(program).shaders;
+  return planWgsl(programOf(definition, options)).shaders;
+}
+
+/** The WGSL host module for `definition` printed with emitter options (e.g. without epilogue fusion), imported. */
+export async function loadWgsl(definition: ModelDefinition, options: CompileOptions & { batch: number }, wgsl: Partial<WgslModuleOptions>): Promise<GpuModule> {
+  const contents = emitWgsl(programOf(definition, options), { source: `test model ${definition.name}`, command: "test", ...wgsl });
+  return importGenerated<GpuModule>({ path: `${definition.name}.wgsl.ts`, contents });
 }
 
 /**
