@@ -1,6 +1,7 @@
 // Prints a Program as one self-contained, allocation-free TypeScript module by filling
 // templates/trainer.ts.tpl. It decides nothing: loop nests, fusion and buffers come from the Program.
 
+import { moduleSpec } from "./module-spec.js";
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp as ElementwiseOpName } from "../ir/scalar.js";
 import type {
@@ -341,17 +342,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     `      updateProgram(n, rate);`,
   ].join("\n");
 
-  const specObject = {
-    model: program.modelName,
-    batch: program.batch,
-    dtype: program.dtype,
-    structureHash: program.structureHash,
-    inputs: Object.fromEntries(program.inputs.map((x) => [x.name, x.shape])),
-    params: Object.fromEntries(program.params.map((p) => [p.name, p.shape])),
-    outputs: Object.fromEntries(program.outputs.map((o) => [o.name, o.shape])),
-    optimizer: program.optimizer,
-    dropout: program.dropout.map((d) => d.dropProbability),
-  };
+  const specObject = moduleSpec(program);
 
   const { kind, ...hyperparameters } = program.optimizer;
   const header = [

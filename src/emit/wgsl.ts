@@ -18,6 +18,7 @@
 //     stays f32, forward and backward values are computed in f16 (loads round to f16, stores widen),
 //     sums (matrix products, reductions, batch sums) accumulate in f32, the optimizer update is f32.
 
+import { moduleSpec } from "./module-spec.js";
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp } from "../ir/scalar.js";
 import { GradgenError } from "../errors.js";
@@ -1106,17 +1107,7 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
   const record = (entries: readonly [string, string][], indent = "  ") =>
     entries.length ? `{\n${entries.map(([k, v]) => `${indent}  ${quote(k)}: ${v},`).join("\n")}\n${indent}}` : "{}";
 
-  const specObject = {
-    model: program.modelName,
-    batch: program.batch,
-    dtype: program.dtype,
-    structureHash: program.structureHash,
-    inputs: Object.fromEntries(program.inputs.map((x) => [x.name, x.shape])),
-    params: Object.fromEntries(program.params.map((p) => [p.name, p.shape])),
-    outputs: Object.fromEntries(program.outputs.map((o) => [o.name, o.shape])),
-    optimizer: program.optimizer,
-    dropout: program.dropout.map((d) => d.dropProbability),
-  };
+  const specObject = moduleSpec(program);
 
   const initialisation = [
     ...program.params.map((param) => {
