@@ -27,6 +27,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { createRandom, median, settle, sleep, tick } from "./support/measure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
@@ -59,9 +60,6 @@ const GC_KINDS = {
   [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: "weak callbacks",
 };
 const flushGcRecords = () => { for (const entry of gcObserver.takeRecords?.() ?? []) record(entry); };
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-async function settle() { await tick(); await tick(); await sleep(0); await tick(); }
 
 /** Waits until no GC has been reported for 100 ms (at most 2 s). */
 async function quiesce() {
@@ -123,17 +121,6 @@ async function loadVariants() {
   }
 }
 
-/** mulberry32. */
-function createRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBatches() {
   const random = createRandom(12345);
@@ -154,7 +141,7 @@ function runSteps(trainer, batches, from, steps) {
   sink[0] = sum;
 }
 
-const median = (values) => { const s = [...values].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
 
 // ---------------------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ import { Session } from "node:inspector/promises";
 import { loadTfjs, tfjsWasmFlavour } from "./support/tfjs.mjs";
 import { createReferenceTrainer } from "./support/reference.mjs";
 import { barChartSvg } from "./support/bar-chart.mjs";
+import { createRandom, median, settle, sleep, tick } from "./support/measure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -80,25 +81,6 @@ const CHECK_TOLERANCE = 1e-4;
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/** mulberry32, as in gradgen's trainers. */
-function createRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-async function settle() { await tick(); await tick(); await new Promise((resolve) => setTimeout(resolve, 0)); await tick(); }
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(3) : ms.toPrecision(2));
 const fmtRatio = (r) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2));
 const fmtGflops = (g) => (g >= 10 ? g.toFixed(1) : g >= 0.1 ? g.toFixed(2) : g.toPrecision(2));

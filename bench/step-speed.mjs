@@ -26,6 +26,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Session } from "node:inspector/promises";
 import { loadTfjsCpu } from "./support/tfjs-cpu.mjs";
+import { createRandom, median, settle, sleep, tick } from "./support/measure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = new Set(process.argv.slice(2));
@@ -56,27 +57,8 @@ const MLP_BATCHES = 8; // distinct random batches, cycled
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-/** mulberry32, the same generator gradgen's trainers use for their initialisers. */
-function createRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-/** Let pending tasks (GC finalisation, observer delivery) run before or after a timed chunk. */
-async function settle() { await tick(); await tick(); await new Promise((resolve) => setTimeout(resolve, 0)); await tick(); }
 
 const fmt = (ms) => (ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(4) : ms.toPrecision(3));
 
@@ -115,7 +97,6 @@ async function gcsBetween(t0, t1) {
   return { count, kinds };
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Before a gradgen chunk: give V8 time to finish GC work that TF.js's garbage started (concurrent
  * marking is finalised from a task or a stack-guard interrupt, which could otherwise land inside a
