@@ -221,8 +221,9 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const output_f = new Float32Array(arena.buffer, 48, 1);
   const work0 = new Float32Array(arena.buffer, 64, 1);
   const work1 = new Float32Array(arena.buffer, 80, 1);
+  const lossSlot = new Float64Array(1); // where entry points leave the loss
 
-  function lossProgram(input_x: Values, input_y: Values, input_z: Values, n: number, rate: number): number {
+  function lossProgram(input_x: Values, input_y: Values, input_z: Values, n: number, rate: number): void {
     work0.fill(0, 0, 1);
     // batchSum []
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
@@ -243,10 +244,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v3_1 = s0;
     const v3_2 = v3_0 * v3_1;
     const s1 = v3_2;
-    return s1;
+    lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x: Values, input_y: Values, input_z: Values, n: number, rate: number): number {
+  function gradientProgram(input_x: Values, input_y: Values, input_z: Values, n: number, rate: number): void {
     // add [] per example  (examples/circuit.ts:9)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
       const v0_0_0 = input_y[i0_0];
@@ -291,7 +292,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v7_0_0 = inputGrad_x[i7_0];
       inputGrad_y[i7_0] = v7_0_0;
     }
-    return s1;
+    lossSlot[0] = s1;
   }
 
   function predictProgram(input_x: Values, input_y: Values, input_z: Values, n: number, rate: number): void {
@@ -337,21 +338,24 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const x = checkInput(batch.x, "x", 1, n);
       const y = checkInput(batch.y, "y", 1, n);
       const z = checkInput(batch.z, "z", 1, n);
-      return lossProgram(x, y, z, n, trainer.learningRate);
+      lossProgram(x, y, z, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x = checkInput(batch.x, "x", 1, n);
       const y = checkInput(batch.y, "y", 1, n);
       const z = checkInput(batch.z, "z", 1, n);
-      return lossProgram(x, y, z, n, trainer.learningRate);
+      lossProgram(x, y, z, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     gradient(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x = checkInput(batch.x, "x", 1, n);
       const y = checkInput(batch.y, "y", 1, n);
       const z = checkInput(batch.z, "z", 1, n);
-      return gradientProgram(x, y, z, n, trainer.learningRate);
+      gradientProgram(x, y, z, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     step(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
@@ -360,10 +364,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const x = checkInput(batch.x, "x", 1, n);
       const y = checkInput(batch.y, "y", 1, n);
       const z = checkInput(batch.z, "z", 1, n);
-      const loss = gradientProgram(x, y, z, n, rate);
+      gradientProgram(x, y, z, n, rate);
       updateProgram(n, rate);
       trainer.state.step += 1;
-      return loss;
+      return lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
       resampleDropout(checkCount(n));

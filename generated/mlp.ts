@@ -338,6 +338,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const snapshot_param_b1 = new Float32Array(param_b1.length);
   const snapshot_param_W2 = new Float32Array(param_W2.length);
   const snapshot_param_b2 = new Float32Array(param_b2.length);
+  const lossSlot = new Float64Array(1); // where entry points leave the loss
   {
     const given = options.params?.W1;
     if (given !== undefined) {
@@ -366,7 +367,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       param_b2.set(given);
     } else initialise(param_b2, "zeros", 10, 10, random);
   }
-  function lossProgram(input_x: Values, input_label: Values, n: number, rate: number): number {
+  function lossProgram(input_x: Values, input_label: Values, n: number, rate: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -445,10 +446,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
     const s1 = v10_2;
-    return s1;
+    lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x: Values, input_label: Values, n: number, rate: number): number {
+  function gradientProgram(input_x: Values, input_label: Values, n: number, rate: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -576,7 +577,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         grad_b2[i19_1] += v19_0_0;
       }
     }
-    return s1;
+    lossSlot[0] = s1;
   }
 
   function predictProgram(input_x: Values, n: number, rate: number): void {
@@ -721,19 +722,22 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       checkCount(n);
       const x = checkInput(batch.x, "x", 784, n);
       const label = checkInput(batch.label, "label", 10, n);
-      return lossProgram(x, label, n, trainer.learningRate);
+      lossProgram(x, label, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x = checkInput(batch.x, "x", 784, n);
       const label = checkInput(batch.label, "label", 10, n);
-      return lossProgram(x, label, n, trainer.learningRate);
+      lossProgram(x, label, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     gradient(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x = checkInput(batch.x, "x", 784, n);
       const label = checkInput(batch.label, "label", 10, n);
-      return gradientProgram(x, label, n, trainer.learningRate);
+      gradientProgram(x, label, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     step(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
@@ -741,10 +745,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       resampleDropout(n);
       const x = checkInput(batch.x, "x", 784, n);
       const label = checkInput(batch.label, "label", 10, n);
-      const loss = gradientProgram(x, label, n, rate);
+      gradientProgram(x, label, n, rate);
       updateProgram(n, rate);
       trainer.state.step += 1;
-      return loss;
+      return lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
       resampleDropout(checkCount(n));

@@ -232,6 +232,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const snapshot_param_w0 = new Float32Array(param_w0.length);
   const snapshot_param_w1 = new Float32Array(param_w1.length);
   const snapshot_param_w2 = new Float32Array(param_w2.length);
+  const lossSlot = new Float64Array(1); // where entry points leave the loss
   {
     const given = options.params?.w0;
     if (given !== undefined) {
@@ -253,7 +254,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       param_w2.set(given);
     } else initialise(param_w2, -3, 1, 1, random);
   }
-  function lossProgram(input_x0: Values, input_x1: Values, n: number, rate: number): number {
+  function lossProgram(input_x0: Values, input_x1: Values, n: number, rate: number): void {
     work0.fill(0, 0, 1);
     // batchSum []
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
@@ -279,10 +280,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v3_1 = s0;
     const v3_2 = v3_0 * v3_1;
     const s1 = v3_2;
-    return s1;
+    lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x0: Values, input_x1: Values, n: number, rate: number): number {
+  function gradientProgram(input_x0: Values, input_x1: Values, n: number, rate: number): void {
     // sigmoid [] per example  (examples/neuron.ts:10)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
       const v0_0_0 = input_x0[i0_0];
@@ -359,7 +360,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v13_0_2 = v13_0_0 * v13_0_1;
       inputGrad_x1[i13_0] = v13_0_2;
     }
-    return s1;
+    lossSlot[0] = s1;
   }
 
   function predictProgram(input_x0: Values, input_x1: Values, n: number, rate: number): void {
@@ -443,19 +444,22 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       checkCount(n);
       const x0 = checkInput(batch.x0, "x0", 1, n);
       const x1 = checkInput(batch.x1, "x1", 1, n);
-      return lossProgram(x0, x1, n, trainer.learningRate);
+      lossProgram(x0, x1, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x0 = checkInput(batch.x0, "x0", 1, n);
       const x1 = checkInput(batch.x1, "x1", 1, n);
-      return lossProgram(x0, x1, n, trainer.learningRate);
+      lossProgram(x0, x1, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     gradient(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x0 = checkInput(batch.x0, "x0", 1, n);
       const x1 = checkInput(batch.x1, "x1", 1, n);
-      return gradientProgram(x0, x1, n, trainer.learningRate);
+      gradientProgram(x0, x1, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     step(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
@@ -463,10 +467,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       resampleDropout(n);
       const x0 = checkInput(batch.x0, "x0", 1, n);
       const x1 = checkInput(batch.x1, "x1", 1, n);
-      const loss = gradientProgram(x0, x1, n, rate);
+      gradientProgram(x0, x1, n, rate);
       updateProgram(n, rate);
       trainer.state.step += 1;
-      return loss;
+      return lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
       resampleDropout(checkCount(n));

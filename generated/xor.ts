@@ -237,6 +237,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const snapshot_param_b1 = new Float32Array(param_b1.length);
   const snapshot_param_W2 = new Float32Array(param_W2.length);
   const snapshot_param_b2 = new Float32Array(param_b2.length);
+  const lossSlot = new Float64Array(1); // where entry points leave the loss
   {
     const given = options.params?.W1;
     if (given !== undefined) {
@@ -265,7 +266,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       param_b2.set(given);
     } else initialise(param_b2, "zeros", 1, 1, random);
   }
-  function lossProgram(input_x: Values, input_t: Values, n: number, rate: number): number {
+  function lossProgram(input_x: Values, input_t: Values, n: number, rate: number): void {
     // matmul [1, 4] per example
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
@@ -340,10 +341,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v7_1 = s0;
     const v7_2 = v7_0 * v7_1;
     const s1 = v7_2;
-    return s1;
+    lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x: Values, input_t: Values, n: number, rate: number): number {
+  function gradientProgram(input_x: Values, input_t: Values, n: number, rate: number): void {
     // matmul [1, 4] per example
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
@@ -529,7 +530,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v19_0_0 = work3[i19_0];
       grad_b2[0] += v19_0_0;
     }
-    return s1;
+    lossSlot[0] = s1;
   }
 
   function predictProgram(input_x: Values, n: number, rate: number): void {
@@ -764,19 +765,22 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       checkCount(n);
       const x = checkInput(batch.x, "x", 2, n);
       const t = checkInput(batch.t, "t", 1, n);
-      return lossProgram(x, t, n, trainer.learningRate);
+      lossProgram(x, t, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x = checkInput(batch.x, "x", 2, n);
       const t = checkInput(batch.t, "t", 1, n);
-      return lossProgram(x, t, n, trainer.learningRate);
+      lossProgram(x, t, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     gradient(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
       const x = checkInput(batch.x, "x", 2, n);
       const t = checkInput(batch.t, "t", 1, n);
-      return gradientProgram(x, t, n, trainer.learningRate);
+      gradientProgram(x, t, n, trainer.learningRate);
+      return lossSlot[0]!;
     },
     step(batch: Batch, n: number = spec.batch): number {
       checkCount(n);
@@ -784,10 +788,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       resampleDropout(n);
       const x = checkInput(batch.x, "x", 2, n);
       const t = checkInput(batch.t, "t", 1, n);
-      const loss = gradientProgram(x, t, n, rate);
+      gradientProgram(x, t, n, rate);
       updateProgram(n, rate);
       trainer.state.step += 1;
-      return loss;
+      return lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
       resampleDropout(checkCount(n));

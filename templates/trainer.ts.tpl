@@ -194,6 +194,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
 {{arena}}
 {{allocations}}
+  const lossSlot = new Float64Array(1); // where entry points leave the loss
 {{initialisation}}
 {{entryFunctions}}
   const outputs: Record<OutputName, Real> = {{outputsObject}};
@@ -232,7 +233,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       resampleDropout(n);
 {{stepCall}}
       trainer.state.step += 1;
-      return loss;
+      return lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
       resampleDropout(checkCount(n));

@@ -320,25 +320,27 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     const out = new Writer(2);
     ep.kernels.forEach((kernel, i) => printKernel(out, kernel, i));
     if (ep.returns) {
+      // Into a Float64Array, not a return value: a double returned from a call that is not inlined
+      // is boxed as a heap number, an allocation on every step.
       const r = ep.returns;
-      out.line(`return ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]`};`);
+      out.line(`lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]`};`);
     }
     const params = [...ep.inputs.map((name) => `input_${name}: Values`), "n: number", "rate: number"].join(", ");
-    const returnType = ep.returns ? "number" : "void";
-    return [`  function ${ep.name}Program(${params}): ${returnType} {`, ...out.lines, `  }`].join("\n");
+    return [`  function ${ep.name}Program(${params}): void {`, ...out.lines, `  }`].join("\n");
   });
 
-  /** Statements that check a call's inputs and run entry point `name`, its result going to `assign`. */
-  const run = (name: EntryPointName, source: string, assign: "return" | "const loss =" | "", rate = "trainer.learningRate") => {
+  /** Statements that check a call's inputs, run entry point `name` and, with `returns`, return the loss it left. */
+  const run = (name: EntryPointName, source: string, returns: boolean, rate = "trainer.learningRate") => {
     const ep = entry(name)!;
     const lines = ep.inputs.map((x) => `      const ${x} = checkInput(${source}.${x}, ${quote(x)}, ${sizeOfInput(x)}, n);`);
-    lines.push(`      ${assign ? `${assign} ` : ""}${name}Program(${[...ep.inputs, "n", rate].join(", ")});`);
+    lines.push(`      ${name}Program(${[...ep.inputs, "n", rate].join(", ")});`);
+    if (returns) lines.push(`      return lossSlot[0]!;`);
     return lines.join("\n");
   };
 
   const stepCall = [
     ...(entry("beforeGradient") ? [`      beforeGradientProgram(n, rate);`] : []),
-    run("gradient", "batch", "const loss =", "rate"),
+    run("gradient", "batch", false, "rate"),
     `      updateProgram(n, rate);`,
   ].join("\n");
 
@@ -369,12 +371,12 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     gradsObject: record(program.params.map((p) => [p.name, `grad_${p.name}`]), "    "),
     inputGradsObject: record(program.inputs.filter((x) => x.wantsGrad).map((x) => [x.name, `inputGrad_${x.name}`]), "    "),
     stateObject: record(program.state.map((s) => [quote(s.label), s.buffer]), "    "),
-    lossCall: run("loss", "batch", "return"),
-    trainingLossCall: run(entry("trainingLoss") ? "trainingLoss" : "loss", "batch", "return"),
-    gradientCall: run("gradient", "batch", "return"),
+    lossCall: run("loss", "batch", true),
+    trainingLossCall: run(entry("trainingLoss") ? "trainingLoss" : "loss", "batch", true),
+    gradientCall: run("gradient", "batch", true),
     stepCall,
     beginStepCall: entry("beforeGradient") ? `      beforeGradientProgram(n, trainer.learningRate);` : `      // no look-ahead for ${program.optimizer.kind}`,
-    predictCall: run("predict", "inputs", ""),
+    predictCall: run("predict", "inputs", false),
     drawMasks: program.dropout.length === 0
       ? "    // this model has no dropout"
       : program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`).join("\n"),

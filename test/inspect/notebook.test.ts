@@ -33,5 +33,5 @@ describe("examples/inspect.ipynb", () => {
     expect(svgs[0]).toContain(">-12<"); // the forward value of (x + y)·z at (−2, 5, −4)
     const streams = outputs.map((o) => text(o.text)).join("");
     expect(streams).toContain("operations: path sum 159 vs DP 15 (32 paths)");
-  }, 180_000);
+  }, { timeout: 180_000, retry: 2 }); // the kernel runs beside the whole suite: under load it has once lost a display output
 });
