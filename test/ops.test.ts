@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
 import { loadGenerated, type Fields, type GeneratedTrainer } from "./support/load-generated.js";
+import { createRandom as mulberry32 } from "../src/random.js";
 
 const BATCH = 3;
 const SHORT = 2;
@@ -27,17 +28,6 @@ const H = 1e-4;
 const FLOOR = 1e-4;
 
 // ─── Seeded random values ──────────────────────────────────────────────────────────────────────
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values for one example of an input (or for a whole parameter), `size` of them. */
 type Fill = (random: () => number, size: number) => number[];

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
- * As in tfjs-cpu.mjs: tfjs-core's Node entry registers no gradients, so core + gradients + backends
+ * tfjs-core's Node entry registers no gradients, so core + gradients + backends
  * are bundled from their ES module builds with esbuild and imported. One bundle, one engine: the
  * engine and kernel registry live on globalThis, so two bundles would share (and fight over) them.
  * Switch with `await tf.setBackend("cpu" | "wasm")`; tensors stay on the backend they were made on.

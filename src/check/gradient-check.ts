@@ -3,6 +3,7 @@
 // by element for every parameter and along random directions.
 
 import { compile } from "../compile.js";
+import { createRandom } from "../random.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
@@ -55,16 +56,6 @@ export function relativeError(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a) + Math.abs(b), 1e-4);
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Inputs that are softmax cross-entropy targets: that loss is defined for targets that are
  * distributions over the last axis (its gradient is p − y), so they are sampled as such.
@@ -99,7 +90,7 @@ async function importGenerated(contents: string): Promise<{ createTrainer(option
 export async function checkGradients(definition: ModelDefinition, options: GradientCheckOptions = {}): Promise<GradientCheckReport> {
   const tolerance = options.tolerance ?? 1e-6;
   const batchSize = options.batch ?? 2;
-  const random = mulberry32(options.seed ?? 0);
+  const random = createRandom(options.seed ?? 0);
   const { files } = compile(definition, { batch: batchSize, dtype: "f64", optimizer: "sgd" });
   const module = await importGenerated(files[0]!.contents);
   const trainer = module.createTrainer({ seed: options.seed ?? 0 });

@@ -5,6 +5,7 @@
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { GradgenError } from "../errors.js";
 import type { Dataset, Real } from "./trainer.js";
+import { createRandom } from "../random.js";
 
 export type { Dataset, Real } from "./trainer.js";
 
@@ -536,17 +537,8 @@ export function argmaxRow(x: ArrayLike<number>, start: number, size: number): nu
 // ---------------------------------------------------------------------------------------------
 // Seeded shuffling
 
-/** mulberry32, the generator of generated modules: integer arithmetic only, so every engine agrees. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the generator of generated modules (shared with the compiler's own tools). */
+export { createRandom };
 
 /** Fisher–Yates shuffle of `order` in place: for i from the last down, swap with j = ⌊random()·(i+1)⌋. */
 export function shuffleInPlace(order: Uint32Array | Int32Array | number[], random: () => number): void {

@@ -2,16 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { createTrainer as createXor } from "../../generated/xor.js";
 import { createTrainer as createMlp, spec as mlpSpec } from "../../generated/mlp.js";
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createRandom as mulberry32 } from "../../src/random.js";
 
 describe("training", () => {
   it("xor (2-4-1 sigmoid) learns XOR to loss < 0.01", () => {

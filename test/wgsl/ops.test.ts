@@ -5,20 +5,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
 import { gpu, loadBoth, relativeError, type Fields, type GpuContext } from "./support.js";
+import { createRandom as mulberry32 } from "../../src/random.js";
 
 const BATCH = 3;
 const SHORT = 2;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Fill = (random: () => number, size: number) => number[];
 const each = (draw: (random: () => number) => number): Fill => (random, size) => Array.from({ length: size }, () => draw(random));
