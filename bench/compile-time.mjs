@@ -4,22 +4,9 @@
 // once each in a process whose compiler is already warm (a first compile of a new model: the
 // interning and simplification caches hold nothing of it), and prints ms, bytes, and the
 // per-layer figures, which stay flat when growth is linear.
-import { compile, model, nn } from "../dist/index.js";
+import { compile } from "../dist/index.js";
+import { reluMlp } from "./support/mlp.mjs";
 
-function mlp(name, sizes) {
-  return model(name, ({ input, param }) => {
-    const x = input("x", [sizes[0]]);
-    const label = input("label", [sizes[sizes.length - 1]]);
-    let h = x;
-    for (let l = 0; l + 1 < sizes.length; l++) {
-      const W = param(`W${l + 1}`, [sizes[l], sizes[l + 1]], { init: "he" });
-      const b = param(`b${l + 1}`, [sizes[l + 1]]);
-      h = h.matmul(W).add(b);
-      if (l + 2 < sizes.length) h = nn.relu(h);
-    }
-    return { loss: nn.softmaxCrossEntropy(h, label) };
-  });
-}
 
 function time(definition, options) {
   const start = performance.now();
@@ -27,13 +14,13 @@ function time(definition, options) {
   return { ms: performance.now() - start, bytes };
 }
 
-time(mlp("warmup", [32, 32, 32]), { batch: 16 }); // JIT warm-up of the compiler itself
-const wide = time(mlp("wide", [784, 512, 512, 10]), { batch: 128 });
+time(reluMlp("warmup", [32, 32, 32]), { batch: 16 }); // JIT warm-up of the compiler itself
+const wide = time(reluMlp("wide", [784, 512, 512, 10]), { batch: 128 });
 console.log(`wide 784-512-512-10: ${wide.ms.toFixed(0)} ms, ${wide.bytes} bytes (target < 1000 ms)`);
 console.log("layers   ms      bytes     ms/layer  bytes/layer");
 const rows = [];
 for (const depth of [25, 50, 100, 200, 400]) {
-  const { ms, bytes } = time(mlp(`deep${depth}`, Array.from({ length: depth + 1 }, () => 32)), { batch: 16 });
+  const { ms, bytes } = time(reluMlp(`deep${depth}`, Array.from({ length: depth + 1 }, () => 32)), { batch: 16 });
   rows.push({ depth, ms, bytes });
   console.log(`${String(depth).padStart(6)}  ${ms.toFixed(0).padStart(6)}  ${String(bytes).padStart(9)}  ${(ms / depth).toFixed(2).padStart(8)}  ${(bytes / depth).toFixed(0).padStart(11)}`);
 }

@@ -6,21 +6,10 @@ import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { transform } from "esbuild";
-import { compile, model, nn } from "../dist/index.js";
+import { compile } from "../dist/index.js";
+import { reluMlp } from "./support/mlp.mjs";
 import { createDataParallelTrainer } from "../dist/runtime/parallel.js";
 
-function mlp(name, sizes) {
-  return model(name, ({ input, param }) => {
-    const x = input("x", [sizes[0]]);
-    const label = input("label", [sizes[sizes.length - 1]]);
-    let h = x;
-    for (let l = 0; l + 1 < sizes.length; l++) {
-      h = h.matmul(param(`W${l + 1}`, [sizes[l], sizes[l + 1]], { init: "he" })).add(param(`b${l + 1}`, [sizes[l + 1]]));
-      if (l + 2 < sizes.length) h = nn.relu(h);
-    }
-    return { loss: nn.softmaxCrossEntropy(h, label) };
-  });
-}
 
 let gcs = 0;
 new PerformanceObserver((list) => { gcs += list.getEntries().length; }).observe({ entryTypes: ["gc"] });
@@ -29,7 +18,7 @@ const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-parallel-"));
 const threads = Math.min(availableParallelism(), 4);
 console.log(`${availableParallelism()} cores; comparing 1 thread with ${threads}`);
 for (const [name, sizes, batch, steps] of [["mnist", [784, 128, 10], 64, 300], ["wide", [784, 512, 512, 10], 128, 40]]) {
-  const { files } = compile(mlp(name, sizes), { batch, learningRate: 0.01 });
+  const { files } = compile(reluMlp(name, sizes), { batch, learningRate: 0.01 });
   const { code } = await transform(files[0].contents, { loader: "ts", format: "esm" });
   const file = path.join(directory, `${name}.mjs`);
   writeFileSync(file, code);

@@ -2,8 +2,7 @@
 // the copies of a loop body written out (0 = loops only). The default in src/schedule/lower.ts
 // (defaultTuning) comes from this measurement.
 //   npm run build && node bench/straight-line.mjs
-import { transform } from "esbuild";
-import { compile, model, nn } from "../dist/index.js";
+import { compile, importGenerated, model, nn } from "../dist/index.js";
 
 function mlp(name, sizes, activation) {
   return model(name, ({ input, param }) => {
@@ -26,8 +25,7 @@ const limits = process.argv.slice(2).length ? process.argv.slice(2).map(Number) 
 
 async function trainerFor(definition, batch, limit) {
   const { files } = compile(definition, { batch, tuning: { straightLineLimit: limit } });
-  const { code } = await transform(files[0].contents, { loader: "ts", format: "esm" });
-  const module = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}#${limit}`);
+  const module = await importGenerated(files[0].contents);
   return { trainer: module.createTrainer({ seed: 1 }), bytes: files[0].contents.length };
 }
 

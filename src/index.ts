@@ -6,6 +6,7 @@ export { grad } from "./inspect/symbolic.js";
 export { customGradient, type CustomGradientContext } from "./dsl/custom.js";
 export { Tensor, type TensorLike } from "./dsl/tensor.js";
 export { compile, type CompileOptions, type CompiledFile } from "./compile.js";
+export { importGenerated } from "./import-generated.js";
 export { GradgenError } from "./errors.js";
 export { checkGradients, formatReport, type GradientCheckOptions, type GradientCheckReport } from "./check/gradient-check.js";
 export { init, type InitSpec, type InitName } from "./initializers.js";

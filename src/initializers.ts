@@ -1,8 +1,6 @@
 // Parameter initialisers. The generated module carries the sampling code (templates/trainer.ts.tpl)
 // and its own PRNG, so the same seed gives the same bytes on every platform.
 
-import { GradgenError } from "./errors.js";
-
 export type InitName =
   | "zeros" | "ones"
   | "uniform" // U(−0.05, 0.05)

@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compile, type OptimizerKind } from "gradgen";
+import { compile, importGenerated, type OptimizerKind } from "gradgen";
 import { accuracy, evaluate, fit, panelChart, type TrainerLike } from "gradgen/train";
 import { createRandom, oneHot } from "gradgen/data";
 import definition from "../optimizers.js";
@@ -60,18 +60,11 @@ function spirals(perArm: number, seed: number): { x: Float32Array; label: Float3
   return { x, label: oneHot(classes, arms) };
 }
 
-/** Generated TypeScript → a module, in memory: esbuild strips the types, a data: URL imports it. */
-async function importGenerated(contents: string): Promise<{ createTrainer(options: { seed: number }): TrainerLike }> {
-  const { transform } = await import("esbuild");
-  const { code } = await transform(contents, { loader: "ts", format: "esm", target: "node20" });
-  return import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
-}
-
 const data = spirals(100, SEED);
 const results: { kind: OptimizerKind; learningRate: number; loss: number[]; accuracy: number }[] = [];
 for (const { kind, learningRate } of OPTIMIZERS) {
   const { files } = compile(definition, { batch: BATCH, optimizer: kind, learningRate, source: "examples/optimizers.ts" });
-  const { createTrainer } = await importGenerated(files[0]!.contents);
+  const { createTrainer } = await importGenerated<{ createTrainer(options: { seed: number }): TrainerLike }>(files[0]!.contents);
   const trainer = createTrainer({ seed: SEED }); // the same initial parameters for every optimizer
   const initial = evaluate(trainer, data).loss;
   const history = fit(trainer, data, { epochs, seed: SEED, progress: false });

@@ -4,6 +4,7 @@
 
 import { compile } from "../compile.js";
 import { createRandom } from "../random.js";
+import { importGenerated } from "../import-generated.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
@@ -80,19 +81,12 @@ function normalizeRows(values: Float64Array, width: number): void {
   }
 }
 
-/** Import generated TypeScript: strip its types, then import it as a module from a data: URL (it imports nothing). */
-async function importGenerated(contents: string): Promise<{ createTrainer(options: { seed: number }): CheckedTrainer }> {
-  const { transform } = await import("esbuild");
-  const { code } = await transform(contents, { loader: "ts", format: "esm", target: "node20" });
-  return import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
-}
-
 export async function checkGradients(definition: ModelDefinition, options: GradientCheckOptions = {}): Promise<GradientCheckReport> {
   const tolerance = options.tolerance ?? 1e-6;
   const batchSize = options.batch ?? 2;
   const random = createRandom(options.seed ?? 0);
   const { files } = compile(definition, { batch: batchSize, dtype: "f64", optimizer: "sgd" });
-  const module = await importGenerated(files[0]!.contents);
+  const module = await importGenerated<{ createTrainer(options: { seed: number }): CheckedTrainer }>(files[0]!.contents);
   const trainer = module.createTrainer({ seed: options.seed ?? 0 });
   // Inputs in (0.05, 0.95): inside the domain of log, sqrt and the probability losses.
   const distributions = distributionInputs(definition);

@@ -10,6 +10,7 @@ import type {
 import { fillTemplate, readTemplate } from "./template.js";
 import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
+import { sizeOf } from "../ir/shape.js";
 
 export interface TypeScriptModuleOptions {
   /** The model file, as named in the header. */
@@ -390,9 +391,6 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   });
 }
 
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 
 /** Object literal with one key per line and arrays (shapes) kept on one line. */

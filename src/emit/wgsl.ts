@@ -27,6 +27,7 @@ import type {
 } from "../schedule/program.js";
 import { fans } from "../initializers.js";
 import { fillTemplate, readTemplate } from "./template.js";
+import { sizeOf } from "../ir/shape.js";
 
 export interface WgslModuleOptions {
   /** The model file, as named in the header. */
@@ -719,9 +720,6 @@ function range(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i);
 }
 
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 // ─── Fusion: an elementwise loop into the epilogue of the matrix product before it ──────────────
 

@@ -73,10 +73,6 @@ export class Node {
 const internTable = new Map<string, Node>();
 let nextId = 0;
 
-export function internedNodeCount(): number {
-  return internTable.size;
-}
-
 function attrsKey(attrs: NodeAttrs): string {
   const parts: string[] = [];
   if (attrs.name !== undefined) parts.push(`n=${attrs.name}`);

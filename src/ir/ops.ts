@@ -78,5 +78,3 @@ export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose,
 
 export const leafOps: ReadonlySet<Op> = new Set<Op>([Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask]);
 
-/** Ops whose result is piecewise constant: they pass no gradient to their operands. */
-export const nonDifferentiableOps: ReadonlySet<Op> = new Set<Op>([Op.Greater, Op.Equal, Op.Sign]);

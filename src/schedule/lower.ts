@@ -9,7 +9,7 @@
 import { GradgenError, type SourceLocation } from "../errors.js";
 import type { Node } from "../ir/node.js";
 import { reachableInOrder } from "../ir/graph.js";
-import { elementwiseOps, leafOps, Op } from "../ir/ops.js";
+import { elementwiseOps, layoutOps, leafOps, Op } from "../ir/ops.js";
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
 import type {
   Access, Extent, GemmForm, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value,
@@ -153,7 +153,7 @@ class EntryLowering {
       this.views.set(node, this.leafView(node));
       return "leaf";
     }
-    if (node.op === Op.Reshape || node.op === Op.Transpose || node.op === Op.Broadcast) {
+    if (layoutOps.has(node.op)) {
       const view = this.layoutView(node);
       if (view) {
         this.views.set(node, view);

@@ -6,6 +6,7 @@ import { Op } from "../ir/ops.js";
 import type { OptimizerSpec } from "../optimizers.js";
 import { coalesce } from "./lower.js";
 import type { Access, Kernel, LoopKernel, ParamInfo, Value } from "./program.js";
+import { sizeOf } from "../ir/shape.js";
 
 export interface StateBuffer {
   /** Buffer name in generated code. */
@@ -73,9 +74,8 @@ export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[])
   const state: StateBuffer[] = [];
   const beforeGradient: Kernel[] = [];
   const update: Kernel[] = [];
-  const sizeOf = (p: ParamInfo) => p.shape.reduce((a, b) => a * b, 1);
   const slot = (p: ParamInfo, name: string) => {
-    state.push({ name: stateName(p.name, name), label: `${p.name}.${name}`, size: sizeOf(p), initial: 0 });
+    state.push({ name: stateName(p.name, name), label: `${p.name}.${name}`, size: sizeOf(p.shape), initial: 0 });
     return stateName(p.name, name);
   };
 
@@ -102,7 +102,7 @@ export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[])
   }
 
   for (const p of params) {
-    const size = sizeOf(p);
+    const size = sizeOf(p.shape);
     const param = `param_${p.name}`;
     const grad = `grad_${p.name}`;
     const body = new Body(true);

@@ -9,6 +9,7 @@ import { planBuffers } from "./buffers.js";
 import { bufferNameOf, defaultTuning, lowerEntryPoint, straightLineDims, type Binding, type Tuning } from "./lower.js";
 import { planOptimizer } from "./optimizer-updates.js";
 import type { BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
+import { sizeOf } from "../ir/shape.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
 function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
@@ -98,6 +99,3 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   };
 }
 
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}

@@ -175,7 +175,6 @@ class GemmWriter {
   private readonly count: Local;
   private readonly pa: Local;
   private readonly pb: Local;
-  private readonly pc: Local;
   private readonly aBlockStart: Local;
   private readonly cBlockStart: Local;
   private readonly scratch: Local;
@@ -210,7 +209,6 @@ class GemmWriter {
     this.count = f.local(ValType.i32, "count");
     this.pa = f.local(ValType.i32, "pa");
     this.pb = f.local(ValType.i32, "pb");
-    this.pc = f.local(ValType.i32, "pc");
     this.aBlockStart = f.local(ValType.i32, "aBlockStart");
     this.cBlockStart = f.local(ValType.i32, "cBlockStart");
     this.scratch = f.local(ValType.i32, "scratch");
@@ -417,7 +415,7 @@ class GemmWriter {
    * `partialWidth` is given (and `vectors` is 0), the block of the last partialWidth < lanes columns.
    */
   private panel(rows: number, vectors: number, partialWidth: Local | null, bLayout: "contiguous" | "gathered"): void {
-    const { f, p, e, pa, pb, pc, j } = this;
+    const { f, p, e, pa, pb, j } = this;
     const columnVectors = vectors + (partialWidth ? 1 : 0);
     const acc = (r: number, v: number) => this.accumulators[r * columnVectors + v];
     const bVector = (v: number) => this.vectors[v];
@@ -512,7 +510,7 @@ class GemmWriter {
 
   /** C[i .. i+rows, j .. j+columns] as rows·columns dot products of length k. */
   private dotBlock(rows: number, columns: number): void {
-    const { f, p, e, pa, pb, pc, j } = this;
+    const { f, p, e, pa, pb, j } = this;
     const acc = (r: number, c: number) => this.accumulators[r * columns + c];
     const bVector = (c: number) => this.vectors[c];
     const aVector = this.vectors[columns];
