@@ -467,6 +467,232 @@ async function checkRow(row: Row, seed: number): Promise<void> {
   expect(gradientMismatches(trainer, shortBatch(trainer, batch, SHORT), SHORT)).toEqual([]);
 }
 
+// ─── Kinks and ties ────────────────────────────────────────────────────────────────────────────
+//
+// Every rule with a kink or a case split, exactly on it (the documented convention's derivative,
+// written by hand from the definition) and on both sides of it (central differences in f64, the
+// points 1e-3 from the kink, beyond the stencil's ±2h). The conventions (README, "Kinks and ties"):
+// tied expressions share the adjoint equally (k tied elements of a max get ḡ/k each); against a
+// number, max/min are clamps and give 0 at the tie (relu′(0) = 0, hardTanh′(±1) = 0, a hinge
+// margin of 0 passes nothing); |x|′(0) = sign(0) = 0; leakyRelu′(0) = α; elu′(0) = α.
+
+type Values = Readonly<Record<string, readonly number[]>>;
+
+interface KinkRow {
+  readonly name: string;
+  /** The per-example loss, a scalar, of inputs only (those to check declared { grad: true }). */
+  readonly build: (b: ModelBuilder) => Tensor;
+  /** Points on a kink or a tie, each an example's inputs, with ∂loss/∂input there by hand. */
+  readonly on: readonly { readonly at: Values; readonly gradient: Values }[];
+  /** Points on either side of the kinks, checked against central differences. */
+  readonly beside: readonly Values[];
+}
+
+const E = Math.exp(-1);
+const d = 1e-3;
+
+const kinkRows: KinkRow[] = [
+  {
+    name: "nn.maximum(0.25x, 0.25x): tied operands share ḡ, so ∂/∂x = 0.25",
+    build: ({ input }) => { const y = input("x", [3], X).mul(0.25); return nn.maximum(y, y).sum(); },
+    on: [{ at: { x: [0.5, -1, 0] }, gradient: { x: [0.25, 0.25, 0.25] } }],
+    beside: [{ x: [0.3, -0.7, 2] }],
+  },
+  {
+    name: "max() over two copies of 0.25x: the copies share ḡ, so ∂/∂x = 0.25 (not 0.5)",
+    build: ({ input }) => input("x", [1], X).mul(0.25).add(input("z", [2])).max(),
+    on: [
+      { at: { x: [0.4], z: [0, 0] }, gradient: { x: [0.25] } },
+      { at: { x: [-2], z: [0, 1] }, gradient: { x: [0.25] } },
+    ],
+    beside: [{ x: [0.4], z: [0, d] }, { x: [0.4], z: [d, 0] }],
+  },
+  {
+    name: "nn.maximum(x, y) at x = y: ½ each",
+    build: ({ input }) => nn.maximum(input("x", [3], X), input("y", [3], X)).sum(),
+    on: [
+      { at: { x: [0.3, -1, 0], y: [0.3, -1, 0] }, gradient: { x: [0.5, 0.5, 0.5], y: [0.5, 0.5, 0.5] } },
+      { at: { x: [0.3, 2, 0], y: [0.3, 1, 1] }, gradient: { x: [0.5, 1, 0], y: [0.5, 0, 1] } },
+    ],
+    beside: [{ x: [0.3 + d, -1, d], y: [0.3, -1 + d, 0] }, { x: [0.3 - d, -1 - d, -d], y: [0.3, -1, 0] }],
+  },
+  {
+    name: "nn.maximum(x, −x) = |x| at 0: ½·1 + ½·(−1) = 0",
+    build: ({ input }) => { const x = input("x", [3], X); return nn.maximum(x, x.neg()).sum(); },
+    on: [{ at: { x: [0, 0.5, -0.5] }, gradient: { x: [0, 1, -1] } }],
+    beside: [{ x: [d, -d, 0.5] }],
+  },
+  {
+    name: "nn.maximum(x, 0.2): against a number, 0 at the tie",
+    build: ({ input }) => nn.maximum(input("x", [3], X), 0.2).sum(),
+    on: [{ at: { x: [0.2, 0.5, -1] }, gradient: { x: [0, 1, 0] } }],
+    beside: [{ x: [0.2 + d, 0.2 - d, 3] }],
+  },
+  {
+    name: "nn.relu at 0: relu′(0) = 0",
+    build: ({ input }) => nn.relu(input("x", [3], X)).sum(),
+    on: [{ at: { x: [0, 0.5, -0.5] }, gradient: { x: [0, 1, 0] } }],
+    beside: [{ x: [d, -d, 0.5] }],
+  },
+  {
+    name: "nn.minimum(x, y) at x = y: ½ each",
+    build: ({ input }) => nn.minimum(input("x", [3], X), input("y", [3], X)).sum(),
+    on: [
+      { at: { x: [0.3, -1, 0], y: [0.3, -1, 0] }, gradient: { x: [0.5, 0.5, 0.5], y: [0.5, 0.5, 0.5] } },
+      { at: { x: [-0.3, 2, 0], y: [-0.3, 1, 1] }, gradient: { x: [0.5, 0, 1], y: [0.5, 1, 0] } },
+    ],
+    beside: [{ x: [0.3 + d, -1, d], y: [0.3, -1 + d, 0] }, { x: [0.3 - d, -1 - d, -d], y: [0.3, -1, 0] }],
+  },
+  {
+    name: "nn.minimum(−0.2, x): against a number, 0 at the tie",
+    build: ({ input }) => nn.minimum(-0.2, input("x", [3], X)).sum(),
+    on: [{ at: { x: [-0.2, -1, 1] }, gradient: { x: [0, 1, 0] } }],
+    beside: [{ x: [-0.2 + d, -0.2 - d, -3] }],
+  },
+  {
+    name: "nn.hardTanh at ±1: 0 (clamps against constants)",
+    build: ({ input }) => nn.hardTanh(input("x", [3], X)).sum(),
+    on: [{ at: { x: [1, -1, 0] }, gradient: { x: [0, 0, 1] } }],
+    beside: [{ x: [1 + d, 1 - d, -1 - d] }, { x: [-1 + d, 0.5, 2] }],
+  },
+  {
+    name: "nn.leakyRelu (α = 0.2) at 0: α",
+    build: ({ input }) => nn.leakyRelu(input("x", [3], X), 0.2).sum(),
+    on: [{ at: { x: [0, 1, -1] }, gradient: { x: [0.2, 1, 0.2] } }],
+    beside: [{ x: [d, -d, 0.5] }],
+  },
+  {
+    name: "nn.leakyRelu (α = 0.01, the default) at 0: α",
+    build: ({ input }) => nn.leakyRelu(input("x", [3], X)).sum(),
+    on: [{ at: { x: [0, 1, -1] }, gradient: { x: [0.01, 1, 0.01] } }],
+    beside: [{ x: [d, -d, -0.5] }],
+  },
+  {
+    name: "nn.leakyRelu (α = 0) at 0: 0, as relu′(0)",
+    build: ({ input }) => nn.leakyRelu(input("x", [3], X), 0).sum(),
+    on: [{ at: { x: [0, 1, -1] }, gradient: { x: [0, 1, 0] } }],
+    beside: [{ x: [d, -d, -0.5] }],
+  },
+  {
+    name: "nn.elu (α = 1) at 0: α·e⁰ = 1",
+    build: ({ input }) => nn.elu(input("x", [3], X)).sum(),
+    on: [{ at: { x: [0, 1, -1] }, gradient: { x: [1, 1, E] } }],
+    beside: [{ x: [d, -d, 0.5] }],
+  },
+  {
+    name: "nn.elu (α = 0.7) at 0: α = 0.7 (from the left)",
+    build: ({ input }) => nn.elu(input("x", [3], X), 0.7).sum(),
+    on: [{ at: { x: [0, 1, -1] }, gradient: { x: [0.7, 1, 0.7 * E] } }],
+    beside: [{ x: [d, -d, -2] }],
+  },
+  {
+    name: "abs at 0: sign(0) = 0",
+    build: ({ input }) => input("x", [3], X).abs().sum(),
+    on: [{ at: { x: [0, 2, -2] }, gradient: { x: [0, 1, -1] } }],
+    beside: [{ x: [d, -d, 0.5] }],
+  },
+  {
+    name: "sign, as ∂|x|/∂x through grad(): sign′ = 0, at 0 as well",
+    build: ({ input }) => { const x = input("x", [3], X); return grad(x.abs().sum(), x).sum(); },
+    on: [{ at: { x: [0, 2, -2] }, gradient: { x: [0, 0, 0] } }],
+    beside: [{ x: [d, -d, 0.5] }],
+  },
+  {
+    name: "max() of [3] with ties of 2 and of 3: ḡ/k to each tied element",
+    build: ({ input }) => input("x", [3], X).max(),
+    on: [
+      { at: { x: [0.5, 0.5, -1] }, gradient: { x: [0.5, 0.5, 0] } },
+      { at: { x: [0.7, 0.7, 0.7] }, gradient: { x: [1 / 3, 1 / 3, 1 / 3] } },
+      { at: { x: [-1, 0, 0] }, gradient: { x: [0, 0.5, 0.5] } },
+    ],
+    beside: [{ x: [0.5 + d, 0.5, -1] }, { x: [0.7, 0.7 - d, 0.7 - 2 * d] }, { x: [-1, -d, 0] }],
+  },
+  {
+    name: "max(1) of [2,3] times w [2]: each of k tied elements of row i gets wᵢ/k",
+    build: ({ input }) => input("x", [2, 3], X).max(1).mul(input("w", [2])).sum(),
+    on: [
+      { at: { x: [1, 1, 0, 2, 2, 2], w: [3, 5] }, gradient: { x: [1.5, 1.5, 0, 5 / 3, 5 / 3, 5 / 3] } },
+      { at: { x: [0, 1, 1, -1, 4, -1], w: [-2, 0.5] }, gradient: { x: [0, -1, -1, 0, 0.5, 0] } },
+    ],
+    beside: [{ x: [1, 1 - d, 0, 2, 2 + d, 2 - d], w: [3, 5] }],
+  },
+  {
+    name: "max(0) of [3,2]: ties along the reduced axis",
+    build: ({ input }) => input("x", [3, 2], X).max(0).sum(),
+    on: [{ at: { x: [1, 0, 1, 0, -1, 0] }, gradient: { x: [0.5, 1 / 3, 0.5, 1 / 3, 0, 1 / 3] } }],
+    beside: [{ x: [1, 0, 1 - d, d, -1, -d] }],
+  },
+  {
+    name: "nn.maxout [6] k = 3, groups tied in 3 and in 2",
+    build: ({ input }) => nn.maxout(input("x", [6], X), 3).sum(),
+    on: [{ at: { x: [0.2, 0.2, 0.2, 1, -1, 1] }, gradient: { x: [1 / 3, 1 / 3, 1 / 3, 0.5, 0, 0.5] } }],
+    beside: [{ x: [0.2, 0.2 + d, 0.2 - d, 1 - d, -1, 1] }],
+  },
+  {
+    name: "nn.hinge [3] with margins exactly 0: no gradient through them (as relu′(0))",
+    build: ({ input }) => nn.hinge(input("s", [3], X), input("t", [3])),
+    on: [
+      { at: { s: [0, 1, 0], t: [0, 1, 0] }, gradient: { s: [0, 0, 0] } },
+      { at: { s: [0.5, 1, 0], t: [0, 1, 0] }, gradient: { s: [1, -1, 0] } },
+      { at: { s: [-0.5, 0, -1.5], t: [1, 0, 0] }, gradient: { s: [-1, 1, 0] } },
+    ],
+    beside: [{ s: [d, 1, -d], t: [0, 1, 0] }, { s: [-0.5, 0, -1.5 + d], t: [1, 0, 0] }],
+  },
+];
+
+/** Examples (cycled to fill the batch) as a batch. */
+function batchOfPoints(trainer: GeneratedTrainer, points: readonly Values[]): Fields {
+  const batch: Fields = {};
+  for (const [name, shape] of Object.entries(trainer.spec.inputs)) {
+    const size = sizeOf(shape);
+    batch[name] = new Float64Array(BATCH * size);
+    for (let e = 0; e < BATCH; e++) {
+      const values = points[e % points.length]![name]!;
+      expect(values.length, `${name} of a point`).toBe(size);
+      batch[name]!.set(values, e * size);
+    }
+  }
+  return batch;
+}
+
+/** ∂(mean loss)/∂input against the hand-written per-example gradients over n; returns disagreements. */
+function kinkMismatches(trainer: GeneratedTrainer, batch: Fields, n: number, points: readonly KinkRow["on"][number][]): string[] {
+  trainer.gradient(batch, n);
+  const problems: string[] = [];
+  for (let e = 0; e < n; e++) {
+    const { at, gradient } = points[e % points.length]!;
+    for (const [name, expected] of Object.entries(gradient)) {
+      const actual = trainer.inputGrads[name]!.subarray(e * expected.length, (e + 1) * expected.length);
+      expected.forEach((g, i) => {
+        const want = g / n;
+        if (!(Math.abs(actual[i]! - want) <= 1e-12 * Math.max(1, Math.abs(want)))) {
+          problems.push(`n=${n} at ${JSON.stringify(at)}: ∂/∂${name}[${i}] is ${actual[i]! * n}, the convention says ${g}`);
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+describe("kinks and ties: the documented convention on the kink, finite differences beside it", () => {
+  for (const row of kinkRows) {
+    it(row.name, async () => {
+      const trainer = (await loadGenerated(definitionOf({ ...row, loss: true }), BATCH)).createTrainer();
+      for (let start = 0; start < row.on.length; start += BATCH) {
+        const points = row.on.slice(start, start + BATCH);
+        const batch = batchOfPoints(trainer, points.map((p) => p.at));
+        expect(kinkMismatches(trainer, batch, BATCH, points)).toEqual([]);
+        expect(kinkMismatches(trainer, shortBatch(trainer, batch, SHORT), SHORT, points)).toEqual([]);
+      }
+      for (let start = 0; start < row.beside.length; start += BATCH) {
+        const batch = batchOfPoints(trainer, row.beside.slice(start, start + BATCH));
+        expect(gradientMismatches(trainer, batch, BATCH)).toEqual([]);
+        expect(gradientMismatches(trainer, shortBatch(trainer, batch, SHORT), SHORT)).toEqual([]);
+      }
+    });
+  }
+});
+
 // ─── The specification ─────────────────────────────────────────────────────────────────────────
 
 const tables: [string, Row[]][] = [

@@ -27,15 +27,38 @@ export function traced(build: () => Node): Tensor {
   return new Tensor(node);
 }
 
-export function nodeOf(x: TensorLike): Node {
-  return typeof x === "number" ? ir.constant(x) : x.node;
+/** A value as it reads in a message: "abc" quoted, NaN and numbers as written. */
+export function describeValue(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
-function axesOf(x: Node, axis: number | readonly number[] | undefined): number[] {
+/** Refuse a non-finite hyperparameter where it is written, before it turns every value into NaN. */
+export function requireFinite(fn: string, argument: string, value: unknown): void {
+  if (typeof value === "number" && Number.isFinite(value)) return;
+  throw new GradgenError(`${fn}: ${argument} must be a finite number, got ${describeValue(value)}; a NaN or infinite value would turn every value it reaches into NaN. Pass a finite number.`);
+}
+
+/**
+ * A tensor, or a number as a constant; `fn` and `argument` name it in errors. Numbers must be finite,
+ * except that a bound of nn.maximum/minimum may be ±Infinity (a bound that never binds).
+ */
+export function nodeOf(x: TensorLike, fn: string, argument: string, { infiniteBound = false } = {}): Node {
+  if (typeof x === "object" && x !== null && "node" in x) return x.node;
+  if (typeof x !== "number") throw new GradgenError(`${fn}: ${argument} must be a Tensor or a finite number, got ${describeValue(x)}.`);
+  if (infiniteBound && Number.isNaN(x)) throw new GradgenError(`${fn}: ${argument} must be a number (±Infinity for a bound that never binds), got NaN.`);
+  if (!infiniteBound) requireFinite(fn, argument, x);
+  return ir.constant(x);
+}
+
+function axesOf(fn: string, x: Node, axis: number | readonly number[] | undefined): number[] {
   if (axis === undefined) return x.shape.map((_, i) => i);
-  const axes = normalizeAxes(typeof axis === "number" ? [axis] : axis, x.shape.length);
-  if (!axes) throw new GradgenError(`axis ${JSON.stringify(axis)} is out of range for a tensor of shape ${formatShape(x.shape)}.`);
-  return axes;
+  const axes = Array.isArray(axis) ? axis : [axis];
+  const normalized = axes.every((a) => typeof a === "number") ? normalizeAxes(axes, x.shape.length) : undefined;
+  if (!normalized) {
+    const written = Array.isArray(axis) ? `[${axes.map(describeValue).join(", ")}]` : describeValue(axis);
+    throw new GradgenError(`${fn}: axis ${written} is out of range for a tensor of shape ${formatShape(x.shape)}; an axis is an integer from −rank to rank − 1.`);
+  }
+  return normalized;
 }
 
 export class Tensor {
@@ -46,16 +69,16 @@ export class Tensor {
     return this.node.shape;
   }
 
-  add(other: TensorLike): Tensor { return traced(() => ir.add(this.node, nodeOf(other))); }
-  sub(other: TensorLike): Tensor { return traced(() => ir.sub(this.node, nodeOf(other))); }
-  mul(other: TensorLike): Tensor { return traced(() => ir.mul(this.node, nodeOf(other))); }
-  div(other: TensorLike): Tensor { return traced(() => ir.div(this.node, nodeOf(other))); }
+  add(other: TensorLike): Tensor { return traced(() => ir.add(this.node, nodeOf(other, "add", "other"))); }
+  sub(other: TensorLike): Tensor { return traced(() => ir.sub(this.node, nodeOf(other, "sub", "other"))); }
+  mul(other: TensorLike): Tensor { return traced(() => ir.mul(this.node, nodeOf(other, "mul", "other"))); }
+  div(other: TensorLike): Tensor { return traced(() => ir.div(this.node, nodeOf(other, "div", "other"))); }
   neg(): Tensor { return traced(() => ir.neg(this.node)); }
   pow(exponent: number): Tensor {
-    if (typeof exponent !== "number" || !Number.isFinite(exponent)) {
-      return traced(() => { throw new GradgenError(`pow: the exponent must be a finite number, got ${String(exponent)}.`); });
-    }
-    return traced(() => ir.powConst(this.node, exponent));
+    return traced(() => {
+      requireFinite("pow", "the exponent", exponent);
+      return ir.powConst(this.node, exponent);
+    });
   }
   square(): Tensor { return traced(() => ir.powConst(this.node, 2)); }
   sqrt(): Tensor { return traced(() => ir.sqrt(this.node)); }
@@ -87,16 +110,24 @@ export class Tensor {
 
   /** Reverse the axes, or permute them by `perm`. */
   transpose(perm?: readonly number[]): Tensor { return traced(() => ir.transpose(this.node, perm)); }
-  reshape(shape: Shape): Tensor { return traced(() => ir.reshape(this.node, shape)); }
-  sum(axis?: number | readonly number[]): Tensor { return traced(() => ir.sum(this.node, axesOf(this.node, axis))); }
+  reshape(shape: Shape): Tensor {
+    return traced(() => {
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+        const written = Array.isArray(shape) ? `[${shape.map(describeValue).join(", ")}]` : describeValue(shape);
+        throw new GradgenError(`reshape: shape must be a list of non-negative integers, got ${written}.`);
+      }
+      return ir.reshape(this.node, shape);
+    });
+  }
+  sum(axis?: number | readonly number[]): Tensor { return traced(() => ir.sum(this.node, axesOf("sum", this.node, axis))); }
   mean(axis?: number | readonly number[]): Tensor {
     return traced(() => {
-      const axes = axesOf(this.node, axis);
+      const axes = axesOf("mean", this.node, axis);
       const count = axes.reduce((n, a) => n * this.node.shape[a]!, 1);
       return ir.div(ir.sum(this.node, axes), count);
     });
   }
-  max(axis?: number | readonly number[]): Tensor { return traced(() => ir.max(this.node, axesOf(this.node, axis))); }
+  max(axis?: number | readonly number[]): Tensor { return traced(() => ir.max(this.node, axesOf("max", this.node, axis))); }
 
   // Display (src/inspect): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.
   toString(): string { return expressionForms(this.node).text; }

@@ -5,7 +5,7 @@
 
 import {
   broadcastTo, cos, div, equal, exp, greater, logSumExp, matmul, mul, neg, powConst,
-  reshape, select, sigmoid, sign, sin, sub, transpose,
+  reshape, select, sigmoid, sign, sin, sub, sum, transpose,
 } from "../ir/build.js";
 import type { Node } from "../ir/node.js";
 import { customRules } from "./custom-rules.js";
@@ -49,8 +49,9 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.Cos]: ({ inputs: [x], adjoint }) => [neg(mul(adjoint, sin(x!)))],
   // (√x)′ = 1/(2√x), reusing √x
   [Op.Sqrt]: ({ out, adjoint }) => [div(adjoint, mul(2, out))],
-  // |x|′ = sign(x)
+  // |x|′ = sign(x); 0 at the kink x = 0 (as TensorFlow and PyTorch)
   [Op.Abs]: ({ inputs: [x], adjoint }) => [mul(adjoint, sign(x!))],
+  // sign′ = 0, at 0 as well
   [Op.Sign]: noGradient,
   // σ′ = σ(1−σ), reusing σ
   [Op.Sigmoid]: ({ out, adjoint }) => [mul(adjoint, mul(out, sub(1, out)))],
@@ -72,21 +73,29 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.Mul]: ({ inputs: [a, b], adjoint }) => [mul(adjoint, b!), mul(adjoint, a!)],
   // a/b ↦ (ḡ/b, −ḡ·(a/b)/b), reusing a/b
   [Op.Div]: ({ inputs: [, b], out, adjoint }) => [div(adjoint, b!), neg(div(mul(adjoint, out), b!))],
-  // max(a, b): the larger operand takes the gradient; a tie goes to a (so relu′(0) = 0, as in TensorFlow).
-  // Against a constant c (constants come first), x > c ⟺ max(c, x) > c: the mask reads the output,
-  // so the backward pass needs relu(z), not z as well.
+  // max(a, b) ↦ ḡ to the larger operand. At a tie a = b of two expressions each gets ḡ/2 (as JAX's
+  // lax.max; so ∂max(f, f) = f′). Against a literal constant c, max is a clamp: the other operand gets
+  // ḡ only where it exceeds c, 0 at the tie (relu′(0) = 0, as jax.nn.relu and TensorFlow's Relu).
+  // That mask reads the output (x > c ⟺ max(c, x) > c), so the backward pass needs relu(z), not z.
   [Op.Maximum]: ({ inputs: [a, b], out, adjoint }) => {
-    const bWins = a!.op === Op.Const ? greater(out, a!) : greater(b!, a!);
-    return [mul(adjoint, sub(1, bWins)), mul(adjoint, bWins)];
+    if (a!.op === Op.Const) return [undefined, mul(adjoint, greater(out, a!))];
+    if (b!.op === Op.Const) return [mul(adjoint, greater(out, b!)), undefined];
+    const aShare = select(greater(a!, b!), 1, select(greater(b!, a!), 0, 0.5));
+    return [mul(adjoint, aShare), mul(adjoint, sub(1, aShare))];
   },
-  // min(a, b): the smaller operand takes the gradient; a tie goes to a (x < c ⟺ min(c, x) < c)
+  // min(a, b) ↦ ḡ to the smaller operand, with max's conventions: a tie of two expressions gives ḡ/2
+  // to each; against a literal constant c, 0 at the tie (hardTanh′(±1) = 0), read from the output:
+  // x < c ⟺ min(c, x) < c
   [Op.Minimum]: ({ inputs: [a, b], out, adjoint }) => {
-    const bWins = a!.op === Op.Const ? greater(a!, out) : greater(a!, b!);
-    return [mul(adjoint, sub(1, bWins)), mul(adjoint, bWins)];
+    if (a!.op === Op.Const) return [undefined, mul(adjoint, greater(a!, out))];
+    if (b!.op === Op.Const) return [mul(adjoint, greater(b!, out)), undefined];
+    const aShare = select(greater(b!, a!), 1, select(greater(a!, b!), 0, 0.5));
+    return [mul(adjoint, aShare), mul(adjoint, sub(1, aShare))];
   },
   [Op.Greater]: noGradient,
   [Op.Equal]: noGradient,
-  // c ? a : b ↦ (none, c ? ḡ : 0, c ? 0 : ḡ)
+  // c ? a : b ↦ (none, c ? ḡ : 0, c ? 0 : ḡ): the branch taken gets ḡ, so at a kink written as
+  // select(x > k, …) the derivative is the second branch's (elu′(0) = α, leakyRelu′(0) = α)
   [Op.Select]: ({ inputs: [c], adjoint }) => [undefined, select(c!, adjoint, 0), select(c!, 0, adjoint)],
 
   // Layout ops move the adjoint back through the inverse layout
@@ -101,10 +110,13 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
 
   // Σx ↦ ḡ copied to every summed element
   [Op.Sum]: ({ inputs: [x], out, adjoint }) => [expandReduced(adjoint, x!, out.attrs.axes!)],
-  // max ↦ ḡ to the elements equal to the maximum
+  // max over axes ↦ ḡ shared equally by the k elements equal to the maximum: ḡ·[x = max]/k
+  // (JAX's and TensorFlow's convention; k = 1 without ties)
   [Op.Max]: ({ inputs: [x], out, adjoint }) => {
     const axes = out.attrs.axes!;
-    return [mul(expandReduced(adjoint, x!, axes), equal(x!, expandReduced(out, x!, axes)))];
+    const isMax = equal(x!, expandReduced(out, x!, axes));
+    const share = div(adjoint, sum(isMax, axes));
+    return [mul(expandReduced(share, x!, axes), isMax)];
   },
   // ∂ logΣeˣ / ∂x = softmax(x) = e^(x − logΣeˣ), reusing the output
   [Op.LogSumExp]: ({ inputs: [x], out, adjoint }) => {

@@ -53,8 +53,9 @@ function isAffine(node: Node): boolean {
 
 function isActivationOf(node: Node, z: Node): boolean {
   if (activationOps.has(node.op)) return see(node.inputs[0]!) === z;
-  // relu = max(z, 0), leaky relu = max(z, αz)
+  // relu = max(z, 0); leakyRelu and elu = select(z > 0, z, …)
   if (node.op === Op.Maximum) return node.inputs.some((input) => see(input) === z);
+  if (node.op === Op.Select) return see(node.inputs[1]!) === z;
   return false;
 }
 
