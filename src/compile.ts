@@ -8,6 +8,8 @@ import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
 import { emitWgsl, planWgsl } from "./emit/wgsl.js";
+import { quotedPath, shellWord } from "./emit/header-text.js";
+import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
 
 export interface CompileOptions {
   /** Examples per call (the largest n a call may pass). Default 1. */
@@ -68,9 +70,12 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   }
   const resolved = resolveOptions(options, definition.options);
   const traced = traceModel(definition);
+  checkTensorSizes(traced, resolved.batch, definition.origin);
   const graph = buildTrainingGraph(traced);
   const program = schedule(graph, { ...resolved, tuning: { ...defaultTuning, ...options.tuning } });
-  const source = options.source ?? `model "${definition.name}"`;
+  checkArenaSize(program, traced, definition.origin);
+  // The path is quoted where it is not plain: a newline in it must not end the header's comment.
+  const source = options.source === undefined ? `model "${definition.name}"` : quotedPath(options.source);
   const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...optimizerFlags(options)];
   const wanted = options.targets ?? ["ts"];
   const unknown = wanted.find((t) => !targets.includes(t));
@@ -78,7 +83,7 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
     throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. --target ts,wgsl).`);
   }
   if (wanted.join(",") !== "ts") flags.push(`--target ${wanted.join(",")}`);
-  const command = `gradgen compile ${source} ${flags.join(" ")}`;
+  const command = `gradgen compile ${options.source === undefined ? source : shellWord(options.source)} ${flags.join(" ")}`;
   const files: CompiledFile[] = [];
   if (wanted.includes("ts")) files.push({ path: `${definition.name}.ts`, contents: emitTypeScript(program, { source, command }) });
   if (wanted.includes("wgsl")) {

@@ -1,6 +1,7 @@
 // The `gradgen compile` command, run for real as a child process (`node bin/gradgen.js …`).
-import { copyFileSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, linkSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { transformSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOnce, expectUserError, fixtures, gradgen, lineOf, listing, removeTempDirs, snapshot, tempDir } from "./cli-helpers.js";
 
@@ -313,5 +314,142 @@ describe("determinism", () => {
     const before = snapshot(out);
     expect(gradgen(["compile", "examples/mlp.ts", "--out", out, "--batch", "64", "--lr", "0.05"]).status).toBe(0);
     expect(snapshot(out)).toEqual(before);
+  });
+});
+
+describe("files are never lost: an output that would replace a model file is refused before anything is written", () => {
+  /** A directory holding small.ts renamed to define model "m", so `--out .` there would write m.ts over it. */
+  function modelDir(): string {
+    const dir = tempDir("gradgen-overwrite-");
+    writeFileSync(path.join(dir, "m.ts"), readFileSync(path.join(fixtures, "small.ts"), "utf8").replace(`model("small"`, `model("m"`));
+    return dir;
+  }
+
+  it.each([["."], ["./"], ["sub/.."], ["{dir}"]])("--out %s, where the model file m.ts defines model m", (out) => {
+    const dir = modelDir();
+    mkdirSync(path.join(dir, "sub"));
+    const before = snapshot(dir);
+    const message = expectUserError(gradgen(["compile", "m.ts", "--out", out.replace("{dir}", dir)], dir));
+    expect(message).toMatch(/m\.ts .*would overwrite the model file m\.ts itself; nothing was written/);
+    expect(message).toContain("--out");
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it("through a symbolic link to the model's directory, and through a hard link to the model file", () => {
+    const dir = modelDir();
+    const same = path.join(tempDir("gradgen-link-"), "same");
+    symlinkSync(dir, same, "dir");
+    const before = snapshot(dir);
+    expect(expectUserError(gradgen(["compile", "m.ts", "--out", same], dir))).toMatch(/would overwrite the model file m\.ts/);
+    expect(snapshot(dir)).toEqual(before);
+
+    // h0.ts defines model "h" and h.ts is the same file under another name: writing h.ts writes the model.
+    const linked = tempDir("gradgen-hardlink-");
+    writeFileSync(path.join(linked, "h0.ts"), readFileSync(path.join(fixtures, "small.ts"), "utf8").replace(`model("small"`, `model("h"`));
+    linkSync(path.join(linked, "h0.ts"), path.join(linked, "h.ts"));
+    const linkedBefore = snapshot(linked);
+    expect(expectUserError(gradgen(["compile", "h0.ts", "--out", "."], linked))).toMatch(/h\.ts .*would overwrite the model file h0\.ts/);
+    expect(snapshot(linked)).toEqual(linkedBefore);
+  });
+
+  it("an output that would replace another model given in the same command, or a file a model imports", () => {
+    const dir = tempDir("gradgen-overwrite-");
+    const small = readFileSync(path.join(fixtures, "small.ts"), "utf8");
+    writeFileSync(path.join(dir, "a.ts"), small.replace(`model("small"`, `model("b"`)); // writes b.ts
+    writeFileSync(path.join(dir, "b.ts"), small.replace(`model("small"`, `model("c"`));
+    let before = snapshot(dir);
+    expect(expectUserError(gradgen(["compile", "a.ts", "b.ts", "--out", "."], dir))).toMatch(/b\.ts \(generated from a\.ts\) would overwrite the model file b\.ts itself/);
+    expect(snapshot(dir)).toEqual(before);
+
+    writeFileSync(path.join(dir, "sizes.ts"), "export const inputs = 3;\n");
+    writeFileSync(path.join(dir, "net.ts"), small.replace(`model("small"`, `model("sizes"`).replace(`import { model, nn } from "gradgen";`, `import { model, nn } from "gradgen";\nimport { inputs } from "./sizes.js";\nvoid inputs;`));
+    before = snapshot(dir);
+    expect(expectUserError(gradgen(["compile", "net.ts", "--out", "."], dir))).toMatch(/sizes\.ts \(generated from net\.ts\) would overwrite sizes\.ts, which the model file net\.ts imports/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it("--out \"\" is refused (an unset variable, most likely), and says to use --out . for the current directory", () => {
+    const dir = modelDir();
+    const before = snapshot(dir);
+    for (const args of [["--out", ""], ["--out="], ["--out", "  "]]) {
+      const message = expectUserError(gradgen(["compile", "m.ts", ...args], dir));
+      expect(message).toMatch(/--out expects a directory, got "\s*"/);
+      expect(message).toContain("--out .");
+    }
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it("a model in another directory compiles into the current one (not every --out . is refused)", () => {
+    const dir = modelDir();
+    mkdirSync(path.join(dir, "work"));
+    const run = gradgen(["compile", "../m.ts", "--out", "."], path.join(dir, "work"));
+    expect(run.status, run.stderr).toBe(0);
+    expect(listing(path.join(dir, "work"))).toEqual(["m.ts"]);
+    expect(readFileSync(path.join(dir, "m.ts"), "utf8")).toContain(`model("m"`);
+  });
+});
+
+describe("a compile of several models writes all outputs or none", () => {
+  it("when the second output cannot be written, the first model's existing output is left as it was", () => {
+    const models = tempDir("gradgen-models-");
+    const small = readFileSync(path.join(fixtures, "small.ts"), "utf8");
+    writeFileSync(path.join(models, "a.ts"), small);
+    writeFileSync(path.join(models, "z.ts"), small.replace(`model("small"`, `model("zeta"`));
+    const out = tempDir("gradgen-out-");
+    expect(gradgen(["compile", path.join(models, "a.ts"), "--out", out]).status).toBe(0);
+    mkdirSync(path.join(out, "zeta.ts")); // a directory where the second output goes
+    writeFileSync(path.join(out, "zeta.ts", "keep"), "");
+    const before = snapshot(out);
+    // The first model changes, so writing it would change small.ts.
+    writeFileSync(path.join(models, "a.ts"), small.replace(`input("x", [3])`, `input("x", [4])`).replace(`[3, 2]`, `[4, 2]`));
+    const message = expectUserError(gradgen(["compile", path.join(models, "a.ts"), path.join(models, "z.ts"), "--out", out]));
+    expect(message).toMatch(/cannot write .*zeta\.ts/);
+    expect(snapshot(out)).toEqual(before); // small.ts unchanged, no temporary files
+  });
+});
+
+describe("paths reach generated text quoted, and are never globs", () => {
+  it("a model path with a newline gives a module whose header stays a comment", () => {
+    const dir = tempDir("gradgen-paths-");
+    mkdirSync(path.join(dir, "a\nb"));
+    copyFileSync(path.join(fixtures, "small.ts"), path.join(dir, "a\nb", "m.ts"));
+    const run = gradgen(["compile", "a\nb/m.ts", "--out", "out"], dir);
+    expect(run.status, run.stderr).toBe(0);
+    const code = readFileSync(path.join(dir, "out", "small.ts"), "utf8");
+    const [first, second] = code.split("\n");
+    expect(first).toBe(`// Generated by gradgen from ${JSON.stringify("a\nb/m.ts")} (model "small"). Do not edit:`);
+    expect(second).toBe("// regenerate with `gradgen compile $'a\\nb/m.ts' --batch 1`.");
+    expect(() => transformSync(code, { loader: "ts" })).not.toThrow();
+  });
+
+  it("a model path with * is loaded as that file, not expanded as a glob", () => {
+    const dir = tempDir("gradgen-paths-");
+    copyFileSync(path.join(fixtures, "small.ts"), path.join(dir, "x*.ts"));
+    copyFileSync(path.join(fixtures, "small-variant.ts"), path.join(dir, "xy.ts")); // what the glob x*.ts would also match
+    const run = gradgen(["compile", "x*.ts", "--out", "out"], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`gradgen: wrote ${path.join("out", "small.ts")}\n`);
+    const [first, second] = readFileSync(path.join(dir, "out", "small.ts"), "utf8").split("\n");
+    expect(first).toBe(`// Generated by gradgen from "x*.ts" (model "small"). Do not edit:`);
+    expect(second).toBe("// regenerate with `gradgen compile 'x*.ts' --batch 1`.");
+  });
+});
+
+describe("anything a model throws is the user's error, at the model's file:line", () => {
+  it("a string thrown while tracing points at the model's declaration and quotes the string", () => {
+    const file = path.join(fixtures, "throws-string.ts");
+    expect(lineOf(file, "model(\"throwsString\"")).toBe(4);
+    for (const command of ["compile", "inspect", "check"]) {
+      const message = expectUserError(gradgen([command, fixture("throws-string.ts"), ...(command === "compile" ? ["--out", tempDir()] : [])]));
+      expect(message).toContain("test/fixtures/throws-string.ts:4:");
+      expect(message).toContain(`the string "the model is not ready"`);
+      expect(message).not.toMatch(/bin\/gradgen|internal error/);
+    }
+  });
+
+  it("an object thrown while the file loads names the file and the value", () => {
+    const message = expectUserError(gradgen(["compile", fixture("throws-string-on-load.ts"), "--out", tempDir()]));
+    expect(message).toContain("test/fixtures/throws-string-on-load.ts");
+    expect(message).toContain(`{"code":42}`);
   });
 });

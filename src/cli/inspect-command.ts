@@ -5,6 +5,7 @@ import { GradgenError } from "../errors.js";
 import { traceModel } from "../dsl/model.js";
 import { inspectModel } from "../inspect/model.js";
 import { loadModel } from "./load-model.js";
+import { asUserErrors } from "./user-errors.js";
 
 export const inspectUsage = `usage: gradgen inspect <model.ts> [--wrt name]... [--format text|tex|svg|dot]
 
@@ -39,7 +40,7 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
   }
   if (files.length !== 1) throw new GradgenError(`inspect takes one model file, e.g. gradgen inspect examples/xor.ts (got ${files.length}).`);
   const definition = await loadModel(files[0]!);
-  const inspection = inspectModel(traceModel(definition), { wrt });
+  const inspection = asUserErrors(definition, files[0]!, () => inspectModel(traceModel(definition), { wrt }));
   const output = format === "text" ? inspection.toText()
     : format === "tex" ? inspection.toTex()
       : format === "svg" ? inspection.graph.toSVG()

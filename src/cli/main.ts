@@ -1,19 +1,19 @@
 // `gradgen compile …`: argument parsing, loading model files, writing outputs atomically.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GradgenError } from "../errors.js";
 import { compile, hyperparameterFlags, resolveOptions, targets, type CompileOptions, type Target } from "../compile.js";
 import { optimizerKinds, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
-import { loadModel } from "./load-model.js";
+import { loadModelWithSources } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
 import { validateWgsl } from "../emit/wgsl-validate.js";
 import { checkCommand, checkUsage } from "./check-command.js";
 
 const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,wgsl] [--check]
 
-  --out dir          where generated files go (default: generated/)
+  --out dir          where generated files go (default: generated/; "." for the current directory, never "")
   --batch N          examples per call; calls may pass fewer (default: 1)
   --dtype f32|f64    storage and arithmetic precision (default: f32)
   --optimizer name   ${optimizerKinds.join(" | ")} (default: the model's choice, else sgd)
@@ -60,7 +60,11 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
       throw new GradgenError(`${flag} expects ${what}, got ${JSON.stringify(value)}; pass e.g. ${flag} ${example[flag]}.`);
     };
     switch (flag) {
-      case "--out": out = value; break;
+      case "--out":
+        // An empty --out is most often an unset shell variable ($OUT): refuse it rather than guess.
+        if (value.trim() === "") throw new GradgenError(`--out expects a directory, got ${JSON.stringify(value)} (an unset shell variable?); pass e.g. --out generated, or --out . for the current directory.`);
+        out = value;
+        break;
       case "--batch": {
         const n = Number(value);
         if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) bad("a positive integer (examples per call)");
@@ -109,16 +113,58 @@ function cannotWrite(target: string, error: unknown): GradgenError {
   return new GradgenError(`cannot write ${target} (${reason}). Check that --out names a directory (or a path where one can be created) that you can write to.`);
 }
 
-/** Write via a temporary file and rename, so a reader never sees half a file. */
-function writeAtomically(file: string, contents: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
+/**
+ * Write every file, or none: each goes to a temporary file beside its target first, and only when
+ * all of them are on disk are they renamed over their targets (so a reader never sees half a file,
+ * and a failure leaves every existing output as it was).
+ */
+function writeAllAtomically(outputs: readonly { file: string; contents: string }[]): void {
+  const staged: { file: string; temporary: string }[] = [];
   try {
-    writeFileSync(temporary, contents);
-    renameSync(temporary, file);
-  } catch (error) {
-    throw cannotWrite(file, error);
+    for (const { file, contents } of outputs) {
+      try {
+        const existing = lstatSync(file, { throwIfNoEntry: false });
+        if (existing?.isDirectory()) throw Object.assign(new Error("a directory is in the way"), { code: "EISDIR" });
+        const temporary = `${file}.${process.pid}.tmp`;
+        staged.push({ file, temporary });
+        writeFileSync(temporary, contents);
+      } catch (error) {
+        throw cannotWrite(file, error);
+      }
+    }
+    for (const { file, temporary } of staged) {
+      try {
+        renameSync(temporary, file);
+      } catch (error) {
+        throw cannotWrite(file, error);
+      }
+    }
   } finally {
-    try { rmSync(temporary, { force: true }); } catch { /* nothing was created */ }
+    for (const { temporary } of staged) {
+      try { rmSync(temporary, { force: true }); } catch { /* renamed, or never created */ }
+    }
+  }
+}
+
+/** The same file on disk: equal real paths, or (for hard links and case-insensitive file systems) equal device and inode. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  const real = (file: string) => { try { return realpathSync(file); } catch { return undefined; } };
+  const realA = real(a);
+  if (realA !== undefined && realA === real(b)) return true;
+  const stat = (file: string) => { try { return statSync(file); } catch { return undefined; } }; // missing, or a file where a directory should be
+  const statA = stat(a);
+  const statB = stat(b);
+  return statA !== undefined && statB !== undefined && statA.dev === statB.dev && statA.ino === statB.ino;
+}
+
+/** Refuse, before anything is written, an output that would replace a model file or a file a model imports. */
+function refuseOverwritingSources(outputs: readonly { file: string; source: string }[], sources: readonly { model: string; file: string }[]): void {
+  for (const output of outputs) {
+    const victim = sources.find(({ file }) => sameFile(output.file, file));
+    if (!victim) continue;
+    const what = path.resolve(victim.file) === path.resolve(victim.model) ? `the model file ${victim.model} itself` : `${path.relative(process.cwd(), victim.file)}, which the model file ${victim.model} imports`;
+    throw new GradgenError(`the output ${output.file} (generated from ${output.source}) would overwrite ${what}; nothing was written. Choose another --out directory (the default is generated/) or rename the model (the first argument of model(...)).`);
   }
 }
 
@@ -145,8 +191,11 @@ async function compileCommand(args: readonly string[]): Promise<number> {
   const { files, out, check, options } = parseCompileArgs(args);
   // Compile everything first: a failure anywhere leaves every existing output untouched.
   const outputs: { file: string; contents: string; source: string; shaders?: readonly string[] }[] = [];
+  const sources: { model: string; file: string }[] = [];
   for (const file of files) {
-    const definition = await loadModel(file);
+    const loaded = await loadModelWithSources(file);
+    const definition = loaded.definition;
+    sources.push({ model: file, file }, ...loaded.sources.map((source) => ({ model: file, file: source })));
     const source = path.relative(process.cwd(), path.resolve(file)).split(path.sep).join("/");
     const result = compileModel(definition, file, { ...options, source });
     for (const generated of result.files) {
@@ -158,6 +207,7 @@ async function compileCommand(args: readonly string[]): Promise<number> {
       if (!clash) outputs.push({ file: target, contents: generated.contents, source, ...(generated.shaders ? { shaders: generated.shaders } : {}) });
     }
   }
+  refuseOverwritingSources(outputs, sources);
   await validateShaders(outputs);
   if (check) {
     const current = (file: string): string | undefined => {
@@ -176,10 +226,8 @@ async function compileCommand(args: readonly string[]): Promise<number> {
       throw cannotWrite(directory, error);
     }
   }
-  for (const { file, contents } of outputs) {
-    writeAtomically(file, contents);
-    process.stdout.write(`gradgen: wrote ${file}\n`);
-  }
+  writeAllAtomically(outputs);
+  for (const { file } of outputs) process.stdout.write(`gradgen: wrote ${file}\n`);
   return 0;
 }
 

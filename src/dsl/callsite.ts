@@ -5,7 +5,8 @@ import path from "node:path";
 import type { SourceLocation } from "../errors.js";
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const ownCode = [path.join(packageRoot, "src") + path.sep, path.join(packageRoot, "dist") + path.sep];
+// bin/ too: the CLI's entry frame sits under every stack, and is never the user's line.
+const ownCode = ["src", "dist", "bin"].map((part) => path.join(packageRoot, part) + path.sep);
 const framePattern = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/;
 
 export function locationFromStack(stack: string | undefined): SourceLocation | undefined {

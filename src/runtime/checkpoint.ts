@@ -4,7 +4,7 @@
 // tensor data, raw little-endian, each tensor 8-byte aligned | SHA-256 of everything before it.
 
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { endianness } from "node:os";
 import path from "node:path";
 import { GradgenError } from "../errors.js";
@@ -115,28 +115,129 @@ export function decodeCheckpoint(trainer: TrainerLike, bytes: Uint8Array, source
   return info;
 }
 
-/** Write a checkpoint atomically: a temporary file beside `file`, synced, then renamed over it. */
+/** The file operations save() uses; tests pass one that fails (a full disk, a kill) part way. */
+export interface CheckpointFileSystem {
+  openSync(file: string, flags: string): number;
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(file: string): void;
+  readdirSync(directory: string): string[];
+}
+
+const nodeFileSystem: CheckpointFileSystem = { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, readdirSync: (directory) => readdirSync(directory) };
+
+/**
+ * Write a checkpoint atomically: every byte to a temporary file beside `file` (each write checked,
+ * since a full disk or a file-size limit can cut one short), fsync it, rename it over `file`, fsync
+ * the directory. On any failure the previous checkpoint is left as it was, the temporary file is
+ * removed, and a GradgenError says why. Temporary files of earlier saves of the same path that were
+ * killed part way are removed first.
+ */
 export function save(trainer: TrainerLike, file: string): CheckpointInfo {
+  return saveWith(nodeFileSystem, trainer, file);
+}
+
+/** save() over the given file operations. */
+export function saveWith(fs: CheckpointFileSystem, trainer: TrainerLike, file: string): CheckpointInfo {
   const { bytes, info } = encode(trainer);
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const directory = path.dirname(file);
+  removeStaleTemporaries(fs, file);
+  const temporary = path.join(directory, `${temporaryPrefix(file)}${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  let written = 0;
   try {
-    const fd = openSync(temporary, "w");
+    const fd = fs.openSync(temporary, "wx");
     try {
-      writeSync(fd, bytes);
-      fsyncSync(fd);
+      while (written < bytes.length) {
+        const count = fs.writeSync(fd, bytes, written, bytes.length - written, written);
+        if (!(count > 0)) throw Object.assign(new Error("the write made no progress"), { code: "EIO" });
+        written += count;
+      }
+      fs.fsyncSync(fd);
     } finally {
-      closeSync(fd);
+      fs.closeSync(fd);
     }
-    renameSync(temporary, file);
+    fs.renameSync(temporary, file);
   } catch (error) {
     try {
-      unlinkSync(temporary);
+      fs.unlinkSync(temporary);
     } catch {
-      // already gone
+      // never created, or already renamed
     }
-    throw error;
+    throw new GradgenError(
+      `Cannot save checkpoint ${file}: ${describeFailure(error)} after writing ${written} of ${bytes.length} bytes. ` +
+        `The previous checkpoint at that path, if any, was left as it was. Free some disk space (or raise the file-size limit) and save again, or save to another path.`,
+    );
   }
+  syncDirectory(fs, file);
   return info;
+}
+
+/** Temporary files of `file` start with this: `.<name>.` then `<pid>.<8 hex digits>.tmp`. */
+function temporaryPrefix(file: string): string {
+  return `.${path.basename(file)}.`;
+}
+
+/** Remove temporary files an earlier save of `file` left when its process was killed. */
+function removeStaleTemporaries(fs: CheckpointFileSystem, file: string): void {
+  const prefix = temporaryPrefix(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(file));
+  } catch {
+    return; // a missing directory: openSync reports it below
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length));
+    // A live process may be saving the same path right now: leave its file alone.
+    if (!match || processIsAlive(Number(match[1]))) continue;
+    try {
+      fs.unlinkSync(path.join(path.dirname(file), name));
+    } catch {
+      // removed by someone else meanwhile
+    }
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true; // another thread of this process, perhaps
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, but another user's
+  }
+}
+
+/** Make the rename itself durable. Some systems (Windows) cannot open or sync a directory; there the rename is all we can do. */
+function syncDirectory(fs: CheckpointFileSystem, file: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path.dirname(file), "r");
+    fs.fsyncSync(fd);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!["EISDIR", "EINVAL", "EPERM", "ENOTSUP", "EBADF", "EACCES"].includes(code ?? "")) {
+      throw new GradgenError(`Checkpoint ${file} was written and renamed into place, but its directory could not be synced (${describeFailure(error)}), so a power failure now could undo the rename. Check the disk, then save again.`);
+    }
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function describeFailure(error: unknown): string {
+  const { code, message } = (error ?? {}) as NodeJS.ErrnoException;
+  const known: Record<string, string> = {
+    ENOSPC: "the disk is full (ENOSPC)",
+    EFBIG: "the file would exceed the file-size limit (EFBIG)",
+    EDQUOT: "the disk quota is exhausted (EDQUOT)",
+    EACCES: "permission denied (EACCES)",
+    EROFS: "the file system is read-only (EROFS)",
+    ENOENT: "the directory does not exist (ENOENT)",
+  };
+  return (code && known[code]) ?? (message ? `${message}` : String(error));
 }
 
 /** Load a checkpoint written by save() into the trainer (see decodeCheckpoint). */

@@ -1,9 +1,12 @@
 // Checkpoints: round trips, atomic writes, and clear refusals that leave the trainer untouched.
+import { spawnSync } from "node:child_process";
+import * as nodeFs from "node:fs";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodeCheckpoint, encodeCheckpoint, load, readCheckpointInfo, save } from "../../src/runtime/checkpoint.ts";
+import { build } from "esbuild";
+import { decodeCheckpoint, encodeCheckpoint, load, readCheckpointInfo, save, saveWith, type CheckpointFileSystem } from "../../src/runtime/checkpoint.ts";
 import { GradgenError } from "../../src/errors.ts";
 import { createLinearTrainer, linearData, type LinearOptions } from "./linear-trainer.ts";
 
@@ -129,5 +132,165 @@ describe("refusals leave the trainer untouched", () => {
     writeFileSync(text, "{\"hello\": 1}");
     expect(() => load(target, text)).toThrow(/it is not a gradgen checkpoint/);
     expect(readFileSync(text, "utf8")).toBe("{\"hello\": 1}");
+  });
+});
+
+describe("a save that fails part way leaves the previous checkpoint loadable", () => {
+  const realFs: CheckpointFileSystem = {
+    openSync: nodeFs.openSync,
+    writeSync: nodeFs.writeSync,
+    fsyncSync: nodeFs.fsyncSync,
+    closeSync: nodeFs.closeSync,
+    renameSync: nodeFs.renameSync,
+    unlinkSync: nodeFs.unlinkSync,
+    readdirSync: (directory) => nodeFs.readdirSync(directory),
+  };
+  const errno = (code: string) => Object.assign(new Error(`${code}: simulated`), { code });
+
+  /** A directory holding one good checkpoint of a trainer after 5 steps, and a trainer that has moved on since. */
+  function previousAndNewer(name: string) {
+    const sub = mkdtempSync(path.join(dir, `${name}-`));
+    const file = path.join(sub, `${name}.ckpt`);
+    const { trainer, batch } = trained();
+    save(trainer, file);
+    const previous = contents(trainer);
+    for (let i = 0; i < 3; i++) trainer.step(batch);
+    expect(contents(trainer)).not.toEqual(previous);
+    return { sub, file, trainer, previous };
+  }
+
+  /** What load() gives for `file`, read into a fresh trainer. */
+  function loaded(file: string) {
+    const fresh = createLinearTrainer({ ...options, seed: 42 });
+    load(fresh, file);
+    return contents(fresh);
+  }
+
+  it("a disk that fills up: the write is cut short, then fails with ENOSPC", () => {
+    const { sub, file, trainer, previous } = previousAndNewer("full");
+    let room = 100; // bytes left on the disk
+    const full: CheckpointFileSystem = {
+      ...realFs,
+      writeSync(fd, buffer, offset, length, position) {
+        if (room === 0) throw errno("ENOSPC");
+        const count = Math.min(length, room); // as write(2) does: a short count first, the error on the next call
+        room -= count;
+        return realFs.writeSync(fd, buffer, offset, count, position);
+      },
+    };
+    let thrown: unknown;
+    try {
+      saveWith(full, trainer, file);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(GradgenError);
+    expect((thrown as Error).message).toMatch(/^Cannot save checkpoint .*full\.ckpt: the disk is full \(ENOSPC\) after writing 100 of \d+ bytes\. The previous checkpoint .* was left as it was/);
+    expect(loaded(file)).toEqual(previous);
+    expect(readdirSync(sub)).toEqual(["full.ckpt"]); // the temporary file is gone
+  });
+
+  it("writes that return short counts (as to a pipe or a slow device) are continued, not taken as complete", () => {
+    const { sub, file, trainer } = previousAndNewer("short");
+    const calls: number[] = [];
+    const dribble: CheckpointFileSystem = {
+      ...realFs,
+      writeSync(fd, buffer, offset, length, position) {
+        calls.push(length);
+        return realFs.writeSync(fd, buffer, offset, Math.min(length, 7), position);
+      },
+    };
+    saveWith(dribble, trainer, file);
+    expect(calls.length).toBeGreaterThan(10);
+    expect(loaded(file)).toEqual(contents(trainer));
+    expect(readdirSync(sub)).toEqual(["short.ckpt"]);
+  });
+
+  it("a write that makes no progress, a failed fsync, a failed rename", () => {
+    const failures: Partial<CheckpointFileSystem>[] = [
+      { writeSync: () => 0 },
+      { fsyncSync: () => { throw errno("EIO"); } },
+      { renameSync: () => { throw errno("EACCES"); } },
+    ];
+    for (const failure of failures) {
+      const { sub, file, trainer, previous } = previousAndNewer("fails");
+      expect(() => saveWith({ ...realFs, ...failure }, trainer, file)).toThrow(/Cannot save checkpoint .*The previous checkpoint at that path, if any, was left as it was/);
+      expect(loaded(file)).toEqual(previous);
+      expect(readdirSync(sub)).toEqual(["fails.ckpt"]);
+    }
+  });
+
+  it.skipIf(process.platform === "win32")("a real file-size limit (ulimit -f in a child process: writes past it fail with EFBIG)", async () => {
+    // A checkpoint of about 200 KB; the child may write at most 64 blocks (of 512 or 1024 bytes, by shell) to any file.
+    const big = { ...options, features: 3000, outputs: 8 };
+    const sub = mkdtempSync(path.join(dir, "ulimit-"));
+    const file = path.join(sub, "big.ckpt");
+    const trainer = createLinearTrainer(big);
+    save(trainer, file);
+    const previous = contents(trainer);
+    expect(readFileSync(file).length).toBeGreaterThan(128 * 1024);
+
+    const script = path.join(sub, "child.mjs");
+    await build({
+      stdin: {
+        contents: `
+          import { save } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/runtime/checkpoint.ts"))};
+          import { createLinearTrainer } from ${JSON.stringify(path.resolve(import.meta.dirname, "linear-trainer.ts"))};
+          const trainer = createLinearTrainer({ ...${JSON.stringify(big)}, seed: 5 });
+          try { save(trainer, process.argv[2]); console.log("saved"); } catch (error) { console.log(error.name + ": " + error.message); }
+        `,
+        resolveDir: import.meta.dirname,
+        loader: "ts",
+      },
+      bundle: true, platform: "node", format: "esm", outfile: script, logLevel: "silent",
+    });
+    // Node ignores SIGXFSZ itself, so the write past the limit returns a short count, then EFBIG.
+    const child = spawnSync("/bin/sh", ["-c", `ulimit -f 64 && exec "${process.execPath}" "${script}" "${file}"`], { encoding: "utf8" });
+    expect(child.stderr).toBe("");
+    expect(child.stdout).toMatch(/^GradgenError: Cannot save checkpoint .*big\.ckpt: the file would exceed the file-size limit \(EFBIG\) after writing \d+ of \d+ bytes\./);
+    const fresh = createLinearTrainer({ ...big, seed: 42 });
+    load(fresh, file);
+    expect(contents(fresh)).toEqual(previous);
+    expect(readdirSync(sub).sort()).toEqual(["big.ckpt", "child.mjs"]);
+  });
+
+  it("temporary files left by a save that was killed (SIGKILL before its rename) are removed by the next save of that path", async () => {
+    const sub = mkdtempSync(path.join(dir, "killed-"));
+    const file = path.join(sub, "run.ckpt");
+    const { trainer } = trained();
+    save(trainer, file);
+    const script = path.join(sub, "child.mjs");
+    await build({
+      stdin: {
+        contents: `
+          import * as fs from "node:fs";
+          import { saveWith } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/runtime/checkpoint.ts"))};
+          import { createLinearTrainer } from ${JSON.stringify(path.resolve(import.meta.dirname, "linear-trainer.ts"))};
+          const trainer = createLinearTrainer(${JSON.stringify(options)});
+          const killedBeforeRename = { ...fs, readdirSync: (d) => fs.readdirSync(d), renameSync: () => process.kill(process.pid, "SIGKILL") };
+          saveWith(killedBeforeRename, trainer, process.argv[2]);
+        `,
+        resolveDir: import.meta.dirname,
+        loader: "ts",
+      },
+      bundle: true, platform: "node", format: "esm", outfile: script, logLevel: "silent",
+    });
+    const temporaries = () => readdirSync(sub).filter((name) => name.startsWith(".run.ckpt."));
+    const left: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const child = spawnSync(process.execPath, [script, file], { encoding: "utf8" });
+      expect(child.signal).toBe("SIGKILL");
+      left.push(temporaries());
+    }
+    // Each killed save left its temporary file, and each save removed the one before it.
+    expect(left.map((names) => names.length)).toEqual([1, 1, 1]);
+    expect(new Set(left.flat()).size).toBe(3);
+    expect(readCheckpointInfo(file).step).toBe(5); // the kills never touched the checkpoint
+    // Files that are not stale temporaries of this path stay: another checkpoint's, a live process's, the user's own.
+    const others = [".other.ckpt.999999.0123abcd.tmp", `.run.ckpt.${process.ppid}.0123abcd.tmp`, ".run.ckpt.notes", "run.ckpt.bak"];
+    for (const name of others) writeFileSync(path.join(sub, name), "keep");
+    save(trainer, file);
+    expect(readdirSync(sub).sort()).toEqual(["child.mjs", "run.ckpt", ...others].sort());
+    expect(readCheckpointInfo(file).step).toBe(5);
   });
 });
