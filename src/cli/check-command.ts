@@ -1,21 +1,25 @@
-// `gradgen check <model.ts>... [--tol x] [--batch N] [--seed N]`: analytic gradients against central differences.
+// `gradgen check <model.ts>... [--tol x] [--batch N] [--seed N] [--points N]`: analytic gradients against central differences.
 
 import { GradgenError } from "../errors.js";
 import { checkGradients, formatReport } from "../check/gradient-check.js";
 import { loadModel } from "./load-model.js";
 import { asUserErrorsAsync } from "./user-errors.js";
 
-export const checkUsage = `usage: gradgen check <model.ts>... [--tol x] [--batch N] [--seed N]
+export const checkUsage = `usage: gradgen check <model.ts>... [--tol x] [--batch N] [--seed N] [--points N]
 
-  Compiles an f64 variant of each model and compares its gradient with central differences of the
-  loss, element by element and along random directions. Exits 1 when an error exceeds the tolerance.
-  --tol x     largest relative error accepted (default: 1e-6)
-  --batch N   examples the loss averages over (default: 2)
-  --seed N    seed of parameters, inputs and directions (default: 0)`;
+  Compiles an f64 variant of each model and compares its gradient (every parameter, and every input
+  declared { grad: true }) with fourth-order central differences of the loss, element by element and
+  along random directions, at the initial parameters and at random perturbations of them. Coordinates
+  where a kink (relu, max, abs…) lies within the step are skipped and counted; differences within the
+  loss's round-off are accepted. Exits 1 when an error exceeds the tolerance or nothing could be checked.
+  --tol x       largest relative error accepted (default: 1e-6)
+  --batch N     examples the loss averages over (default: 2)
+  --seed N      seed of parameters, inputs, perturbations and directions (default: 0)
+  --points N    points checked: the initial one and N − 1 random perturbations (default: 3)`;
 
 export async function checkCommand(args: readonly string[]): Promise<number> {
   const files: string[] = [];
-  const options: { tolerance?: number; batch?: number; seed?: number } = {};
+  const options: { tolerance?: number; batch?: number; seed?: number; points?: number } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--help" || arg === "-h") {
@@ -30,8 +34,11 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
     if (flag === "--tol" && valid && number > 0) options.tolerance = number;
     else if (flag === "--batch" && valid && Number.isInteger(number) && number > 0) options.batch = number;
     else if (flag === "--seed" && valid && Number.isInteger(number) && number >= 0) options.seed = number;
-    else if (["--tol", "--batch", "--seed"].includes(flag)) throw new GradgenError(`${flag} expects a positive number, got ${JSON.stringify(value ?? "")}; e.g. ${flag} ${flag === "--tol" ? "1e-6" : "2"}.`);
-    else throw new GradgenError(`unknown option ${flag}; the options of check are --tol, --batch and --seed (run \`gradgen check --help\`).`);
+    else if (flag === "--points" && valid && Number.isInteger(number) && number > 0) options.points = number;
+    else if (["--tol", "--batch", "--seed", "--points"].includes(flag)) {
+      const expected = flag === "--tol" ? "a positive number" : flag === "--seed" ? "an integer ≥ 0" : "a positive integer";
+      throw new GradgenError(`${flag} expects ${expected}, got ${JSON.stringify(value ?? "")}; e.g. ${flag} ${flag === "--tol" ? "1e-6" : flag === "--points" ? "3" : "2"}.`);
+    } else throw new GradgenError(`unknown option ${flag}; the options of check are --tol, --batch, --seed and --points (run \`gradgen check --help\`).`);
   }
   if (files.length === 0) throw new GradgenError(`no model file given; e.g. gradgen check model.ts (run \`gradgen check --help\`).`);
   let passed = true;
