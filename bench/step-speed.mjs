@@ -9,7 +9,9 @@
 // and gradgen and TF.js chunks are interleaved (alternating which goes first) so that a noisy
 // neighbour on this shared 2-core machine hits both alike; the figure reported is the median of
 // the per-chunk ms/step. Garbage collections are counted with a PerformanceObserver ('gc' entries
-// whose start lies inside a timed chunk), so no --expose-gc is needed.
+// whose start lies inside a timed chunk), so no --expose-gc is needed. After the timed chunks, the
+// bytes the warm loop allocates per step: sampled by V8's heap profiler, and as new-space growth
+// (v8.getHeapSpaceStatistics(), bench/support/measure.mjs; bench/allocation.mjs measures the cold start).
 //
 // By default the trainers are compiled in-process from examples/*.ts with the freshly built
 // compiler (so the figures describe the current compiler, not whatever generated/ holds);
@@ -26,7 +28,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Session } from "node:inspector/promises";
 import { loadTfjsCpu } from "./support/tfjs-cpu.mjs";
-import { createRandom, median, settle, sleep, tick } from "./support/measure.mjs";
+import { createRandom, median, settle, sleep, tick, youngBytesPerCall } from "./support/measure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = new Set(process.argv.slice(2));
@@ -337,6 +339,8 @@ async function benchModel(tf, name, module) {
   const tensorsAfter = tf.memory().numTensors;
   tf.dispose(Object.values(tfTrainer.variables));
   const allocation = await sampleAllocation(() => runGradgen(trainer, batches, gChunk), gChunk);
+  // New-space growth per step of the same (warm) loop, GC-free chunks of C and 2C steps (bench/allocation.mjs has the cold start).
+  const young = await youngBytesPerCall((steps) => runGradgen(trainer, batches, steps), name === "xor" ? 5_000 : QUICK ? 20 : 200, QUICK ? 4 : 8, gcsBetween);
 
   const gradgenMs = median(gradgen.chunks);
   const tfMs = median(tfjs.chunks);
@@ -352,6 +356,7 @@ async function benchModel(tf, name, module) {
       steps: gradgenTotal, stepsPerChunk: gChunk, msPerStep: gradgenMs, stepsPerSecond: 1000 / gradgenMs,
       minMsPerStep: Math.min(...gradgen.chunks), chunkMsPerStep: gradgen.chunks, gcs: gradgen.gcs, gcKinds: gradgen.gcKinds,
       sampledHeapBytesPerStep: allocation,
+      newSpaceBytesPerStep: young.bytesPerCall, newSpaceMeasurement: young,
       finalLoss: trainer.loss(batches[0]),
     },
     tfjs: {
@@ -380,11 +385,12 @@ for (const name of ["xor", "mlp"]) results.push(await benchModel(tf, name, modul
 gcObserver.disconnect();
 
 // Table.
-const header = ["model", "batch", "gradgen ms/step", "gradgen steps/s", "TF.js ms/step", "TF.js steps/s", "TF.js/gradgen", "GCs gradgen", "GCs TF.js"];
+const header = ["model", "batch", "gradgen ms/step", "gradgen steps/s", "TF.js ms/step", "TF.js steps/s", "TF.js/gradgen", "GCs gradgen", "GCs TF.js", "gradgen new-space B/step"];
 const rows = results.map((r) => [
   r.model, String(r.batch), fmt(r.gradgen.msPerStep), Math.round(r.gradgen.stepsPerSecond).toLocaleString("en-US"),
   fmt(r.tfjs.msPerStep), Math.round(r.tfjs.stepsPerSecond).toLocaleString("en-US"), `${r.ratio.toFixed(1)}×`,
   `${r.gradgen.gcs} / ${r.gradgen.steps.toLocaleString("en-US")} steps`, `${r.tfjs.gcs} / ${r.tfjs.steps.toLocaleString("en-US")} steps`,
+  r.gradgen.newSpaceBytesPerStep.toFixed(1),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
@@ -395,7 +401,7 @@ for (const row of rows) console.log(line(row));
 console.log("");
 for (const r of results) {
   const bytes = r.gradgen.sampledHeapBytesPerStep;
-  console.log(`  ${r.model}: gradgen min ${fmt(r.gradgen.minMsPerStep)} ms/step, allocates ≈ ${bytes.toFixed(1)} B/step (sampled, after the timed loop), final loss ${r.gradgen.finalLoss.toFixed(4)}${r.gradgen.gcs ? ` (its GCs: ${JSON.stringify(r.gradgen.gcKinds)})` : ""}; TF.js min ${fmt(r.tfjs.minMsPerStep)} ms/step, ${r.tfjs.gcsPer1000Steps.toFixed(0)} GCs per 1,000 steps, ${r.tfjs.tensorsLeaked} tensors leaked`);
+  console.log(`  ${r.model}: gradgen min ${fmt(r.gradgen.minMsPerStep)} ms/step, allocates ≈ ${bytes.toFixed(1)} B/step (sampled, after the timed loop), new space grows ${r.gradgen.newSpaceBytesPerStep.toFixed(1)} B/step (v8.getHeapSpaceStatistics, warm loop), final loss ${r.gradgen.finalLoss.toFixed(4)}${r.gradgen.gcs ? ` (its GCs: ${JSON.stringify(r.gradgen.gcKinds)})` : ""}; TF.js min ${fmt(r.tfjs.minMsPerStep)} ms/step, ${r.tfjs.gcsPer1000Steps.toFixed(0)} GCs per 1,000 steps, ${r.tfjs.tensorsLeaked} tensors leaked`);
 }
 
 // Targets.

@@ -2,6 +2,7 @@
 // algorithms 8.1–8.7). Their update rules live in src/schedule/optimizer-updates.ts.
 
 import { GradgenError } from "./errors.js";
+import { callerLocation } from "./dsl/callsite.js";
 
 interface Common {
   readonly learningRate: number;
@@ -33,40 +34,83 @@ export const optimizerKinds = Object.keys(optimizerDefaults) as OptimizerKind[];
 
 type Options<K extends OptimizerKind> = Partial<Omit<Extract<OptimizerSpec, { kind: K }>, "kind">>;
 
+export type HyperparameterName = "learningRate" | "weightDecay" | "alpha" | "rho" | "delta" | "beta1" | "beta2" | "epsilon";
+
+export interface HyperparameterRange {
+  /** What a valid value is, e.g. "a positive finite number". */
+  readonly range: string;
+  readonly valid: (value: number) => boolean;
+  /** A typical valid value, for messages. */
+  readonly example: number;
+  /** Why the bound matters, where it is not obvious. */
+  readonly why?: string;
+}
+
+const positive = (value: number) => Number.isFinite(value) && value > 0;
+const unitInterval = (value: number) => Number.isFinite(value) && value >= 0 && value < 1;
+
+/** The valid values of every hyperparameter, shared by optimizer() and the CLI's flags. */
+export const hyperparameterRanges: Readonly<Record<HyperparameterName, HyperparameterRange>> = {
+  learningRate: { range: "a positive finite number", valid: positive, example: 0.01 },
+  weightDecay: { range: "a finite number ≥ 0", valid: (value) => Number.isFinite(value) && value >= 0, example: 1e-4 },
+  alpha: { range: "a number in [0, 1)", valid: unitInterval, example: 0.9, why: "at 1 or above the velocity never decays" },
+  rho: { range: "a number in [0, 1)", valid: unitInterval, example: 0.9, why: "at 1 the squared-gradient average never learns" },
+  beta1: { range: "a number in [0, 1)", valid: unitInterval, example: 0.9, why: "the bias correction divides by 1 − β₁ᵗ" },
+  beta2: { range: "a number in [0, 1)", valid: unitInterval, example: 0.999, why: "the bias correction divides by 1 − β₂ᵗ" },
+  delta: { range: "a positive finite number", valid: positive, example: 1e-7, why: "the update divides by it where the gradient is 0, so δ = 0 makes 0/0 = NaN" },
+  epsilon: { range: "a positive finite number", valid: positive, example: 1e-8, why: "the update divides by √r̂ + ϵ, so ϵ = 0 makes a zero gradient 0/0 = NaN" },
+};
+
+/** Why `value` is not a valid `name`, or undefined when it is. */
+export function hyperparameterProblem(name: HyperparameterName, value: unknown): string | undefined {
+  const rule = hyperparameterRanges[name];
+  if (typeof value === "number" && rule.valid(value)) return undefined;
+  const shown = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
+  return `${name} must be ${rule.range}, got ${shown}${rule.why ? ` (${rule.why})` : ""}`;
+}
+
 /** The full spec of `kind` with `given` hyperparameters over the defaults, checked. */
 export function optimizer<K extends OptimizerKind>(kind: K, given: Options<K> = {}): Extract<OptimizerSpec, { kind: K }> {
-  if (!optimizerKinds.includes(kind)) {
+  if (typeof kind !== "string" || !Object.hasOwn(optimizerDefaults, kind)) {
     throw new GradgenError(`unknown optimizer ${JSON.stringify(kind)}; available: ${optimizerKinds.join(", ")}.`);
+  }
+  if (typeof given !== "object" || given === null) {
+    throw new GradgenError(`optimizer ${kind}: the options must be an object of hyperparameters, e.g. ${kind}({ learningRate: 0.01 }), got ${String(given)}.`);
   }
   const defaults = optimizerDefaults[kind] as Record<string, number>;
   for (const [name, value] of Object.entries(given)) {
     if (value === undefined) continue;
-    if (!(name in defaults)) {
+    if (!Object.hasOwn(defaults, name)) {
       throw new GradgenError(`optimizer ${kind} has no hyperparameter "${name}"; it takes ${Object.keys(defaults).join(", ")}.`);
     }
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new GradgenError(`optimizer ${kind}: ${name} must be a finite number ≥ 0, got ${String(value)}.`);
+    const problem = hyperparameterProblem(name as HyperparameterName, value);
+    if (problem) {
+      const example = hyperparameterRanges[name as HyperparameterName].example;
+      throw new GradgenError(`optimizer ${kind}: ${problem}; pass e.g. ${kind}({ ${name}: ${example} }).`);
     }
   }
-  const spec = { kind, ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as Extract<OptimizerSpec, { kind: K }>;
-  if (!(spec.learningRate > 0)) throw new GradgenError(`optimizer ${kind}: learningRate must be positive, got ${spec.learningRate}.`);
-  for (const [name, value] of Object.entries(spec)) {
-    if (["alpha", "rho", "beta1", "beta2"].includes(name) && (value as number) >= 1) {
-      throw new GradgenError(`optimizer ${kind}: ${name} must be below 1, got ${String(value)}.`);
-    }
+  return { kind, ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as Extract<OptimizerSpec, { kind: K }>;
+}
+
+/** optimizer(kind, options), with any error placed at the caller's line (the model file's). */
+function atCaller<K extends OptimizerKind>(kind: K, options: Options<K>): Extract<OptimizerSpec, { kind: K }> {
+  try {
+    return optimizer(kind, options);
+  } catch (error) {
+    if (error instanceof GradgenError && !error.location) throw new GradgenError(error.message, callerLocation());
+    throw error;
   }
-  return spec;
 }
 
 /** θ ← θ − εg */
-export const sgd = (options: Options<"sgd"> = {}) => optimizer("sgd", options);
+export const sgd = (options: Options<"sgd"> = {}) => atCaller("sgd", options);
 /** v ← αv − εg; θ ← θ + v */
-export const momentum = (options: Options<"momentum"> = {}) => optimizer("momentum", options);
+export const momentum = (options: Options<"momentum"> = {}) => atCaller("momentum", options);
 /** Momentum with the gradient taken at the look-ahead point θ + αv */
-export const nesterov = (options: Options<"nesterov"> = {}) => optimizer("nesterov", options);
+export const nesterov = (options: Options<"nesterov"> = {}) => atCaller("nesterov", options);
 /** r ← r + g²; θ ← θ − ε/(δ + √r)·g */
-export const adagrad = (options: Options<"adagrad"> = {}) => optimizer("adagrad", options);
+export const adagrad = (options: Options<"adagrad"> = {}) => atCaller("adagrad", options);
 /** r ← ρr + (1−ρ)g²; θ ← θ − ε/√(δ + r)·g */
-export const rmsprop = (options: Options<"rmsprop"> = {}) => optimizer("rmsprop", options);
+export const rmsprop = (options: Options<"rmsprop"> = {}) => atCaller("rmsprop", options);
 /** Adam with bias correction */
-export const adam = (options: Options<"adam"> = {}) => optimizer("adam", options);
+export const adam = (options: Options<"adam"> = {}) => atCaller("adam", options);

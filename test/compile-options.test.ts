@@ -35,7 +35,7 @@ describe("optimizer options", () => {
 
   it("bad hyperparameters are refused with the optimizer's own list", () => {
     expect(() => resolveOptions({ optimizer: "sgd", hyperparameters: { beta1: 0.9 } })).toThrow(/sgd has no hyperparameter "beta1"; it takes learningRate, weightDecay/);
-    expect(() => momentum({ alpha: 1.5 })).toThrow(/alpha must be below 1/);
+    expect(() => momentum({ alpha: 1.5 })).toThrow(/alpha must be a number in \[0, 1\), got 1.5/);
     expect(() => model("bad", () => ({ loss: undefined as never }), { optimizer: { kind: "adam", learningRate: -1 } as never })).toThrow(/≥ 0|positive/);
   });
 });

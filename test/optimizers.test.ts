@@ -1,7 +1,13 @@
 // Optimizers, fused into the generated step, against the textbook formulas written out here
 // (Goodfellow et al., algorithms 8.1–8.7) and against TensorFlow.js's Adam.
-import { describe, expect, it } from "vitest";
-import { model, nn, type OptimizerSpec } from "gradgen";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { adagrad, adam, model, momentum, nesterov, nn, rmsprop, sgd, type OptimizerKind, type OptimizerSpec } from "gradgen";
+import { resolveOptions } from "../src/compile.ts";
+import { main } from "../src/cli/main.ts";
+import { GradgenError } from "../src/errors.ts";
+import { buildOnce, expectUserError, fixtures, gradgen, removeTempDirs, tempDir } from "./cli-helpers.js";
 import { loadGenerated, type Fields } from "./support/load-generated.js";
 // @ts-expect-error: a plain ES module without type declarations
 import { loadTfjsCpu } from "../bench/support/tfjs-cpu.mjs";
@@ -223,5 +229,136 @@ describe("Adam agrees with TensorFlow.js's Adam (f32)", () => {
       const got = trainer.params[name]!;
       expected.forEach((value: number, i: number) => expect(Math.abs(got[i]! - value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(value))));
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameters outside their definitions are refused where they are given.
+
+/**
+ * The hyperparameters of each optimizer with their valid sets, from the definitions: ε > 0 is a
+ * step size, λ ≥ 0 a decay; α, ρ, β₁, β₂ ∈ [0, 1) are decay rates of running averages (at 1 they
+ * never forget, and Adam's bias correction divides by 1 − βᵗ = 0); δ, ϵ > 0 keep the denominators
+ * δ + √r, √(δ + r), √r̂ + ϵ away from 0 where the gradient is 0 (0/0 = NaN after one step).
+ */
+type Domain = "positive" | "nonNegative" | "unitInterval";
+const domains: Record<OptimizerKind, Record<string, Domain>> = {
+  sgd: { learningRate: "positive", weightDecay: "nonNegative" },
+  momentum: { learningRate: "positive", alpha: "unitInterval", weightDecay: "nonNegative" },
+  nesterov: { learningRate: "positive", alpha: "unitInterval", weightDecay: "nonNegative" },
+  adagrad: { learningRate: "positive", delta: "positive", weightDecay: "nonNegative" },
+  rmsprop: { learningRate: "positive", rho: "unitInterval", delta: "positive", weightDecay: "nonNegative" },
+  adam: { learningRate: "positive", beta1: "unitInterval", beta2: "unitInterval", epsilon: "positive", weightDecay: "nonNegative" },
+};
+const outside: Record<Domain, number[]> = {
+  positive: [0, -0, -1e-8, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+  nonNegative: [-1e-4, Number.NaN, Number.POSITIVE_INFINITY],
+  unitInterval: [1, 1.5, -0.1, Number.NaN, Number.POSITIVE_INFINITY],
+};
+const inside: Record<Domain, number[]> = { positive: [1e-300, 0.5, 10], nonNegative: [0, 0.5], unitInterval: [0, 0.5, 0.999999] };
+const flagOf: Record<string, string> = {
+  learningRate: "--lr", weightDecay: "--weight-decay", alpha: "--momentum", rho: "--rho", delta: "--delta", beta1: "--beta1", beta2: "--beta2", epsilon: "--eps",
+};
+const factories = { sgd, momentum, nesterov, adagrad, rmsprop, adam } as Record<OptimizerKind, (options: Record<string, number>) => OptimizerSpec>;
+
+const badCases = Object.entries(domains).flatMap(([kind, names]) =>
+  Object.entries(names).flatMap(([name, domain]) => outside[domain].map((value) => ({ kind: kind as OptimizerKind, name, value }))));
+const goodCases = Object.entries(domains).flatMap(([kind, names]) =>
+  Object.entries(names).flatMap(([name, domain]) => inside[domain].map((value) => ({ kind: kind as OptimizerKind, name, value }))));
+
+/** `gradgen …` in this process: exit status and what it wrote to stderr. */
+async function cli(args: string[]): Promise<{ status: number; stderr: string }> {
+  let stderr = "";
+  const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    return { status: await main(args), stderr };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe("optimizer hyperparameters outside their definitions are refused", () => {
+  it.each(badCases)("$kind({ $name: $value }) in a model file: the option, the value and a valid example, at the caller's line", ({ kind, name, value }) => {
+    let error: unknown;
+    const line = new Error().stack!.split("\n")[1]!.match(/:(\d+):\d+\)?$/)![1]; // the next line is the call
+    try { factories[kind]({ [name]: value }); } catch (caught) { error = caught; }
+    expect(error).toBeInstanceOf(GradgenError);
+    const { message, location } = error as GradgenError;
+    expect(message).toContain(name);
+    expect(message).toContain(String(value));
+    expect(message).toMatch(new RegExp(`e\\.g\\. ${kind}\\(\\{ ${name}: [0-9.e-]+ \\}\\)`));
+    expect(location?.file).toBe(path.relative(process.cwd(), import.meta.filename));
+    expect(location?.line).toBe(Number(line) + 1);
+  });
+
+  it.each(badCases)("model(…, { optimizer: { kind: $kind, $name: $value } }) and compile options", ({ kind, name, value }) => {
+    const build = () => ({ loss: undefined as never });
+    expect(() => model("m", build, { optimizer: { kind, [name]: value } as never })).toThrow(GradgenError);
+    expect(() => model("m", build, { optimizer: { kind, [name]: value } as never })).toThrow(name);
+    const options = name === "learningRate" ? { optimizer: kind, learningRate: value } : { optimizer: kind, hyperparameters: { [name]: value } };
+    expect(() => resolveOptions(options)).toThrow(new RegExp(`${name} must be .*got ${String(value).replace("+", "\\+")}`));
+  });
+
+  it.each(badCases)("gradgen compile --optimizer $kind for $name = $value: the flag, the value and a valid example", async ({ kind, name, value }) => {
+    const flag = flagOf[name]!;
+    // The flag is refused before any model file is read (this one does not exist).
+    const { status, stderr } = await cli(["compile", "no-such-model.ts", "--optimizer", kind, flag, String(value)]);
+    expect(status).toBe(1);
+    expect(stderr).toContain(`${flag} expects`);
+    expect(stderr).toContain(JSON.stringify(String(value)));
+    expect(stderr).toMatch(new RegExp(`e\\.g\\. ${flag} [0-9.e-]+`));
+    expect(stderr).not.toContain("does not exist");
+  });
+
+  it.each(goodCases)("$kind({ $name: $value }) is accepted, in the model file, the compile options and the flags", async ({ kind, name, value }) => {
+    expect(factories[kind]({ [name]: value })).toMatchObject({ kind, [name]: value });
+    const options = name === "learningRate" ? { optimizer: kind, learningRate: value } : { optimizer: kind, hyperparameters: { [name]: value } };
+    expect(resolveOptions(options).optimizer).toMatchObject({ kind, [name]: value });
+    // Past the flags, the missing model file is what stops the command.
+    const { status, stderr } = await cli(["compile", "no-such-model.ts", "--optimizer", kind, flagOf[name]!, String(value)]);
+    expect(status).toBe(1);
+    expect(stderr).toContain("no-such-model.ts does not exist");
+  });
+
+  it("a zero gradient leaves the parameters where they are for the smallest δ and ϵ accepted (f64)", async () => {
+    // Targets equal to the outputs at the initial parameters: every gradient is exactly 0, so the
+    // update −ε·0/(δ + √0) (and Adam's −ε·0/(√0 + ϵ)) is 0.
+    const x = batch.x;
+    const t = new Float64Array(4).map((_, e) => initial.w.reduce((sum, w, i) => sum + w * x[e * 3 + i]!, initial.b[0]!));
+    for (const spec of [adagrad({ delta: 1e-300 }), rmsprop({ delta: 1e-300 }), adam({ epsilon: 1e-300 })]) {
+      const { createTrainer } = await loadGenerated(linear, 4, { optimizer: spec });
+      const trainer = createTrainer({ params: initial });
+      trainer.step({ x, t });
+      trainer.step({ x, t });
+      expect([...trainer.params.w!, ...trainer.params.b!], spec.kind).toEqual([...initial.w, ...initial.b]);
+    }
+  });
+});
+
+describe("the CLI end to end: --eps 0, --delta 0 and adam({ epsilon: 0 }) in a model file", () => {
+  beforeAll(() => buildOnce(), 120_000);
+  afterAll(() => removeTempDirs());
+
+  it.each([["adam", "--eps"], ["adagrad", "--delta"], ["rmsprop", "--delta"]])("--optimizer %s %s 0 is refused and nothing is written", (kind, flag) => {
+    const out = tempDir();
+    const message = expectUserError(gradgen(["compile", path.join(fixtures, "small.ts"), "--out", out, "--optimizer", kind, flag, "0"]));
+    expect(message).toContain(`${flag} expects a positive finite number`);
+    expect(message).toContain('got "0"');
+  });
+
+  it("adam({ epsilon: 0 }) in a model file is refused at its file:line", () => {
+    const dir = tempDir();
+    const file = path.join(dir, "eps-zero.ts");
+    writeFileSync(file, [
+      'import { adam, model, nn } from "gradgen";',
+      "",
+      "export default model(\"epsZero\", ({ input, param }) => {",
+      '  const x = input("x", [2]);',
+      '  return { loss: nn.l2(x.mul(param("w", [2]))) };',
+      "}, { optimizer: adam({ epsilon: 0 }) });",
+      "",
+    ].join("\n"));
+    const message = expectUserError(gradgen(["compile", file, "--out", dir], dir));
+    expect(message).toMatch(/^gradgen: eps-zero\.ts:6:\d+: optimizer adam: epsilon must be a positive finite number, got 0 \(.*NaN\); pass e\.g\. adam\(\{ epsilon: 1e-8 \}\)/);
   });
 });

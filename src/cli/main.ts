@@ -4,7 +4,7 @@ import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, s
 import path from "node:path";
 import { GradgenError } from "../errors.js";
 import { compile, hyperparameterFlags, resolveOptions, targets, type CompileOptions, type Target } from "../compile.js";
-import { optimizerKinds, type OptimizerKind } from "../optimizers.js";
+import { hyperparameterRanges, optimizerKinds, type HyperparameterName, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModelWithSources } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
@@ -85,16 +85,13 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
         if (!optimizerKinds.includes(value as OptimizerKind)) bad(`one of ${optimizerKinds.join(", ")}`);
         options.optimizer = value as OptimizerKind;
         break;
-      case "--lr": {
-        const n = Number(value);
-        if (value.trim() === "" || !Number.isFinite(n) || n <= 0) bad("a positive number");
-        options.learningRate = n;
-        break;
-      }
       default: {
+        const name = (flag === "--lr" ? "learningRate" : hyperparameterByFlag[flag]!) as HyperparameterName;
         const n = Number(value);
-        if (value.trim() === "" || !Number.isFinite(n) || n < 0) bad("a number ≥ 0");
-        options.hyperparameters[hyperparameterByFlag[flag]!] = n;
+        const { range, valid, why } = hyperparameterRanges[name];
+        if (value.trim() === "" || !valid(n)) bad(`${range}${why ? ` (${why})` : ""}`);
+        if (flag === "--lr") options.learningRate = n;
+        else options.hyperparameters[name] = n;
       }
     }
   }

@@ -264,9 +264,37 @@ export interface FitOptions {
 }
 
 /**
+ * Thrown by fit() at the first non-finite loss (training or validation) or non-finite parameter.
+ * The trainer already holds the last good parameters again: fit restored its last snapshot.
+ */
+export class TrainingDivergedError extends GradgenError {
+  constructor(
+    message: string,
+    /** Epoch (from 1) in which training diverged. */
+    readonly epoch: number,
+    /** Optimizer steps applied when it was noticed (trainer.state.step then; restore() set it back). */
+    readonly step: number,
+    /** The non-finite value: the step's loss, the validation loss, or the parameter value. */
+    readonly loss: number,
+    /** The epoch whose parameters the trainer holds again (0: those fit started from). */
+    readonly restoredEpoch: number,
+    /** The epochs completed before it. */
+    readonly history: History,
+  ) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/**
  * Train for `epochs` passes over `data` (fields named as the model's inputs, example-major) and
  * return the history. Batches are copied into buffers allocated once, so the loop allocates
  * nothing per step; early stopping keeps the best parameters with trainer.snapshot()/restore().
+ *
+ * fit owns the trainer's one snapshot slot: it snapshots the starting parameters, then the
+ * parameters after every epoch that stayed finite (with earlyStopping: after every improvement
+ * only). At the first non-finite training loss, validation loss or parameter it restores that
+ * snapshot and throws a TrainingDivergedError naming the epoch, the step and the value.
  */
 export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): History {
   const { epochs, earlyStopping } = options;
@@ -295,13 +323,34 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
   const bar = createProgressBar(options.progress, trainer.spec.model, epochs, training.batchesPerEpoch);
   let best = Infinity;
   let epochsWithoutImprovement = 0;
+  // The epoch whose parameters the snapshot holds: restored if training diverges.
+  let snapshotEpoch = 0;
+  const divergence: Divergence = { batch: 0, loss: 0 };
+  const diverged = (epoch: number, what: string, value: number): never => {
+    const step = trainer.state.step;
+    trainer.restore();
+    const restored = snapshotEpoch === 0 ? "the parameters fit started from" : `the parameters of the end of epoch ${snapshotEpoch}`;
+    throw new TrainingDivergedError(
+      `fit: training diverged at epoch ${epoch}, step ${step}: ${what} is ${value}. The trainer holds ${restored} again ` +
+        `(fit restored its last finite snapshot). Lower the learning rate (it was ${trainer.learningRate}), ` +
+        `or check the data for NaN or infinite values, and fit again.`,
+      epoch, step, value, snapshotEpoch, history,
+    );
+  };
+  if (epochs > 0) trainer.snapshot();
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const started = performance.now();
       if (bar) bar.payload.epoch = epoch;
-      const trainingLoss = trainEpoch(trainer, training, options.learningRate, options.onStep, bar);
+      const trainingLoss = trainEpoch(trainer, training, options.learningRate, options.onStep, bar, divergence);
+      if (divergence.batch > 0) {
+        diverged(epoch, `the loss of batch ${divergence.batch} of ${training.batchesPerEpoch} (before its update)`, divergence.loss);
+      }
+      const badParameter = firstNonFinite(trainer.params);
+      if (badParameter) diverged(epoch, `parameter "${badParameter.name}" after the epoch's last update`, badParameter.value);
       const trainingMetrics = trainingEvaluation ? evaluateBatches(trainer, trainingEvaluation, metrics).metrics : {};
       const validated = validation ? evaluateBatches(trainer, validation, metrics) : undefined;
+      if (validated && !Number.isFinite(validated.loss)) diverged(epoch, "the validation loss", validated.loss);
       const record: EpochRecord = {
         epoch,
         loss: trainingLoss,
@@ -324,9 +373,16 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
         best = validated.loss;
         history.bestEpoch = epoch;
         epochsWithoutImprovement = 0;
-        if (earlyStopping) trainer.snapshot();
+        if (earlyStopping) {
+          trainer.snapshot();
+          snapshotEpoch = epoch;
+        }
       } else if (earlyStopping && ++epochsWithoutImprovement >= earlyStopping.patience) {
         stop = true;
+      }
+      if (!earlyStopping) {
+        trainer.snapshot();
+        snapshotEpoch = epoch;
       }
       if (options.onEpoch?.(record, trainer) === false) stop = true;
       if (stop && epoch < epochs) {
@@ -341,20 +397,46 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
   return history;
 }
 
-/** One pass of optimizer steps over the batches; the mean loss. A small function, so it is optimized early. */
+/** Where an epoch met a non-finite loss: batch (from 1; 0 while none) and the loss. */
+interface Divergence {
+  batch: number;
+  loss: number;
+}
+
+/** The first parameter holding NaN or ±∞, with that value. */
+function firstNonFinite(params: Readonly<Record<string, Real>>): { name: string; value: number } | undefined {
+  for (const [name, values] of Object.entries(params)) {
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return { name, value: values[i] };
+  }
+  return undefined;
+}
+
+/**
+ * One pass of optimizer steps over the batches; the mean loss. It stops at the first non-finite
+ * loss and notes it in `divergence`. A small function, so it is optimized early.
+ */
 function trainEpoch(
   trainer: TrainerLike,
   batches: Batcher,
   schedule: FitOptions["learningRate"],
   onStep: FitOptions["onStep"],
   bar: ProgressBar | undefined,
+  divergence: Divergence,
 ): number {
   let lossSum = 0;
   let seen = 0;
+  let index = 0;
+  divergence.batch = 0;
   batches.startEpoch();
   for (let n = batches.nextBatch(); n > 0; n = batches.nextBatch()) {
     if (schedule) trainer.setLearningRate(schedule(trainer.state.step));
     const loss = trainer.step(batches.batch, n);
+    index++;
+    if (!Number.isFinite(loss)) {
+      divergence.batch = index;
+      divergence.loss = loss;
+      return NaN;
+    }
     lossSum += loss * n;
     seen += n;
     if (onStep) onStep(trainer.state.step, loss, trainer);

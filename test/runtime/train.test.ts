@@ -1,7 +1,9 @@
 // gradgen/train: fit's loop, history, metrics, early stopping, schedules and progress output.
 import { PassThrough } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
-import { accuracy, evaluate, fit, linearDecay, meanAbsoluteError, type EpochRecord } from "../../src/runtime/train.ts";
+import { accuracy, evaluate, fit, linearDecay, meanAbsoluteError, TrainingDivergedError, type EpochRecord } from "../../src/runtime/train.ts";
+import { model, nn } from "gradgen";
+import { loadGenerated } from "../support/load-generated.js";
 import { createRandom, oneHot } from "../../src/runtime/data.ts";
 import { GradgenError } from "../../src/errors.ts";
 import { createLinearTrainer, linearData } from "./linear-trainer.ts";
@@ -94,7 +96,8 @@ describe("fit", () => {
     expect(history.validationLoss[best - 1]).toBe(minimum);
     expect([...trainer.params.W, ...trainer.params.b]).toEqual(parameters[best - 1]);
     expect(trainer.restores).toBe(1);
-    expect(trainer.snapshots).toBe(best);
+    // One snapshot of the starting parameters (restored should training diverge), then one per improvement.
+    expect(trainer.snapshots).toBe(best + 1);
     expect(trainer.state.step).toBe(best * 5);
   });
 
@@ -151,5 +154,119 @@ describe("fit", () => {
     expect(run(train, { epochs: 1, earlyStopping: { patience: 2 } })).toThrow(GradgenError);
     expect(run(train, { epochs: 1, earlyStopping: { patience: 2 } })).toThrow(/pass validation data/);
     expect(run(train, { epochs: 1, validation: { x: held.x } })).toThrow(/fit \(validation data\): the data has no field "t"/);
+  });
+});
+
+describe("fit on a diverging run", () => {
+  const d = 3;
+  const k = 2;
+  const train = linearData(50, d, k, 7);
+  const held = linearData(20, d, k, 7);
+  const parametersOf = (trainer: { params: Readonly<Record<string, Float32Array | Float64Array>> }) => Object.values(trainer.params).flatMap((p) => [...p]);
+
+  /** fit, expecting a TrainingDivergedError; with every finite step loss and the parameters after each epoch. */
+  function fitUntilDiverged(trainer: ReturnType<typeof createLinearTrainer>, data: Record<string, Float64Array>, options: Partial<Parameters<typeof fit>[2]> = {}) {
+    const losses: number[] = [];
+    const afterEpoch: number[][] = [];
+    const initial = parametersOf(trainer);
+    let error: unknown;
+    try {
+      fit(trainer, data, {
+        epochs: 1000,
+        shuffle: false,
+        progress: false,
+        onStep: (_step, loss) => void losses.push(loss),
+        onEpoch: () => void afterEpoch.push(parametersOf(trainer)),
+        ...options,
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    expect(error).toBeInstanceOf(GradgenError);
+    return { error: error as TrainingDivergedError, losses, afterEpoch, initial };
+  }
+
+  it("stops at the first non-finite loss, names epoch, step and loss, and restores the last finite epoch", () => {
+    // Gradient descent on a quadratic diverges once the step exceeds 2/λmax of its Hessian: with
+    // inputs in (−1, 1)³ λmax is below 4, so ε = 3 with momentum 0.5 grows the error every step,
+    // geometrically, until it overflows f64.
+    const trainer = createLinearTrainer({ features: d, outputs: k, batch: 10, learningRate: 3 });
+    const { error, losses, afterEpoch, initial } = fitUntilDiverged(trainer, train);
+    // The step with the non-finite loss comes right after the last one onStep saw, all finite.
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses.length).toBeGreaterThan(10);
+    expect(error.step).toBe(losses.length + 1);
+    expect(error.epoch).toBe(Math.floor(losses.length / 5) + 1); // 5 batches an epoch
+    expect(Number.isFinite(error.loss)).toBe(false);
+    expect(error.message).toContain(`epoch ${error.epoch}, step ${error.step}`);
+    expect(error.message).toContain(`is ${error.loss}`);
+    expect(error.message).toMatch(/Lower the learning rate \(it was 3\)/);
+    // The error ends fit before the epoch is recorded: the history holds the finite epochs.
+    expect(error.history.epochs.length).toBe(error.epoch - 1);
+    expect(error.history.loss.every(Number.isFinite)).toBe(true);
+    // The trainer holds the parameters of the end of the last finite epoch, and the snapshot stays restorable.
+    expect(error.restoredEpoch).toBe(error.epoch - 1);
+    expect(error.message).toContain(`the end of epoch ${error.restoredEpoch}`);
+    const expected = error.restoredEpoch === 0 ? initial : afterEpoch[error.restoredEpoch - 1]!;
+    expect(parametersOf(trainer)).toEqual(expected);
+    expect(parametersOf(trainer).every(Number.isFinite)).toBe(true);
+    expect(trainer.state.step).toBe(5 * error.restoredEpoch);
+    trainer.step({ x: train.x.subarray(0, 10 * d), t: train.t.subarray(0, 10 * k) });
+    trainer.restore();
+    expect(parametersOf(trainer)).toEqual(expected);
+  });
+
+  it("a NaN in the data stops the first epoch and brings back the starting parameters", () => {
+    const trainer = createLinearTrainer({ features: d, outputs: k, batch: 10, learningRate: 0.1 });
+    const x = Float64Array.from(train.x);
+    x[23 * d + 1] = Number.NaN; // example 23: batch 3
+    const { error, losses, initial } = fitUntilDiverged(trainer, { x, t: train.t });
+    expect(losses.length).toBe(2);
+    expect(error).toMatchObject({ epoch: 1, step: 3, restoredEpoch: 0 });
+    expect(error.loss).toBeNaN();
+    expect(error.message).toMatch(/batch 3 of 5 .* is NaN/);
+    expect(error.message).toContain("the parameters fit started from");
+    expect(parametersOf(trainer)).toEqual(initial);
+    expect(trainer.state.step).toBe(0);
+  });
+
+  it("with early stopping it restores the best epoch's parameters", () => {
+    // Ten steps (two epochs) at a stable rate, then one far beyond 2/λmax.
+    const trainer = createLinearTrainer({ features: d, outputs: k, batch: 10, learningRate: 0.05 });
+    const { error, afterEpoch } = fitUntilDiverged(trainer, train, {
+      validation: held,
+      earlyStopping: { patience: 1000 },
+      learningRate: (step) => (step < 10 ? 0.05 : 5),
+    });
+    const best = error.history.bestEpoch!;
+    expect(best).toBeGreaterThanOrEqual(2);
+    expect(error.restoredEpoch).toBe(best);
+    expect(parametersOf(trainer)).toEqual(afterEpoch[best - 1]);
+  });
+
+  it("a generated trainer with a learning rate far too large (f64, sgd)", async () => {
+    const net = model("diverging", ({ input, param }) => {
+      const x = input("x", [3]);
+      const t = input("t", [2]);
+      const W = param("W", [3, 2], { init: 0.1 });
+      const b = param("b", [2]);
+      return { loss: nn.halfSquaredError(x.matmul(W).add(b), t) };
+    });
+    const { createTrainer } = await loadGenerated(net, 10, { optimizer: "sgd", learningRate: 100 });
+    const trainer = createTrainer();
+    const initial = parametersOf(trainer);
+    let error: unknown;
+    try {
+      fit(trainer as never, train, { epochs: 1000, progress: false });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    const { epoch, restoredEpoch } = error as TrainingDivergedError;
+    expect(restoredEpoch).toBe(epoch - 1);
+    expect(parametersOf(trainer).every(Number.isFinite)).toBe(true);
+    if (restoredEpoch === 0) expect(parametersOf(trainer)).toEqual(initial);
+    else expect(trainer.state.step).toBe(5 * restoredEpoch);
   });
 });
