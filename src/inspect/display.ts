@@ -8,7 +8,7 @@ import type { Tensor } from "../dsl/tensor.js";
 import { formatBoth, joinTex, joinText, type FormatOptions } from "./format.js";
 import { adjointsBetween, gradientOf, latexMime, type MimeBundle } from "./expression.js";
 import { ComputationGraph, type GraphOptions } from "./graph.js";
-import { texName } from "./names.js";
+import { texName, texText } from "./names.js";
 
 export interface Displayable {
   toString(): string;
@@ -100,11 +100,11 @@ export class Equations implements Displayable {
   [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
 }
 
-/** ∂f/∂w0 → \frac{\partial f}{\partial w_{0}}; other labels → their LaTeX name. */
+/** ∂f/∂w0 → \frac{\partial f}{\partial w_{0}}; names → their LaTeX name; any other label → escaped \text{…}. */
 export function labelTex(label: string): string {
-  const partial = /^∂(\w+)\/∂(\w+)$/u.exec(label);
+  const partial = /^∂([\p{L}\p{N}_$]+)\/∂([\p{L}\p{N}_$]+)$/u.exec(label);
   if (partial) return `\\frac{\\partial ${texName(partial[1]!)}}{\\partial ${texName(partial[2]!)}}`;
-  return /^[\p{L}\w]+$/u.test(label) ? texName(label) : `\\text{${label}}`;
+  return /^[\p{L}\p{N}_$]+$/u.test(label) ? texName(label) : texText(label);
 }
 
 export function equations(entries: Readonly<Record<string, Tensor>>, options: FormatOptions = {}): Equations {

@@ -6,20 +6,35 @@
 // patterns print the way the lectures write them: exp(z − logΣexp z) is softmax(z), a power of a
 // function is tanh²(u), ⊙ marks elementwise products of tensors, ᵀ transposes.
 //
+// A long chain of adjoints prints as the lectures' δ recurrence; layout ops print where they change
+// what the text means (layout.ts), and every printed equation reports the shape its text stands
+// for, so tests can hold the printer to shape-correct equations. Rendering is iterative and each
+// node is rendered once, so printing is linear and has no recursion-depth limit.
+//
 // One layout is decided with the text form and shared by the LaTeX form, so both name the same
 // temporaries and order terms the same way. Ops without a printing rule here (new ones) print as
 // op(arguments), so the printer never fails on a graph.
 
+import * as ir from "../ir/build.js";
+import { reachableInOrder } from "../ir/graph.js";
 import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
+import type { Shape } from "../ir/shape.js";
 import { simplify } from "../passes/simplify.js";
+import { expandedForm } from "./algebra.js";
+import { asMatrix, broadcastPrinted, isRowColumnFlip, printsAs, see, seeLayout } from "./layout.js";
 import { formatNumber, superscript, texName } from "./names.js";
 
 const enum Prec { Sum = 1, Product = 2, Unary = 3, Power = 4, Atom = 5 }
 
-interface Rendered {
+interface Text {
   readonly s: string;
   readonly prec: number;
+}
+
+interface Rendered extends Text {
+  /** The shape the printed text stands for (a vector reads as a row); null when it has none. */
+  readonly shape: Shape | null;
 }
 
 export interface FormatOptions {
@@ -31,29 +46,33 @@ export interface FormatOptions {
   readonly known?: ReadonlyMap<Node, string>;
   /** Adjoint nodes ∂f/∂v: when one becomes a temporary it is called δk instead of tk. */
   readonly adjoints?: ReadonlySet<Node>;
+  /** Names temporaries must not take (δ3 when a third layer's δ is not printed). */
+  readonly reserved?: Iterable<string>;
   /** Shared subexpressions whose text is at most this long are repeated instead of named (default 12). */
   readonly inlineLimit?: number;
 }
 
+export interface Definition {
+  /** The name as printed (LaTeX in the LaTeX form). */
+  readonly name: string;
+  /** The name as text. */
+  readonly label: string;
+  readonly body: string;
+  /** The node this line defines (as given, before display rewrites). */
+  readonly node: Node;
+  /** The shape the printed body stands for, read from the printed text (null: none). */
+  readonly shape: Shape | null;
+}
+
 /** Definitions (temporaries and named values, in dependency order) and one body per root. */
 export interface Formatted {
-  readonly definitions: readonly { readonly name: string; readonly label: string; readonly body: string; readonly node: Node }[];
+  readonly definitions: readonly Definition[];
   readonly results: readonly string[];
+  /** The shape each printed result stands for. */
+  readonly resultShapes: readonly (Shape | null)[];
 }
 
 // ── the display structure: layout ops are transparent, softmax is one node ──────────────────────
-
-function isUnitReshape(node: Node): boolean {
-  const from = node.inputs[0]!.shape.filter((d) => d !== 1);
-  const to = node.shape.filter((d) => d !== 1);
-  return from.length === to.length && from.every((d, i) => d === to[i]);
-}
-
-/** Skip nodes that print as their operand: broadcasts and reshapes that only add or drop unit axes. */
-function see(node: Node): Node {
-  while ((node.op === Op.Broadcast) || (node.op === Op.Reshape && isUnitReshape(node))) node = node.inputs[0]!;
-  return node;
-}
 
 /** z − logΣexp(z) (broadcast back): the z of log softmax(z), if `node` is that. */
 function logSoftmaxOperand(node: Node): Node | undefined {
@@ -67,11 +86,17 @@ function softmaxOperand(node: Node): Node | undefined {
   return node.op === Op.Exp ? logSoftmaxOperand(see(node.inputs[0]!)) : undefined;
 }
 
+/** Ops whose operands broadcast elementwise, numpy style: a broadcast into them need not print. */
+const elementwise = new Set<Op>([
+  Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Neg, Op.PowConst, Op.Maximum, Op.Minimum, Op.Greater, Op.Equal, Op.Select,
+  Op.Sigmoid, Op.Exp, Op.Log, Op.Sin, Op.Cos, Op.Tanh, Op.Softplus, Op.Sign, Op.Sqrt, Op.Abs,
+]);
+
 /** The operands as printed. */
 export function displayChildren(node: Node): Node[] {
   const softmax = softmaxOperand(node) ?? logSoftmaxOperand(node);
   if (softmax) return [softmax];
-  return node.inputs.map(see);
+  return node.inputs.map(elementwise.has(node.op) ? see : seeLayout);
 }
 
 const isLeaf = (node: Node): boolean => node.inputs.length === 0;
@@ -110,18 +135,18 @@ interface Dialect {
   readonly subtract: string;
   /** Separator between two factors; `tensors` when both sides are non-scalar (elementwise ⊙). */
   readonly times: (left: string, right: string, tensors: boolean) => string;
-  readonly quotient: (num: Rendered, den: Rendered) => Rendered;
-  readonly power: (base: Rendered, exponent: number) => string;
+  readonly quotient: (num: Text, den: Text) => Text;
+  readonly power: (base: Text, exponent: number) => string;
   readonly call: (fn: string, args: readonly string[]) => string;
   /** f²(u) for a small integer power of a named function, if the dialect writes it that way. */
   readonly callPower: (fn: string, arg: string, exponent: number) => string;
   readonly functionName: (op: Op) => string;
-  readonly exp: (arg: Rendered) => Rendered;
+  readonly exp: (arg: Text) => Text;
   readonly sqrt: (arg: string) => string;
   readonly abs: (arg: string) => string;
-  readonly transpose: (arg: Rendered) => string;
-  readonly sum: (arg: Rendered, axes: string | undefined) => string;
-  readonly batchSum: (arg: Rendered) => string;
+  readonly transpose: (arg: Text) => string;
+  readonly sum: (arg: Text, axes: string | undefined) => string;
+  readonly batchSum: (arg: Text) => string;
   readonly batchSize: string;
   readonly compare: (a: string, relation: ">" | "=", b: string) => string;
   readonly select: (condition: string, a: string, b: string) => string;
@@ -193,8 +218,23 @@ const texDialect: Dialect = {
   matmul: " ",
 };
 
-function wrap(dialect: Dialect, r: Rendered, atLeast: number): string {
+function wrap(dialect: Dialect, r: Text, atLeast: number): string {
   return r.prec >= atLeast ? r.s : dialect.paren(r.s);
+}
+
+// ── display rewrites: products of sums of quotients print expanded when shorter ────────────────
+
+/**
+ * The roots with each product that expandedForm() shortens replaced (consumers rebuilt), and the map
+ * from every node to the node it prints as.
+ */
+function rewriteForDisplay(roots: readonly Node[]): { roots: Node[]; shown: Map<Node, Node> } {
+  const shown = new Map<Node, Node>();
+  for (const node of reachableInOrder(roots)) {
+    const rebuilt = ir.rebuild(node, node.inputs.map((input) => shown.get(input) ?? input));
+    shown.set(node, expandedForm(rebuilt) ?? rebuilt);
+  }
+  return { roots: roots.map((root) => shown.get(root) ?? root), shown };
 }
 
 // ── layout: which shared subexpressions become temporaries ─────────────────────────────────────
@@ -204,26 +244,62 @@ interface Plan {
   readonly names: Map<Node, string>;
   readonly definitions: Node[];
   readonly order: readonly Node[];
+  /** Inline nodes a consumer always flattens into its own sum or product: never printed on their own. */
+  readonly absorbed: ReadonlySet<Node>;
+  /** The node as given, for each printed node (before display rewrites). */
+  readonly original: ReadonlyMap<Node, Node>;
+  /** Adjoints ∂f/∂v among the printed nodes. */
+  readonly adjoints: ReadonlySet<Node>;
+}
+
+const productOps = new Set<Op>([Op.Mul, Op.Div, Op.Neg]);
+const sumOps = new Set<Op>([Op.Add, Op.Sub, Op.Neg]);
+
+/**
+ * Whether the printer flattens `node` into `consumer` (a term of a sum or a factor of a product)
+ * wherever `consumer` prints, so `node` never prints on its own (the Printer's terms() and
+ * collect() go through exactly these).
+ */
+function flattensInto(node: Node, consumer: Node): boolean {
+  if (node.op === Op.Neg) return productOps.has(consumer.op) || sumOps.has(consumer.op);
+  if (node.op === Op.Mul || node.op === Op.Div || node.op === Op.PowConst) {
+    return productOps.has(consumer.op) || consumer.op === Op.Add || consumer.op === Op.Sub;
+  }
+  if (node.op === Op.Add || node.op === Op.Sub) return consumer.op === Op.Add || consumer.op === Op.Sub;
+  return false;
 }
 
 function makePlan(roots: readonly Node[], options: FormatOptions): { plan: Plan; text: Printer } {
-  const shown = (options.simplify ?? true) ? simplify(roots) : [...roots];
+  // operands first, so simplify's own recursion stays shallow on deep graphs (a 20,000-term sum)
+  if (options.simplify ?? true) for (const node of reachableInOrder(roots)) simplify([node]);
+  const simplified = (options.simplify ?? true) ? simplify(roots) : [...roots];
+  const { roots: shown, shown: shownAs } = rewriteForDisplay(simplified);
+  // names are given for nodes as built; printing sees their simplified, rewritten forms
+  const simplifiedOf = (node: Node): Node => ((options.simplify ?? true) ? simplify([node])[0]! : node);
+  const normal = (node: Node): Node => see(shownAs.get(see(simplifiedOf(node))) ?? shownAs.get(simplifiedOf(node)) ?? simplifiedOf(node));
   const names = new Map<Node, string>();
-  // names are given for nodes as built; printing sees their simplified forms
-  const normal = (node: Node): Node => see((options.simplify ?? true) ? simplify([node])[0]! : node);
-  for (const [node, name] of options.names ?? []) names.set(normal(node), name);
+  const original = new Map<Node, Node>();
+  for (const [node, name] of options.names ?? []) { const n = normal(node); names.set(n, name); if (!original.has(n)) original.set(n, node); }
   const known = new Set<Node>();
-  for (const [node, name] of options.known ?? []) { names.set(normal(node), name); known.add(normal(node)); }
-  const adjoints = new Set([...options.adjoints ?? []].map(see));
+  for (const [node, name] of options.known ?? []) { const n = normal(node); names.set(n, name); known.add(n); }
+  for (const [before, after] of shownAs) if (!original.has(see(after))) original.set(see(after), see(before));
+  const adjoints = new Set([...options.adjoints ?? []].map(normal));
   const order = displayOrder(shown);
   const uses = new Map<Node, number>();
+  const consumerOf = new Map<Node, Node>();
   for (const root of shown) uses.set(see(root), (uses.get(see(root)) ?? 0) + 1);
-  for (const node of order) for (const child of displayChildren(node)) uses.set(child, (uses.get(child) ?? 0) + 1);
+  for (const node of order) {
+    for (const child of displayChildren(node)) {
+      uses.set(child, (uses.get(child) ?? 0) + 1);
+      consumerOf.set(child, node);
+    }
+  }
 
-  const plan: Plan = { roots: shown.map(see), names, definitions: [], order };
+  const absorbed = new Set<Node>();
+  const plan: Plan = { roots: shown.map(see), names, definitions: [], order, absorbed, original, adjoints };
   const text = new Printer(plan, textDialect);
   const limit = options.inlineLimit ?? 12;
-  const taken = new Set(names.values());
+  const taken = new Set([...names.values(), ...options.reserved ?? []]);
   const counters = { t: 0, δ: 0 };
   const fresh = (prefix: "t" | "δ"): string => {
     let name: string;
@@ -231,12 +307,39 @@ function makePlan(roots: readonly Node[], options: FormatOptions): { plan: Plan;
     taken.add(name);
     return name;
   };
-  // A shared subexpression is repeated inline only when it is short and applies one op to leaves
-  // (σ(x), w·x), so chains such as σ(σ(σ(w))) get one temporary per level.
+  const isRoot = new Set(plan.roots);
+  // A chain of adjoints, each a product with the next (∂f/∂sₖ = ∂f/∂sₖ₊₁·σ′(sₖ₊₁) for nested
+  // sigmoids), prints as the lectures' δ recurrence, one line per link, instead of one long product,
+  // once it has at least `minChain` links.
+  const minChain = 3;
+  const member = (node: Node): boolean => adjoints.has(node) && productOps.has(node.op) && uses.get(node) === 1 && !isRoot.has(node) && !names.has(node);
+  const depth = new Map<Node, number>();
+  for (const node of order) {
+    if (member(node)) depth.set(node, 1 + Math.max(0, ...displayChildren(node).map((child) => depth.get(child) ?? 0)));
+  }
+  const chain = new Map<Node, number>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i]!;
+    if (!depth.has(node)) continue;
+    const consumer = consumerOf.get(node)!;
+    chain.set(node, chain.get(consumer) ?? depth.get(node)!);
+  }
   for (const node of order) {
     if (isLeaf(node)) continue;
     if (names.has(node)) { if (!known.has(node)) plan.definitions.push(node); continue; }
-    if ((uses.get(node) ?? 0) < 2) continue;
+    const used = uses.get(node) ?? 0;
+    const consumer = consumerOf.get(node);
+    if ((chain.get(node) ?? 0) >= minChain && consumer !== undefined && productOps.has(consumer.op)) {
+      names.set(node, fresh("δ"));
+      plan.definitions.push(node);
+      continue;
+    }
+    if (used < 2) {
+      if (used === 1 && !isRoot.has(node) && consumer !== undefined && flattensInto(node, consumer)) absorbed.add(node);
+      continue;
+    }
+    // A shared subexpression is repeated inline only when it is short and applies one op to leaves
+    // (σ(x), w·x), so chains such as σ(σ(σ(w))) get one temporary per level.
     if (displayChildren(node).every(isLeaf) && text.body(node).s.length <= limit) continue;
     names.set(node, fresh(adjoints.has(node) ? "δ" : "t"));
     plan.definitions.push(node);
@@ -256,7 +359,17 @@ interface Product {
   readonly factors: Factor[];
 }
 
+interface Term {
+  readonly negative: boolean;
+  readonly product: Product;
+}
+
 const naturalOrder = (a: string, b: string): number => a.localeCompare(b, "en", { numeric: true });
+
+/** The printed operand's shape read as `actual` when they agree (a row prints like a vector), else null. */
+function agreeing(printed: Shape | null, actual: Shape): Shape | null {
+  return printsAs(printed, actual) ? actual : null;
+}
 
 class Printer {
   private readonly memo = new Map<Node, Rendered>();
@@ -265,14 +378,12 @@ class Printer {
 
   /** How a consumer sees `node`: its name, or its body printed inline. */
   ref(node: Node): Rendered {
-    node = see(node);
     const name = this.plan.names.get(node);
-    if (name !== undefined) return { s: this.dialect.name(name), prec: Prec.Atom };
+    if (name !== undefined) return { s: this.dialect.name(name), prec: Prec.Atom, shape: isLeaf(node) ? node.shape : this.body(node).shape };
     return this.body(node);
   }
 
   body(node: Node): Rendered {
-    node = see(node);
     let known = this.memo.get(node);
     if (!known) {
       known = this.render(node);
@@ -281,167 +392,212 @@ class Printer {
     return known;
   }
 
+  /** Render every printed node, operands first, so rendering one never recurses deeply. */
+  warm(): void {
+    for (const node of this.plan.order) if (!this.plan.absorbed.has(node)) this.body(node);
+  }
+
   private key(node: Node): string {
     return this.keyOf ? this.keyOf(node) : this.ref(node).s;
   }
 
   private inline(node: Node): boolean {
-    return !this.plan.names.has(see(node));
+    return !this.plan.names.has(node);
   }
 
   private render(node: Node): Rendered {
     const d = this.dialect;
-    const atom = (s: string): Rendered => ({ s, prec: Prec.Atom });
-    const arg = (i: number): string => this.ref(node.inputs[i]!).s;
+    const textual = d === textDialect;
+    const atom = (s: string, shape: Shape | null): Rendered => ({ s, prec: Prec.Atom, shape });
+    const children = displayChildren(node);
+    const arg = (i: number): Rendered => this.ref(children[i]!);
+    const args = (): Rendered[] => children.map((_, i) => arg(i));
     const softmax = softmaxOperand(node);
-    if (softmax) return atom(d.call(d === textDialect ? "softmax" : "\\operatorname{softmax}", [this.ref(softmax).s]));
+    if (softmax) { const z = this.ref(softmax); return atom(d.call(textual ? "softmax" : "\\operatorname{softmax}", [z.s]), z.shape); }
     const logSoftmax = logSoftmaxOperand(node);
-    if (logSoftmax) return atom(d.call(d === textDialect ? "log softmax" : "\\log\\operatorname{softmax}", [this.ref(logSoftmax).s]));
+    if (logSoftmax) { const z = this.ref(logSoftmax); return atom(d.call(textual ? "log softmax" : "\\log\\operatorname{softmax}", [z.s]), z.shape); }
     switch (node.op) {
       case Op.Param:
       case Op.Input:
-        return atom(d.name(node.attrs.name ?? "?"));
+      case Op.DropoutMask:
+        return atom(d.name(node.attrs.name ?? "?"), node.shape);
       case Op.Const: {
         const value = node.attrs.value!;
-        return value < 0 ? { s: `${d.minus}${d.number(-value)}`, prec: Prec.Unary } : atom(d.number(value));
+        return value < 0 ? { s: `${d.minus}${d.number(-value)}`, prec: Prec.Unary, shape: [] } : atom(d.number(value), []);
       }
       case Op.BatchSize:
-        return atom(d.batchSize);
+        return atom(d.batchSize, []);
       case Op.Add:
       case Op.Sub:
       case Op.Neg:
-        return this.renderSum(node);
+        return this.renderTerms(this.terms(node));
       case Op.Mul:
       case Op.Div:
       case Op.PowConst:
-        return this.renderProduct(this.productOf(node, true), node);
-      case Op.Exp:
-        return d.exp(this.ref(node.inputs[0]!));
-      case Op.Sqrt:
-        return atom(d.sqrt(arg(0)));
-      case Op.Abs:
-        return atom(d.abs(arg(0)));
-      case Op.Sigmoid: case Op.Log: case Op.Sin: case Op.Cos: case Op.Tanh: case Op.Softplus: case Op.Sign:
-      case Op.Maximum: case Op.Minimum: case Op.LogSumExp:
-        return atom(d.call(d.functionName(node.op), node.inputs.map((_, i) => arg(i))));
-      case Op.SoftmaxCrossEntropy:
-        return atom(d.call(d.functionName(node.op), [d.call(d === textDialect ? "softmax" : "\\operatorname{softmax}", [arg(0)]), arg(1)]));
-      case Op.Greater:
-        return atom(d.compare(arg(0), ">", arg(1)));
-      case Op.Equal:
-        return atom(d.compare(arg(0), "=", arg(1)));
-      case Op.Select: {
-        const condition = see(node.inputs[0]!);
-        const text = condition.op === Op.Greater && this.inline(condition)
-          ? `${this.ref(condition.inputs[0]!).s} > ${this.ref(condition.inputs[1]!).s}`
-          : `${arg(0)} ≠ 0`.replace("≠", d === textDialect ? "≠" : "\\neq");
-        return atom(d.select(text, arg(1), arg(2)));
+        return this.renderProduct(this.productOf(node, true));
+      case Op.Exp: {
+        const x = arg(0);
+        return { ...d.exp(x), shape: x.shape };
       }
-      case Op.Transpose:
-        if (node.shape.length === 2) return { s: d.transpose(this.ref(node.inputs[0]!)), prec: Prec.Power };
-        return atom(d.call(d === textDialect ? "transpose" : "\\operatorname{transpose}", [arg(0), `[${node.attrs.perm!.join(", ")}]`]));
-      case Op.Reshape:
-        return atom(d.call(d === textDialect ? "reshape" : "\\operatorname{reshape}", [arg(0), `[${node.shape.join(", ")}]`]));
+      case Op.Sqrt: { const x = arg(0); return atom(d.sqrt(x.s), x.shape); }
+      case Op.Abs: { const x = arg(0); return atom(d.abs(x.s), x.shape); }
+      case Op.Sigmoid: case Op.Log: case Op.Sin: case Op.Cos: case Op.Tanh: case Op.Softplus: case Op.Sign:
+      case Op.Maximum: case Op.Minimum: {
+        const xs = args();
+        return atom(d.call(d.functionName(node.op), xs.map((x) => x.s)), broadcastPrinted(xs.map((x) => x.shape)));
+      }
+      case Op.LogSumExp: {
+        const x = arg(0);
+        return atom(d.call(d.functionName(node.op), [x.s]), agreeing(x.shape, node.inputs[0]!.shape) && node.shape);
+      }
+      case Op.SoftmaxCrossEntropy: {
+        const [z, y] = args();
+        const shape = agreeing(z!.shape, node.inputs[0]!.shape) && agreeing(y!.shape, node.inputs[1]!.shape) && node.shape;
+        return atom(d.call(d.functionName(node.op), [d.call(textual ? "softmax" : "\\operatorname{softmax}", [z!.s]), y!.s]), shape);
+      }
+      case Op.Greater:
+      case Op.Equal: {
+        const [a, b] = args();
+        return atom(d.compare(a!.s, node.op === Op.Greater ? ">" : "=", b!.s), broadcastPrinted([a!.shape, b!.shape]));
+      }
+      case Op.Select: {
+        const condition = children[0]!;
+        const [c, a, b] = args();
+        const text = condition.op === Op.Greater && this.inline(condition)
+          ? `${displayChildren(condition).map((x) => this.ref(x).s).join(" > ")}`
+          : `${c!.s} ${textual ? "≠" : "\\neq"} 0`;
+        return atom(d.select(text, a!.s, b!.s), broadcastPrinted([c!.shape, a!.shape, b!.shape]));
+      }
+      case Op.Transpose: {
+        const x = arg(0);
+        if (node.shape.length === 2) {
+          const m = asMatrix(x.shape);
+          return { s: d.transpose(x), prec: Prec.Power, shape: m && [m[1]!, m[0]!] };
+        }
+        const shape = agreeing(x.shape, node.inputs[0]!.shape) && node.shape;
+        return atom(d.call(textual ? "transpose" : "\\operatorname{transpose}", [x.s, `[${node.attrs.perm!.join(", ")}]`]), shape);
+      }
+      case Op.Reshape: {
+        const x = arg(0);
+        // a row read as a column (or back) is a transpose: xᵀ in xᵀ·δ, (a·δ)ᵀ for a row reshaped to a column
+        if (isRowColumnFlip(node)) {
+          const m = asMatrix(x.shape);
+          return { s: d.transpose(x), prec: Prec.Power, shape: m && [m[1]!, m[0]!] };
+        }
+        const shape = x.shape !== null && x.shape.reduce((n, k) => n * k, 1) === node.size ? node.shape : null;
+        return atom(d.call(textual ? "reshape" : "\\operatorname{reshape}", [x.s, `[${node.shape.join(", ")}]`]), shape);
+      }
       case Op.Sum:
       case Op.Max: {
         const all = node.attrs.axes!.length === node.inputs[0]!.shape.length;
         const axes = all ? undefined : node.attrs.axes!.join(",");
-        if (node.op === Op.Sum) {
-          const operand = this.ref(node.inputs[0]!);
-          return { s: d.sum(operand, axes), prec: operand.prec < Prec.Atom ? Prec.Atom : Prec.Unary };
-        }
-        return atom(d.call(d.functionName(node.op), [arg(0), ...(axes ? [`axis ${axes}`] : [])]));
+        const operand = arg(0);
+        const shape = all ? [] : agreeing(operand.shape, node.inputs[0]!.shape) && node.shape;
+        if (node.op === Op.Sum) return { s: d.sum(operand, axes), prec: operand.prec < Prec.Atom ? Prec.Atom : Prec.Unary, shape };
+        return atom(d.call(d.functionName(node.op), [operand.s, ...(axes ? [`axis ${axes}`] : [])]), shape);
       }
-      case Op.BatchSum:
-        return { s: d.batchSum(this.ref(node.inputs[0]!)), prec: Prec.Unary };
+      case Op.Broadcast: {
+        const x = arg(0);
+        const shape = broadcastPrinted([x.shape, node.shape]) && node.shape;
+        return atom(d.call(textual ? "broadcast" : "\\operatorname{broadcast}", [x.s, `[${node.shape.join(", ")}]`]), shape);
+      }
+      case Op.BatchSum: {
+        const x = arg(0);
+        return { s: d.batchSum(x), prec: Prec.Unary, shape: x.shape };
+      }
       case Op.MatMul: {
-        // a vector reshaped into a column on the left is the lectures' xᵀ (an outer product xᵀ·δ)
-        // and a [k,1] ↔ [1,k] reshape of a matrix is its transpose (simplify turns such transposes into reshapes)
-        const flipped = (x: Node): boolean => x.op === Op.Reshape && x.inputs[0]!.shape.length === 2 && x.shape.length === 2
-          && x.shape[0] === x.inputs[0]!.shape[1] && x.shape[1] === x.inputs[0]!.shape[0] && x.shape[0] !== x.shape[1];
-        const raw = node.inputs[0]!;
-        const column = raw.op === Op.Reshape && raw.inputs[0]!.shape.length === 1 && raw.shape.length === 2 && raw.shape[1] === 1 && raw.shape[0] !== 1;
-        let left = this.ref(raw);
-        if (column || flipped(raw)) left = { s: d.transpose(left), prec: Prec.Power };
-        let right = this.ref(node.inputs[1]!);
-        if (flipped(node.inputs[1]!)) right = { s: d.transpose(right), prec: Prec.Power };
-        return { s: `${wrap(d, left, Prec.Product)}${d.matmul}${wrap(d, right, Prec.Power)}`, prec: Prec.Product };
+        const left = arg(0);
+        const right = arg(1);
+        const a = asMatrix(left.shape);
+        const b = asMatrix(right.shape);
+        const shape = a && b && a[1] === b[0] ? [a[0]!, b[1]!] : null;
+        return { s: `${wrap(d, left, Prec.Product)}${d.matmul}${wrap(d, right, Prec.Power)}`, prec: Prec.Product, shape };
       }
-      default:
-        return atom(d.call(d.functionName(node.op), node.inputs.map((_, i) => arg(i))));
+      default: {
+        const xs = args();
+        const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
+        return atom(d.call(d.functionName(node.op), xs.map((x) => x.s)), shape);
+      }
     }
   }
 
-  // Sums: signed terms of inline +, − and negation chains
-  private terms(node: Node, negative: boolean, into: { negative: boolean; product: Product; node: Node }[], top = false): void {
-    node = see(node);
-    if (top || this.inline(node)) {
-      if (node.op === Op.Add) { this.terms(node.inputs[0]!, negative, into); this.terms(node.inputs[1]!, negative, into); return; }
-      if (node.op === Op.Sub) { this.terms(node.inputs[0]!, negative, into); this.terms(node.inputs[1]!, !negative, into); return; }
-      if (node.op === Op.Neg) { this.terms(node.inputs[0]!, !negative, into); return; }
+  // Sums: signed terms of inline +, − and negation chains (iterative: chains can be long)
+  private terms(root: Node): Term[] {
+    const into: Term[] = [];
+    const stack: { node: Node; negative: boolean; top: boolean }[] = [{ node: root, negative: false, top: true }];
+    while (stack.length > 0) {
+      const { node: raw, negative, top } = stack.pop()!;
+      const node = see(raw);
+      if (top || this.inline(node)) {
+        if (node.op === Op.Add) { stack.push({ node: node.inputs[1]!, negative, top: false }, { node: node.inputs[0]!, negative, top: false }); continue; }
+        if (node.op === Op.Sub) { stack.push({ node: node.inputs[1]!, negative: !negative, top: false }, { node: node.inputs[0]!, negative, top: false }); continue; }
+        if (node.op === Op.Neg) { stack.push({ node: node.inputs[0]!, negative: !negative, top: false }); continue; }
+      }
+      const product = this.productOf(node);
+      if (product.coefficient < 0) {
+        product.coefficient = -product.coefficient;
+        into.push({ negative: !negative, product });
+      } else {
+        into.push({ negative, product });
+      }
     }
-    const product = this.productOf(node);
-    if (product.coefficient < 0) {
-      product.coefficient = -product.coefficient;
-      negative = !negative;
-    }
-    into.push({ negative, product, node });
+    return into;
   }
 
-  private renderSum(node: Node): Rendered {
+  private renderTerms(terms: readonly Term[]): Rendered {
     const d = this.dialect;
-    const terms: { negative: boolean; product: Product; node: Node }[] = [];
-    this.terms(node, false, terms, true);
     const degree = (p: Product) => p.factors.reduce((n, f) => n + (f.node.op === Op.MatMul ? 2 : 1), 0);
     const sortKey = (p: Product) => p.factors.map((f) => this.key(f.node)).join("·");
     const ordered = terms
-      .map((term, index) => ({ term, index, key: sortKey(term.product) }))
+      .map((term, index) => ({ term, index, key: sortKey(term.product), degree: degree(term.product) }))
       .sort((a, b) => {
         if (a.term.negative !== b.term.negative) return a.term.negative ? 1 : -1;
-        const constA = degree(a.term.product) === 0;
-        const constB = degree(b.term.product) === 0;
+        const constA = a.degree === 0;
+        const constB = b.degree === 0;
         if (constA !== constB) return constA ? 1 : -1;
-        if (degree(a.term.product) !== degree(b.term.product)) return degree(b.term.product) - degree(a.term.product);
+        if (a.degree !== b.degree) return b.degree - a.degree;
         return naturalOrder(a.key, b.key) || a.index - b.index;
       })
       .map((entry) => entry.term);
+    if (ordered.length === 0) return { s: d.number(0), prec: Prec.Atom, shape: [] };
+    const rendered = ordered.map((term) => this.renderProduct(term.product));
     let s = "";
     ordered.forEach((term, i) => {
-      const r = this.renderProduct(term.product, term.node);
+      const r = rendered[i]!;
       const text = r.prec <= Prec.Sum || (term.negative && r.prec < Prec.Product) ? d.paren(r.s) : r.s;
       if (i === 0) s = term.negative ? `${d.minus}${text}` : text;
       else s += `${term.negative ? d.subtract : d.plus}${text}`;
     });
-    const single = ordered.length === 1;
-    return { s, prec: single ? (ordered[0]!.negative ? Prec.Unary : this.renderProduct(ordered[0]!.product, ordered[0]!.node).prec) : Prec.Sum };
+    const shape = broadcastPrinted(rendered.map((r) => r.shape));
+    if (ordered.length > 1) return { s, prec: Prec.Sum, shape };
+    return { s, prec: ordered[0]!.negative ? Prec.Unary : rendered[0]!.prec, shape };
   }
 
   // Products: a coefficient and factors with exponents (negative ones print in a denominator)
   private productOf(node: Node, top = false): Product {
-    const product: Product = { coefficient: 1, factors: [] };
-    this.collect(node, 1, product, top);
-    return product;
-  }
-
-  private collect(node: Node, exponent: number, into: Product, top = false): void {
-    node = see(node);
-    const inline = top || this.inline(node);
-    if (node.op === Op.Const) { into.coefficient *= node.attrs.value! ** exponent; return; }
-    if (inline && exponent === 1 || inline && exponent === -1) {
-      if (node.op === Op.Mul) { this.collect(node.inputs[0]!, exponent, into); this.collect(node.inputs[1]!, exponent, into); return; }
-      if (node.op === Op.Div) { this.collect(node.inputs[0]!, exponent, into); this.collect(node.inputs[1]!, -exponent, into); return; }
-      if (node.op === Op.Neg) { into.coefficient = -into.coefficient; this.collect(node.inputs[0]!, exponent, into); return; }
-      if (node.op === Op.PowConst && Number.isInteger(node.attrs.exponent!)) {
-        into.factors.push({ node: see(node.inputs[0]!), exponent: exponent * node.attrs.exponent! });
-        return;
+    const into: Product = { coefficient: 1, factors: [] };
+    const stack: { node: Node; exponent: number; top: boolean }[] = [{ node, exponent: 1, top }];
+    while (stack.length > 0) {
+      const entry = stack.pop()!;
+      const n = see(entry.node);
+      const exponent = entry.exponent;
+      if (n.op === Op.Const) { into.coefficient *= n.attrs.value! ** exponent; continue; }
+      if ((entry.top || this.inline(n)) && Math.abs(exponent) === 1) {
+        if (n.op === Op.Mul) { stack.push({ node: n.inputs[1]!, exponent, top: false }, { node: n.inputs[0]!, exponent, top: false }); continue; }
+        if (n.op === Op.Div) { stack.push({ node: n.inputs[1]!, exponent: -exponent, top: false }, { node: n.inputs[0]!, exponent, top: false }); continue; }
+        if (n.op === Op.Neg) { into.coefficient = -into.coefficient; stack.push({ node: n.inputs[0]!, exponent, top: false }); continue; }
+        // any power, integer or not, is its base with an exponent (the base is another node, so this ends)
+        if (n.op === Op.PowConst) { into.factors.push({ node: see(n.inputs[0]!), exponent: exponent * n.attrs.exponent! }); continue; }
       }
+      into.factors.push({ node: n, exponent });
     }
-    into.factors.push({ node, exponent });
+    return into;
   }
 
+  // leaves, then named adjoints (δ2 = δ1·t8·(1 − t8), the recurrence first), other names, compound factors
   private factorRank(node: Node): number {
     if (isLeaf(node)) return 0;
-    if (!this.inline(node)) return 1;
+    if (!this.inline(node)) return this.plan.adjoints.has(node) ? 1 : 1.5;
     const r = this.body(node);
     return r.prec >= Prec.Power ? 2 : 3;
   }
@@ -450,16 +606,17 @@ class Printer {
     const d = this.dialect;
     const base = this.ref(factor.node);
     if (magnitude === 1) return base;
+    if (magnitude === 0.5) return { s: d.sqrt(base.s), prec: Prec.Atom, shape: base.shape };
     const fn = textFunctionNames[factor.node.op];
     const isCall = this.inline(factor.node) && fn !== undefined && !softmaxOperand(factor.node) && factor.node.op !== Op.Exp
       && factor.node.inputs.length === 1 && factor.node.op !== Op.LogSumExp && factor.node.op !== Op.Max;
     if (isCall && Number.isInteger(magnitude) && magnitude > 1 && magnitude < 10) {
-      return { s: d.callPower(d.functionName(factor.node.op), this.ref(factor.node.inputs[0]!).s, magnitude), prec: Prec.Atom };
+      return { s: d.callPower(d.functionName(factor.node.op), this.ref(displayChildren(factor.node)[0]!).s, magnitude), prec: Prec.Atom, shape: base.shape };
     }
-    return { s: d.power(base, magnitude), prec: Prec.Power };
+    return { s: d.power(base, magnitude), prec: Prec.Power, shape: base.shape };
   }
 
-  private renderProduct(product: Product, node: Node): Rendered {
+  private renderProduct(product: Product): Rendered {
     const d = this.dialect;
     // equal factors merge: t·t/… ↦ t², t/(t2·t2) ↦ t/t2²
     const merged = new Map<Node, number>();
@@ -467,16 +624,17 @@ class Printer {
     const factors = [...merged].filter(([, e]) => e !== 0).map(([n, e]) => ({ node: n, exponent: e }));
     const ranked = factors.map((factor, index) => ({ factor, index, rank: this.factorRank(factor.node), key: this.key(factor.node) }));
     ranked.sort((a, b) => a.rank - b.rank || naturalOrder(a.key, b.key) || a.index - b.index);
-    const numerator = ranked.filter((f) => f.factor.exponent > 0 || !Number.isInteger(f.factor.exponent));
-    const denominator = ranked.filter((f) => f.factor.exponent < 0 && Number.isInteger(f.factor.exponent));
-    const join = (list: typeof ranked, leading?: number): Rendered | undefined => {
+    const numerator = ranked.filter((f) => f.factor.exponent > 0);
+    const denominator = ranked.filter((f) => f.factor.exponent < 0);
+    const shapes: (Shape | null)[] = [];
+    const join = (list: typeof ranked, leading?: number): Text | undefined => {
       let s: string | undefined;
       let prec: number = Prec.Atom;
       let tensorSoFar = false;
-      if (leading !== undefined) { s = d.number(leading); tensorSoFar = false; }
+      if (leading !== undefined) s = d.number(leading);
       for (const entry of list) {
-        const magnitude = denominator.includes(entry) ? -entry.factor.exponent : entry.factor.exponent;
-        const r = this.renderFactor(entry.factor, magnitude);
+        const r = this.renderFactor(entry.factor, Math.abs(entry.factor.exponent));
+        shapes.push(r.shape);
         const tensor = entry.factor.node.shape.length > 0;
         const text = wrap(d, r, list.length + (leading !== undefined ? 1 : 0) > 1 ? Prec.Unary + 0.5 : 0);
         if (s === undefined) { s = text; prec = r.prec; }
@@ -488,32 +646,31 @@ class Printer {
     const c = product.coefficient;
     const magnitude = Math.abs(c);
     const showCoefficient = magnitude !== 1 || (numerator.length === 0 && denominator.length === 0);
-    let num = join(numerator, showCoefficient && denominator.length === 0 ? magnitude : undefined);
-    let result: Rendered;
-    if (denominator.length > 0) {
-      num = num ?? { s: d.number(1), prec: Prec.Atom };
-      const den = join(denominator)!;
-      result = d.quotient(num, den);
-      if (showCoefficient) result = { s: d.times(d.number(magnitude), wrap(d, result, Prec.Power), false), prec: Prec.Product };
-    } else {
-      result = num!;
-    }
-    if (c < 0) return { s: `${d.minus}${wrap(d, result, Prec.Product)}`, prec: Prec.Unary };
-    void node;
-    return result;
+    // the coefficient leads the numerator: 0.5/√(a), 2·x/y
+    const num = join(numerator, showCoefficient ? magnitude : undefined) ?? { s: d.number(1), prec: Prec.Atom };
+    const result = denominator.length > 0 ? d.quotient(num, join(denominator)!) : num;
+    const shape = broadcastPrinted(shapes);
+    if (c < 0) return { s: `${d.minus}${wrap(d, result, Prec.Product)}`, prec: Prec.Unary, shape };
+    return { ...result, shape };
   }
 }
 
 function formatWith(roots: readonly Node[], options: FormatOptions): { text: Formatted; tex: Formatted } {
   const { plan, text } = makePlan(roots, options);
-  // warm the text printer in dependency order, so rendering never recurses deeply
-  for (const node of plan.order) text.body(node);
+  text.warm();
   const tex = new Printer(plan, texDialect, (node) => text.ref(node).s);
-  for (const node of plan.order) tex.body(node);
-  const output = (printer: Printer, dialect: Dialect): Formatted => ({
-    definitions: plan.definitions.map((node) => ({ name: dialect.name(plan.names.get(node)!), label: plan.names.get(node)!, body: printer.body(node).s, node })),
-    results: plan.roots.map((root) => (plan.names.has(root) && !isLeaf(root) ? dialect.name(plan.names.get(root)!) : printer.body(root).s)),
-  });
+  tex.warm();
+  const output = (printer: Printer, dialect: Dialect): Formatted => {
+    const results = plan.roots.map((root) => (plan.names.has(root) && !isLeaf(root) ? printer.ref(root) : printer.body(root)));
+    return {
+      definitions: plan.definitions.map((node) => {
+        const body = printer.body(node);
+        return { name: dialect.name(plan.names.get(node)!), label: plan.names.get(node)!, body: body.s, node: plan.original.get(node) ?? node, shape: body.shape };
+      }),
+      results: results.map((r) => r.s),
+      resultShapes: results.map((r) => r.shape),
+    };
+  };
   return { text: output(text, textDialect), tex: output(tex, texDialect) };
 }
 

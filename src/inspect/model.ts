@@ -10,6 +10,7 @@ import { Op } from "../ir/ops.js";
 import { simplify } from "../passes/simplify.js";
 import { GradgenError } from "../errors.js";
 import { displayChildren, displayOrder, formatBoth, type Formatted } from "./format.js";
+import { isRowColumnFlip } from "./layout.js";
 import { adjointsBetween } from "./expression.js";
 import { ComputationGraph } from "./graph.js";
 import { texName } from "./names.js";
@@ -29,6 +30,10 @@ export interface ModelInspection {
   readonly forwardTex: Formatted;
   readonly backward: Formatted;
   readonly backwardTex: Formatted;
+  /** The values forward.results print: the loss C, then each output. */
+  readonly forwardRoots: readonly Node[];
+  /** The values backward.results print: ∂C/∂p for each parameter p. */
+  readonly backwardRoots: readonly Node[];
   /** Labels of backward results: ∂C/∂W1, … */
   readonly gradientLabels: readonly string[];
   readonly residuals: readonly Residual[];
@@ -46,9 +51,13 @@ function see(node: Node): Node {
   return node;
 }
 
-function isAffine(node: Node): boolean {
-  if (node.op === Op.MatMul) return true;
-  return node.op === Op.Add && node.inputs.some((input) => see(input).op === Op.MatMul);
+/** A layer's pre-activation: a matmul, or a sum with a matmul among its terms (x·W + b, bh + h·Wh + x·Wx). */
+function isAffine(node: Node, memo: Map<Node, boolean>): boolean {
+  const known = memo.get(node);
+  if (known !== undefined) return known;
+  const result = node.op === Op.MatMul || (node.op === Op.Add && node.inputs.some((input) => isAffine(see(input), memo)));
+  memo.set(node, result);
+  return result;
 }
 
 function isActivationOf(node: Node, z: Node): boolean {
@@ -91,49 +100,78 @@ export function inspectModel(model: TracedModel, options: { wrt?: readonly strin
   outputs.forEach((o, i) => claim(outputNodes[i]!, o.name));
   let layer = 0;
   const zs: Node[] = [];
+  const affine = new Map<Node, boolean>();
+  const consumers = new Map<Node, Node[]>();
   for (const node of forwardOrder) {
-    if (!isAffine(node)) continue;
-    // a bare matmul inside an affine node is part of that layer
-    if (node.op === Op.MatMul && forwardOrder.some((other) => other.op === Op.Add && other.inputs.some((input) => see(input) === node))) continue;
+    for (const input of node.inputs) {
+      const list = consumers.get(see(input));
+      if (list) list.push(node);
+      else consumers.set(see(input), [node]);
+    }
+  }
+  for (const node of forwardOrder) {
+    if (!isAffine(node, affine)) continue;
+    // a matmul or partial sum inside a larger affine sum is part of that layer
+    if ((consumers.get(node) ?? []).some((c) => c.op === Op.Add && isAffine(c, affine))) continue;
     layer++;
     zs.push(node);
     claim(node, `z${layer}`);
-    const activation = forwardOrder.find((other) => isActivationOf(other, node));
+    const activation = (consumers.get(node) ?? []).find((other) => isActivationOf(other, node));
     if (activation) claim(activation, `a${layer}`);
   }
   claim(lossNode, "C");
 
-  // δ for each layer: the adjoint of its pre-activation z, for the whole set of parameters
+  // δ for each layer: the adjoint of its pre-activation z (δ1 for z1, δ_logits for a layer output named logits)
   const deltaNames = new Map<Node, string>();
   if (zs.length > 0) {
-    const zAdjoints = simplify(gradients(loss, zs.map((z) => z)));
+    const zAdjoints = simplify(gradients(lossNode, zs));
     zAdjoints.forEach((adjoint, i) => {
       const node = see(adjoint);
-      if (node.inputs.length > 0 && !deltaNames.has(node) && !names.has(node)) deltaNames.set(node, `δ${names.get(zs[i]!)!.slice(1)}`);
+      const z = names.get(zs[i]!)!;
+      const numbered = /^z(\d+)$/.exec(z);
+      if (node.inputs.length > 0 && !deltaNames.has(node) && !names.has(node)) deltaNames.set(node, numbered ? `δ${numbered[1]}` : `δ_${z}`);
     });
   }
 
-  // forward values the backward expressions read: the saved residuals
+  // forward values the backward expressions read: the saved residuals (a row read as a column, xᵀ,
+  // is its operand read)
   const forwardSet = new Set(forwardOrder.filter((n) => n.inputs.length > 0));
   const readers = new Map<Node, number>();
   const leavesRead = new Set<string>();
+  const operand = (node: Node): Node => {
+    while (isRowColumnFlip(node)) node = displayChildren(node)[0]!;
+    return node;
+  };
+  const read = (node: Node): void => {
+    if (forwardSet.has(node)) readers.set(node, (readers.get(node) ?? 0) + 1);
+    else if ((node.op === Op.Param || node.op === Op.Input) && node.attrs.name) leavesRead.add(node.attrs.name);
+  };
   const backwardOnly = displayOrder(gradNodes).filter((n) => !forwardSet.has(n));
   for (const node of backwardOnly) {
-    for (const child of displayChildren(node)) {
-      if (forwardSet.has(child)) readers.set(child, (readers.get(child) ?? 0) + 1);
-      else if ((child.op === Op.Param || child.op === Op.Input) && child.attrs.name) leavesRead.add(child.attrs.name);
-    }
+    if (isRowColumnFlip(node)) continue; // a view: its reader reads its operand
+    for (const child of displayChildren(node)) read(operand(child));
   }
-  for (const root of gradNodes.map(see)) if (forwardSet.has(root)) readers.set(root, (readers.get(root) ?? 0) + 1);
+  for (const root of gradNodes.map(see)) if (forwardSet.has(root)) read(operand(root));
+  // numbered in reading order: the order the forward equations print in
   let saved = 0;
-  for (const node of readers.keys()) if (!names.has(node)) claim(node, `s${++saved}`);
+  for (const node of forwardOrder) if (readers.has(node) && !names.has(node)) claim(node, `s${++saved}`);
 
   // one layout for forward and backward, so temporaries are shared; then split the definitions
   const all = [lossNode, ...outputNodes, ...gradNodes];
-  const both = formatBoth(all, { names: new Map([...names, ...deltaNames]), adjoints: adjointsBetween(loss, params), simplify: false });
+  const both = formatBoth(all, { names: new Map([...names, ...deltaNames]), adjoints: adjointsBetween(loss, params), simplify: false,
+    reserved: zs.map((_, i) => `δ${i + 1}`),
+  });
   const split = (f: Formatted) => ({
-    forward: { definitions: f.definitions.filter((d) => forwardSet.has(d.node)), results: f.results.slice(0, 1 + outputNodes.length) },
-    backward: { definitions: f.definitions.filter((d) => !forwardSet.has(d.node)), results: f.results.slice(1 + outputNodes.length) },
+    forward: {
+      definitions: f.definitions.filter((d) => forwardSet.has(d.node)),
+      results: f.results.slice(0, 1 + outputNodes.length),
+      resultShapes: f.resultShapes.slice(0, 1 + outputNodes.length),
+    },
+    backward: {
+      definitions: f.definitions.filter((d) => !forwardSet.has(d.node)),
+      results: f.results.slice(1 + outputNodes.length),
+      resultShapes: f.resultShapes.slice(1 + outputNodes.length),
+    },
   });
   const textParts = split(both.text);
   const texParts = split(both.tex);
@@ -141,7 +179,7 @@ export function inspectModel(model: TracedModel, options: { wrt?: readonly strin
   const backwardBoth = { text: textParts.backward, tex: texParts.backward };
   const forwardNames = new Map<Node, string>(both.text.definitions.map((d) => [d.node, d.label]));
   const textOf = new Map(both.text.definitions.map((d) => [d.node, d]));
-  const residuals: Residual[] = [...readers.entries()].map(([node, count]) => ({
+  const residuals: Residual[] = forwardOrder.filter((node) => readers.has(node)).map((node) => [node, readers.get(node)!] as const).map(([node, count]) => ({
     name: forwardNames.get(node) ?? "(unnamed)",
     shape: node.shape,
     definition: textOf.get(node)?.body ?? "",
@@ -157,6 +195,8 @@ export function inspectModel(model: TracedModel, options: { wrt?: readonly strin
     forwardTex: forwardBoth.tex,
     backward: backwardBoth.text,
     backwardTex: backwardBoth.tex,
+    forwardRoots: [lossNode, ...outputNodes],
+    backwardRoots: gradNodes,
     gradientLabels,
     residuals,
     leavesRead: [...leavesRead].sort(),
@@ -170,9 +210,11 @@ export function inspectModel(model: TracedModel, options: { wrt?: readonly strin
       backwardBoth.text.results.forEach((r, i) => lines.push(`  ${gradientLabels[i]} = ${r}`));
       lines.push("", "saved for the backward pass (forward values the gradient reads):");
       if (residuals.length === 0) lines.push("  (none)");
+      const nameWidth = Math.max(6, ...residuals.map((r) => r.name.length));
+      const shapeWidth = Math.max(8, ...residuals.map((r) => r.shape.join(",").length + 2));
       for (const r of residuals) {
         const shape = `[${r.shape.join(",")}]`;
-        lines.push(`  ${r.name.padEnd(6)} ${shape.padEnd(8)} ${r.definition}${r.readers > 1 ? `  (read ${r.readers}×)` : ""}`);
+        lines.push(`  ${r.name.padEnd(nameWidth)} ${shape.padEnd(shapeWidth)} ${r.definition}${r.readers > 1 ? `  (read ${r.readers}×)` : ""}`);
       }
       if (leavesRead.size > 0) lines.push(`  and the inputs and parameters ${[...leavesRead].sort().join(", ")}`);
       return lines.join("\n");

@@ -14,33 +14,57 @@ const greekLetters: Readonly<Record<string, string>> = {
   φ: "phi", χ: "chi", ψ: "psi", ω: "omega", Δ: "Delta", Σ: "Sigma", Ω: "Omega", Φ: "Phi", Ψ: "Psi", Θ: "Theta", Λ: "Lambda",
 };
 
+// Characters LaTeX gives a meaning in math mode, as they print literally there.
+const mathEscapes: Readonly<Record<string, string>> = {
+  "\\": "\\backslash{}", "{": "\\{", "}": "\\}", "%": "\\%", "#": "\\#", "&": "\\&", "$": "\\$",
+  "_": "\\_", "^": "\\hat{}", "~": "\\sim{}",
+};
+
+/** Text typeset upright in math mode (\mathrm), with LaTeX's special characters escaped. */
+function mathrm(text: string): string {
+  return `\\mathrm{${text.replace(/[\\{}%#&$_^~]/g, (c) => mathEscapes[c]!)}}`;
+}
+
 function texWord(word: string): string {
   if (word.length === 0) return "";
   if (greekWords.includes(word)) return `\\${word}`;
-  if ([...word].length === 1) {
+  const letters = [...word];
+  if (letters.length === 1) {
     const greek = greekLetters[word];
-    return greek ? `\\${greek}` : word;
+    return greek ? `\\${greek}` : /^[A-Za-z]$/.test(word) ? word : mathrm(word);
   }
-  // Greek letter followed by more text (δz): the letter, then the rest upright
-  const first = [...word][0]!;
-  if (greekLetters[first]) return `\\${greekLetters[first]}${texWord(word.slice(first.length))}`;
-  return `\\mathrm{${word.replace(/[{}\\]/g, "")}}`;
+  // a Greek letter followed by more (Δw, δz): the command, then the rest on its own
+  // (a bare \Deltaw would be an unknown command)
+  const greek = greekLetters[letters[0]!];
+  if (greek) return `\\${greek}{${texWord(letters.slice(1).join(""))}}`;
+  return mathrm(word);
 }
 
-/** LaTeX for a variable name: W1 → W_{1}, x_out → x_{\mathrm{out}}, alpha → \alpha, δ2 → \delta_{2}. */
+/** LaTeX for a variable name: W1 → W_{1}, x_out → x_{\mathrm{out}}, alpha → \alpha, δ2 → \delta_{2}, Δw → \Delta{w}. */
 export function texName(name: string): string {
   const underscore = name.indexOf("_");
   if (underscore > 0 && underscore < name.length - 1) {
     return `${texName(name.slice(0, underscore))}_{${texSubscript(name.slice(underscore + 1))}}`;
   }
   const match = /^(.*?)(\d+)$/u.exec(name);
-  if (match && match[1]!.length > 0) return `${texWord(match[1]!)}_{${match[2]}}`;
+  if (match && match[1]!.length > 0 && !match[1]!.endsWith("_")) return `${texWord(match[1]!)}_{${match[2]}}`;
   return texWord(name);
 }
 
 function texSubscript(text: string): string {
   if (/^\d+$/.test(text)) return text;
   return text.split("_").map((part) => (/^\d+$/.test(part) ? part : texWord(part))).join(",");
+}
+
+// The same characters in text mode (\text{…}), where the math-mode commands are not allowed.
+const textEscapes: Readonly<Record<string, string>> = {
+  "\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "%": "\\%", "#": "\\#", "&": "\\&", "$": "\\$",
+  "_": "\\_", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}",
+};
+
+/** Any label as LaTeX text: \text{…} with LaTeX's special characters escaped (primes as apostrophes). */
+export function texText(text: string): string {
+  return `\\text{${text.replace(/[\\{}%#&$_^~]/g, (c) => textEscapes[c]!).replace(/′/g, "'").replace(/″/g, "''")}}`;
 }
 
 const superscriptDigits = "⁰¹²³⁴⁵⁶⁷⁸⁹";

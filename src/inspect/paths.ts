@@ -157,9 +157,15 @@ export class PathReport {
 
   toTex(): string {
     const w = texName(nameOf(this.wrt) ?? "w");
-    const terms = this.paths.map((p) => formatBoth([p.product], { inlineLimit: 1000 }).tex.results[0]).join(" + ");
-    const gradient = formatBoth([this.gradient], { inlineLimit: 1000 }).tex.results[0];
-    return `\\frac{\\partial f}{\\partial ${w}} = \\underbrace{${terms || "0"}}_{${this.count}\\ \\text{paths}} = ${gradient}`;
+    // the path products and the gradient printed together, so temporaries they share are defined once
+    const { tex } = formatBoth([...this.paths.map((p) => p.product), this.gradient], { inlineLimit: 1000 });
+    const terms = tex.results.slice(0, -1).join(" + ");
+    const gradient = tex.results[tex.results.length - 1]!;
+    const equation = `\\underbrace{${terms || "0"}}_{${this.count}\\ \\text{paths}} = ${gradient}`;
+    const label = `\\frac{\\partial f}{\\partial ${w}}`;
+    if (tex.definitions.length === 0) return `${label} = ${equation}`;
+    const lines = [...tex.definitions.map((d) => `${d.name} &= ${d.body}`), `${label} &= ${equation}`];
+    return `\\begin{aligned}\n${lines.join(" \\\\\n")}\n\\end{aligned}`;
   }
 
   toMimeBundle(): MimeBundle {

@@ -83,9 +83,9 @@ backward (δ = ∂C/∂z for each layer's pre-activation z):
   ∂C/∂b2 = δ2
 
 saved for the backward pass (forward values the gradient reads):
+  a1     [4]      σ(z1)  (read 3×)
   y      [1]      σ(z2)  (read 2×)
   s1     [1]      y − t
-  a1     [4]      σ(z1)  (read 3×)
   and the inputs and parameters W2, x
 `);
   });
