@@ -9,6 +9,7 @@ import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModel } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
 import { validateWgsl } from "../emit/wgsl-validate.js";
+import { examplesPerCall } from "../emit/module-spec.js";
 import { checkCommand, checkUsage } from "./check-command.js";
 
 const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,wgsl] [--check]
@@ -178,7 +179,7 @@ async function compileCommand(args: readonly string[]): Promise<number> {
   }
   for (const { file, contents } of outputs) {
     writeAtomically(file, contents);
-    process.stdout.write(`gradgen: wrote ${file}\n`);
+    process.stdout.write(`gradgen: wrote ${file} (batch ${options.batch ?? 1}: ${examplesPerCall(options.batch ?? 1)})\n`);
   }
   return 0;
 }
