@@ -45,7 +45,11 @@ export interface Trainer {
   /** ε of the next updates (a schedule may change it between steps). */
   learningRate: number;
   setLearningRate(learningRate: number): void;
-  /** Mean loss over the first n examples (default: the compiled batch), without dropout. */
+  /**
+   * Mean loss over n examples, without dropout. Without n, a call takes every example its inputs
+   * hold (a whole number from 1 to the compiled batch, the same for every input); with n, the first
+   * n. Inputs holding more examples than the compiled batch are refused, never cut short.
+   */
   loss(batch: Batch, n?: number): number;
   /** Mean loss with the current dropout masks: the function gradient() differentiates. */
   trainingLoss(batch: Batch, n?: number): number;
@@ -53,13 +57,19 @@ export interface Trainer {
   gradient(batch: Batch, n?: number): number;
   /** Draws fresh dropout masks, then gradient() and the optimizer update; returns the loss before the update. */
   step(batch: Batch, n?: number): number;
+  /**
+   * step(), leaving the loss in losses[index] instead of returning it. A number returned from a call
+   * that V8 does not inline is boxed (16 bytes per step); this returns nothing, so a training loop
+   * over it allocates nothing.
+   */
+  stepInto(batch: Batch, losses: Float64Array, index: number, n?: number): void;
   /** Draws fresh dropout masks for the first n examples (step() does this itself). */
   resampleDropout(n?: number): void;
   /** The part of step() before the gradient: fresh dropout masks, and Nesterov's look-ahead. */
   beginStep(n?: number): void;
   /** The part of step() after the gradient: the optimizer update from `grads` (for data-parallel training). */
   applyUpdate(): void;
-  /** The named outputs for the first n examples, without dropout, in buffers reused by every call. */
+  /** The named outputs for n examples (as loss() counts them), without dropout, in buffers reused by every call. */
   predict(inputs: PredictInputs, n?: number): Record<OutputName, Real>;
   /** Copies parameters and optimizer state into buffers allocated once (for early stopping). */
   snapshot(): void;
@@ -181,17 +191,69 @@ function checkCount(n: number): number {
   return n;
 }
 
-function checkInput(values: Values | undefined, name: string, size: number, n: number): Values {
-  if (values === undefined || values.length < n * size) {
-    throw new RangeError(`${spec.model}: input "${name}" needs ${n} × ${size} values, got ${values === undefined ? "none" : values.length}`);
+/**
+ * The batch field `name`, a Float32Array or Float64Array. The type check is also what refuses a
+ * missing field named like an Object.prototype member ("constructor", "__proto__"): what it finds
+ * there is no typed array. (No Object.hasOwn here: this runs on every call.)
+ */
+function inputField(fields: object, name: string): Values {
+  if (typeof fields !== "object" || fields === null) throw new TypeError(`${spec.model}: the inputs must be an object of Float32Array or Float64Array fields, got ${fields}`);
+  const values: unknown = (fields as Record<string, unknown>)[name];
+  if (values instanceof Float32Array || values instanceof Float64Array) return values;
+  const got = values === undefined || !Object.hasOwn(fields, name) ? "none" : Object.prototype.toString.call(values);
+  throw new TypeError(`${spec.model}: input ${JSON.stringify(name)} needs a Float32Array or Float64Array, got ${got}`);
+}
+
+/** Without n, the examples a call takes: all that `values` holds, a whole number from 1 to the compiled batch. */
+function examplesIn(values: Values, name: string, size: number): number {
+  const count = values.length / size;
+  if (Number.isInteger(count) && count >= 1 && count <= spec.batch) return count;
+  const held = Number.isInteger(count) ? `${count} example(s)` : `${values.length} values, not a whole number of examples of ${size}`;
+  const limit = count > spec.batch ? `, more than the ${spec.batch} per call it was compiled for (gradgen compile --batch N)` : "";
+  throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} holds ${held}${limit}; pass n to use the first n examples`);
+}
+
+/** With n given, every input holds at least n examples; without, exactly as many as the first input. */
+function checkInput(values: Values, name: string, size: number, count: number, exact: boolean): void {
+  if (exact ? values.length === count * size : values.length >= count * size) return;
+  const which = exact ? " (as many examples as the call's first input; pass n to use fewer)" : "";
+  throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
+}
+
+/** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
+function givenParams(params: object | undefined): object {
+  if (params === undefined) return {};
+  const prototype: unknown = typeof params === "object" && params !== null ? Object.getPrototypeOf(params) : undefined;
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new TypeError(`${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`);
   }
-  return values;
+  for (const name of Object.keys(params)) {
+    if (!Object.hasOwn(spec.params, name)) {
+      throw new RangeError(`${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${Object.keys(spec.params).map((p) => JSON.stringify(p)).join(", ") || "none"}`);
+    }
+  }
+  return params;
+}
+
+/** The initial values options.params gives parameter `name`, if any. */
+function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
+  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
+  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  return given;
+}
+
+/** losses[index] must exist: a typed array ignores writes past its end. */
+function checkIndex(losses: Float64Array, index: number): void {
+  if (!(losses instanceof Float64Array) || !Number.isInteger(index) || index < 0 || index >= losses.length) {
+    throw new RangeError(`${spec.model}: stepInto(batch, losses, index) needs a Float64Array losses and an integer index from 0 to losses.length − 1, got index ${index}`);
+  }
 }
 {{kernelFunctions}}
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
   const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
+  const params = givenParams(options.params);
 {{arena}}
 {{allocations}}
   const lossSlot = new Float64Array(1); // where entry points leave the loss
@@ -202,6 +264,11 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   let snapshotStep = 0;
   function resampleDropout(n: number): void {
 {{drawMasks}}
+  }
+  /** step() without its result (a number returned through a call that is not inlined is boxed). */
+  function runStep(batch: Batch, n: number | undefined): void {
+{{stepCall}}
+    trainer.state.step += 1;
   }
   const trainer: Trainer = {
     spec,
@@ -215,25 +282,23 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new RangeError(`${spec.model}: learning rate ${learningRate} must be a finite number ≥ 0`);
       trainer.learningRate = learningRate;
     },
-    loss(batch: Batch, n: number = spec.batch): number {
-      checkCount(n);
+    loss(batch: Batch, n?: number): number {
 {{lossCall}}
     },
-    trainingLoss(batch: Batch, n: number = spec.batch): number {
-      checkCount(n);
+    trainingLoss(batch: Batch, n?: number): number {
 {{trainingLossCall}}
     },
-    gradient(batch: Batch, n: number = spec.batch): number {
-      checkCount(n);
+    gradient(batch: Batch, n?: number): number {
 {{gradientCall}}
     },
-    step(batch: Batch, n: number = spec.batch): number {
-      checkCount(n);
-      const rate = trainer.learningRate;
-      resampleDropout(n);
-{{stepCall}}
-      trainer.state.step += 1;
+    step(batch: Batch, n?: number): number {
+      runStep(batch, n);
       return lossSlot[0]!;
+    },
+    stepInto(batch: Batch, losses: Float64Array, index: number, n?: number): void {
+      checkIndex(losses, index);
+      runStep(batch, n);
+      losses[index] = lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
       resampleDropout(checkCount(n));
@@ -246,8 +311,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       updateProgram(0, trainer.learningRate);
       trainer.state.step += 1;
     },
-    predict(inputs: PredictInputs, n: number = spec.batch): Record<OutputName, Real> {
-      checkCount(n);
+    predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {
 {{predictCall}}
       return outputs;
     },

@@ -98,7 +98,11 @@ export interface GpuTrainer {
   setLearningRate(learningRate: number): void;
   /** Writes batch fields into the GPU's input buffers; calls without a batch use them (n defaults to this n). */
   upload(batch: Partial<Batch>, n?: number): void;
-  /** Mean loss over the first n examples, without dropout. */
+  /**
+   * Mean loss over n examples, without dropout. Without n, a call takes every example its inputs
+   * hold (a whole number from 1 to the compiled batch, the same for every input); with n, the first
+   * n. Inputs holding more examples than the compiled batch are refused, never cut short.
+   */
   loss(batch?: Batch, n?: number): Promise<number>;
   /** Mean loss with the current dropout masks. */
   trainingLoss(batch?: Batch, n?: number): Promise<number>;
@@ -106,11 +110,13 @@ export interface GpuTrainer {
   gradient(batch?: Batch, n?: number): Promise<number>;
   /** Fresh dropout masks, gradient and the optimizer update; resolves to the loss before the update. */
   step(batch?: Batch, n?: number): Promise<number>;
+  /** step(), leaving the loss in losses[index] (the TypeScript trainer's allocation-free form; here for the same calling code). */
+  stepInto(batch: Batch | undefined, losses: Float64Array, index: number, n?: number): Promise<void>;
   /** `count` steps on one batch (default: the uploaded one) with no read-back in between; resolves to the last step's loss. */
   steps(count: number, batch?: Batch, n?: number): Promise<number>;
   /** Draws fresh dropout masks for the first n examples (step() does this itself). */
   resampleDropout(n?: number): void;
-  /** The named outputs for the first n examples, without dropout, in buffers reused by every call. */
+  /** The named outputs for n examples (as loss() counts them), without dropout, in buffers reused by every call. */
   predict(inputs?: PredictInputs, n?: number): Promise<Record<OutputName, Float32Array>>;
   /** A copy of a parameter's values. */
   read(name: ParamName): Promise<Float32Array>;
@@ -245,6 +251,12 @@ const entryInputs: Readonly<Record<string, readonly InputName[]>> = {{entryInput
 /** Each output as [elements per example (or in all), per example]. */
 const outputSizes: Readonly<Record<OutputName, readonly [number, boolean]>> = {{outputSizes}};
 const stateBuffers: Readonly<Record<StateName, BufferName>> = {{stateBuffers}};
+/** The buffer of each named input, parameter, gradient and output (src/schedule/names.ts names them). */
+const inputBuffers: Readonly<Record<InputName, BufferName>> = {{inputBuffers}};
+const paramBuffers: Readonly<Record<ParamName, BufferName>> = {{paramBuffers}};
+const gradBuffers: Readonly<Record<ParamName, BufferName>> = {{gradBuffers}};
+const inputGradBuffers: Readonly<Record<InputGradName, BufferName>> = {{inputGradBuffers}};
+const outputBuffers: Readonly<Record<OutputName, BufferName>> = {{outputBuffers}};
 const snapshotted: readonly BufferName[] = {{snapshotted}};
 const usesControl = {{usesControl}};
 const WORKGROUP_SIZE = {{workgroupSize}};
@@ -273,6 +285,76 @@ function checkCount(n: number): number {
   return n;
 }
 
+/** table[name], if `name` is one of its own keys (a name such as "constructor" must not find Object.prototype's). */
+function lookup<Name extends string, Value>(table: Readonly<Record<Name, Value>>, name: string, what: string): Value {
+  if (Object.hasOwn(table, name)) return table[name as Name];
+  throw new RangeError(`${spec.model}: no ${what} ${JSON.stringify(name)}; the ${what}s are ${Object.keys(table).map((k) => JSON.stringify(k)).join(", ") || "none"}`);
+}
+
+/** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
+function givenParams(params: object | undefined): object {
+  if (params === undefined) return {};
+  const prototype: unknown = typeof params === "object" && params !== null ? Object.getPrototypeOf(params) : undefined;
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new TypeError(`${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`);
+  }
+  for (const name of Object.keys(params)) {
+    if (!Object.hasOwn(spec.params, name)) {
+      throw new RangeError(`${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${Object.keys(spec.params).map((p) => JSON.stringify(p)).join(", ") || "none"}`);
+    }
+  }
+  return params;
+}
+
+/** The initial values options.params gives parameter `name`, if any. */
+function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
+  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
+  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  return given;
+}
+
+/** The batch field `name` if the batch has it (an own property), checked to be a Float32Array or Float64Array. */
+function inputField(fields: object, name: string): Values | undefined {
+  if (typeof fields !== "object" || fields === null) throw new TypeError(`${spec.model}: the inputs must be an object of Float32Array or Float64Array fields, got ${fields}`);
+  if (!Object.hasOwn(fields, name)) return undefined;
+  const values: unknown = (fields as Record<string, unknown>)[name];
+  if (values === undefined || values instanceof Float32Array || values instanceof Float64Array) return values;
+  throw new TypeError(`${spec.model}: input ${JSON.stringify(name)} needs a Float32Array or Float64Array, got ${Object.prototype.toString.call(values)}`);
+}
+
+/**
+ * The examples a call takes: n if given (every field holding at least n), else all that the fields
+ * hold: a whole number from 1 to the compiled batch, the same for every field.
+ */
+function examplesOf(batch: object, names: readonly InputName[], n: number | undefined): number {
+  let count = n === undefined ? undefined : checkCount(n);
+  for (const name of names) {
+    const values = inputField(batch, name);
+    if (values === undefined) continue;
+    const size = inputSizes[name];
+    if (count === undefined) {
+      const held = values.length / size;
+      if (!Number.isInteger(held) || held < 1 || held > spec.batch) {
+        const what = Number.isInteger(held) ? `${held} example(s)` : `${values.length} values, not a whole number of examples of ${size}`;
+        const limit = held > spec.batch ? `, more than the ${spec.batch} per call it was compiled for (gradgen compile --batch N)` : "";
+        throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} holds ${what}${limit}; pass n to use the first n examples`);
+      }
+      count = held;
+    } else if (n === undefined ? values.length !== count * size : values.length < count * size) {
+      const which = n === undefined ? " (as many examples as the call's first input; pass n to use fewer)" : "";
+      throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
+    }
+  }
+  return count ?? spec.batch;
+}
+
+/** losses[index] must exist: a typed array ignores writes past its end. */
+function checkIndex(losses: Float64Array, index: number): void {
+  if (!(losses instanceof Float64Array) || !Number.isInteger(index) || index < 0 || index >= losses.length) {
+    throw new RangeError(`${spec.model}: stepInto(batch, losses, index) needs a Float64Array losses and an integer index from 0 to losses.length − 1, got index ${index}`);
+  }
+}
+
 /** Compiles every shader (errors with their line and column), then builds the trainer's buffers, pipelines and bind group once. */
 export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOptions = {}): Promise<GpuTrainer> {
   const precision = options.precision ?? "f32";
@@ -285,6 +367,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
   }
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
+  const params = givenParams(options.params);
   const initial = chunkSizes.map((size) => new Float32Array(size));
   const view = (name: BufferName): Float32Array => {
     const [chunk, offset, elements] = regions[name];
@@ -344,7 +427,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
   }
 
   // Read-back: staging buffers big enough for any one read, reused; a new one only while all are in use.
-  const outputElements = (Object.keys(outputSizes) as OutputName[]).reduce((sum, name) => sum + regions[`output_${name}` as BufferName][2], 0);
+  const outputElements = (Object.keys(outputSizes) as OutputName[]).reduce((sum, name) => sum + regions[outputBuffers[name]][2], 0);
   const stagingBytes = 4 * Math.max(1, outputElements, ...Object.values<readonly [number, number, number]>(regions).map((r) => r[2]));
   const pool: GpuBuffer[] = [];
   const staging: GpuBuffer[] = [];
@@ -390,33 +473,34 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
   }
 
   // Inputs: Float64Array fields are converted in buffers allocated once.
-  const scratch: Partial<Record<InputName, Float32Array>> = {};
+  const inputNames = Object.keys(inputSizes) as InputName[];
+  const scratch: Partial<Record<InputName, Float32Array>> = Object.create(null);
   const uploaded = new Set<InputName>();
   let uploadedN: number = spec.batch;
-  function upload(batch: Partial<Batch>, n: number): void {
-    for (const name of Object.keys(inputSizes) as InputName[]) {
-      const values = batch[name];
+  /** Writes the fields `batch` has (own properties) for `n` examples (examplesOf checked their lengths). */
+  function upload(batch: object, n: number): void {
+    for (const name of inputNames) {
+      const values = inputField(batch, name);
       if (values === undefined) continue;
       const size = inputSizes[name];
-      if (values.length < n * size) throw new RangeError(`${spec.model}: input "${name}" needs ${n} × ${size} values, got ${values.length}`);
       let data: Float32Array;
       if (values instanceof Float32Array) data = values;
       else {
         data = scratch[name] ??= new Float32Array(spec.batch * size);
         for (let i = 0; i < n * size; i++) data[i] = values[i]!;
       }
-      const [chunk, offset] = regions[`input_${name}` as BufferName];
+      const [chunk, offset] = regions[inputBuffers[name]];
       device.queue.writeBuffer(chunks[chunk]!, offset * 4, data, 0, n * size);
       uploaded.add(name);
     }
     uploadedN = n;
   }
   /** Uploads the call's batch (if any), checks what the call reads is there, sets the uniforms; returns n. */
-  function prepare(call: string, batch: Partial<Batch> | undefined, n: number | undefined): number {
-    const count = checkCount(n ?? (batch ? spec.batch : uploadedN));
+  function prepare(call: "loss" | "trainingLoss" | "gradient" | "predict" | "step", batch: object | undefined, n: number | undefined): number {
+    const count = batch ? examplesOf(batch, inputNames, n) : checkCount(n ?? uploadedN);
     if (batch) upload(batch, count);
     for (const name of entryInputs[call] ?? []) {
-      if (!uploaded.has(name)) throw new RangeError(`${spec.model}: ${call}() reads input "${name}"; pass a batch or upload() it first`);
+      if (!uploaded.has(name)) throw new RangeError(`${spec.model}: ${call}() reads input ${JSON.stringify(name)}; pass a batch or upload() it first`);
     }
     setUniforms(count);
     return count;
@@ -429,16 +513,16 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
     return value![0]!;
   }
   const writeRegion = (name: BufferName, values: ArrayLike<number>) => {
-    const [chunk, offset, elements] = regions[name];
+    const [chunk, offset, elements] = lookup(regions, name, "buffer");
     if (values.length !== elements) throw new RangeError(`${spec.model}: ${name} needs ${elements} values, got ${values.length}`);
     device.queue.writeBuffer(chunks[chunk]!, offset * 4, values instanceof Float32Array ? values : Float32Array.from(values));
   };
-  const readRegion = async (name: BufferName) => (await submitAndRead(device.createCommandEncoder(), [regions[name]]))[0]!;
+  const readRegion = async (name: BufferName) => (await submitAndRead(device.createCommandEncoder(), [lookup(regions, name, "buffer")]))[0]!;
 
   const snapshotElements = snapshotted.reduce((sum, name) => sum + regions[name][2], 0);
   let snapshotBuffer: GpuBuffer | undefined;
   let snapshotStep = -1;
-  const outputs = Object.fromEntries((Object.keys(outputSizes) as OutputName[]).map((name) => [name, new Float32Array(regions[`output_${name}` as BufferName][2])])) as Record<OutputName, Float32Array>;
+  const outputs = Object.fromEntries((Object.keys(outputSizes) as OutputName[]).map((name) => [name, new Float32Array(regions[outputBuffers[name]][2])])) as Record<OutputName, Float32Array>;
 
   const trainer: GpuTrainer = {
     spec,
@@ -450,14 +534,18 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
       if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new RangeError(`${spec.model}: learning rate ${learningRate} must be a finite number ≥ 0`);
       trainer.learningRate = learningRate;
     },
-    upload(batch: Partial<Batch>, n: number = spec.batch): void {
-      upload(batch, checkCount(n));
+    upload(batch: Partial<Batch>, n?: number): void {
+      upload(batch, examplesOf(batch, inputNames, n));
     },
     loss: (batch?: Batch, n?: number) => run("loss", batch, n),
     trainingLoss: (batch?: Batch, n?: number) => run("trainingLoss", batch, n),
     gradient: (batch?: Batch, n?: number) => run("gradient", batch, n),
     step(batch?: Batch, n?: number): Promise<number> {
       return trainer.steps(1, batch, n);
+    },
+    async stepInto(batch: Batch | undefined, losses: Float64Array, index: number, n?: number): Promise<void> {
+      checkIndex(losses, index);
+      losses[index] = await trainer.steps(1, batch, n);
     },
     async steps(count: number, batch?: Batch, n?: number): Promise<number> {
       if (!Number.isInteger(count) || count < 1) throw new RangeError(`${spec.model}: steps(count) needs a positive integer, got ${count}`);
@@ -487,7 +575,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
       encode(encoder, sequences.predict, count);
       const names = Object.keys(outputSizes) as OutputName[];
       const reads = names.map((name) => {
-        const [chunk, offset, elements] = regions[`output_${name}` as BufferName];
+        const [chunk, offset, elements] = regions[outputBuffers[name]];
         const [size, perExample] = outputSizes[name];
         return [chunk, offset, perExample ? count * size : elements] as const;
       });
@@ -495,16 +583,16 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
       names.forEach((name, i) => outputs[name].set(values[i]!));
       return outputs;
     },
-    read: (name: ParamName) => readRegion(`param_${name}` as BufferName),
-    readGrad: (name: ParamName) => readRegion(`grad_${name}` as BufferName),
-    readInputGrad: (name: InputGradName) => readRegion(`inputGrad_${name}` as BufferName),
-    readState: (name: StateName) => readRegion(stateBuffers[name]),
+    read: async (name: ParamName) => readRegion(lookup(paramBuffers, name, "parameter")),
+    readGrad: async (name: ParamName) => readRegion(lookup(gradBuffers, name, "parameter")),
+    readInputGrad: async (name: InputGradName) => readRegion(lookup(inputGradBuffers, name, "input with { grad: true }")),
+    readState: async (name: StateName) => readRegion(lookup(stateBuffers, name, "optimizer state buffer")),
     readBuffer: (name: BufferName) => readRegion(name),
     write(name: ParamName, values: ArrayLike<number>): void {
-      writeRegion(`param_${name}` as BufferName, values);
+      writeRegion(lookup(paramBuffers, name, "parameter"), values);
     },
     writeState(name: StateName, values: ArrayLike<number>): void {
-      writeRegion(stateBuffers[name], values);
+      writeRegion(lookup(stateBuffers, name, "optimizer state buffer"), values);
     },
     snapshot(): void {
       snapshotBuffer ??= device.createBuffer({ label: `${spec.model} snapshot`, size: Math.max(4, snapshotElements * 4), usage: COPY_SRC | COPY_DST });

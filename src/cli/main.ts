@@ -9,6 +9,7 @@ import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModelWithSources } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
 import { validateWgsl } from "../emit/wgsl-validate.js";
+import { examplesPerCall } from "../emit/module-spec.js";
 import { checkCommand, checkUsage } from "./check-command.js";
 
 const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,wgsl] [--check]
@@ -224,7 +225,7 @@ async function compileCommand(args: readonly string[]): Promise<number> {
     }
   }
   writeAllAtomically(outputs);
-  for (const { file } of outputs) process.stdout.write(`gradgen: wrote ${file}\n`);
+  for (const { file } of outputs) process.stdout.write(`gradgen: wrote ${file} (batch ${options.batch ?? 1}: ${examplesPerCall(options.batch ?? 1)})\n`);
   return 0;
 }
 

@@ -57,7 +57,14 @@ export interface TracedModel {
   readonly origins: ReadonlyMap<Node, SourceLocation>;
 }
 
-const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/**
+ * A JavaScript identifier (ECMAScript's IdentifierName: Unicode letters, digits, `_` and `$`, not
+ * starting with a digit). Generated code holds user names only in strings and behind role prefixes
+ * (src/schedule/names.ts), so reserved words, `__proto__` and the templates' own names all work.
+ */
+const identifier = /^[\p{ID_Start}_$][\p{ID_Continue}$\u200C\u200D]*$/u;
+/** Windows cannot create files with these names (any extension), and the model name names the generated file. */
+const windowsDeviceName = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i;
 
 /** A fresh dropout mask for the model being traced. */
 export function newDropoutMask(shape: Shape, dropProbability: number): Node {
@@ -71,7 +78,10 @@ export function newDropoutMask(shape: Shape, dropProbability: number): Node {
 export function model(name: string, build: (builder: ModelBuilder) => ModelResult, options: ModelOptions = {}): ModelDefinition {
   const origin = callerLocation();
   if (typeof name !== "string" || !identifier.test(name)) {
-    throw new GradgenError(`model name ${JSON.stringify(name)} is not an identifier; it names the generated file and its exports, so use letters, digits and _ (not starting with a digit), e.g. "mlp".`, origin);
+    throw new GradgenError(`model name ${JSON.stringify(name)} is not an identifier; it names the generated file, so use letters, digits, _ and $ (not starting with a digit), e.g. "mlp".`, origin);
+  }
+  if (windowsDeviceName.test(name)) {
+    throw new GradgenError(`model name ${JSON.stringify(name)} names the generated file ${name}.ts, which Windows cannot create (${name.toUpperCase()} is a device name there); choose another name, e.g. "${name}Model".`, origin);
   }
   if (options.optimizer !== undefined) {
     try {
@@ -103,7 +113,7 @@ export function traceModel(definition: ModelDefinition): TracedModel {
   function declare(what: string, name: string, shape: Shape): SourceLocation | undefined {
     const location = callerLocation();
     if (typeof name !== "string" || !identifier.test(name)) {
-      throw new GradgenError(`${what} name ${JSON.stringify(name)} is not an identifier; names become properties and variables of the generated code, so use letters, digits and _ (not starting with a digit).`, location);
+      throw new GradgenError(`${what} name ${JSON.stringify(name)} is not an identifier; use letters, digits, _ and $ (not starting with a digit), e.g. "x" or "W1".`, location);
     }
     if (declared.has(name)) {
       const first = declared.get(name);
@@ -145,6 +155,10 @@ export function traceModel(definition: ModelDefinition): TracedModel {
   }
   if (!result.loss.node.batched) {
     throw new GradgenError(`model "${definition.name}": the loss does not depend on any input, so there is nothing to average over the batch.`, result.loss.node.origin ?? where);
+  }
+  const outputsPrototype: unknown = result.outputs == null ? null : Object.getPrototypeOf(result.outputs);
+  if (outputsPrototype !== Object.prototype && outputsPrototype !== null) {
+    throw new GradgenError(`model "${definition.name}": outputs must be a plain object of named tensors (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for an output of that name).`, where);
   }
   const outputs = Object.entries(result.outputs ?? {}).map(([name, tensor]) => {
     if (!identifier.test(name) || !(tensor instanceof Tensor)) {

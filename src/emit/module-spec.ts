@@ -16,3 +16,8 @@ export function moduleSpec(program: Program) {
     dropout: program.dropout.map((d) => d.dropProbability),
   };
 }
+
+/** The header's and the CLI's words for the compiled batch (the default is 1, easily missed). */
+export function examplesPerCall(batch: number): string {
+  return batch === 1 ? "one example per call; compile with --batch N for up to N" : `up to ${batch} examples per call`;
+}

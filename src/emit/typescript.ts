@@ -1,7 +1,7 @@
 // Prints a Program as one self-contained, allocation-free TypeScript module by filling
 // templates/trainer.ts.tpl. It decides nothing: loop nests, fusion and buffers come from the Program.
 
-import { moduleSpec } from "./module-spec.js";
+import { examplesPerCall, moduleSpec } from "./module-spec.js";
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp as ElementwiseOpName } from "../ir/scalar.js";
 import type {
@@ -12,6 +12,7 @@ import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
 import { commentText } from "./header-text.js";
+import { bufferName, propertyKey, stringLiteral } from "../schedule/names.js";
 
 export interface TypeScriptModuleOptions {
   /** The model file, as named in the header. */
@@ -271,8 +272,9 @@ function printKernel(out: Writer, kernel: Kernel, id: number): void {
 
 const quote = (s: string) => JSON.stringify(s);
 const union = (names: readonly string[]) => (names.length ? names.map(quote).join(" | ") : "never");
+/** An object literal from user names (quoted keys) to identifiers. */
 const record = (entries: readonly [string, string][], indent: string) =>
-  entries.length ? `{\n${entries.map(([k, v]) => `${indent}  ${k}: ${v},`).join("\n")}\n${indent}}` : "{}";
+  entries.length ? `{\n${entries.map(([k, v]) => `${indent}  ${propertyKey(k)}: ${v},`).join("\n")}\n${indent}}` : "{}";
 
 export function emitTypeScript(program: Program, options: TypeScriptModuleOptions): string {
   const arrayType = program.dtype === "f32" ? "Float32Array" : "Float64Array";
@@ -298,20 +300,19 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     return `  const ${buffer.name} = new ${arrayType}(arena.buffer, ${buffer.offset * bytesPerElement}, ${size});`;
   });
   // Snapshots of parameters and optimizer state, allocated once so early stopping allocates nothing.
-  const snapshotted = [...program.params.map((p) => `param_${p.name}`), ...program.state.map((s) => s.buffer)];
-  for (const name of snapshotted) allocations.push(`  const snapshot_${name} = new ${arrayType}(${name}.length);`);
+  const snapshotted = [...program.params.map((p) => bufferName.param(p.name)), ...program.state.map((s) => s.buffer)];
+  for (const name of snapshotted) allocations.push(`  const ${bufferName.snapshot(name)} = new ${arrayType}(${name}.length);`);
 
   const initialisation = [
     ...program.params.map((param) => {
       const { fanIn, fanOut } = fans(param.shape);
       const init = typeof param.init === "number" ? literal(param.init) : typeof param.init === "string" ? quote(param.init) : formatObject(param.init, "    ");
+      const buffer = bufferName.param(param.name);
       return [
         `  {`,
-        `    const given = options.params?.${param.name};`,
-        `    if (given !== undefined) {`,
-        `      if (given.length !== ${sizeOf(param.shape)}) throw new RangeError(\`${program.modelName}: params.${param.name} needs ${sizeOf(param.shape)} values, got \${given.length}\`);`,
-        `      param_${param.name}.set(given);`,
-        `    } else initialise(param_${param.name}, ${init}, ${fanIn}, ${fanOut}, random);`,
+        `    const given = givenParam(params, ${stringLiteral(param.name)}, ${sizeOf(param.shape)});`,
+        `    if (given !== undefined) ${buffer}.set(given);`,
+        `    else initialise(${buffer}, ${init}, ${fanIn}, ${fanOut}, random);`,
         `  }`,
       ].join("\n");
     }),
@@ -327,24 +328,36 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       const r = ep.returns;
       out.line(`lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]`};`);
     }
-    const params = [...ep.inputs.map((name) => `input_${name}: Values`), "n: number", "rate: number"].join(", ");
+    const params = [...ep.inputs.map((name) => `${bufferName.input(name)}: Values`), "n: number", "rate: number"].join(", ");
     return [`  function ${ep.name}Program(${params}): void {`, ...out.lines, `  }`].join("\n");
   });
 
-  /** Statements that check a call's inputs, run entry point `name` and, with `returns`, return the loss it left. */
-  const run = (name: EntryPointName, source: string, returns: boolean, rate = "trainer.learningRate") => {
-    const ep = entry(name)!;
-    const lines = ep.inputs.map((x) => `      const ${x} = checkInput(${source}.${x}, ${quote(x)}, ${sizeOfInput(x)}, n);`);
-    lines.push(`      ${name}Program(${[...ep.inputs, "n", rate].join(", ")});`);
-    if (returns) lines.push(`      return lossSlot[0]!;`);
-    return lines.join("\n");
+  /**
+   * Statements that read a call's inputs from `source` into locals named like the entry function's
+   * arguments, check them, and settle the call's example count `count` (n, or what the inputs hold).
+   */
+  const prepare = (name: EntryPointName, source: string) => {
+    const inputs = entry(name)!.inputs;
+    const lines = inputs.map((x) => `      const ${bufferName.input(x)} = inputField(${source}, ${stringLiteral(x)});`);
+    const first = inputs[0];
+    const derived = first === undefined ? "spec.batch" : `examplesIn(${bufferName.input(first)}, ${stringLiteral(first)}, ${sizeOfInput(first)})`;
+    lines.push(`      const count = checkCount(n ?? ${derived});`);
+    for (const x of inputs) lines.push(`      checkInput(${bufferName.input(x)}, ${stringLiteral(x)}, ${sizeOfInput(x)}, count, n === undefined);`);
+    return lines;
   };
+  const call = (name: EntryPointName, rate: string) => `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), "count", rate].join(", ")});`;
+  /** A trainer method that runs entry point `name` and returns the loss it left. */
+  const lossMethod = (name: EntryPointName) => [...prepare(name, "batch"), call(name, "trainer.learningRate"), `      return lossSlot[0]!;`].join("\n");
 
+  // The gradient's inputs are checked before anything changes (masks, look-ahead).
   const stepCall = [
-    ...(entry("beforeGradient") ? [`      beforeGradientProgram(n, rate);`] : []),
-    run("gradient", "batch", false, "rate"),
-    `      updateProgram(n, rate);`,
-  ].join("\n");
+    ...prepare("gradient", "batch"),
+    `      const rate = trainer.learningRate;`,
+    `      resampleDropout(count);`,
+    ...(entry("beforeGradient") ? [`      beforeGradientProgram(count, rate);`] : []),
+    call("gradient", "rate"),
+    `      updateProgram(count, rate);`,
+  ].map((line) => line.slice(2)).join("\n");
 
   const specObject = moduleSpec(program);
 
@@ -352,7 +365,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   const header = [
     `// Generated by gradgen from ${commentText(options.source)} (model "${program.modelName}"). Do not edit:`,
     `// regenerate with \`${commentText(options.command)}\`.`,
-    `// Batch ${program.batch}, ${program.dtype}, optimizer ${kind} (${Object.entries(hyperparameters).map(([k, v]) => `${k} ${literal(v)}`).join(", ")}).`,
+    `// Batch ${program.batch} (${examplesPerCall(program.batch)}), ${program.dtype}, optimizer ${kind} (${Object.entries(hyperparameters).map(([k, v]) => `${k} ${literal(v)}`).join(", ")}).`,
   ].join("\n");
 
   return fillTemplate(readTemplate("trainer.ts.tpl"), {
@@ -368,22 +381,22 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     allocations: allocations.join("\n"),
     initialisation: initialisation.join("\n"),
     entryFunctions: entryFunctions.join("\n\n"),
-    outputsObject: record(program.outputs.map((o) => [o.name, `output_${o.name}`]), "  "),
-    paramsObject: record(program.params.map((p) => [p.name, `param_${p.name}`]), "    "),
-    gradsObject: record(program.params.map((p) => [p.name, `grad_${p.name}`]), "    "),
-    inputGradsObject: record(program.inputs.filter((x) => x.wantsGrad).map((x) => [x.name, `inputGrad_${x.name}`]), "    "),
-    stateObject: record(program.state.map((s) => [quote(s.label), s.buffer]), "    "),
-    lossCall: run("loss", "batch", true),
-    trainingLossCall: run(entry("trainingLoss") ? "trainingLoss" : "loss", "batch", true),
-    gradientCall: run("gradient", "batch", true),
+    outputsObject: record(program.outputs.map((o) => [o.name, bufferName.output(o.name)]), "  "),
+    paramsObject: record(program.params.map((p) => [p.name, bufferName.param(p.name)]), "    "),
+    gradsObject: record(program.params.map((p) => [p.name, bufferName.grad(p.name)]), "    "),
+    inputGradsObject: record(program.inputs.filter((x) => x.wantsGrad).map((x) => [x.name, bufferName.inputGrad(x.name)]), "    "),
+    stateObject: record(program.state.map((s) => [s.label, s.buffer]), "    "),
+    lossCall: lossMethod("loss"),
+    trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
+    gradientCall: lossMethod("gradient"),
     stepCall,
     beginStepCall: entry("beforeGradient") ? `      beforeGradientProgram(n, trainer.learningRate);` : `      // no look-ahead for ${program.optimizer.kind}`,
-    predictCall: run("predict", "inputs", false),
+    predictCall: [...prepare("predict", "inputs"), call("predict", "trainer.learningRate")].join("\n"),
     drawMasks: program.dropout.length === 0
       ? "    // this model has no dropout"
       : program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`).join("\n"),
-    snapshotCopies: snapshotted.map((name) => `      snapshot_${name}.set(${name});`).join("\n"),
-    restoreCopies: snapshotted.map((name) => `      ${name}.set(snapshot_${name});`).join("\n"),
+    snapshotCopies: snapshotted.map((name) => `      ${bufferName.snapshot(name)}.set(${name});`).join("\n"),
+    restoreCopies: snapshotted.map((name) => `      ${name}.set(${bufferName.snapshot(name)});`).join("\n"),
     arena,
     backendExpression: usesGemm ? `wasmGemm === undefined ? "js" : "wasm"` : `"js"`,
     kernelFunctions: usesGemm
@@ -401,7 +414,8 @@ function formatObject(value: unknown, indent: string): string {
     const entries = Object.entries(value);
     if (entries.length === 0) return "{}";
     const inner = indent + "  ";
-    return `{\n${entries.map(([k, v]) => `${inner}${/^[A-Za-z_$][\w$]*$/.test(k) ? k : quote(k)}: ${formatObject(v, inner)},`).join("\n")}\n${indent}}`;
+    // Any identifier is a valid bare key, except __proto__, which would set the prototype.
+    return `{\n${entries.map(([k, v]) => `${inner}${/^[A-Za-z_$][\w$]*$/.test(k) && k !== "__proto__" ? k : propertyKey(k)}: ${formatObject(v, inner)},`).join("\n")}\n${indent}}`;
   }
   return typeof value === "number" ? literal(value) : JSON.stringify(value);
 }

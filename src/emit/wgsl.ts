@@ -18,7 +18,7 @@
 //     stays f32, forward and backward values are computed in f16 (loads round to f16, stores widen),
 //     sums (matrix products, reductions, batch sums) accumulate in f32, the optimizer update is f32.
 
-import { moduleSpec } from "./module-spec.js";
+import { examplesPerCall, moduleSpec } from "./module-spec.js";
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp } from "../ir/scalar.js";
 import { GradgenError } from "../errors.js";
@@ -29,6 +29,7 @@ import { fans } from "../initializers.js";
 import { fillTemplate, readTemplate } from "./template.js";
 import { sizeOf } from "../ir/shape.js";
 import { commentText } from "./header-text.js";
+import { bufferName, propertyKey, stringLiteral, wgslRegion } from "../schedule/names.js";
 
 export interface WgslModuleOptions {
   /** The model file, as named in the header. */
@@ -233,8 +234,8 @@ interface Region {
   readonly elements: number;
 }
 
-const localRegion = (entry: string, name: string) => `local_${entry}_${name}`;
-const resultRegion = (entry: string) => `result_${entry}`;
+const localRegion = wgslRegion.local;
+const resultRegion = wgslRegion.result;
 
 interface Layout {
   readonly regions: ReadonlyMap<string, Region>;
@@ -245,7 +246,7 @@ interface Layout {
 function planLayout(program: Program, maxBindingBytes: number): Layout {
   const wanted: { name: string; elements: number }[] = [];
   for (const buffer of program.buffers) wanted.push({ name: buffer.name, elements: Math.max(1, buffer.size * (buffer.perExample ? program.batch : 1)) });
-  for (const input of program.inputs) wanted.push({ name: `input_${input.name}`, elements: Math.max(1, sizeOf(input.shape) * program.batch) });
+  for (const input of program.inputs) wanted.push({ name: bufferName.input(input.name), elements: Math.max(1, sizeOf(input.shape) * program.batch) });
   for (const entry of program.entryPoints) {
     for (const kernel of entry.kernels) if (kernel.kind === "local") wanted.push({ name: localRegion(entry.name, kernel.name), elements: 1 });
     if (entry.returns) wanted.push({ name: resultRegion(entry.name), elements: 1 });
@@ -441,10 +442,10 @@ class TaskBuilder {
   parallelDims(kernel: LoopKernel): number[] {
     const stores = [kernel.target, ...(kernel.extraStores ?? []).map((s) => s.target)];
     const outer = kernel.dims.length - (kernel.reduction?.dims ?? 0);
-    const storedNames = new Set(stores.map(bufferName));
+    const storedNames = new Set(stores.map(bufferOf));
     // A load of a stored buffer at another element than the one this invocation stores: keep the Program's order.
     const crossed = kernel.values.some((v) => v.kind === "load" && v.access.storage.kind === "buffer" && storedNames.has(v.access.storage.name)
-      && stores.some((s) => bufferName(s) === bufferName(v.access) && !sameAccess(s, v.access)));
+      && stores.some((s) => bufferOf(s) === bufferOf(v.access) && !sameAccess(s, v.access)));
     if (crossed) return [];
     const parallel = range(outer).filter((d) => stores.every((s) => s.strides[d] !== 0));
     const oneToOne = stores.every((s) => injective(parallel.map((d) => [maxExtent(kernel.dims[d]!, this.program.batch), Math.abs(s.strides[d]!)] as const)));
@@ -453,7 +454,7 @@ class TaskBuilder {
 
   /** Whether `fill` can be done by `loop` (which accumulates into exactly the filled elements, one each). */
   canAbsorb(fill: FillKernel, loop: Kernel): boolean {
-    if (loop.kind !== "loop" || loop.mode !== "add" || loop.extraStores?.length || bufferName(loop.target) !== fill.buffer || loop.target.offset !== 0) return false;
+    if (loop.kind !== "loop" || loop.mode !== "add" || loop.extraStores?.length || bufferOf(loop.target) !== fill.buffer || loop.target.offset !== 0) return false;
     if (loop.values.some((v) => v.kind === "load" && v.access.storage.kind === "buffer" && v.access.storage.name === fill.buffer)) return false;
     const parallel = this.parallelDims(loop);
     if (loop.target.strides.some((s, d) => s !== 0 && !parallel.includes(d))) return false;
@@ -486,7 +487,7 @@ class TaskBuilder {
       });
     }
     const target = kernel.target;
-    const targetName = bufferName(target);
+    const targetName = bufferOf(target);
     const at = (access: Access) => access.strides.map((s, d) => [indices[d]!, s] as const);
     if (absorbedFill) body.push(`${this.store(targetName, target.offset, at(target))} = ${wgslLiteral(absorbedFill.value, this.helpers)};`);
 
@@ -524,7 +525,7 @@ class TaskBuilder {
     if (!kernel.reduction) {
       emit(this.values(kernel.values, indices, "v"));
       emit([storeValue(wide(last))]);
-      for (const extra of kernel.extraStores ?? []) emit([`${this.store(bufferName(extra.target), extra.target.offset, at(extra.target))} = ${wide(`v${extra.value}`)};`]);
+      for (const extra of kernel.extraStores ?? []) emit([`${this.store(bufferOf(extra.target), extra.target.offset, at(extra.target))} = ${wide(`v${extra.value}`)};`]);
     } else {
       emit(["{"]);
       depth++;
@@ -626,7 +627,7 @@ class TaskBuilder {
     const values = this.values(loop.values, indices, "v", { access: fusion.load, by: `c${k}_${l}` });
     const target = loop.target;
     const at = target.strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const);
-    lines.push(...values, `${this.store(bufferName(target), target.offset, at)} = ${this.widen(`v${loop.values.length - 1}`)};`);
+    lines.push(...values, `${this.store(bufferOf(target), target.offset, at)} = ${this.widen(`v${loop.values.length - 1}`)};`);
     return lines;
   }
 
@@ -696,13 +697,13 @@ class TaskBuilder {
   }
 }
 
-function bufferName(access: Access): string {
+function bufferOf(access: Access): string {
   if (access.storage.kind !== "buffer") throw new Error("internal: a store to a scalar");
   return access.storage.name;
 }
 
 function sameAccess(a: Access, b: Access): boolean {
-  return bufferName(a) === bufferName(b) && a.offset === b.offset && a.strides.length === b.strides.length && a.strides.every((s, i) => s === b.strides[i]);
+  return bufferOf(a) === bufferOf(b) && a.offset === b.offset && a.strides.length === b.strides.length && a.strides.every((s, i) => s === b.strides[i]);
 }
 
 const maxExtent = (e: Extent, batch: number) => e.factor * (e.perExample ? batch : 1);
@@ -867,7 +868,7 @@ function epilogueFusion(program: Program, entry: EntryPoint, index: number, gemm
   if (!declared || declared.role !== "work") return undefined;
   if (loop.mode !== "assign" || loop.reduction || loop.extraStores?.length) return undefined;
   const loads = loop.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : []));
-  const ofC = loads.filter((a) => bufferName(a) === c.buffer);
+  const ofC = loads.filter((a) => bufferOf(a) === c.buffer);
   const load = ofC[0];
   if (!load || ofC.some((a) => !sameAccess(a, load)) || load.offset !== c.offset) return undefined;
   if ([...gemmOutputDims(gemm), ...load.strides.map((s) => [undefined, s] as const)].some(([, s]) => s < 0)) return undefined;
@@ -879,9 +880,9 @@ function epilogueFusion(program: Program, entry: EntryPoint, index: number, gemm
   if (!oneToOne(load.strides) || !sameDims(loopDims(load.strides), gemmOutputDims(gemm))) return undefined;
   // The target: one element per iteration, not an operand of the gemm, read only in place.
   const target = loop.target;
-  const targetName = bufferName(target);
+  const targetName = bufferOf(target);
   if (!oneToOne(target.strides) || targetName === gemm.a.buffer || targetName === gemm.b.buffer) return undefined;
-  if (loads.some((a) => bufferName(a) === targetName && !sameAccess(a, target))) return undefined;
+  if (loads.some((a) => bufferOf(a) === targetName && !sameAccess(a, target))) return undefined;
   // C's values are dead after the loop (where the loop stores in place, C holds the loop's values, which the epilogue stores too).
   const size = declared.size * (declared.perExample ? batch : 1);
   for (const n of new Set([1, Math.min(2, batch), batch])) {
@@ -1104,7 +1105,7 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
   };
   const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name)!;
   const record = (entries: readonly [string, string][], indent = "  ") =>
-    entries.length ? `{\n${entries.map(([k, v]) => `${indent}  ${quote(k)}: ${v},`).join("\n")}\n${indent}}` : "{}";
+    entries.length ? `{\n${entries.map(([k, v]) => `${indent}  ${propertyKey(k)}: ${v},`).join("\n")}\n${indent}}` : "{}";
 
   const specObject = moduleSpec(program);
 
@@ -1115,12 +1116,10 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
       const size = sizeOf(param.shape);
       return [
         `  {`,
-        `    const target = view(${quote(`param_${param.name}`)});`,
-        `    const given = options.params?.${param.name};`,
-        `    if (given !== undefined) {`,
-        `      if (given.length !== ${size}) throw new RangeError(\`${program.modelName}: params.${param.name} needs ${size} values, got \${given.length}\`);`,
-        `      target.set(given);`,
-        `    } else initialise(target, ${init}, ${fanIn}, ${fanOut}, random);`,
+        `    const target = view(${quote(bufferName.param(param.name))});`,
+        `    const given = givenParam(params, ${stringLiteral(param.name)}, ${size});`,
+        `    if (given !== undefined) target.set(given);`,
+        `    else initialise(target, ${init}, ${fanIn}, ${fanOut}, random);`,
         `  }`,
       ].join("\n");
     }),
@@ -1139,11 +1138,12 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
   const header = [
     `// Generated by gradgen from ${commentText(options.source)} (model "${program.modelName}"), WGSL target. Do not edit:`,
     `// regenerate with \`${commentText(options.command)}\`.`,
-    `// Batch ${program.batch}, f32, optimizer ${kind} (${Object.entries(hyperparameters).map(([k, v]) => `${k} ${wgslNumber(v)}`).join(", ")}); ` +
+    `// Batch ${program.batch} (${examplesPerCall(program.batch)}), f32, optimizer ${kind} (${Object.entries(hyperparameters).map(([k, v]) => `${k} ${wgslNumber(v)}`).join(", ")}); ` +
       `${plan.shaders.length} compute shaders, ${plan.sequences.step.length} dispatches per step; precision "f16" optional (needs shader-f16).`,
   ].join("\n");
 
-  const bufferNames = [...layout.regions.keys()].filter((name) => !name.startsWith("local_") && !name.startsWith("result_"));
+  const bufferNames = [...layout.regions.keys()].filter(wgslRegion.isBuffer);
+  const bufferTable = (entries: readonly { readonly name: string }[], nameOf: (name: string) => string) => record(entries.map((x) => [x.name, quote(nameOf(x.name))]));
   return fillTemplate(readTemplate("wgsl-host.ts.tpl"), {
     header,
     inputNameUnion: union(program.inputs.map((x) => x.name)),
@@ -1153,7 +1153,7 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
     predictInputUnion: union(entry("predict").inputs),
     inputGradUnion: union(program.inputs.filter((x) => x.wantsGrad).map((x) => x.name)),
     bufferNameUnion: union(bufferNames),
-    spec: JSON.stringify(specObject, null, 2),
+    spec: jsonLiteral(specObject, ""),
     workgroupSize: String(WORKGROUP_SIZE),
     maxGroups: String(MAX_GROUPS_PER_DIMENSION),
     chunkSizes: `[${layout.chunks.join(", ")}]`,
@@ -1169,16 +1169,32 @@ export function emitWgsl(program: Program, options: WgslModuleOptions): string {
       return [name, `[${entry(source as EntryPointName).inputs.map(quote).join(", ")}]`];
     })),
     outputSizes: record(program.outputs.map((o) => {
-      const buffer = program.buffers.find((b) => b.name === `output_${o.name}`)!;
+      const buffer = program.buffers.find((b) => b.name === bufferName.output(o.name))!;
       return [o.name, `[${buffer.size}, ${buffer.perExample}]`];
     })),
     stateBuffers: record(program.state.map((s) => [s.label, quote(s.buffer)])),
-    snapshotted: `[${[...program.params.map((p) => `param_${p.name}`), ...program.state.map((s) => s.buffer)].map(quote).join(", ")}]`,
+    snapshotted: `[${[...program.params.map((p) => bufferName.param(p.name)), ...program.state.map((s) => s.buffer)].map(quote).join(", ")}]`,
+    inputBuffers: bufferTable(program.inputs, bufferName.input),
+    paramBuffers: bufferTable(program.params, bufferName.param),
+    gradBuffers: bufferTable(program.params, bufferName.grad),
+    inputGradBuffers: bufferTable(program.inputs.filter((x) => x.wantsGrad), bufferName.inputGrad),
+    outputBuffers: bufferTable(program.outputs, bufferName.output),
     initialisation: initialisation.join("\n"),
     shaders: shaderList(plan.shaders),
     shadersF16: shaderList(plan.shadersF16),
     sequences,
   });
+}
+
+/** JSON.stringify(value, null, 2) as TypeScript source, with a key "__proto__" computed (a plain key would set the prototype). */
+function jsonLiteral(value: unknown, indent: string): string {
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) return value.length === 0 ? "[]" : `[\n${value.map((v) => `${inner}${jsonLiteral(v, inner)}`).join(",\n")}\n${indent}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return entries.length === 0 ? "{}" : `{\n${entries.map(([k, v]) => `${inner}${propertyKey(k)}: ${jsonLiteral(v, inner)}`).join(",\n")}\n${indent}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** A number in TypeScript source. */

@@ -4,6 +4,7 @@
 
 import type { Access, Kernel, MatrixAccess, Storage, Value } from "./program.js";
 import type { LoweredEntry } from "./lower.js";
+import { bufferName } from "./names.js";
 
 export interface WorkSlot {
   readonly name: string;
@@ -54,7 +55,7 @@ export function planBuffers(entries: readonly LoweredEntry[], batch: number): { 
         const candidates = [...free].sort((a, b) => slots[a]!.size - slots[b]!.size || a - b);
         let slot = candidates.find((s) => slots[s]!.size >= need) ?? candidates[candidates.length - 1];
         if (slot === undefined) {
-          slots.push({ name: `work${slots.length}`, size: 0 });
+          slots.push({ name: bufferName.work(slots.length), size: 0 });
           slot = slots.length - 1;
         }
         free.delete(slot);

@@ -14,6 +14,7 @@ import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
 import type {
   Access, Extent, GemmForm, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value,
 } from "./program.js";
+import { bufferName, localName } from "./names.js";
 
 type NodeKind = "leaf" | "view" | "local" | "inline" | "buffer" | "fused";
 
@@ -41,15 +42,6 @@ export interface LoweredEntry {
   readonly temporaries: Map<string, { size: number; perExample: boolean }>;
   readonly inputsRead: Set<string>;
 }
-
-export const bufferNameOf = {
-  input: (name: string) => `input_${name}`,
-  param: (name: string) => `param_${name}`,
-  grad: (name: string) => `grad_${name}`,
-  inputGrad: (name: string) => `inputGrad_${name}`,
-  output: (name: string) => `output_${name}`,
-  mask: (name: string) => `mask_${name}`,
-};
 
 const scalarLiteral = (value: number): Storage => ({ kind: "scalar", code: { kind: "literal", value } });
 const isReduction = (op: Op): boolean => op === Op.Sum || op === Op.Max || op === Op.LogSumExp || op === Op.BatchSum;
@@ -143,7 +135,7 @@ class EntryLowering {
     this.kinds.set(node, kind);
     if (kind === "buffer") this.views.set(node, this.bufferViewFor(node));
     if (kind === "local") {
-      this.localNames.set(node, `s${this.localNames.size}`);
+      this.localNames.set(node, localName(this.localNames.size));
       this.views.set(node, { storage: { kind: "scalar", code: { kind: "local", name: this.localNames.get(node)! } }, offset: 0, shape: [], strides: [], batchStride: 0 });
     }
   }
@@ -203,14 +195,14 @@ class EntryLowering {
     switch (node.op) {
       case Op.Input:
         this.inputsRead.add(node.attrs.name!);
-        this.inputSizes.set(bufferNameOf.input(node.attrs.name!), node.size);
-        return contiguousView({ kind: "buffer", name: bufferNameOf.input(node.attrs.name!) }, node.shape, true);
+        this.inputSizes.set(bufferName.input(node.attrs.name!), node.size);
+        return contiguousView({ kind: "buffer", name: bufferName.input(node.attrs.name!) }, node.shape, true);
       case Op.Param:
-        return contiguousView({ kind: "buffer", name: bufferNameOf.param(node.attrs.name!) }, node.shape, false);
+        return contiguousView({ kind: "buffer", name: bufferName.param(node.attrs.name!) }, node.shape, false);
       case Op.Const:
         return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
       case Op.DropoutMask:
-        return contiguousView({ kind: "buffer", name: bufferNameOf.mask(node.attrs.name!) }, node.shape, true);
+        return contiguousView({ kind: "buffer", name: bufferName.mask(node.attrs.name!) }, node.shape, true);
       default:
         return { storage: { kind: "scalar", code: { kind: "batchSize" } }, offset: 0, shape: [], strides: [], batchStride: 0 };
     }

@@ -6,6 +6,7 @@ import { Op } from "../ir/ops.js";
 import type { OptimizerSpec } from "../optimizers.js";
 import { coalesce } from "./lower.js";
 import type { Access, Kernel, LoopKernel, ParamInfo, Value } from "./program.js";
+import { bufferName } from "./names.js";
 import { sizeOf } from "../ir/shape.js";
 
 export interface StateBuffer {
@@ -68,15 +69,13 @@ class Body {
   }
 }
 
-const stateName = (param: string, slot: string) => `state_${param}_${slot}`;
-
 export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[]): OptimizerPlan {
   const state: StateBuffer[] = [];
   const beforeGradient: Kernel[] = [];
   const update: Kernel[] = [];
   const slot = (p: ParamInfo, name: string) => {
-    state.push({ name: stateName(p.name, name), label: `${p.name}.${name}`, size: sizeOf(p.shape), initial: 0 });
-    return stateName(p.name, name);
+    state.push({ name: bufferName.state(p.name, name), label: `${p.name}.${name}`, size: sizeOf(p.shape), initial: 0 });
+    return bufferName.state(p.name, name);
   };
 
   /** θ_new = θ + Δ − ε·λ·θ (decoupled weight decay), with Δ computed by `delta` in the same loop. */
@@ -88,23 +87,25 @@ export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[])
 
   if (spec.kind === "adam") {
     // β₁ᵗ and β₂ᵗ as running products, so a restored state resumes with the right bias correction
-    state.push({ name: "state_beta1Power", label: "beta1Power", size: 1, initial: 1 });
-    state.push({ name: "state_beta2Power", label: "beta2Power", size: 1, initial: 1 });
+    const beta1Power = bufferName.optimizerScalar("beta1Power");
+    const beta2Power = bufferName.optimizerScalar("beta2Power");
+    state.push({ name: beta1Power, label: "beta1Power", size: 1, initial: 1 });
+    state.push({ name: beta2Power, label: "beta2Power", size: 1, initial: 1 });
     const powers = new Body(false);
-    const b1 = powers.mul(powers.load("state_beta1Power"), powers.constant(spec.beta1));
-    const b2 = powers.mul(powers.load("state_beta2Power"), powers.constant(spec.beta2));
-    update.push(powers.kernel("β₁ᵗ, β₂ᵗ", 1, "state_beta2Power", b2, [["state_beta1Power", b1]]));
-    for (const [power, name] of [["state_beta1Power", "correction1"], ["state_beta2Power", "correction2"]] as const) {
+    const b1 = powers.mul(powers.load(beta1Power), powers.constant(spec.beta1));
+    const b2 = powers.mul(powers.load(beta2Power), powers.constant(spec.beta2));
+    update.push(powers.kernel("β₁ᵗ, β₂ᵗ", 1, beta2Power, b2, [[beta1Power, b1]]));
+    for (const [power, label, name] of [[beta1Power, "beta1Power", "correction1"], [beta2Power, "beta2Power", "correction2"]] as const) {
       const correction = new Body(false);
       correction.sub(correction.constant(1), correction.load(power));
-      update.push({ kind: "local", comment: `bias correction 1 − ${power.slice(6)}`, name, values: correction.values });
+      update.push({ kind: "local", comment: `bias correction 1 − ${label}`, name, values: correction.values });
     }
   }
 
   for (const p of params) {
     const size = sizeOf(p.shape);
-    const param = `param_${p.name}`;
-    const grad = `grad_${p.name}`;
+    const param = bufferName.param(p.name);
+    const grad = bufferName.grad(p.name);
     const body = new Body(true);
     const theta = body.load(param);
     const g = body.load(grad);

@@ -6,8 +6,9 @@ import type { TrainingGraph } from "../passes/pipeline.js";
 import { printGraph } from "../ir/print.js";
 import type { OptimizerSpec } from "../optimizers.js";
 import { planBuffers } from "./buffers.js";
-import { bufferNameOf, defaultTuning, lowerEntryPoint, straightLineDims, type Binding, type Tuning } from "./lower.js";
+import { defaultTuning, lowerEntryPoint, straightLineDims, type Binding, type Tuning } from "./lower.js";
 import { planOptimizer } from "./optimizer-updates.js";
+import { bufferName } from "./names.js";
 import type { BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
 import { sizeOf } from "../ir/shape.js";
 
@@ -34,11 +35,11 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
       name: "gradient",
       bindings: [
         trainingLoss,
-        ...graph.paramGrads.map((node, i) => ({ node, target: toBuffer(bufferNameOf.grad(model.params[i]!.attrs.name!), false) })),
-        ...graph.inputGrads.map(({ name, node }) => ({ node, target: toBuffer(bufferNameOf.inputGrad(name), true) })),
+        ...graph.paramGrads.map((node, i) => ({ node, target: toBuffer(bufferName.grad(model.params[i]!.attrs.name!), false) })),
+        ...graph.inputGrads.map(({ name, node }) => ({ node, target: toBuffer(bufferName.inputGrad(name), true) })),
       ],
     },
-    { name: "predict", bindings: graph.outputs.map(({ name, node }) => ({ node, target: toBuffer(bufferNameOf.output(name), node.batched) })) },
+    { name: "predict", bindings: graph.outputs.map(({ name, node }) => ({ node, target: toBuffer(bufferName.output(name), node.batched) })) },
   ];
   const tuning = options.tuning ?? defaultTuning;
   const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, model.origins));
@@ -52,12 +53,12 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   ];
 
   const declared: Omit<BufferDecl, "offset">[] = [
-    ...params.map((p) => ({ name: bufferNameOf.param(p.name), role: "param" as const, size: sizeOf(p.shape), perExample: false })),
-    ...params.map((p) => ({ name: bufferNameOf.grad(p.name), role: "grad" as const, size: sizeOf(p.shape), perExample: false })),
+    ...params.map((p) => ({ name: bufferName.param(p.name), role: "param" as const, size: sizeOf(p.shape), perExample: false })),
+    ...params.map((p) => ({ name: bufferName.grad(p.name), role: "grad" as const, size: sizeOf(p.shape), perExample: false })),
     ...optimizer.state.map((s) => ({ name: s.name, role: "state" as const, size: s.size, perExample: false })),
-    ...graph.dropoutMasks.map((m) => ({ name: bufferNameOf.mask(m.name), role: "mask" as const, size: sizeOf(m.shape), perExample: true })),
-    ...graph.inputGrads.map(({ name, node }) => ({ name: bufferNameOf.inputGrad(name), role: "inputGrad" as const, size: node.size, perExample: true })),
-    ...graph.outputs.map(({ name, node }) => ({ name: bufferNameOf.output(name), role: "output" as const, size: node.size, perExample: node.batched })),
+    ...graph.dropoutMasks.map((m) => ({ name: bufferName.mask(m.name), role: "mask" as const, size: sizeOf(m.shape), perExample: true })),
+    ...graph.inputGrads.map(({ name, node }) => ({ name: bufferName.inputGrad(name), role: "inputGrad" as const, size: node.size, perExample: true })),
+    ...graph.outputs.map(({ name, node }) => ({ name: bufferName.output(name), role: "output" as const, size: node.size, perExample: node.batched })),
     ...slots.map((slot) => ({ name: slot.name, role: "work" as const, size: slot.size, perExample: false })),
   ];
   // One block of memory, buffers one after another, each starting on a 16-byte boundary (SIMD loads).
@@ -89,7 +90,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     optimizer: options.optimizer,
     structureHash: createHash("sha256").update(structure).digest("hex").slice(0, 16),
     state: optimizer.state.map((s) => ({ buffer: s.name, label: s.label, size: s.size, initial: s.initial })),
-    dropout: graph.dropoutMasks.map((m) => ({ buffer: bufferNameOf.mask(m.name), size: sizeOf(m.shape), dropProbability: m.dropProbability })),
+    dropout: graph.dropoutMasks.map((m) => ({ buffer: bufferName.mask(m.name), size: sizeOf(m.shape), dropProbability: m.dropProbability })),
     params,
     inputs: model.inputs.map((x) => ({ name: x.attrs.name!, shape: x.shape, wantsGrad: x.attrs.wantsGrad === true })),
     outputs: graph.outputs.map(({ name, node }) => ({ name, shape: node.shape })),

@@ -1,0 +1,64 @@
+// Every name that generated code introduces, in one place: buffer identifiers (shared by the
+// scheduler, both emitters and the WGSL host's `readBuffer`), work buffers, shared scalar locals,
+// WGSL region keys, and how a user's name is written into generated code.
+//
+// The namespace rule. A user name (input, parameter, output) is any JavaScript identifier: reserved
+// words, `$`, `__proto__` and template identifiers such as `n` or `batch` included. In generated code
+// it appears only
+//   - as a string: a property key (`propertyKey`) or a string literal (`stringLiteral`), and
+//   - at the end of an identifier that starts with one of `rolePrefixes` (`param_W1`, `input_x`, …).
+// No identifier that the emitters or templates introduce on their own (`n`, `rate`, `spec`,
+// `checkInput`, `v0_1`, `s0`, `work0`, …) starts with a role prefix, so the two sets never meet;
+// test/names.test.ts checks that over every identifier of the templates and of emitted modules.
+// Prefixes rather than a `$` namespace: `$` is legal in user names (refusing it would refuse names
+// that can work), and prefixed names keep generated code readable.
+
+/** No prefix is a prefix of another, so (role, name) → identifier is one-to-one across roles. */
+export const rolePrefixes = ["input_", "inputGrad_", "param_", "grad_", "output_", "state_", "mask_", "snapshot_"] as const;
+
+/** Per-parameter optimizer slots ("m", "velocity", …) contain no "_", so state_<param>_<slot> is one-to-one. */
+const slotName = /^[A-Za-z0-9]+$/;
+
+export const bufferName = {
+  /** A batch field (the TypeScript trainer's entry-function argument; a WGSL input buffer). */
+  input: (name: string) => `input_${name}`,
+  param: (name: string) => `param_${name}`,
+  grad: (name: string) => `grad_${name}`,
+  inputGrad: (name: string) => `inputGrad_${name}`,
+  output: (name: string) => `output_${name}`,
+  /** A dropout mask (mask names are the compiler's: dropout0, dropout1, …). */
+  mask: (name: string) => `mask_${name}`,
+  /** An optimizer slot of one parameter, e.g. Adam's m of W1. */
+  state: (param: string, slot: string) => {
+    if (!slotName.test(slot)) throw new Error(`internal: optimizer slot name ${JSON.stringify(slot)} must be letters and digits`);
+    return `state_${param}_${slot}`;
+  },
+  /** Optimizer state shared by all parameters (Adam's β₁ᵗ): no second "_", unlike every per-parameter slot. */
+  optimizerScalar: (name: string) => {
+    if (!slotName.test(name)) throw new Error(`internal: optimizer state name ${JSON.stringify(name)} must be letters and digits`);
+    return `state_${name}`;
+  },
+  /** A work buffer that temporaries share. */
+  work: (index: number) => `work${index}`,
+  /** The TypeScript trainer's copy of a buffer for snapshot()/restore(). */
+  snapshot: (buffer: string) => `snapshot_${buffer}`,
+};
+
+/** A shared scalar computed once per call (`const s0 = …`). */
+export const localName = (index: number) => `s${index}`;
+
+/** WGSL region keys of values that are not buffers of the Program (never user-visible). */
+export const wgslRegion = {
+  local: (entry: string, name: string) => `local_${entry}_${name}`,
+  result: (entry: string) => `result_${entry}`,
+  isBuffer: (region: string) => !region.startsWith("local_") && !region.startsWith("result_"),
+};
+
+/** A string literal in generated TypeScript (JSON's escapes are JavaScript's). */
+export const stringLiteral = (text: string) => JSON.stringify(text);
+
+/**
+ * An object literal's key for `name`. Quoted keys are plain own properties for every name except
+ * `__proto__`, which an object literal takes as the prototype unless the key is computed.
+ */
+export const propertyKey = (name: string) => (name === "__proto__" ? `["__proto__"]` : stringLiteral(name));
