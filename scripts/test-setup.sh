@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the test suite needs beyond `npm ci`, installed idempotently (a second run does
-# nothing): Jupyter (Debian), the Deno notebook kernel (npm, into .notebook/) and Debian's Chromium.
+# nothing): Jupyter (Debian), the Deno and tslab notebook kernels (npm, into .notebook/) and Debian's Chromium.
 # Call it before vitest, e.g. "test": "bash scripts/test-setup.sh && npm run build && tsc -p . && vitest run".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

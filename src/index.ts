@@ -16,4 +16,6 @@ export { symbol, symbols, evaluate, parse } from "./inspect/symbolic.js";
 export { display, graph, equations, Equations } from "./inspect/display.js";
 export { paths, PathReport } from "./inspect/paths.js";
 export { ComputationGraph } from "./inspect/graph.js";
-export { inspectModel, type ModelInspection } from "./inspect/model.js";
+// The model view: inspect(mlp) (or a definition as a notebook cell's value) shows its equations with shapes and its drawing.
+export { inspect, inspectModel, type ModelInspection, type InspectOptions, type ValueShape } from "./inspect/model.js";
+export type { Displayable } from "./inspect/notebook.js";

@@ -92,8 +92,42 @@ export function model(name: string, build: (builder: ModelBuilder) => ModelResul
       throw error;
     }
   }
-  return Object.freeze({ kind: "gradgen.model" as const, name, build, options, origin });
+  return Object.freeze(Object.assign(Object.create(definitionDisplay) as object, { kind: "gradgen.model" as const, name, build, options, origin }));
 }
+
+type MimeBundle = Readonly<Record<string, string | undefined>>;
+interface ModelView { toMimeBundle(): MimeBundle }
+
+// How a definition shows in a notebook (its equations) or on a console. src/inspect/model.ts sets
+// it, so the compile path does not load the printer.
+let viewModel: ((definition: ModelDefinition) => ModelView) | undefined;
+export function setModelViewer(viewer: (definition: ModelDefinition) => ModelView): void {
+  viewModel = viewer;
+}
+
+function viewOrProblem(definition: ModelDefinition): ModelView | string {
+  if (!viewModel) return `model ${definition.name}`;
+  try {
+    return viewModel(definition);
+  } catch (error) {
+    return `model ${definition.name}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+// The prototype of every definition: no string-named members, so Deno's notebook does not mistake
+// a definition for a chart, canvas or DOM node.
+const definitionDisplay = {
+  [Symbol.for("Jupyter.display")](this: ModelDefinition): MimeBundle {
+    const view = viewOrProblem(this);
+    return typeof view === "string" ? { "text/plain": view } : view.toMimeBundle();
+  },
+  [Symbol.for("nodejs.util.inspect.custom")](this: ModelDefinition, ...args: unknown[]): string {
+    const view = viewOrProblem(this);
+    if (typeof view === "string") return view;
+    const custom = (view as unknown as Record<symbol, (...a: unknown[]) => string>)[Symbol.for("nodejs.util.inspect.custom")]!;
+    return custom.apply(view, args);
+  },
+};
 
 export function isModelDefinition(value: unknown): value is ModelDefinition {
   return typeof value === "object" && value !== null && (value as ModelDefinition).kind === "gradgen.model";

@@ -8,6 +8,7 @@ import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
 import { recordOrigin } from "./trace.js";
 import { expressionBundle, expressionForms, type MimeBundle } from "../inspect/expression.js";
+import { inspectText } from "../inspect/notebook.js";
 
 export type TensorLike = Tensor | number;
 
@@ -137,5 +138,5 @@ export class Tensor {
   /** Deno's Jupyter kernel renders a cell's value through this. */
   [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
   /** console.log, the Node REPL and tslab print this. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string { return inspectText(this, depth, options); }
 }

@@ -1,7 +1,7 @@
 // Showing inspection objects: display(x) in Deno's Jupyter kernel, in tslab, or on a console, and
 // graph()/equations() that make displayable objects. Notebook conventions (measured with both
 // kernels): a bundle with text/plain always, text/latex as "$\displaystyle …$", image/svg+xml for
-// drawings; Deno renders [Symbol.for("Jupyter.display")](), tslab only through its display API.
+// drawings; how each kernel is reached is in ./notebook.ts.
 
 import type { Node } from "../ir/node.js";
 import type { Tensor } from "../dsl/tensor.js";
@@ -9,53 +9,22 @@ import { formatBoth, joinTex, joinText, type FormatOptions } from "./format.js";
 import { adjointsBetween, gradientOf, latexMime, type MimeBundle } from "./expression.js";
 import { ComputationGraph, type GraphOptions } from "./graph.js";
 import { texName, texText } from "./names.js";
+import { isModelDefinition } from "../dsl/model.js";
+import { inspectModel } from "./model.js";
+import { bundlesOf, denoJupyter, inspectText, tslabSend, type Displayable } from "./notebook.js";
 
-export interface Displayable {
-  toString(): string;
-  toMimeBundle(): MimeBundle;
-}
+export type { Displayable } from "./notebook.js";
 
-function bundleOf(x: unknown): MimeBundle {
-  const candidate = x as Partial<Displayable> | null;
-  if (candidate && typeof candidate.toMimeBundle === "function") return candidate.toMimeBundle();
-  return { "text/plain": typeof x === "string" ? x : String(x) };
-}
-
-type DenoJupyter = { display(value: unknown, options?: { raw?: boolean }): Promise<void> | void };
-type TslabDisplay = { latex(s: string): void; svg(s: string): void; text(s: string): void; html(s: string): void };
-
-function denoJupyter(): DenoJupyter | undefined {
-  try {
-    const deno = (globalThis as { Deno?: { jupyter?: DenoJupyter } }).Deno;
-    return deno?.jupyter; // throws outside `deno jupyter`
-  } catch {
-    return undefined;
-  }
-}
-
-function tslabDisplay(): TslabDisplay | undefined {
-  try {
-    const tslab = (globalThis as { __tslab__?: { require(name: string): { display: TslabDisplay } } }).__tslab__;
-    return tslab?.require("tslab").display;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Show an expression, a graph or any displayable: rich output in a notebook, text on a console. */
+/** Show expressions, graphs, model views or anything displayable: rich output in a notebook, text on a console. */
 export async function display(...values: unknown[]): Promise<void> {
   for (const value of values) {
-    const bundle = bundleOf(value);
-    const deno = denoJupyter();
-    if (deno) { await deno.display(bundle, { raw: true }); continue; }
-    const tslab = tslabDisplay();
-    if (tslab) {
-      if (bundle["image/svg+xml"]) tslab.svg(bundle["image/svg+xml"]);
-      else if (bundle["text/latex"]) tslab.latex(bundle["text/latex"]);
-      else tslab.text(bundle["text/plain"]);
-      continue;
+    // a model(...) definition shows as its model view: equations, then drawing
+    for (const bundle of bundlesOf(isModelDefinition(value) ? inspectModel(value) : value)) {
+      const deno = denoJupyter();
+      if (deno) { await deno.display(bundle, { raw: true }); continue; }
+      if (tslabSend(bundle)) continue;
+      process.stdout.write(`${bundle["text/plain"]}\n`);
     }
-    process.stdout.write(`${bundle["text/plain"]}\n`);
   }
 }
 
@@ -97,7 +66,7 @@ export class Equations implements Displayable {
   }
 
   [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
-  [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string { return inspectText(this, depth, options); }
 }
 
 /** ∂f/∂w0 → \frac{\partial f}{\partial w_{0}}; names → their LaTeX name; any other label → escaped \text{…}. */

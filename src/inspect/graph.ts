@@ -14,6 +14,7 @@ import { simplify } from "../passes/simplify.js";
 import { formatText, joinText } from "./format.js";
 import { formatNumber } from "./names.js";
 import type { MimeBundle } from "./expression.js";
+import { inspectText } from "./notebook.js";
 
 export interface GraphNode {
   readonly id: string;
@@ -253,7 +254,7 @@ export class ComputationGraph {
     return this.toMimeBundle();
   }
 
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string {
+    return inspectText(this, depth, options);
   }
 }

@@ -1,9 +1,10 @@
 // Model-level inspection (`gradgen inspect model.ts`): the forward equations and the backward
 // equations in the lectures' form — zₗ = a·Wₗ + bₗ, aₗ = σ(zₗ), δₗ = ∂C/∂zₗ, ∂C/∂Wₗ = aᵀ·δₗ,
 // ∂C/∂bₗ = δₗ — for one example (the trainer averages over the batch), and the report of which
-// forward values the backward pass reads (JAX's print_saved_residuals).
+// forward values the backward pass reads (JAX's print_saved_residuals). In a notebook a model
+// definition displays as this view: equations with shapes (text, LaTeX), then its drawing.
 
-import type { TracedModel } from "../dsl/model.js";
+import { isModelDefinition, setModelViewer, traceModel, type ModelDefinition, type TracedModel } from "../dsl/model.js";
 import { gradients } from "../grad/reverse.js";
 import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
@@ -11,9 +12,10 @@ import { simplify } from "../passes/simplify.js";
 import { GradgenError } from "../errors.js";
 import { displayChildren, displayOrder, formatBoth, type Formatted } from "./format.js";
 import { isRowColumnFlip } from "./layout.js";
-import { adjointsBetween } from "./expression.js";
+import { adjointsBetween, latexMime, type MimeBundle } from "./expression.js";
 import { ComputationGraph } from "./graph.js";
 import { texName } from "./names.js";
+import { inspectText, type Displayable } from "./notebook.js";
 
 export interface Residual {
   readonly name: string;
@@ -24,7 +26,24 @@ export interface Residual {
   readonly readers: number;
 }
 
-export interface ModelInspection {
+/** A value's shape in the view: `W1 : [784, 128]`, `δ1 : [128] per example`. */
+export interface ValueShape {
+  readonly shape: readonly number[];
+  /** One per example of the batch (depends on an input), as opposed to shared by all (parameters). */
+  readonly perExample: boolean;
+}
+
+export interface ShowOptions {
+  /** Each equation with the shape of what it defines, and a line of the inputs' and parameters' shapes. */
+  readonly shapes?: boolean;
+}
+
+export interface InspectOptions {
+  /** Only the backward equations for these parameters (or inputs). */
+  readonly wrt?: string | readonly string[];
+}
+
+export interface ModelInspection extends Displayable {
   readonly name: string;
   readonly forward: Formatted;
   readonly forwardTex: Formatted;
@@ -39,9 +58,15 @@ export interface ModelInspection {
   readonly residuals: readonly Residual[];
   /** Leaves the backward pass reads (inputs and parameters). */
   readonly leavesRead: readonly string[];
+  /** Shapes of the inputs, parameters and every value the equations name (z1, δ1, ∂C/∂W1, C, …). */
+  readonly shapes: ReadonlyMap<string, ValueShape>;
   readonly graph: ComputationGraph;
-  toText(): string;
-  toTex(): string;
+  toText(options?: ShowOptions): string;
+  toTex(options?: ShowOptions): string;
+  /** The equations with shapes, as text and LaTeX (a cell's value shows this). */
+  toMimeBundle(): MimeBundle;
+  /** The equations, then the drawing (display() shows both). */
+  toMimeBundles(): MimeBundle[];
 }
 
 const activationOps = new Set<Op>([Op.Sigmoid, Op.Tanh, Op.Softplus, Op.Exp, Op.Sin, Op.Cos, Op.Abs, Op.Sqrt, Op.Log]);
@@ -68,12 +93,19 @@ function isActivationOf(node: Node, z: Node): boolean {
   return false;
 }
 
-export function inspectModel(model: TracedModel, options: { wrt?: readonly string[] } = {}): ModelInspection {
-  const params = options.wrt && options.wrt.length > 0
-    ? options.wrt.map((name) => {
+/** The model view of a model(...) definition: `inspect(mlp)`, `inspect(mlp, { wrt: "W1" })`. */
+export function inspect(model: ModelDefinition, options: InspectOptions = {}): ModelInspection {
+  return inspectModel(model, options);
+}
+
+export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, options: InspectOptions = {}): ModelInspection {
+  const model = asTraced(definitionOrTraced);
+  const wrt = typeof options.wrt === "string" ? [options.wrt] : options.wrt;
+  const params = wrt && wrt.length > 0
+    ? wrt.map((name) => {
       const found = [...model.params, ...model.inputs].find((p) => p.attrs.name === name);
       if (!found) {
-        throw new GradgenError(`--wrt ${name}: model "${model.name}" has no parameter or input named ${name}; its parameters are ${model.params.map((p) => p.attrs.name).join(", ") || "(none)"}.`);
+        throw new GradgenError(`wrt ${name}: model "${model.name}" has no parameter or input named ${name}; its parameters are ${model.params.map((p) => p.attrs.name).join(", ") || "(none)"}.`);
       }
       return found;
     })
@@ -189,6 +221,23 @@ export function inspectModel(model: TracedModel, options: { wrt?: readonly strin
   const gradientLabels = params.map((p) => `∂C/∂${p.attrs.name}`);
   const graph = new ComputationGraph(model.loss, { output: "C" });
 
+  // shapes: the leaves, then every value the equations name, in the order printed
+  const shapes = new Map<string, ValueShape>();
+  const shapeOf = (node: Node): ValueShape => ({ shape: node.shape, perExample: node.batched });
+  for (const leaf of [...model.inputs, ...model.params]) shapes.set(leaf.attrs.name!, shapeOf(leaf));
+  for (const d of forwardBoth.text.definitions) shapes.set(d.label, shapeOf(d.node));
+  if (!shapes.has("C")) shapes.set("C", shapeOf(lossNode));
+  outputs.forEach((o, i) => { if (!shapes.has(o.name)) shapes.set(o.name, shapeOf(outputNodes[i]!)); });
+  for (const d of backwardBoth.text.definitions) shapes.set(d.label, shapeOf(d.node));
+  gradientLabels.forEach((label, i) => shapes.set(label, shapeOf(gradNodes[i]!)));
+  const shapeText = (name: string) => `${name} : ${describeShape(shapes.get(name)!)}`;
+  const shapeTex = (name: string) => {
+    const { shape, perExample } = shapes.get(name)!;
+    const where = perExample ? " per example" : "";
+    return shape.length === 0 ? `\\text{scalar${where}}` : `[${shape.join(", ")}]${where ? `\\text{${where}}` : ""}`;
+  };
+  const leafNames = [...model.inputs, ...model.params].map((leaf) => leaf.attrs.name!);
+
   const inspection: ModelInspection = {
     name: model.name,
     forward: forwardBoth.text,
@@ -201,13 +250,24 @@ export function inspectModel(model: TracedModel, options: { wrt?: readonly strin
     residuals,
     leavesRead: [...leavesRead].sort(),
     graph,
-    toText() {
-      const lines = [`model ${model.name}: one example's cost C (the trainer averages C over the n examples of a batch)`, "", "forward:"];
-      for (const d of forwardBoth.text.definitions) lines.push(`  ${d.label} = ${d.body}`);
-      if (!names.has(lossNode)) lines.push(`  C = ${forwardBoth.text.results[0]}`);
-      lines.push("", "backward (δ = ∂C/∂z for each layer's pre-activation z):");
-      for (const d of backwardBoth.text.definitions) lines.push(`  ${d.label} = ${d.body}`);
-      backwardBoth.text.results.forEach((r, i) => lines.push(`  ${gradientLabels[i]} = ${r}`));
+    shapes,
+    toText(show = {}) {
+      const lines = [`model ${model.name}: one example's cost C (the trainer averages C over the n examples of a batch)`, ""];
+      if (show.shapes) lines.push(`inputs and parameters: ${leafNames.map(shapeText).join(", ")}`, "");
+      const equations: [string, string][] = [];
+      for (const d of forwardBoth.text.definitions) equations.push([d.label, d.body]);
+      if (!names.has(lossNode)) equations.push(["C", forwardBoth.text.results[0]!]);
+      const forwardCount = equations.length;
+      for (const d of backwardBoth.text.definitions) equations.push([d.label, d.body]);
+      backwardBoth.text.results.forEach((r, i) => equations.push([gradientLabels[i]!, r]));
+      // shapes in one column, except after an equation too long for it
+      const width = Math.min(44, Math.max(0, ...equations.map(([label, body]) => `${label} = ${body}`.length)));
+      const line = ([label, body]: [string, string]) => {
+        const equation = `  ${label} = ${body}`;
+        return show.shapes ? `${equation.padEnd(width + 2)}    ${shapeText(label)}` : equation;
+      };
+      lines.push("forward:", ...equations.slice(0, forwardCount).map(line));
+      lines.push("", "backward (δ = ∂C/∂z for each layer's pre-activation z):", ...equations.slice(forwardCount).map(line));
       lines.push("", "saved for the backward pass (forward values the gradient reads):");
       if (residuals.length === 0) lines.push("  (none)");
       const nameWidth = Math.max(6, ...residuals.map((r) => r.name.length));
@@ -219,14 +279,44 @@ export function inspectModel(model: TracedModel, options: { wrt?: readonly strin
       if (leavesRead.size > 0) lines.push(`  and the inputs and parameters ${[...leavesRead].sort().join(", ")}`);
       return lines.join("\n");
     },
-    toTex() {
+    toTex(show = {}) {
       const rows: string[] = [];
-      for (const d of forwardBoth.tex.definitions) rows.push(`${d.name} &= ${d.body}`);
-      if (!names.has(lossNode)) rows.push(`C &= ${forwardBoth.tex.results[0]}`);
-      for (const d of backwardBoth.tex.definitions) rows.push(`${d.name} &= ${d.body}`);
-      backwardBoth.tex.results.forEach((r, i) => rows.push(`\\frac{\\partial C}{\\partial ${texName(params[i]!.attrs.name!)}} &= ${r}`));
+      const row = (label: string, lhs: string, body: string) => rows.push(`${lhs} &= ${body}${show.shapes ? ` && ${shapeTex(label)}` : ""}`);
+      if (show.shapes) rows.push(`&\\text{inputs and parameters: } ${leafNames.map((name) => `${texName(name)} : ${shapeTex(name)}`).join(",\\ ")}`);
+      for (const d of forwardBoth.tex.definitions) row(forwardNames.get(d.node) ?? d.name, d.name, d.body);
+      if (!names.has(lossNode)) row("C", "C", forwardBoth.tex.results[0]!);
+      for (const d of backwardBoth.tex.definitions) row(forwardNames.get(d.node) ?? d.name, d.name, d.body);
+      backwardBoth.tex.results.forEach((r, i) => row(gradientLabels[i]!, `\\frac{\\partial C}{\\partial ${texName(params[i]!.attrs.name!)}}`, r));
       return `\\begin{aligned}\n${rows.join(" \\\\\n")}\n\\end{aligned}`;
     },
-  };
+    toString() {
+      return this.toText({ shapes: true });
+    },
+    toMimeBundle() {
+      return { "text/plain": this.toText({ shapes: true }), "text/latex": latexMime(this.toTex({ shapes: true })) };
+    },
+    toMimeBundles() {
+      return [this.toMimeBundle(), graph.toMimeBundle()];
+    },
+    [Symbol.for("Jupyter.display")]() {
+      return this.toMimeBundle();
+    },
+    [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }) {
+      return inspectText(this, depth, options);
+    },
+  } as ModelInspection;
   return inspection;
 }
+
+function asTraced(model: ModelDefinition | TracedModel): TracedModel {
+  if (isModelDefinition(model)) return traceModel(model);
+  const traced = model as Partial<TracedModel> | null;
+  if (traced && Array.isArray(traced.params) && traced.loss !== undefined) return model as TracedModel;
+  throw new GradgenError(`inspect expects a model definition, the value of model("name", ({ input, param }) => …), but got ${traced === null ? "null" : typeof traced === "object" ? "an object without kind \"gradgen.model\"" : typeof traced}.`);
+}
+
+function describeShape({ shape, perExample }: ValueShape): string {
+  return `${shape.length === 0 ? "scalar" : `[${shape.join(", ")}]`}${perExample ? " per example" : ""}`;
+}
+
+setModelViewer((definition) => inspectModel(definition));

@@ -15,6 +15,7 @@ import type { Tensor } from "../dsl/tensor.js";
 import { formatBoth, joinText } from "./format.js";
 import { texName } from "./names.js";
 import { latexMime, type MimeBundle } from "./expression.js";
+import { inspectText } from "./notebook.js";
 
 export interface Path {
   /** The values along the path, from w to f, as text. */
@@ -173,7 +174,7 @@ export class PathReport {
   }
 
   [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
-  [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string { return inspectText(this, depth, options); }
 }
 
 /** The paths from `wrt` to the scalar `f`, their local-derivative products, and their sum. */
