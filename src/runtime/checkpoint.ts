@@ -8,7 +8,7 @@ import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, 
 import { endianness } from "node:os";
 import path from "node:path";
 import { GradgenError } from "../errors.js";
-import { dtypeOf, type Real, type TrainerLike } from "./trainer.js";
+import { dtypeOf, ownField, type Real, type TrainerLike } from "./trainer.js";
 
 const MAGIC = "GGCKPT01";
 const CHECKSUM_BYTES = 32;
@@ -46,7 +46,7 @@ const align8 = (n: number) => Math.ceil(n / 8) * 8;
 function tensorsOf(trainer: TrainerLike): { tensor: Omit<CheckpointTensor, "offset" | "byteLength">; values: Real }[] {
   const result: { tensor: Omit<CheckpointTensor, "offset" | "byteLength">; values: Real }[] = [];
   for (const [name, values] of Object.entries(trainer.params)) {
-    result.push({ tensor: { name, group: "param", shape: [...(trainer.spec.params[name] ?? [values.length])], dtype: dtypeOf(values) }, values });
+    result.push({ tensor: { name, group: "param", shape: [...(ownField(trainer.spec.params, name) ?? [values.length])], dtype: dtypeOf(values) }, values });
   }
   for (const [name, values] of Object.entries(trainer.state.buffers)) {
     result.push({ tensor: { name, group: "state", shape: [values.length], dtype: dtypeOf(values) }, values });
@@ -108,7 +108,8 @@ export function decodeCheckpoint(trainer: TrainerLike, bytes: Uint8Array, source
   }
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const tensor of info.tensors) {
-    const target = tensor.group === "param" ? trainer.params[tensor.name] : trainer.state.buffers[tensor.name];
+    // incompatibilities() matched every tensor to one of the trainer's own buffers.
+    const target = ownField(tensor.group === "param" ? trainer.params : trainer.state.buffers, tensor.name)!;
     readLittleEndian(view, dataStart + tensor.offset, target);
   }
   trainer.state.step = info.step;
@@ -237,7 +238,7 @@ function describeFailure(error: unknown): string {
     EROFS: "the file system is read-only (EROFS)",
     ENOENT: "the directory does not exist (ENOENT)",
   };
-  return (code && known[code]) ?? (message ? `${message}` : String(error));
+  return (code && ownField(known, code)) ?? (message ? `${message}` : String(error));
 }
 
 /** Load a checkpoint written by save() into the trainer (see decodeCheckpoint). */

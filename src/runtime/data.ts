@@ -4,7 +4,7 @@
 
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { GradgenError } from "../errors.js";
-import type { Dataset, Real } from "./trainer.js";
+import { ownField, setOwn, type Dataset, type Real } from "./trainer.js";
 import { createRandom } from "../random.js";
 
 export type { Dataset, Real } from "./trainer.js";
@@ -591,7 +591,7 @@ export function selectExamples(data: Dataset, count: number, indices: ArrayLike<
       }
       for (let j = 0; j < size; j++) picked[k * size + j] = values[index * size + j];
     }
-    out[name] = picked;
+    setOwn(out, name, picked);
   }
   return out;
 }
@@ -608,15 +608,16 @@ function fieldSizes(data: Dataset, count: number, sizes: Readonly<Record<string,
   if (!Number.isInteger(count) || count < 0) throw new GradgenError(`${what}: count = ${count} must be a non-negative integer.`);
   const result: Record<string, number> = {};
   for (const [name, values] of Object.entries(data)) {
-    const size = sizes?.[name] ?? (count > 0 ? values.length / count : 0);
+    const given = sizes && ownField(sizes, name);
+    const size = given ?? (count > 0 ? values.length / count : 0);
     if (!Number.isInteger(size) || values.length !== size * count || (count > 0 && size < 1)) {
       throw new GradgenError(
         `${what}: field "${name}" holds ${values.length} values, which is not ${count} examples` +
-          (sizes?.[name] !== undefined ? ` of ${sizes[name]} values each.` : " of a whole number of values each.") +
+          (given !== undefined ? ` of ${given} values each.` : " of a whole number of values each.") +
           " Fields are example-major, n × (values per example).",
       );
     }
-    result[name] = size;
+    setOwn(result, name, size);
   }
   return result;
 }
@@ -626,7 +627,7 @@ export function countExamples(data: Dataset, sizes: Readonly<Record<string, numb
   let count: number | undefined;
   let from = "";
   for (const [name, size] of Object.entries(sizes)) {
-    const values = data[name];
+    const values = ownField(data, name);
     if (values === undefined) continue;
     const n = values.length / size;
     if (!Number.isInteger(n)) {
@@ -696,8 +697,9 @@ export class Batcher implements IterableIterator<BatchView, undefined> {
     const names = options.fields ?? Object.keys(data);
     const selected: Dataset = {};
     for (const name of names) {
-      if (data[name] === undefined) throw new GradgenError(`Batcher: the data has no field "${name}" (it has ${Object.keys(data).join(", ") || "none"}).`);
-      selected[name] = data[name];
+      const values = ownField(data, name);
+      if (values === undefined) throw new GradgenError(`Batcher: the data has no field "${name}" (it has ${Object.keys(data).join(", ") || "none"}).`);
+      setOwn(selected, name, values);
     }
     const count = options.count ?? countExamples(selected, options.sizes ?? {}, "Batcher");
     const sizes = fieldSizes(selected, count, options.sizes, "Batcher");
@@ -713,7 +715,7 @@ export class Batcher implements IterableIterator<BatchView, undefined> {
       const source = selected[name];
       const ArrayType = options.dtype === "f64" ? Float64Array : options.dtype === "f32" ? Float32Array : (source.constructor as Float32ArrayConstructor | Float64ArrayConstructor);
       const target = new ArrayType(batchSize * sizes[name]);
-      this.batch[name] = target;
+      setOwn(this.batch, name, target);
       this.fields.push({ source, target, size: sizes[name] });
     }
     this.order = new Uint32Array(count);

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { GradgenError } from "../errors.js";
-import { arrayTypeOf, sharedView, sizeOf, type Dataset, type Real, type TrainerLike } from "./trainer.js";
+import { arrayTypeOf, ownField, sharedView, sizeOf, type Dataset, type Real, type TrainerLike } from "./trainer.js";
 
 /** What the parallel trainer needs of a generated trainer beyond TrainerLike. */
 export interface SplittableTrainer extends TrainerLike {
@@ -32,7 +32,10 @@ export interface DataParallelTrainer {
   /** The main thread's trainer: its params, grads and state are the training's. */
   readonly trainer: SplittableTrainer;
   readonly threads: number;
-  /** One training step over the first n examples of `batch`, split across the threads; returns the mean loss. */
+  /**
+   * One training step over the first n examples of `batch` (without n: all it holds, as the
+   * generated trainer's step), split across the threads; returns the mean loss.
+   */
   step(batch: Dataset, n?: number): number;
   /** Stops the worker threads. */
   close(): Promise<void>;
@@ -77,6 +80,42 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
   const control = new Int32Array(layout.control);
   const sharedParams = Object.entries(layout.params).map(([name, buffer]) => [trainer.params[name]!, sharedView(spec.dtype, buffer)] as const);
   const sharedInputs = Object.entries(layout.inputs).map(([name, buffer]) => [name, sizeOf(spec.inputs[name]!), sharedView(spec.dtype, buffer)] as const);
+  const fieldNames = () => Object.keys(spec.inputs).map((name) => JSON.stringify(name)).join(", ");
+  /**
+   * Examples to take from `batch`: n, or without it all that the first input holds. Every input is
+   * checked before anything changes (the workers' shards included), so a refused step leaves the
+   * trainer as it was. A field counts only as the batch's own property: a name such as
+   * "constructor" or "__proto__" must not find Object.prototype's.
+   */
+  const examplesOf = (batch: Dataset, n: number | undefined): number => {
+    let count = n;
+    const exact = n === undefined; // as the generated trainer: without n, every input holds the same number of examples
+    if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > spec.batch)) {
+      throw new GradgenError(`parallel step: n = ${count} must be an integer from 1 to the compiled batch size ${spec.batch} of model "${spec.model}".`);
+    }
+    for (const [name, size] of sharedInputs) {
+      const values: unknown = typeof batch === "object" && batch !== null ? ownField(batch, name) : undefined;
+      if (!(values instanceof Float32Array || values instanceof Float64Array)) {
+        throw new GradgenError(
+          `parallel step: the batch has no field ${JSON.stringify(name)} holding a Float32Array or Float64Array ` +
+            `(model "${spec.model}" has inputs ${fieldNames()}). Nothing was changed.`,
+        );
+      }
+      if (count === undefined) {
+        count = values.length / size;
+        if (!Number.isInteger(count) || count < 1 || count > spec.batch) {
+          throw new GradgenError(
+            `parallel step: input ${JSON.stringify(name)} holds ${values.length} values, not a whole number from 1 to ${spec.batch} ` +
+              `(the compiled batch size) of examples of ${size}; pass n to use the first n examples. Nothing was changed.`,
+          );
+        }
+      } else if (exact ? values.length !== count * size : values.length < count * size) {
+        const which = exact ? " (as many examples as the first input; pass n to use fewer)" : "";
+        throw new GradgenError(`parallel step: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}. Nothing was changed.`);
+      }
+    }
+    return count ?? spec.batch;
+  };
   // Per parameter: the main trainer's gradient and each worker's shared nᵢ·gᵢ (built once: steps allocate nothing).
   const gradientParts = Object.keys(spec.params).map((name) => [trainer.grads[name]!, layout.grads.map((grads) => sharedView(spec.dtype, grads[name]!))] as const);
   const losses = new Float64Array(layout.losses);
@@ -91,7 +130,8 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
   const pool = await Promise.all(threadsStarted);
 
   let generation = 0;
-  const step = (batch: Dataset, n: number = spec.batch): number => {
+  const step = (batch: Dataset, examples?: number): number => {
+    const n = examplesOf(batch, examples);
     trainer.beginStep(n);
     // Shards: the main thread takes the first, the workers the rest (a worker may get none).
     const share = Math.ceil(n / threads);

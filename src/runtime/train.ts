@@ -5,7 +5,7 @@
 import cliProgress from "cli-progress";
 import { GradgenError } from "../errors.js";
 import { argmaxRow, Batcher, countExamples } from "./data.js";
-import { arrayTypeOf, sizeOf, type Dataset, type Real, type TrainerLike } from "./trainer.js";
+import { arrayTypeOf, ownField, setOwn, sizeOf, type Dataset, type Real, type TrainerLike } from "./trainer.js";
 
 export type { Dataset, OptimizerState, Real, TrainerLike, TrainerSpec } from "./trainer.js";
 export { save, load, encodeCheckpoint, decodeCheckpoint, readCheckpointInfo, type CheckpointInfo, type CheckpointTensor } from "./checkpoint.js";
@@ -34,8 +34,8 @@ export interface Metric {
 }
 
 function metricSizes(context: MetricContext, output: string, target: string, metric: string): [number, number] {
-  const outputSize = context.outputSizes[output];
-  const targetSize = context.fieldSizes[target];
+  const outputSize = ownField(context.outputSizes, output);
+  const targetSize = ownField(context.fieldSizes, target);
   if (outputSize === undefined) {
     throw new GradgenError(`${metric}: the trainer has no output "${output}" (it has ${Object.keys(context.outputSizes).join(", ") || "none"}).`);
   }
@@ -166,14 +166,12 @@ function evaluateBatches(trainer: TrainerLike, batcher: Batcher, metrics: readon
     }
   }
   const values: Record<string, number> = {};
-  for (const metric of metrics) values[metric.name] = metric.value();
+  for (const metric of metrics) setOwn(values, metric.name, metric.value());
   return { loss: sum / batcher.count, metrics: values };
 }
 
 function outputSizes(trainer: TrainerLike): Record<string, number> {
-  const sizes: Record<string, number> = {};
-  for (const [name, shape] of Object.entries(trainer.spec.outputs)) sizes[name] = sizeOf(shape);
-  return sizes;
+  return Object.fromEntries(Object.entries(trainer.spec.outputs).map(([name, shape]) => [name, sizeOf(shape)]));
 }
 
 /** A batcher over `data` for this trainer: every model input present, sizes from the spec. */
@@ -184,12 +182,12 @@ function datasetBatcher(trainer: TrainerLike, data: Dataset, batchSize: number, 
   }
   const sizes: Record<string, number> = {};
   for (const [name, shape] of Object.entries(spec.inputs)) {
-    if (data[name] === undefined) {
+    if (ownField(data, name) === undefined) {
       throw new GradgenError(
         `${what}: the data has no field "${name}", an input of model "${spec.model}" (the data has ${Object.keys(data).join(", ") || "no fields"}).`,
       );
     }
-    sizes[name] = sizeOf(shape);
+    setOwn(sizes, name, sizeOf(shape));
   }
   const count = countExamples(data, sizes, what);
   if (count === 0) throw new GradgenError(`${what}: the data holds no examples.`);
@@ -317,8 +315,8 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
 
   const history: History = { epochs: [], loss: [], validationLoss: [], metrics: {}, validationMetrics: {}, bestEpoch: undefined, stoppedEarly: false };
   for (const metric of metrics) {
-    history.metrics[metric.name] = [];
-    history.validationMetrics[metric.name] = [];
+    setOwn(history.metrics, metric.name, []);
+    setOwn(history.validationMetrics, metric.name, []);
   }
   const bar = createProgressBar(options.progress, trainer.spec.model, epochs, training.batchesPerEpoch);
   let best = Infinity;
@@ -516,7 +514,5 @@ function createProgressBar(setting: FitOptions["progress"], model: string, epoch
 /** Buffers of the trainer's dtype for `count` examples of each input (e.g. to assemble data sets). */
 export function allocateInputs(trainer: TrainerLike, count: number): Dataset {
   const ArrayType = arrayTypeOf(trainer.spec.dtype);
-  const data: Dataset = {};
-  for (const [name, shape] of Object.entries(trainer.spec.inputs)) data[name] = new ArrayType(count * sizeOf(shape));
-  return data;
+  return Object.fromEntries(Object.entries(trainer.spec.inputs).map(([name, shape]) => [name, new ArrayType(count * sizeOf(shape))]));
 }

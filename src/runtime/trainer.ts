@@ -66,3 +66,18 @@ export function dtypeOf(values: Real): "f32" | "f64" {
 export function sharedView(dtype: "f32" | "f64", buffer: SharedArrayBuffer): Real {
   return dtype === "f32" ? new Float32Array(buffer) : new Float64Array(buffer);
 }
+
+// User names (inputs, parameters, outputs, fields, metrics) may be any identifier: "__proto__",
+// "constructor" and "toString" included. A plain object answers to those through its prototype and
+// `record["__proto__"] = v` sets the prototype instead of a field, so the runtime reads user records
+// with ownField and writes the records it builds with setOwn (or Object.fromEntries).
+
+/** record[name] when it is the record's own property; undefined otherwise (never Object.prototype's). */
+export function ownField<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
+/** Defines record[name] = value as an ordinary own property, whatever the name. */
+export function setOwn<T>(record: Record<string, T>, name: string, value: NoInfer<T>): void {
+  Object.defineProperty(record, name, { value, writable: true, enumerable: true, configurable: true });
+}
