@@ -65,6 +65,12 @@ export function buildOnce(): void {
   packageRoot = dir;
 }
 
+/** The directory of the package buildOnce built (its dist/ holds the compiled gradgen). */
+export function builtPackage(): string {
+  if (!packageRoot) throw new Error("call buildOnce() first (in beforeAll)");
+  return packageRoot;
+}
+
 export function removeBuild(): void {
   if (packageRoot) rmSync(packageRoot, { recursive: true, force: true });
   packageRoot = undefined;

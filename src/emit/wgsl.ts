@@ -555,7 +555,7 @@ class TaskBuilder {
       emit(["}"]);
     }
     serialOuter.forEach(close);
-    body.push(...lines);
+    for (const line of lines) body.push(line); // not push(...lines): spreading a long kernel overflows the stack
     const comment = absorbedFill ? `${kernel.comment} (zeroing its target)` : kernel.comment;
     this.finish(comment, countOf(parallel.map((d) => dims[d]!)), body);
   }
@@ -599,7 +599,9 @@ class TaskBuilder {
     range(rows).forEach((k) => range(cols).forEach((l) => {
       const guard = [...(exact(kernel.m, rows) ? [] : [`firstRow + ${k}u < m`]), ...(exact(kernel.n, cols) ? [] : [`firstColumn + ${l}u < columns`])];
       if (epilogue) {
-        body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{", ...this.epilogue(kernel, epilogue, k, l).map((line) => `  ${line}`), "}");
+        body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{");
+        for (const line of this.epilogue(kernel, epilogue, k, l)) body.push(`  ${line}`);
+        body.push("}");
         return;
       }
       const place = this.store(c.buffer, c.offset, [["r", r?.cStride ?? 0], [`i${k}`, c.rowStride], [`j${l}`, c.colStride]]);
@@ -627,7 +629,8 @@ class TaskBuilder {
     const values = this.values(loop.values, indices, "v", { access: fusion.load, by: `c${k}_${l}` });
     const target = loop.target;
     const at = target.strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const);
-    lines.push(...values, `${this.store(bufferOf(target), target.offset, at)} = ${this.widen(`v${loop.values.length - 1}`)};`);
+    for (const value of values) lines.push(value);
+    lines.push(`${this.store(bufferOf(target), target.offset, at)} = ${this.widen(`v${loop.values.length - 1}`)};`);
     return lines;
   }
 
@@ -977,7 +980,9 @@ function phaseShader(modelName: string, phase: readonly Task[], layout: Layout):
     ...helperClosure(phase.flatMap((t) => [...t.helpers])).map((name) => helperCode[name] ?? helperCodeF16[name]!),
   ];
   phase.forEach((task, k) => {
-    lines.push(`// ${sanitize(task.comment)}`, `fn task${k}(t: u32) {`, ...task.body.map((line) => `  ${line}`), "}");
+    lines.push(`// ${sanitize(task.comment)}`, `fn task${k}(t: u32) {`);
+    for (const line of task.body) lines.push(`  ${line}`);
+    lines.push("}");
   });
   lines.push(
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
@@ -1044,7 +1049,7 @@ export function planWgsl(program: Program, options: WgslPlanOptions = {}): WgslP
       const builder = new TaskBuilder(program, layout, part === "masks" ? "masks" : part.name, f32Only ? "f32" : precision, part === "masks" ? undefined : fusions.get(part.name));
       if (part === "masks") builder.masks();
       else builder.entryPoint(part);
-      tasks.push(...builder.tasks);
+      for (const task of builder.tasks) tasks.push(task);
     }
     return tasks;
   };

@@ -27,6 +27,11 @@ function unravel(flat: number, shape: Shape): number[] {
   return index;
 }
 
+/** Math.max over an array, without spreading it into arguments (which overflows the stack for long arrays). */
+function largest(values: readonly number[]): number {
+  return values.reduce((m, v) => Math.max(m, v), -Infinity);
+}
+
 /** Values of `roots` given values of the leaves (inputs and params by node), for one example. */
 export function evaluate(roots: readonly Node[], leaves: ReadonlyMap<Node, ArrayLike<number>>, batchSize = 1): Float64Array[] {
   const values = new Map<Node, Float64Array>();
@@ -92,9 +97,9 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
       }
       groups.forEach((group, i) => {
         if (node.op === Op.Sum) out[i] = group.reduce((a, b) => a + b, 0);
-        else if (node.op === Op.Max) out[i] = Math.max(...group);
+        else if (node.op === Op.Max) out[i] = largest(group);
         else {
-          const m = Math.max(...group);
+          const m = largest(group);
           out[i] = m === -Infinity ? -Infinity : m + Math.log(group.reduce((s, v) => s + Math.exp(v - m), 0));
         }
       });
@@ -119,7 +124,7 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
       let total = 0;
       for (let row = 0; row < z.length; row += classes) {
         const slice = Array.from(z.subarray(row, row + classes));
-        const m = Math.max(...slice);
+        const m = largest(slice);
         const lse = m + Math.log(slice.reduce((s, v) => s + Math.exp(v - m), 0));
         for (let c = 0; c < classes; c++) total += y[row + c]! * (lse - z[row + c]!);
       }

@@ -26,3 +26,15 @@ export function reachableInOrder(roots: readonly Node[]): Node[] {
   }
   return order;
 }
+
+/**
+ * The graph rebuilt bottom-up: `transform(node, inputs)` receives the node's operands already
+ * transformed, in the order reachableInOrder visits them. A loop, not recursion, so depth is unbounded.
+ */
+export function transformGraph(roots: readonly Node[], transform: (node: Node, inputs: readonly Node[]) => Node): Node[] {
+  const results = new Map<Node, Node>();
+  for (const node of reachableInOrder(roots)) {
+    results.set(node, transform(node, node.inputs.map((input) => results.get(input)!)));
+  }
+  return roots.map((root) => results.get(root)!);
+}

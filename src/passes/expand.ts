@@ -3,6 +3,7 @@
 
 import { broadcastTo, logSumExp, mul, rebuild, reshape, sub, sum } from "../ir/build.js";
 import type { Node } from "../ir/node.js";
+import { transformGraph } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
 
 function expandNode(node: Node, inputs: readonly Node[]): Node {
@@ -18,13 +19,5 @@ function expandNode(node: Node, inputs: readonly Node[]): Node {
 }
 
 export function expandComposites(roots: readonly Node[]): Node[] {
-  const memo = new Map<Node, Node>();
-  const visit = (node: Node): Node => {
-    const known = memo.get(node);
-    if (known) return known;
-    const result = expandNode(node, node.inputs.map(visit));
-    memo.set(node, result);
-    return result;
-  };
-  return roots.map(visit);
+  return transformGraph(roots, expandNode);
 }

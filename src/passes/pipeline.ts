@@ -2,7 +2,7 @@
 // GRADGEN_DUMP=<pass name> (or "all") prints the IR after that pass.
 
 import { batchSize, batchSum, constant, div, mul, rebuild } from "../ir/build.js";
-import { reachableInOrder } from "../ir/graph.js";
+import { reachableInOrder, transformGraph } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
 import type { Node } from "../ir/node.js";
 import { printGraph } from "../ir/print.js";
@@ -51,15 +51,7 @@ function dump(stage: string, roots: readonly Node[], labels: readonly string[]):
 
 /** The graph with every dropout mask replaced by 1: what loss() and predict() evaluate. */
 function withoutDropout(roots: readonly Node[]): Node[] {
-  const memo = new Map<Node, Node>();
-  const visit = (node: Node): Node => {
-    let result = memo.get(node);
-    if (result) return result;
-    result = node.op === Op.DropoutMask ? constant(1) : rebuild(node, node.inputs.map(visit));
-    memo.set(node, result);
-    return result;
-  };
-  return roots.map(visit);
+  return transformGraph(roots, (node, inputs) => (node.op === Op.DropoutMask ? constant(1) : rebuild(node, inputs)));
 }
 
 export function buildTrainingGraph(model: TracedModel): TrainingGraph {

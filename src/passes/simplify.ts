@@ -30,12 +30,10 @@ function constantOf(x: Node): number | undefined {
 
 /** A scalar coefficient and the rest: c·x ↦ (c, x), −x ↦ (−1, x), x ↦ (1, x). */
 function splitCoefficient(x: Node): [number, Node] {
-  if (x.op === Op.Mul && isConst(x.inputs[0]!)) return [x.inputs[0]!.attrs.value!, x.inputs[1]!];
-  if (x.op === Op.Neg) {
-    const [c, rest] = splitCoefficient(x.inputs[0]!);
-    return [-c, rest];
-  }
-  return [1, x];
+  let sign = 1;
+  for (; x.op === Op.Neg; x = x.inputs[0]!) sign = -sign;
+  if (x.op === Op.Mul && isConst(x.inputs[0]!)) return [sign * x.inputs[0]!.attrs.value!, x.inputs[1]!];
+  return [sign, x];
 }
 
 /** A base and a constant exponent: xᵖ ↦ (x, p), x ↦ (x, 1). */
@@ -216,28 +214,73 @@ function withShapeOf(candidate: Node, node: Node): Node | undefined {
 // Simplified forms are a property of the (interned) node alone, so they are cached across calls.
 const normalForms = new WeakMap<Node, Node>();
 
-/** The simplified form of `node`: operands first, then rules on the node until none fires. */
+/** A node being simplified: its operands' simplified forms so far, or, once a rule fired, waiting for the rewrite's. */
+interface Frame {
+  readonly node: Node;
+  readonly inputs: Node[];
+  awaitingRewrite: boolean;
+}
+
+/**
+ * The simplified form of `node`: operands first, then rules on the node until none fires; a
+ * rewrite's result is simplified in turn. An explicit stack instead of recursion, so graph depth and
+ * rewrite chains are unbounded.
+ */
 function simplifyNode(node: Node, firedRules: string[] | undefined): Node {
   const cached = normalForms.get(node);
   if (cached) return cached;
-  const inputs = node.inputs.map((input) => simplifyNode(input, firedRules));
-  let current = rebuild(node, inputs);
-  const known = normalForms.get(current);
-  if (known) current = known;
-  else {
-    for (const rule of rulesByOp.get(current.op) ?? []) {
-      const rewritten = rule.rewrite(current);
-      const next = rewritten && rewritten !== current ? withShapeOf(rewritten, current) : undefined;
-      if (!next || next === current) continue;
-      firedRules?.push(rule.name);
-      // The rewrite may have built nodes that are not yet simplified: simplify the result in turn.
-      current = simplifyNode(next, firedRules);
-      break;
+  const stack: Frame[] = [{ node, inputs: [], awaitingRewrite: false }];
+  /** Record the top frame's simplified form and hand it to the frames waiting for it; the root's form once the stack empties. */
+  const finish = (simplified: Node): Node | undefined => {
+    for (;;) {
+      const frame = stack.pop()!;
+      normalForms.set(frame.node, simplified);
+      normalForms.set(simplified, simplified);
+      const waiting = stack[stack.length - 1];
+      if (!waiting) return simplified;
+      if (!waiting.awaitingRewrite) {
+        waiting.inputs.push(simplified);
+        return undefined;
+      }
     }
+  };
+  for (;;) {
+    const frame = stack[stack.length - 1]!;
+    const operands = frame.node.inputs;
+    if (frame.inputs.length < operands.length) {
+      const operand = operands[frame.inputs.length]!;
+      const known = normalForms.get(operand);
+      if (known) frame.inputs.push(known);
+      else stack.push({ node: operand, inputs: [], awaitingRewrite: false });
+      continue;
+    }
+    let current = rebuild(frame.node, frame.inputs);
+    const known = normalForms.get(current);
+    let rewrittenTo: Node | undefined;
+    if (known) current = known;
+    else {
+      for (const rule of rulesByOp.get(current.op) ?? []) {
+        const rewritten = rule.rewrite(current);
+        const next = rewritten && rewritten !== current ? withShapeOf(rewritten, current) : undefined;
+        if (!next || next === current) continue;
+        firedRules?.push(rule.name);
+        rewrittenTo = next;
+        break;
+      }
+    }
+    if (rewrittenTo) {
+      // The rewrite may have built nodes that are not yet simplified: simplify the result in turn.
+      const simplifiedBefore = normalForms.get(rewrittenTo);
+      if (!simplifiedBefore) {
+        frame.awaitingRewrite = true;
+        stack.push({ node: rewrittenTo, inputs: [], awaitingRewrite: false });
+        continue;
+      }
+      current = simplifiedBefore;
+    }
+    const root = finish(current);
+    if (root) return root;
   }
-  normalForms.set(node, current);
-  normalForms.set(current, current);
-  return current;
 }
 
 /** Simplify several roots together (shared subexpressions are simplified once). */

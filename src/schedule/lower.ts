@@ -289,21 +289,35 @@ class EntryLowering {
     }
   }
 
-  /** Build the fused value of `node` at the loop indices of `space`, appending to `values`. */
+  /**
+   * Build the fused value of `node` at the loop indices of `space`, appending to `values`: inline
+   * operands computed first (depth-first, in operand order), everything else loaded. An explicit
+   * stack, so a long chain of fused ops cannot overflow the call stack.
+   */
   private valueOf(node: Node, space: Space, values: Value[], memo: Map<Node, number>, compute = false): number {
     const known = memo.get(node);
     if (known !== undefined) return known;
-    let index: number;
-    if (compute || this.kinds.get(node) === "inline") {
-      const args = node.inputs.map((input) => this.valueOf(input, space, values, memo));
-      values.push(node.op === Op.PowConst ? { kind: "op", op: node.op, args, exponent: node.attrs.exponent! } : { kind: "op", op: node.op, args });
-      index = values.length - 1;
-    } else {
-      values.push({ kind: "load", access: accessFor(this.views.get(node)!, space) });
-      index = values.length - 1;
+    const stack = [{ node, computed: compute || this.kinds.get(node) === "inline", args: [] as number[] }];
+    for (;;) {
+      const top = stack[stack.length - 1]!;
+      const { node: current, computed, args } = top;
+      if (computed && args.length < current.inputs.length) {
+        const input = current.inputs[args.length]!;
+        const index = memo.get(input);
+        if (index !== undefined) args.push(index);
+        else stack.push({ node: input, computed: this.kinds.get(input) === "inline", args: [] });
+        continue;
+      }
+      if (!computed) values.push({ kind: "load", access: accessFor(this.views.get(current)!, space) });
+      else if (current.op === Op.PowConst) values.push({ kind: "op", op: current.op, args, exponent: current.attrs.exponent! });
+      else values.push({ kind: "op", op: current.op, args });
+      const index = values.length - 1;
+      memo.set(current, index);
+      stack.pop();
+      const waiting = stack[stack.length - 1];
+      if (!waiting) return index;
+      waiting.args.push(index);
     }
-    memo.set(node, index);
-    return index;
   }
 
   private copyKernel(comment: string, source: View, shape: Shape, perExample: boolean, destination: View): LoopKernel {
