@@ -1,6 +1,8 @@
 // Render gradgen's SVG drawings to PNG in headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core). With no arguments: writes docs/circuit.png, the lecture circuit f = (x + y)·z
-// at (−2, 5, −4) with values, adjoints and local derivatives, for the README.
+// playwright-core). With no arguments: writes the README's drawings into docs/: circuit.png, the
+// lecture circuit f = (x + y)·z at (−2, 5, −4); neuron.png, examples/neuron.ts at the lectures' point
+// (w0, x0, w1, x1, w2) = (2, −1, −3, −2, −3), with values, adjoints and local derivatives; and
+// mnist-graph.png, the MNIST MLP's model-view drawing (equation names, shapes, adjoints as δ forms).
 // Usage: node scripts/render-svg.mjs [in.svg out.png]   (needs `npm run build` for dist/)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,18 +37,26 @@ export async function renderSvgToPng(svg, { scale = 2 } = {}) {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [input, output] = process.argv.slice(2);
-  let svg;
-  let target;
-  if (input) {
-    svg = readFileSync(input, "utf8");
-    target = output ?? input.replace(/\.svg$/, ".png");
-  } else {
-    const { graph, symbols } = await import(path.join(root, "dist/index.js"));
-    const [x, y, z] = symbols("x y z");
-    svg = graph(x.add(y).mul(z), { values: { x: -2, y: 5, z: -4 } }).toSVG();
-    target = path.join(root, "docs/circuit.png");
+  const drawings = input ? [[readFileSync(input, "utf8"), output ?? input.replace(/\.svg$/, ".png")]] : await readmeDrawings();
+  for (const [svg, target] of drawings) {
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, await renderSvgToPng(svg));
+    process.stdout.write(`wrote ${path.relative(process.cwd(), target)}\n`);
   }
-  mkdirSync(path.dirname(target), { recursive: true });
-  writeFileSync(target, await renderSvgToPng(svg));
-  process.stdout.write(`wrote ${path.relative(process.cwd(), target)}\n`);
+}
+
+async function readmeDrawings() {
+  const { ComputationGraph, graph, inspect, symbols } = await import(path.join(root, "dist/index.js"));
+  const { loadModel } = await import(path.join(root, "dist/cli/load-model.js"));
+  const [x, y, z] = symbols("x y z");
+  const circuit = graph(x.add(y).mul(z), { values: { x: -2, y: 5, z: -4 } }).toSVG();
+  const neuron = inspect(await loadModel(path.join(root, "examples/neuron.ts")));
+  const lecturePoint = { w0: 2, x0: -1, w1: -3, x1: -2, w2: -3 };
+  const neuronCircuit = new ComputationGraph(neuron.graph.root, { values: lecturePoint, output: "f" }).toSVG();
+  const mnist = inspect(await loadModel(path.join(root, "examples/mnist.ts"))).graph.toSVG();
+  return [
+    [circuit, path.join(root, "docs/circuit.png")],
+    [neuronCircuit, path.join(root, "docs/neuron.png")],
+    [mnist, path.join(root, "docs/mnist-graph.png")],
+  ];
 }

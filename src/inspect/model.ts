@@ -219,7 +219,8 @@ export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, 
   }));
 
   const gradientLabels = params.map((p) => `∂C/∂${p.attrs.name}`);
-  const graph = new ComputationGraph(model.loss, { output: "C" });
+  // drawn with the equations' names (z1, a1, C; adjoints as δ1, xᵀ·δ1)
+  const graph = new ComputationGraph(lossNode, { output: "C", names: forwardNames });
 
   // shapes: the leaves, then every value the equations name, in the order printed
   const shapes = new Map<string, ValueShape>();
