@@ -41,7 +41,7 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
   if (files.length !== 1) throw new GradgenError(`inspect takes one model file, e.g. gradgen inspect examples/xor.ts (got ${files.length}).`);
   const definition = await loadModel(files[0]!);
   const inspection = asUserErrors(definition, files[0]!, () => inspectModel(traceModel(definition), { wrt }));
-  const output = format === "text" ? inspection.toText()
+  const output = format === "text" ? inspection.toText({ shapes: true })
     : format === "tex" ? inspection.toTex()
       : format === "svg" ? inspection.graph.toSVG()
         : inspection.graph.toDot();

@@ -63,24 +63,26 @@ describe("gradgen inspect", () => {
   beforeAll(buildOnce, 120_000);
   afterAll(removeBuild);
 
-  it("prints the XOR network's forward and backward equations in δ form, and the saved residuals", () => {
+  it("prints the XOR network's forward and backward equations in δ form with shapes, and the saved residuals", () => {
     expect(gradgen("inspect", "examples/xor.ts")).toBe(`model xor: one example's cost C (the trainer averages C over the n examples of a batch)
 
+inputs and parameters: x : [2] per example, t : [1] per example, W1 : [2, 4], b1 : [4], W2 : [4, 1], b2 : [1]
+
 forward:
-  z1 = x·W1 + b1
-  a1 = σ(z1)
-  z2 = a1·W2 + b2
-  y = σ(z2)
-  s1 = y − t
-  C = 0.5·Σ(s1^2)
+  z1 = x·W1 + b1                   z1 : [4] per example
+  a1 = σ(z1)                       a1 : [4] per example
+  z2 = a1·W2 + b2                  z2 : [1] per example
+  y = σ(z2)                        y : [1] per example
+  s1 = y − t                       s1 : [1] per example
+  C = 0.5·Σ(s1^2)                  C : scalar per example
 
 backward (δ = ∂C/∂z for each layer's pre-activation z):
-  δ2 = s1 ⊙ y ⊙ (1 − y)
-  δ1 = a1 ⊙ (1 − a1) ⊙ (δ2·W2ᵀ)
-  ∂C/∂W1 = xᵀ·δ1
-  ∂C/∂b1 = δ1
-  ∂C/∂W2 = a1ᵀ·δ2
-  ∂C/∂b2 = δ2
+  δ2 = s1 ⊙ y ⊙ (1 − y)            δ2 : [1] per example
+  δ1 = a1 ⊙ (1 − a1) ⊙ (δ2·W2ᵀ)    δ1 : [4] per example
+  ∂C/∂W1 = xᵀ·δ1                   ∂C/∂W1 : [2, 4] per example
+  ∂C/∂b1 = δ1                      ∂C/∂b1 : [4] per example
+  ∂C/∂W2 = a1ᵀ·δ2                  ∂C/∂W2 : [4, 1] per example
+  ∂C/∂b2 = δ2                      ∂C/∂b2 : [1] per example
 
 saved for the backward pass (forward values the gradient reads):
   a1     [4]      σ(z1)  (read 3×)
