@@ -12,6 +12,7 @@ export type InputName = "x" | "label";
 export type ParamName = "W1" | "b1" | "W2" | "b2";
 export type OutputName = "probabilities";
 export type StateName = never;
+export type InputGradName = never;
 export type Batch = { readonly [K in InputName]: Values };
 export type PredictInputs = { readonly [K in "x"]: Values };
 
@@ -66,7 +67,7 @@ export interface Trainer {
   readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
-  readonly inputGrads: Record<never, Real>;
+  readonly inputGrads: Record<InputGradName, Real>;
   readonly state: OptimizerState;
   /** ε of the next updates (a schedule may change it between steps). */
   learningRate: number;
@@ -155,15 +156,15 @@ type Init =
   | { readonly kind: "normal"; readonly mean: number; readonly std: number }
   | { readonly kind: "sparse"; readonly k: number; readonly std: number };
 
-function fillUniform(target: Real, min: number, max: number, random: () => number): void {
+function fillUniform(target: Float32Array | Float64Array, min: number, max: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = min + (max - min) * random();
 }
 
-function fillNormal(target: Real, mean: number, std: number, random: () => number): void {
+function fillNormal(target: Float32Array | Float64Array, mean: number, std: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
 }
 
-function initialise(target: Real, init: Init, fanIn: number, fanOut: number, random: () => number): void {
+function initialise(target: Float32Array | Float64Array, init: Init, fanIn: number, fanOut: number, random: () => number): void {
   if (typeof init === "number") return void target.fill(init);
   if (typeof init === "object") {
     if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
@@ -204,18 +205,13 @@ function initialise(target: Real, init: Init, fanIn: number, fanOut: number, ran
   }
 }
 
-/** Inverted dropout: keep with probability `keep`, scaled by 1/keep so the expected activation is unchanged. */
-function drawMask(mask: Real, count: number, keep: number, random: () => number): void {
-  const scale = 1 / keep;
-  for (let i = 0; i < count; i++) mask[i] = random() < keep ? scale : 0;
+/** The initial values options.params gives parameter `name`, if any. */
+function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
+  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
+  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  return given;
 }
 
-function checkCount(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
-    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
-  }
-  return n;
-}
 
 /**
  * The batch field `name`, a Float32Array or Float64Array. The type check is also what refuses a
@@ -246,6 +242,13 @@ function checkInput(values: Values, name: string, size: number, count: number, e
   throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
 }
 
+function checkCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
+    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
+  }
+  return n;
+}
+
 /** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
 function givenParams(params: object | undefined): object {
   if (params === undefined) return {};
@@ -259,13 +262,6 @@ function givenParams(params: object | undefined): object {
     }
   }
   return params;
-}
-
-/** The initial values options.params gives parameter `name`, if any. */
-function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
-  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
-  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
-  return given;
 }
 
 /** losses[index] must exist: a typed array ignores writes past its end. */
@@ -373,7 +369,6 @@ function createArena(bytes: number, backend: Backend): { buffer: ArrayBuffer; wa
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
-  const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
   const params = givenParams(options.params);
   const arena = createArena(1118320, options.backend ?? "auto");
   const wasmGemm = arena.wasmGemm;
@@ -421,7 +416,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     if (given !== undefined) param_b2.set(given);
     else initialise(param_b2, "zeros", 10, 10, random);
   }
-  function lossProgram(input_x: Values, input_label: Values, n: number, rate: number): void {
+  function lossProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -433,11 +428,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = 0;
         const v2_0_1 = param_b1[i2_1];
         const v2_0_2 = work1[p2_0_0 + i2_1];
         const v2_0_3 = v2_0_1 + v2_0_2;
-        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        const v2_0_4 = Math.max(0, v2_0_3);
         work0[p2_0_0 + i2_1] = v2_0_4;
       }
     }
@@ -491,9 +485,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work1[0] += v8_0_0;
     }
     // div []
-    const v9_0 = 1;
     const v9_1 = n;
-    const v9_2 = v9_0 / v9_1;
+    const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
     const v10_0 = work1[0];
@@ -503,7 +496,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x: Values, input_label: Values, n: number, rate: number): void {
+  function gradientProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -515,11 +508,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = 0;
         const v2_0_1 = param_b1[i2_1];
         const v2_0_2 = work1[p2_0_0 + i2_1];
         const v2_0_3 = v2_0_1 + v2_0_2;
-        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
@@ -573,9 +565,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work5[0] += v8_0_0;
     }
     // div []
-    const v9_0 = 1;
     const v9_1 = n;
-    const v9_2 = v9_0 / v9_1;
+    const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
     const v10_0 = work5[0];
@@ -604,8 +595,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i13_0 = 0; i13_0 < n * 128; i13_0++) {
       const v13_0_0 = work1[i13_0];
       const v13_0_1 = work2[i13_0];
-      const v13_0_2 = 0;
-      const v13_0_3 = (v13_0_1 > v13_0_2 ? 1 : 0);
+      const v13_0_3 = (v13_0_1 > 0 ? 1 : 0);
       const v13_0_4 = v13_0_0 * v13_0_3;
       work3[i13_0] = v13_0_4;
     }
@@ -634,7 +624,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function predictProgram(input_x: Values, n: number, rate: number): void {
+  function predictProgram(input_x: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -646,11 +636,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = 0;
         const v2_0_1 = param_b1[i2_1];
         const v2_0_2 = work1[p2_0_0 + i2_1];
         const v2_0_3 = v2_0_1 + v2_0_2;
-        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
@@ -696,15 +685,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(n: number, rate: number): void {
+  function updateProgram(rate: number): void {
     // sgd: W1
     for (let i0_0 = 0; i0_0 < 100352; i0_0++) {
       const v0_0_0 = param_W1[i0_0];
       const v0_0_1 = grad_W1[i0_0];
       const v0_0_2 = rate;
-      const v0_0_3 = 0;
       const v0_0_4 = v0_0_2 * v0_0_1;
-      const v0_0_5 = v0_0_3 - v0_0_4;
+      const v0_0_5 = 0 - v0_0_4;
       const v0_0_6 = v0_0_0 + v0_0_5;
       param_W1[i0_0] = v0_0_6;
     }
@@ -713,9 +701,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v1_0_0 = param_b1[i1_0];
       const v1_0_1 = grad_b1[i1_0];
       const v1_0_2 = rate;
-      const v1_0_3 = 0;
       const v1_0_4 = v1_0_2 * v1_0_1;
-      const v1_0_5 = v1_0_3 - v1_0_4;
+      const v1_0_5 = 0 - v1_0_4;
       const v1_0_6 = v1_0_0 + v1_0_5;
       param_b1[i1_0] = v1_0_6;
     }
@@ -724,9 +711,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v2_0_0 = param_W2[i2_0];
       const v2_0_1 = grad_W2[i2_0];
       const v2_0_2 = rate;
-      const v2_0_3 = 0;
       const v2_0_4 = v2_0_2 * v2_0_1;
-      const v2_0_5 = v2_0_3 - v2_0_4;
+      const v2_0_5 = 0 - v2_0_4;
       const v2_0_6 = v2_0_0 + v2_0_5;
       param_W2[i2_0] = v2_0_6;
     }
@@ -735,9 +721,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v3_0_0 = param_b2[i3_0];
       const v3_0_1 = grad_b2[i3_0];
       const v3_0_2 = rate;
-      const v3_0_3 = 0;
       const v3_0_4 = v3_0_2 * v3_0_1;
-      const v3_0_5 = v3_0_3 - v3_0_4;
+      const v3_0_5 = 0 - v3_0_4;
       const v3_0_6 = v3_0_0 + v3_0_5;
       param_b2[i3_0] = v3_0_6;
     }
@@ -747,9 +732,6 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   };
   let hasSnapshot = false;
   let snapshotStep = 0;
-  function resampleDropout(n: number): void {
-    // this model has no dropout
-  }
   /** step() without its result (a number returned through a call that is not inlined is boxed). */
   function runStep(batch: Batch, n: number | undefined): void {
     const input_x = inputField(batch, "x");
@@ -758,9 +740,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     checkInput(input_x, "x", 784, count, n === undefined);
     checkInput(input_label, "label", 10, count, n === undefined);
     const rate = trainer.learningRate;
-    resampleDropout(count);
-    gradientProgram(input_x, input_label, count, rate);
-    updateProgram(count, rate);
+    gradientProgram(input_x, input_label, count);
+    updateProgram(rate);
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -791,7 +772,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
       checkInput(input_label, "label", 10, count, n === undefined);
-      lossProgram(input_x, input_label, count, trainer.learningRate);
+      lossProgram(input_x, input_label, count);
       return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n?: number): number {
@@ -800,7 +781,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
       checkInput(input_label, "label", 10, count, n === undefined);
-      lossProgram(input_x, input_label, count, trainer.learningRate);
+      lossProgram(input_x, input_label, count);
       return lossSlot[0]!;
     },
     gradient(batch: Batch, n?: number): number {
@@ -809,7 +790,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
       checkInput(input_label, "label", 10, count, n === undefined);
-      gradientProgram(input_x, input_label, count, trainer.learningRate);
+      gradientProgram(input_x, input_label, count);
       return lossSlot[0]!;
     },
     step(batch: Batch, n?: number): number {
@@ -822,21 +803,21 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       losses[index] = lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
-      resampleDropout(checkCount(n));
+      checkCount(n); // this model has no dropout
     },
     beginStep(n: number = spec.batch): void {
-      resampleDropout(checkCount(n));
+      checkCount(n); // this model has no dropout
       // no look-ahead for sgd
     },
     applyUpdate(): void {
-      updateProgram(0, trainer.learningRate);
+      updateProgram(trainer.learningRate);
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {
       const input_x = inputField(inputs, "x");
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
-      predictProgram(input_x, count, trainer.learningRate);
+      predictProgram(input_x, count);
       return outputs;
     },
     snapshot(): void {

@@ -12,6 +12,7 @@ export type InputName = "x" | "label";
 export type ParamName = "W1" | "b1" | "W2" | "b2";
 export type OutputName = "probabilities";
 export type StateName = "beta1Power" | "beta2Power" | "W1.m" | "W1.v" | "b1.m" | "b1.v" | "W2.m" | "W2.v" | "b2.m" | "b2.v";
+export type InputGradName = never;
 export type Batch = { readonly [K in InputName]: Values };
 export type PredictInputs = { readonly [K in "x"]: Values };
 
@@ -69,7 +70,7 @@ export interface Trainer {
   readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
-  readonly inputGrads: Record<never, Real>;
+  readonly inputGrads: Record<InputGradName, Real>;
   readonly state: OptimizerState;
   /** ε of the next updates (a schedule may change it between steps). */
   learningRate: number;
@@ -158,15 +159,15 @@ type Init =
   | { readonly kind: "normal"; readonly mean: number; readonly std: number }
   | { readonly kind: "sparse"; readonly k: number; readonly std: number };
 
-function fillUniform(target: Real, min: number, max: number, random: () => number): void {
+function fillUniform(target: Float32Array | Float64Array, min: number, max: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = min + (max - min) * random();
 }
 
-function fillNormal(target: Real, mean: number, std: number, random: () => number): void {
+function fillNormal(target: Float32Array | Float64Array, mean: number, std: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
 }
 
-function initialise(target: Real, init: Init, fanIn: number, fanOut: number, random: () => number): void {
+function initialise(target: Float32Array | Float64Array, init: Init, fanIn: number, fanOut: number, random: () => number): void {
   if (typeof init === "number") return void target.fill(init);
   if (typeof init === "object") {
     if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
@@ -207,17 +208,17 @@ function initialise(target: Real, init: Init, fanIn: number, fanOut: number, ran
   }
 }
 
-/** Inverted dropout: keep with probability `keep`, scaled by 1/keep so the expected activation is unchanged. */
-function drawMask(mask: Real, count: number, keep: number, random: () => number): void {
-  const scale = 1 / keep;
-  for (let i = 0; i < count; i++) mask[i] = random() < keep ? scale : 0;
+/** The initial values options.params gives parameter `name`, if any. */
+function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
+  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
+  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  return given;
 }
 
-function checkCount(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
-    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
-  }
-  return n;
+/** Inverted dropout: keep with probability `keep`, scaled by 1/keep so the expected activation is unchanged. */
+function drawMask(mask: Float32Array | Float64Array, count: number, keep: number, random: () => number): void {
+  const scale = 1 / keep;
+  for (let i = 0; i < count; i++) mask[i] = random() < keep ? scale : 0;
 }
 
 /**
@@ -249,6 +250,13 @@ function checkInput(values: Values, name: string, size: number, count: number, e
   throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
 }
 
+function checkCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
+    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
+  }
+  return n;
+}
+
 /** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
 function givenParams(params: object | undefined): object {
   if (params === undefined) return {};
@@ -262,13 +270,6 @@ function givenParams(params: object | undefined): object {
     }
   }
   return params;
-}
-
-/** The initial values options.params gives parameter `name`, if any. */
-function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
-  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
-  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
-  return given;
 }
 
 /** losses[index] must exist: a typed array ignores writes past its end. */
@@ -448,7 +449,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
   state_beta1Power.fill(1);
   state_beta2Power.fill(1);
-  function lossProgram(input_x: Values, input_label: Values, n: number, rate: number): void {
+  function lossProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -460,11 +461,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = 0;
         const v2_0_1 = param_b1[i2_1];
         const v2_0_2 = work1[p2_0_0 + i2_1];
         const v2_0_3 = v2_0_1 + v2_0_2;
-        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        const v2_0_4 = Math.max(0, v2_0_3);
         work0[p2_0_0 + i2_1] = v2_0_4;
       }
     }
@@ -518,9 +518,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work1[0] += v8_0_0;
     }
     // div []
-    const v9_0 = 1;
     const v9_1 = n;
-    const v9_2 = v9_0 / v9_1;
+    const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
     const v10_0 = work1[0];
@@ -530,7 +529,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function trainingLossProgram(input_x: Values, input_label: Values, n: number, rate: number): void {
+  function trainingLossProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -542,11 +541,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = 0;
         const v2_0_1 = param_b1[i2_1];
         const v2_0_2 = work1[p2_0_0 + i2_1];
         const v2_0_3 = v2_0_1 + v2_0_2;
-        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        const v2_0_4 = Math.max(0, v2_0_3);
         const v2_0_5 = mask_dropout0[p2_0_0 + i2_1];
         const v2_0_6 = v2_0_4 * v2_0_5;
         work0[p2_0_0 + i2_1] = v2_0_6;
@@ -602,9 +600,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work2[0] += v8_0_0;
     }
     // div []
-    const v9_0 = 1;
     const v9_1 = n;
-    const v9_2 = v9_0 / v9_1;
+    const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
     const v10_0 = work2[0];
@@ -614,7 +611,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x: Values, input_label: Values, n: number, rate: number): void {
+  function gradientProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -626,11 +623,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = 0;
         const v2_0_1 = param_b1[i2_1];
         const v2_0_2 = work1[p2_0_0 + i2_1];
         const v2_0_3 = v2_0_1 + v2_0_2;
-        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
@@ -691,9 +687,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work6[0] += v9_0_0;
     }
     // div []
-    const v10_0 = 1;
     const v10_1 = n;
-    const v10_2 = v10_0 / v10_1;
+    const v10_2 = 1 / v10_1;
     const s0 = v10_2;
     // mul []
     const v11_0 = work6[0];
@@ -724,8 +719,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v14_0_1 = work4[i14_0];
       const v14_0_2 = v14_0_0 * v14_0_1;
       const v14_0_3 = work2[i14_0];
-      const v14_0_4 = 0;
-      const v14_0_5 = (v14_0_3 > v14_0_4 ? 1 : 0);
+      const v14_0_5 = (v14_0_3 > 0 ? 1 : 0);
       const v14_0_6 = v14_0_2 * v14_0_5;
       work3[i14_0] = v14_0_6;
     }
@@ -754,7 +748,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function predictProgram(input_x: Values, n: number, rate: number): void {
+  function predictProgram(input_x: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
       const v0_0_0 = input_x[i0_0];
@@ -766,11 +760,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_0 = 0;
         const v2_0_1 = param_b1[i2_1];
         const v2_0_2 = work1[p2_0_0 + i2_1];
         const v2_0_3 = v2_0_1 + v2_0_2;
-        const v2_0_4 = Math.max(v2_0_0, v2_0_3);
+        const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
@@ -816,55 +809,45 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(n: number, rate: number): void {
+  function updateProgram(rate: number): void {
     // β₁ᵗ, β₂ᵗ
     const v0_0_0 = state_beta1Power[0];
-    const v0_0_1 = 0.9;
-    const v0_0_2 = v0_0_0 * v0_0_1;
+    const v0_0_2 = v0_0_0 * 0.9;
     const v0_0_3 = state_beta2Power[0];
-    const v0_0_4 = 0.999;
-    const v0_0_5 = v0_0_3 * v0_0_4;
+    const v0_0_5 = v0_0_3 * 0.999;
     state_beta2Power[0] = v0_0_5;
     state_beta1Power[0] = v0_0_2;
     // bias correction 1 − beta1Power
-    const v1_0 = 1;
     const v1_1 = state_beta1Power[0];
-    const v1_2 = v1_0 - v1_1;
+    const v1_2 = 1 - v1_1;
     const correction1 = v1_2;
     // bias correction 1 − beta2Power
-    const v2_0 = 1;
     const v2_1 = state_beta2Power[0];
-    const v2_2 = v2_0 - v2_1;
+    const v2_2 = 1 - v2_1;
     const correction2 = v2_2;
     // adam: W1
     for (let i3_0 = 0; i3_0 < 100352; i3_0++) {
       const v3_0_0 = param_W1[i3_0];
       const v3_0_1 = grad_W1[i3_0];
       const v3_0_2 = rate;
-      const v3_0_3 = 0.9;
       const v3_0_4 = state_W1_m[i3_0];
-      const v3_0_5 = v3_0_3 * v3_0_4;
-      const v3_0_6 = 0.09999999999999998;
-      const v3_0_7 = v3_0_6 * v3_0_1;
+      const v3_0_5 = 0.9 * v3_0_4;
+      const v3_0_7 = 0.09999999999999998 * v3_0_1;
       const v3_0_8 = v3_0_5 + v3_0_7;
-      const v3_0_9 = 0.999;
       const v3_0_10 = state_W1_v[i3_0];
-      const v3_0_11 = v3_0_9 * v3_0_10;
-      const v3_0_12 = 0.0010000000000000009;
+      const v3_0_11 = 0.999 * v3_0_10;
       const v3_0_13 = v3_0_1 * v3_0_1;
-      const v3_0_14 = v3_0_12 * v3_0_13;
+      const v3_0_14 = 0.0010000000000000009 * v3_0_13;
       const v3_0_15 = v3_0_11 + v3_0_14;
       const v3_0_16 = correction1;
       const v3_0_17 = v3_0_8 / v3_0_16;
       const v3_0_18 = correction2;
       const v3_0_19 = v3_0_15 / v3_0_18;
-      const v3_0_20 = 0;
       const v3_0_21 = v3_0_2 * v3_0_17;
       const v3_0_22 = Math.sqrt(v3_0_19);
-      const v3_0_23 = 1e-8;
-      const v3_0_24 = v3_0_22 + v3_0_23;
+      const v3_0_24 = v3_0_22 + 1e-8;
       const v3_0_25 = v3_0_21 / v3_0_24;
-      const v3_0_26 = v3_0_20 - v3_0_25;
+      const v3_0_26 = 0 - v3_0_25;
       const v3_0_27 = v3_0_0 + v3_0_26;
       param_W1[i3_0] = v3_0_27;
       state_W1_m[i3_0] = v3_0_8;
@@ -875,30 +858,24 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v4_0_0 = param_b1[i4_0];
       const v4_0_1 = grad_b1[i4_0];
       const v4_0_2 = rate;
-      const v4_0_3 = 0.9;
       const v4_0_4 = state_b1_m[i4_0];
-      const v4_0_5 = v4_0_3 * v4_0_4;
-      const v4_0_6 = 0.09999999999999998;
-      const v4_0_7 = v4_0_6 * v4_0_1;
+      const v4_0_5 = 0.9 * v4_0_4;
+      const v4_0_7 = 0.09999999999999998 * v4_0_1;
       const v4_0_8 = v4_0_5 + v4_0_7;
-      const v4_0_9 = 0.999;
       const v4_0_10 = state_b1_v[i4_0];
-      const v4_0_11 = v4_0_9 * v4_0_10;
-      const v4_0_12 = 0.0010000000000000009;
+      const v4_0_11 = 0.999 * v4_0_10;
       const v4_0_13 = v4_0_1 * v4_0_1;
-      const v4_0_14 = v4_0_12 * v4_0_13;
+      const v4_0_14 = 0.0010000000000000009 * v4_0_13;
       const v4_0_15 = v4_0_11 + v4_0_14;
       const v4_0_16 = correction1;
       const v4_0_17 = v4_0_8 / v4_0_16;
       const v4_0_18 = correction2;
       const v4_0_19 = v4_0_15 / v4_0_18;
-      const v4_0_20 = 0;
       const v4_0_21 = v4_0_2 * v4_0_17;
       const v4_0_22 = Math.sqrt(v4_0_19);
-      const v4_0_23 = 1e-8;
-      const v4_0_24 = v4_0_22 + v4_0_23;
+      const v4_0_24 = v4_0_22 + 1e-8;
       const v4_0_25 = v4_0_21 / v4_0_24;
-      const v4_0_26 = v4_0_20 - v4_0_25;
+      const v4_0_26 = 0 - v4_0_25;
       const v4_0_27 = v4_0_0 + v4_0_26;
       param_b1[i4_0] = v4_0_27;
       state_b1_m[i4_0] = v4_0_8;
@@ -909,30 +886,24 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v5_0_0 = param_W2[i5_0];
       const v5_0_1 = grad_W2[i5_0];
       const v5_0_2 = rate;
-      const v5_0_3 = 0.9;
       const v5_0_4 = state_W2_m[i5_0];
-      const v5_0_5 = v5_0_3 * v5_0_4;
-      const v5_0_6 = 0.09999999999999998;
-      const v5_0_7 = v5_0_6 * v5_0_1;
+      const v5_0_5 = 0.9 * v5_0_4;
+      const v5_0_7 = 0.09999999999999998 * v5_0_1;
       const v5_0_8 = v5_0_5 + v5_0_7;
-      const v5_0_9 = 0.999;
       const v5_0_10 = state_W2_v[i5_0];
-      const v5_0_11 = v5_0_9 * v5_0_10;
-      const v5_0_12 = 0.0010000000000000009;
+      const v5_0_11 = 0.999 * v5_0_10;
       const v5_0_13 = v5_0_1 * v5_0_1;
-      const v5_0_14 = v5_0_12 * v5_0_13;
+      const v5_0_14 = 0.0010000000000000009 * v5_0_13;
       const v5_0_15 = v5_0_11 + v5_0_14;
       const v5_0_16 = correction1;
       const v5_0_17 = v5_0_8 / v5_0_16;
       const v5_0_18 = correction2;
       const v5_0_19 = v5_0_15 / v5_0_18;
-      const v5_0_20 = 0;
       const v5_0_21 = v5_0_2 * v5_0_17;
       const v5_0_22 = Math.sqrt(v5_0_19);
-      const v5_0_23 = 1e-8;
-      const v5_0_24 = v5_0_22 + v5_0_23;
+      const v5_0_24 = v5_0_22 + 1e-8;
       const v5_0_25 = v5_0_21 / v5_0_24;
-      const v5_0_26 = v5_0_20 - v5_0_25;
+      const v5_0_26 = 0 - v5_0_25;
       const v5_0_27 = v5_0_0 + v5_0_26;
       param_W2[i5_0] = v5_0_27;
       state_W2_m[i5_0] = v5_0_8;
@@ -943,30 +914,24 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v6_0_0 = param_b2[i6_0];
       const v6_0_1 = grad_b2[i6_0];
       const v6_0_2 = rate;
-      const v6_0_3 = 0.9;
       const v6_0_4 = state_b2_m[i6_0];
-      const v6_0_5 = v6_0_3 * v6_0_4;
-      const v6_0_6 = 0.09999999999999998;
-      const v6_0_7 = v6_0_6 * v6_0_1;
+      const v6_0_5 = 0.9 * v6_0_4;
+      const v6_0_7 = 0.09999999999999998 * v6_0_1;
       const v6_0_8 = v6_0_5 + v6_0_7;
-      const v6_0_9 = 0.999;
       const v6_0_10 = state_b2_v[i6_0];
-      const v6_0_11 = v6_0_9 * v6_0_10;
-      const v6_0_12 = 0.0010000000000000009;
+      const v6_0_11 = 0.999 * v6_0_10;
       const v6_0_13 = v6_0_1 * v6_0_1;
-      const v6_0_14 = v6_0_12 * v6_0_13;
+      const v6_0_14 = 0.0010000000000000009 * v6_0_13;
       const v6_0_15 = v6_0_11 + v6_0_14;
       const v6_0_16 = correction1;
       const v6_0_17 = v6_0_8 / v6_0_16;
       const v6_0_18 = correction2;
       const v6_0_19 = v6_0_15 / v6_0_18;
-      const v6_0_20 = 0;
       const v6_0_21 = v6_0_2 * v6_0_17;
       const v6_0_22 = Math.sqrt(v6_0_19);
-      const v6_0_23 = 1e-8;
-      const v6_0_24 = v6_0_22 + v6_0_23;
+      const v6_0_24 = v6_0_22 + 1e-8;
       const v6_0_25 = v6_0_21 / v6_0_24;
-      const v6_0_26 = v6_0_20 - v6_0_25;
+      const v6_0_26 = 0 - v6_0_25;
       const v6_0_27 = v6_0_0 + v6_0_26;
       param_b2[i6_0] = v6_0_27;
       state_b2_m[i6_0] = v6_0_8;
@@ -990,8 +955,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     checkInput(input_label, "label", 10, count, n === undefined);
     const rate = trainer.learningRate;
     resampleDropout(count);
-    gradientProgram(input_x, input_label, count, rate);
-    updateProgram(count, rate);
+    gradientProgram(input_x, input_label, count);
+    updateProgram(rate);
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -1033,7 +998,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
       checkInput(input_label, "label", 10, count, n === undefined);
-      lossProgram(input_x, input_label, count, trainer.learningRate);
+      lossProgram(input_x, input_label, count);
       return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n?: number): number {
@@ -1042,7 +1007,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
       checkInput(input_label, "label", 10, count, n === undefined);
-      trainingLossProgram(input_x, input_label, count, trainer.learningRate);
+      trainingLossProgram(input_x, input_label, count);
       return lossSlot[0]!;
     },
     gradient(batch: Batch, n?: number): number {
@@ -1051,7 +1016,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
       checkInput(input_label, "label", 10, count, n === undefined);
-      gradientProgram(input_x, input_label, count, trainer.learningRate);
+      gradientProgram(input_x, input_label, count);
       return lossSlot[0]!;
     },
     step(batch: Batch, n?: number): number {
@@ -1071,14 +1036,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       // no look-ahead for adam
     },
     applyUpdate(): void {
-      updateProgram(0, trainer.learningRate);
+      updateProgram(trainer.learningRate);
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {
       const input_x = inputField(inputs, "x");
       const count = checkCount(n ?? examplesIn(input_x, "x", 784));
       checkInput(input_x, "x", 784, count, n === undefined);
-      predictProgram(input_x, count, trainer.learningRate);
+      predictProgram(input_x, count);
       return outputs;
     },
     snapshot(): void {

@@ -12,6 +12,7 @@ export type InputName = "x0" | "x1";
 export type ParamName = "w0" | "w1" | "w2";
 export type OutputName = "f";
 export type StateName = never;
+export type InputGradName = "x0" | "x1";
 export type Batch = { readonly [K in InputName]: Values };
 export type PredictInputs = { readonly [K in "x0" | "x1"]: Values };
 
@@ -65,7 +66,7 @@ export interface Trainer {
   readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
-  readonly inputGrads: Record<"x0" | "x1", Real>;
+  readonly inputGrads: Record<InputGradName, Real>;
   readonly state: OptimizerState;
   /** ε of the next updates (a schedule may change it between steps). */
   learningRate: number;
@@ -154,15 +155,15 @@ type Init =
   | { readonly kind: "normal"; readonly mean: number; readonly std: number }
   | { readonly kind: "sparse"; readonly k: number; readonly std: number };
 
-function fillUniform(target: Real, min: number, max: number, random: () => number): void {
+function fillUniform(target: Float32Array | Float64Array, min: number, max: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = min + (max - min) * random();
 }
 
-function fillNormal(target: Real, mean: number, std: number, random: () => number): void {
+function fillNormal(target: Float32Array | Float64Array, mean: number, std: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
 }
 
-function initialise(target: Real, init: Init, fanIn: number, fanOut: number, random: () => number): void {
+function initialise(target: Float32Array | Float64Array, init: Init, fanIn: number, fanOut: number, random: () => number): void {
   if (typeof init === "number") return void target.fill(init);
   if (typeof init === "object") {
     if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
@@ -203,18 +204,13 @@ function initialise(target: Real, init: Init, fanIn: number, fanOut: number, ran
   }
 }
 
-/** Inverted dropout: keep with probability `keep`, scaled by 1/keep so the expected activation is unchanged. */
-function drawMask(mask: Real, count: number, keep: number, random: () => number): void {
-  const scale = 1 / keep;
-  for (let i = 0; i < count; i++) mask[i] = random() < keep ? scale : 0;
+/** The initial values options.params gives parameter `name`, if any. */
+function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
+  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
+  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  return given;
 }
 
-function checkCount(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
-    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
-  }
-  return n;
-}
 
 /**
  * The batch field `name`, a Float32Array or Float64Array. The type check is also what refuses a
@@ -245,6 +241,13 @@ function checkInput(values: Values, name: string, size: number, count: number, e
   throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
 }
 
+function checkCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
+    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
+  }
+  return n;
+}
+
 /** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
 function givenParams(params: object | undefined): object {
   if (params === undefined) return {};
@@ -260,13 +263,6 @@ function givenParams(params: object | undefined): object {
   return params;
 }
 
-/** The initial values options.params gives parameter `name`, if any. */
-function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
-  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
-  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
-  return given;
-}
-
 /** losses[index] must exist: a typed array ignores writes past its end. */
 function checkIndex(losses: Float64Array, index: number): void {
   if (!(losses instanceof Float64Array) || !Number.isInteger(index) || index < 0 || index >= losses.length) {
@@ -277,7 +273,6 @@ function checkIndex(losses: Float64Array, index: number): void {
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
-  const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
   const params = givenParams(options.params);
   const arena = { buffer: new ArrayBuffer(176) };
   const param_w0 = new Float32Array(arena.buffer, 0, 1);
@@ -310,7 +305,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     if (given !== undefined) param_w2.set(given);
     else initialise(param_w2, -3, 1, 1, random);
   }
-  function lossProgram(input_x0: Values, input_x1: Values, n: number, rate: number): void {
+  function lossProgram(input_x0: Values, input_x1: Values, n: number): void {
     work0.fill(0, 0, 1);
     // batchSum []
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
@@ -327,9 +322,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work0[0] += v1_0_9;
     }
     // div []
-    const v2_0 = 1;
     const v2_1 = n;
-    const v2_2 = v2_0 / v2_1;
+    const v2_2 = 1 / v2_1;
     const s0 = v2_2;
     // mul []
     const v3_0 = work0[0];
@@ -339,7 +333,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x0: Values, input_x1: Values, n: number, rate: number): void {
+  function gradientProgram(input_x0: Values, input_x1: Values, n: number): void {
     // sigmoid [] per example  (examples/neuron.ts:10)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
       const v0_0_0 = input_x0[i0_0];
@@ -361,9 +355,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work1[0] += v2_0_0;
     }
     // div []
-    const v3_0 = 1;
     const v3_1 = n;
-    const v3_2 = v3_0 / v3_1;
+    const v3_2 = 1 / v3_1;
     const s0 = v3_2;
     // mul []
     const v4_0 = work1[0];
@@ -372,9 +365,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const s1 = v4_2;
     // mul [] per example
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const v5_0_0 = 1;
       const v5_0_1 = work0[i5_0];
-      const v5_0_2 = v5_0_0 - v5_0_1;
+      const v5_0_2 = 1 - v5_0_1;
       const v5_0_3 = v5_0_2 * v5_0_1;
       const v5_0_4 = s0;
       const v5_0_5 = v5_0_3 * v5_0_4;
@@ -419,7 +411,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function predictProgram(input_x0: Values, input_x1: Values, n: number, rate: number): void {
+  function predictProgram(input_x0: Values, input_x1: Values, n: number): void {
     // sigmoid [] per example  (examples/neuron.ts:10)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
       const v0_0_0 = input_x0[i0_0];
@@ -436,32 +428,29 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(n: number, rate: number): void {
+  function updateProgram(rate: number): void {
     // sgd: w0
     const v0_0_0 = param_w0[0];
     const v0_0_1 = grad_w0[0];
     const v0_0_2 = rate;
-    const v0_0_3 = 0;
     const v0_0_4 = v0_0_2 * v0_0_1;
-    const v0_0_5 = v0_0_3 - v0_0_4;
+    const v0_0_5 = 0 - v0_0_4;
     const v0_0_6 = v0_0_0 + v0_0_5;
     param_w0[0] = v0_0_6;
     // sgd: w1
     const v1_0_0 = param_w1[0];
     const v1_0_1 = grad_w1[0];
     const v1_0_2 = rate;
-    const v1_0_3 = 0;
     const v1_0_4 = v1_0_2 * v1_0_1;
-    const v1_0_5 = v1_0_3 - v1_0_4;
+    const v1_0_5 = 0 - v1_0_4;
     const v1_0_6 = v1_0_0 + v1_0_5;
     param_w1[0] = v1_0_6;
     // sgd: w2
     const v2_0_0 = param_w2[0];
     const v2_0_1 = grad_w2[0];
     const v2_0_2 = rate;
-    const v2_0_3 = 0;
     const v2_0_4 = v2_0_2 * v2_0_1;
-    const v2_0_5 = v2_0_3 - v2_0_4;
+    const v2_0_5 = 0 - v2_0_4;
     const v2_0_6 = v2_0_0 + v2_0_5;
     param_w2[0] = v2_0_6;
   }
@@ -470,9 +459,6 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   };
   let hasSnapshot = false;
   let snapshotStep = 0;
-  function resampleDropout(n: number): void {
-    // this model has no dropout
-  }
   /** step() without its result (a number returned through a call that is not inlined is boxed). */
   function runStep(batch: Batch, n: number | undefined): void {
     const input_x0 = inputField(batch, "x0");
@@ -481,9 +467,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     checkInput(input_x0, "x0", 1, count, n === undefined);
     checkInput(input_x1, "x1", 1, count, n === undefined);
     const rate = trainer.learningRate;
-    resampleDropout(count);
-    gradientProgram(input_x0, input_x1, count, rate);
-    updateProgram(count, rate);
+    gradientProgram(input_x0, input_x1, count);
+    updateProgram(rate);
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -515,7 +500,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x0, "x0", 1));
       checkInput(input_x0, "x0", 1, count, n === undefined);
       checkInput(input_x1, "x1", 1, count, n === undefined);
-      lossProgram(input_x0, input_x1, count, trainer.learningRate);
+      lossProgram(input_x0, input_x1, count);
       return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n?: number): number {
@@ -524,7 +509,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x0, "x0", 1));
       checkInput(input_x0, "x0", 1, count, n === undefined);
       checkInput(input_x1, "x1", 1, count, n === undefined);
-      lossProgram(input_x0, input_x1, count, trainer.learningRate);
+      lossProgram(input_x0, input_x1, count);
       return lossSlot[0]!;
     },
     gradient(batch: Batch, n?: number): number {
@@ -533,7 +518,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x0, "x0", 1));
       checkInput(input_x0, "x0", 1, count, n === undefined);
       checkInput(input_x1, "x1", 1, count, n === undefined);
-      gradientProgram(input_x0, input_x1, count, trainer.learningRate);
+      gradientProgram(input_x0, input_x1, count);
       return lossSlot[0]!;
     },
     step(batch: Batch, n?: number): number {
@@ -546,14 +531,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       losses[index] = lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
-      resampleDropout(checkCount(n));
+      checkCount(n); // this model has no dropout
     },
     beginStep(n: number = spec.batch): void {
-      resampleDropout(checkCount(n));
+      checkCount(n); // this model has no dropout
       // no look-ahead for sgd
     },
     applyUpdate(): void {
-      updateProgram(0, trainer.learningRate);
+      updateProgram(trainer.learningRate);
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {
@@ -562,7 +547,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x0, "x0", 1));
       checkInput(input_x0, "x0", 1, count, n === undefined);
       checkInput(input_x1, "x1", 1, count, n === undefined);
-      predictProgram(input_x0, input_x1, count, trainer.learningRate);
+      predictProgram(input_x0, input_x1, count);
       return outputs;
     },
     snapshot(): void {

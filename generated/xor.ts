@@ -12,6 +12,7 @@ export type InputName = "x" | "t";
 export type ParamName = "W1" | "b1" | "W2" | "b2";
 export type OutputName = "y";
 export type StateName = never;
+export type InputGradName = never;
 export type Batch = { readonly [K in InputName]: Values };
 export type PredictInputs = { readonly [K in "x"]: Values };
 
@@ -66,7 +67,7 @@ export interface Trainer {
   readonly backend: "wasm" | "js";
   readonly params: Record<ParamName, Real>;
   readonly grads: Record<ParamName, Real>;
-  readonly inputGrads: Record<never, Real>;
+  readonly inputGrads: Record<InputGradName, Real>;
   readonly state: OptimizerState;
   /** ε of the next updates (a schedule may change it between steps). */
   learningRate: number;
@@ -155,15 +156,15 @@ type Init =
   | { readonly kind: "normal"; readonly mean: number; readonly std: number }
   | { readonly kind: "sparse"; readonly k: number; readonly std: number };
 
-function fillUniform(target: Real, min: number, max: number, random: () => number): void {
+function fillUniform(target: Float32Array | Float64Array, min: number, max: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = min + (max - min) * random();
 }
 
-function fillNormal(target: Real, mean: number, std: number, random: () => number): void {
+function fillNormal(target: Float32Array | Float64Array, mean: number, std: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
 }
 
-function initialise(target: Real, init: Init, fanIn: number, fanOut: number, random: () => number): void {
+function initialise(target: Float32Array | Float64Array, init: Init, fanIn: number, fanOut: number, random: () => number): void {
   if (typeof init === "number") return void target.fill(init);
   if (typeof init === "object") {
     if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
@@ -204,18 +205,13 @@ function initialise(target: Real, init: Init, fanIn: number, fanOut: number, ran
   }
 }
 
-/** Inverted dropout: keep with probability `keep`, scaled by 1/keep so the expected activation is unchanged. */
-function drawMask(mask: Real, count: number, keep: number, random: () => number): void {
-  const scale = 1 / keep;
-  for (let i = 0; i < count; i++) mask[i] = random() < keep ? scale : 0;
+/** The initial values options.params gives parameter `name`, if any. */
+function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
+  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
+  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  return given;
 }
 
-function checkCount(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
-    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
-  }
-  return n;
-}
 
 /**
  * The batch field `name`, a Float32Array or Float64Array. The type check is also what refuses a
@@ -246,6 +242,13 @@ function checkInput(values: Values, name: string, size: number, count: number, e
   throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
 }
 
+function checkCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
+    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
+  }
+  return n;
+}
+
 /** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
 function givenParams(params: object | undefined): object {
   if (params === undefined) return {};
@@ -261,13 +264,6 @@ function givenParams(params: object | undefined): object {
   return params;
 }
 
-/** The initial values options.params gives parameter `name`, if any. */
-function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
-  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
-  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
-  return given;
-}
-
 /** losses[index] must exist: a typed array ignores writes past its end. */
 function checkIndex(losses: Float64Array, index: number): void {
   if (!(losses instanceof Float64Array) || !Number.isInteger(index) || index < 0 || index >= losses.length) {
@@ -278,7 +274,6 @@ function checkIndex(losses: Float64Array, index: number): void {
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const seed = options.seed ?? 0;
   const random = createRandom(seed);
-  const dropoutRandom = createRandom(seed ^ 0x5bd1e995);
   const params = givenParams(options.params);
   const arena = { buffer: new ArrayBuffer(400) };
   const param_W1 = new Float32Array(arena.buffer, 0, 8);
@@ -320,7 +315,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     if (given !== undefined) param_b2.set(given);
     else initialise(param_b2, "zeros", 1, 1, random);
   }
-  function lossProgram(input_x: Values, input_t: Values, n: number, rate: number): void {
+  function lossProgram(input_x: Values, input_t: Values, n: number): void {
     // matmul [1, 4] per example
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
@@ -380,15 +375,13 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work0.fill(0, 0, 1);
     // batchSum []
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const v5_0_0 = 0.5;
       const v5_0_1 = work1[i5_0];
-      const v5_0_2 = v5_0_0 * v5_0_1;
+      const v5_0_2 = 0.5 * v5_0_1;
       work0[0] += v5_0_2;
     }
     // div []
-    const v6_0 = 1;
     const v6_1 = n;
-    const v6_2 = v6_0 / v6_1;
+    const v6_2 = 1 / v6_1;
     const s0 = v6_2;
     // mul []
     const v7_0 = work0[0];
@@ -398,7 +391,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function gradientProgram(input_x: Values, input_t: Values, n: number, rate: number): void {
+  function gradientProgram(input_x: Values, input_t: Values, n: number): void {
     // matmul [1, 4] per example
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
@@ -468,15 +461,13 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work4.fill(0, 0, 1);
     // batchSum []
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
-      const v7_0_0 = 0.5;
       const v7_0_1 = work3[i7_0];
-      const v7_0_2 = v7_0_0 * v7_0_1;
+      const v7_0_2 = 0.5 * v7_0_1;
       work4[0] += v7_0_2;
     }
     // div []
-    const v8_0 = 1;
     const v8_1 = n;
-    const v8_2 = v8_0 / v8_1;
+    const v8_2 = 1 / v8_1;
     const s0 = v8_2;
     // mul []
     const v9_0 = work4[0];
@@ -484,22 +475,19 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v9_2 = v9_0 * v9_1;
     const s1 = v9_2;
     // mul []
-    const v10_0 = 0.5;
     const v10_1 = s0;
-    const v10_2 = v10_0 * v10_1;
+    const v10_2 = 0.5 * v10_1;
     const s2 = v10_2;
     // mul [1] per example
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
-      const v11_0_0 = 2;
       const v11_0_1 = work2[i11_0];
-      const v11_0_2 = 1;
-      const v11_0_3 = v11_0_2 - v11_0_1;
+      const v11_0_3 = 1 - v11_0_1;
       const v11_0_4 = v11_0_1 * v11_0_3;
       const v11_0_5 = work0[i11_0];
       const v11_0_6 = s2;
       const v11_0_7 = v11_0_5 * v11_0_6;
       const v11_0_8 = v11_0_4 * v11_0_7;
-      const v11_0_9 = v11_0_0 * v11_0_8;
+      const v11_0_9 = 2 * v11_0_8;
       work3[i11_0] = v11_0_9;
     }
     // matmul [1, 4] per example
@@ -514,9 +502,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // mul [4] per example
     for (let i13_0 = 0; i13_0 < n * 4; i13_0++) {
-      const v13_0_0 = 1;
       const v13_0_1 = work1[i13_0];
-      const v13_0_2 = v13_0_0 - v13_0_1;
+      const v13_0_2 = 1 - v13_0_1;
       const v13_0_3 = v13_0_2 * v13_0_1;
       const v13_0_4 = work0[i13_0];
       const v13_0_5 = v13_0_3 * v13_0_4;
@@ -587,7 +574,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     lossSlot[0] = s1;
   }
 
-  function predictProgram(input_x: Values, n: number, rate: number): void {
+  function predictProgram(input_x: Values, n: number): void {
     // matmul [1, 4] per example
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
@@ -643,145 +630,128 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(n: number, rate: number): void {
+  function updateProgram(rate: number): void {
     // sgd: W1
     const v0_0_0 = param_W1[0];
     const v0_0_1 = grad_W1[0];
     const v0_0_2 = rate;
-    const v0_0_3 = 0;
     const v0_0_4 = v0_0_2 * v0_0_1;
-    const v0_0_5 = v0_0_3 - v0_0_4;
+    const v0_0_5 = 0 - v0_0_4;
     const v0_0_6 = v0_0_0 + v0_0_5;
     param_W1[0] = v0_0_6;
     const v0_1_0 = param_W1[1];
     const v0_1_1 = grad_W1[1];
     const v0_1_2 = rate;
-    const v0_1_3 = 0;
     const v0_1_4 = v0_1_2 * v0_1_1;
-    const v0_1_5 = v0_1_3 - v0_1_4;
+    const v0_1_5 = 0 - v0_1_4;
     const v0_1_6 = v0_1_0 + v0_1_5;
     param_W1[1] = v0_1_6;
     const v0_2_0 = param_W1[2];
     const v0_2_1 = grad_W1[2];
     const v0_2_2 = rate;
-    const v0_2_3 = 0;
     const v0_2_4 = v0_2_2 * v0_2_1;
-    const v0_2_5 = v0_2_3 - v0_2_4;
+    const v0_2_5 = 0 - v0_2_4;
     const v0_2_6 = v0_2_0 + v0_2_5;
     param_W1[2] = v0_2_6;
     const v0_3_0 = param_W1[3];
     const v0_3_1 = grad_W1[3];
     const v0_3_2 = rate;
-    const v0_3_3 = 0;
     const v0_3_4 = v0_3_2 * v0_3_1;
-    const v0_3_5 = v0_3_3 - v0_3_4;
+    const v0_3_5 = 0 - v0_3_4;
     const v0_3_6 = v0_3_0 + v0_3_5;
     param_W1[3] = v0_3_6;
     const v0_4_0 = param_W1[4];
     const v0_4_1 = grad_W1[4];
     const v0_4_2 = rate;
-    const v0_4_3 = 0;
     const v0_4_4 = v0_4_2 * v0_4_1;
-    const v0_4_5 = v0_4_3 - v0_4_4;
+    const v0_4_5 = 0 - v0_4_4;
     const v0_4_6 = v0_4_0 + v0_4_5;
     param_W1[4] = v0_4_6;
     const v0_5_0 = param_W1[5];
     const v0_5_1 = grad_W1[5];
     const v0_5_2 = rate;
-    const v0_5_3 = 0;
     const v0_5_4 = v0_5_2 * v0_5_1;
-    const v0_5_5 = v0_5_3 - v0_5_4;
+    const v0_5_5 = 0 - v0_5_4;
     const v0_5_6 = v0_5_0 + v0_5_5;
     param_W1[5] = v0_5_6;
     const v0_6_0 = param_W1[6];
     const v0_6_1 = grad_W1[6];
     const v0_6_2 = rate;
-    const v0_6_3 = 0;
     const v0_6_4 = v0_6_2 * v0_6_1;
-    const v0_6_5 = v0_6_3 - v0_6_4;
+    const v0_6_5 = 0 - v0_6_4;
     const v0_6_6 = v0_6_0 + v0_6_5;
     param_W1[6] = v0_6_6;
     const v0_7_0 = param_W1[7];
     const v0_7_1 = grad_W1[7];
     const v0_7_2 = rate;
-    const v0_7_3 = 0;
     const v0_7_4 = v0_7_2 * v0_7_1;
-    const v0_7_5 = v0_7_3 - v0_7_4;
+    const v0_7_5 = 0 - v0_7_4;
     const v0_7_6 = v0_7_0 + v0_7_5;
     param_W1[7] = v0_7_6;
     // sgd: b1
     const v1_0_0 = param_b1[0];
     const v1_0_1 = grad_b1[0];
     const v1_0_2 = rate;
-    const v1_0_3 = 0;
     const v1_0_4 = v1_0_2 * v1_0_1;
-    const v1_0_5 = v1_0_3 - v1_0_4;
+    const v1_0_5 = 0 - v1_0_4;
     const v1_0_6 = v1_0_0 + v1_0_5;
     param_b1[0] = v1_0_6;
     const v1_1_0 = param_b1[1];
     const v1_1_1 = grad_b1[1];
     const v1_1_2 = rate;
-    const v1_1_3 = 0;
     const v1_1_4 = v1_1_2 * v1_1_1;
-    const v1_1_5 = v1_1_3 - v1_1_4;
+    const v1_1_5 = 0 - v1_1_4;
     const v1_1_6 = v1_1_0 + v1_1_5;
     param_b1[1] = v1_1_6;
     const v1_2_0 = param_b1[2];
     const v1_2_1 = grad_b1[2];
     const v1_2_2 = rate;
-    const v1_2_3 = 0;
     const v1_2_4 = v1_2_2 * v1_2_1;
-    const v1_2_5 = v1_2_3 - v1_2_4;
+    const v1_2_5 = 0 - v1_2_4;
     const v1_2_6 = v1_2_0 + v1_2_5;
     param_b1[2] = v1_2_6;
     const v1_3_0 = param_b1[3];
     const v1_3_1 = grad_b1[3];
     const v1_3_2 = rate;
-    const v1_3_3 = 0;
     const v1_3_4 = v1_3_2 * v1_3_1;
-    const v1_3_5 = v1_3_3 - v1_3_4;
+    const v1_3_5 = 0 - v1_3_4;
     const v1_3_6 = v1_3_0 + v1_3_5;
     param_b1[3] = v1_3_6;
     // sgd: W2
     const v2_0_0 = param_W2[0];
     const v2_0_1 = grad_W2[0];
     const v2_0_2 = rate;
-    const v2_0_3 = 0;
     const v2_0_4 = v2_0_2 * v2_0_1;
-    const v2_0_5 = v2_0_3 - v2_0_4;
+    const v2_0_5 = 0 - v2_0_4;
     const v2_0_6 = v2_0_0 + v2_0_5;
     param_W2[0] = v2_0_6;
     const v2_1_0 = param_W2[1];
     const v2_1_1 = grad_W2[1];
     const v2_1_2 = rate;
-    const v2_1_3 = 0;
     const v2_1_4 = v2_1_2 * v2_1_1;
-    const v2_1_5 = v2_1_3 - v2_1_4;
+    const v2_1_5 = 0 - v2_1_4;
     const v2_1_6 = v2_1_0 + v2_1_5;
     param_W2[1] = v2_1_6;
     const v2_2_0 = param_W2[2];
     const v2_2_1 = grad_W2[2];
     const v2_2_2 = rate;
-    const v2_2_3 = 0;
     const v2_2_4 = v2_2_2 * v2_2_1;
-    const v2_2_5 = v2_2_3 - v2_2_4;
+    const v2_2_5 = 0 - v2_2_4;
     const v2_2_6 = v2_2_0 + v2_2_5;
     param_W2[2] = v2_2_6;
     const v2_3_0 = param_W2[3];
     const v2_3_1 = grad_W2[3];
     const v2_3_2 = rate;
-    const v2_3_3 = 0;
     const v2_3_4 = v2_3_2 * v2_3_1;
-    const v2_3_5 = v2_3_3 - v2_3_4;
+    const v2_3_5 = 0 - v2_3_4;
     const v2_3_6 = v2_3_0 + v2_3_5;
     param_W2[3] = v2_3_6;
     // sgd: b2
     const v3_0_0 = param_b2[0];
     const v3_0_1 = grad_b2[0];
     const v3_0_2 = rate;
-    const v3_0_3 = 0;
     const v3_0_4 = v3_0_2 * v3_0_1;
-    const v3_0_5 = v3_0_3 - v3_0_4;
+    const v3_0_5 = 0 - v3_0_4;
     const v3_0_6 = v3_0_0 + v3_0_5;
     param_b2[0] = v3_0_6;
   }
@@ -790,9 +760,6 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   };
   let hasSnapshot = false;
   let snapshotStep = 0;
-  function resampleDropout(n: number): void {
-    // this model has no dropout
-  }
   /** step() without its result (a number returned through a call that is not inlined is boxed). */
   function runStep(batch: Batch, n: number | undefined): void {
     const input_x = inputField(batch, "x");
@@ -801,9 +768,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     checkInput(input_x, "x", 2, count, n === undefined);
     checkInput(input_t, "t", 1, count, n === undefined);
     const rate = trainer.learningRate;
-    resampleDropout(count);
-    gradientProgram(input_x, input_t, count, rate);
-    updateProgram(count, rate);
+    gradientProgram(input_x, input_t, count);
+    updateProgram(rate);
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -834,7 +800,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 2));
       checkInput(input_x, "x", 2, count, n === undefined);
       checkInput(input_t, "t", 1, count, n === undefined);
-      lossProgram(input_x, input_t, count, trainer.learningRate);
+      lossProgram(input_x, input_t, count);
       return lossSlot[0]!;
     },
     trainingLoss(batch: Batch, n?: number): number {
@@ -843,7 +809,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 2));
       checkInput(input_x, "x", 2, count, n === undefined);
       checkInput(input_t, "t", 1, count, n === undefined);
-      lossProgram(input_x, input_t, count, trainer.learningRate);
+      lossProgram(input_x, input_t, count);
       return lossSlot[0]!;
     },
     gradient(batch: Batch, n?: number): number {
@@ -852,7 +818,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const count = checkCount(n ?? examplesIn(input_x, "x", 2));
       checkInput(input_x, "x", 2, count, n === undefined);
       checkInput(input_t, "t", 1, count, n === undefined);
-      gradientProgram(input_x, input_t, count, trainer.learningRate);
+      gradientProgram(input_x, input_t, count);
       return lossSlot[0]!;
     },
     step(batch: Batch, n?: number): number {
@@ -865,21 +831,21 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       losses[index] = lossSlot[0]!;
     },
     resampleDropout(n: number = spec.batch): void {
-      resampleDropout(checkCount(n));
+      checkCount(n); // this model has no dropout
     },
     beginStep(n: number = spec.batch): void {
-      resampleDropout(checkCount(n));
+      checkCount(n); // this model has no dropout
       // no look-ahead for sgd
     },
     applyUpdate(): void {
-      updateProgram(0, trainer.learningRate);
+      updateProgram(trainer.learningRate);
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {
       const input_x = inputField(inputs, "x");
       const count = checkCount(n ?? examplesIn(input_x, "x", 2));
       checkInput(input_x, "x", 2, count, n === undefined);
-      predictProgram(input_x, count, trainer.learningRate);
+      predictProgram(input_x, count);
       return outputs;
     },
     snapshot(): void {

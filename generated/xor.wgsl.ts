@@ -66,51 +66,35 @@ export type ParamName = "W1" | "b1" | "W2" | "b2";
 export type OutputName = "y";
 export type StateName = never;
 export type InputGradName = never;
-/** Every buffer on the GPU (parameters, gradients, optimizer state, masks, outputs, inputs, work). */
-export type BufferName = "param_W1" | "param_b1" | "param_W2" | "param_b2" | "grad_W1" | "grad_b1" | "grad_W2" | "grad_b2" | "output_y" | "work0" | "work1" | "work2" | "work3" | "work4" | "input_x" | "input_t";
 export type Batch = { readonly [K in InputName]: Values };
 export type PredictInputs = { readonly [K in "x"]: Values };
+/** Every buffer on the GPU (parameters, gradients, optimizer state, masks, outputs, inputs, work). */
+export type BufferName = "param_W1" | "param_b1" | "param_W2" | "param_b2" | "grad_W1" | "grad_b1" | "grad_W2" | "grad_b2" | "output_y" | "work0" | "work1" | "work2" | "work3" | "work4" | "input_x" | "input_t";
 
 export const spec = {
-  "model": "xor",
-  "batch": 4,
-  "dtype": "f32",
-  "structureHash": "4d50c8d6114a2b92",
-  "inputs": {
-    "x": [
-      2
-    ],
-    "t": [
-      1
-    ]
+  model: "xor",
+  batch: 4,
+  dtype: "f32",
+  structureHash: "4d50c8d6114a2b92",
+  inputs: {
+    x: [2],
+    t: [1],
   },
-  "params": {
-    "W1": [
-      2,
-      4
-    ],
-    "b1": [
-      4
-    ],
-    "W2": [
-      4,
-      1
-    ],
-    "b2": [
-      1
-    ]
+  params: {
+    W1: [2, 4],
+    b1: [4],
+    W2: [4, 1],
+    b2: [1],
   },
-  "outputs": {
-    "y": [
-      1
-    ]
+  outputs: {
+    y: [1],
   },
-  "optimizer": {
-    "kind": "sgd",
-    "learningRate": 2,
-    "weightDecay": 0
+  optimizer: {
+    kind: "sgd",
+    learningRate: 2,
+    weightDecay: 0,
   },
-  "dropout": []
+  dropout: [],
 } as const;
 
 export interface GpuTrainerOptions {
@@ -181,14 +165,16 @@ export interface GpuTrainer {
 
 // ─── Initialisers: the TypeScript trainer's, so one seed gives the same parameters on both ─────
 
-type Real = Float32Array;
-
-/** mulberry32: a small, fast 32-bit generator; integer arithmetic only, so every engine agrees. */
+/**
+ * mulberry32: a small, fast 32-bit generator; integer arithmetic only, so every engine agrees. The
+ * state lives in a Uint32Array: a closure variable holding a uint32 ≥ 2³¹ would be a heap number,
+ * allocated afresh on every draw.
+ */
 function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
+  const state = new Uint32Array([seed >>> 0]);
   return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
+    state[0] = state[0]! + 0x6d2b79f5;
+    let t = state[0]!;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -231,15 +217,15 @@ type Init =
   | { readonly kind: "normal"; readonly mean: number; readonly std: number }
   | { readonly kind: "sparse"; readonly k: number; readonly std: number };
 
-function fillUniform(target: Real, min: number, max: number, random: () => number): void {
+function fillUniform(target: Float32Array | Float64Array, min: number, max: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = min + (max - min) * random();
 }
 
-function fillNormal(target: Real, mean: number, std: number, random: () => number): void {
+function fillNormal(target: Float32Array | Float64Array, mean: number, std: number, random: () => number): void {
   for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
 }
 
-function initialise(target: Real, init: Init, fanIn: number, fanOut: number, random: () => number): void {
+function initialise(target: Float32Array | Float64Array, init: Init, fanIn: number, fanOut: number, random: () => number): void {
   if (typeof init === "number") return void target.fill(init);
   if (typeof init === "object") {
     if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
@@ -278,6 +264,13 @@ function initialise(target: Real, init: Init, fanIn: number, fanOut: number, ran
       return fillUniform(target, -limit, limit, random);
     }
   }
+}
+
+/** The initial values options.params gives parameter `name`, if any. */
+function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
+  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
+  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  return given;
 }
 
 // ─── Layout and shaders ─────────────────────────────────────────────────────────────────────────
@@ -357,6 +350,10 @@ const shaders: readonly string[] = [
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W1 = 0u;
+const param_b1 = 8u;
+const work1 = 54u;
+const input_x = 91u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -385,14 +382,14 @@ fn task0(t: u32) {
   var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
   var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
   for (var p = 0u; p < 2u; p++) {
-    let a0 = c0[91 + i0 * 2u + p];
-    let a1 = c0[91 + i1 * 2u + p];
-    let a2 = c0[91 + i2 * 2u + p];
-    let a3 = c0[91 + i3 * 2u + p];
-    let b0 = c0[p * 4u + j0];
-    let b1 = c0[p * 4u + j1];
-    let b2 = c0[p * 4u + j2];
-    let b3 = c0[p * 4u + j3];
+    let a0 = c0[input_x + i0 * 2u + p];
+    let a1 = c0[input_x + i1 * 2u + p];
+    let a2 = c0[input_x + i2 * 2u + p];
+    let a3 = c0[input_x + i3 * 2u + p];
+    let b0 = c0[param_W1 + p * 4u + j0];
+    let b1 = c0[param_W1 + p * 4u + j1];
+    let b2 = c0[param_W1 + p * 4u + j2];
+    let b3 = c0[param_W1 + p * 4u + j3];
     c0_0 = c0_0 + a0 * b0;
     c0_1 = c0_1 + a0 * b1;
     c0_2 = c0_2 + a0 * b2;
@@ -415,176 +412,176 @@ fn task0(t: u32) {
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c0_0;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c0_1;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c0_2;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c0_3;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j0 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c1_0;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c1_1;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c1_2;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c1_3;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j0 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c2_0;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c2_1;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c2_2;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c2_3;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j0 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c3_0;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c3_1;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c3_2;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f32 = c0[8 + e1];
+    let v0: f32 = c0[param_b1 + e1];
     let v1: f32 = c3_3;
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[54 + e0 * 4u + e1] = v3;
+    c0[work1 + e0 * 4u + e1] = v3;
   }
 }
 @compute @workgroup_size(64)
@@ -597,6 +594,9 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const work0 = 38u;
+const work1 = 54u;
 // matmul [1, 1] per example
 fn task0(t: u32) {
   let n = u.n;
@@ -617,20 +617,20 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[54 + i0 * 4u + p];
-    let a1 = c0[54 + i1 * 4u + p];
-    let a2 = c0[54 + i2 * 4u + p];
-    let a3 = c0[54 + i3 * 4u + p];
-    let b0 = c0[12 + p + j0];
+    let a0 = c0[work1 + i0 * 4u + p];
+    let a1 = c0[work1 + i1 * 4u + p];
+    let a2 = c0[work1 + i2 * 4u + p];
+    let a3 = c0[work1 + i3 * 4u + p];
+    let b0 = c0[param_W2 + p + j0];
     c0_0 = c0_0 + a0 * b0;
     c1_0 = c1_0 + a1 * b0;
     c2_0 = c2_0 + a2 * b0;
     c3_0 = c3_0 + a3 * b0;
   }
-  if (firstRow + 0u < m) { c0[38 + i0 + j0] = c0_0; }
-  if (firstRow + 1u < m) { c0[38 + i1 + j0] = c1_0; }
-  if (firstRow + 2u < m) { c0[38 + i2 + j0] = c2_0; }
-  if (firstRow + 3u < m) { c0[38 + i3 + j0] = c3_0; }
+  if (firstRow + 0u < m) { c0[work0 + i0 + j0] = c0_0; }
+  if (firstRow + 1u < m) { c0[work0 + i1 + j0] = c1_0; }
+  if (firstRow + 2u < m) { c0[work0 + i2 + j0] = c2_0; }
+  if (firstRow + 3u < m) { c0[work0 + i3 + j0] = c3_0; }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -642,6 +642,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_b2 = 16u;
+const work0 = 38u;
+const work1 = 54u;
+const input_t = 99u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -653,15 +657,15 @@ fn task0(t: u32) {
   let i0 = t;
   {
     var total = 0.0f;
-    let v0: f32 = c0[38 + i0];
-    let v1: f32 = c0[16u];
+    let v0: f32 = c0[work0 + i0];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    let v4: f32 = c0[99 + i0];
+    let v4: f32 = c0[input_t + i0];
     let v5: f32 = v3 - v4;
     let v6: f32 = v5 * v5;
     total = total + v6;
-    c0[54 + i0] = total;
+    c0[work1 + i0] = total;
   }
 }
 @compute @workgroup_size(64)
@@ -674,32 +678,37 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work1 = 54u;
+const local_loss_s0 = 103u;
+const local_loss_s1 = 104u;
+const result_loss = 105u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 fn task0(t: u32) {
   {
     let n = u.n;
-    c0[38u] = 0.0f;
+    c0[work0] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
       let v0: f32 = 0.5f;
-      let v1: f32 = c0[54 + i0];
+      let v1: f32 = c0[work1 + i0];
       let v2: f32 = v0 * v1;
-      c0[38u] = c0[38u] + v2;
+      c0[work0] = c0[work0] + v2;
     }
   }
   {
     let v0: f32 = 1.0f;
     let v1: f32 = f32(u.n);
     let v2: f32 = v0 / v1;
-    c0[103u] = v2;
+    c0[local_loss_s0] = v2;
   }
   {
-    let v0: f32 = c0[38u];
-    let v1: f32 = c0[103u];
+    let v0: f32 = c0[work0];
+    let v1: f32 = c0[local_loss_s0];
     let v2: f32 = v0 * v1;
-    c0[104u] = v2;
+    c0[local_loss_s1] = v2;
   }
   {
-    c0[105u] = c0[104u];
+    c0[result_loss] = c0[local_loss_s1];
   }
 }
 @compute @workgroup_size(64)
@@ -712,6 +721,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const param_b2 = 16u;
+const work1 = 54u;
+const work2 = 70u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -737,11 +750,11 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[54 + i0 * 4u + p];
-    let a1 = c0[54 + i1 * 4u + p];
-    let a2 = c0[54 + i2 * 4u + p];
-    let a3 = c0[54 + i3 * 4u + p];
-    let b0 = c0[12 + p + j0];
+    let a0 = c0[work1 + i0 * 4u + p];
+    let a1 = c0[work1 + i1 * 4u + p];
+    let a2 = c0[work1 + i2 * 4u + p];
+    let a3 = c0[work1 + i3 * 4u + p];
+    let b0 = c0[param_W2 + p + j0];
     c0_0 = c0_0 + a0 * b0;
     c1_0 = c1_0 + a1 * b0;
     c2_0 = c2_0 + a2 * b0;
@@ -751,37 +764,37 @@ fn task0(t: u32) {
     var rest = i0 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c0_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[70 + e0] = v3;
+    c0[work2 + e0] = v3;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c1_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[70 + e0] = v3;
+    c0[work2 + e0] = v3;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c2_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[70 + e0] = v3;
+    c0[work2 + e0] = v3;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c3_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[70 + e0] = v3;
+    c0[work2 + e0] = v3;
   }
 }
 @compute @workgroup_size(64)
@@ -794,14 +807,17 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work2 = 70u;
+const input_t = 99u;
 // sub [1] per example
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f32 = c0[70 + i0];
-  let v1: f32 = c0[99 + i0];
+  let v0: f32 = c0[work2 + i0];
+  let v1: f32 = c0[input_t + i0];
   let v2: f32 = v0 - v1;
-  c0[38 + i0] = v2;
+  c0[work0 + i0] = v2;
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -813,16 +829,18 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work3 = 86u;
 // sum [] per example
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
   {
     var total = 0.0f;
-    let v0: f32 = c0[38 + i0];
+    let v0: f32 = c0[work0 + i0];
     let v1: f32 = v0 * v0;
     total = total + v1;
-    c0[86 + i0] = total;
+    c0[work3 + i0] = total;
   }
 }
 @compute @workgroup_size(64)
@@ -835,35 +853,40 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work3 = 86u;
+const work4 = 90u;
+const local_gradient_s0 = 106u;
+const local_gradient_s1 = 107u;
+const local_gradient_s2 = 108u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;
-    c0[90u] = 0.0f;
+    c0[work4] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
       let v0: f32 = 0.5f;
-      let v1: f32 = c0[86 + i0];
+      let v1: f32 = c0[work3 + i0];
       let v2: f32 = v0 * v1;
-      c0[90u] = c0[90u] + v2;
+      c0[work4] = c0[work4] + v2;
     }
   }
   {
     let v0: f32 = 1.0f;
     let v1: f32 = f32(u.n);
     let v2: f32 = v0 / v1;
-    c0[106u] = v2;
+    c0[local_gradient_s0] = v2;
   }
   {
-    let v0: f32 = c0[90u];
-    let v1: f32 = c0[106u];
+    let v0: f32 = c0[work4];
+    let v1: f32 = c0[local_gradient_s0];
     let v2: f32 = v0 * v1;
-    c0[107u] = v2;
+    c0[local_gradient_s1] = v2;
   }
   {
     let v0: f32 = 0.5f;
-    let v1: f32 = c0[106u];
+    let v1: f32 = c0[local_gradient_s0];
     let v2: f32 = v0 * v1;
-    c0[108u] = v2;
+    c0[local_gradient_s2] = v2;
   }
 }
 @compute @workgroup_size(64)
@@ -876,21 +899,25 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work2 = 70u;
+const work3 = 86u;
+const local_gradient_s2 = 108u;
 // mul [1] per example
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
   let v0: f32 = 2.0f;
-  let v1: f32 = c0[70 + i0];
+  let v1: f32 = c0[work2 + i0];
   let v2: f32 = 1.0f;
   let v3: f32 = v2 - v1;
   let v4: f32 = v1 * v3;
-  let v5: f32 = c0[38 + i0];
-  let v6: f32 = c0[108u];
+  let v5: f32 = c0[work0 + i0];
+  let v6: f32 = c0[local_gradient_s2];
   let v7: f32 = v5 * v6;
   let v8: f32 = v4 * v7;
   let v9: f32 = v0 * v8;
-  c0[86 + i0] = v9;
+  c0[work3 + i0] = v9;
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -902,6 +929,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const work1 = 54u;
+const work2 = 70u;
+const work3 = 86u;
 // matmul [1, 4] per example, then mul [4] per example in its epilogue
 fn task0(t: u32) {
   let n = u.n;
@@ -925,14 +956,14 @@ fn task0(t: u32) {
   var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
   var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
   for (var p = 0u; p < 1u; p++) {
-    let a0 = c0[86 + i0 + p];
-    let a1 = c0[86 + i1 + p];
-    let a2 = c0[86 + i2 + p];
-    let a3 = c0[86 + i3 + p];
-    let b0 = c0[12 + p * 4u + j0];
-    let b1 = c0[12 + p * 4u + j1];
-    let b2 = c0[12 + p * 4u + j2];
-    let b3 = c0[12 + p * 4u + j3];
+    let a0 = c0[work3 + i0 + p];
+    let a1 = c0[work3 + i1 + p];
+    let a2 = c0[work3 + i2 + p];
+    let a3 = c0[work3 + i3 + p];
+    let b0 = c0[param_W2 + p * 4u + j0];
+    let b1 = c0[param_W2 + p * 4u + j1];
+    let b2 = c0[param_W2 + p * 4u + j2];
+    let b3 = c0[param_W2 + p * 4u + j3];
     c0_0 = c0_0 + a0 * b0;
     c0_1 = c0_1 + a0 * b1;
     c0_2 = c0_2 + a0 * b2;
@@ -954,177 +985,177 @@ fn task0(t: u32) {
     var rest = i0 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c0_0;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c0_1;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c0_2;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c0_3;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c1_0;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c1_1;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c1_2;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c1_3;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c2_0;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c2_1;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c2_2;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c2_3;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c3_0;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c3_1;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c3_2;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f32 = 1.0f;
-    let v1: f32 = c0[54 + e0];
+    let v1: f32 = c0[work1 + e0];
     let v2: f32 = v0 - v1;
     let v3: f32 = v2 * v1;
     let v4: f32 = c3_3;
     let v5: f32 = v3 * v4;
-    c0[70 + e0] = v5;
+    c0[work2 + e0] = v5;
   }
 }
 @compute @workgroup_size(64)
@@ -1137,6 +1168,16 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const grad_W1 = 17u;
+const grad_b1 = 25u;
+const grad_W2 = 29u;
+const grad_b2 = 33u;
+const work1 = 54u;
+const work2 = 70u;
+const work3 = 86u;
+const input_x = 91u;
+const local_gradient_s1 = 107u;
+const result_gradient = 109u;
 // batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
 fn task0(t: u32) {
   let n = u.n;
@@ -1156,12 +1197,12 @@ fn task0(t: u32) {
   var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
   var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
   for (var p = 0u; p < n; p++) {
-    let a0 = c0[91 + i0 + p * 2u];
-    let a1 = c0[91 + i1 + p * 2u];
-    let b0 = c0[70 + p * 4u + j0];
-    let b1 = c0[70 + p * 4u + j1];
-    let b2 = c0[70 + p * 4u + j2];
-    let b3 = c0[70 + p * 4u + j3];
+    let a0 = c0[input_x + i0 + p * 2u];
+    let a1 = c0[input_x + i1 + p * 2u];
+    let b0 = c0[work2 + p * 4u + j0];
+    let b1 = c0[work2 + p * 4u + j1];
+    let b2 = c0[work2 + p * 4u + j2];
+    let b3 = c0[work2 + p * 4u + j3];
     c0_0 = c0_0 + a0 * b0;
     c0_1 = c0_1 + a0 * b1;
     c0_2 = c0_2 + a0 * b2;
@@ -1171,23 +1212,23 @@ fn task0(t: u32) {
     c1_2 = c1_2 + a1 * b2;
     c1_3 = c1_3 + a1 * b3;
   }
-  c0[17 + i0 * 4u + j0] = c0_0;
-  c0[17 + i0 * 4u + j1] = c0_1;
-  c0[17 + i0 * 4u + j2] = c0_2;
-  c0[17 + i0 * 4u + j3] = c0_3;
-  c0[17 + i1 * 4u + j0] = c1_0;
-  c0[17 + i1 * 4u + j1] = c1_1;
-  c0[17 + i1 * 4u + j2] = c1_2;
-  c0[17 + i1 * 4u + j3] = c1_3;
+  c0[grad_W1 + i0 * 4u + j0] = c0_0;
+  c0[grad_W1 + i0 * 4u + j1] = c0_1;
+  c0[grad_W1 + i0 * 4u + j2] = c0_2;
+  c0[grad_W1 + i0 * 4u + j3] = c0_3;
+  c0[grad_W1 + i1 * 4u + j0] = c1_0;
+  c0[grad_W1 + i1 * 4u + j1] = c1_1;
+  c0[grad_W1 + i1 * 4u + j2] = c1_2;
+  c0[grad_W1 + i1 * 4u + j3] = c1_3;
 }
 // batchSum [4] (zeroing its target)
 fn task1(t: u32) {
   let n = u.n;
   let i1 = t;
-  c0[25 + i1] = 0.0f;
+  c0[grad_b1 + i1] = 0.0f;
   for (var i0 = 0u; i0 < n; i0++) {
-    let v0: f32 = c0[70 + i0 * 4u + i1];
-    c0[25 + i1] = c0[25 + i1] + v0;
+    let v0: f32 = c0[work2 + i0 * 4u + i1];
+    c0[grad_b1 + i1] = c0[grad_b1 + i1] + v0;
   }
 }
 // batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
@@ -1210,33 +1251,33 @@ fn task2(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < n; p++) {
-    let a0 = c0[54 + i0 + p * 4u];
-    let a1 = c0[54 + i1 + p * 4u];
-    let a2 = c0[54 + i2 + p * 4u];
-    let a3 = c0[54 + i3 + p * 4u];
-    let b0 = c0[86 + p + j0];
+    let a0 = c0[work1 + i0 + p * 4u];
+    let a1 = c0[work1 + i1 + p * 4u];
+    let a2 = c0[work1 + i2 + p * 4u];
+    let a3 = c0[work1 + i3 + p * 4u];
+    let b0 = c0[work3 + p + j0];
     c0_0 = c0_0 + a0 * b0;
     c1_0 = c1_0 + a1 * b0;
     c2_0 = c2_0 + a2 * b0;
     c3_0 = c3_0 + a3 * b0;
   }
-  c0[29 + i0 + j0] = c0_0;
-  c0[29 + i1 + j0] = c1_0;
-  c0[29 + i2 + j0] = c2_0;
-  c0[29 + i3 + j0] = c3_0;
+  c0[grad_W2 + i0 + j0] = c0_0;
+  c0[grad_W2 + i1 + j0] = c1_0;
+  c0[grad_W2 + i2 + j0] = c2_0;
+  c0[grad_W2 + i3 + j0] = c3_0;
 }
 // batchSum [1] (zeroing its target); the loss gradient returns
 fn task3(t: u32) {
   {
     let n = u.n;
-    c0[33u] = 0.0f;
+    c0[grad_b2] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
-      let v0: f32 = c0[86 + i0];
-      c0[33u] = c0[33u] + v0;
+      let v0: f32 = c0[work3 + i0];
+      c0[grad_b2] = c0[grad_b2] + v0;
     }
   }
   {
-    c0[109u] = c0[107u];
+    c0[result_gradient] = c0[local_gradient_s1];
   }
 }
 @compute @workgroup_size(64)
@@ -1255,6 +1296,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const param_b2 = 16u;
+const output_y = 34u;
+const work1 = 54u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -1280,11 +1325,11 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[54 + i0 * 4u + p];
-    let a1 = c0[54 + i1 * 4u + p];
-    let a2 = c0[54 + i2 * 4u + p];
-    let a3 = c0[54 + i3 * 4u + p];
-    let b0 = c0[12 + p + j0];
+    let a0 = c0[work1 + i0 * 4u + p];
+    let a1 = c0[work1 + i1 * 4u + p];
+    let a2 = c0[work1 + i2 * 4u + p];
+    let a3 = c0[work1 + i3 * 4u + p];
+    let b0 = c0[param_W2 + p + j0];
     c0_0 = c0_0 + a0 * b0;
     c1_0 = c1_0 + a1 * b0;
     c2_0 = c2_0 + a2 * b0;
@@ -1294,37 +1339,37 @@ fn task0(t: u32) {
     var rest = i0 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c0_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[34 + e0] = v3;
+    c0[output_y + e0] = v3;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c1_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[34 + e0] = v3;
+    c0[output_y + e0] = v3;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c2_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[34 + e0] = v3;
+    c0[output_y + e0] = v3;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f32 = c3_0;
-    let v1: f32 = c0[16u];
+    let v1: f32 = c0[param_b2];
     let v2: f32 = v0 + v1;
     let v3: f32 = sigmoid_(v2);
-    c0[34 + e0] = v3;
+    c0[output_y + e0] = v3;
   }
 }
 @compute @workgroup_size(64)
@@ -1337,56 +1382,64 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W1 = 0u;
+const param_b1 = 8u;
+const param_W2 = 12u;
+const param_b2 = 16u;
+const grad_W1 = 17u;
+const grad_b1 = 25u;
+const grad_W2 = 29u;
+const grad_b2 = 33u;
 // sgd: W1
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f32 = c0[i0];
-  let v1: f32 = c0[17 + i0];
+  let v0: f32 = c0[param_W1 + i0];
+  let v1: f32 = c0[grad_W1 + i0];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[i0] = v6;
+  c0[param_W1 + i0] = v6;
 }
 // sgd: b1
 fn task1(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f32 = c0[8 + i0];
-  let v1: f32 = c0[25 + i0];
+  let v0: f32 = c0[param_b1 + i0];
+  let v1: f32 = c0[grad_b1 + i0];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[8 + i0] = v6;
+  c0[param_b1 + i0] = v6;
 }
 // sgd: W2
 fn task2(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f32 = c0[12 + i0];
-  let v1: f32 = c0[29 + i0];
+  let v0: f32 = c0[param_W2 + i0];
+  let v1: f32 = c0[grad_W2 + i0];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[12 + i0] = v6;
+  c0[param_W2 + i0] = v6;
 }
 // sgd: b2
 fn task3(t: u32) {
   let n = u.n;
-  let v0: f32 = c0[16u];
-  let v1: f32 = c0[33u];
+  let v0: f32 = c0[param_b2];
+  let v1: f32 = c0[grad_b2];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[16u] = v6;
+  c0[param_b2] = v6;
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -1409,6 +1462,10 @@ const shadersF16: readonly string[] = [
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W1 = 0u;
+const param_b1 = 8u;
+const work1 = 54u;
+const input_x = 91u;
 fn sigmoid_h(x: f16) -> f16 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -1437,14 +1494,14 @@ fn task0(t: u32) {
   var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
   var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
   for (var p = 0u; p < 2u; p++) {
-    let a0 = f16(c0[91 + i0 * 2u + p]);
-    let a1 = f16(c0[91 + i1 * 2u + p]);
-    let a2 = f16(c0[91 + i2 * 2u + p]);
-    let a3 = f16(c0[91 + i3 * 2u + p]);
-    let b0 = f16(c0[p * 4u + j0]);
-    let b1 = f16(c0[p * 4u + j1]);
-    let b2 = f16(c0[p * 4u + j2]);
-    let b3 = f16(c0[p * 4u + j3]);
+    let a0 = f16(c0[input_x + i0 * 2u + p]);
+    let a1 = f16(c0[input_x + i1 * 2u + p]);
+    let a2 = f16(c0[input_x + i2 * 2u + p]);
+    let a3 = f16(c0[input_x + i3 * 2u + p]);
+    let b0 = f16(c0[param_W1 + p * 4u + j0]);
+    let b1 = f16(c0[param_W1 + p * 4u + j1]);
+    let b2 = f16(c0[param_W1 + p * 4u + j2]);
+    let b3 = f16(c0[param_W1 + p * 4u + j3]);
     c0_0 = c0_0 + f32(a0 * b0);
     c0_1 = c0_1 + f32(a0 * b1);
     c0_2 = c0_2 + f32(a0 * b2);
@@ -1467,176 +1524,176 @@ fn task0(t: u32) {
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c0_0);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c0_1);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c0_2);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c0_3);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j0 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c1_0);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c1_1);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c1_2);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c1_3);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j0 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c2_0);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c2_1);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c2_2);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c2_3);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j0 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c3_0);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j1 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c3_1);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j2 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c3_2);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j3 * 1u;
     let e0 = rest / 4u;
     rest = rest % 4u;
     let e1 = rest;
-    let v0: f16 = f16(c0[8 + e1]);
+    let v0: f16 = f16(c0[param_b1 + e1]);
     let v1: f16 = f16(c3_3);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[54 + e0 * 4u + e1] = f32(v3);
+    c0[work1 + e0 * 4u + e1] = f32(v3);
   }
 }
 @compute @workgroup_size(64)
@@ -1650,6 +1707,9 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const work0 = 38u;
+const work1 = 54u;
 // matmul [1, 1] per example
 fn task0(t: u32) {
   let n = u.n;
@@ -1670,20 +1730,20 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = f16(c0[54 + i0 * 4u + p]);
-    let a1 = f16(c0[54 + i1 * 4u + p]);
-    let a2 = f16(c0[54 + i2 * 4u + p]);
-    let a3 = f16(c0[54 + i3 * 4u + p]);
-    let b0 = f16(c0[12 + p + j0]);
+    let a0 = f16(c0[work1 + i0 * 4u + p]);
+    let a1 = f16(c0[work1 + i1 * 4u + p]);
+    let a2 = f16(c0[work1 + i2 * 4u + p]);
+    let a3 = f16(c0[work1 + i3 * 4u + p]);
+    let b0 = f16(c0[param_W2 + p + j0]);
     c0_0 = c0_0 + f32(a0 * b0);
     c1_0 = c1_0 + f32(a1 * b0);
     c2_0 = c2_0 + f32(a2 * b0);
     c3_0 = c3_0 + f32(a3 * b0);
   }
-  if (firstRow + 0u < m) { c0[38 + i0 + j0] = c0_0; }
-  if (firstRow + 1u < m) { c0[38 + i1 + j0] = c1_0; }
-  if (firstRow + 2u < m) { c0[38 + i2 + j0] = c2_0; }
-  if (firstRow + 3u < m) { c0[38 + i3 + j0] = c3_0; }
+  if (firstRow + 0u < m) { c0[work0 + i0 + j0] = c0_0; }
+  if (firstRow + 1u < m) { c0[work0 + i1 + j0] = c1_0; }
+  if (firstRow + 2u < m) { c0[work0 + i2 + j0] = c2_0; }
+  if (firstRow + 3u < m) { c0[work0 + i3 + j0] = c3_0; }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -1696,6 +1756,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_b2 = 16u;
+const work0 = 38u;
+const work1 = 54u;
+const input_t = 99u;
 fn sigmoid_h(x: f16) -> f16 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -1707,15 +1771,15 @@ fn task0(t: u32) {
   let i0 = t;
   {
     var total = 0.0f;
-    let v0: f16 = f16(c0[38 + i0]);
-    let v1: f16 = f16(c0[16u]);
+    let v0: f16 = f16(c0[work0 + i0]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    let v4: f16 = f16(c0[99 + i0]);
+    let v4: f16 = f16(c0[input_t + i0]);
     let v5: f16 = v3 - v4;
     let v6: f16 = v5 * v5;
     total = total + f32(v6);
-    c0[54 + i0] = total;
+    c0[work1 + i0] = total;
   }
 }
 @compute @workgroup_size(64)
@@ -1729,32 +1793,37 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work1 = 54u;
+const local_loss_s0 = 103u;
+const local_loss_s1 = 104u;
+const result_loss = 105u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 fn task0(t: u32) {
   {
     let n = u.n;
-    c0[38u] = 0.0f;
+    c0[work0] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
       let v0: f16 = 0.5h;
-      let v1: f16 = f16(c0[54 + i0]);
+      let v1: f16 = f16(c0[work1 + i0]);
       let v2: f16 = v0 * v1;
-      c0[38u] = c0[38u] + f32(v2);
+      c0[work0] = c0[work0] + f32(v2);
     }
   }
   {
     let v0: f16 = 1.0h;
     let v1: f16 = f16(u.n);
     let v2: f16 = v0 / v1;
-    c0[103u] = f32(v2);
+    c0[local_loss_s0] = f32(v2);
   }
   {
-    let v0: f16 = f16(c0[38u]);
-    let v1: f16 = f16(c0[103u]);
+    let v0: f16 = f16(c0[work0]);
+    let v1: f16 = f16(c0[local_loss_s0]);
     let v2: f16 = v0 * v1;
-    c0[104u] = f32(v2);
+    c0[local_loss_s1] = f32(v2);
   }
   {
-    c0[105u] = f32(f16(c0[104u]));
+    c0[result_loss] = f32(f16(c0[local_loss_s1]));
   }
 }
 @compute @workgroup_size(64)
@@ -1768,6 +1837,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const param_b2 = 16u;
+const work1 = 54u;
+const work2 = 70u;
 fn sigmoid_h(x: f16) -> f16 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -1793,11 +1866,11 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = f16(c0[54 + i0 * 4u + p]);
-    let a1 = f16(c0[54 + i1 * 4u + p]);
-    let a2 = f16(c0[54 + i2 * 4u + p]);
-    let a3 = f16(c0[54 + i3 * 4u + p]);
-    let b0 = f16(c0[12 + p + j0]);
+    let a0 = f16(c0[work1 + i0 * 4u + p]);
+    let a1 = f16(c0[work1 + i1 * 4u + p]);
+    let a2 = f16(c0[work1 + i2 * 4u + p]);
+    let a3 = f16(c0[work1 + i3 * 4u + p]);
+    let b0 = f16(c0[param_W2 + p + j0]);
     c0_0 = c0_0 + f32(a0 * b0);
     c1_0 = c1_0 + f32(a1 * b0);
     c2_0 = c2_0 + f32(a2 * b0);
@@ -1807,37 +1880,37 @@ fn task0(t: u32) {
     var rest = i0 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c0_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[70 + e0] = f32(v3);
+    c0[work2 + e0] = f32(v3);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c1_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[70 + e0] = f32(v3);
+    c0[work2 + e0] = f32(v3);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c2_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[70 + e0] = f32(v3);
+    c0[work2 + e0] = f32(v3);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c3_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[70 + e0] = f32(v3);
+    c0[work2 + e0] = f32(v3);
   }
 }
 @compute @workgroup_size(64)
@@ -1851,14 +1924,17 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work2 = 70u;
+const input_t = 99u;
 // sub [1] per example
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f16 = f16(c0[70 + i0]);
-  let v1: f16 = f16(c0[99 + i0]);
+  let v0: f16 = f16(c0[work2 + i0]);
+  let v1: f16 = f16(c0[input_t + i0]);
   let v2: f16 = v0 - v1;
-  c0[38 + i0] = f32(v2);
+  c0[work0 + i0] = f32(v2);
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -1871,16 +1947,18 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work3 = 86u;
 // sum [] per example
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
   {
     var total = 0.0f;
-    let v0: f16 = f16(c0[38 + i0]);
+    let v0: f16 = f16(c0[work0 + i0]);
     let v1: f16 = v0 * v0;
     total = total + f32(v1);
-    c0[86 + i0] = total;
+    c0[work3 + i0] = total;
   }
 }
 @compute @workgroup_size(64)
@@ -1894,35 +1972,40 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work3 = 86u;
+const work4 = 90u;
+const local_gradient_s0 = 106u;
+const local_gradient_s1 = 107u;
+const local_gradient_s2 = 108u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;
-    c0[90u] = 0.0f;
+    c0[work4] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
       let v0: f16 = 0.5h;
-      let v1: f16 = f16(c0[86 + i0]);
+      let v1: f16 = f16(c0[work3 + i0]);
       let v2: f16 = v0 * v1;
-      c0[90u] = c0[90u] + f32(v2);
+      c0[work4] = c0[work4] + f32(v2);
     }
   }
   {
     let v0: f16 = 1.0h;
     let v1: f16 = f16(u.n);
     let v2: f16 = v0 / v1;
-    c0[106u] = f32(v2);
+    c0[local_gradient_s0] = f32(v2);
   }
   {
-    let v0: f16 = f16(c0[90u]);
-    let v1: f16 = f16(c0[106u]);
+    let v0: f16 = f16(c0[work4]);
+    let v1: f16 = f16(c0[local_gradient_s0]);
     let v2: f16 = v0 * v1;
-    c0[107u] = f32(v2);
+    c0[local_gradient_s1] = f32(v2);
   }
   {
     let v0: f16 = 0.5h;
-    let v1: f16 = f16(c0[106u]);
+    let v1: f16 = f16(c0[local_gradient_s0]);
     let v2: f16 = v0 * v1;
-    c0[108u] = f32(v2);
+    c0[local_gradient_s2] = f32(v2);
   }
 }
 @compute @workgroup_size(64)
@@ -1936,21 +2019,25 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const work0 = 38u;
+const work2 = 70u;
+const work3 = 86u;
+const local_gradient_s2 = 108u;
 // mul [1] per example
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
   let v0: f16 = 2.0h;
-  let v1: f16 = f16(c0[70 + i0]);
+  let v1: f16 = f16(c0[work2 + i0]);
   let v2: f16 = 1.0h;
   let v3: f16 = v2 - v1;
   let v4: f16 = v1 * v3;
-  let v5: f16 = f16(c0[38 + i0]);
-  let v6: f16 = f16(c0[108u]);
+  let v5: f16 = f16(c0[work0 + i0]);
+  let v6: f16 = f16(c0[local_gradient_s2]);
   let v7: f16 = v5 * v6;
   let v8: f16 = v4 * v7;
   let v9: f16 = v0 * v8;
-  c0[86 + i0] = f32(v9);
+  c0[work3 + i0] = f32(v9);
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -1963,6 +2050,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const work1 = 54u;
+const work2 = 70u;
+const work3 = 86u;
 // matmul [1, 4] per example, then mul [4] per example in its epilogue
 fn task0(t: u32) {
   let n = u.n;
@@ -1986,14 +2077,14 @@ fn task0(t: u32) {
   var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
   var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
   for (var p = 0u; p < 1u; p++) {
-    let a0 = f16(c0[86 + i0 + p]);
-    let a1 = f16(c0[86 + i1 + p]);
-    let a2 = f16(c0[86 + i2 + p]);
-    let a3 = f16(c0[86 + i3 + p]);
-    let b0 = f16(c0[12 + p * 4u + j0]);
-    let b1 = f16(c0[12 + p * 4u + j1]);
-    let b2 = f16(c0[12 + p * 4u + j2]);
-    let b3 = f16(c0[12 + p * 4u + j3]);
+    let a0 = f16(c0[work3 + i0 + p]);
+    let a1 = f16(c0[work3 + i1 + p]);
+    let a2 = f16(c0[work3 + i2 + p]);
+    let a3 = f16(c0[work3 + i3 + p]);
+    let b0 = f16(c0[param_W2 + p * 4u + j0]);
+    let b1 = f16(c0[param_W2 + p * 4u + j1]);
+    let b2 = f16(c0[param_W2 + p * 4u + j2]);
+    let b3 = f16(c0[param_W2 + p * 4u + j3]);
     c0_0 = c0_0 + f32(a0 * b0);
     c0_1 = c0_1 + f32(a0 * b1);
     c0_2 = c0_2 + f32(a0 * b2);
@@ -2015,177 +2106,177 @@ fn task0(t: u32) {
     var rest = i0 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c0_0);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c0_1);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c0_2);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c0_3);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c1_0);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c1_1);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c1_2);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c1_3);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c2_0);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c2_1);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c2_2);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c2_3);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c3_0);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j1 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c3_1);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j2 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c3_2);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j3 * 1u;
     let e0 = rest;
     let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[54 + e0]);
+    let v1: f16 = f16(c0[work1 + e0]);
     let v2: f16 = v0 - v1;
     let v3: f16 = v2 * v1;
     let v4: f16 = f16(c3_3);
     let v5: f16 = v3 * v4;
-    c0[70 + e0] = f32(v5);
+    c0[work2 + e0] = f32(v5);
   }
 }
 @compute @workgroup_size(64)
@@ -2199,6 +2290,16 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const grad_W1 = 17u;
+const grad_b1 = 25u;
+const grad_W2 = 29u;
+const grad_b2 = 33u;
+const work1 = 54u;
+const work2 = 70u;
+const work3 = 86u;
+const input_x = 91u;
+const local_gradient_s1 = 107u;
+const result_gradient = 109u;
 // batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
 fn task0(t: u32) {
   let n = u.n;
@@ -2218,12 +2319,12 @@ fn task0(t: u32) {
   var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
   var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
   for (var p = 0u; p < n; p++) {
-    let a0 = f16(c0[91 + i0 + p * 2u]);
-    let a1 = f16(c0[91 + i1 + p * 2u]);
-    let b0 = f16(c0[70 + p * 4u + j0]);
-    let b1 = f16(c0[70 + p * 4u + j1]);
-    let b2 = f16(c0[70 + p * 4u + j2]);
-    let b3 = f16(c0[70 + p * 4u + j3]);
+    let a0 = f16(c0[input_x + i0 + p * 2u]);
+    let a1 = f16(c0[input_x + i1 + p * 2u]);
+    let b0 = f16(c0[work2 + p * 4u + j0]);
+    let b1 = f16(c0[work2 + p * 4u + j1]);
+    let b2 = f16(c0[work2 + p * 4u + j2]);
+    let b3 = f16(c0[work2 + p * 4u + j3]);
     c0_0 = c0_0 + f32(a0 * b0);
     c0_1 = c0_1 + f32(a0 * b1);
     c0_2 = c0_2 + f32(a0 * b2);
@@ -2233,23 +2334,23 @@ fn task0(t: u32) {
     c1_2 = c1_2 + f32(a1 * b2);
     c1_3 = c1_3 + f32(a1 * b3);
   }
-  c0[17 + i0 * 4u + j0] = c0_0;
-  c0[17 + i0 * 4u + j1] = c0_1;
-  c0[17 + i0 * 4u + j2] = c0_2;
-  c0[17 + i0 * 4u + j3] = c0_3;
-  c0[17 + i1 * 4u + j0] = c1_0;
-  c0[17 + i1 * 4u + j1] = c1_1;
-  c0[17 + i1 * 4u + j2] = c1_2;
-  c0[17 + i1 * 4u + j3] = c1_3;
+  c0[grad_W1 + i0 * 4u + j0] = c0_0;
+  c0[grad_W1 + i0 * 4u + j1] = c0_1;
+  c0[grad_W1 + i0 * 4u + j2] = c0_2;
+  c0[grad_W1 + i0 * 4u + j3] = c0_3;
+  c0[grad_W1 + i1 * 4u + j0] = c1_0;
+  c0[grad_W1 + i1 * 4u + j1] = c1_1;
+  c0[grad_W1 + i1 * 4u + j2] = c1_2;
+  c0[grad_W1 + i1 * 4u + j3] = c1_3;
 }
 // batchSum [4] (zeroing its target)
 fn task1(t: u32) {
   let n = u.n;
   let i1 = t;
-  c0[25 + i1] = 0.0f;
+  c0[grad_b1 + i1] = 0.0f;
   for (var i0 = 0u; i0 < n; i0++) {
-    let v0: f16 = f16(c0[70 + i0 * 4u + i1]);
-    c0[25 + i1] = c0[25 + i1] + f32(v0);
+    let v0: f16 = f16(c0[work2 + i0 * 4u + i1]);
+    c0[grad_b1 + i1] = c0[grad_b1 + i1] + f32(v0);
   }
 }
 // batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
@@ -2272,33 +2373,33 @@ fn task2(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < n; p++) {
-    let a0 = f16(c0[54 + i0 + p * 4u]);
-    let a1 = f16(c0[54 + i1 + p * 4u]);
-    let a2 = f16(c0[54 + i2 + p * 4u]);
-    let a3 = f16(c0[54 + i3 + p * 4u]);
-    let b0 = f16(c0[86 + p + j0]);
+    let a0 = f16(c0[work1 + i0 + p * 4u]);
+    let a1 = f16(c0[work1 + i1 + p * 4u]);
+    let a2 = f16(c0[work1 + i2 + p * 4u]);
+    let a3 = f16(c0[work1 + i3 + p * 4u]);
+    let b0 = f16(c0[work3 + p + j0]);
     c0_0 = c0_0 + f32(a0 * b0);
     c1_0 = c1_0 + f32(a1 * b0);
     c2_0 = c2_0 + f32(a2 * b0);
     c3_0 = c3_0 + f32(a3 * b0);
   }
-  c0[29 + i0 + j0] = c0_0;
-  c0[29 + i1 + j0] = c1_0;
-  c0[29 + i2 + j0] = c2_0;
-  c0[29 + i3 + j0] = c3_0;
+  c0[grad_W2 + i0 + j0] = c0_0;
+  c0[grad_W2 + i1 + j0] = c1_0;
+  c0[grad_W2 + i2 + j0] = c2_0;
+  c0[grad_W2 + i3 + j0] = c3_0;
 }
 // batchSum [1] (zeroing its target); the loss gradient returns
 fn task3(t: u32) {
   {
     let n = u.n;
-    c0[33u] = 0.0f;
+    c0[grad_b2] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
-      let v0: f16 = f16(c0[86 + i0]);
-      c0[33u] = c0[33u] + f32(v0);
+      let v0: f16 = f16(c0[work3 + i0]);
+      c0[grad_b2] = c0[grad_b2] + f32(v0);
     }
   }
   {
-    c0[109u] = f32(f16(c0[107u]));
+    c0[result_gradient] = f32(f16(c0[local_gradient_s1]));
   }
 }
 @compute @workgroup_size(64)
@@ -2318,6 +2419,10 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W2 = 12u;
+const param_b2 = 16u;
+const output_y = 34u;
+const work1 = 54u;
 fn sigmoid_h(x: f16) -> f16 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
@@ -2343,11 +2448,11 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = f16(c0[54 + i0 * 4u + p]);
-    let a1 = f16(c0[54 + i1 * 4u + p]);
-    let a2 = f16(c0[54 + i2 * 4u + p]);
-    let a3 = f16(c0[54 + i3 * 4u + p]);
-    let b0 = f16(c0[12 + p + j0]);
+    let a0 = f16(c0[work1 + i0 * 4u + p]);
+    let a1 = f16(c0[work1 + i1 * 4u + p]);
+    let a2 = f16(c0[work1 + i2 * 4u + p]);
+    let a3 = f16(c0[work1 + i3 * 4u + p]);
+    let b0 = f16(c0[param_W2 + p + j0]);
     c0_0 = c0_0 + f32(a0 * b0);
     c1_0 = c1_0 + f32(a1 * b0);
     c2_0 = c2_0 + f32(a2 * b0);
@@ -2357,37 +2462,37 @@ fn task0(t: u32) {
     var rest = i0 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c0_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[34 + e0] = f32(v3);
+    c0[output_y + e0] = f32(v3);
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c1_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[34 + e0] = f32(v3);
+    c0[output_y + e0] = f32(v3);
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c2_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[34 + e0] = f32(v3);
+    c0[output_y + e0] = f32(v3);
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 1u + j0 * 1u;
     let e0 = rest;
     let v0: f16 = f16(c3_0);
-    let v1: f16 = f16(c0[16u]);
+    let v1: f16 = f16(c0[param_b2]);
     let v2: f16 = v0 + v1;
     let v3: f16 = sigmoid_h(v2);
-    c0[34 + e0] = f32(v3);
+    c0[output_y + e0] = f32(v3);
   }
 }
 @compute @workgroup_size(64)
@@ -2400,56 +2505,64 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+const param_W1 = 0u;
+const param_b1 = 8u;
+const param_W2 = 12u;
+const param_b2 = 16u;
+const grad_W1 = 17u;
+const grad_b1 = 25u;
+const grad_W2 = 29u;
+const grad_b2 = 33u;
 // sgd: W1
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f32 = c0[i0];
-  let v1: f32 = c0[17 + i0];
+  let v0: f32 = c0[param_W1 + i0];
+  let v1: f32 = c0[grad_W1 + i0];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[i0] = v6;
+  c0[param_W1 + i0] = v6;
 }
 // sgd: b1
 fn task1(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f32 = c0[8 + i0];
-  let v1: f32 = c0[25 + i0];
+  let v0: f32 = c0[param_b1 + i0];
+  let v1: f32 = c0[grad_b1 + i0];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[8 + i0] = v6;
+  c0[param_b1 + i0] = v6;
 }
 // sgd: W2
 fn task2(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f32 = c0[12 + i0];
-  let v1: f32 = c0[29 + i0];
+  let v0: f32 = c0[param_W2 + i0];
+  let v1: f32 = c0[grad_W2 + i0];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[12 + i0] = v6;
+  c0[param_W2 + i0] = v6;
 }
 // sgd: b2
 fn task3(t: u32) {
   let n = u.n;
-  let v0: f32 = c0[16u];
-  let v1: f32 = c0[33u];
+  let v0: f32 = c0[param_b2];
+  let v1: f32 = c0[grad_b2];
   let v2: f32 = u.rate;
   let v3: f32 = 0.0f;
   let v4: f32 = v2 * v1;
   let v5: f32 = v3 - v4;
   let v6: f32 = v0 + v5;
-  c0[16u] = v6;
+  c0[param_b2] = v6;
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -2477,39 +2590,10 @@ const sequences: Readonly<Record<"loss" | "trainingLoss" | "gradient" | "predict
   resample: [],
 };
 
-function checkCount(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
-    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
-  }
-  return n;
-}
-
 /** table[name], if `name` is one of its own keys (a name such as "constructor" must not find Object.prototype's). */
 function lookup<Name extends string, Value>(table: Readonly<Record<Name, Value>>, name: string, what: string): Value {
   if (Object.hasOwn(table, name)) return table[name as Name];
   throw new RangeError(`${spec.model}: no ${what} ${JSON.stringify(name)}; the ${what}s are ${Object.keys(table).map((k) => JSON.stringify(k)).join(", ") || "none"}`);
-}
-
-/** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
-function givenParams(params: object | undefined): object {
-  if (params === undefined) return {};
-  const prototype: unknown = typeof params === "object" && params !== null ? Object.getPrototypeOf(params) : undefined;
-  if (prototype !== Object.prototype && prototype !== null) {
-    throw new TypeError(`${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`);
-  }
-  for (const name of Object.keys(params)) {
-    if (!Object.hasOwn(spec.params, name)) {
-      throw new RangeError(`${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${Object.keys(spec.params).map((p) => JSON.stringify(p)).join(", ") || "none"}`);
-    }
-  }
-  return params;
-}
-
-/** The initial values options.params gives parameter `name`, if any. */
-function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
-  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
-  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
-  return given;
 }
 
 /** The batch field `name` if the batch has it (an own property), checked to be a Float32Array or Float64Array. */
@@ -2545,6 +2629,28 @@ function examplesOf(batch: object, names: readonly InputName[], n: number | unde
     }
   }
   return count ?? spec.batch;
+}
+
+function checkCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > spec.batch) {
+    throw new RangeError(`${spec.model}: n = ${n} must be an integer from 1 to the compiled batch size ${spec.batch}`);
+  }
+  return n;
+}
+
+/** options.params, checked: every key names a parameter (a typo is an error, not ignored). */
+function givenParams(params: object | undefined): object {
+  if (params === undefined) return {};
+  const prototype: unknown = typeof params === "object" && params !== null ? Object.getPrototypeOf(params) : undefined;
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new TypeError(`${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`);
+  }
+  for (const name of Object.keys(params)) {
+    if (!Object.hasOwn(spec.params, name)) {
+      throw new RangeError(`${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${Object.keys(spec.params).map((p) => JSON.stringify(p)).join(", ") || "none"}`);
+    }
+  }
+  return params;
 }
 
 /** losses[index] must exist: a typed array ignores writes past its end. */

@@ -7,7 +7,7 @@ import { buildTrainingGraph } from "./passes/pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
-import { emitWgsl, planWgsl } from "./emit/wgsl.js";
+import { emitWgsl, planWgsl, printShaders } from "./emit/wgsl/index.js";
 import { quotedPath, shellWord } from "./emit/header-text.js";
 import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
 
@@ -87,7 +87,9 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const files: CompiledFile[] = [];
   if (wanted.includes("ts")) files.push({ path: `${definition.name}.ts`, contents: emitTypeScript(program, { source, command }) });
   if (wanted.includes("wgsl")) {
-    files.push({ path: `${definition.name}.wgsl.ts`, contents: emitWgsl(program, { source, command }), shaders: planWgsl(program).shaders });
+    const plan = planWgsl(program);
+    const shaders = printShaders(plan);
+    files.push({ path: `${definition.name}.wgsl.ts`, contents: emitWgsl(program, { source, command }, { plan, shaders }), shaders: shaders.shaders });
   }
   return { files };
 }

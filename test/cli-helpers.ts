@@ -137,6 +137,8 @@ export function typeCheck(files: readonly string[]): Run {
   writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
       strict: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
       noEmit: true,
       target: "ES2022",
       lib: ["ES2022"],

@@ -1,31 +1,24 @@
 // Prints a Program as one self-contained, allocation-free TypeScript module by filling
 // templates/trainer.ts.tpl. It decides nothing: loop nests, fusion and buffers come from the Program.
 
-import { examplesPerCall, moduleSpec } from "./module-spec.js";
+import { moduleHeader, numberLiteral as literal, objectLiteral, sharedHoles, snapshottedBuffers } from "./module-spec.js";
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp as ElementwiseOpName } from "../ir/scalar.js";
 import type {
-  Access, EntryPointName, Extent, FillKernel, GemmKernel, Kernel, LocalKernel, LoopKernel, Program, ScalarCode, Value,
+  Access, EntryPoint, EntryPointName, Extent, FillKernel, GemmKernel, Kernel, LocalKernel, LoopKernel, Program, ScalarCode, Value,
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
+import { runtimeSource } from "./runtime-source.js";
 import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
-import { commentText } from "./header-text.js";
-import { bufferName, propertyKey, stringLiteral } from "../schedule/names.js";
+import { bufferName, propertyKey, stringLiteral, typescriptLocal as local } from "../schedule/names.js";
 
 export interface TypeScriptModuleOptions {
   /** The model file, as named in the header. */
   readonly source: string;
   /** The command that regenerates this file. */
   readonly command: string;
-}
-
-export function literal(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "Infinity";
-  if (value === -Infinity) return "-Infinity";
-  return String(value);
 }
 
 /** Each elementwise op as an expression over already-named operands (so every operand is a plain name). */
@@ -95,17 +88,32 @@ class Writer {
   close(text = "}"): void { this.indent--; this.line(text); }
 }
 
-function printValues(out: Writer, values: readonly Value[], indexOf: (access: Access) => string, prefix: string): void {
+/** A literal as an operand: negatives in parentheses (`-` before `-2` would be a decrement). */
+function operandLiteral(value: number): string {
+  const text = literal(value);
+  return text.startsWith("-") ? `(${text})` : text;
+}
+
+/**
+ * `const <prefix>i = …;` for each value but literals, which operands use inline. Returns how each
+ * value is spelled (a name, or a literal).
+ */
+function printValues(out: Writer, values: readonly Value[], indexOf: (access: Access) => string, prefix: string): string[] {
+  const names: string[] = [];
   values.forEach((value, i) => {
     const name = `${prefix}${i}`;
     if (value.kind === "load") {
-      const code = value.access.storage.kind === "scalar" ? scalarCode(value.access.storage.code) : `${value.access.storage.name}[${indexOf(value.access)}]`;
+      const { storage } = value.access;
+      if (storage.kind === "scalar" && storage.code.kind === "literal") return void (names[i] = operandLiteral(storage.code.value));
+      const code = storage.kind === "scalar" ? scalarCode(storage.code) : `${storage.name}[${indexOf(value.access)}]`;
       out.line(`const ${name} = ${code};`);
     } else {
-      const args = value.args.map((a) => `${prefix}${a}`);
+      const args = value.args.map((a) => names[a]!);
       out.line(`const ${name} = ${elementwiseCode[value.op as ElementwiseOpName](args, value.exponent ?? 1)};`);
     }
+    names[i] = name;
   });
+  return names;
 }
 
 /**
@@ -135,7 +143,7 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
       }
       return;
     }
-    const v = `i${id}_${from}`;
+    const v = local.loopIndex(id, from);
     out.open(`for (let ${v} = 0; ${v} < ${extent(extentOf)}; ${v}++) {`);
     const next = new Map<Access, Index>();
     const hoisted = new Map<string, string>(); // accesses that walk alike share one const
@@ -148,7 +156,7 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
       if (isInnermostLoop) return next.set(access, { expr, constant: index.constant });
       let name = hoisted.get(expr);
       if (name === undefined) {
-        name = `p${id}_${from}_${hoisted.size}`;
+        name = local.hoisted(id, from, hoisted.size);
         hoisted.set(expr, name);
         out.line(`const ${name} = ${expr};`);
       }
@@ -159,27 +167,24 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   };
 
   const start = new Map<Access, Index>(accesses.map((a) => [a, { expr: "0", constant: a.offset }]));
-  const valuesAt = (indices: Map<Access, Index>) => {
-    const prefix = `v${id}_${copy++}_`;
-    printValues(out, kernel.values, (access) => indexText(indices.get(access)!), prefix);
-    return `${prefix}${kernel.values.length - 1}`;
-  };
+  const valuesAt = (indices: Map<Access, Index>) => printValues(out, kernel.values, (access) => indexText(indices.get(access)!), local.values(id, copy++));
+  const lastOf = (names: readonly string[]) => names[names.length - 1]!;
   iterate(0, outerCount, start, (outer) => {
     const target = `${targetName}[${indexText(outer.get(kernel.target)!)}]`;
     if (!kernel.reduction || reduced === 0) {
-      const prefix = `v${id}_${copy}_`;
-      out.line(`${target} ${store} ${valuesAt(outer)};`);
+      const names = valuesAt(outer);
+      out.line(`${target} ${store} ${lastOf(names)};`);
       for (const extra of extraStores) {
-        out.line(`${(extra.target.storage as { name: string }).name}[${indexText(outer.get(extra.target)!)}] = ${prefix}${extra.value};`);
+        out.line(`${(extra.target.storage as { name: string }).name}[${indexText(outer.get(extra.target)!)}] = ${names[extra.value]};`);
       }
       return;
     }
     // Straight-line outer loops repeat this block, so each copy gets its own accumulators.
-    const sum = `sum${id}_${copy}`;
-    const max = `max${id}_${copy}`;
+    const sum = local.sum(id, copy);
+    const max = local.max(id, copy);
     const reduce = (accumulator: string, init: string, update: (value: string) => string) => {
       out.line(`let ${accumulator} = ${init};`);
-      iterate(outerCount, dims.length, outer, (inner) => out.line(update(valuesAt(inner))));
+      iterate(outerCount, dims.length, outer, (inner) => out.line(update(lastOf(valuesAt(inner)))));
     };
     if (kernel.reduction.op === "sum") {
       reduce(sum, "0", (v) => `${sum} += ${v};`);
@@ -201,7 +206,7 @@ function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
   out.line(`// ${kernel.comment}`);
   let bases = [String(a.offset), String(b.offset), String(c.offset)] as const;
   if (kernel.repeat) {
-    const r = `r${id}`;
+    const r = local.repeat(id);
     const { aStride, bStride, cStride } = kernel.repeat;
     out.open(`for (let ${r} = 0; ${r} < ${extent(kernel.repeat.count)}; ${r}++) {`);
     bases = [offsetPlus(bases[0], r, aStride), offsetPlus(bases[1], r, bStride), offsetPlus(bases[2], r, cStride)];
@@ -219,27 +224,27 @@ function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
   const range = (count: number) => Array.from({ length: count }, (_, i) => i);
   if (kernel.form === "rows") {
     // Each row of C written out: C[i, j] = Σₚ A[i, p]·B[p, j] with p and j unrolled.
-    const i = `i${id}`;
+    const i = local.row(id);
     out.open(`for (let ${i} = 0; ${i} < ${extent(kernel.m)}; ${i}++) {`);
-    out.line(`const aRow${id} = ${offsetPlus(aBase, i, a.rowStride)};`);
-    out.line(`const cRow${id} = ${offsetPlus(cBase, i, c.rowStride)};`);
+    out.line(`const ${local.aRow(id)} = ${offsetPlus(aBase, i, a.rowStride)};`);
+    out.line(`const ${local.cRow(id)} = ${offsetPlus(cBase, i, c.rowStride)};`);
     const k = kernel.k.factor;
-    for (const p of range(k)) out.line(`const a${id}_${p} = ${a.buffer}[${at(`aRow${id}`, 0, 0, p, a.colStride)}];`);
+    for (const p of range(k)) out.line(`const ${local.rowElement(id, p)} = ${a.buffer}[${at(local.aRow(id), 0, 0, p, a.colStride)}];`);
     for (const j of range(kernel.n.factor)) {
-      const terms = range(k).map((p) => `a${id}_${p} * ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]`);
-      out.line(`${c.buffer}[${at(`cRow${id}`, 0, 0, j, 1)}] = ${terms.join(" + ") || "0"};`);
+      const terms = range(k).map((p) => `${local.rowElement(id, p)} * ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]`);
+      out.line(`${c.buffer}[${at(local.cRow(id), 0, 0, j, 1)}] = ${terms.join(" + ") || "0"};`);
     }
     out.close();
   } else if (kernel.form === "contraction") {
     // All of C in locals while p runs (a sum over examples, typically).
     const [m, n] = [kernel.m.factor, kernel.n.factor];
-    const p = `p${id}`;
-    const cell = (i: number, j: number) => `c${id}_${i}_${j}`;
+    const p = local.inner(id);
+    const cell = (i: number, j: number) => local.cell(id, i, j);
     out.line(`let ${range(m).flatMap((i) => range(n).map((j) => `${cell(i, j)} = 0`)).join(", ")};`);
     out.open(`for (let ${p} = 0; ${p} < ${extent(kernel.k)}; ${p}++) {`);
-    for (const i of range(m)) out.line(`const x${id}_${i} = ${a.buffer}[${at(aBase, i, a.rowStride, p, a.colStride)}];`);
-    for (const j of range(n)) out.line(`const y${id}_${j} = ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}];`);
-    for (const i of range(m)) for (const j of range(n)) out.line(`${cell(i, j)} += x${id}_${i} * y${id}_${j};`);
+    for (const i of range(m)) out.line(`const ${local.left(id, i)} = ${a.buffer}[${at(aBase, i, a.rowStride, p, a.colStride)}];`);
+    for (const j of range(n)) out.line(`const ${local.right(id, j)} = ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}];`);
+    for (const i of range(m)) for (const j of range(n)) out.line(`${cell(i, j)} += ${local.left(id, i)} * ${local.right(id, j)};`);
     out.close();
     for (const i of range(m)) for (const j of range(n)) out.line(`${c.buffer}[${at(cBase, i, c.rowStride, j, 1)}] = ${cell(i, j)};`);
   } else {
@@ -257,8 +262,30 @@ function printFill(out: Writer, kernel: FillKernel): void {
 
 function printLocal(out: Writer, kernel: LocalKernel, id: number): void {
   out.line(`// ${kernel.comment}`);
-  printValues(out, kernel.values, (access) => String(access.offset), `v${id}_`);
-  out.line(`const ${kernel.name} = v${id}_${kernel.values.length - 1};`);
+  const names = printValues(out, kernel.values, (access) => String(access.offset), local.values(id));
+  out.line(`const ${kernel.name} = ${names[names.length - 1]};`);
+}
+
+/** Whether an entry function reads the call's example count n and the learning rate. */
+function uses(entry: EntryPoint): { n: boolean; rate: boolean } {
+  let [n, rate] = [false, false];
+  const extent = (e: Extent | undefined) => void (n ||= e?.perExample === true);
+  const scalar = (access: Access | undefined) => {
+    if (access?.storage.kind !== "scalar") return;
+    n ||= access.storage.code.kind === "batchSize";
+    rate ||= access.storage.code.kind === "learningRate";
+  };
+  const values = (list: readonly Value[]) => list.forEach((v) => v.kind === "load" && scalar(v.access));
+  for (const kernel of entry.kernels) {
+    switch (kernel.kind) {
+      case "loop": kernel.dims.forEach(extent); values(kernel.values); break;
+      case "gemm": [kernel.m, kernel.n, kernel.k, kernel.repeat?.count].forEach(extent); break;
+      case "fill": extent(kernel.length); break;
+      case "local": values(kernel.values); break;
+    }
+  }
+  scalar(entry.returns);
+  return { n, rate };
 }
 
 function printKernel(out: Writer, kernel: Kernel, id: number): void {
@@ -271,7 +298,6 @@ function printKernel(out: Writer, kernel: Kernel, id: number): void {
 }
 
 const quote = (s: string) => JSON.stringify(s);
-const union = (names: readonly string[]) => (names.length ? names.map(quote).join(" | ") : "never");
 /** An object literal from user names (quoted keys) to identifiers. */
 const record = (entries: readonly [string, string][], indent: string) =>
   entries.length ? `{\n${entries.map(([k, v]) => `${indent}  ${propertyKey(k)}: ${v},`).join("\n")}\n${indent}}` : "{}";
@@ -279,7 +305,6 @@ const record = (entries: readonly [string, string][], indent: string) =>
 export function emitTypeScript(program: Program, options: TypeScriptModuleOptions): string {
   const arrayType = program.dtype === "f32" ? "Float32Array" : "Float64Array";
   const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name);
-  const predictInputs = entry("predict")!.inputs;
   const sizeOfInput = (name: string) => sizeOf(program.inputs.find((x) => x.name === name)!.shape);
 
   const bytesPerElement = program.dtype === "f32" ? 4 : 8;
@@ -300,13 +325,13 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     return `  const ${buffer.name} = new ${arrayType}(arena.buffer, ${buffer.offset * bytesPerElement}, ${size});`;
   });
   // Snapshots of parameters and optimizer state, allocated once so early stopping allocates nothing.
-  const snapshotted = [...program.params.map((p) => bufferName.param(p.name)), ...program.state.map((s) => s.buffer)];
+  const snapshotted = snapshottedBuffers(program);
   for (const name of snapshotted) allocations.push(`  const ${bufferName.snapshot(name)} = new ${arrayType}(${name}.length);`);
 
   const initialisation = [
     ...program.params.map((param) => {
       const { fanIn, fanOut } = fans(param.shape);
-      const init = typeof param.init === "number" ? literal(param.init) : typeof param.init === "string" ? quote(param.init) : formatObject(param.init, "    ");
+      const init = typeof param.init === "number" ? literal(param.init) : typeof param.init === "string" ? quote(param.init) : objectLiteral(param.init, "    ");
       const buffer = bufferName.param(param.name);
       return [
         `  {`,
@@ -328,56 +353,63 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       const r = ep.returns;
       out.line(`lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]`};`);
     }
-    const params = [...ep.inputs.map((name) => `${bufferName.input(name)}: Values`), "n: number", "rate: number"].join(", ");
+    const { n, rate } = uses(ep);
+    const params = [...ep.inputs.map((name) => `${bufferName.input(name)}: Values`), ...(n ? ["n: number"] : []), ...(rate ? ["rate: number"] : [])].join(", ");
     return [`  function ${ep.name}Program(${params}): void {`, ...out.lines, `  }`].join("\n");
   });
 
+  /** The arguments entry function `name` takes after its inputs, given the call's example count and learning rate. */
+  const scalarArgs = (name: EntryPointName, count: string, rate: string) => {
+    const used = uses(entry(name)!);
+    return [...(used.n ? [count] : []), ...(used.rate ? [rate] : [])];
+  };
   /**
    * Statements that read a call's inputs from `source` into locals named like the entry function's
    * arguments, check them, and settle the call's example count `count` (n, or what the inputs hold).
    */
-  const prepare = (name: EntryPointName, source: string) => {
+  const prepare = (name: EntryPointName, source: string, countUsed: boolean) => {
     const inputs = entry(name)!.inputs;
     const lines = inputs.map((x) => `      const ${bufferName.input(x)} = inputField(${source}, ${stringLiteral(x)});`);
     const first = inputs[0];
     const derived = first === undefined ? "spec.batch" : `examplesIn(${bufferName.input(first)}, ${stringLiteral(first)}, ${sizeOfInput(first)})`;
-    lines.push(`      const count = checkCount(n ?? ${derived});`);
+    lines.push(countUsed || inputs.length > 0 ? `      const count = checkCount(n ?? ${derived});` : `      checkCount(n ?? ${derived});`);
     for (const x of inputs) lines.push(`      checkInput(${bufferName.input(x)}, ${stringLiteral(x)}, ${sizeOfInput(x)}, count, n === undefined);`);
     return lines;
   };
-  const call = (name: EntryPointName, rate: string) => `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), "count", rate].join(", ")});`;
+  const call = (name: EntryPointName, rate: string) => `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), ...scalarArgs(name, "count", rate)].join(", ")});`;
   /** A trainer method that runs entry point `name` and returns the loss it left. */
-  const lossMethod = (name: EntryPointName) => [...prepare(name, "batch"), call(name, "trainer.learningRate"), `      return lossSlot[0]!;`].join("\n");
+  const lossMethod = (name: EntryPointName) =>
+    [...prepare(name, "batch", uses(entry(name)!).n), call(name, "trainer.learningRate"), `      return lossSlot[0]!;`].join("\n");
 
   // The gradient's inputs are checked before anything changes (masks, look-ahead).
+  const hasDropout = program.dropout.length > 0;
+  const stepEntries = (["beforeGradient", "gradient", "update"] as const).filter((name) => entry(name));
+  const stepUses = { n: hasDropout || stepEntries.some((name) => uses(entry(name)!).n), rate: stepEntries.some((name) => uses(entry(name)!).rate) };
   const stepCall = [
-    ...prepare("gradient", "batch"),
-    `      const rate = trainer.learningRate;`,
-    `      resampleDropout(count);`,
-    ...(entry("beforeGradient") ? [`      beforeGradientProgram(count, rate);`] : []),
+    ...prepare("gradient", "batch", stepUses.n),
+    ...(stepUses.rate ? [`      const rate = trainer.learningRate;`] : []),
+    ...(hasDropout ? [`      resampleDropout(count);`] : []),
+    ...(entry("beforeGradient") ? [`      beforeGradientProgram(${scalarArgs("beforeGradient", "count", "rate").join(", ")});`] : []),
     call("gradient", "rate"),
-    `      updateProgram(count, rate);`,
+    `      updateProgram(${scalarArgs("update", "count", "rate").join(", ")});`,
   ].map((line) => line.slice(2)).join("\n");
+  const usesRandom = program.params.length > 0;
+  const setup = [
+    ...(usesRandom || hasDropout ? [`  const seed = options.seed ?? 0;`] : []),
+    ...(usesRandom ? [`  const random = createRandom(seed);`] : []),
+    ...(hasDropout ? [`  const dropoutRandom = createRandom(seed ^ 0x5bd1e995);`] : []),
+    usesRandom ? `  const params = givenParams(options.params);` : `  givenParams(options.params);`,
+  ];
+  const resampleFunction = hasDropout
+    ? [`  function resampleDropout(n: number): void {`, ...program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`), `  }`, ""].join("\n")
+    : "";
 
-  const specObject = moduleSpec(program);
-
-  const { kind, ...hyperparameters } = program.optimizer;
-  const header = [
-    `// Generated by gradgen from ${commentText(options.source)} (model "${program.modelName}"). Do not edit:`,
-    `// regenerate with \`${commentText(options.command)}\`.`,
-    `// Batch ${program.batch} (${examplesPerCall(program.batch)}), ${program.dtype}, optimizer ${kind} (${Object.entries(hyperparameters).map(([k, v]) => `${k} ${literal(v)}`).join(", ")}).`,
-  ].join("\n");
+  const header = moduleHeader(program, options.source, options.command, "", program.dtype, ".");
 
   return fillTemplate(readTemplate("trainer.ts.tpl"), {
     header,
     arrayType,
-    inputNameUnion: union(program.inputs.map((x) => x.name)),
-    paramNameUnion: union(program.params.map((p) => p.name)),
-    outputNameUnion: union(program.outputs.map((o) => o.name)),
-    stateNameUnion: union(program.state.map((s) => s.label)),
-    predictInputUnion: union(predictInputs),
-    inputGradUnion: union(program.inputs.filter((x) => x.wantsGrad).map((x) => x.name)),
-    spec: formatObject(specObject, ""),
+    ...sharedHoles(program, { random: program.params.length > 0 || program.dropout.length > 0 }),
     allocations: allocations.join("\n"),
     initialisation: initialisation.join("\n"),
     entryFunctions: entryFunctions.join("\n\n"),
@@ -390,11 +422,15 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
     gradientCall: lossMethod("gradient"),
     stepCall,
-    beginStepCall: entry("beforeGradient") ? `      beforeGradientProgram(n, trainer.learningRate);` : `      // no look-ahead for ${program.optimizer.kind}`,
-    predictCall: [...prepare("predict", "inputs"), call("predict", "trainer.learningRate")].join("\n"),
-    drawMasks: program.dropout.length === 0
-      ? "    // this model has no dropout"
-      : program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`).join("\n"),
+    beginStepCall: entry("beforeGradient")
+      ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n", "trainer.learningRate").join(", ")});`
+      : `      // no look-ahead for ${program.optimizer.kind}`,
+    applyUpdateCall: `      updateProgram(${scalarArgs("update", "0", "trainer.learningRate").join(", ")});`,
+    predictCall: [...prepare("predict", "inputs", uses(entry("predict")!).n), call("predict", "trainer.learningRate")].join("\n"),
+    setup: setup.join("\n"),
+    resampleFunction,
+    resampleCall: hasDropout ? `      resampleDropout(checkCount(n));` : `      checkCount(n); // this model has no dropout`,
+    drawMaskFunction: hasDropout ? `${runtimeSource("dropout")}\n` : "",
     snapshotCopies: snapshotted.map((name) => `      ${bufferName.snapshot(name)}.set(${name});`).join("\n"),
     restoreCopies: snapshotted.map((name) => `      ${name}.set(${bufferName.snapshot(name)});`).join("\n"),
     arena,
@@ -405,17 +441,3 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   });
 }
 
-
-
-/** Object literal with one key per line and arrays (shapes) kept on one line. */
-function formatObject(value: unknown, indent: string): string {
-  if (Array.isArray(value)) return `[${value.map((v) => formatObject(v, indent)).join(", ")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value);
-    if (entries.length === 0) return "{}";
-    const inner = indent + "  ";
-    // Any identifier is a valid bare key, except __proto__, which would set the prototype.
-    return `{\n${entries.map(([k, v]) => `${inner}${/^[A-Za-z_$][\w$]*$/.test(k) && k !== "__proto__" ? k : propertyKey(k)}: ${formatObject(v, inner)},`).join("\n")}\n${indent}}`;
-  }
-  return typeof value === "number" ? literal(value) : JSON.stringify(value);
-}

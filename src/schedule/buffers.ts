@@ -2,9 +2,10 @@
 // buffer. A temporary is live from the kernel that writes it to the last kernel that reads it;
 // a kernel's output never shares with anything it reads (allocation happens before release).
 
-import type { Access, Kernel, MatrixAccess, Storage, Value } from "./program.js";
+import type { Access, Kernel, MatrixAccess, Value } from "./program.js";
 import type { LoweredEntry } from "./lower.js";
 import { bufferName } from "./names.js";
+import { buffersOf } from "./queries.js";
 
 export interface WorkSlot {
   readonly name: string;
@@ -15,23 +16,6 @@ export interface WorkSlot {
 export interface PlannedEntry {
   readonly kernels: Kernel[];
   readonly returns?: Access;
-}
-
-function buffersOf(kernel: Kernel): { reads: string[]; writes: string[] } {
-  const storageName = (s: Storage) => (s.kind === "buffer" ? [s.name] : []);
-  switch (kernel.kind) {
-    case "loop":
-      return {
-        reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])).concat(kernel.mode === "add" ? storageName(kernel.target.storage) : []),
-        writes: [kernel.target, ...(kernel.extraStores ?? []).map((store) => store.target)].flatMap((target) => storageName(target.storage)),
-      };
-    case "gemm":
-      return { reads: [kernel.a.buffer, kernel.b.buffer], writes: [kernel.c.buffer] };
-    case "fill":
-      return { reads: [], writes: [kernel.buffer] };
-    case "local":
-      return { reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])), writes: [] };
-  }
 }
 
 /** Assign every entry point's temporaries to shared work slots; returns the renamed kernels. */

@@ -62,3 +62,51 @@ export const stringLiteral = (text: string) => JSON.stringify(text);
  * `__proto__`, which an object literal takes as the prototype unless the key is computed.
  */
 export const propertyKey = (name: string) => (name === "__proto__" ? `["__proto__"]` : stringLiteral(name));
+
+/**
+ * Locals of the TypeScript trainer's entry functions, per kernel (its index in the entry point):
+ * value `i` of a kernel's expression list is `values(kernel, copy) + i`, one copy per unrolled
+ * iteration; loop indices, hoisted index sums, accumulators and the matrix-product locals.
+ */
+export const typescriptLocal = {
+  values: (kernel: number, copy?: number) => (copy === undefined ? `v${kernel}_` : `v${kernel}_${copy}_`),
+  loopIndex: (kernel: number, dim: number) => `i${kernel}_${dim}`,
+  hoisted: (kernel: number, dim: number, index: number) => `p${kernel}_${dim}_${index}`,
+  sum: (kernel: number, copy: number) => `sum${kernel}_${copy}`,
+  max: (kernel: number, copy: number) => `max${kernel}_${copy}`,
+  repeat: (kernel: number) => `r${kernel}`,
+  row: (kernel: number) => `i${kernel}`,
+  aRow: (kernel: number) => `aRow${kernel}`,
+  cRow: (kernel: number) => `cRow${kernel}`,
+  rowElement: (kernel: number, p: number) => `a${kernel}_${p}`,
+  inner: (kernel: number) => `p${kernel}`,
+  cell: (kernel: number, i: number, j: number) => `c${kernel}_${i}_${j}`,
+  left: (kernel: number, i: number) => `x${kernel}_${i}`,
+  right: (kernel: number, j: number) => `y${kernel}_${j}`,
+};
+
+/** Locals of WGSL tasks: values (`values + i`), loop and epilogue indices, a product block's operands and accumulators. */
+export const wgslLocal = {
+  values: "v",
+  index: (dim: number) => `i${dim}`,
+  epilogueIndex: (dim: number) => `e${dim}`,
+  blockRow: (k: number) => `i${k}`,
+  blockColumn: (l: number) => `j${l}`,
+  left: (k: number) => `a${k}`,
+  right: (l: number) => `b${l}`,
+  accumulator: (k: number, l: number) => `c${k}_${l}`,
+  /** The storage buffer of chunk `chunk`. */
+  chunk: (chunk: number) => `c${chunk}`,
+  task: (k: number) => `task${k}`,
+};
+
+/**
+ * The WGSL constant holding a region's first element within its chunk. Region names are buffer
+ * names (role-prefixed, `work<i>`) or `local_…`/`result_…`: as typed where WGSL accepts them,
+ * else spelled by code points (WGSL identifiers have no `$`); either way distinct and never a
+ * shader's own local.
+ */
+export function wgslOffsetName(region: string): string {
+  if (/^[A-Za-z][A-Za-z0-9_]*$/.test(region)) return region;
+  return `region_${[...region].map((c) => c.codePointAt(0)!.toString(16)).join("_")}`;
+}

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { model, nn } from "gradgen";
 import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
-import { roundF16, wgslLiteral } from "../../src/emit/wgsl.js";
+import { roundF16, wgslLiteral } from "../../src/emit/wgsl/index.js";
 import { removeTempDirs } from "../cli-helpers.js";
 import { f16Device, gpu, loadBoth, relativeError, type Fields, type GpuContext } from "./support.js";
 

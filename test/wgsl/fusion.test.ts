@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { model, nn } from "gradgen";
 import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
-import { planEpilogueFusions, planWgsl } from "../../src/emit/wgsl.js";
+import { planEpilogueFusions, planWgsl } from "../../src/emit/wgsl/index.js";
 import { removeTempDirs } from "../cli-helpers.js";
 import { gpu, loadBoth, loadWgsl, programOf, relativeError, type Fields, type GpuContext, type GpuTrainer } from "./support.js";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { compile, type CompileOptions, type ModelDefinition } from "gradgen";
-import { emitWgsl, planWgsl, type WgslModuleOptions } from "../../src/emit/wgsl.js";
+import { emitWgsl, planWgsl, printShaders, type WgslModuleOptions } from "../../src/emit/wgsl/index.js";
 import type { Program } from "../../src/schedule/program.js";
 import { traceModel } from "../../src/dsl/model.js";
 import { buildTrainingGraph } from "../../src/passes/pipeline.js";
@@ -158,7 +158,7 @@ export function programOf(definition: ModelDefinition, options: CompileOptions &
 
 /** Every shader the WGSL target makes for `definition` (for validation). */
 export function shadersOf(definition: ModelDefinition, options: CompileOptions & { batch: number }): readonly string[] {
-  return planWgsl(programOf(definition, options)).shaders;
+  return printShaders(planWgsl(programOf(definition, options))).shaders;
 }
 
 /** The WGSL host module for `definition` printed with emitter options (e.g. without epilogue fusion), imported. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile, GradgenError, model, nn, type ModelDefinition } from "gradgen";
 import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
-import { emitWgsl, wgslLiteral } from "../../src/emit/wgsl.js";
+import { emitWgsl, wgslLiteral } from "../../src/emit/wgsl/index.js";
 import { traceModel } from "../../src/dsl/model.js";
 import { buildTrainingGraph } from "../../src/passes/pipeline.js";
 import { schedule } from "../../src/schedule/schedule.js";

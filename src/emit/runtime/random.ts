@@ -1,0 +1,18 @@
+// mulberry32, the generators of both generated modules (initialisers, the TypeScript trainer's
+// dropout masks). Copied into each generated module by src/emit/runtime-source.ts; tested directly.
+
+/**
+ * mulberry32: a small, fast 32-bit generator; integer arithmetic only, so every engine agrees. The
+ * state lives in a Uint32Array: a closure variable holding a uint32 ≥ 2³¹ would be a heap number,
+ * allocated afresh on every draw.
+ */
+export function createRandom(seed: number): () => number {
+  const state = new Uint32Array([seed >>> 0]);
+  return () => {
+    state[0] = state[0]! + 0x6d2b79f5;
+    let t = state[0]!;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

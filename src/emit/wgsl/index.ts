@@ -1,0 +1,14 @@
+// The WGSL target: WebGPU compute shaders plus a self-contained TypeScript host module. Like the
+// TypeScript emitter it decides nothing about WHAT to compute (kernels, elementwise chains and
+// buffers come from the Program); planning (plan.ts: layout.ts, tasks.ts, fusion.ts, phases.ts)
+// decides how the GPU runs them, as data, and printing (shaders.ts, kernels.ts, host.ts) follows it.
+// Every shader also has an f16 variant (createGpuTrainer(device, { precision: "f16" })): storage
+// stays f32, forward and backward values are computed in f16 (loads round to f16, stores widen),
+// sums accumulate in f32, the optimizer update is f32.
+
+export { planWgsl, type WgslPlan, type WgslPlanOptions } from "./plan.js";
+export { printShaders, type WgslShaders } from "./shaders.js";
+export { emitWgsl, type WgslModuleOptions } from "./host.js";
+export { planEpilogueFusions } from "./fusion.js";
+export { roundF16, wgslLiteral } from "./spelling.js";
+export { describeWgslPlan } from "./describe.js";

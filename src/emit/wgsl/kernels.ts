@@ -1,0 +1,307 @@
+// Prints one planned task as the body of `fn task(t: u32)`, t the invocation's index within the
+// task. In f16 precision, loads round to f16 and stores widen to f32; sums accumulate in f32.
+
+import { GradgenError } from "../../errors.js";
+import type { ElementwiseOp } from "../../ir/scalar.js";
+import { wgslLocal, wgslOffsetName, wgslRegion } from "../../schedule/names.js";
+import type { Access, Extent, FillKernel, GemmKernel, LocalKernel, LoopKernel, ScalarCode, Value } from "../../schedule/program.js";
+import { bufferOf, sameAccess } from "../../schedule/queries.js";
+import { extentCode, factorCode, factorOf } from "./counts.js";
+import type { EpilogueFusion } from "./fusion.js";
+import type { Layout, Region } from "./layout.js";
+import { elementwiseCode, numbersOf, wgslLiteral, type Numbers, type Precision } from "./spelling.js";
+import { assertNever, range, type Task, type TaskWork } from "./tasks.js";
+
+export interface PrintedTask {
+  readonly body: readonly string[];
+  readonly helpers: ReadonlySet<string>;
+  /** Regions whose offset constants the body names. */
+  readonly regions: ReadonlySet<string>;
+}
+
+type Terms = readonly (readonly [index: string, stride: number])[];
+
+/** The body of one task at the given precision (f32 where the task computes only in f32). */
+export function printTask(task: Task, layout: Layout, precision: Precision): PrintedTask {
+  const printer = new TaskPrinter(layout, task, task.f32Only ? "f32" : precision);
+  const body = printer.work(task.work);
+  return { body, helpers: printer.helpers, regions: printer.regions };
+}
+
+class TaskPrinter {
+  readonly helpers = new Set<string>();
+  readonly regions = new Set<string>();
+  private readonly num: Numbers;
+
+  constructor(private readonly layout: Layout, private readonly task: Task, private readonly precision: Precision) {
+    this.num = numbersOf(precision, this.helpers);
+  }
+
+  work(work: TaskWork): string[] {
+    switch (work.kind) {
+      case "loop": return this.loop(work.kernel, work.parallelDims, work.absorbedFill);
+      case "gemm": return this.gemm(work.kernel, work.block, work.epilogue);
+      case "fill": return this.fill(work.kernel);
+      case "local": return this.local(work.kernel);
+      case "result": return this.result(work.returns);
+      case "mask": return this.mask(work.mask.buffer, work.mask.dropProbability, work.stream);
+      case "countMasks": return ["control[0] = control[0] + 1u;"];
+      default: return assertNever(work);
+    }
+  }
+
+  /** A stored f32 element as a value of this precision. */
+  private narrow(element: string): string {
+    return this.precision === "f16" ? `f16(${element})` : element;
+  }
+
+  /** A value of this precision as an f32 (to store, or to accumulate in f32). */
+  private widen(value: string): string {
+    return this.precision === "f16" ? `f32(${value})` : value;
+  }
+
+  private region(name: string): Region {
+    const region = this.layout.regions.get(name);
+    if (!region) throw new Error(`internal: the WGSL layout has no region ${name}`);
+    if (!this.task.reads.has(name) && !this.task.writes.has(name)) throw new Error(`internal: task "${this.task.comment}" touches ${name}, which its plan does not list`);
+    return region;
+  }
+
+  /** `c<chunk>[<region> + offset + Σ indexᵢ·strideᵢ]`, the region's first element a named constant. */
+  private element(name: string, offset: number, terms: Terms): string {
+    const region = this.region(name);
+    this.regions.add(name);
+    let text = wgslOffsetName(name);
+    if (offset !== 0) text += offset < 0 ? ` - ${-offset}u` : ` + ${offset}u`;
+    for (const [index, stride] of terms) {
+      if (stride === 0) continue;
+      const term = stride === 1 || stride === -1 ? index : `${index} * ${Math.abs(stride)}u`;
+      text += ` ${stride < 0 ? "-" : "+"} ${term}`;
+    }
+    return `${wgslLocal.chunk(region.chunk)}[${text}]`;
+  }
+
+  private scalar(code: ScalarCode): string {
+    switch (code.kind) {
+      case "literal": return this.num.literal(code.value);
+      case "batchSize": return `${this.precision}(u.n)`;
+      case "learningRate": return this.precision === "f16" ? "f16(u.rate)" : "u.rate";
+      case "local": return this.narrow(this.element(wgslRegion.local(this.task.entry, code.name), 0, []));
+      default: return assertNever(code);
+    }
+  }
+
+  /**
+   * `let vK: f32 = …;` (f16 in that precision) for each value, loads at loop indices `indices` (one
+   * per dim, null where absent); a load of `replaced.access` is the f32 value `replaced.by` instead.
+   * Literals stay `let`s: inlined, an op over literals only would be a WGSL constant expression, and
+   * one that overflows is a shader-creation error.
+   */
+  private values(values: readonly Value[], indices: readonly (string | null)[], replaced?: { readonly access: Access; readonly by: string }): string[] {
+    const prefix = wgslLocal.values;
+    return values.map((value, i) => {
+      let code: string;
+      if (value.kind === "load") {
+        const { storage, offset, strides } = value.access;
+        code = storage.kind === "scalar"
+          ? this.scalar(storage.code)
+          : replaced && sameAccess(value.access, replaced.access)
+            ? this.narrow(replaced.by)
+            : this.narrow(this.element(storage.name, offset, strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const)));
+      } else {
+        const print = elementwiseCode[value.op as ElementwiseOp];
+        if (!print) throw new GradgenError(`the WGSL target has no form for op "${value.op}" yet; compile this model for the TypeScript target only.`);
+        code = print(value.args.map((a) => `${prefix}${a}`), value.exponent ?? 1, this.num);
+      }
+      return `let ${prefix}${i}: ${this.precision} = ${code};`;
+    });
+  }
+
+  private loop(kernel: LoopKernel, parallel: readonly number[], absorbedFill?: FillKernel): string[] {
+    const dims = kernel.dims;
+    const reduced = kernel.reduction?.dims ?? 0;
+    const outer = dims.length - reduced;
+    const indexName = wgslLocal.index;
+    const indices = dims.map((_, d) => indexName(d));
+    const body: string[] = ["let n = u.n;"];
+    // Decode the parallel indices from t, innermost fastest.
+    if (parallel.length === 1) body.push(`let ${indexName(parallel[0]!)} = t;`);
+    else if (parallel.length > 1) {
+      body.push("var rest = t;");
+      [...parallel].reverse().forEach((d, k) => {
+        if (k === parallel.length - 1) body.push(`let ${indexName(d)} = rest;`);
+        else body.push(`let ${indexName(d)} = rest % ${extentCode(dims[d]!)};`, `rest = rest / ${extentCode(dims[d]!)};`);
+      });
+    }
+    const target = kernel.target;
+    const targetName = bufferOf(target);
+    const at = (access: Access) => access.strides.map((s, d) => [indices[d]!, s] as const);
+    if (absorbedFill) body.push(`${this.element(targetName, target.offset, at(target))} = ${wgslLiteral(absorbedFill.value, this.helpers)};`);
+
+    // Serial loops, in the Program's order: outer dims not run in parallel, then the reduced dims.
+    const lines: string[] = [];
+    let depth = 0;
+    const indent = () => "  ".repeat(depth);
+    const open = (d: number) => {
+      lines.push(`${indent()}for (var ${indexName(d)} = 0u; ${indexName(d)} < ${extentCode(dims[d]!)}; ${indexName(d)}++) {`);
+      depth++;
+    };
+    const close = () => {
+      depth--;
+      lines.push(`${indent()}}`);
+    };
+    const emit = (text: readonly string[]) => text.forEach((line) => lines.push(indent() + line));
+    const serialOuter = range(outer).filter((d) => !parallel.includes(d));
+    serialOuter.forEach(open);
+    const last = `${wgslLocal.values}${kernel.values.length - 1}`;
+    /** Stores an f32 value (a reduction's), or accumulates it in f32. */
+    const storeValue = (value: string) => {
+      const place = this.element(targetName, target.offset, at(target));
+      return kernel.mode === "add" ? `${place} = ${place} + ${value};` : `${place} = ${value};`;
+    };
+    const wide = (value: string) => this.widen(value);
+    const innerLoops = (each: (valueLines: string[]) => string[]) => {
+      range(reduced).forEach((k) => open(outer + k));
+      emit(each(this.values(kernel.values, indices)));
+      range(reduced).forEach(close);
+    };
+    if (!kernel.reduction) {
+      emit(this.values(kernel.values, indices));
+      emit([storeValue(wide(last))]);
+      for (const extra of kernel.extraStores ?? []) {
+        emit([`${this.element(bufferOf(extra.target), extra.target.offset, at(extra.target))} = ${wide(`${wgslLocal.values}${extra.value}`)};`]);
+      }
+    } else {
+      emit(["{"]);
+      depth++;
+      switch (kernel.reduction.op) {
+        case "sum":
+          emit(["var total = 0.0f;"]);
+          innerLoops((v) => [...v, `total = total + ${wide(last)};`]);
+          emit([storeValue("total")]);
+          break;
+        case "max":
+          this.helpers.add("inf_");
+          emit(["var largest = -inf_();"]);
+          innerLoops((v) => [...v, `largest = max(largest, ${wide(last)});`]);
+          emit([storeValue("largest")]);
+          break;
+        case "logSumExp":
+          // log Σ eᵛ = m + log Σ e^(v − m) with m = max v: no overflow
+          this.helpers.add("inf_").add("log_").add("log1p_");
+          emit(["var largest = -inf_();"]);
+          innerLoops((v) => [...v, `largest = max(largest, ${wide(last)});`]);
+          emit(["var total = 0.0f;"]);
+          innerLoops((v) => [...v, `total = total + exp(${wide(last)} - largest);`]);
+          emit([storeValue("select(largest + log_(total), largest, largest == -inf_())")]);
+          break;
+        default: assertNever(kernel.reduction.op);
+      }
+      depth--;
+      emit(["}"]);
+    }
+    serialOuter.forEach(close);
+    for (const line of lines) body.push(line); // not push(...lines): spreading a long kernel overflows the stack
+    return body;
+  }
+
+  /**
+   * C = A·B with a block of up to 4×4 elements of C per invocation (sixteen accumulators: each loaded
+   * element of A and B feeds four products). Each element is still Σₚ in the Program's order, in f32
+   * (in f16 precision the operands are rounded to f16 and each product to f16 before it is added).
+   * With an epilogue, C is not stored: the fused loop's values are computed from each element of the
+   * block and its target stored instead.
+   */
+  private gemm(kernel: GemmKernel, [rows, cols]: readonly [number, number], epilogue?: EpilogueFusion): string[] {
+    const { a, b, c } = kernel;
+    const [row, column, left, right, accumulator] = [wgslLocal.blockRow, wgslLocal.blockColumn, wgslLocal.left, wgslLocal.right, wgslLocal.accumulator];
+    const exact = (e: Extent, size: number) => !e.perExample && e.factor % size === 0;
+    const blocksOf = (e: Extent, size: number) => (size === 1 ? extentCode(e) : factorCode(factorOf(e, size)));
+    const r = kernel.repeat;
+    const body = [
+      "let n = u.n;",
+      `let m = ${extentCode(kernel.m)};`,
+      `let columns = ${extentCode(kernel.n)};`,
+      `let jb = t % ${blocksOf(kernel.n, cols)};`,
+      `let rest = t / ${blocksOf(kernel.n, cols)};`,
+      ...(r ? [`let ib = rest % ${blocksOf(kernel.m, rows)};`, `let r = rest / ${blocksOf(kernel.m, rows)};`] : ["let ib = rest;"]),
+      `let firstRow = ib * ${rows}u;`,
+      `let firstColumn = jb * ${cols}u;`,
+    ];
+    // Rows and columns past the edge read the last one (clamped) and are not stored.
+    range(rows).forEach((k) => body.push(`let ${row(k)} = ${exact(kernel.m, rows) ? `firstRow + ${k}u` : `min(firstRow + ${k}u, m - 1u)`};`));
+    range(cols).forEach((l) => body.push(`let ${column(l)} = ${exact(kernel.n, cols) ? `firstColumn + ${l}u` : `min(firstColumn + ${l}u, columns - 1u)`};`));
+    range(rows).forEach((k) => body.push(`var ${range(cols).map((l) => `${accumulator(k, l)} = 0.0f`).join("; var ")};`));
+    body.push(`for (var p = 0u; p < ${extentCode(kernel.k)}; p++) {`);
+    range(rows).forEach((k) => body.push(`  let ${left(k)} = ${this.narrow(this.element(a.buffer, a.offset, [["r", r?.aStride ?? 0], [row(k), a.rowStride], ["p", a.colStride]]))};`));
+    range(cols).forEach((l) => body.push(`  let ${right(l)} = ${this.narrow(this.element(b.buffer, b.offset, [["r", r?.bStride ?? 0], ["p", b.rowStride], [column(l), b.colStride]]))};`));
+    range(rows).forEach((k) => range(cols).forEach((l) => body.push(`  ${accumulator(k, l)} = ${accumulator(k, l)} + ${this.widen(`${left(k)} * ${right(l)}`)};`)));
+    body.push("}");
+    range(rows).forEach((k) => range(cols).forEach((l) => {
+      const guard = [...(exact(kernel.m, rows) ? [] : [`firstRow + ${k}u < m`]), ...(exact(kernel.n, cols) ? [] : [`firstColumn + ${l}u < columns`])];
+      if (epilogue) {
+        body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{");
+        for (const line of this.epilogue(kernel, epilogue, k, l)) body.push(`  ${line}`);
+        body.push("}");
+        return;
+      }
+      const place = this.element(c.buffer, c.offset, [["r", r?.cStride ?? 0], [row(k), c.rowStride], [column(l), c.colStride]]);
+      body.push(guard.length ? `if (${guard.join(" && ")}) { ${place} = ${accumulator(k, l)}; }` : `${place} = ${accumulator(k, l)};`);
+    }));
+    return body;
+  }
+
+  /**
+   * The fused loop's iteration for element (i<k>, j<l>) of the block: its indices decoded from the
+   * element's place in C (outermost stride first), its values with C's element for the load of C.
+   */
+  private epilogue(kernel: GemmKernel, fusion: EpilogueFusion, k: number, l: number): string[] {
+    const { c, repeat } = kernel;
+    const { loop } = fusion;
+    const place = [...(repeat && repeat.cStride !== 0 ? [`r * ${repeat.cStride}u`] : []), `${wgslLocal.blockRow(k)} * ${c.rowStride}u`, `${wgslLocal.blockColumn(l)} * ${c.colStride}u`].join(" + ");
+    const lines = [`var rest = ${place};`];
+    const indices: (string | null)[] = loop.dims.map(() => null);
+    fusion.decode.forEach(({ dim, stride }, x) => {
+      const index = wgslLocal.epilogueIndex(dim);
+      indices[dim] = index;
+      lines.push(stride === 1 ? `let ${index} = rest;` : `let ${index} = rest / ${stride}u;`);
+      if (x < fusion.decode.length - 1) lines.push(`rest = rest % ${stride}u;`);
+    });
+    const values = this.values(loop.values, indices, { access: fusion.load, by: wgslLocal.accumulator(k, l) });
+    const target = loop.target;
+    const at = target.strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const);
+    for (const value of values) lines.push(value);
+    lines.push(`${this.element(bufferOf(target), target.offset, at)} = ${this.widen(`${wgslLocal.values}${loop.values.length - 1}`)};`);
+    return lines;
+  }
+
+  private fill(kernel: FillKernel): string[] {
+    const single = !kernel.length.perExample && kernel.length.factor === 1;
+    return [`${this.element(kernel.buffer, 0, single ? [] : [["t", 1]])} = ${wgslLiteral(kernel.value, this.helpers)};`];
+  }
+
+  private local(kernel: LocalKernel): string[] {
+    const body = this.values(kernel.values, []);
+    body.push(`${this.element(wgslRegion.local(this.task.entry, kernel.name), 0, [])} = ${this.widen(`${wgslLocal.values}${kernel.values.length - 1}`)};`);
+    return body;
+  }
+
+  /** Stores what the entry point returns (the mean loss) where the host reads it. */
+  private result(returns: Access): string[] {
+    const value = returns.storage.kind === "scalar" ? this.widen(this.scalar(returns.storage.code)) : this.element(returns.storage.name, returns.offset, []);
+    return [`${this.element(wgslRegion.result(this.task.entry), 0, [])} = ${value};`];
+  }
+
+  /** A fresh inverted-dropout mask: keep with probability 1 − p (scaled by 1/(1 − p)), from (seed, step counter, mask, element). */
+  private mask(buffer: string, dropProbability: number, stream: number): string[] {
+    const keep = 1 - dropProbability;
+    const place = this.element(buffer, 0, [["t", 1]]);
+    this.helpers.add("pcg_");
+    const threshold = Math.min(0xffffffff, Math.round(keep * 2 ** 32));
+    if (dropProbability === 0) return [`${place} = 1.0f;`];
+    return [
+      `let bits = pcg_(t ^ pcg_(${stream}u ^ pcg_(control[0] ^ pcg_(u.seed))));`,
+      `${place} = select(0.0f, ${wgslLiteral(1 / keep, this.helpers)}, bits < ${threshold}u);`,
+    ];
+  }
+}

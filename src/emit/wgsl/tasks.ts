@@ -1,0 +1,177 @@
+// Tasks: one kernel's work, one invocation per element it writes (a loop's outer indices, a
+// product's block of C). Loops over indices the target does not depend on (a batch sum) and
+// reductions run inside the invocation, in the Program's order; a fill followed by the loop that
+// accumulates into exactly that buffer is done by that loop; a loop fused into a product's epilogue
+// (fusion.ts) is done by the product. Planning only: what each task reads and writes, how many
+// invocations it has; kernels.ts prints the bodies.
+
+import { GradgenError } from "../../errors.js";
+import { wgslRegion } from "../../schedule/names.js";
+import type {
+  Access, DropoutInfo, EntryPoint, Extent, FillKernel, GemmKernel, Kernel, LocalKernel, LoopKernel, Program, Value,
+} from "../../schedule/program.js";
+import { bufferOf, injective, maxExtent, sameAccess } from "../../schedule/queries.js";
+import { countOf, factorOf, sameCount, single, type Count } from "./counts.js";
+import type { EpilogueFusion } from "./fusion.js";
+
+/** What one task does: a kernel with the planner's decisions, or the host's own work. */
+export type TaskWork =
+  | { readonly kind: "loop"; readonly kernel: LoopKernel; readonly parallelDims: readonly number[]; readonly absorbedFill?: FillKernel }
+  | { readonly kind: "gemm"; readonly kernel: GemmKernel; readonly block: readonly [rows: number, columns: number]; readonly epilogue?: EpilogueFusion }
+  | { readonly kind: "fill"; readonly kernel: FillKernel }
+  | { readonly kind: "local"; readonly kernel: LocalKernel }
+  /** Stores what the entry point returns (the mean loss) where the host reads it. */
+  | { readonly kind: "result"; readonly returns: Access }
+  /** A fresh inverted-dropout mask (stream: the mask's index, one random stream each). */
+  | { readonly kind: "mask"; readonly mask: DropoutInfo; readonly stream: number }
+  /** Advances the counter that makes each step's masks new. */
+  | { readonly kind: "countMasks" };
+
+export interface Task {
+  readonly work: TaskWork;
+  /** The entry point whose locals the task reads ("masks" for the dropout masks). */
+  readonly entry: string;
+  /** Computes in f32 whatever precision the shaders use (the optimizer update, the masks). */
+  readonly f32Only: boolean;
+  readonly comment: string;
+  readonly count: Count;
+  /** Regions (names.ts: buffers, locals, results) and "control" the task reads and writes. */
+  readonly reads: ReadonlySet<string>;
+  readonly writes: ReadonlySet<string>;
+}
+
+/** Which outer dims of a loop run in parallel: those every store depends on, if the stores are then one-to-one. */
+export function parallelDims(kernel: LoopKernel, batch: number): number[] {
+  const stores = [kernel.target, ...(kernel.extraStores ?? []).map((s) => s.target)];
+  const outer = kernel.dims.length - (kernel.reduction?.dims ?? 0);
+  const storedNames = new Set(stores.map(bufferOf));
+  // A load of a stored buffer at another element than the one this invocation stores: keep the Program's order.
+  const crossed = kernel.values.some((v) => v.kind === "load" && v.access.storage.kind === "buffer" && storedNames.has(v.access.storage.name)
+    && stores.some((s) => bufferOf(s) === bufferOf(v.access) && !sameAccess(s, v.access)));
+  if (crossed) return [];
+  const parallel = range(outer).filter((d) => stores.every((s) => s.strides[d] !== 0));
+  const oneToOne = stores.every((s) => injective(parallel.map((d) => [maxExtent(kernel.dims[d]!, batch), Math.abs(s.strides[d]!)] as const)));
+  return oneToOne ? parallel : [];
+}
+
+/** Whether `fill` can be done by `loop` (which accumulates into exactly the filled elements, one each). */
+export function canAbsorb(fill: FillKernel, loop: Kernel, batch: number): boolean {
+  if (loop.kind !== "loop" || loop.mode !== "add" || loop.extraStores?.length || bufferOf(loop.target) !== fill.buffer || loop.target.offset !== 0) return false;
+  if (loop.values.some((v) => v.kind === "load" && v.access.storage.kind === "buffer" && v.access.storage.name === fill.buffer)) return false;
+  const parallel = parallelDims(loop, batch);
+  if (loop.target.strides.some((s, d) => s !== 0 && !parallel.includes(d))) return false;
+  // The stores must cover 0 … length−1 contiguously: strides 1, e₀, e₀e₁, … from the innermost parallel dim out.
+  let expected = 1;
+  for (const d of [...parallel].reverse()) {
+    const e = loop.dims[d]!;
+    if (loop.target.strides[d] !== expected) return false;
+    if (e.perExample) return parallel.length === 1 && sameCount(countOf([e]), countOf([fill.length])) && expected === 1;
+    expected *= e.factor;
+  }
+  return sameCount(countOf(parallel.map((d) => loop.dims[d]!)), countOf([fill.length]));
+}
+
+/** Rows (columns) of C one invocation computes: up to 4. */
+const blockSize = (e: Extent) => (!e.perExample && e.factor <= 4 ? e.factor : 4);
+
+/** What a list of values reads: buffers, and locals of `entry`; a load of `replaced` (an epilogue's C) reads nothing. */
+function valueReads(values: readonly Value[], entry: string, replaced?: Access): string[] {
+  return values.flatMap((value) => {
+    if (value.kind !== "load") return [];
+    const { storage } = value.access;
+    if (storage.kind === "scalar") return storage.code.kind === "local" ? [wgslRegion.local(entry, storage.code.name)] : [];
+    return replaced && sameAccess(value.access, replaced) ? [] : [storage.name];
+  });
+}
+
+function task(work: TaskWork, entry: string, f32Only: boolean): Task {
+  const make = (comment: string, count: Count, reads: readonly string[], writes: readonly string[]): Task =>
+    ({ work, entry, f32Only, comment, count, reads: new Set(reads), writes: new Set(writes) });
+  switch (work.kind) {
+    case "loop": {
+      const { kernel } = work;
+      const target = bufferOf(kernel.target);
+      const reads = [...valueReads(kernel.values, entry), ...(kernel.mode === "add" ? [target] : [])];
+      const writes = [target, ...(kernel.extraStores ?? []).map((s) => bufferOf(s.target))];
+      const comment = work.absorbedFill ? `${kernel.comment} (zeroing its target)` : kernel.comment;
+      return make(comment, countOf(work.parallelDims.map((d) => kernel.dims[d]!)), reads, writes);
+    }
+    case "gemm": {
+      const { kernel, epilogue, block: [rows, cols] } = work;
+      const r = kernel.repeat;
+      const count: Count = [[...(r ? [factorOf(r.count)] : []), factorOf(kernel.m, rows), factorOf(kernel.n, cols)]];
+      const reads = [kernel.a.buffer, kernel.b.buffer, ...(epilogue ? valueReads(epilogue.loop.values, entry, epilogue.load) : [])];
+      const writes = [epilogue ? bufferOf(epilogue.loop.target) : kernel.c.buffer];
+      return make(epilogue ? `${kernel.comment}, then ${epilogue.loop.comment} in its epilogue` : kernel.comment, count, reads, writes);
+    }
+    case "fill":
+      return make(`fill ${work.kernel.buffer}`, countOf([work.kernel.length]), [], [work.kernel.buffer]);
+    case "local":
+      return make(`${work.kernel.comment} (local ${work.kernel.name})`, single, valueReads(work.kernel.values, entry), [wgslRegion.local(entry, work.kernel.name)]);
+    case "result": {
+      const { storage } = work.returns;
+      const reads = storage.kind === "buffer" ? [storage.name] : storage.code.kind === "local" ? [wgslRegion.local(entry, storage.code.name)] : [];
+      return make(`the loss ${entry} returns`, single, reads, [wgslRegion.result(entry)]);
+    }
+    case "mask":
+      return make(`dropout mask ${work.mask.buffer} (p = ${work.mask.dropProbability})`, countOf([{ factor: work.mask.size, perExample: true }]), ["control"], [work.mask.buffer]);
+    case "countMasks":
+      return make("count the masks drawn", single, ["control"], ["control"]);
+  }
+}
+
+/**
+ * The tasks of one entry point's kernels, a fill merged into the loop that accumulates into it, a
+ * loop into the matrix product before it where `fusions` (planEpilogueFusions) says so.
+ */
+export function entryTasks(program: Program, entry: EntryPoint, fusions: ReadonlyMap<number, EpilogueFusion>): Task[] {
+  // The optimizer's work computes in f32 at any precision.
+  const f32Only = entry.name === "update" || entry.name === "beforeGradient";
+  const of = (work: TaskWork) => task(work, entry.name, f32Only);
+  const loop = (kernel: LoopKernel, absorbedFill?: FillKernel): TaskWork =>
+    ({ kind: "loop", kernel, parallelDims: parallelDims(kernel, program.batch), ...(absorbedFill ? { absorbedFill } : {}) });
+  const gemm = (kernel: GemmKernel, epilogue?: EpilogueFusion): TaskWork => {
+    if (kernel.c.buffer === kernel.a.buffer || kernel.c.buffer === kernel.b.buffer) {
+      throw new GradgenError(`internal: the WGSL target cannot run a matrix product that overwrites its operand (${kernel.comment}).`);
+    }
+    return { kind: "gemm", kernel, block: [blockSize(kernel.m), blockSize(kernel.n)], ...(epilogue ? { epilogue } : {}) };
+  };
+  const tasks: Task[] = [];
+  const kernels = entry.kernels;
+  for (let i = 0; i < kernels.length; i++) {
+    const kernel = kernels[i]!;
+    const next = kernels[i + 1];
+    const fusion = fusions.get(i);
+    if (fusion && kernel.kind === "gemm") {
+      tasks.push(of(gemm(kernel, fusion)));
+      i++;
+    } else if (kernel.kind === "fill" && next?.kind === "loop" && canAbsorb(kernel, next, program.batch)) {
+      tasks.push(of(loop(next, kernel)));
+      i++;
+    } else {
+      switch (kernel.kind) {
+        case "loop": tasks.push(of(loop(kernel))); break;
+        case "gemm": tasks.push(of(gemm(kernel))); break;
+        case "fill": tasks.push(of({ kind: "fill", kernel })); break;
+        case "local": tasks.push(of({ kind: "local", kernel })); break;
+        default: assertNever(kernel);
+      }
+    }
+  }
+  if (entry.returns) tasks.push(of({ kind: "result", returns: entry.returns }));
+  return tasks;
+}
+
+/** Fresh dropout masks (one task each), then the counter that makes the next step's differ. */
+export function maskTasks(program: Program): Task[] {
+  const of = (work: TaskWork) => task(work, "masks", true);
+  return [...program.dropout.map((mask, stream) => of({ kind: "mask", mask, stream })), of({ kind: "countMasks" })];
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`internal: unexpected ${JSON.stringify(value)}`);
+}
+
+export function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}

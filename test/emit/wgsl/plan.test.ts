@@ -1,0 +1,188 @@
+// The WGSL plan as data, without a GPU: which products take the elementwise loop after them into
+// their epilogue, which fills a loop absorbs, and how a step's tasks group into dispatches.
+import { describe, expect, it } from "vitest";
+import xor from "../../../examples/xor.js";
+import mlp from "../../../examples/mlp.js";
+import mnist from "../../../examples/mnist.js";
+import { describeWgslPlan, planWgsl, printShaders } from "../../../src/emit/wgsl/index.js";
+import { programOf } from "../../wgsl/support.js";
+
+const xorPlan = planWgsl(programOf(xor, { batch: 4, learningRate: 2 }));
+const mlpPlan = planWgsl(programOf(mlp, { batch: 64, learningRate: 0.05 }));
+const mnistPlan = planWgsl(programOf(mnist, { batch: 64 }));
+
+describe("the WGSL plan of xor (batch 4)", () => {
+  it("a step is 9 dispatches: the forward products with bias + sigmoid in their epilogues, one for the updates", () => {
+    expect(xorPlan.sequences.step).toHaveLength(9);
+    expect(printShaders(xorPlan).dispatches.step).toHaveLength(9);
+  });
+
+  it("prints as data", () => {
+    expect(describeWgslPlan(xorPlan, ["step"])).toMatchInlineSnapshot(`
+      "wgsl plan of xor: 1 storage chunk(s) of [110] f32
+      epilogue fusions:
+        loss: kernel 0 → 1 (sigmoid [4] per example  (examples/xor.ts:11))
+        gradient: kernel 0 → 1 (sigmoid [4] per example  (examples/xor.ts:11))
+        gradient: kernel 2 → 3 (sigmoid [1] per example  (examples/xor.ts:12))
+        gradient: kernel 12 → 13 (mul [4] per example)
+        predict: kernel 0 → 1 (sigmoid [4] per example  (examples/xor.ts:11))
+        predict: kernel 2 → 3 (sigmoid [1] per example  (examples/xor.ts:12))
+      step: 9 dispatch(es)
+        dispatch 0: ((n + 3) / 4) * 1 invocations
+          gemm "matmul [1, 4] per example": block 4×4; epilogue sigmoid [4] per example  (examples/xor.ts:11), C not stored
+        dispatch 1: ((n + 3) / 4) * 1 invocations
+          gemm "matmul [1, 1] per example": block 4×1; epilogue sigmoid [1] per example  (examples/xor.ts:12), C not stored
+        dispatch 2: n invocations
+          loop "sub [1] per example": parallel dims [0]
+        dispatch 3: n invocations
+          loop "sum [] per example": parallel dims [0]
+        dispatch 4: 1 invocations
+          one invocation (1) runs:
+            loop "batchSum []": parallel dims []; absorbs fill work4
+            local "div [] (local s0)"
+            local "mul [] (local s1)"
+            local "mul [] (local s2)"
+        dispatch 5: n invocations
+          loop "mul [1] per example": parallel dims [0]
+        dispatch 6: ((n + 3) / 4) * 1 invocations
+          gemm "matmul [1, 4] per example": block 4×4; epilogue mul [4] per example, C not stored
+        dispatch 7: 1 * 1 + 4 + 1 * 1 + 1 invocations
+          gemm "batchSum [2, 4]: Σ over examples of matmul [2, 4] per example": block 2×4
+          loop "batchSum [4]": parallel dims [1]; absorbs fill grad_b1
+          gemm "batchSum [4, 1]: Σ over examples of matmul [4, 1] per example": block 4×1
+          one invocation (1) runs:
+            loop "batchSum [1]": parallel dims []; absorbs fill grad_b2
+            result "the loss gradient returns"
+        dispatch 8: 8 + 4 + 4 + 1 invocations
+          loop "sgd: W1": parallel dims [0], f32 only
+          loop "sgd: b1": parallel dims [0], f32 only
+          loop "sgd: W2": parallel dims [0], f32 only
+          loop "sgd: b2": parallel dims [], f32 only"
+    `);
+  });
+});
+
+describe("the WGSL plan of the MNIST MLP (examples/mlp.ts, batch 64)", () => {
+  it("a step is 10 dispatches", () => {
+    expect(mlpPlan.sequences.step).toHaveLength(10);
+    expect(printShaders(mlpPlan).dispatches.step).toHaveLength(10);
+  });
+
+  it("prints as data", () => {
+    expect(describeWgslPlan(mlpPlan, ["step"])).toMatchInlineSnapshot(`
+      "wgsl plan of mlp: 1 storage chunk(s) of [330395] f32
+      epilogue fusions:
+        gradient: kernel 1 → 2 (maximum [128] per example  (examples/mlp.ts:11))
+        gradient: kernel 3 → 4 (add [10] per example  (examples/mlp.ts:12))
+        gradient: kernel 12 → 13 (mul [128] per example)
+        predict: kernel 1 → 2 (maximum [128] per example  (examples/mlp.ts:11))
+        predict: kernel 3 → 4 (add [10] per example  (examples/mlp.ts:12))
+      step: 10 dispatch(es)
+        dispatch 0: 784 * n invocations
+          loop "input_x copied for the matrix product": parallel dims [0]
+        dispatch 1: ((n + 3) / 4) * 32 invocations
+          gemm "matmul [1, 128] per example": block 4×4; epilogue maximum [128] per example  (examples/mlp.ts:11), C not stored
+        dispatch 2: ((n + 3) / 4) * 3 invocations
+          gemm "matmul [1, 10] per example": block 4×4; epilogue add [10] per example  (examples/mlp.ts:12), C not stored
+        dispatch 3: n invocations
+          loop "logSumExp [] per example": parallel dims [0]
+        dispatch 4: n invocations
+          loop "sum [] per example": parallel dims [0]
+        dispatch 5: 1 invocations
+          one invocation (1) runs:
+            loop "batchSum []": parallel dims []; absorbs fill work5
+            local "div [] (local s0)"
+            local "mul [] (local s1)"
+        dispatch 6: n * 10 invocations
+          loop "mul [10] per example": parallel dims [0, 1]
+        dispatch 7: ((n + 3) / 4) * 32 invocations
+          gemm "matmul [1, 128] per example": block 4×4; epilogue mul [128] per example, C not stored
+        dispatch 8: 196 * 32 + 128 + 32 * 3 + 10 + 1 invocations
+          gemm "batchSum [784, 128]: Σ over examples of matmul [784, 128] per example": block 4×4
+          loop "batchSum [128]": parallel dims [1]; absorbs fill grad_b1
+          gemm "batchSum [128, 10]: Σ over examples of matmul [128, 10] per example": block 4×4
+          loop "batchSum [10]": parallel dims [1]; absorbs fill grad_b2
+          result "the loss gradient returns"
+        dispatch 9: 100352 + 128 + 1280 + 10 invocations
+          loop "sgd: W1": parallel dims [0], f32 only
+          loop "sgd: b1": parallel dims [0], f32 only
+          loop "sgd: W2": parallel dims [0], f32 only
+          loop "sgd: b2": parallel dims [0], f32 only"
+    `);
+  });
+});
+
+describe("the WGSL plan of examples/mnist.ts (batch 64, dropout)", () => {
+  it("a step is 12 dispatches: the dropout masks and their counter come first", () => {
+    expect(mnistPlan.sequences.step).toHaveLength(12);
+  });
+
+  it("prints as data", () => {
+    expect(describeWgslPlan(mnistPlan, ["step"])).toMatchInlineSnapshot(`
+      "wgsl plan of mnist: 1 storage chunk(s) of [550326] f32
+      epilogue fusions:
+        gradient: kernel 1 → 2 (maximum [128] per example  (examples/mnist.ts:15))
+        gradient: kernel 4 → 5 (add [10] per example  (examples/mnist.ts:16))
+        gradient: kernel 13 → 14 (mul [128] per example)
+        predict: kernel 1 → 2 (maximum [128] per example  (examples/mnist.ts:15))
+        predict: kernel 3 → 4 (add [10] per example)
+      step: 12 dispatch(es)
+        dispatch 0: 128 * n invocations
+          mask "dropout mask mask_dropout0 (p = 0.2)", f32 only
+        dispatch 1: 1 + 784 * n invocations
+          countMasks "count the masks drawn", f32 only
+          loop "input_x copied for the matrix product": parallel dims [0]
+        dispatch 2: ((n + 3) / 4) * 32 invocations
+          gemm "matmul [1, 128] per example": block 4×4; epilogue maximum [128] per example  (examples/mnist.ts:15), C not stored
+        dispatch 3: 128 * n invocations
+          loop "mul [128] per example  (examples/mnist.ts:15)": parallel dims [0]
+        dispatch 4: ((n + 3) / 4) * 3 invocations
+          gemm "matmul [1, 10] per example": block 4×4; epilogue add [10] per example  (examples/mnist.ts:16), C not stored
+        dispatch 5: n invocations
+          loop "logSumExp [] per example": parallel dims [0]
+        dispatch 6: n invocations
+          loop "sum [] per example": parallel dims [0]
+        dispatch 7: 1 invocations
+          one invocation (1) runs:
+            loop "batchSum []": parallel dims []; absorbs fill work6
+            local "div [] (local s0)"
+            local "mul [] (local s1)"
+        dispatch 8: n * 10 invocations
+          loop "mul [10] per example": parallel dims [0, 1]
+        dispatch 9: ((n + 3) / 4) * 32 invocations
+          gemm "matmul [1, 128] per example": block 4×4; epilogue mul [128] per example, C not stored
+        dispatch 10: 196 * 32 + 128 + 32 * 3 + 10 + 1 invocations
+          gemm "batchSum [784, 128]: Σ over examples of matmul [784, 128] per example": block 4×4
+          loop "batchSum [128]": parallel dims [1]; absorbs fill grad_b1
+          gemm "batchSum [128, 10]: Σ over examples of matmul [128, 10] per example": block 4×4
+          loop "batchSum [10]": parallel dims [1]; absorbs fill grad_b2
+          one invocation (1) runs:
+            result "the loss gradient returns"
+            loop "β₁ᵗ, β₂ᵗ": parallel dims [], f32 only
+            local "bias correction 1 − beta1Power (local correction1)", f32 only
+            local "bias correction 1 − beta2Power (local correction2)", f32 only
+        dispatch 11: 100352 + 128 + 1280 + 10 invocations
+          loop "adam: W1": parallel dims [0], f32 only
+          loop "adam: b1": parallel dims [0], f32 only
+          loop "adam: W2": parallel dims [0], f32 only
+          loop "adam: b2": parallel dims [0], f32 only"
+    `);
+  });
+});
+
+describe("the plan decides, the printer follows", () => {
+  it("every dispatch's shader binds exactly the chunks its tasks' reads and writes name", () => {
+    const { shaders, dispatches } = printShaders(mnistPlan);
+    mnistPlan.sequences.step.forEach((phase, d) => {
+      const code = shaders[dispatches.step[d]!.shader]!;
+      const named = new Set(phase.flat().flatMap((t) => [...t.reads, ...t.writes]).filter((r) => r !== "control"));
+      for (const region of named) expect(code, region).toMatch(new RegExp(`\\bconst ${region} = ${mnistPlan.layout.regions.get(region)!.offset}u;`));
+    });
+  });
+
+  it("a step without fusion has more dispatches (fusion is a decision of the plan)", () => {
+    const unfused = planWgsl(programOf(mnist, { batch: 64 }), { fuseEpilogues: false });
+    expect([...unfused.fusions.values()].every((f) => f.size === 0)).toBe(true);
+    expect(unfused.sequences.step.length).toBeGreaterThan(10);
+  });
+});
