@@ -78,7 +78,9 @@ function phaseShader(modelName: string, phase: Phase, layout: Layout, precision:
     ...helperClosure(printed.flat().flatMap((t) => [...t.helpers])).map((name) => helperCode[name] ?? helperCodeF16[name]!),
   ];
   phase.forEach((_, k) => {
-    lines.push(`// ${sanitize(comments[k]!)}`, `fn ${wgslLocal.task(k)}(t: u32) {`, ...groupBody(printed[k]!).map((line) => `  ${line}`), "}");
+    lines.push(`// ${sanitize(comments[k]!)}`, `fn ${wgslLocal.task(k)}(t: u32) {`);
+    for (const line of groupBody(printed[k]!)) lines.push(`  ${line}`); // no spread: a long task overflows the stack
+    lines.push("}");
   });
   lines.push(
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
