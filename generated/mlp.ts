@@ -427,7 +427,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:11)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -441,7 +441,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mlp.ts:12)
     gemm(n, 10, 128, work0, 0, 128, 1, param_W2, 0, 10, 1, work1, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
@@ -453,7 +453,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mlp.ts:13)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -469,7 +469,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // sum [] per example
+    // sum [] per example  (examples/mlp.ts:13)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
@@ -490,7 +490,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v8_0_0 = work2[i8_0];
       work1[0] += v8_0_0;
     }
-    // div []
+    // div []  (examples/mlp.ts:13)
     const v9_0 = 1;
     const v9_1 = n;
     const v9_2 = v9_0 / v9_1;
@@ -509,7 +509,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:11)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -523,7 +523,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mlp.ts:12)
     gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work1, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
@@ -535,7 +535,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work3[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mlp.ts:13)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -551,7 +551,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // sum [] per example
+    // sum [] per example  (examples/mlp.ts:13)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
@@ -572,7 +572,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v8_0_0 = work4[i8_0];
       work5[0] += v8_0_0;
     }
-    // div []
+    // div []  (examples/mlp.ts:13)
     const v9_0 = 1;
     const v9_1 = n;
     const v9_2 = v9_0 / v9_1;
@@ -582,7 +582,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
     const s1 = v10_2;
-    // mul [10] per example
+    // mul [10] per example  (examples/mlp.ts:13)
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
       const p11_0_0 = i11_0 * 10;
       const p11_0_1 = i11_0;
@@ -598,9 +598,9 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work4[p11_0_0 + i11_1] = v11_0_7;
       }
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:12)
     gemm(n, 128, 10, work4, 0, 10, 1, param_W2, 0, 1, 10, work1, 0, 128);
-    // mul [128] per example
+    // mul [128] per example  (examples/mlp.ts:11)
     for (let i13_0 = 0; i13_0 < n * 128; i13_0++) {
       const v13_0_0 = work1[i13_0];
       const v13_0_1 = work2[i13_0];
@@ -609,10 +609,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v13_0_4 = v13_0_0 * v13_0_3;
       work3[i13_0] = v13_0_4;
     }
-    // batchSum [784, 128]: Σ over examples of matmul [784, 128] per example
+    // batchSum [784, 128]  (examples/mlp.ts:11): Σ over examples of matmul [784, 128] per example  (examples/mlp.ts:11)
     gemm(784, 128, n, work0, 0, 1, 784, work3, 0, 128, 1, grad_W1, 0, 128);
     grad_b1.fill(0, 0, 128);
-    // batchSum [128]
+    // batchSum [128]  (examples/mlp.ts:11)
     for (let i16_0 = 0; i16_0 < n; i16_0++) {
       const p16_0_0 = i16_0 * 128;
       for (let i16_1 = 0; i16_1 < 128; i16_1++) {
@@ -620,10 +620,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         grad_b1[i16_1] += v16_0_0;
       }
     }
-    // batchSum [128, 10]: Σ over examples of matmul [128, 10] per example
+    // batchSum [128, 10]  (examples/mlp.ts:12): Σ over examples of matmul [128, 10] per example  (examples/mlp.ts:12)
     gemm(128, 10, n, work2, 0, 1, 128, work4, 0, 10, 1, grad_W2, 0, 10);
     grad_b2.fill(0, 0, 10);
-    // batchSum [10]
+    // batchSum [10]  (examples/mlp.ts:12)
     for (let i19_0 = 0; i19_0 < n; i19_0++) {
       const p19_0_0 = i19_0 * 10;
       for (let i19_1 = 0; i19_1 < 10; i19_1++) {
@@ -640,7 +640,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:11)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -654,7 +654,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mlp.ts:12)
     gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work4, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
@@ -666,7 +666,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work1[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mlp.ts:13)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -682,7 +682,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work4[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // exp [10] per example
+    // exp [10] per example  (examples/mlp.ts:13)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0 * 10;
       const p6_0_1 = i6_0;

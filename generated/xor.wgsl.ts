@@ -353,7 +353,7 @@ const WORKGROUP_SIZE = 64;
 const MAX_GROUPS = 65535;
 
 const shaders: readonly string[] = [
-  `// xor: matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+  `// xor: matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -362,7 +362,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -593,11 +593,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: matmul [1, 1] per example
+  `// xor: matmul [1, 1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// matmul [1, 1] per example
+// matmul [1, 1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -638,7 +638,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: sum [] per example
+  `// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -647,7 +647,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -670,11 +670,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
+  `// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
+// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -708,7 +708,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < 1u) { task0(t); }
 }`,
-  `// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+  `// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -717,7 +717,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -790,11 +790,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: sub [1] per example
+  `// xor: sub [1] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// sub [1] per example
+// sub [1] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -809,11 +809,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: sum [] per example
+  `// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -831,11 +831,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+  `// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -872,11 +872,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < 1u) { task0(t); }
 }`,
-  `// xor: mul [1] per example
+  `// xor: mul [1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// mul [1] per example
+// mul [1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -898,11 +898,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: matmul [1, 4] per example, then mul [4] per example in its epilogue
+  `// xor: matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// matmul [1, 4] per example, then mul [4] per example in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1133,11 +1133,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: batchSum [2, 4]: Σ over examples of matmul [2, 4] per example | batchSum [4] (zeroing its target) | batchSum [4, 1]: Σ over examples of matmul [4, 1] per example | batchSum [1] (zeroing its target); the loss gradient returns
+  `// xor: batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11) | batchSum [4]  (examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12) | batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
+// batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)
 fn task0(t: u32) {
   let n = u.n;
   let m = 2u;
@@ -1180,7 +1180,7 @@ fn task0(t: u32) {
   c0[17 + i1 * 4u + j2] = c1_2;
   c0[17 + i1 * 4u + j3] = c1_3;
 }
-// batchSum [4] (zeroing its target)
+// batchSum [4]  (examples/xor.ts:11) (zeroing its target)
 fn task1(t: u32) {
   let n = u.n;
   let i1 = t;
@@ -1190,7 +1190,7 @@ fn task1(t: u32) {
     c0[25 + i1] = c0[25 + i1] + v0;
   }
 }
-// batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
+// batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)
 fn task2(t: u32) {
   let n = u.n;
   let m = 4u;
@@ -1225,7 +1225,7 @@ fn task2(t: u32) {
   c0[29 + i2 + j0] = c2_0;
   c0[29 + i3 + j0] = c3_0;
 }
-// batchSum [1] (zeroing its target); the loss gradient returns
+// batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 fn task3(t: u32) {
   {
     let n = u.n;
@@ -1251,7 +1251,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   t = t - (1u * 1u);
   if (t < 1u) { task3(t); }
 }`,
-  `// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+  `// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1260,7 +1260,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1405,7 +1405,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 /** The same shaders computing in f16 (precision "f16"), index for index. */
 const shadersF16: readonly string[] = [
   `enable f16;
-// xor: matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+// xor: matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1414,7 +1414,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1646,11 +1646,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 1] per example
+// xor: matmul [1, 1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// matmul [1, 1] per example
+// matmul [1, 1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1692,7 +1692,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: sum [] per example
+// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1701,7 +1701,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -1725,11 +1725,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
+// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
+// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -1764,7 +1764,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1773,7 +1773,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1847,11 +1847,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: sub [1] per example
+// xor: sub [1] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// sub [1] per example
+// sub [1] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -1867,11 +1867,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: sum [] per example
+// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -1890,11 +1890,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -1932,11 +1932,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: mul [1] per example
+// xor: mul [1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// mul [1] per example
+// mul [1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -1959,11 +1959,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 4] per example, then mul [4] per example in its epilogue
+// xor: matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// matmul [1, 4] per example, then mul [4] per example in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -2195,11 +2195,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: batchSum [2, 4]: Σ over examples of matmul [2, 4] per example | batchSum [4] (zeroing its target) | batchSum [4, 1]: Σ over examples of matmul [4, 1] per example | batchSum [1] (zeroing its target); the loss gradient returns
+// xor: batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11) | batchSum [4]  (examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12) | batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
+// batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)
 fn task0(t: u32) {
   let n = u.n;
   let m = 2u;
@@ -2242,7 +2242,7 @@ fn task0(t: u32) {
   c0[17 + i1 * 4u + j2] = c1_2;
   c0[17 + i1 * 4u + j3] = c1_3;
 }
-// batchSum [4] (zeroing its target)
+// batchSum [4]  (examples/xor.ts:11) (zeroing its target)
 fn task1(t: u32) {
   let n = u.n;
   let i1 = t;
@@ -2252,7 +2252,7 @@ fn task1(t: u32) {
     c0[25 + i1] = c0[25 + i1] + f32(v0);
   }
 }
-// batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
+// batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)
 fn task2(t: u32) {
   let n = u.n;
   let m = 4u;
@@ -2287,7 +2287,7 @@ fn task2(t: u32) {
   c0[29 + i2 + j0] = c2_0;
   c0[29 + i3 + j0] = c3_0;
 }
-// batchSum [1] (zeroing its target); the loss gradient returns
+// batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 fn task3(t: u32) {
   {
     let n = u.n;
@@ -2314,7 +2314,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < 1u) { task3(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2323,7 +2323,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;

@@ -3,7 +3,7 @@
 import { GradgenError } from "./errors.js";
 import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions } from "./dsl/model.js";
 import { optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
-import { buildTrainingGraph } from "./passes/pipeline.js";
+import { buildTrainingGraph } from "./pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";

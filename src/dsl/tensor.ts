@@ -7,8 +7,8 @@ import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
 import { recordOrigin } from "./trace.js";
-import { expressionBundle, expressionForms, type MimeBundle } from "../inspect/expression.js";
-import { inspectText } from "../inspect/notebook.js";
+import { expressionBundle, expressionForms, type MimeBundle } from "../print/expression.js";
+import { inspectText } from "../print/notebook.js";
 
 export type TensorLike = Tensor | number;
 

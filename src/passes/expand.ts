@@ -17,8 +17,9 @@ function expandNode(node: Node, inputs: readonly Node[]): Node {
   return rebuild(node, inputs);
 }
 
-export function expandComposites(roots: readonly Node[]): Node[] {
-  const memo = new Map<Node, Node>();
+/** `expanded`, if given, learns what each node reached became. */
+export function expandComposites(roots: readonly Node[], expanded: Map<Node, Node> = new Map()): Node[] {
+  const memo = expanded;
   const visit = (node: Node): Node => {
     const known = memo.get(node);
     if (known) return known;

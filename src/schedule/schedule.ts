@@ -2,7 +2,7 @@
 // the shared work buffers.
 
 import { createHash } from "node:crypto";
-import type { TrainingGraph } from "../passes/pipeline.js";
+import type { TrainingGraph } from "../pipeline.js";
 import { printGraph } from "../ir/print.js";
 import type { OptimizerSpec } from "../optimizers.js";
 import { planBuffers } from "./buffers.js";
@@ -42,7 +42,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     { name: "predict", bindings: graph.outputs.map(({ name, node }) => ({ node, target: toBuffer(bufferName.output(name), node.batched) })) },
   ];
   const tuning = options.tuning ?? defaultTuning;
-  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, model.origins));
+  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, graph.origins));
   const { slots, planned } = planBuffers(lowered, options.batch);
 
   const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
