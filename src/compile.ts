@@ -10,6 +10,7 @@ import { emitTypeScript } from "./emit/typescript.js";
 import { emitWgsl, planWgsl } from "./emit/wgsl.js";
 import { quotedPath, shellWord } from "./emit/header-text.js";
 import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
+import type { Program } from "./schedule/program.js";
 
 export interface CompileOptions {
   /** Examples per call (the largest n a call may pass). Default 1. */
@@ -28,8 +29,23 @@ export interface CompileOptions {
   readonly targets?: readonly Target[];
 }
 
-export type Target = "ts" | "wgsl";
-export const targets: readonly Target[] = ["ts", "wgsl"];
+/** What each target writes, in the order files are listed: a new target is one row here. */
+const targetTable = {
+  ts: { file: (model: string) => `${model}.ts`, emit: (program: Program, header: Header) => ({ contents: emitTypeScript(program, header) }) },
+  wgsl: {
+    file: (model: string) => `${model}.wgsl.ts`,
+    emit: (program: Program, header: Header) => ({ contents: emitWgsl(program, header), shaders: planWgsl(program).shaders }),
+  },
+} as const satisfies Readonly<Record<string, { file: (model: string) => string; emit: (program: Program, header: Header) => Omit<CompiledFile, "path"> }>>;
+
+export type Target = keyof typeof targetTable;
+export const targets = Object.keys(targetTable) as readonly Target[];
+
+/** The generated header's source and regenerate command. */
+interface Header {
+  readonly source: string;
+  readonly command: string;
+}
 
 export interface CompiledFile {
   /** Relative to the output directory. */
@@ -78,17 +94,13 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const source = options.source === undefined ? `model "${definition.name}"` : quotedPath(options.source);
   const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...optimizerFlags(options)];
   const wanted = options.targets ?? ["ts"];
-  const unknown = wanted.find((t) => !targets.includes(t));
+  const unknown = wanted.find((t) => !Object.hasOwn(targetTable, t));
   if (unknown !== undefined || wanted.length === 0) {
     throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. --target ts,wgsl).`);
   }
   if (wanted.join(",") !== "ts") flags.push(`--target ${wanted.join(",")}`);
   const command = `gradgen compile ${options.source === undefined ? source : shellWord(options.source)} ${flags.join(" ")}`;
-  const files: CompiledFile[] = [];
-  if (wanted.includes("ts")) files.push({ path: `${definition.name}.ts`, contents: emitTypeScript(program, { source, command }) });
-  if (wanted.includes("wgsl")) {
-    files.push({ path: `${definition.name}.wgsl.ts`, contents: emitWgsl(program, { source, command }), shaders: planWgsl(program).shaders });
-  }
+  const files = targets.filter((t) => wanted.includes(t)).map((t): CompiledFile => ({ path: targetTable[t].file(definition.name), ...targetTable[t].emit(program, { source, command }) }));
   return { files };
 }
 

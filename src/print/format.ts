@@ -12,9 +12,9 @@
 // node is rendered once, so printing is linear and has no recursion-depth limit.
 //
 // One layout is decided with the text form and shared by the LaTeX form, so both name the same
-// temporaries and order terms the same way. Ops without a printing rule here (new ones) print as
-// op(arguments), so the printer never fails on a graph.
+// temporaries and order terms the same way. Every op has a printing rule (the switch is exhaustive).
 
+import { unreachable } from "../errors.js";
 import * as ir from "../ir/build.js";
 import { reachableInOrder } from "../ir/graph.js";
 import type { Node } from "../ir/node.js";
@@ -358,11 +358,13 @@ class Printer {
         const shape = a && b && a[1] === b[0] ? [a[0]!, b[1]!] : null;
         return { s: `${wrap(d, left, Prec.Product)}${d.matmul}${wrap(d, right, Prec.Power)}`, prec: Prec.Product, shape };
       }
-      default: {
+      case Op.CustomGradient: {
         const xs = args();
         const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
         return atom(d.call(d.functionName(node.op), xs.map((x) => x.s)), shape);
       }
+      default:
+        return unreachable(node.op, "op");
     }
   }
 

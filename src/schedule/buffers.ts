@@ -2,6 +2,7 @@
 // buffer. A temporary is live from the kernel that writes it to the last kernel that reads it;
 // a kernel's output never shares with anything it reads (allocation happens before release).
 
+import { unreachable } from "../errors.js";
 import type { Access, Kernel, MatrixAccess, Storage, Value } from "./program.js";
 import type { LoweredEntry } from "./lower.js";
 import { bufferName } from "./names.js";
@@ -31,6 +32,8 @@ function buffersOf(kernel: Kernel): { reads: string[]; writes: string[] } {
       return { reads: [], writes: [kernel.buffer] };
     case "local":
       return { reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])), writes: [] };
+    default:
+      return unreachable(kernel, "kernel kind");
   }
 }
 
@@ -99,5 +102,7 @@ function renameKernel(kernel: Kernel, rename: (name: string) => string): Kernel 
       return { ...kernel, buffer: rename(kernel.buffer) };
     case "local":
       return { ...kernel, values: kernel.values.map((v) => renameValue(v, rename)) };
+    default:
+      return unreachable(kernel, "kernel kind");
   }
 }
