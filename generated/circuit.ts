@@ -296,7 +296,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v1_0_4 = v1_0_2 * v1_0_3;
       work0[0] += v1_0_4;
     }
-    // div []  (examples/circuit.ts:9)
+    // div []
     const v2_0 = 1;
     const v2_1 = n;
     const v2_2 = v2_0 / v2_1;
@@ -325,7 +325,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v2_0_2 = v2_0_0 * v2_0_1;
       work1[0] += v2_0_2;
     }
-    // div []  (examples/circuit.ts:9)
+    // div []
     const v3_0 = 1;
     const v3_1 = n;
     const v3_2 = v3_0 / v3_1;

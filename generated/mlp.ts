@@ -490,7 +490,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v8_0_0 = work2[i8_0];
       work1[0] += v8_0_0;
     }
-    // div []  (examples/mlp.ts:13)
+    // div []
     const v9_0 = 1;
     const v9_1 = n;
     const v9_2 = v9_0 / v9_1;
@@ -572,7 +572,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v8_0_0 = work4[i8_0];
       work5[0] += v8_0_0;
     }
-    // div []  (examples/mlp.ts:13)
+    // div []
     const v9_0 = 1;
     const v9_1 = n;
     const v9_2 = v9_0 / v9_1;

@@ -517,7 +517,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v8_0_0 = work2[i8_0];
       work1[0] += v8_0_0;
     }
-    // div []  (examples/mnist.ts:17)
+    // div []
     const v9_0 = 1;
     const v9_1 = n;
     const v9_2 = v9_0 / v9_1;
@@ -601,7 +601,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v8_0_0 = work1[i8_0];
       work2[0] += v8_0_0;
     }
-    // div []  (examples/mnist.ts:17)
+    // div []
     const v9_0 = 1;
     const v9_1 = n;
     const v9_2 = v9_0 / v9_1;
@@ -690,7 +690,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v9_0_0 = work5[i9_0];
       work6[0] += v9_0_0;
     }
-    // div []  (examples/mnist.ts:17)
+    // div []
     const v10_0 = 1;
     const v10_1 = n;
     const v10_2 = v10_0 / v10_1;

@@ -326,7 +326,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v1_0_9 = 1 / (1 + Math.exp(-v1_0_8));
       work0[0] += v1_0_9;
     }
-    // div []  (examples/neuron.ts:10)
+    // div []
     const v2_0 = 1;
     const v2_1 = n;
     const v2_2 = v2_0 / v2_1;
@@ -360,7 +360,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v2_0_0 = work0[i2_0];
       work1[0] += v2_0_0;
     }
-    // div []  (examples/neuron.ts:10)
+    // div []
     const v3_0 = 1;
     const v3_1 = n;
     const v3_2 = v3_0 / v3_1;

@@ -385,7 +385,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v5_0_2 = v5_0_0 * v5_0_1;
       work0[0] += v5_0_2;
     }
-    // div []  (examples/xor.ts:13)
+    // div []
     const v6_0 = 1;
     const v6_1 = n;
     const v6_2 = v6_0 / v6_1;
@@ -473,7 +473,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v7_0_2 = v7_0_0 * v7_0_1;
       work4[0] += v7_0_2;
     }
-    // div []  (examples/xor.ts:13)
+    // div []
     const v8_0 = 1;
     const v8_1 = n;
     const v8_2 = v8_0 / v8_1;

@@ -670,11 +670,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
+  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
+// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -831,11 +831,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
+  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
+// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -1725,11 +1725,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
+// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); the loss loss returns
+// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -1890,11 +1890,11 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
+// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-// batchSum [] (zeroing its target); div []  (examples/xor.ts:13) (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
+// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;

@@ -3,7 +3,7 @@
 import { GradgenError } from "./errors.js";
 import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions } from "./dsl/model.js";
 import { optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
-import { buildTrainingGraph } from "./pipeline.js";
+import { buildTrainingGraph, dump } from "./pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
@@ -34,7 +34,11 @@ const targetTable = {
   ts: { file: (model: string) => `${model}.ts`, emit: (program: Program, header: Header) => ({ contents: emitTypeScript(program, header) }) },
   wgsl: {
     file: (model: string) => `${model}.wgsl.ts`,
-    emit: (program: Program, header: Header) => ({ contents: emitWgsl(program, header), shaders: planWgsl(program).shaders }),
+    emit: (program: Program, header: Header) => {
+      const plan = planWgsl(program);
+      dump("wgsl-plan", "WGSL plan", () => JSON.stringify(plan, null, 2));
+      return { contents: emitWgsl(program, header), shaders: plan.shaders };
+    },
   },
 } as const satisfies Readonly<Record<string, { file: (model: string) => string; emit: (program: Program, header: Header) => Omit<CompiledFile, "path"> }>>;
 

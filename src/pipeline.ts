@@ -55,17 +55,20 @@ const passes: readonly Pass[] = [
 
 /**
  * Nodes a pass built take the model line of the node they replace (operands first, so the innermost
- * replacement names the most specific line); nodes that already have a line keep it.
+ * replacement names the most specific line); nodes that already have a line, or were there before
+ * the pass, keep theirs.
  */
 function carryOrigins(before: readonly Node[], formOf: (node: Node) => Node | undefined, origins: Map<Node, SourceLocation>): void {
-  for (const node of reachableInOrder(before)) {
+  const old = reachableInOrder(before);
+  const existing = new Set(old);
+  for (const node of old) {
     const origin = origins.get(node);
     const form = formOf(node);
     if (!origin || !form) continue;
     const pending = [form];
     while (pending.length > 0) {
       const next = pending.pop()!;
-      if (origins.has(next)) continue;
+      if (origins.has(next) || existing.has(next)) continue;
       origins.set(next, origin);
       pending.push(...next.inputs);
     }
