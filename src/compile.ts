@@ -29,8 +29,15 @@ export interface CompileOptions {
   readonly targets?: readonly Target[];
 }
 
+export type Target = "ts" | "wgsl";
+
+interface TargetSpec {
+  readonly file: (model: string) => string;
+  readonly emit: (program: Program, header: Header) => Omit<CompiledFile, "path">;
+}
+
 /** What each target writes, in the order files are listed: a new target is one row here. */
-const targetTable = {
+const targetTable: { readonly [T in Target]: TargetSpec } = {
   ts: { file: (model: string) => `${model}.ts`, emit: (program: Program, header: Header) => ({ contents: emitTypeScript(program, header) }) },
   wgsl: {
     file: (model: string) => `${model}.wgsl.ts`,
@@ -40,9 +47,8 @@ const targetTable = {
       return { contents: emitWgsl(program, header), shaders: plan.shaders };
     },
   },
-} as const satisfies Readonly<Record<string, { file: (model: string) => string; emit: (program: Program, header: Header) => Omit<CompiledFile, "path"> }>>;
+};
 
-export type Target = keyof typeof targetTable;
 export const targets = Object.keys(targetTable) as readonly Target[];
 
 /** The generated header's source and regenerate command. */
@@ -98,7 +104,7 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const source = options.source === undefined ? `model "${definition.name}"` : quotedPath(options.source);
   const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...optimizerFlags(options)];
   const wanted = options.targets ?? ["ts"];
-  const unknown = wanted.find((t) => !Object.hasOwn(targetTable, t));
+  const unknown = wanted.find((t) => !targets.includes(t));
   if (unknown !== undefined || wanted.length === 0) {
     throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. --target ts,wgsl).`);
   }

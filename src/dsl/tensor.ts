@@ -130,7 +130,7 @@ export class Tensor {
   }
   max(axis?: number | readonly number[]): Tensor { return traced(() => ir.max(this.node, axesOf("max", this.node, axis))); }
 
-  // Display (src/inspect): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.
+  // Display (src/print): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.
   toString(): string { return expressionForms(this.node).text; }
   /** LaTeX without delimiters. */
   toTex(): string { return expressionForms(this.node).tex; }
