@@ -222,21 +222,21 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v4_1 = s0;
     const v4_2 = v4_0 * v4_1;
     const s1 = v4_2;
-    // mul [] per example
+    // mul [] per example  (examples/circuit.ts:9)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const v5_0_0 = input_z[i5_0];
       const v5_0_1 = s0;
       const v5_0_2 = v5_0_0 * v5_0_1;
       inputGrad_x[i5_0] = v5_0_2;
     }
-    // mul [] per example
+    // mul [] per example  (examples/circuit.ts:9)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const v6_0_0 = work0[i6_0];
       const v6_0_1 = s0;
       const v6_0_2 = v6_0_0 * v6_0_1;
       inputGrad_z[i6_0] = v6_0_2;
     }
-    // inputGrad_y = mul [] per example
+    // inputGrad_y = mul [] per example  (examples/circuit.ts:9)
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
       const v7_0_0 = inputGrad_x[i7_0];
       inputGrad_y[i7_0] = v7_0_0;

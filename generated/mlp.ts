@@ -422,7 +422,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:11)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -435,7 +435,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mlp.ts:12)
     gemm(n, 10, 128, work0, 0, 128, 1, param_W2, 0, 10, 1, work1, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
@@ -447,7 +447,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mlp.ts:13)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -463,7 +463,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // sum [] per example
+    // sum [] per example  (examples/mlp.ts:13)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
@@ -502,7 +502,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:11)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -515,7 +515,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mlp.ts:12)
     gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work1, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
@@ -527,7 +527,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work3[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mlp.ts:13)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -543,7 +543,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // sum [] per example
+    // sum [] per example  (examples/mlp.ts:13)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
@@ -573,7 +573,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
     const s1 = v10_2;
-    // mul [10] per example
+    // mul [10] per example  (examples/mlp.ts:13)
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
       const p11_0_0 = i11_0 * 10;
       const p11_0_1 = i11_0;
@@ -589,9 +589,9 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work4[p11_0_0 + i11_1] = v11_0_7;
       }
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:12)
     gemm(n, 128, 10, work4, 0, 10, 1, param_W2, 0, 1, 10, work1, 0, 128);
-    // mul [128] per example
+    // mul [128] per example  (examples/mlp.ts:11)
     for (let i13_0 = 0; i13_0 < n * 128; i13_0++) {
       const v13_0_0 = work1[i13_0];
       const v13_0_1 = work2[i13_0];
@@ -599,10 +599,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v13_0_4 = v13_0_0 * v13_0_3;
       work3[i13_0] = v13_0_4;
     }
-    // batchSum [784, 128]: Σ over examples of matmul [784, 128] per example
+    // batchSum [784, 128]  (examples/mlp.ts:11): Σ over examples of matmul [784, 128] per example  (examples/mlp.ts:11)
     gemm(784, 128, n, work0, 0, 1, 784, work3, 0, 128, 1, grad_W1, 0, 128);
     grad_b1.fill(0, 0, 128);
-    // batchSum [128]
+    // batchSum [128]  (examples/mlp.ts:11)
     for (let i16_0 = 0; i16_0 < n; i16_0++) {
       const p16_0_0 = i16_0 * 128;
       for (let i16_1 = 0; i16_1 < 128; i16_1++) {
@@ -610,10 +610,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         grad_b1[i16_1] += v16_0_0;
       }
     }
-    // batchSum [128, 10]: Σ over examples of matmul [128, 10] per example
+    // batchSum [128, 10]  (examples/mlp.ts:12): Σ over examples of matmul [128, 10] per example  (examples/mlp.ts:12)
     gemm(128, 10, n, work2, 0, 1, 128, work4, 0, 10, 1, grad_W2, 0, 10);
     grad_b2.fill(0, 0, 10);
-    // batchSum [10]
+    // batchSum [10]  (examples/mlp.ts:12)
     for (let i19_0 = 0; i19_0 < n; i19_0++) {
       const p19_0_0 = i19_0 * 10;
       for (let i19_1 = 0; i19_1 < 10; i19_1++) {
@@ -630,7 +630,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mlp.ts:11)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mlp.ts:11)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -643,7 +643,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mlp.ts:12)
     gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work4, 0, 10);
     // add [10] per example  (examples/mlp.ts:12)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
@@ -655,7 +655,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work1[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mlp.ts:13)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -671,7 +671,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work4[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // exp [10] per example
+    // exp [10] per example  (examples/mlp.ts:13)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0 * 10;
       const p6_0_1 = i6_0;

@@ -455,7 +455,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mnist.ts:15)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mnist.ts:15)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -468,9 +468,9 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mnist.ts:16)
     gemm(n, 10, 128, work0, 0, 128, 1, param_W2, 0, 10, 1, work1, 0, 10);
-    // add [10] per example
+    // add [10] per example  (examples/mnist.ts:16)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
@@ -480,7 +480,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mnist.ts:17)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -496,7 +496,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // sum [] per example
+    // sum [] per example  (examples/mnist.ts:17)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
@@ -535,7 +535,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mnist.ts:15)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // mul [128] per example  (examples/mnist.ts:15)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -550,7 +550,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p2_0_0 + i2_1] = v2_0_6;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mnist.ts:16)
     gemm(n, 10, 128, work0, 0, 128, 1, param_W2, 0, 10, 1, work1, 0, 10);
     // add [10] per example  (examples/mnist.ts:16)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
@@ -562,7 +562,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work0[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mnist.ts:17)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -578,7 +578,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work2[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // sum [] per example
+    // sum [] per example  (examples/mnist.ts:17)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
@@ -617,7 +617,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mnist.ts:15)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mnist.ts:15)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -637,7 +637,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v3_0_2 = v3_0_0 * v3_0_1;
       work1[i3_0] = v3_0_2;
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mnist.ts:16)
     gemm(n, 10, 128, work1, 0, 128, 1, param_W2, 0, 10, 1, work3, 0, 10);
     // add [10] per example  (examples/mnist.ts:16)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
@@ -649,7 +649,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work4[p5_0_0 + i5_1] = v5_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mnist.ts:17)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0;
       const p6_0_1 = i6_0 * 10;
@@ -665,7 +665,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work3[p6_0_0] = max6_0 === -Infinity ? -Infinity : max6_0 + Math.log(sum6_0);
     }
-    // sum [] per example
+    // sum [] per example  (examples/mnist.ts:17)
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
       const p7_0_0 = i7_0;
       const p7_0_1 = i7_0 * 10;
@@ -695,7 +695,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v11_1 = s0;
     const v11_2 = v11_0 * v11_1;
     const s1 = v11_2;
-    // mul [10] per example
+    // mul [10] per example  (examples/mnist.ts:17)
     for (let i12_0 = 0; i12_0 < n; i12_0++) {
       const p12_0_0 = i12_0 * 10;
       const p12_0_1 = i12_0;
@@ -711,9 +711,9 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work5[p12_0_0 + i12_1] = v12_0_7;
       }
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mnist.ts:16)
     gemm(n, 128, 10, work5, 0, 10, 1, param_W2, 0, 1, 10, work4, 0, 128);
-    // mul [128] per example
+    // mul [128] per example  (examples/mnist.ts:15)
     for (let i14_0 = 0; i14_0 < n * 128; i14_0++) {
       const v14_0_0 = mask_dropout0[i14_0];
       const v14_0_1 = work4[i14_0];
@@ -723,10 +723,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v14_0_6 = v14_0_2 * v14_0_5;
       work3[i14_0] = v14_0_6;
     }
-    // batchSum [784, 128]: Σ over examples of matmul [784, 128] per example
+    // batchSum [784, 128]  (examples/mnist.ts:15): Σ over examples of matmul [784, 128] per example  (examples/mnist.ts:15)
     gemm(784, 128, n, work0, 0, 1, 784, work3, 0, 128, 1, grad_W1, 0, 128);
     grad_b1.fill(0, 0, 128);
-    // batchSum [128]
+    // batchSum [128]  (examples/mnist.ts:15)
     for (let i17_0 = 0; i17_0 < n; i17_0++) {
       const p17_0_0 = i17_0 * 128;
       for (let i17_1 = 0; i17_1 < 128; i17_1++) {
@@ -734,10 +734,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         grad_b1[i17_1] += v17_0_0;
       }
     }
-    // batchSum [128, 10]: Σ over examples of matmul [128, 10] per example
+    // batchSum [128, 10]  (examples/mnist.ts:16): Σ over examples of matmul [128, 10] per example  (examples/mnist.ts:16)
     gemm(128, 10, n, work1, 0, 1, 128, work5, 0, 10, 1, grad_W2, 0, 10);
     grad_b2.fill(0, 0, 10);
-    // batchSum [10]
+    // batchSum [10]  (examples/mnist.ts:16)
     for (let i20_0 = 0; i20_0 < n; i20_0++) {
       const p20_0_0 = i20_0 * 10;
       for (let i20_1 = 0; i20_1 < 10; i20_1++) {
@@ -754,7 +754,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v0_0_0 = input_x[i0_0];
       work0[i0_0] = v0_0_0;
     }
-    // matmul [1, 128] per example
+    // matmul [1, 128] per example  (examples/mnist.ts:15)
     gemm(n, 128, 784, work0, 0, 784, 1, param_W1, 0, 128, 1, work1, 0, 128);
     // maximum [128] per example  (examples/mnist.ts:15)
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
@@ -767,9 +767,9 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work2[p2_0_0 + i2_1] = v2_0_4;
       }
     }
-    // matmul [1, 10] per example
+    // matmul [1, 10] per example  (examples/mnist.ts:16)
     gemm(n, 10, 128, work2, 0, 128, 1, param_W2, 0, 10, 1, work5, 0, 10);
-    // add [10] per example
+    // add [10] per example  (examples/mnist.ts:16)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
@@ -779,7 +779,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
         work1[p4_0_0 + i4_1] = v4_0_2;
       }
     }
-    // logSumExp [] per example
+    // logSumExp [] per example  (examples/mnist.ts:17)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0;
       const p5_0_1 = i5_0 * 10;
@@ -795,7 +795,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       }
       work5[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
     }
-    // exp [10] per example
+    // exp [10] per example  (examples/mnist.ts:17)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
       const p6_0_0 = i6_0 * 10;
       const p6_0_1 = i6_0;

@@ -363,7 +363,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v4_1 = s0;
     const v4_2 = v4_0 * v4_1;
     const s1 = v4_2;
-    // mul [] per example
+    // mul [] per example  (examples/neuron.ts:10)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const v5_0_1 = work0[i5_0];
       const v5_0_2 = 1 - v5_0_1;
@@ -373,7 +373,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work1[i5_0] = v5_0_5;
     }
     grad_w0.fill(0, 0, 1);
-    // batchSum []
+    // batchSum []  (examples/neuron.ts:10)
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
       const v7_0_0 = input_x0[i7_0];
       const v7_0_1 = work1[i7_0];
@@ -381,7 +381,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       grad_w0[0] += v7_0_2;
     }
     grad_w1.fill(0, 0, 1);
-    // batchSum []
+    // batchSum []  (examples/neuron.ts:10)
     for (let i9_0 = 0; i9_0 < n; i9_0++) {
       const v9_0_0 = input_x1[i9_0];
       const v9_0_1 = work1[i9_0];
@@ -389,19 +389,19 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       grad_w1[0] += v9_0_2;
     }
     grad_w2.fill(0, 0, 1);
-    // batchSum []
+    // batchSum []  (examples/neuron.ts:10)
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
       const v11_0_0 = work1[i11_0];
       grad_w2[0] += v11_0_0;
     }
-    // mul [] per example
+    // mul [] per example  (examples/neuron.ts:10)
     for (let i12_0 = 0; i12_0 < n; i12_0++) {
       const v12_0_0 = param_w0[0];
       const v12_0_1 = work1[i12_0];
       const v12_0_2 = v12_0_0 * v12_0_1;
       inputGrad_x0[i12_0] = v12_0_2;
     }
-    // mul [] per example
+    // mul [] per example  (examples/neuron.ts:10)
     for (let i13_0 = 0; i13_0 < n; i13_0++) {
       const v13_0_0 = work1[i13_0];
       const v13_0_1 = param_w1[0];

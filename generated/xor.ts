@@ -316,7 +316,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     else initialise(param_b2, "zeros", 1, 1, random);
   }
   function lossProgram(input_x: Values, input_t: Values, n: number): void {
-    // matmul [1, 4] per example
+    // matmul [1, 4] per example  (examples/xor.ts:11)
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
       const cRow0 = i0 * 4;
@@ -351,7 +351,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v1_3_3 = 1 / (1 + Math.exp(-v1_3_2));
       work1[p1_0_0 + 3] = v1_3_3;
     }
-    // matmul [1, 1] per example
+    // matmul [1, 1] per example  (examples/xor.ts:12)
     for (let i2 = 0; i2 < n; i2++) {
       const aRow2 = i2 * 4;
       const cRow2 = i2;
@@ -361,7 +361,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const a2_3 = work1[aRow2 + 3];
       work0[cRow2] = a2_0 * param_W2[0] + a2_1 * param_W2[1] + a2_2 * param_W2[2] + a2_3 * param_W2[3];
     }
-    // sum [] per example
+    // sum [] per example  (examples/xor.ts:13)
     for (let i3_0 = 0; i3_0 < n; i3_0++) {
       const v3_0_0 = work0[i3_0];
       const v3_0_1 = param_b2[0];
@@ -392,7 +392,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
 
   function gradientProgram(input_x: Values, input_t: Values, n: number): void {
-    // matmul [1, 4] per example
+    // matmul [1, 4] per example  (examples/xor.ts:11)
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
       const cRow0 = i0 * 4;
@@ -427,7 +427,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v1_3_3 = 1 / (1 + Math.exp(-v1_3_2));
       work1[p1_0_0 + 3] = v1_3_3;
     }
-    // matmul [1, 1] per example
+    // matmul [1, 1] per example  (examples/xor.ts:12)
     for (let i2 = 0; i2 < n; i2++) {
       const aRow2 = i2 * 4;
       const cRow2 = i2;
@@ -445,14 +445,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v3_0_3 = 1 / (1 + Math.exp(-v3_0_2));
       work2[i3_0] = v3_0_3;
     }
-    // sub [1] per example
+    // sub [1] per example  (examples/xor.ts:13)
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const v4_0_0 = work2[i4_0];
       const v4_0_1 = input_t[i4_0];
       const v4_0_2 = v4_0_0 - v4_0_1;
       work0[i4_0] = v4_0_2;
     }
-    // sum [] per example
+    // sum [] per example  (examples/xor.ts:13)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const v5_0_0 = work0[i5_0];
       const v5_0_1 = v5_0_0 * v5_0_0;
@@ -474,11 +474,11 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const v9_1 = s0;
     const v9_2 = v9_0 * v9_1;
     const s1 = v9_2;
-    // mul []
+    // mul []  (examples/xor.ts:13)
     const v10_1 = s0;
     const v10_2 = 0.5 * v10_1;
     const s2 = v10_2;
-    // mul [1] per example
+    // mul [1] per example  (examples/xor.ts:12)
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
       const v11_0_1 = work2[i11_0];
       const v11_0_3 = 1 - v11_0_1;
@@ -490,7 +490,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v11_0_9 = 2 * v11_0_8;
       work3[i11_0] = v11_0_9;
     }
-    // matmul [1, 4] per example
+    // matmul [1, 4] per example  (examples/xor.ts:12)
     for (let i12 = 0; i12 < n; i12++) {
       const aRow12 = i12;
       const cRow12 = i12 * 4;
@@ -500,7 +500,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       work0[cRow12 + 2] = a12_0 * param_W2[2];
       work0[cRow12 + 3] = a12_0 * param_W2[3];
     }
-    // mul [4] per example
+    // mul [4] per example  (examples/xor.ts:11)
     for (let i13_0 = 0; i13_0 < n * 4; i13_0++) {
       const v13_0_1 = work1[i13_0];
       const v13_0_2 = 1 - v13_0_1;
@@ -509,7 +509,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v13_0_5 = v13_0_3 * v13_0_4;
       work2[i13_0] = v13_0_5;
     }
-    // batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
+    // batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)
     let c14_0_0 = 0, c14_0_1 = 0, c14_0_2 = 0, c14_0_3 = 0, c14_1_0 = 0, c14_1_1 = 0, c14_1_2 = 0, c14_1_3 = 0;
     for (let p14 = 0; p14 < n; p14++) {
       const x14_0 = input_x[p14 * 2];
@@ -536,7 +536,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     grad_W1[6] = c14_1_2;
     grad_W1[7] = c14_1_3;
     grad_b1.fill(0, 0, 4);
-    // batchSum [4]
+    // batchSum [4]  (examples/xor.ts:11)
     for (let i16_0 = 0; i16_0 < n; i16_0++) {
       const p16_0_0 = i16_0 * 4;
       const v16_0_0 = work2[p16_0_0];
@@ -548,7 +548,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v16_3_0 = work2[p16_0_0 + 3];
       grad_b1[3] += v16_3_0;
     }
-    // batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
+    // batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)
     let c17_0_0 = 0, c17_1_0 = 0, c17_2_0 = 0, c17_3_0 = 0;
     for (let p17 = 0; p17 < n; p17++) {
       const x17_0 = work1[p17 * 4];
@@ -566,7 +566,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     grad_W2[2] = c17_2_0;
     grad_W2[3] = c17_3_0;
     grad_b2.fill(0, 0, 1);
-    // batchSum [1]
+    // batchSum [1]  (examples/xor.ts:12)
     for (let i19_0 = 0; i19_0 < n; i19_0++) {
       const v19_0_0 = work3[i19_0];
       grad_b2[0] += v19_0_0;
@@ -575,7 +575,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   }
 
   function predictProgram(input_x: Values, n: number): void {
-    // matmul [1, 4] per example
+    // matmul [1, 4] per example  (examples/xor.ts:11)
     for (let i0 = 0; i0 < n; i0++) {
       const aRow0 = i0 * 2;
       const cRow0 = i0 * 4;
@@ -610,7 +610,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const v1_3_3 = 1 / (1 + Math.exp(-v1_3_2));
       work1[p1_0_0 + 3] = v1_3_3;
     }
-    // matmul [1, 1] per example
+    // matmul [1, 1] per example  (examples/xor.ts:12)
     for (let i2 = 0; i2 < n; i2++) {
       const aRow2 = i2 * 4;
       const cRow2 = i2;

@@ -346,7 +346,7 @@ const WORKGROUP_SIZE = 64;
 const MAX_GROUPS = 65535;
 
 const shaders: readonly string[] = [
-  `// xor: matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+  `// xor: matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -359,7 +359,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -590,14 +590,14 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: matmul [1, 1] per example
+  `// xor: matmul [1, 1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
 const param_W2 = 12u;
 const work0 = 38u;
 const work1 = 54u;
-// matmul [1, 1] per example
+// matmul [1, 1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -638,7 +638,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: sum [] per example
+  `// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -651,7 +651,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -717,7 +717,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < 1u) { task0(t); }
 }`,
-  `// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+  `// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -730,7 +730,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -803,14 +803,14 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: sub [1] per example
+  `// xor: sub [1] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
 const work0 = 38u;
 const work2 = 70u;
 const input_t = 99u;
-// sub [1] per example
+// sub [1] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -825,13 +825,13 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: sum [] per example
+  `// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
 const work0 = 38u;
 const work3 = 86u;
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -849,7 +849,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -858,7 +858,7 @@ const work4 = 90u;
 const local_gradient_s0 = 106u;
 const local_gradient_s1 = 107u;
 const local_gradient_s2 = 108u;
-// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -895,7 +895,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < 1u) { task0(t); }
 }`,
-  `// xor: mul [1] per example
+  `// xor: mul [1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -903,7 +903,7 @@ const work0 = 38u;
 const work2 = 70u;
 const work3 = 86u;
 const local_gradient_s2 = 108u;
-// mul [1] per example
+// mul [1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -925,7 +925,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `// xor: matmul [1, 4] per example, then mul [4] per example in its epilogue
+  `// xor: matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -933,7 +933,7 @@ const param_W2 = 12u;
 const work1 = 54u;
 const work2 = 70u;
 const work3 = 86u;
-// matmul [1, 4] per example, then mul [4] per example in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1164,7 +1164,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `// xor: batchSum [2, 4]: Σ over examples of matmul [2, 4] per example | batchSum [4] (zeroing its target) | batchSum [4, 1]: Σ over examples of matmul [4, 1] per example | batchSum [1] (zeroing its target); the loss gradient returns
+  `// xor: batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11) | batchSum [4]  (examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12) | batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1178,7 +1178,7 @@ const work3 = 86u;
 const input_x = 91u;
 const local_gradient_s1 = 107u;
 const result_gradient = 109u;
-// batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
+// batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)
 fn task0(t: u32) {
   let n = u.n;
   let m = 2u;
@@ -1221,7 +1221,7 @@ fn task0(t: u32) {
   c0[grad_W1 + i1 * 4u + j2] = c1_2;
   c0[grad_W1 + i1 * 4u + j3] = c1_3;
 }
-// batchSum [4] (zeroing its target)
+// batchSum [4]  (examples/xor.ts:11) (zeroing its target)
 fn task1(t: u32) {
   let n = u.n;
   let i1 = t;
@@ -1231,7 +1231,7 @@ fn task1(t: u32) {
     c0[grad_b1 + i1] = c0[grad_b1 + i1] + v0;
   }
 }
-// batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
+// batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)
 fn task2(t: u32) {
   let n = u.n;
   let m = 4u;
@@ -1266,7 +1266,7 @@ fn task2(t: u32) {
   c0[grad_W2 + i2 + j0] = c2_0;
   c0[grad_W2 + i3 + j0] = c3_0;
 }
-// batchSum [1] (zeroing its target); the loss gradient returns
+// batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 fn task3(t: u32) {
   {
     let n = u.n;
@@ -1292,7 +1292,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   t = t - (1u * 1u);
   if (t < 1u) { task3(t); }
 }`,
-  `// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+  `// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1305,7 +1305,7 @@ fn sigmoid_(x: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1458,7 +1458,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 /** The same shaders computing in f16 (precision "f16"), index for index. */
 const shadersF16: readonly string[] = [
   `enable f16;
-// xor: matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+// xor: matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1471,7 +1471,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 4] per example, then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:11), then sigmoid [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1703,14 +1703,14 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 1] per example
+// xor: matmul [1, 1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
 const param_W2 = 12u;
 const work0 = 38u;
 const work1 = 54u;
-// matmul [1, 1] per example
+// matmul [1, 1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1752,7 +1752,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: sum [] per example
+// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1765,7 +1765,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -1833,7 +1833,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1846,7 +1846,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -1920,14 +1920,14 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: sub [1] per example
+// xor: sub [1] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
 const work0 = 38u;
 const work2 = 70u;
 const input_t = 99u;
-// sub [1] per example
+// sub [1] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -1943,13 +1943,13 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: sum [] per example
+// xor: sum [] per example  (examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
 const work0 = 38u;
 const work3 = 86u;
-// sum [] per example
+// sum [] per example  (examples/xor.ts:13)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -1968,7 +1968,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1977,7 +1977,7 @@ const work4 = 90u;
 const local_gradient_s0 = 106u;
 const local_gradient_s1 = 107u;
 const local_gradient_s2 = 108u;
-// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul [] (local s2)
+// batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (examples/xor.ts:13) (local s2)
 fn task0(t: u32) {
   {
     let n = u.n;
@@ -2015,7 +2015,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: mul [1] per example
+// xor: mul [1] per example  (examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2023,7 +2023,7 @@ const work0 = 38u;
 const work2 = 70u;
 const work3 = 86u;
 const local_gradient_s2 = 108u;
-// mul [1] per example
+// mul [1] per example  (examples/xor.ts:12)
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
@@ -2046,7 +2046,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < n) { task0(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 4] per example, then mul [4] per example in its epilogue
+// xor: matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2054,7 +2054,7 @@ const param_W2 = 12u;
 const work1 = 54u;
 const work2 = 70u;
 const work3 = 86u;
-// matmul [1, 4] per example, then mul [4] per example in its epilogue
+// matmul [1, 4] per example  (examples/xor.ts:12), then mul [4] per example  (examples/xor.ts:11) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;
@@ -2286,7 +2286,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
   `enable f16;
-// xor: batchSum [2, 4]: Σ over examples of matmul [2, 4] per example | batchSum [4] (zeroing its target) | batchSum [4, 1]: Σ over examples of matmul [4, 1] per example | batchSum [1] (zeroing its target); the loss gradient returns
+// xor: batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11) | batchSum [4]  (examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12) | batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2300,7 +2300,7 @@ const work3 = 86u;
 const input_x = 91u;
 const local_gradient_s1 = 107u;
 const result_gradient = 109u;
-// batchSum [2, 4]: Σ over examples of matmul [2, 4] per example
+// batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)
 fn task0(t: u32) {
   let n = u.n;
   let m = 2u;
@@ -2343,7 +2343,7 @@ fn task0(t: u32) {
   c0[grad_W1 + i1 * 4u + j2] = c1_2;
   c0[grad_W1 + i1 * 4u + j3] = c1_3;
 }
-// batchSum [4] (zeroing its target)
+// batchSum [4]  (examples/xor.ts:11) (zeroing its target)
 fn task1(t: u32) {
   let n = u.n;
   let i1 = t;
@@ -2353,7 +2353,7 @@ fn task1(t: u32) {
     c0[grad_b1 + i1] = c0[grad_b1 + i1] + f32(v0);
   }
 }
-// batchSum [4, 1]: Σ over examples of matmul [4, 1] per example
+// batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)
 fn task2(t: u32) {
   let n = u.n;
   let m = 4u;
@@ -2388,7 +2388,7 @@ fn task2(t: u32) {
   c0[grad_W2 + i2 + j0] = c2_0;
   c0[grad_W2 + i3 + j0] = c3_0;
 }
-// batchSum [1] (zeroing its target); the loss gradient returns
+// batchSum [1]  (examples/xor.ts:12) (zeroing its target); the loss gradient returns
 fn task3(t: u32) {
   {
     let n = u.n;
@@ -2415,7 +2415,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (t < 1u) { task3(t); }
 }`,
   `enable f16;
-// xor: matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// xor: matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2428,7 +2428,7 @@ fn sigmoid_h(x: f16) -> f16 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
-// matmul [1, 1] per example, then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
+// matmul [1, 1] per example  (examples/xor.ts:12), then sigmoid [1] per example  (examples/xor.ts:12) in its epilogue
 fn task0(t: u32) {
   let n = u.n;
   let m = n;

@@ -3,13 +3,14 @@
 import { GradgenError } from "./errors.js";
 import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions } from "./dsl/model.js";
 import { optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
-import { buildTrainingGraph } from "./passes/pipeline.js";
+import { buildTrainingGraph, dump } from "./pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
-import { emitWgsl, planWgsl, printShaders } from "./emit/wgsl/index.js";
+import { describeWgslPlan, emitWgsl, planWgsl, printShaders } from "./emit/wgsl/index.js";
 import { quotedPath, shellWord } from "./emit/header-text.js";
 import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
+import type { Program } from "./schedule/program.js";
 
 export interface CompileOptions {
   /** Examples per call (the largest n a call may pass). Default 1. */
@@ -29,7 +30,33 @@ export interface CompileOptions {
 }
 
 export type Target = "ts" | "wgsl";
-export const targets: readonly Target[] = ["ts", "wgsl"];
+
+interface TargetSpec {
+  readonly file: (model: string) => string;
+  readonly emit: (program: Program, header: Header) => Omit<CompiledFile, "path">;
+}
+
+/** What each target writes, in the order files are listed: a new target is one row here. */
+const targetTable: { readonly [T in Target]: TargetSpec } = {
+  ts: { file: (model: string) => `${model}.ts`, emit: (program: Program, header: Header) => ({ contents: emitTypeScript(program, header) }) },
+  wgsl: {
+    file: (model: string) => `${model}.wgsl.ts`,
+    emit: (program: Program, header: Header) => {
+      const plan = planWgsl(program);
+      dump("wgsl-plan", "WGSL plan", () => describeWgslPlan(plan));
+      const shaders = printShaders(plan);
+      return { contents: emitWgsl(program, header, { plan, shaders }), shaders: shaders.shaders };
+    },
+  },
+};
+
+export const targets = Object.keys(targetTable) as readonly Target[];
+
+/** The generated header's source and regenerate command. */
+interface Header {
+  readonly source: string;
+  readonly command: string;
+}
 
 export interface CompiledFile {
   /** Relative to the output directory. */
@@ -84,13 +111,7 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   }
   if (wanted.join(",") !== "ts") flags.push(`--target ${wanted.join(",")}`);
   const command = `gradgen compile ${options.source === undefined ? source : shellWord(options.source)} ${flags.join(" ")}`;
-  const files: CompiledFile[] = [];
-  if (wanted.includes("ts")) files.push({ path: `${definition.name}.ts`, contents: emitTypeScript(program, { source, command }) });
-  if (wanted.includes("wgsl")) {
-    const plan = planWgsl(program);
-    const shaders = printShaders(plan);
-    files.push({ path: `${definition.name}.wgsl.ts`, contents: emitWgsl(program, { source, command }, { plan, shaders }), shaders: shaders.shaders });
-  }
+  const files = targets.filter((t) => wanted.includes(t)).map((t): CompiledFile => ({ path: targetTable[t].file(definition.name), ...targetTable[t].emit(program, { source, command }) }));
   return { files };
 }
 

@@ -17,6 +17,11 @@ export class GradgenError extends Error {
   }
 }
 
+/** The default of a switch that covers every case: a new case makes `value` not `never`, a type error. */
+export function unreachable(value: never, what: string): never {
+  throw new Error(`internal: unhandled ${what} ${JSON.stringify(value)}`);
+}
+
 export function formatLocation(location: SourceLocation): string {
   return `${location.file}:${location.line}:${location.column}`;
 }

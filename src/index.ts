@@ -1,8 +1,7 @@
 // Public API of gradgen.
 export { model, type ModelDefinition, type ModelBuilder, type ModelResult, type ModelOptions } from "./dsl/model.js";
 export { nn } from "./dsl/nn.js";
-// grad: the DSL's, remembering f so gradients print with δ names (src/inspect/symbolic.ts)
-export { grad } from "./inspect/symbolic.js";
+export { grad } from "./dsl/grad.js";
 export { customGradient, type CustomGradientContext } from "./dsl/custom.js";
 export { Tensor, type TensorLike } from "./dsl/tensor.js";
 export { compile, type CompileOptions, type CompiledFile } from "./compile.js";
@@ -18,4 +17,4 @@ export { paths, PathReport } from "./inspect/paths.js";
 export { ComputationGraph } from "./inspect/graph.js";
 // The model view: inspect(mlp) (or a definition as a notebook cell's value) shows its equations with shapes and its drawing.
 export { inspect, inspectModel, type ModelInspection, type InspectOptions, type ValueShape } from "./inspect/model.js";
-export type { Displayable } from "./inspect/notebook.js";
+export type { Displayable } from "./print/notebook.js";

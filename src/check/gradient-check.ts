@@ -17,7 +17,7 @@ import { compile } from "../compile.js";
 import { createRandom } from "../random.js";
 import { importGenerated } from "../import-generated.js";
 import { traceModel, type ModelDefinition, type TracedModel } from "../dsl/model.js";
-import { buildTrainingGraph } from "../passes/pipeline.js";
+import { buildTrainingGraph } from "../pipeline.js";
 import { formatLocation, GradgenError } from "../errors.js";
 import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";

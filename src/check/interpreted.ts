@@ -8,7 +8,7 @@ import { evaluate } from "../ir/evaluate.js";
 import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 import { reachableInOrder } from "../ir/graph.js";
-import { buildTrainingGraph } from "../passes/pipeline.js";
+import { buildTrainingGraph } from "../pipeline.js";
 import { createRandom } from "../random.js";
 import { ForwardEvaluator } from "./forward.js";
 import { checkSource, type GradientCheckOptions, type GradientCheckReport, type GradientSource } from "./gradient-check.js";

@@ -7,8 +7,8 @@ import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
 import { recordOrigin } from "./trace.js";
-import { expressionBundle, expressionForms, type MimeBundle } from "../inspect/expression.js";
-import { inspectText } from "../inspect/notebook.js";
+import { expressionBundle, expressionForms, type MimeBundle } from "../print/expression.js";
+import { inspectText } from "../print/notebook.js";
 
 export type TensorLike = Tensor | number;
 
@@ -130,7 +130,7 @@ export class Tensor {
   }
   max(axis?: number | readonly number[]): Tensor { return traced(() => ir.max(this.node, axesOf("max", this.node, axis))); }
 
-  // Display (src/inspect): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.
+  // Display (src/print): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.
   toString(): string { return expressionForms(this.node).text; }
   /** LaTeX without delimiters. */
   toTex(): string { return expressionForms(this.node).tex; }

@@ -32,11 +32,28 @@ export function withTrace<T>(trace: Trace, run: () => T): T {
   }
 }
 
-/** Note where `node` was written: in the model being traced, and on the node for errors outside models. */
+/**
+ * Note where `node` was written: in the model being traced, and on the node for errors outside models.
+ * In a model, the nodes one DSL call built beneath `node` (the matmul inside a reshape, the parts of a
+ * loss) get the same line: everything the model placed before already has its own.
+ */
 export function recordOrigin(node: Node, location: SourceLocation | undefined): void {
   if (!location) return;
   node.origin ??= location;
-  if (current && !current.origins.has(node)) current.origins.set(node, location);
+  if (!current) return;
+  const pending = [node];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (current.origins.has(next)) continue;
+    current.origins.set(next, location);
+    pending.push(...next.inputs);
+  }
+}
+
+/** A node the derivative of `forward` made: in the model being traced, it takes `forward`'s line unless it has its own. */
+export function inheritOrigin(derived: Node, forward: Node): void {
+  const origin = current?.origins.get(forward);
+  if (current && origin && !current.origins.has(derived)) current.origins.set(derived, origin);
 }
 
 /** A key for a custom derivative rule: numbered per model, so generated code does not depend on what ran before. */

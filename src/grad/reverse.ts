@@ -9,6 +9,9 @@ import type { Node } from "../ir/node.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { derivativeRules } from "./rules.js";
 
+/** Told of each node the sweep makes, and the forward node whose adjoint or rule made it. */
+export type DerivedFrom = (derived: Node, forward: Node) => void;
+
 /**
  * ∂seed/∂w for each w in `wrt`. A non-scalar seed is summed (its adjoint is all ones) unless
  * `seedAdjoint` is given, which makes this a vector-Jacobian product.
@@ -16,9 +19,13 @@ import { derivativeRules } from "./rules.js";
  * Batch semantics: a batched seed is a per-example quantity, so every adjoint is per example too;
  * an unbatched seed (such as the mean loss) gets unbatched adjoints for shared values, summed over
  * examples. An adjoint of a per-example node may itself be shared (the same for every example).
+ *
+ * `derivedFrom` learns which forward node each new node differentiates (so backward code can name the
+ * model line of the forward op, as tinygrad copies forward metadata onto gradient nodes).
  */
-export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node): Node[] {
+export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node, derivedFrom?: DerivedFrom): Node[] {
   const onPath = nodesBetween(seed, wrt);
+  const attributed = new Set<Node>(derivedFrom ? [...reachableInOrder([seed]), ...wrt] : []);
   const contributions = new Map<Node, Node[]>();
   contributions.set(seed, [seedAdjoint ?? broadcastTo(constant(1), seed.shape)]);
 
@@ -38,8 +45,26 @@ export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node):
       list.push(unbroadcast(part, input, node.batched && !seed.batched));
       contributions.set(input, list);
     });
+    if (derivedFrom) {
+      const made = newNodes([adjoint, ...node.inputs.flatMap((input) => contributions.get(input) ?? [])], attributed);
+      for (const derived of made) derivedFrom(derived, node);
+    }
   }
   return wrt.map((w) => adjoints.get(w) ?? broadcastTo(constant(0), w.shape));
+}
+
+/** Nodes reachable from `roots` without passing through `known` (the forward graph, earlier rules' nodes); adds them to it. */
+function newNodes(roots: readonly Node[], known: Set<Node>): Node[] {
+  const found: Node[] = [];
+  const pending = [...roots];
+  while (pending.length > 0) {
+    const node = pending.pop()!;
+    if (known.has(node)) continue;
+    known.add(node);
+    found.push(node);
+    pending.push(...node.inputs);
+  }
+  return found;
 }
 
 /** Nodes that lie on some path from a `wrt` node to the seed: only they need adjoints. */

@@ -5,15 +5,15 @@
 
 import type { Node } from "../ir/node.js";
 import type { Tensor } from "../dsl/tensor.js";
-import { formatBoth, joinTex, joinText, type FormatOptions } from "./format.js";
-import { adjointsBetween, gradientOf, latexMime, type MimeBundle } from "./expression.js";
+import { formatBoth, joinTex, joinText, type FormatOptions } from "../print/format.js";
+import { adjointsBetween, gradientOf, latexMime, type MimeBundle } from "../print/expression.js";
 import { ComputationGraph, type GraphOptions } from "./graph.js";
-import { texName, texText } from "./names.js";
+import { texName, texText } from "../print/names.js";
 import { isModelDefinition } from "../dsl/model.js";
 import { inspectModel } from "./model.js";
-import { bundlesOf, denoJupyter, inspectText, tslabSend, type Displayable } from "./notebook.js";
+import { bundlesOf, denoJupyter, inspectText, tslabSend, type Displayable } from "../print/notebook.js";
 
-export type { Displayable } from "./notebook.js";
+export type { Displayable } from "../print/notebook.js";
 
 /** Show expressions, graphs, model views or anything displayable: rich output in a notebook, text on a console. */
 export async function display(...values: unknown[]): Promise<void> {

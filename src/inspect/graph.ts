@@ -11,10 +11,11 @@ import { Op } from "../ir/ops.js";
 import { derivativeRules } from "../grad/rules.js";
 import { gradients } from "../grad/reverse.js";
 import { simplify } from "../passes/simplify.js";
-import { formatText, joinText } from "./format.js";
-import { formatNumber } from "./names.js";
-import type { MimeBundle } from "./expression.js";
-import { inspectText } from "./notebook.js";
+import { formatText, joinText } from "../print/format.js";
+import { formatNumber } from "../print/names.js";
+import { opNames } from "../print/op-names.js";
+import type { MimeBundle } from "../print/expression.js";
+import { inspectText } from "../print/notebook.js";
 
 export interface GraphNode {
   readonly id: string;
@@ -44,20 +45,13 @@ export interface GraphEdge {
   readonly local?: string;
 }
 
-const opLabels: Partial<Record<Op, string>> = {
-  [Op.Add]: "+", [Op.Sub]: "−", [Op.Mul]: "×", [Op.Div]: "÷", [Op.Neg]: "−x", [Op.Exp]: "exp", [Op.Log]: "log",
-  [Op.Sin]: "sin", [Op.Cos]: "cos", [Op.Sqrt]: "√", [Op.Abs]: "|x|", [Op.Sigmoid]: "σ", [Op.Tanh]: "tanh",
-  [Op.Softplus]: "softplus", [Op.Maximum]: "max", [Op.Minimum]: "min", [Op.MatMul]: "·", [Op.Sum]: "Σ",
-  [Op.LogSumExp]: "logΣexp", [Op.Transpose]: "ᵀ", [Op.SoftmaxCrossEntropy]: "CE", [Op.BatchSum]: "Σₙ",
-};
-
 function labelOf(node: Node): string {
   // named leaves (a dropout mask too) as the printed equations name them
   if (node.inputs.length === 0 && node.attrs.name !== undefined) return node.attrs.name;
   if (node.op === Op.Param || node.op === Op.Input) return "?";
   if (node.op === Op.Const) return formatNumber(node.attrs.value!);
   if (node.op === Op.PowConst) return `x^${formatNumber(node.attrs.exponent!)}`;
-  return opLabels[node.op] ?? node.op;
+  return opNames[node.op].graph;
 }
 
 function skipLayout(node: Node): Node {

@@ -10,12 +10,13 @@ import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 import { simplify } from "../passes/simplify.js";
 import { GradgenError } from "../errors.js";
-import { displayChildren, displayOrder, formatBoth, type Formatted } from "./format.js";
-import { isRowColumnFlip } from "./layout.js";
-import { adjointsBetween, latexMime, type MimeBundle } from "./expression.js";
+import { formatBoth, type Formatted } from "../print/format.js";
+import { displayChildren, displayOrder } from "../print/display-order.js";
+import { isRowColumnFlip } from "../print/layout.js";
+import { adjointsBetween, latexMime, type MimeBundle } from "../print/expression.js";
 import { ComputationGraph } from "./graph.js";
-import { texName } from "./names.js";
-import { inspectText, type Displayable } from "./notebook.js";
+import { texName } from "../print/names.js";
+import { inspectText, type Displayable } from "../print/notebook.js";
 
 export interface Residual {
   readonly name: string;

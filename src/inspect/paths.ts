@@ -12,10 +12,10 @@ import { gradients } from "../grad/reverse.js";
 import { simplify } from "../passes/simplify.js";
 import { GradgenError } from "../errors.js";
 import type { Tensor } from "../dsl/tensor.js";
-import { formatBoth, joinText } from "./format.js";
-import { texName } from "./names.js";
-import { latexMime, type MimeBundle } from "./expression.js";
-import { inspectText } from "./notebook.js";
+import { formatBoth, joinText } from "../print/format.js";
+import { texName } from "../print/names.js";
+import { latexMime, type MimeBundle } from "../print/expression.js";
+import { inspectText } from "../print/notebook.js";
 
 export interface Path {
   /** The values along the path, from w to f, as text. */

@@ -1,6 +1,6 @@
-// Symbolic expressions for inspection: symbols, the DSL's operations on them, grad (any order),
-// evaluate, and parse for expression strings. Expressions are Tensors, so everything the model DSL
-// does works here, and every expression prints as text, LaTeX and in notebooks.
+// Symbolic expressions for inspection: symbols, evaluate, and parse for expression strings.
+// Expressions are Tensors, so everything the model DSL does (grad of any order included:
+// src/dsl/grad.ts) works here, and every expression prints as text, LaTeX and in notebooks.
 
 import { createRequire } from "node:module";
 import type { MathNode } from "mathjs";
@@ -11,9 +11,7 @@ import { reachableInOrder } from "../ir/graph.js";
 import { makeNode, type Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 import type { Shape } from "../ir/shape.js";
-import { grad as dslGrad } from "../dsl/grad.js";
 import { Tensor } from "../dsl/tensor.js";
-import { recordGradient } from "./expression.js";
 
 const identifier = /^[A-Za-z_$α-ωΑ-Ω][A-Za-z0-9_$α-ωΑ-Ω]*$/u;
 
@@ -26,16 +24,6 @@ export function symbol(name: string, shape: Shape = []): Tensor {
 /** Symbols from a space- or comma-separated list: `const [x, y, z] = symbols("x y z")`. */
 export function symbols(names: string, shape: Shape = []): Tensor[] {
   return names.split(/[\s,]+/).filter((n) => n.length > 0).map((n) => symbol(n, shape));
-}
-
-/** ∂f/∂wrt for a scalar f (the model DSL's grad, remembering f so the result prints with δ names). */
-export function grad(f: Tensor, wrt: Tensor): Tensor;
-export function grad(f: Tensor, wrt: readonly Tensor[]): Tensor[];
-export function grad(f: Tensor, wrt: Tensor | readonly Tensor[]): Tensor | Tensor[] {
-  const list = wrt instanceof Tensor ? [wrt] : [...wrt];
-  const results = dslGrad(f, list);
-  results.forEach((g, i) => recordGradient(g.node, f.node, list[i]!.node));
-  return wrt instanceof Tensor ? results[0]! : results;
 }
 
 export type Value = number | readonly number[] | ArrayLike<number>;

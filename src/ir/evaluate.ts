@@ -2,7 +2,7 @@
 // simplification and the emitters are tested against, and what inspection's evaluate() runs.
 // Written for clarity, not speed.
 
-import { GradgenError } from "../errors.js";
+import { GradgenError, unreachable } from "../errors.js";
 import { reachableInOrder } from "./graph.js";
 import type { Node } from "./node.js";
 import { Op } from "./ops.js";
@@ -42,8 +42,9 @@ export function evaluate(roots: readonly Node[], leaves: ReadonlyMap<Node, Array
 function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: ReadonlyMap<Node, ArrayLike<number>>, batchSize: number): Float64Array {
   const out = new Float64Array(sizeOf(node.shape));
   const arg = (i: number) => values.get(node.inputs[i]!)!;
-  if (isElementwiseOp(node.op)) {
-    const f = scalarFunctions[node.op];
+  const op = node.op;
+  if (isElementwiseOp(op)) {
+    const f = scalarFunctions[op];
     const exponent = node.attrs.exponent ?? 1;
     for (let flat = 0; flat < out.length; flat++) {
       const index = unravel(flat, node.shape);
@@ -51,7 +52,7 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
     }
     return out;
   }
-  switch (node.op) {
+  switch (op) {
     case Op.Input:
     case Op.Param:
     case Op.DropoutMask: {
@@ -132,6 +133,6 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
       return out;
     }
     default:
-      throw new GradgenError(`evaluate: no rule for ${node.op}`);
+      return unreachable(op, "op");
   }
 }

@@ -31,8 +31,11 @@ export function reachableInOrder(roots: readonly Node[]): Node[] {
  * The graph rebuilt bottom-up: `transform(node, inputs)` receives the node's operands already
  * transformed, in the order reachableInOrder visits them. A loop, not recursion, so depth is unbounded.
  */
-export function transformGraph(roots: readonly Node[], transform: (node: Node, inputs: readonly Node[]) => Node): Node[] {
-  const results = new Map<Node, Node>();
+export function transformGraph(
+  roots: readonly Node[],
+  transform: (node: Node, inputs: readonly Node[]) => Node,
+  results: Map<Node, Node> = new Map(),
+): Node[] {
   for (const node of reachableInOrder(roots)) {
     results.set(node, transform(node, node.inputs.map((input) => results.get(input)!)));
   }

@@ -2,8 +2,8 @@
 // structure (op, operand ids, attributes), so structurally equal expressions are one object:
 // common subexpressions are shared by construction, and equality is `===`.
 
-import { GradgenError, type SourceLocation } from "../errors.js";
-import { commutativeOps, elementwiseOps, Op } from "./ops.js";
+import { GradgenError, unreachable, type SourceLocation } from "../errors.js";
+import { commutativeOps, isElementwiseOp, Op } from "./ops.js";
 import {
   broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, sizeOf, type Shape,
 } from "./shape.js";
@@ -134,7 +134,7 @@ function fail(message: string): never {
 }
 
 function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
-  if (elementwiseOps.has(op)) {
+  if (isElementwiseOp(op)) {
     let shape: Shape = [];
     for (const input of inputs) {
       const next = broadcastShapes(shape, input.shape);
@@ -198,6 +198,6 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       }
       return [];
     default:
-      return fail(`internal: no shape rule for ${op}`);
+      return unreachable(op, "op");
   }
 }

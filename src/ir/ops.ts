@@ -64,10 +64,17 @@ export const binaryElementwise = [
   Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Maximum, Op.Minimum, Op.Greater, Op.Equal,
 ] as const;
 
+const elementwiseOpList = [...unaryElementwise, ...binaryElementwise, Op.Select] as const;
+
+/** An op computed one element at a time (derived from the lists above, so none is missed). */
+export type ElementwiseOp = (typeof elementwiseOpList)[number];
+
 /** Ops computed one element at a time; the emitter fuses chains of them into one loop. */
-export const elementwiseOps: ReadonlySet<Op> = new Set<Op>([
-  ...unaryElementwise, ...binaryElementwise, Op.Select,
-]);
+export const elementwiseOps: ReadonlySet<Op> = new Set<Op>(elementwiseOpList);
+
+export function isElementwiseOp(op: Op): op is ElementwiseOp {
+  return elementwiseOps.has(op);
+}
 
 /** Ops whose operands are interchangeable; interning sorts their operands so a·b and b·a are one node. */
 export const commutativeOps: ReadonlySet<Op> = new Set<Op>([
@@ -76,5 +83,11 @@ export const commutativeOps: ReadonlySet<Op> = new Set<Op>([
 
 export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast]);
 
-export const leafOps: ReadonlySet<Op> = new Set<Op>([Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask]);
+const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask] as const;
+export type LeafOp = (typeof leafOpList)[number];
+export const leafOps: ReadonlySet<Op> = new Set<Op>(leafOpList);
+
+export function isLeafOp(op: Op): op is LeafOp {
+  return leafOps.has(op);
+}
 

@@ -1,16 +1,10 @@
 // What each elementwise op computes on one element, as plain functions. Constant folding uses this
-// table; the emitters have their own op tables that print the same math as code.
+// table; the emitters have their own op tables that print the same math as code. Which ops are
+// elementwise is ir/ops.ts's list (ElementwiseOp is derived from it).
 
-import { Op } from "./ops.js";
+import { Op, type ElementwiseOp } from "./ops.js";
 
-export type ElementwiseOp =
-  | Op.Neg | Op.Exp | Op.Log | Op.Sin | Op.Cos | Op.Sqrt | Op.Abs | Op.Sign | Op.Sigmoid | Op.Tanh
-  | Op.Softplus | Op.PowConst | Op.Add | Op.Sub | Op.Mul | Op.Div | Op.Maximum | Op.Minimum
-  | Op.Greater | Op.Equal | Op.Select;
-
-export function isElementwiseOp(op: Op): op is ElementwiseOp {
-  return op in scalarFunctions;
-}
+export { isElementwiseOp, type ElementwiseOp } from "./ops.js";
 
 /** `exponent` is PowConst's attribute; other ops ignore it. */
 export const scalarFunctions: { readonly [K in ElementwiseOp]: (args: number[], exponent: number) => number } = {

@@ -18,6 +18,7 @@ function expandNode(node: Node, inputs: readonly Node[]): Node {
   return rebuild(node, inputs);
 }
 
-export function expandComposites(roots: readonly Node[]): Node[] {
-  return transformGraph(roots, expandNode);
+/** `expanded`, if given, learns what each node reached became. */
+export function expandComposites(roots: readonly Node[], expanded: Map<Node, Node> = new Map()): Node[] {
+  return transformGraph(roots, expandNode, expanded);
 }

@@ -283,6 +283,11 @@ function simplifyNode(node: Node, firedRules: string[] | undefined): Node {
   }
 }
 
+/** What `node` became in the last simplify() that reached it (every node it reached has one). */
+export function simplifiedForm(node: Node): Node | undefined {
+  return normalForms.get(node);
+}
+
 /** Simplify several roots together (shared subexpressions are simplified once). */
 export function simplify(roots: readonly Node[], firedRules?: string[]): Node[] {
   return roots.map((root) => simplifyNode(root, firedRules));

@@ -2,6 +2,7 @@
 // buffer. A temporary is live from the kernel that writes it to the last kernel that reads it;
 // a kernel's output never shares with anything it reads (allocation happens before release).
 
+import { unreachable } from "../errors.js";
 import type { Access, Kernel, MatrixAccess, Value } from "./program.js";
 import type { LoweredEntry } from "./lower.js";
 import { bufferName } from "./names.js";
@@ -178,5 +179,7 @@ function renameKernel(kernel: Kernel, rename: (name: string) => string): Kernel 
       return { ...kernel, buffer: rename(kernel.buffer) };
     case "local":
       return { ...kernel, values: kernel.values.map((v) => renameValue(v, rename)) };
+    default:
+      return unreachable(kernel, "kernel kind");
   }
 }

@@ -6,10 +6,10 @@
 //   buffer  everything else: a kernel writes it to a buffer
 //   fused   a per-example matmul summed over the batch: one GEMM whose contraction runs over examples
 
-import { GradgenError, type SourceLocation } from "../errors.js";
+import { GradgenError, unreachable, type SourceLocation } from "../errors.js";
 import type { Node } from "../ir/node.js";
 import { reachableInOrder } from "../ir/graph.js";
-import { elementwiseOps, layoutOps, leafOps, Op } from "../ir/ops.js";
+import { elementwiseOps, isElementwiseOp, isLeafOp, layoutOps, leafOps, Op } from "../ir/ops.js";
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
 import type {
   Access, Extent, GemmForm, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value,
@@ -192,7 +192,9 @@ class EntryLowering {
   private readonly pendingCopies = new Map<Node, View>();
 
   private leafView(node: Node): View {
-    switch (node.op) {
+    const op = node.op;
+    if (!isLeafOp(op)) throw new Error(`internal: ${op} is not a leaf`);
+    switch (op) {
       case Op.Input:
         this.inputsRead.add(node.attrs.name!);
         this.inputSizes.set(bufferName.input(node.attrs.name!), node.size);
@@ -203,8 +205,10 @@ class EntryLowering {
         return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
       case Op.DropoutMask:
         return contiguousView({ kind: "buffer", name: bufferName.mask(node.attrs.name!) }, node.shape, true);
-      default:
+      case Op.BatchSize:
         return { storage: { kind: "scalar", code: { kind: "batchSize" } }, offset: 0, shape: [], strides: [], batchStride: 0 };
+      default:
+        return unreachable(op, "leaf op");
     }
   }
 
@@ -256,14 +260,15 @@ class EntryLowering {
     }
     if (kind !== "buffer") return;
     const target = this.views.get(node)!;
-    if (elementwiseOps.has(node.op)) {
+    const op = node.op;
+    if (isElementwiseOp(op)) {
       const space = { shape: node.shape, perExample: node.batched };
       const values: Value[] = [];
       this.valueOf(node, space, values, new Map(), true);
       this.kernels.push(coalesce({ kind: "loop", comment: this.describe(node), dims: dimsOf(space), values, target: accessFor(target, space), mode: "assign", unrolled: 0 }));
       return;
     }
-    switch (node.op) {
+    switch (op) {
       case Op.Reshape:
       case Op.Transpose:
       case Op.Broadcast: {
@@ -284,8 +289,16 @@ class EntryLowering {
       case Op.MatMul:
         this.kernels.push(this.staged(this.matmulKernel(node, target)));
         return;
+      case Op.Input:
+      case Op.Param:
+      case Op.Const:
+      case Op.BatchSize:
+      case Op.DropoutMask:
+      case Op.CustomGradient:
+      case Op.SoftmaxCrossEntropy:
+        throw new Error(`internal: no kernel for ${op} (leaves are views; composites are expanded before scheduling)`);
       default:
-        throw new GradgenError(`internal: no kernel for ${node.op}`);
+        unreachable(op, "op");
     }
   }
 

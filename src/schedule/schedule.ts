@@ -2,15 +2,16 @@
 // the shared work buffers.
 
 import { createHash } from "node:crypto";
-import type { TrainingGraph } from "../passes/pipeline.js";
+import { dump, type TrainingGraph } from "../pipeline.js";
 import { printGraph } from "../ir/print.js";
 import type { OptimizerSpec } from "../optimizers.js";
 import { planBuffers } from "./buffers.js";
 import { defaultTuning, lowerEntryPoint, straightLineDims, type Binding, type Tuning } from "./lower.js";
 import { planOptimizer } from "./optimizer-updates.js";
 import { bufferName } from "./names.js";
-import type { BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
+import type { Access, BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
 import { sizeOf } from "../ir/shape.js";
+import { printKernels, printProgram } from "./print.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
 function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
@@ -42,8 +43,12 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     { name: "predict", bindings: graph.outputs.map(({ name, node }) => ({ node, target: toBuffer(bufferName.output(name), node.batched) })) },
   ];
   const tuning = options.tuning ?? defaultTuning;
-  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, model.origins));
+  const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, graph.origins));
+  const entryText = (kernels: (i: number) => { kernels: readonly Kernel[]; returns?: Access }) =>
+    entrySpecs.map((spec, i) => `entry ${spec.name}\n${printKernels(kernels(i).kernels, kernels(i).returns).replace(/^/gm, "  ")}`).join("\n");
+  dump("lower", "program", () => entryText((i) => lowered[i]!));
   const { slots, planned } = planBuffers(lowered, options.batch);
+  dump("plan-buffers", "program", () => [...slots.map((slot) => `${slot.name}: ${slot.size}`), entryText((i) => planned[i]!)].join("\n"));
 
   const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
   const optimizer = planOptimizer(options.optimizer, params);
@@ -83,7 +88,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
     ...params.map((p) => `${p.name}: [${p.shape.join(",")}]`),
   ].join("\n");
-  return {
+  const program: Program = {
     modelName: model.name,
     batch: options.batch,
     dtype: options.dtype,
@@ -98,5 +103,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     arenaSize,
     entryPoints,
   };
+  dump("program", "program", () => printProgram(program));
+  return program;
 }
 

@@ -6,7 +6,7 @@ import katex from "katex";
 import { readdirSync } from "node:fs";
 import { equations, grad, inspectModel, nn, parse, paths, symbol, symbols, type ModelDefinition } from "gradgen";
 import { traceModel } from "../../src/dsl/model.js";
-import { texName, texText } from "../../src/inspect/names.js";
+import { texName, texText } from "../../src/print/names.js";
 
 function render(tex: string): string {
   return katex.renderToString(tex, { throwOnError: true, displayMode: true, strict: "error" });

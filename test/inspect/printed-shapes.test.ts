@@ -10,8 +10,8 @@ import { evaluate } from "../../src/ir/evaluate.js";
 import type { Node } from "../../src/ir/node.js";
 import { reachableInOrder } from "../../src/ir/graph.js";
 import { Op } from "../../src/ir/ops.js";
-import { printedForm } from "../../src/inspect/layout.js";
-import type { Formatted } from "../../src/inspect/format.js";
+import { printedForm } from "../../src/print/layout.js";
+import type { Formatted } from "../../src/print/format.js";
 import { exampleModels, extraModels, inputPenalty } from "./models.js";
 
 /** Shapes of every node reachable from `roots`, as src/ir/evaluate.ts computes them (values from a seeded ramp). */

@@ -13,12 +13,15 @@ const context = await gpu();
 const device = typeof context === "string" ? undefined : (context as GpuContext).device;
 afterAll(() => removeTempDirs());
 
+/** A kernel comment without the model line it names. */
+const withoutLine = (comment: string) => comment.replace(/\s+\([^()]*:\d+\)$/, "");
+
 /** Which kernels the planner fuses, as "gemm comment → loop comment", per entry point. */
 function fusedPairs(definition: Parameters<typeof programOf>[0], batch: number): Record<string, string[]> {
   const program = programOf(definition, { batch });
   return Object.fromEntries(program.entryPoints.map((entry) => [
     entry.name,
-    [...planEpilogueFusions(program, entry).values()].map((f) => `${(entry.kernels[f.gemm] as { comment: string }).comment} → ${f.loop.comment.replace(/\s+\(.*\)$/, "")}`),
+    [...planEpilogueFusions(program, entry).values()].map((f) => `${withoutLine((entry.kernels[f.gemm] as { comment: string }).comment)} → ${withoutLine(f.loop.comment)}`),
   ]));
 }
 

@@ -11,7 +11,7 @@ import { compile, type CompileOptions, type ModelDefinition } from "gradgen";
 import { emitWgsl, planWgsl, printShaders, type WgslModuleOptions } from "../../src/emit/wgsl/index.js";
 import type { Program } from "../../src/schedule/program.js";
 import { traceModel } from "../../src/dsl/model.js";
-import { buildTrainingGraph } from "../../src/passes/pipeline.js";
+import { buildTrainingGraph } from "../../src/pipeline.js";
 import { schedule } from "../../src/schedule/schedule.js";
 import { defaultTuning } from "../../src/schedule/lower.js";
 import { resolveOptions } from "../../src/compile.js";

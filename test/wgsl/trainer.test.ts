@@ -11,7 +11,7 @@ import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
 import { emitWgsl, wgslLiteral } from "../../src/emit/wgsl/index.js";
 import { traceModel } from "../../src/dsl/model.js";
-import { buildTrainingGraph } from "../../src/passes/pipeline.js";
+import { buildTrainingGraph } from "../../src/pipeline.js";
 import { schedule } from "../../src/schedule/schedule.js";
 import { defaultTuning } from "../../src/schedule/lower.js";
 import { resolveOptions, type CompileOptions } from "../../src/compile.js";

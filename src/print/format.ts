@@ -12,9 +12,9 @@
 // node is rendered once, so printing is linear and has no recursion-depth limit.
 //
 // One layout is decided with the text form and shared by the LaTeX form, so both name the same
-// temporaries and order terms the same way. Ops without a printing rule here (new ones) print as
-// op(arguments), so the printer never fails on a graph.
+// temporaries and order terms the same way. Every op has a printing rule (the switch is exhaustive).
 
+import { unreachable } from "../errors.js";
 import * as ir from "../ir/build.js";
 import { reachableInOrder } from "../ir/graph.js";
 import type { Node } from "../ir/node.js";
@@ -23,14 +23,9 @@ import type { Shape } from "../ir/shape.js";
 import { simplify } from "../passes/simplify.js";
 import { expandedForm } from "./algebra.js";
 import { asMatrix, broadcastPrinted, isRowColumnFlip, printsAs, see, seeLayout } from "./layout.js";
-import { formatNumber, superscript, texName } from "./names.js";
-
-const enum Prec { Sum = 1, Product = 2, Unary = 3, Power = 4, Atom = 5 }
-
-interface Text {
-  readonly s: string;
-  readonly prec: number;
-}
+import { Prec, texDialect, textDialect, wrap, type Dialect, type Text } from "./dialect.js";
+import { opNames } from "./op-names.js";
+import { displayChildren, displayOrder, isLeaf, logSoftmaxOperand, softmaxOperand } from "./display-order.js";
 
 interface Rendered extends Text {
   /** The shape the printed text stands for (a vector reads as a row); null when it has none. */
@@ -70,156 +65,6 @@ export interface Formatted {
   readonly results: readonly string[];
   /** The shape each printed result stands for. */
   readonly resultShapes: readonly (Shape | null)[];
-}
-
-// ── the display structure: layout ops are transparent, softmax is one node ──────────────────────
-
-/** z − logΣexp(z) (broadcast back): the z of log softmax(z), if `node` is that. */
-function logSoftmaxOperand(node: Node): Node | undefined {
-  if (node.op !== Op.Sub) return undefined;
-  const z = see(node.inputs[0]!);
-  const lse = see(node.inputs[1]!);
-  return lse.op === Op.LogSumExp && see(lse.inputs[0]!) === z ? z : undefined;
-}
-
-function softmaxOperand(node: Node): Node | undefined {
-  return node.op === Op.Exp ? logSoftmaxOperand(see(node.inputs[0]!)) : undefined;
-}
-
-/** Ops whose operands broadcast elementwise, numpy style: a broadcast into them need not print. */
-const elementwise = new Set<Op>([
-  Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Neg, Op.PowConst, Op.Maximum, Op.Minimum, Op.Greater, Op.Equal, Op.Select,
-  Op.Sigmoid, Op.Exp, Op.Log, Op.Sin, Op.Cos, Op.Tanh, Op.Softplus, Op.Sign, Op.Sqrt, Op.Abs,
-]);
-
-/** The operands as printed. */
-export function displayChildren(node: Node): Node[] {
-  const softmax = softmaxOperand(node) ?? logSoftmaxOperand(node);
-  if (softmax) return [softmax];
-  return node.inputs.map(elementwise.has(node.op) ? see : seeLayout);
-}
-
-const isLeaf = (node: Node): boolean => node.inputs.length === 0;
-
-/** Display nodes reachable from `roots`, operands first (iterative: graphs can be deep). */
-export function displayOrder(roots: readonly Node[]): Node[] {
-  const order: Node[] = [];
-  const done = new Set<Node>();
-  for (const root of roots.map(see)) {
-    if (done.has(root)) continue;
-    done.add(root);
-    const stack: { node: Node; children: Node[]; next: number }[] = [{ node: root, children: displayChildren(root), next: 0 }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const child = top.children[top.next++];
-      if (child === undefined) {
-        order.push(top.node);
-        stack.pop();
-      } else if (!done.has(child)) {
-        done.add(child);
-        stack.push({ node: child, children: displayChildren(child), next: 0 });
-      }
-    }
-  }
-  return order;
-}
-
-// ── dialects ───────────────────────────────────────────────────────────────────────────────────
-
-interface Dialect {
-  readonly name: (name: string) => string;
-  readonly number: (value: number) => string;
-  readonly paren: (s: string) => string;
-  readonly minus: string;
-  readonly plus: string;
-  readonly subtract: string;
-  /** Separator between two factors; `tensors` when both sides are non-scalar (elementwise ⊙). */
-  readonly times: (left: string, right: string, tensors: boolean) => string;
-  readonly quotient: (num: Text, den: Text) => Text;
-  readonly power: (base: Text, exponent: number) => string;
-  readonly call: (fn: string, args: readonly string[]) => string;
-  /** f²(u) for a small integer power of a named function, if the dialect writes it that way. */
-  readonly callPower: (fn: string, arg: string, exponent: number) => string;
-  readonly functionName: (op: Op) => string;
-  readonly exp: (arg: Text) => Text;
-  readonly sqrt: (arg: string) => string;
-  readonly abs: (arg: string) => string;
-  readonly transpose: (arg: Text) => string;
-  readonly sum: (arg: Text, axes: string | undefined) => string;
-  readonly batchSum: (arg: Text) => string;
-  readonly batchSize: string;
-  readonly compare: (a: string, relation: ">" | "=", b: string) => string;
-  readonly select: (condition: string, a: string, b: string) => string;
-  readonly matmul: string;
-}
-
-const textFunctionNames: Partial<Record<Op, string>> = {
-  [Op.Sigmoid]: "σ", [Op.Exp]: "exp", [Op.Log]: "log", [Op.Sin]: "sin", [Op.Cos]: "cos", [Op.Tanh]: "tanh",
-  [Op.Softplus]: "softplus", [Op.Sign]: "sign", [Op.Maximum]: "max", [Op.Minimum]: "min", [Op.Max]: "max",
-  [Op.LogSumExp]: "logsumexp", [Op.SoftmaxCrossEntropy]: "CE",
-};
-
-const texFunctionNames: Partial<Record<Op, string>> = {
-  [Op.Sigmoid]: "\\sigma", [Op.Exp]: "\\exp", [Op.Log]: "\\log", [Op.Sin]: "\\sin", [Op.Cos]: "\\cos", [Op.Tanh]: "\\tanh",
-  [Op.Softplus]: "\\operatorname{softplus}", [Op.Sign]: "\\operatorname{sign}", [Op.Maximum]: "\\max", [Op.Minimum]: "\\min",
-  [Op.Max]: "\\max", [Op.LogSumExp]: "\\operatorname{logsumexp}", [Op.SoftmaxCrossEntropy]: "\\operatorname{CE}",
-};
-
-const textDialect: Dialect = {
-  name: (name) => name,
-  number: formatNumber,
-  paren: (s) => `(${s})`,
-  minus: "−",
-  plus: " + ",
-  subtract: " − ",
-  times: (left, right, tensors) => `${left}${tensors ? " ⊙ " : "·"}${right}`,
-  quotient: (num, den) => ({ s: `${wrap(textDialect, num, Prec.Product)}/${wrap(textDialect, den, Prec.Power)}`, prec: Prec.Product }),
-  power: (base, exponent) => `${wrap(textDialect, base, Prec.Atom)}^${exponent < 0 ? `(−${formatNumber(-exponent)})` : formatNumber(exponent)}`,
-  call: (fn, args) => `${fn}(${args.join(", ")})`,
-  callPower: (fn, arg, exponent) => `${fn}${superscript(exponent)}(${arg})`,
-  functionName: (op) => textFunctionNames[op] ?? op,
-  exp: (arg) => ({ s: `exp(${arg.s})`, prec: Prec.Atom }),
-  sqrt: (arg) => `√(${arg})`,
-  abs: (arg) => `|${arg}|`,
-  transpose: (arg) => `${wrap(textDialect, arg, Prec.Atom)}ᵀ`,
-  sum: (arg, axes) => `Σ${axes ? `[${axes}]` : ""}${wrap(textDialect, arg, Prec.Atom)}`,
-  batchSum: (arg) => `Σₙ${wrap(textDialect, arg, Prec.Atom)}`,
-  batchSize: "n",
-  compare: (a, relation, b) => `[${a} ${relation} ${b}]`,
-  select: (condition, a, b) => `(${condition} ? ${a} : ${b})`,
-  matmul: "·",
-};
-
-const texParen = (s: string): string => `\\left(${s}\\right)`;
-
-const texDialect: Dialect = {
-  name: texName,
-  number: (value) => formatNumber(value).replace("Infinity", "\\infty").replace(/e([+-]\d+)$/, (_, e: string) => ` \\times 10^{${Number(e)}}`),
-  paren: texParen,
-  minus: "-",
-  plus: " + ",
-  subtract: " - ",
-  // juxtaposition, except where digits would run together
-  times: (left, right, tensors) => (tensors ? `${left} \\odot ${right}` : /^[\d.]/.test(right) ? `${left} \\cdot ${right}` : `${left} ${right}`),
-  quotient: (num, den) => ({ s: `\\frac{${num.s}}{${den.s}}`, prec: Prec.Power }),
-  power: (base, exponent) => `${wrap(texDialect, base, Prec.Atom)}^{${formatNumber(exponent)}}`,
-  call: (fn, args) => `${fn}${texParen(args.join(", "))}`,
-  callPower: (fn, arg, exponent) => `${fn}^{${exponent}}${texParen(arg)}`,
-  functionName: (op) => texFunctionNames[op] ?? `\\operatorname{${op}}`,
-  exp: (arg) => ({ s: `e^{${arg.s}}`, prec: Prec.Power }),
-  sqrt: (arg) => `\\sqrt{${arg}}`,
-  abs: (arg) => `\\left|${arg}\\right|`,
-  transpose: (arg) => `${wrap(texDialect, arg, Prec.Atom)}^{\\top}`,
-  sum: (arg, axes) => `\\sum${axes ? `_{\\text{axis } ${axes}}` : ""} ${wrap(texDialect, arg, Prec.Atom)}`,
-  batchSum: (arg) => `\\sum_{n} ${wrap(texDialect, arg, Prec.Atom)}`,
-  batchSize: "n",
-  compare: (a, relation, b) => `\\left[${a} ${relation} ${b}\\right]`,
-  select: (condition, a, b) => `\\begin{cases} ${a} & \\text{if } ${condition} \\\\ ${b} & \\text{otherwise} \\end{cases}`,
-  matmul: " ",
-};
-
-function wrap(dialect: Dialect, r: Text, atLeast: number): string {
-  return r.prec >= atLeast ? r.s : dialect.paren(r.s);
 }
 
 // ── display rewrites: products of sums of quotients print expanded when shorter ────────────────
@@ -513,11 +358,13 @@ class Printer {
         const shape = a && b && a[1] === b[0] ? [a[0]!, b[1]!] : null;
         return { s: `${wrap(d, left, Prec.Product)}${d.matmul}${wrap(d, right, Prec.Power)}`, prec: Prec.Product, shape };
       }
-      default: {
+      case Op.CustomGradient: {
         const xs = args();
         const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
         return atom(d.call(d.functionName(node.op), xs.map((x) => x.s)), shape);
       }
+      default:
+        return unreachable(node.op, "op");
     }
   }
 
@@ -607,8 +454,7 @@ class Printer {
     const base = this.ref(factor.node);
     if (magnitude === 1) return base;
     if (magnitude === 0.5) return { s: d.sqrt(base.s), prec: Prec.Atom, shape: base.shape };
-    const fn = textFunctionNames[factor.node.op];
-    const isCall = this.inline(factor.node) && fn !== undefined && !softmaxOperand(factor.node) && factor.node.op !== Op.Exp
+    const isCall = this.inline(factor.node) && opNames[factor.node.op].isFunction && !softmaxOperand(factor.node) && factor.node.op !== Op.Exp
       && factor.node.inputs.length === 1 && factor.node.op !== Op.LogSumExp && factor.node.op !== Op.Max;
     if (isCall && Number.isInteger(magnitude) && magnitude > 1 && magnitude < 10) {
       return { s: d.callPower(d.functionName(factor.node.op), this.ref(displayChildren(factor.node)[0]!).s, magnitude), prec: Prec.Atom, shape: base.shape };
