@@ -40,7 +40,7 @@ import { Session } from "node:inspector/promises";
 import { loadTfjs, tfjsWasmFlavour } from "./support/tfjs.mjs";
 import { createReferenceTrainer } from "./support/reference.mjs";
 import { barChartSvg } from "./support/bar-chart.mjs";
-import { createRandom, median, settle, sleep, tick } from "./support/measure.mjs";
+import { createRandom, median, settle, sleep } from "./support/measure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 

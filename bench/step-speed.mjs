@@ -28,7 +28,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Session } from "node:inspector/promises";
 import { loadTfjsCpu } from "./support/tfjs-cpu.mjs";
-import { createRandom, median, settle, sleep, tick, youngBytesPerCall } from "./support/measure.mjs";
+import { createRandom, median, settle, sleep, youngBytesPerCall } from "./support/measure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = new Set(process.argv.slice(2));
@@ -291,7 +291,7 @@ async function benchModel(tf, name, module) {
   const tfTrainer = createTfTrainer(tf, name, initial, batches, config.learningRate);
 
   // Warm-up (also estimates the gradgen step time, to keep the mlp run within its budget).
-  let started = performance.now();
+  const started = performance.now();
   runGradgen(trainer, batches, config.gradgen.warmup);
   const warmMs = (performance.now() - started) / config.gradgen.warmup;
   runTf(tfTrainer, config.tfjs.warmup);

@@ -13,7 +13,7 @@
 // and the ratios wgsl/ts. The figures are medians over interleaved chunks. On this machine the "GPU"
 // is Mesa's lavapipe (LLVM on the CPU, 2 shared cores), so the ratios say what the dispatch overhead
 // and naive kernels cost, not what a real GPU does. Results also go to bench/results/wgsl.json.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";

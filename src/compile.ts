@@ -11,6 +11,7 @@ import { describeWgslPlan, emitWgsl, planWgsl, printShaders } from "./emit/wgsl/
 import { quotedPath, shellWord } from "./emit/header-text.js";
 import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
 import type { Program } from "./schedule/program.js";
+import { regenerateCommand } from "./compile-flags.js";
 
 export interface CompileOptions {
   /** Examples per call (the largest n a call may pass). Default 1. */
@@ -103,28 +104,12 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   checkArenaSize(program, traced, definition.origin);
   // The path is quoted where it is not plain: a newline in it must not end the header's comment.
   const source = options.source === undefined ? `model "${definition.name}"` : quotedPath(options.source);
-  const flags = [`--batch ${resolved.batch}`, ...(resolved.dtype !== "f32" ? [`--dtype ${resolved.dtype}`] : []), ...optimizerFlags(options)];
   const wanted = options.targets ?? ["ts"];
   const unknown = wanted.find((t) => !targets.includes(t));
   if (unknown !== undefined || wanted.length === 0) {
-    throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. --target ts,wgsl).`);
+    throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. targets: ["ts", "wgsl"]).`);
   }
-  if (wanted.join(",") !== "ts") flags.push(`--target ${wanted.join(",")}`);
-  const command = `gradgen compile ${options.source === undefined ? source : shellWord(options.source)} ${flags.join(" ")}`;
+  const command = regenerateCommand(options.source === undefined ? source : shellWord(options.source), options, resolved, wanted);
   const files = targets.filter((t) => wanted.includes(t)).map((t): CompiledFile => ({ path: targetTable[t].file(definition.name), ...targetTable[t].emit(program, { source, command }) }));
   return { files };
 }
-
-/** The CLI flags that reproduce the optimizer options given (for the generated file's header). */
-function optimizerFlags(options: CompileOptions): string[] {
-  const flags: string[] = [];
-  if (typeof options.optimizer === "string") flags.push(`--optimizer ${options.optimizer}`);
-  if (options.learningRate !== undefined) flags.push(`--lr ${options.learningRate}`);
-  for (const [name, value] of Object.entries(options.hyperparameters ?? {})) flags.push(`--${hyperparameterFlags[name] ?? name} ${value}`);
-  return flags;
-}
-
-/** CLI flag of each optimizer hyperparameter. */
-export const hyperparameterFlags: Readonly<Record<string, string>> = {
-  alpha: "momentum", rho: "rho", delta: "delta", beta1: "beta1", beta2: "beta2", epsilon: "eps", weightDecay: "weight-decay",
-};

@@ -19,7 +19,7 @@ export type InitSpec =
   /** Exactly k non-zero incoming weights per unit, drawn from N(0, std²) (Martens 2010). */
   | { readonly kind: "sparse"; readonly k: number; readonly std: number };
 
-export const initNames: readonly InitName[] = [
+const initNames: readonly InitName[] = [
   "zeros", "ones", "uniform", "normal", "lecun", "xavier", "glorot", "xavierNormal", "glorotNormal", "he", "heUniform",
 ];
 

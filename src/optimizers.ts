@@ -21,7 +21,7 @@ export type OptimizerSpec =
 export type OptimizerKind = OptimizerSpec["kind"];
 
 /** Every optimizer's hyperparameters with their defaults. */
-export const optimizerDefaults: { readonly [K in OptimizerKind]: Omit<Extract<OptimizerSpec, { kind: K }>, "kind"> } = {
+const optimizerDefaults: { readonly [K in OptimizerKind]: Omit<Extract<OptimizerSpec, { kind: K }>, "kind"> } = {
   sgd: { learningRate: 0.1, weightDecay: 0 },
   momentum: { learningRate: 0.01, alpha: 0.9, weightDecay: 0 },
   nesterov: { learningRate: 0.01, alpha: 0.9, weightDecay: 0 },
@@ -62,7 +62,7 @@ export const hyperparameterRanges: Readonly<Record<HyperparameterName, Hyperpara
 };
 
 /** Why `value` is not a valid `name`, or undefined when it is. */
-export function hyperparameterProblem(name: HyperparameterName, value: unknown): string | undefined {
+function hyperparameterProblem(name: HyperparameterName, value: unknown): string | undefined {
   const rule = hyperparameterRanges[name];
   if (typeof value === "number" && rule.valid(value)) return undefined;
   const shown = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);

@@ -103,9 +103,10 @@ describe("bad input: one paragraph, exit 1, no stack trace", () => {
     }
   });
 
-  it("an unknown command, and no command", () => {
-    expect(expectUserError(gradgen(["compiel", fixture("small.ts")]))).toContain("compiel");
-    expectUserError(gradgen([]));
+  it("an unknown command, and no command, name every command", () => {
+    const unknown = expectUserError(gradgen(["compiel", fixture("small.ts")]));
+    expect(unknown).toContain("compiel");
+    for (const message of [unknown, expectUserError(gradgen([]))]) expect(message).toMatch(/compile, check and inspect/);
     expectUserError(gradgen(["compile"]));
   });
 
@@ -151,10 +152,12 @@ describe("bad input: one paragraph, exit 1, no stack trace", () => {
     expect(listing(out)).toEqual([]);
   });
 
-  it("--help prints the usage and exits 0", () => {
+  it("--help prints the usage of every command and exits 0", () => {
     const run = gradgen(["--help"]);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^usage: gradgen compile/);
+    expect(run.stdout).toMatch(/^usage: gradgen check /m);
+    expect(run.stdout).toMatch(/^usage: gradgen inspect /m);
   });
 });
 

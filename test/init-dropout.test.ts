@@ -100,7 +100,7 @@ describe("dropout", () => {
     const h = nn.dropout(x.mul(w), 0.3);
     return { loss: h.sum().sub(t).square().mul(0.5), outputs: { h } };
   });
-  const batch: Fields = { x: new Float64Array(2 * width).fill(1), t: new Float64Array([3, -1]) };
+  const batch = { x: new Float64Array(2 * width).fill(1), t: new Float64Array([3, -1]) } satisfies Fields;
 
   it("predict and loss see the identity: deterministic, no scaling", async () => {
     const { createTrainer } = await loadGenerated(dropped, 2);

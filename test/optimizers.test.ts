@@ -22,10 +22,10 @@ const linear = model("linear", ({ input, param }) => {
   return { loss: y.sub(t).square().mul(0.5) };
 });
 
-const batch: Fields = {
+const batch = {
   x: new Float64Array([1, 2, -1, 0.5, -0.3, 2, -1.5, 0.2, 0.7, 0.3, 1.1, -0.4]),
   t: new Float64Array([0.5, -1, 2, 0.25]),
-};
+} satisfies Fields;
 const initial = { w: [0.2, -0.1, 0.4], b: [0.3] };
 
 /** ∂(mean loss)/∂(w, b) by hand: mean over examples of (y − t)·(x, 1). */

@@ -16,7 +16,7 @@ describe("LEB128", () => {
     expect(hex(new ByteWriter().u32(128))).toBe("80 01");
     expect(hex(new ByteWriter().u32(624485))).toBe("e5 8e 26");
     expect(hex(new ByteWriter().u32(0xffffffff))).toBe("ff ff ff ff 0f");
-    expect(() => new ByteWriter().u32(-1)).toThrow();
+    expect(() => new ByteWriter().u32(-1)).toThrow("not a u32: -1");
   });
 
   it("encodes signed values", () => {
@@ -110,7 +110,7 @@ class Harness {
     // Lay out [gap] A [gap] B [gap] C [gap] (or with B / C last, ending exactly at the end of memory).
     const aSize = span(m, k, aS), bSize = span(k, n, bS), cSize = span(m, n, { row: cRow, col: 1 });
     const order: Array<["a" | "b" | "c", number]> = [["a", aSize], ["b", bSize], ["c", cSize]];
-    if (c.atEnd === "b") order.push(order.splice(1, 1)[0]);
+    if (c.atEnd === "b") order.push(order.splice(1, 1)[0]!);
     let cursor = gap();
     const offsets: Record<string, number> = {};
     order.forEach(([name, size], index) => {
@@ -127,7 +127,7 @@ class Harness {
     // Shift everything so the last operand ends exactly at the end of memory, if asked.
     const totalElements = length / elementBytes;
     const shift = c.atEnd ? totalElements - cursor : 0;
-    const aOffset = offsets.a + shift, bOffset = offsets.b + shift, cOffset = offsets.c + shift;
+    const aOffset = offsets.a! + shift, bOffset = offsets.b! + shift, cOffset = offsets.c! + shift;
 
     const heap = this.dtype === "f32" ? new Float32Array(this.memory.buffer) : new Float64Array(this.memory.buffer);
     heap.fill(NaN);
@@ -147,12 +147,12 @@ class Harness {
       for (let j = 0; j < n; j++) {
         let sum = 0, absSum = 0;
         for (let p = 0; p < k; p++) {
-          const product = heap[aAt(i, p)] * heap[bAt(p, j)];
+          const product = heap[aAt(i, p)]! * heap[bAt(p, j)]!;
           sum += product;
           absSum += Math.abs(product);
         }
         const tolerance = this.dtype === "f32" ? 1e-6 * Math.max(k, 1) * absSum : 1e-12 * absSum;
-        const got = heap[cAt(i, j)];
+        const got = heap[cAt(i, j)]!;
         if (!(Math.abs(got - sum) <= tolerance)) mismatches.push(`C[${i},${j}] = ${got}, expected ${sum}`);
         isTarget[cAt(i, j)] = 1;
       }
@@ -213,7 +213,7 @@ for (const dtype of ["f32", "f64"] as const) {
       const rand = random(dtype === "f32" ? 42 : 43);
       for (let t = 0; t < 400; t++) {
         const size = () => 1 + Math.floor(rand() * (t % 4 === 0 ? 40 : 14));
-        const [a, b] = LAYOUT_PAIRS[t % LAYOUT_PAIRS.length];
+        const [a, b] = LAYOUT_PAIRS[t % LAYOUT_PAIRS.length]!;
         harness.expectCorrect({ m: size(), n: size(), k: size(), a, b, cPad: Math.floor(rand() * 4), seed: t + 7 });
       }
     });
@@ -254,7 +254,7 @@ for (const dtype of ["f32", "f64"] as const) {
         const rand = random(seed);
         for (let t = 0; t < 60; t++) {
           const size = () => 1 + Math.floor(rand() * (t % 3 === 0 ? 40 : 14));
-          const [a, b] = LAYOUT_PAIRS[t % LAYOUT_PAIRS.length];
+          const [a, b] = LAYOUT_PAIRS[t % LAYOUT_PAIRS.length]!;
           small.expectCorrect({ m: size(), n: size(), k: size(), a, b, cPad: Math.floor(rand() * 4), seed: seed++ });
         }
         for (const [a, b] of LAYOUT_PAIRS) {

@@ -294,7 +294,7 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
       let scale = Math.abs(center);
       let problem: "kink" | "not finite" | undefined;
       for (let k = 0; k < offsets.length && !problem; k++) {
-        move(offsets[k] * h);
+        move(offsets[k]! * h);
         if (kinky) {
           evaluator.update(leaf, example);
           const here = evaluator.branches(leaf, example);
@@ -302,7 +302,7 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
         }
         const f = source.trainingLoss(batch);
         if (!Number.isFinite(f)) problem = "not finite";
-        numeric += weights[k] * f;
+        numeric += weights[k]! * f;
         scale = Math.max(scale, Math.abs(f));
       }
       move(0);

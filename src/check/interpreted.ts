@@ -14,7 +14,7 @@ import { ForwardEvaluator } from "./forward.js";
 import { checkSource, type GradientCheckOptions, type GradientCheckReport, type GradientSource } from "./gradient-check.js";
 
 /** A GradientSource over the IR: parameters drawn uniformly from (−1, 1), dropout masks drawn here. */
-export function interpretedSource(traced: TracedModel, batch: number, seed: number): GradientSource {
+function interpretedSource(traced: TracedModel, batch: number, seed: number): GradientSource {
   const graph = buildTrainingGraph(traced);
   const random = createRandom(seed ^ 0x2545f491);
   const params = Object.fromEntries(traced.params.map((p) => [p.attrs.name!, Float64Array.from({ length: p.size }, () => 2 * random() - 1)]));

@@ -3,7 +3,8 @@
 import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GradgenError } from "../errors.js";
-import { compile, hyperparameterFlags, resolveOptions, targets, type CompileOptions, type Target } from "../compile.js";
+import { compile, resolveOptions, targets, type CompileOptions, type Target } from "../compile.js";
+import { hyperparameterFlags } from "../compile-flags.js";
 import { hyperparameterRanges, optimizerKinds, type HyperparameterName, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModelWithSources } from "./load-model.js";
@@ -242,10 +243,13 @@ export async function main(args: readonly string[]): Promise<number> {
     if (command === "inspect") return await (await import("./inspect-command.js")).inspectCommand(rest);
     if (command === "check") return await checkCommand(rest);
     if (command === "--help" || command === "-h" || command === "help") {
-      process.stdout.write(`${usage}\n\n${checkUsage}\n`);
+      // Imported only when needed, as for the inspect command itself.
+      const { inspectUsage } = await import("./inspect-command.js");
+      process.stdout.write(`${usage}\n\n${checkUsage}\n\n${inspectUsage}\n`);
       return 0;
     }
-    throw new GradgenError(command === undefined ? `no command given; the commands are compile and check, e.g. gradgen compile model.ts (${seeHelp}).` : `unknown command "${command}"; the commands are compile and check, e.g. gradgen compile model.ts (${seeHelp}).`);
+    const commands = "the commands are compile, check and inspect, e.g. gradgen compile model.ts";
+    throw new GradgenError(command === undefined ? `no command given; ${commands} (${seeHelp}).` : `unknown command "${command}"; ${commands} (${seeHelp}).`);
   } catch (error) {
     if (error instanceof GradgenError) {
       process.stderr.write(`gradgen: ${error.message}\n`);

@@ -8,9 +8,9 @@ import { recordGradient } from "../print/expression.js";
 import { Tensor, traced } from "./tensor.js";
 import { inheritOrigin } from "./trace.js";
 
-/** ∂f/∂wrt for a scalar f, shaped like wrt; with an array, one gradient per entry. */
+/** ∂f/∂wrt for a scalar f, shaped like wrt; with an array, one gradient per entry (a tuple for a tuple). */
 export function grad(f: Tensor, wrt: Tensor): Tensor;
-export function grad(f: Tensor, wrt: readonly Tensor[]): Tensor[];
+export function grad<const W extends readonly Tensor[]>(f: Tensor, wrt: W): { -readonly [K in keyof W]: Tensor };
 export function grad(f: Tensor, wrt: Tensor | readonly Tensor[]): Tensor | Tensor[] {
   const list = wrt instanceof Tensor ? [wrt] : [...wrt];
   if (f.shape.length !== 0) {

@@ -86,7 +86,7 @@ function encode(trainer: TrainerLike): { bytes: Buffer; info: CheckpointInfo } {
   bytes.write(MAGIC, 0, "latin1");
   bytes.writeUInt32LE(header.length, MAGIC.length);
   header.copy(bytes, PREFIX_BYTES);
-  entries.forEach(({ values }, i) => writeLittleEndian(values, bytes, dataStart + tensors[i].offset));
+  entries.forEach(({ values }, i) => writeLittleEndian(values, bytes, dataStart + tensors[i]!.offset));
   createHash("sha256").update(bytes.subarray(0, total - CHECKSUM_BYTES)).digest().copy(bytes, total - CHECKSUM_BYTES);
   return { bytes, info };
 }
@@ -347,8 +347,8 @@ function writeLittleEndian(values: Real, bytes: Buffer, offset: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const step = values.BYTES_PER_ELEMENT;
   for (let i = 0; i < values.length; i++) {
-    if (step === 8) view.setFloat64(offset + i * 8, values[i], true);
-    else view.setFloat32(offset + i * 4, values[i], true);
+    if (step === 8) view.setFloat64(offset + i * 8, values[i]!, true);
+    else view.setFloat32(offset + i * 4, values[i]!, true);
   }
 }
 

@@ -74,11 +74,11 @@ export function accuracy(options: { output: string; target: string; name?: strin
       total = 0;
     },
     update(outputs, batch, n) {
-      const y = outputs[output];
-      const t = batch[target];
+      const y = outputs[output]!;
+      const t = batch[target]!;
       for (let i = 0; i < n; i++) {
         let hit: boolean;
-        if (classes === 1) hit = y[i] >= threshold === t[i] >= 0.5;
+        if (classes === 1) hit = y[i]! >= threshold === t[i]! >= 0.5;
         else if (labels) hit = argmaxRow(y, i * classes, classes) === t[i];
         else hit = argmaxRow(y, i * classes, classes) === argmaxRow(t, i * classes, classes);
         if (hit) correct++;
@@ -110,9 +110,9 @@ export function meanAbsoluteError(options: { output: string; target: string; nam
       count = 0;
     },
     update(outputs, batch, n) {
-      const y = outputs[output];
-      const t = batch[target];
-      for (let i = 0; i < n * size; i++) sum += Math.abs(y[i] - t[i]);
+      const y = outputs[output]!;
+      const t = batch[target]!;
+      for (let i = 0; i < n * size; i++) sum += Math.abs(y[i]! - t[i]!);
       count += n * size;
     },
     value() {
@@ -362,8 +362,8 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
       history.epochs.push(record);
       history.loss.push(record.loss);
       if (validated) history.validationLoss.push(validated.loss);
-      for (const [name, value] of Object.entries(record.metrics)) history.metrics[name].push(value);
-      for (const [name, value] of Object.entries(record.validationMetrics)) history.validationMetrics[name].push(value);
+      for (const [name, value] of Object.entries(record.metrics)) history.metrics[name]!.push(value);
+      for (const [name, value] of Object.entries(record.validationMetrics)) history.validationMetrics[name]!.push(value);
       if (bar) bar.endEpoch(record);
 
       let stop = false;
@@ -404,7 +404,7 @@ interface Divergence {
 /** The first parameter holding NaN or ±∞, with that value. */
 function firstNonFinite(params: Readonly<Record<string, Real>>): { name: string; value: number } | undefined {
   for (const [name, values] of Object.entries(params)) {
-    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return { name, value: values[i] };
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return { name, value: values[i]! };
   }
   return undefined;
 }

@@ -58,7 +58,7 @@ describe("save and load", () => {
     const dataStart = Math.ceil((12 + headerLength) / 8) * 8;
     const b = header.tensors.find((t: { name: string }) => t.name === "b");
     expect(b.dtype).toBe("f64");
-    expect(bytes.readDoubleLE(dataStart + b.offset + 8)).toBe(trainer.params.b[1]);
+    expect(bytes.readDoubleLE(dataStart + b.offset + 8)).toBe(trainer.params.b![1]);
     expect(bytes.length).toBe(dataStart + header.dataBytes + 32);
   });
 
@@ -101,11 +101,11 @@ describe("refusals leave the trainer untouched", () => {
   it("a flipped byte in the data, the checksum or the header", () => {
     for (const at of [good.length - 40, good.length - 1]) {
       const corrupt = Buffer.from(good);
-      corrupt[at] ^= 0x10;
+      corrupt[at]! ^= 0x10;
       expect(refuse(corrupt)).toMatch(/SHA-256 checksum does not match/);
     }
     const header = Buffer.from(good);
-    header[20] ^= 0x01;
+    header[20]! ^= 0x01;
     expect(refuse(header)).toMatch(/corrupt/);
   });
 

@@ -23,7 +23,7 @@ import { GradgenError } from "../../src/errors.ts";
 function means(x: ArrayLike<number>, d: number): number[] {
   const n = x.length / d;
   const m = new Array(d).fill(0);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) m[j] += x[i * d + j] / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) m[j] += x[i * d + j]! / n;
   return m;
 }
 function covariance(x: ArrayLike<number>, d: number): number[][] {
@@ -31,7 +31,7 @@ function covariance(x: ArrayLike<number>, d: number): number[][] {
   const m = means(x, d);
   const c = Array.from({ length: d }, () => new Array(d).fill(0));
   for (let i = 0; i < n; i++) {
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) c[a][b] += ((x[i * d + a] - m[a]) * (x[i * d + b] - m[b])) / n;
+    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) c[a]![b] += ((x[i * d + a]! - m[a]!) * (x[i * d + b]! - m[b]!)) / n;
   }
   return c;
 }
@@ -47,7 +47,7 @@ function correlated(n: number, d: number, seed: number): Float64Array {
     const z = Array.from({ length: d }, () => gaussian(random));
     for (let b = 0; b < d; b++) {
       let sum = 3 * b - 2;
-      for (let a = 0; a < d; a++) sum += z[a] * M[a * d + b];
+      for (let a = 0; a < d; a++) sum += z[a]! * M[a * d + b]!;
       x[i * d + b] = sum;
     }
   }
@@ -67,7 +67,7 @@ describe("fitted elementwise transforms", () => {
     const c = covariance(y, d);
     for (let j = 0; j < d; j++) {
       expect(m[j]).toBeCloseTo(0, 10);
-      expect(Math.sqrt(c[j][j])).toBeCloseTo(1, 10);
+      expect(Math.sqrt(c[j]![j]!)).toBeCloseTo(1, 10);
     }
   });
 
@@ -75,13 +75,13 @@ describe("fitted elementwise transforms", () => {
     const y = fitCentering(x, d).apply(x);
     const m = means(y, d);
     for (let j = 0; j < d; j++) expect(m[j]).toBeCloseTo(0, 10);
-    expect(covariance(y, d)[2][2]).toBeCloseTo(covariance(x, d)[2][2], 8);
+    expect(covariance(y, d)[2]![2]).toBeCloseTo(covariance(x, d)[2]![2]!, 8);
   });
 
   it("min-max scaling maps each feature onto the range", () => {
     const y = fitMinMax(x, d, { range: [-1, 1] }).apply(x);
     for (let j = 0; j < d; j++) {
-      const column = Array.from({ length: 500 }, (_, i) => y[i * d + j]);
+      const column = Array.from({ length: 500 }, (_, i) => y[i * d + j]!);
       expect(Math.min(...column)).toBeCloseTo(-1, 12);
       expect(Math.max(...column)).toBeCloseTo(1, 12);
     }
@@ -98,7 +98,7 @@ describe("fitted elementwise transforms", () => {
       expect(copy).toEqual(expected);
       const single = restored.apply(Float32Array.from(x));
       expect(single).toBeInstanceOf(Float32Array);
-      expect(single[5]).toBeCloseTo(expected[5], 4);
+      expect(single[5]).toBeCloseTo(expected[5]!, 4);
     }
   });
 
@@ -125,13 +125,13 @@ describe("PCA and ZCA", () => {
     const zca = fitZCA(x, d, { epsilon: 0 });
     const y = zca.apply(x);
     const c = covariance(y, d);
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(Math.abs(c[a][b] - (a === b ? 1 : 0))).toBeLessThan(1e-8);
+    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(Math.abs(c[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-8);
     // The default ε = 1e-5 shrinks each direction's variance to λ/(λ + ε): identity within 1e-2 here.
     const regularised = covariance(fitZCA(x, d).apply(x), d);
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(Math.abs(regularised[a][b] - (a === b ? 1 : 0))).toBeLessThan(1e-2);
+    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(Math.abs(regularised[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-2);
     const m = zca.toJSON();
     if (m.kind !== "zca") throw new Error("kind");
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(m.matrix[a * d + b]).toBeCloseTo(m.matrix[b * d + a], 10);
+    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(m.matrix[a * d + b]).toBeCloseTo(m.matrix[b * d + a]!, 10);
   });
 
   it("PCA-whitened data has identity covariance over the kept components", () => {
@@ -139,7 +139,7 @@ describe("PCA and ZCA", () => {
     const y = pca.apply(x);
     expect(y.length).toBe(n * 3);
     const c = covariance(y, 3);
-    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) expect(Math.abs(c[a][b] - (a === b ? 1 : 0))).toBeLessThan(1e-8);
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) expect(Math.abs(c[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-8);
   });
 
   it("PCA projection: orthonormal basis, uncorrelated coordinates with the stated variances, reconstruction error = discarded variance", () => {
@@ -149,34 +149,34 @@ describe("PCA and ZCA", () => {
     for (let a = 0; a < k; a++) {
       for (let b = 0; b < k; b++) {
         let dot = 0;
-        for (let j = 0; j < d; j++) dot += basis[a * d + j] * basis[b * d + j];
+        for (let j = 0; j < d; j++) dot += basis[a * d + j]! * basis[b * d + j]!;
         expect(dot).toBeCloseTo(a === b ? 1 : 0, 10);
       }
     }
-    expect(variances[0]).toBeGreaterThanOrEqual(variances[1]);
+    expect(variances[0]).toBeGreaterThanOrEqual(variances[1]!);
     const y = pca.apply(x);
     const c = covariance(y, k);
-    expect(c[0][0]).toBeCloseTo(variances[0], 8);
-    expect(c[1][1]).toBeCloseTo(variances[1], 8);
-    expect(c[0][1]).toBeCloseTo(0, 8);
-    expect(Math.abs(means(y, k)[0])).toBeLessThan(1e-10);
+    expect(c[0]![0]).toBeCloseTo(variances[0]!, 8);
+    expect(c[1]![1]).toBeCloseTo(variances[1]!, 8);
+    expect(c[0]![1]).toBeCloseTo(0, 8);
+    expect(Math.abs(means(y, k)[0]!)).toBeLessThan(1e-10);
 
     // Σ of all eigenvalues = trace of the covariance; the discarded part is the mean squared reconstruction error.
     const cx = covariance(x, d);
-    const trace = cx.reduce((s, row, i) => s + row[i], 0);
+    const trace = cx.reduce((s, row, i) => s + row[i]!, 0);
     expect(pca.totalVariance).toBeCloseTo(trace, 8);
     const reconstructed = pca.inverse(y, new Float64Array(n * d));
     let error = 0;
-    for (let i = 0; i < n * d; i++) error += (x[i] - reconstructed[i]) ** 2 / n;
-    expect(error).toBeCloseTo(trace - variances[0] - variances[1], 8);
+    for (let i = 0; i < n * d; i++) error += (x[i]! - reconstructed[i]!) ** 2 / n;
+    expect(error).toBeCloseTo(trace - variances[0]! - variances[1]!, 8);
     // No other unit direction holds more variance than the first (checked against random directions).
     const random = createRandom(5);
     for (let trial = 0; trial < 200; trial++) {
       const u = Array.from({ length: d }, () => gaussian(random));
       const norm = Math.hypot(...u);
       let variance = 0;
-      for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) variance += (u[a] / norm) * cx[a][b] * (u[b] / norm);
-      expect(variance).toBeLessThanOrEqual(variances[0] + 1e-9);
+      for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) variance += (u[a]! / norm) * cx[a]![b]! * (u[b]! / norm);
+      expect(variance).toBeLessThanOrEqual(variances[0]! + 1e-9);
     }
   });
 
@@ -188,7 +188,7 @@ describe("PCA and ZCA", () => {
       const y = restored.apply(x);
       expect(y).toEqual(pca.apply(x));
       const back = restored.inverse(y);
-      for (let i = 0; i < 50; i++) expect(back[i]).toBeCloseTo(x[i], 8);
+      for (let i = 0; i < 50; i++) expect(back[i]).toBeCloseTo(x[i]!, 8);
     }
   });
 
@@ -240,15 +240,15 @@ describe("seeded shuffling", () => {
   it("selectExamples and splitExamples keep the fields' rows together", () => {
     const data = { x: Float64Array.from([0, 0, 1, 1, 2, 2, 3, 3]), label: Float32Array.from([0, 1, 2, 3]) };
     const picked = selectExamples(data, 4, [3, 1]);
-    expect(Array.from(picked.x)).toEqual([3, 3, 1, 1]);
+    expect(Array.from(picked.x!)).toEqual([3, 3, 1, 1]);
     expect(picked.label).toBeInstanceOf(Float32Array);
-    expect(Array.from(picked.label)).toEqual([3, 1]);
+    expect(Array.from(picked.label!)).toEqual([3, 1]);
     const [train, held] = splitExamples(data, 4, 3, { seed: 2 });
-    expect(train.label.length + held.label.length).toBe(4);
-    for (let i = 0; i < 3; i++) expect(train.x[2 * i]).toBe(train.label[i]);
+    expect(train.label!.length + held.label!.length).toBe(4);
+    for (let i = 0; i < 3; i++) expect(train.x![2 * i]).toBe(train.label![i]);
     expect(splitExamples(data, 4, 3, { seed: 2 })).toEqual([train, held]);
     const [first] = splitExamples(data, 4, 2);
-    expect(Array.from(first.label)).toEqual([0, 1]);
+    expect(Array.from(first.label!)).toEqual([0, 1]);
   });
 });
 
@@ -264,10 +264,10 @@ describe("Batcher", () => {
     for (const { batch, n, index } of batcher) {
       expect(batch).toBe(batcher.batch);
       expect(batch.x).toBe(batcher.batch.x);
-      expect(batch.x.length).toBe(8);
+      expect(batch.x!.length).toBe(8);
       expect(index).toBe(seen.length);
-      seen.push(Array.from(batch.id.subarray(0, n)));
-      for (let k = 0; k < n; k++) expect(batch.x[2 * k]).toBe(batch.id[k]);
+      seen.push(Array.from(batch.id!.subarray(0, n)));
+      for (let k = 0; k < n; k++) expect(batch.x![2 * k]).toBe(batch.id![k]);
     }
     expect(seen).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
     // Each for…of is a new epoch; nextBatch is the iterator-free form.
@@ -282,7 +282,7 @@ describe("Batcher", () => {
       const orders: number[][] = [];
       for (let epoch = 0; epoch < 3; epoch++) {
         const order: number[] = [];
-        for (const { batch, n } of batcher) order.push(...batch.id.subarray(0, n));
+        for (const { batch, n } of batcher) order.push(...batch.id!.subarray(0, n));
         orders.push(order);
       }
       return orders;

@@ -40,15 +40,15 @@ export function createLinearTrainer(options: LinearOptions): LinearTrainer {
   const forward = (x: Real, n: number) => {
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < k; c++) {
-        let sum = b[c];
-        for (let j = 0; j < d; j++) sum += x[i * d + j] * W[j * k + c];
+        let sum = b[c]!;
+        for (let j = 0; j < d; j++) sum += x[i * d + j]! * W[j * k + c]!;
         y[i * k + c] = sum;
       }
     }
   };
   const lossOf = (t: Real, n: number) => {
     let sum = 0;
-    for (let i = 0; i < n * k; i++) sum += 0.5 * (y[i] - t[i]) ** 2;
+    for (let i = 0; i < n * k; i++) sum += 0.5 * (y[i]! - t[i]!) ** 2;
     return sum / n;
   };
   const check = (n: number) => {
@@ -77,33 +77,33 @@ export function createLinearTrainer(options: LinearOptions): LinearTrainer {
     },
     loss(data, n = batch) {
       check(n);
-      forward(data.x, n);
-      return lossOf(data.t, n);
+      forward(data.x!, n);
+      return lossOf(data.t!, n);
     },
     step(data, n = batch) {
       check(n);
       stepCounts.push(n);
-      const x = data.x;
+      const x = data.x!;
       forward(x, n);
-      const loss = lossOf(data.t, n);
+      const loss = lossOf(data.t!, n);
       gW.fill(0);
       gb.fill(0);
       for (let i = 0; i < n; i++) {
         for (let c = 0; c < k; c++) {
-          const delta = (y[i * k + c] - data.t[i * k + c]) / n;
-          gb[c] += delta;
-          for (let j = 0; j < d; j++) gW[j * k + c] += x[i * d + j] * delta;
+          const delta = (y[i * k + c]! - data.t![i * k + c]!) / n;
+          gb[c]! += delta;
+          for (let j = 0; j < d; j++) gW[j * k + c]! += x[i * d + j]! * delta;
         }
       }
       const lr = trainer.learningRate;
-      for (let i = 0; i < W.length; i++) W[i] += buffers["W.v"][i] = alpha * buffers["W.v"][i] - lr * gW[i];
-      for (let i = 0; i < b.length; i++) b[i] += buffers["b.v"][i] = alpha * buffers["b.v"][i] - lr * gb[i];
+      for (let i = 0; i < W.length; i++) W[i]! += buffers["W.v"][i] = alpha * buffers["W.v"][i]! - lr * gW[i]!;
+      for (let i = 0; i < b.length; i++) b[i]! += buffers["b.v"][i] = alpha * buffers["b.v"][i]! - lr * gb[i]!;
       trainer.state.step++;
       return loss;
     },
     predict(inputs, n = batch) {
       check(n);
-      forward(inputs.x, n);
+      forward(inputs.x!, n);
       return { y };
     },
     snapshot() {
@@ -135,8 +135,8 @@ export function linearData(n: number, d: number, k: number, seed = 7, noise = 0.
   const t = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     for (let o = 0; o < k; o++) {
-      let sum = c[o] + (random() - 0.5) * 2 * noise;
-      for (let j = 0; j < d; j++) sum += x[i * d + j] * A[j * k + o];
+      let sum = c[o]! + (random() - 0.5) * 2 * noise;
+      for (let j = 0; j < d; j++) sum += x[i * d + j]! * A[j * k + o]!;
       t[i * k + o] = sum;
     }
   }

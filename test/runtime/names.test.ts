@@ -151,7 +151,7 @@ describe("the runtime with names of Object.prototype members and names differing
     });
     expect(named).toEqual(reference);
     expect(reference.step).toBe(3 * 4); // 20 examples in batches of 6: 4 steps an epoch
-    expect(reference.loss[2]).toBeLessThan(reference.loss[0]);
+    expect(reference.loss[2]).toBeLessThan(reference.loss[0]!);
   });
 
   it("evaluate(): the same loss and metrics", () => {

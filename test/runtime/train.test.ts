@@ -34,12 +34,12 @@ describe("fit", () => {
     expect(history.epochs.length).toBe(30);
     expect(history.loss.length).toBe(30);
     expect(history.validationLoss.length).toBe(30);
-    expect(history.loss[29]).toBeLessThan(history.loss[0] / 20);
+    expect(history.loss[29]).toBeLessThan(history.loss[0]! / 20);
     expect(history.validationLoss[29]).toBeLessThan(1e-3);
     expect(history.stoppedEarly).toBe(false);
     expect(history.epochs[29]).toMatchObject({ epoch: 30, step: 120, learningRate: 0.2 });
     // The validation loss reported is evaluate()'s on the final parameters.
-    expect(evaluate(trainer, held).loss).toBeCloseTo(history.validationLoss[29], 12);
+    expect(evaluate(trainer, held).loss).toBeCloseTo(history.validationLoss[29]!, 12);
   });
 
   it("is deterministic for a seed and shuffles differently for another", () => {
@@ -55,8 +55,8 @@ describe("fit", () => {
       const labels = Array.from({ length: n }, (_, i) => i % 3);
       const x = new Float64Array(n * 2);
       labels.forEach((label, i) => {
-        x[2 * i] = [0, 4, 0][label] + random() - 0.5;
-        x[2 * i + 1] = [0, 0, 4][label] + random() - 0.5;
+        x[2 * i] = [0, 4, 0][label]! + random() - 0.5;
+        x[2 * i + 1] = [0, 0, 4][label]! + random() - 0.5;
       });
       return { x, t: oneHot(labels, 3, new Float64Array(n * 3)), label: Float64Array.from(labels) };
     };
@@ -67,11 +67,11 @@ describe("fit", () => {
       metrics: [accuracy({ output: "y", target: "t" }), accuracy({ output: "y", target: "label", name: "labelAccuracy" }), meanAbsoluteError({ output: "y", target: "t" })],
       progress: false,
     });
-    expect(history.metrics.accuracy[39]).toBe(1);
-    expect(history.validationMetrics.accuracy[39]).toBe(1);
+    expect(history.metrics.accuracy![39]).toBe(1);
+    expect(history.validationMetrics.accuracy![39]).toBe(1);
     expect(history.validationMetrics.labelAccuracy).toEqual(history.validationMetrics.accuracy);
-    expect(history.validationMetrics.meanAbsoluteError[39]).toBeLessThan(history.validationMetrics.meanAbsoluteError[0]);
-    expect(history.metrics.accuracy[0]).toBeLessThanOrEqual(1);
+    expect(history.validationMetrics.meanAbsoluteError![39]).toBeLessThan(history.validationMetrics.meanAbsoluteError![0]!);
+    expect(history.metrics.accuracy![0]).toBeLessThanOrEqual(1);
     expect(() => evaluate(trainer, make(5), { metrics: [accuracy({ output: "z", target: "t" })] })).toThrow(/no output "z" \(it has y\)/);
   });
 
@@ -85,7 +85,7 @@ describe("fit", () => {
       epochs: 50,
       validation: shrunk,
       earlyStopping: { patience: 3 },
-      onEpoch: () => void parameters.push([...trainer.params.W, ...trainer.params.b]),
+      onEpoch: () => void parameters.push([...trainer.params.W!, ...trainer.params.b!]),
       progress: false,
     });
     const best = history.bestEpoch!;
@@ -94,7 +94,7 @@ describe("fit", () => {
     expect(history.epochs.length).toBe(best + 3);
     const minimum = Math.min(...history.validationLoss);
     expect(history.validationLoss[best - 1]).toBe(minimum);
-    expect([...trainer.params.W, ...trainer.params.b]).toEqual(parameters[best - 1]);
+    expect([...trainer.params.W!, ...trainer.params.b!]).toEqual(parameters[best - 1]);
     expect(trainer.restores).toBe(1);
     // One snapshot of the starting parameters (restored should training diverge), then one per improvement.
     expect(trainer.snapshots).toBe(best + 1);
@@ -116,7 +116,7 @@ describe("fit", () => {
     const history = fit(trainer, train, {
       epochs: 10,
       learningRate: schedule,
-      onStep: (step, loss, t) => void seen.push([step, t.learningRate]),
+      onStep: (step, _loss, t) => void seen.push([step, t.learningRate]),
       onEpoch: (record) => (records.push(record), record.epoch < 3),
       progress: false,
     });

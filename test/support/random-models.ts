@@ -71,7 +71,7 @@ export function randomModel(seed: number, options: RandomModelOptions = {}): Ran
     const positive = (v: Value, c: number) => nn.softplus(v.tensor).add(c);
 
     // Leaves: one or two inputs, vectors or matrices; a parameter or two.
-    const [m, n, k] = dims as [number, number, number];
+    const [m, n] = dims as [number, number, number];
     const inputShape = chance(0.5) ? [n] : [m, n];
     add(input("x", inputShape, { grad: chance(0.3) }), "input x", true, true);
     if (chance(0.4)) add(input("u", [n], { grad: chance(0.5) }), "input u", true, true);
