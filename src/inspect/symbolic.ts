@@ -21,9 +21,23 @@ export function symbol(name: string, shape: Shape = []): Tensor {
   return new Tensor(makeNode(Op.Param, [], { name, shape: [...shape] }));
 }
 
+/** One Tensor per name of a space- or comma-separated list, as a tuple when the list is a literal. */
+type SymbolList<S extends string> = string extends S
+  ? Tensor[]
+  : S extends `${infer Head}${" " | ","}${infer Rest}`
+    ? Head extends ""
+      ? SymbolList<Rest>
+      : [Tensor, ...SymbolList<Rest>]
+    : S extends ""
+      ? []
+      : [Tensor];
+
 /** Symbols from a space- or comma-separated list: `const [x, y, z] = symbols("x y z")`. */
-export function symbols(names: string, shape: Shape = []): Tensor[] {
-  return names.split(/[\s,]+/).filter((n) => n.length > 0).map((n) => symbol(n, shape));
+export function symbols<const S extends string>(names: S, shape: Shape = []): SymbolList<S> {
+  return names
+    .split(/[\s,]+/)
+    .filter((n) => n.length > 0)
+    .map((n) => symbol(n, shape)) as SymbolList<S>;
 }
 
 export type Value = number | readonly number[] | ArrayLike<number>;
