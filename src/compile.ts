@@ -1,5 +1,6 @@
 // compile(model, options): model definition → generated files. The CLI is a thin layer over this.
 
+import path from "node:path";
 import { GradgenError } from "./errors.js";
 import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions } from "./dsl/model.js";
 import { optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
@@ -11,6 +12,7 @@ import { describeWgslPlan, emitWgsl, planWgsl, printShaders } from "./emit/wgsl/
 import { quotedPath, shellWord } from "./emit/header-text.js";
 import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
 import type { Program } from "./schedule/program.js";
+import type { ModuleHeaderText } from "./emit/module-spec.js";
 import { regenerateCommand } from "./compile-flags.js";
 
 export interface CompileOptions {
@@ -24,6 +26,12 @@ export interface CompileOptions {
   readonly hyperparameters?: Readonly<Record<string, number>>;
   /** The model file as the header should name it. */
   readonly source?: string;
+  /**
+   * The folder the files will be written to (the CLI's --out). When given, the header and the kernel
+   * comments name the model file relative to it, and the regenerate command says `--out .` and to run it
+   * there: the bytes do not depend on the folder the compile ran in.
+   */
+  readonly outputFolder?: string;
   /** Code-shape knobs, for measuring them (bench/straight-line.mjs); the defaults are measured. */
   readonly tuning?: Partial<Tuning>;
   /** What to emit (default ["ts"]): "ts" writes <name>.ts, "wgsl" writes <name>.wgsl.ts (WebGPU shaders and their host). */
@@ -54,10 +62,7 @@ const targetTable: { readonly [T in Target]: TargetSpec } = {
 export const targets = Object.keys(targetTable) as readonly Target[];
 
 /** The generated header's source and regenerate command. */
-interface Header {
-  readonly source: string;
-  readonly command: string;
-}
+type Header = ModuleHeaderText;
 
 export interface CompiledFile {
   /** Relative to the output directory. */
@@ -99,17 +104,25 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const resolved = resolveOptions(options, definition.options);
   const traced = traceModel(definition);
   checkTensorSizes(traced, resolved.batch, definition.origin);
-  const graph = buildTrainingGraph(traced);
+  const fromOutput = (file: string) =>
+    options.outputFolder === undefined ? file : path.relative(path.resolve(options.outputFolder), path.resolve(file)).split(path.sep).join("/");
+  const built = buildTrainingGraph(traced);
+  const graph = options.outputFolder === undefined ? built
+    : { ...built, origins: new Map([...built.origins].map(([node, origin]) => [node, { ...origin, file: fromOutput(origin.file) }])) };
   const program = schedule(graph, { ...resolved, tuning: { ...defaultTuning, ...options.tuning } });
   checkArenaSize(program, traced, definition.origin);
   // The path is quoted where it is not plain: a newline in it must not end the header's comment.
-  const source = options.source === undefined ? `model "${definition.name}"` : quotedPath(options.source);
+  const sourceFile = options.source === undefined ? undefined : fromOutput(options.source);
+  const source = sourceFile === undefined ? `model "${definition.name}"` : quotedPath(sourceFile);
   const wanted = options.targets ?? ["ts"];
   const unknown = wanted.find((t) => !targets.includes(t));
   if (unknown !== undefined || wanted.length === 0) {
     throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. targets: ["ts", "wgsl"]).`);
   }
-  const command = regenerateCommand(options.source === undefined ? source : shellWord(options.source), options, resolved, wanted);
-  const files = targets.filter((t) => wanted.includes(t)).map((t): CompiledFile => ({ path: targetTable[t].file(definition.name), ...targetTable[t].emit(program, { source, command }) }));
+  const inOutputFolder = sourceFile !== undefined && options.outputFolder !== undefined;
+  const shownSource = sourceFile === undefined ? source : shellWord(sourceFile);
+  const command = regenerateCommand(inOutputFolder ? `${shownSource} --out .` : shownSource, options, resolved, wanted);
+  const header: Header = { source, command, ...(inOutputFolder ? { commandRunsInOutputFolder: true } : {}) };
+  const files = targets.filter((t) => wanted.includes(t)).map((t): CompiledFile => ({ path: targetTable[t].file(definition.name), ...targetTable[t].emit(program, header) }));
   return { files };
 }

@@ -32,6 +32,11 @@ const optimizerDefaults: { readonly [K in OptimizerKind]: Omit<Extract<Optimizer
 
 export const optimizerKinds = Object.keys(optimizerDefaults) as OptimizerKind[];
 
+/** Does optimizer `kind` take hyperparameter `name`? */
+export function takesHyperparameter(kind: OptimizerKind, name: string): boolean {
+  return Object.hasOwn(optimizerDefaults[kind], name);
+}
+
 type Options<K extends OptimizerKind> = Partial<Omit<Extract<OptimizerSpec, { kind: K }>, "kind">>;
 
 export type HyperparameterName = "learningRate" | "weightDecay" | "alpha" | "rho" | "delta" | "beta1" | "beta2" | "epsilon";

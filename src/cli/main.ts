@@ -5,7 +5,7 @@ import path from "node:path";
 import { GradgenError } from "../errors.js";
 import { compile, resolveOptions, targets, type CompileOptions, type Target } from "../compile.js";
 import { hyperparameterFlags } from "../compile-flags.js";
-import { hyperparameterRanges, optimizerKinds, type HyperparameterName, type OptimizerKind } from "../optimizers.js";
+import { hyperparameterRanges, optimizerKinds, takesHyperparameter, type HyperparameterName, type OptimizerKind } from "../optimizers.js";
 import { traceModel, type ModelDefinition } from "../dsl/model.js";
 import { loadModelWithSources } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
@@ -84,6 +84,10 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
         options.dtype = value as "f32" | "f64";
         break;
       case "--optimizer":
+        if (value.toLowerCase() === "adamw") {
+          // gradgen's weight decay is decoupled from the gradient, as in AdamW (Loshchilov & Hutter)
+          throw new GradgenError(`--optimizer ${value}: use --optimizer adam --weight-decay λ (e.g. --weight-decay 1e-2); gradgen's weight decay is decoupled from the gradient, as AdamW's is.`);
+        }
         if (!optimizerKinds.includes(value as OptimizerKind)) bad(`one of ${optimizerKinds.join(", ")}`);
         options.optimizer = value as OptimizerKind;
         break;
@@ -98,6 +102,7 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
     }
   }
   if (files.length === 0) throw new GradgenError(`no model file given; pass one or more, e.g. gradgen compile model.ts (${seeHelp}).`);
+  if (options.optimizer) refuseFlagsTheOptimizerLacks(options.optimizer, options, `--optimizer ${options.optimizer} was given`);
   resolveOptions(options.optimizer ? options : { ...options, hyperparameters: {} }); // hyperparameters are checked against the model's optimizer later
   return { files, out, check, options };
 }
@@ -169,7 +174,22 @@ function refuseOverwritingSources(outputs: readonly { file: string; source: stri
 
 /** Trace and compile one model; an exception thrown by the model's own code is the user's, not ours. */
 function compileModel(definition: ModelDefinition, file: string, options: CompileOptions & { source: string }): ReturnType<typeof compile> {
+  if (options.optimizer === undefined) {
+    const kind = definition.options.optimizer?.kind ?? "sgd";
+    refuseFlagsTheOptimizerLacks(kind, options, `${file} trains with ${kind}${definition.options.optimizer ? "" : " (the default without --optimizer)"}`);
+  }
   return asUserErrors(definition, file, () => compile(definition, options));
+}
+
+/** A hyperparameter flag the optimizer does not take: name the flag the user typed and the optimizers that take it. */
+function refuseFlagsTheOptimizerLacks(given: OptimizerKind | { readonly kind: OptimizerKind }, options: CompileOptions, why: string): void {
+  const kind = typeof given === "string" ? given : given.kind;
+  for (const name of Object.keys(options.hyperparameters ?? {})) {
+    if (takesHyperparameter(kind, name)) continue;
+    const flag = `--${hyperparameterFlags[name] ?? name}`;
+    const takers = optimizerKinds.filter((k) => takesHyperparameter(k, name));
+    throw new GradgenError(`${flag} is a hyperparameter of ${takers.join(" and ")}, but ${why}, which does not take it; add ${takers.map((k) => `--optimizer ${k}`).join(" or ")}, or drop ${flag}.`);
+  }
 }
 
 /** Every generated WGSL shader goes through Dawn's compiler before anything is written, when it is installed. */
@@ -196,7 +216,7 @@ async function compileCommand(args: readonly string[]): Promise<number> {
     const definition = loaded.definition;
     sources.push({ model: file, file }, ...loaded.sources.map((source) => ({ model: file, file: source })));
     const source = path.relative(process.cwd(), path.resolve(file)).split(path.sep).join("/");
-    const result = compileModel(definition, file, { ...options, source });
+    const result = compileModel(definition, file, { ...options, source, outputFolder: out });
     for (const generated of result.files) {
       const target = path.join(out, generated.path);
       const clash = outputs.find((o) => path.resolve(o.file) === path.resolve(target));

@@ -1,7 +1,7 @@
 // Prints a Program as one self-contained, allocation-free TypeScript module by filling
 // templates/trainer.ts.tpl. It decides nothing: loop nests, fusion and buffers come from the Program.
 
-import { moduleHeader, numberLiteral as literal, objectLiteral, sharedHoles, snapshottedBuffers } from "./module-spec.js";
+import { moduleHeader, type ModuleHeaderText, numberLiteral as literal, objectLiteral, sharedHoles, snapshottedBuffers } from "./module-spec.js";
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp as ElementwiseOpName } from "../ir/scalar.js";
 import type {
@@ -14,12 +14,7 @@ import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
 import { bufferName, propertyKey, stringLiteral, typescriptLocal as local } from "../schedule/names.js";
 
-export interface TypeScriptModuleOptions {
-  /** The model file, as named in the header. */
-  readonly source: string;
-  /** The command that regenerates this file. */
-  readonly command: string;
-}
+export type TypeScriptModuleOptions = ModuleHeaderText;
 
 /** Each elementwise op as an expression over already-named operands (so every operand is a plain name). */
 const elementwiseCode: { readonly [K in ElementwiseOpName]: (args: readonly string[], exponent: number) => string } = {
@@ -404,7 +399,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     ? [`  function resampleDropout(n: number): void {`, ...program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`), `  }`, ""].join("\n")
     : "";
 
-  const header = moduleHeader(program, options.source, options.command, "", program.dtype, ".");
+  const header = moduleHeader(program, options, "", program.dtype, ".");
 
   return fillTemplate(readTemplate("trainer.ts.tpl"), {
     header,

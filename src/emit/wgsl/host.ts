@@ -1,7 +1,7 @@
 // The WGSL target's host module: fills templates/wgsl-host.ts.tpl with the printed shaders, the
 // dispatch sequences and the layout of a WGSL plan, and what every generated module shares.
 
-import { moduleHeader, numberLiteral, objectLiteral, sharedHoles, snapshottedBuffers } from "../module-spec.js";
+import { moduleHeader, type ModuleHeaderText, numberLiteral, objectLiteral, sharedHoles, snapshottedBuffers } from "../module-spec.js";
 import { fans } from "../../initializers.js";
 import { sizeOf } from "../../ir/shape.js";
 import { fillTemplate, readTemplate } from "../template.js";
@@ -13,12 +13,7 @@ import { CONTROL_BINDING, FIRST_CHUNK_BINDING, printShaders, UNIFORM_BINDING, WO
 /** WebGPU's default maxComputeWorkgroupsPerDimension. */
 const MAX_GROUPS_PER_DIMENSION = 65535;
 
-export interface WgslModuleOptions extends WgslPlanOptions {
-  /** The model file, as named in the header. */
-  readonly source: string;
-  /** The command that regenerates this file. */
-  readonly command: string;
-}
+export interface WgslModuleOptions extends WgslPlanOptions, ModuleHeaderText {}
 
 const quote = (s: string) => JSON.stringify(s);
 const union = (names: readonly string[]) => (names.length ? names.map(quote).join(" | ") : "never");
@@ -63,7 +58,7 @@ export function emitWgsl(program: Program, options: WgslModuleOptions, printed?:
     return `  \`${code}\`,`;
   }).join("\n");
 
-  const header = moduleHeader(program, options.source, options.command, ", WGSL target", "f32",
+  const header = moduleHeader(program, options, ", WGSL target", "f32",
     `; ${shaders.length} compute shaders, ${dispatches.step.length} dispatches per step; precision "f16" optional (needs shader-f16).`);
 
   const bufferNames = [...layout.regions.keys()].filter(wgslRegion.isBuffer);
