@@ -178,19 +178,19 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work0.fill(0, 0, 1);
     // batchSum []
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
-      const v1_0_0 = input_y[i1_0];
-      const v1_0_1 = input_x[i1_0];
+      const v1_0_0 = input_y[i1_0]!;
+      const v1_0_1 = input_x[i1_0]!;
       const v1_0_2 = v1_0_0 + v1_0_1;
-      const v1_0_3 = input_z[i1_0];
+      const v1_0_3 = input_z[i1_0]!;
       const v1_0_4 = v1_0_2 * v1_0_3;
-      work0[0] += v1_0_4;
+      work0[0]! += v1_0_4;
     }
     // div []
     const v2_1 = n;
     const v2_2 = 1 / v2_1;
     const s0 = v2_2;
     // mul []
-    const v3_0 = work0[0];
+    const v3_0 = work0[0]!;
     const v3_1 = s0;
     const v3_2 = v3_0 * v3_1;
     const s1 = v3_2;
@@ -200,45 +200,45 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function gradientProgram(input_x: Values, input_y: Values, input_z: Values, n: number): void {
     // add [] per example  (../examples/circuit.ts:9)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
-      const v0_0_0 = input_y[i0_0];
-      const v0_0_1 = input_x[i0_0];
+      const v0_0_0 = input_y[i0_0]!;
+      const v0_0_1 = input_x[i0_0]!;
       const v0_0_2 = v0_0_0 + v0_0_1;
       work0[i0_0] = v0_0_2;
     }
     work1.fill(0, 0, 1);
     // batchSum []
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
-      const v2_0_0 = work0[i2_0];
-      const v2_0_1 = input_z[i2_0];
+      const v2_0_0 = work0[i2_0]!;
+      const v2_0_1 = input_z[i2_0]!;
       const v2_0_2 = v2_0_0 * v2_0_1;
-      work1[0] += v2_0_2;
+      work1[0]! += v2_0_2;
     }
     // div []
     const v3_1 = n;
     const v3_2 = 1 / v3_1;
     const s0 = v3_2;
     // mul []
-    const v4_0 = work1[0];
+    const v4_0 = work1[0]!;
     const v4_1 = s0;
     const v4_2 = v4_0 * v4_1;
     const s1 = v4_2;
     // mul [] per example  (../examples/circuit.ts:9)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const v5_0_0 = input_z[i5_0];
+      const v5_0_0 = input_z[i5_0]!;
       const v5_0_1 = s0;
       const v5_0_2 = v5_0_0 * v5_0_1;
       inputGrad_x[i5_0] = v5_0_2;
     }
     // mul [] per example  (../examples/circuit.ts:9)
     for (let i6_0 = 0; i6_0 < n; i6_0++) {
-      const v6_0_0 = work0[i6_0];
+      const v6_0_0 = work0[i6_0]!;
       const v6_0_1 = s0;
       const v6_0_2 = v6_0_0 * v6_0_1;
       inputGrad_z[i6_0] = v6_0_2;
     }
     // inputGrad_y = mul [] per example  (../examples/circuit.ts:9)
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
-      const v7_0_0 = inputGrad_x[i7_0];
+      const v7_0_0 = inputGrad_x[i7_0]!;
       inputGrad_y[i7_0] = v7_0_0;
     }
     lossSlot[0] = s1;
@@ -247,10 +247,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function predictProgram(input_x: Values, input_y: Values, input_z: Values, n: number): void {
     // mul [] per example  (../examples/circuit.ts:9)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
-      const v0_0_0 = input_y[i0_0];
-      const v0_0_1 = input_x[i0_0];
+      const v0_0_0 = input_y[i0_0]!;
+      const v0_0_1 = input_x[i0_0]!;
       const v0_0_2 = v0_0_0 + v0_0_1;
-      const v0_0_3 = input_z[i0_0];
+      const v0_0_3 = input_z[i0_0]!;
       const v0_0_4 = v0_0_2 * v0_0_3;
       output_f[i0_0] = v0_0_4;
     }

@@ -292,8 +292,8 @@ function gemmJs(
       let pa = 0;
       let pb = bOffset + j * bCol;
       for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + pa], x1 = a[a1 + pa], x2 = a[a2 + pa], x3 = a[a3 + pa];
-        const y0 = b[pb], y1 = b[pb + bCol], y2 = b[pb + 2 * bCol], y3 = b[pb + 3 * bCol];
+        const x0 = a[a0 + pa]!, x1 = a[a1 + pa]!, x2 = a[a2 + pa]!, x3 = a[a3 + pa]!;
+        const y0 = b[pb]!, y1 = b[pb + bCol]!, y2 = b[pb + 2 * bCol]!, y3 = b[pb + 3 * bCol]!;
         c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
         c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
         c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
@@ -312,7 +312,7 @@ function gemmJs(
   for (let i = 0; i < m; i++) {
     for (let j = i < m4 ? n4 : 0; j < n; j++) {
       let dot = 0;
-      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol] * b[bOffset + p * bRow + j * bCol];
+      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol]! * b[bOffset + p * bRow + j * bCol]!;
       c[cOffset + i * cRow + j] = dot;
     }
   }
@@ -419,7 +419,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function lossProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
-      const v0_0_0 = input_x[i0_0];
+      const v0_0_0 = input_x[i0_0]!;
       work0[i0_0] = v0_0_0;
     }
     // matmul [1, 128] per example  (../examples/mlp.ts:11)
@@ -428,8 +428,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_1 = param_b1[i2_1];
-        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_1 = param_b1[i2_1]!;
+        const v2_0_2 = work1[p2_0_0 + i2_1]!;
         const v2_0_3 = v2_0_1 + v2_0_2;
         const v2_0_4 = Math.max(0, v2_0_3);
         work0[p2_0_0 + i2_1] = v2_0_4;
@@ -441,8 +441,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0_0 = work1[p4_0_0 + i4_1];
-        const v4_0_1 = param_b2[i4_1];
+        const v4_0_0 = work1[p4_0_0 + i4_1]!;
+        const v4_0_1 = param_b2[i4_1]!;
         const v4_0_2 = v4_0_0 + v4_0_1;
         work0[p4_0_0 + i4_1] = v4_0_2;
       }
@@ -453,12 +453,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p5_0_1 = i5_0 * 10;
       let max5_0 = -Infinity;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = work0[p5_0_1 + i5_1];
+        const v5_0_0 = work0[p5_0_1 + i5_1]!;
         max5_0 = Math.max(max5_0, v5_0_0);
       }
       let sum5_0 = 0;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_1_0 = work0[p5_0_1 + i5_1];
+        const v5_1_0 = work0[p5_0_1 + i5_1]!;
         sum5_0 += Math.exp(v5_1_0 - max5_0);
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
@@ -469,10 +469,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_1 = i6_0 * 10;
       let sum6_0 = 0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work1[p6_0_0];
-        const v6_0_1 = work0[p6_0_1 + i6_1];
+        const v6_0_0 = work1[p6_0_0]!;
+        const v6_0_1 = work0[p6_0_1 + i6_1]!;
         const v6_0_2 = v6_0_0 - v6_0_1;
-        const v6_0_3 = input_label[p6_0_1 + i6_1];
+        const v6_0_3 = input_label[p6_0_1 + i6_1]!;
         const v6_0_4 = v6_0_2 * v6_0_3;
         sum6_0 += v6_0_4;
       }
@@ -481,15 +481,15 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work1.fill(0, 0, 1);
     // batchSum []
     for (let i8_0 = 0; i8_0 < n; i8_0++) {
-      const v8_0_0 = work2[i8_0];
-      work1[0] += v8_0_0;
+      const v8_0_0 = work2[i8_0]!;
+      work1[0]! += v8_0_0;
     }
     // div []
     const v9_1 = n;
     const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
-    const v10_0 = work1[0];
+    const v10_0 = work1[0]!;
     const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
     const s1 = v10_2;
@@ -499,7 +499,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function gradientProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
-      const v0_0_0 = input_x[i0_0];
+      const v0_0_0 = input_x[i0_0]!;
       work0[i0_0] = v0_0_0;
     }
     // matmul [1, 128] per example  (../examples/mlp.ts:11)
@@ -508,8 +508,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_1 = param_b1[i2_1];
-        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_1 = param_b1[i2_1]!;
+        const v2_0_2 = work1[p2_0_0 + i2_1]!;
         const v2_0_3 = v2_0_1 + v2_0_2;
         const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
@@ -521,8 +521,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0_0 = work1[p4_0_0 + i4_1];
-        const v4_0_1 = param_b2[i4_1];
+        const v4_0_0 = work1[p4_0_0 + i4_1]!;
+        const v4_0_1 = param_b2[i4_1]!;
         const v4_0_2 = v4_0_0 + v4_0_1;
         work3[p4_0_0 + i4_1] = v4_0_2;
       }
@@ -533,12 +533,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p5_0_1 = i5_0 * 10;
       let max5_0 = -Infinity;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = work3[p5_0_1 + i5_1];
+        const v5_0_0 = work3[p5_0_1 + i5_1]!;
         max5_0 = Math.max(max5_0, v5_0_0);
       }
       let sum5_0 = 0;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_1_0 = work3[p5_0_1 + i5_1];
+        const v5_1_0 = work3[p5_0_1 + i5_1]!;
         sum5_0 += Math.exp(v5_1_0 - max5_0);
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
@@ -549,10 +549,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_1 = i6_0 * 10;
       let sum6_0 = 0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work1[p6_0_0];
-        const v6_0_1 = work3[p6_0_1 + i6_1];
+        const v6_0_0 = work1[p6_0_0]!;
+        const v6_0_1 = work3[p6_0_1 + i6_1]!;
         const v6_0_2 = v6_0_0 - v6_0_1;
-        const v6_0_3 = input_label[p6_0_1 + i6_1];
+        const v6_0_3 = input_label[p6_0_1 + i6_1]!;
         const v6_0_4 = v6_0_2 * v6_0_3;
         sum6_0 += v6_0_4;
       }
@@ -561,15 +561,15 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work5.fill(0, 0, 1);
     // batchSum []
     for (let i8_0 = 0; i8_0 < n; i8_0++) {
-      const v8_0_0 = work4[i8_0];
-      work5[0] += v8_0_0;
+      const v8_0_0 = work4[i8_0]!;
+      work5[0]! += v8_0_0;
     }
     // div []
     const v9_1 = n;
     const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
-    const v10_0 = work5[0];
+    const v10_0 = work5[0]!;
     const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
     const s1 = v10_2;
@@ -578,11 +578,11 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p11_0_0 = i11_0 * 10;
       const p11_0_1 = i11_0;
       for (let i11_1 = 0; i11_1 < 10; i11_1++) {
-        const v11_0_0 = work3[p11_0_0 + i11_1];
-        const v11_0_1 = work1[p11_0_1];
+        const v11_0_0 = work3[p11_0_0 + i11_1]!;
+        const v11_0_1 = work1[p11_0_1]!;
         const v11_0_2 = v11_0_0 - v11_0_1;
         const v11_0_3 = Math.exp(v11_0_2);
-        const v11_0_4 = input_label[p11_0_0 + i11_1];
+        const v11_0_4 = input_label[p11_0_0 + i11_1]!;
         const v11_0_5 = v11_0_3 - v11_0_4;
         const v11_0_6 = s0;
         const v11_0_7 = v11_0_5 * v11_0_6;
@@ -593,8 +593,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     gemm(n, 128, 10, work4, 0, 10, 1, param_W2, 0, 1, 10, work1, 0, 128);
     // mul [128] per example  (../examples/mlp.ts:11)
     for (let i13_0 = 0; i13_0 < n * 128; i13_0++) {
-      const v13_0_0 = work1[i13_0];
-      const v13_0_1 = work2[i13_0];
+      const v13_0_0 = work1[i13_0]!;
+      const v13_0_1 = work2[i13_0]!;
       const v13_0_3 = (v13_0_1 > 0 ? 1 : 0);
       const v13_0_4 = v13_0_0 * v13_0_3;
       work3[i13_0] = v13_0_4;
@@ -606,8 +606,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i16_0 = 0; i16_0 < n; i16_0++) {
       const p16_0_0 = i16_0 * 128;
       for (let i16_1 = 0; i16_1 < 128; i16_1++) {
-        const v16_0_0 = work3[p16_0_0 + i16_1];
-        grad_b1[i16_1] += v16_0_0;
+        const v16_0_0 = work3[p16_0_0 + i16_1]!;
+        grad_b1[i16_1]! += v16_0_0;
       }
     }
     // batchSum [128, 10]  (../examples/mlp.ts:12): Σ over examples of matmul [128, 10] per example  (../examples/mlp.ts:12)
@@ -617,8 +617,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i19_0 = 0; i19_0 < n; i19_0++) {
       const p19_0_0 = i19_0 * 10;
       for (let i19_1 = 0; i19_1 < 10; i19_1++) {
-        const v19_0_0 = work4[p19_0_0 + i19_1];
-        grad_b2[i19_1] += v19_0_0;
+        const v19_0_0 = work4[p19_0_0 + i19_1]!;
+        grad_b2[i19_1]! += v19_0_0;
       }
     }
     lossSlot[0] = s1;
@@ -627,7 +627,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function predictProgram(input_x: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
-      const v0_0_0 = input_x[i0_0];
+      const v0_0_0 = input_x[i0_0]!;
       work0[i0_0] = v0_0_0;
     }
     // matmul [1, 128] per example  (../examples/mlp.ts:11)
@@ -636,8 +636,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_1 = param_b1[i2_1];
-        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_1 = param_b1[i2_1]!;
+        const v2_0_2 = work1[p2_0_0 + i2_1]!;
         const v2_0_3 = v2_0_1 + v2_0_2;
         const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
@@ -649,8 +649,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0_0 = work4[p4_0_0 + i4_1];
-        const v4_0_1 = param_b2[i4_1];
+        const v4_0_0 = work4[p4_0_0 + i4_1]!;
+        const v4_0_1 = param_b2[i4_1]!;
         const v4_0_2 = v4_0_0 + v4_0_1;
         work1[p4_0_0 + i4_1] = v4_0_2;
       }
@@ -661,12 +661,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p5_0_1 = i5_0 * 10;
       let max5_0 = -Infinity;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = work1[p5_0_1 + i5_1];
+        const v5_0_0 = work1[p5_0_1 + i5_1]!;
         max5_0 = Math.max(max5_0, v5_0_0);
       }
       let sum5_0 = 0;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_1_0 = work1[p5_0_1 + i5_1];
+        const v5_1_0 = work1[p5_0_1 + i5_1]!;
         sum5_0 += Math.exp(v5_1_0 - max5_0);
       }
       work4[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
@@ -676,8 +676,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_0 = i6_0 * 10;
       const p6_0_1 = i6_0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work1[p6_0_0 + i6_1];
-        const v6_0_1 = work4[p6_0_1];
+        const v6_0_0 = work1[p6_0_0 + i6_1]!;
+        const v6_0_1 = work4[p6_0_1]!;
         const v6_0_2 = v6_0_0 - v6_0_1;
         const v6_0_3 = Math.exp(v6_0_2);
         output_probabilities[p6_0_0 + i6_1] = v6_0_3;
@@ -688,8 +688,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function updateProgram(rate: number): void {
     // sgd: W1
     for (let i0_0 = 0; i0_0 < 100352; i0_0++) {
-      const v0_0_0 = param_W1[i0_0];
-      const v0_0_1 = grad_W1[i0_0];
+      const v0_0_0 = param_W1[i0_0]!;
+      const v0_0_1 = grad_W1[i0_0]!;
       const v0_0_2 = rate;
       const v0_0_4 = v0_0_2 * v0_0_1;
       const v0_0_5 = 0 - v0_0_4;
@@ -698,8 +698,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // sgd: b1
     for (let i1_0 = 0; i1_0 < 128; i1_0++) {
-      const v1_0_0 = param_b1[i1_0];
-      const v1_0_1 = grad_b1[i1_0];
+      const v1_0_0 = param_b1[i1_0]!;
+      const v1_0_1 = grad_b1[i1_0]!;
       const v1_0_2 = rate;
       const v1_0_4 = v1_0_2 * v1_0_1;
       const v1_0_5 = 0 - v1_0_4;
@@ -708,8 +708,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // sgd: W2
     for (let i2_0 = 0; i2_0 < 1280; i2_0++) {
-      const v2_0_0 = param_W2[i2_0];
-      const v2_0_1 = grad_W2[i2_0];
+      const v2_0_0 = param_W2[i2_0]!;
+      const v2_0_1 = grad_W2[i2_0]!;
       const v2_0_2 = rate;
       const v2_0_4 = v2_0_2 * v2_0_1;
       const v2_0_5 = 0 - v2_0_4;
@@ -718,8 +718,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // sgd: b2
     for (let i3_0 = 0; i3_0 < 10; i3_0++) {
-      const v3_0_0 = param_b2[i3_0];
-      const v3_0_1 = grad_b2[i3_0];
+      const v3_0_0 = param_b2[i3_0]!;
+      const v3_0_1 = grad_b2[i3_0]!;
       const v3_0_2 = rate;
       const v3_0_4 = v3_0_2 * v3_0_1;
       const v3_0_5 = 0 - v3_0_4;

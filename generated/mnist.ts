@@ -300,8 +300,8 @@ function gemmJs(
       let pa = 0;
       let pb = bOffset + j * bCol;
       for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + pa], x1 = a[a1 + pa], x2 = a[a2 + pa], x3 = a[a3 + pa];
-        const y0 = b[pb], y1 = b[pb + bCol], y2 = b[pb + 2 * bCol], y3 = b[pb + 3 * bCol];
+        const x0 = a[a0 + pa]!, x1 = a[a1 + pa]!, x2 = a[a2 + pa]!, x3 = a[a3 + pa]!;
+        const y0 = b[pb]!, y1 = b[pb + bCol]!, y2 = b[pb + 2 * bCol]!, y3 = b[pb + 3 * bCol]!;
         c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
         c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
         c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
@@ -320,7 +320,7 @@ function gemmJs(
   for (let i = 0; i < m; i++) {
     for (let j = i < m4 ? n4 : 0; j < n; j++) {
       let dot = 0;
-      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol] * b[bOffset + p * bRow + j * bCol];
+      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol]! * b[bOffset + p * bRow + j * bCol]!;
       c[cOffset + i * cRow + j] = dot;
     }
   }
@@ -452,7 +452,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function lossProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
-      const v0_0_0 = input_x[i0_0];
+      const v0_0_0 = input_x[i0_0]!;
       work0[i0_0] = v0_0_0;
     }
     // matmul [1, 128] per example  (../examples/mnist.ts:15)
@@ -461,8 +461,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_1 = param_b1[i2_1];
-        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_1 = param_b1[i2_1]!;
+        const v2_0_2 = work1[p2_0_0 + i2_1]!;
         const v2_0_3 = v2_0_1 + v2_0_2;
         const v2_0_4 = Math.max(0, v2_0_3);
         work0[p2_0_0 + i2_1] = v2_0_4;
@@ -474,8 +474,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0_0 = work1[p4_0_0 + i4_1];
-        const v4_0_1 = param_b2[i4_1];
+        const v4_0_0 = work1[p4_0_0 + i4_1]!;
+        const v4_0_1 = param_b2[i4_1]!;
         const v4_0_2 = v4_0_0 + v4_0_1;
         work0[p4_0_0 + i4_1] = v4_0_2;
       }
@@ -486,12 +486,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p5_0_1 = i5_0 * 10;
       let max5_0 = -Infinity;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = work0[p5_0_1 + i5_1];
+        const v5_0_0 = work0[p5_0_1 + i5_1]!;
         max5_0 = Math.max(max5_0, v5_0_0);
       }
       let sum5_0 = 0;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_1_0 = work0[p5_0_1 + i5_1];
+        const v5_1_0 = work0[p5_0_1 + i5_1]!;
         sum5_0 += Math.exp(v5_1_0 - max5_0);
       }
       work1[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
@@ -502,10 +502,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_1 = i6_0 * 10;
       let sum6_0 = 0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work1[p6_0_0];
-        const v6_0_1 = work0[p6_0_1 + i6_1];
+        const v6_0_0 = work1[p6_0_0]!;
+        const v6_0_1 = work0[p6_0_1 + i6_1]!;
         const v6_0_2 = v6_0_0 - v6_0_1;
-        const v6_0_3 = input_label[p6_0_1 + i6_1];
+        const v6_0_3 = input_label[p6_0_1 + i6_1]!;
         const v6_0_4 = v6_0_2 * v6_0_3;
         sum6_0 += v6_0_4;
       }
@@ -514,15 +514,15 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work1.fill(0, 0, 1);
     // batchSum []
     for (let i8_0 = 0; i8_0 < n; i8_0++) {
-      const v8_0_0 = work2[i8_0];
-      work1[0] += v8_0_0;
+      const v8_0_0 = work2[i8_0]!;
+      work1[0]! += v8_0_0;
     }
     // div []
     const v9_1 = n;
     const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
-    const v10_0 = work1[0];
+    const v10_0 = work1[0]!;
     const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
     const s1 = v10_2;
@@ -532,7 +532,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function trainingLossProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
-      const v0_0_0 = input_x[i0_0];
+      const v0_0_0 = input_x[i0_0]!;
       work0[i0_0] = v0_0_0;
     }
     // matmul [1, 128] per example  (../examples/mnist.ts:15)
@@ -541,11 +541,11 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_1 = param_b1[i2_1];
-        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_1 = param_b1[i2_1]!;
+        const v2_0_2 = work1[p2_0_0 + i2_1]!;
         const v2_0_3 = v2_0_1 + v2_0_2;
         const v2_0_4 = Math.max(0, v2_0_3);
-        const v2_0_5 = mask_dropout0[p2_0_0 + i2_1];
+        const v2_0_5 = mask_dropout0[p2_0_0 + i2_1]!;
         const v2_0_6 = v2_0_4 * v2_0_5;
         work0[p2_0_0 + i2_1] = v2_0_6;
       }
@@ -556,8 +556,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0_0 = param_b2[i4_1];
-        const v4_0_1 = work1[p4_0_0 + i4_1];
+        const v4_0_0 = param_b2[i4_1]!;
+        const v4_0_1 = work1[p4_0_0 + i4_1]!;
         const v4_0_2 = v4_0_0 + v4_0_1;
         work0[p4_0_0 + i4_1] = v4_0_2;
       }
@@ -568,12 +568,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p5_0_1 = i5_0 * 10;
       let max5_0 = -Infinity;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = work0[p5_0_1 + i5_1];
+        const v5_0_0 = work0[p5_0_1 + i5_1]!;
         max5_0 = Math.max(max5_0, v5_0_0);
       }
       let sum5_0 = 0;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_1_0 = work0[p5_0_1 + i5_1];
+        const v5_1_0 = work0[p5_0_1 + i5_1]!;
         sum5_0 += Math.exp(v5_1_0 - max5_0);
       }
       work2[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
@@ -584,10 +584,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_1 = i6_0 * 10;
       let sum6_0 = 0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work2[p6_0_0];
-        const v6_0_1 = work0[p6_0_1 + i6_1];
+        const v6_0_0 = work2[p6_0_0]!;
+        const v6_0_1 = work0[p6_0_1 + i6_1]!;
         const v6_0_2 = v6_0_0 - v6_0_1;
-        const v6_0_3 = input_label[p6_0_1 + i6_1];
+        const v6_0_3 = input_label[p6_0_1 + i6_1]!;
         const v6_0_4 = v6_0_2 * v6_0_3;
         sum6_0 += v6_0_4;
       }
@@ -596,15 +596,15 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work2.fill(0, 0, 1);
     // batchSum []
     for (let i8_0 = 0; i8_0 < n; i8_0++) {
-      const v8_0_0 = work1[i8_0];
-      work2[0] += v8_0_0;
+      const v8_0_0 = work1[i8_0]!;
+      work2[0]! += v8_0_0;
     }
     // div []
     const v9_1 = n;
     const v9_2 = 1 / v9_1;
     const s0 = v9_2;
     // mul []
-    const v10_0 = work2[0];
+    const v10_0 = work2[0]!;
     const v10_1 = s0;
     const v10_2 = v10_0 * v10_1;
     const s1 = v10_2;
@@ -614,7 +614,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function gradientProgram(input_x: Values, input_label: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
-      const v0_0_0 = input_x[i0_0];
+      const v0_0_0 = input_x[i0_0]!;
       work0[i0_0] = v0_0_0;
     }
     // matmul [1, 128] per example  (../examples/mnist.ts:15)
@@ -623,8 +623,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_1 = param_b1[i2_1];
-        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_1 = param_b1[i2_1]!;
+        const v2_0_2 = work1[p2_0_0 + i2_1]!;
         const v2_0_3 = v2_0_1 + v2_0_2;
         const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
@@ -632,8 +632,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // mul [128] per example  (../examples/mnist.ts:15)
     for (let i3_0 = 0; i3_0 < n * 128; i3_0++) {
-      const v3_0_0 = work2[i3_0];
-      const v3_0_1 = mask_dropout0[i3_0];
+      const v3_0_0 = work2[i3_0]!;
+      const v3_0_1 = mask_dropout0[i3_0]!;
       const v3_0_2 = v3_0_0 * v3_0_1;
       work1[i3_0] = v3_0_2;
     }
@@ -643,8 +643,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
       const p5_0_0 = i5_0 * 10;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = param_b2[i5_1];
-        const v5_0_1 = work3[p5_0_0 + i5_1];
+        const v5_0_0 = param_b2[i5_1]!;
+        const v5_0_1 = work3[p5_0_0 + i5_1]!;
         const v5_0_2 = v5_0_0 + v5_0_1;
         work4[p5_0_0 + i5_1] = v5_0_2;
       }
@@ -655,12 +655,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_1 = i6_0 * 10;
       let max6_0 = -Infinity;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work4[p6_0_1 + i6_1];
+        const v6_0_0 = work4[p6_0_1 + i6_1]!;
         max6_0 = Math.max(max6_0, v6_0_0);
       }
       let sum6_0 = 0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_1_0 = work4[p6_0_1 + i6_1];
+        const v6_1_0 = work4[p6_0_1 + i6_1]!;
         sum6_0 += Math.exp(v6_1_0 - max6_0);
       }
       work3[p6_0_0] = max6_0 === -Infinity ? -Infinity : max6_0 + Math.log(sum6_0);
@@ -671,10 +671,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p7_0_1 = i7_0 * 10;
       let sum7_0 = 0;
       for (let i7_1 = 0; i7_1 < 10; i7_1++) {
-        const v7_0_0 = work3[p7_0_0];
-        const v7_0_1 = work4[p7_0_1 + i7_1];
+        const v7_0_0 = work3[p7_0_0]!;
+        const v7_0_1 = work4[p7_0_1 + i7_1]!;
         const v7_0_2 = v7_0_0 - v7_0_1;
-        const v7_0_3 = input_label[p7_0_1 + i7_1];
+        const v7_0_3 = input_label[p7_0_1 + i7_1]!;
         const v7_0_4 = v7_0_2 * v7_0_3;
         sum7_0 += v7_0_4;
       }
@@ -683,15 +683,15 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work6.fill(0, 0, 1);
     // batchSum []
     for (let i9_0 = 0; i9_0 < n; i9_0++) {
-      const v9_0_0 = work5[i9_0];
-      work6[0] += v9_0_0;
+      const v9_0_0 = work5[i9_0]!;
+      work6[0]! += v9_0_0;
     }
     // div []
     const v10_1 = n;
     const v10_2 = 1 / v10_1;
     const s0 = v10_2;
     // mul []
-    const v11_0 = work6[0];
+    const v11_0 = work6[0]!;
     const v11_1 = s0;
     const v11_2 = v11_0 * v11_1;
     const s1 = v11_2;
@@ -700,11 +700,11 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p12_0_0 = i12_0 * 10;
       const p12_0_1 = i12_0;
       for (let i12_1 = 0; i12_1 < 10; i12_1++) {
-        const v12_0_0 = work4[p12_0_0 + i12_1];
-        const v12_0_1 = work3[p12_0_1];
+        const v12_0_0 = work4[p12_0_0 + i12_1]!;
+        const v12_0_1 = work3[p12_0_1]!;
         const v12_0_2 = v12_0_0 - v12_0_1;
         const v12_0_3 = Math.exp(v12_0_2);
-        const v12_0_4 = input_label[p12_0_0 + i12_1];
+        const v12_0_4 = input_label[p12_0_0 + i12_1]!;
         const v12_0_5 = v12_0_3 - v12_0_4;
         const v12_0_6 = s0;
         const v12_0_7 = v12_0_5 * v12_0_6;
@@ -715,10 +715,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     gemm(n, 128, 10, work5, 0, 10, 1, param_W2, 0, 1, 10, work4, 0, 128);
     // mul [128] per example  (../examples/mnist.ts:15)
     for (let i14_0 = 0; i14_0 < n * 128; i14_0++) {
-      const v14_0_0 = mask_dropout0[i14_0];
-      const v14_0_1 = work4[i14_0];
+      const v14_0_0 = mask_dropout0[i14_0]!;
+      const v14_0_1 = work4[i14_0]!;
       const v14_0_2 = v14_0_0 * v14_0_1;
-      const v14_0_3 = work2[i14_0];
+      const v14_0_3 = work2[i14_0]!;
       const v14_0_5 = (v14_0_3 > 0 ? 1 : 0);
       const v14_0_6 = v14_0_2 * v14_0_5;
       work3[i14_0] = v14_0_6;
@@ -730,8 +730,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i17_0 = 0; i17_0 < n; i17_0++) {
       const p17_0_0 = i17_0 * 128;
       for (let i17_1 = 0; i17_1 < 128; i17_1++) {
-        const v17_0_0 = work3[p17_0_0 + i17_1];
-        grad_b1[i17_1] += v17_0_0;
+        const v17_0_0 = work3[p17_0_0 + i17_1]!;
+        grad_b1[i17_1]! += v17_0_0;
       }
     }
     // batchSum [128, 10]  (../examples/mnist.ts:16): Σ over examples of matmul [128, 10] per example  (../examples/mnist.ts:16)
@@ -741,8 +741,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i20_0 = 0; i20_0 < n; i20_0++) {
       const p20_0_0 = i20_0 * 10;
       for (let i20_1 = 0; i20_1 < 10; i20_1++) {
-        const v20_0_0 = work5[p20_0_0 + i20_1];
-        grad_b2[i20_1] += v20_0_0;
+        const v20_0_0 = work5[p20_0_0 + i20_1]!;
+        grad_b2[i20_1]! += v20_0_0;
       }
     }
     lossSlot[0] = s1;
@@ -751,7 +751,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function predictProgram(input_x: Values, n: number): void {
     // input_x copied for the matrix product
     for (let i0_0 = 0; i0_0 < n * 784; i0_0++) {
-      const v0_0_0 = input_x[i0_0];
+      const v0_0_0 = input_x[i0_0]!;
       work0[i0_0] = v0_0_0;
     }
     // matmul [1, 128] per example  (../examples/mnist.ts:15)
@@ -760,8 +760,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
       const p2_0_0 = i2_0 * 128;
       for (let i2_1 = 0; i2_1 < 128; i2_1++) {
-        const v2_0_1 = param_b1[i2_1];
-        const v2_0_2 = work1[p2_0_0 + i2_1];
+        const v2_0_1 = param_b1[i2_1]!;
+        const v2_0_2 = work1[p2_0_0 + i2_1]!;
         const v2_0_3 = v2_0_1 + v2_0_2;
         const v2_0_4 = Math.max(0, v2_0_3);
         work2[p2_0_0 + i2_1] = v2_0_4;
@@ -773,8 +773,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     for (let i4_0 = 0; i4_0 < n; i4_0++) {
       const p4_0_0 = i4_0 * 10;
       for (let i4_1 = 0; i4_1 < 10; i4_1++) {
-        const v4_0_0 = work5[p4_0_0 + i4_1];
-        const v4_0_1 = param_b2[i4_1];
+        const v4_0_0 = work5[p4_0_0 + i4_1]!;
+        const v4_0_1 = param_b2[i4_1]!;
         const v4_0_2 = v4_0_0 + v4_0_1;
         work1[p4_0_0 + i4_1] = v4_0_2;
       }
@@ -785,12 +785,12 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p5_0_1 = i5_0 * 10;
       let max5_0 = -Infinity;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_0_0 = work1[p5_0_1 + i5_1];
+        const v5_0_0 = work1[p5_0_1 + i5_1]!;
         max5_0 = Math.max(max5_0, v5_0_0);
       }
       let sum5_0 = 0;
       for (let i5_1 = 0; i5_1 < 10; i5_1++) {
-        const v5_1_0 = work1[p5_0_1 + i5_1];
+        const v5_1_0 = work1[p5_0_1 + i5_1]!;
         sum5_0 += Math.exp(v5_1_0 - max5_0);
       }
       work5[p5_0_0] = max5_0 === -Infinity ? -Infinity : max5_0 + Math.log(sum5_0);
@@ -800,8 +800,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       const p6_0_0 = i6_0 * 10;
       const p6_0_1 = i6_0;
       for (let i6_1 = 0; i6_1 < 10; i6_1++) {
-        const v6_0_0 = work1[p6_0_0 + i6_1];
-        const v6_0_1 = work5[p6_0_1];
+        const v6_0_0 = work1[p6_0_0 + i6_1]!;
+        const v6_0_1 = work5[p6_0_1]!;
         const v6_0_2 = v6_0_0 - v6_0_1;
         const v6_0_3 = Math.exp(v6_0_2);
         output_probabilities[p6_0_0 + i6_1] = v6_0_3;
@@ -811,30 +811,30 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
 
   function updateProgram(rate: number): void {
     // β₁ᵗ, β₂ᵗ
-    const v0_0_0 = state_beta1Power[0];
+    const v0_0_0 = state_beta1Power[0]!;
     const v0_0_2 = v0_0_0 * 0.9;
-    const v0_0_3 = state_beta2Power[0];
+    const v0_0_3 = state_beta2Power[0]!;
     const v0_0_5 = v0_0_3 * 0.999;
     state_beta2Power[0] = v0_0_5;
     state_beta1Power[0] = v0_0_2;
     // bias correction 1 − beta1Power
-    const v1_1 = state_beta1Power[0];
+    const v1_1 = state_beta1Power[0]!;
     const v1_2 = 1 - v1_1;
     const correction1 = v1_2;
     // bias correction 1 − beta2Power
-    const v2_1 = state_beta2Power[0];
+    const v2_1 = state_beta2Power[0]!;
     const v2_2 = 1 - v2_1;
     const correction2 = v2_2;
     // adam: W1
     for (let i3_0 = 0; i3_0 < 100352; i3_0++) {
-      const v3_0_0 = param_W1[i3_0];
-      const v3_0_1 = grad_W1[i3_0];
+      const v3_0_0 = param_W1[i3_0]!;
+      const v3_0_1 = grad_W1[i3_0]!;
       const v3_0_2 = rate;
-      const v3_0_4 = state_W1_m[i3_0];
+      const v3_0_4 = state_W1_m[i3_0]!;
       const v3_0_5 = 0.9 * v3_0_4;
       const v3_0_7 = 0.09999999999999998 * v3_0_1;
       const v3_0_8 = v3_0_5 + v3_0_7;
-      const v3_0_10 = state_W1_v[i3_0];
+      const v3_0_10 = state_W1_v[i3_0]!;
       const v3_0_11 = 0.999 * v3_0_10;
       const v3_0_13 = v3_0_1 * v3_0_1;
       const v3_0_14 = 0.0010000000000000009 * v3_0_13;
@@ -855,14 +855,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // adam: b1
     for (let i4_0 = 0; i4_0 < 128; i4_0++) {
-      const v4_0_0 = param_b1[i4_0];
-      const v4_0_1 = grad_b1[i4_0];
+      const v4_0_0 = param_b1[i4_0]!;
+      const v4_0_1 = grad_b1[i4_0]!;
       const v4_0_2 = rate;
-      const v4_0_4 = state_b1_m[i4_0];
+      const v4_0_4 = state_b1_m[i4_0]!;
       const v4_0_5 = 0.9 * v4_0_4;
       const v4_0_7 = 0.09999999999999998 * v4_0_1;
       const v4_0_8 = v4_0_5 + v4_0_7;
-      const v4_0_10 = state_b1_v[i4_0];
+      const v4_0_10 = state_b1_v[i4_0]!;
       const v4_0_11 = 0.999 * v4_0_10;
       const v4_0_13 = v4_0_1 * v4_0_1;
       const v4_0_14 = 0.0010000000000000009 * v4_0_13;
@@ -883,14 +883,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // adam: W2
     for (let i5_0 = 0; i5_0 < 1280; i5_0++) {
-      const v5_0_0 = param_W2[i5_0];
-      const v5_0_1 = grad_W2[i5_0];
+      const v5_0_0 = param_W2[i5_0]!;
+      const v5_0_1 = grad_W2[i5_0]!;
       const v5_0_2 = rate;
-      const v5_0_4 = state_W2_m[i5_0];
+      const v5_0_4 = state_W2_m[i5_0]!;
       const v5_0_5 = 0.9 * v5_0_4;
       const v5_0_7 = 0.09999999999999998 * v5_0_1;
       const v5_0_8 = v5_0_5 + v5_0_7;
-      const v5_0_10 = state_W2_v[i5_0];
+      const v5_0_10 = state_W2_v[i5_0]!;
       const v5_0_11 = 0.999 * v5_0_10;
       const v5_0_13 = v5_0_1 * v5_0_1;
       const v5_0_14 = 0.0010000000000000009 * v5_0_13;
@@ -911,14 +911,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
     // adam: b2
     for (let i6_0 = 0; i6_0 < 10; i6_0++) {
-      const v6_0_0 = param_b2[i6_0];
-      const v6_0_1 = grad_b2[i6_0];
+      const v6_0_0 = param_b2[i6_0]!;
+      const v6_0_1 = grad_b2[i6_0]!;
       const v6_0_2 = rate;
-      const v6_0_4 = state_b2_m[i6_0];
+      const v6_0_4 = state_b2_m[i6_0]!;
       const v6_0_5 = 0.9 * v6_0_4;
       const v6_0_7 = 0.09999999999999998 * v6_0_1;
       const v6_0_8 = v6_0_5 + v6_0_7;
-      const v6_0_10 = state_b2_v[i6_0];
+      const v6_0_10 = state_b2_v[i6_0]!;
       const v6_0_11 = 0.999 * v6_0_10;
       const v6_0_13 = v6_0_1 * v6_0_1;
       const v6_0_14 = 0.0010000000000000009 * v6_0_13;

@@ -309,24 +309,24 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work0.fill(0, 0, 1);
     // batchSum []
     for (let i1_0 = 0; i1_0 < n; i1_0++) {
-      const v1_0_0 = input_x0[i1_0];
-      const v1_0_1 = param_w0[0];
+      const v1_0_0 = input_x0[i1_0]!;
+      const v1_0_1 = param_w0[0]!;
       const v1_0_2 = v1_0_0 * v1_0_1;
-      const v1_0_3 = input_x1[i1_0];
-      const v1_0_4 = param_w1[0];
+      const v1_0_3 = input_x1[i1_0]!;
+      const v1_0_4 = param_w1[0]!;
       const v1_0_5 = v1_0_3 * v1_0_4;
       const v1_0_6 = v1_0_2 + v1_0_5;
-      const v1_0_7 = param_w2[0];
+      const v1_0_7 = param_w2[0]!;
       const v1_0_8 = v1_0_6 + v1_0_7;
       const v1_0_9 = 1 / (1 + Math.exp(-v1_0_8));
-      work0[0] += v1_0_9;
+      work0[0]! += v1_0_9;
     }
     // div []
     const v2_1 = n;
     const v2_2 = 1 / v2_1;
     const s0 = v2_2;
     // mul []
-    const v3_0 = work0[0];
+    const v3_0 = work0[0]!;
     const v3_1 = s0;
     const v3_2 = v3_0 * v3_1;
     const s1 = v3_2;
@@ -336,14 +336,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function gradientProgram(input_x0: Values, input_x1: Values, n: number): void {
     // sigmoid [] per example  (../examples/neuron.ts:10)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
-      const v0_0_0 = input_x0[i0_0];
-      const v0_0_1 = param_w0[0];
+      const v0_0_0 = input_x0[i0_0]!;
+      const v0_0_1 = param_w0[0]!;
       const v0_0_2 = v0_0_0 * v0_0_1;
-      const v0_0_3 = input_x1[i0_0];
-      const v0_0_4 = param_w1[0];
+      const v0_0_3 = input_x1[i0_0]!;
+      const v0_0_4 = param_w1[0]!;
       const v0_0_5 = v0_0_3 * v0_0_4;
       const v0_0_6 = v0_0_2 + v0_0_5;
-      const v0_0_7 = param_w2[0];
+      const v0_0_7 = param_w2[0]!;
       const v0_0_8 = v0_0_6 + v0_0_7;
       const v0_0_9 = 1 / (1 + Math.exp(-v0_0_8));
       work0[i0_0] = v0_0_9;
@@ -351,21 +351,21 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     work1.fill(0, 0, 1);
     // batchSum []
     for (let i2_0 = 0; i2_0 < n; i2_0++) {
-      const v2_0_0 = work0[i2_0];
-      work1[0] += v2_0_0;
+      const v2_0_0 = work0[i2_0]!;
+      work1[0]! += v2_0_0;
     }
     // div []
     const v3_1 = n;
     const v3_2 = 1 / v3_1;
     const s0 = v3_2;
     // mul []
-    const v4_0 = work1[0];
+    const v4_0 = work1[0]!;
     const v4_1 = s0;
     const v4_2 = v4_0 * v4_1;
     const s1 = v4_2;
     // mul [] per example  (../examples/neuron.ts:10)
     for (let i5_0 = 0; i5_0 < n; i5_0++) {
-      const v5_0_1 = work0[i5_0];
+      const v5_0_1 = work0[i5_0]!;
       const v5_0_2 = 1 - v5_0_1;
       const v5_0_3 = v5_0_2 * v5_0_1;
       const v5_0_4 = s0;
@@ -375,36 +375,36 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     grad_w0.fill(0, 0, 1);
     // batchSum []  (../examples/neuron.ts:10)
     for (let i7_0 = 0; i7_0 < n; i7_0++) {
-      const v7_0_0 = input_x0[i7_0];
-      const v7_0_1 = work1[i7_0];
+      const v7_0_0 = input_x0[i7_0]!;
+      const v7_0_1 = work1[i7_0]!;
       const v7_0_2 = v7_0_0 * v7_0_1;
-      grad_w0[0] += v7_0_2;
+      grad_w0[0]! += v7_0_2;
     }
     grad_w1.fill(0, 0, 1);
     // batchSum []  (../examples/neuron.ts:10)
     for (let i9_0 = 0; i9_0 < n; i9_0++) {
-      const v9_0_0 = input_x1[i9_0];
-      const v9_0_1 = work1[i9_0];
+      const v9_0_0 = input_x1[i9_0]!;
+      const v9_0_1 = work1[i9_0]!;
       const v9_0_2 = v9_0_0 * v9_0_1;
-      grad_w1[0] += v9_0_2;
+      grad_w1[0]! += v9_0_2;
     }
     grad_w2.fill(0, 0, 1);
     // batchSum []  (../examples/neuron.ts:10)
     for (let i11_0 = 0; i11_0 < n; i11_0++) {
-      const v11_0_0 = work1[i11_0];
-      grad_w2[0] += v11_0_0;
+      const v11_0_0 = work1[i11_0]!;
+      grad_w2[0]! += v11_0_0;
     }
     // mul [] per example  (../examples/neuron.ts:10)
     for (let i12_0 = 0; i12_0 < n; i12_0++) {
-      const v12_0_0 = param_w0[0];
-      const v12_0_1 = work1[i12_0];
+      const v12_0_0 = param_w0[0]!;
+      const v12_0_1 = work1[i12_0]!;
       const v12_0_2 = v12_0_0 * v12_0_1;
       inputGrad_x0[i12_0] = v12_0_2;
     }
     // mul [] per example  (../examples/neuron.ts:10)
     for (let i13_0 = 0; i13_0 < n; i13_0++) {
-      const v13_0_0 = work1[i13_0];
-      const v13_0_1 = param_w1[0];
+      const v13_0_0 = work1[i13_0]!;
+      const v13_0_1 = param_w1[0]!;
       const v13_0_2 = v13_0_0 * v13_0_1;
       inputGrad_x1[i13_0] = v13_0_2;
     }
@@ -414,14 +414,14 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function predictProgram(input_x0: Values, input_x1: Values, n: number): void {
     // sigmoid [] per example  (../examples/neuron.ts:10)
     for (let i0_0 = 0; i0_0 < n; i0_0++) {
-      const v0_0_0 = input_x0[i0_0];
-      const v0_0_1 = param_w0[0];
+      const v0_0_0 = input_x0[i0_0]!;
+      const v0_0_1 = param_w0[0]!;
       const v0_0_2 = v0_0_0 * v0_0_1;
-      const v0_0_3 = input_x1[i0_0];
-      const v0_0_4 = param_w1[0];
+      const v0_0_3 = input_x1[i0_0]!;
+      const v0_0_4 = param_w1[0]!;
       const v0_0_5 = v0_0_3 * v0_0_4;
       const v0_0_6 = v0_0_2 + v0_0_5;
-      const v0_0_7 = param_w2[0];
+      const v0_0_7 = param_w2[0]!;
       const v0_0_8 = v0_0_6 + v0_0_7;
       const v0_0_9 = 1 / (1 + Math.exp(-v0_0_8));
       output_f[i0_0] = v0_0_9;
@@ -430,24 +430,24 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
 
   function updateProgram(rate: number): void {
     // sgd: w0
-    const v0_0_0 = param_w0[0];
-    const v0_0_1 = grad_w0[0];
+    const v0_0_0 = param_w0[0]!;
+    const v0_0_1 = grad_w0[0]!;
     const v0_0_2 = rate;
     const v0_0_4 = v0_0_2 * v0_0_1;
     const v0_0_5 = 0 - v0_0_4;
     const v0_0_6 = v0_0_0 + v0_0_5;
     param_w0[0] = v0_0_6;
     // sgd: w1
-    const v1_0_0 = param_w1[0];
-    const v1_0_1 = grad_w1[0];
+    const v1_0_0 = param_w1[0]!;
+    const v1_0_1 = grad_w1[0]!;
     const v1_0_2 = rate;
     const v1_0_4 = v1_0_2 * v1_0_1;
     const v1_0_5 = 0 - v1_0_4;
     const v1_0_6 = v1_0_0 + v1_0_5;
     param_w1[0] = v1_0_6;
     // sgd: w2
-    const v2_0_0 = param_w2[0];
-    const v2_0_1 = grad_w2[0];
+    const v2_0_0 = param_w2[0]!;
+    const v2_0_1 = grad_w2[0]!;
     const v2_0_2 = rate;
     const v2_0_4 = v2_0_2 * v2_0_1;
     const v2_0_5 = 0 - v2_0_4;

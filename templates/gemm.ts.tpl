@@ -20,8 +20,8 @@ function gemmJs(
       let pa = 0;
       let pb = bOffset + j * bCol;
       for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + pa], x1 = a[a1 + pa], x2 = a[a2 + pa], x3 = a[a3 + pa];
-        const y0 = b[pb], y1 = b[pb + bCol], y2 = b[pb + 2 * bCol], y3 = b[pb + 3 * bCol];
+        const x0 = a[a0 + pa]!, x1 = a[a1 + pa]!, x2 = a[a2 + pa]!, x3 = a[a3 + pa]!;
+        const y0 = b[pb]!, y1 = b[pb + bCol]!, y2 = b[pb + 2 * bCol]!, y3 = b[pb + 3 * bCol]!;
         c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
         c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
         c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
@@ -40,7 +40,7 @@ function gemmJs(
   for (let i = 0; i < m; i++) {
     for (let j = i < m4 ? n4 : 0; j < n; j++) {
       let dot = 0;
-      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol] * b[bOffset + p * bRow + j * bCol];
+      for (let p = 0; p < k; p++) dot += a[aOffset + i * aRow + p * aCol]! * b[bOffset + p * bRow + j * bCol]!;
       c[cOffset + i * cRow + j] = dot;
     }
   }

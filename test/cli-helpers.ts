@@ -129,14 +129,16 @@ export function lineOf(file: string, marker: string): number {
 }
 
 /**
- * Type-check `files` with tsc in strict mode, ES2022 library only and no @types (generated code
- * must not lean on Node or DOM globals). Returns tsc's exit status and output.
+ * Type-check `files` with tsc in strict mode plus noUncheckedIndexedAccess and the unused checks (as a
+ * strict user project would import them), ES2022 library only and no @types (generated code must not
+ * lean on Node or DOM globals). Returns tsc's exit status and output.
  */
 export function typeCheck(files: readonly string[]): Run {
   const dir = tempDir("gradgen-tsc-");
   writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
       strict: true,
+      noUncheckedIndexedAccess: true,
       noUnusedLocals: true,
       noUnusedParameters: true,
       noEmit: true,

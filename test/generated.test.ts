@@ -155,6 +155,12 @@ describe("generated code type-checks in strict mode", () => {
       expect(output).toContain("TS7006");
     });
 
+    it("an unchecked element read fails (noUncheckedIndexedAccess is on, as in many users' projects)", () => {
+      const { status, output } = brokenCopy(`export const first: number = new Float64Array(1)[0];`);
+      expect(status).not.toBe(0);
+      expect(output).toContain("TS2322");
+    });
+
     it("a Node global fails (no @types/node: generated code must run anywhere)", () => {
       const { status, output } = brokenCopy(`export const argv = process.argv;`);
       expect(status).not.toBe(0);

@@ -23,6 +23,8 @@ export function quotedPath(file: string): string {
 /** One word of a POSIX shell command line: as typed when plain, '…' when printable, $'…' (bash, zsh) when it holds control characters. */
 export function shellWord(word: string): string {
   if (plain.test(word)) return word;
+  // Control characters are what this test looks for: they decide between '…' and $'…'.
+  // oxlint-disable-next-line no-control-regex
   if (!/[\u0000-\u001f\u007f\u2028\u2029]/.test(word)) return `'${word.replaceAll("'", `'\\''`)}'`;
   const escaped = [...word].map((c) => {
     if (c === "\\" || c === "'") return `\\${c}`;

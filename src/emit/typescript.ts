@@ -100,7 +100,7 @@ function printValues(out: Writer, values: readonly Value[], indexOf: (access: Ac
     if (value.kind === "load") {
       const { storage } = value.access;
       if (storage.kind === "scalar" && storage.code.kind === "literal") return void (names[i] = operandLiteral(storage.code.value));
-      const code = storage.kind === "scalar" ? scalarCode(storage.code) : `${storage.name}[${indexOf(value.access)}]`;
+      const code = storage.kind === "scalar" ? scalarCode(storage.code) : `${storage.name}[${indexOf(value.access)}]!`;
       out.line(`const ${name} = ${code};`);
     } else {
       const args = value.args.map((a) => names[a]!);
@@ -165,7 +165,8 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   const valuesAt = (indices: Map<Access, Index>) => printValues(out, kernel.values, (access) => indexText(indices.get(access)!), local.values(id, copy++));
   const lastOf = (names: readonly string[]) => names[names.length - 1]!;
   iterate(0, outerCount, start, (outer) => {
-    const target = `${targetName}[${indexText(outer.get(kernel.target)!)}]`;
+    // `+=` reads the target too: `!` for readers compiling with noUncheckedIndexedAccess.
+    const target = `${targetName}[${indexText(outer.get(kernel.target)!)}]${kernel.mode === "add" ? "!" : ""}`;
     if (!kernel.reduction || reduced === 0) {
       const names = valuesAt(outer);
       out.line(`${target} ${store} ${lastOf(names)};`);
@@ -224,9 +225,9 @@ function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
     out.line(`const ${local.aRow(id)} = ${offsetPlus(aBase, i, a.rowStride)};`);
     out.line(`const ${local.cRow(id)} = ${offsetPlus(cBase, i, c.rowStride)};`);
     const k = kernel.k.factor;
-    for (const p of range(k)) out.line(`const ${local.rowElement(id, p)} = ${a.buffer}[${at(local.aRow(id), 0, 0, p, a.colStride)}];`);
+    for (const p of range(k)) out.line(`const ${local.rowElement(id, p)} = ${a.buffer}[${at(local.aRow(id), 0, 0, p, a.colStride)}]!;`);
     for (const j of range(kernel.n.factor)) {
-      const terms = range(k).map((p) => `${local.rowElement(id, p)} * ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]`);
+      const terms = range(k).map((p) => `${local.rowElement(id, p)} * ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]!`);
       out.line(`${c.buffer}[${at(local.cRow(id), 0, 0, j, 1)}] = ${terms.join(" + ") || "0"};`);
     }
     out.close();
@@ -237,8 +238,8 @@ function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
     const cell = (i: number, j: number) => local.cell(id, i, j);
     out.line(`let ${range(m).flatMap((i) => range(n).map((j) => `${cell(i, j)} = 0`)).join(", ")};`);
     out.open(`for (let ${p} = 0; ${p} < ${extent(kernel.k)}; ${p}++) {`);
-    for (const i of range(m)) out.line(`const ${local.left(id, i)} = ${a.buffer}[${at(aBase, i, a.rowStride, p, a.colStride)}];`);
-    for (const j of range(n)) out.line(`const ${local.right(id, j)} = ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}];`);
+    for (const i of range(m)) out.line(`const ${local.left(id, i)} = ${a.buffer}[${at(aBase, i, a.rowStride, p, a.colStride)}]!;`);
+    for (const j of range(n)) out.line(`const ${local.right(id, j)} = ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]!;`);
     for (const i of range(m)) for (const j of range(n)) out.line(`${cell(i, j)} += ${local.left(id, i)} * ${local.right(id, j)};`);
     out.close();
     for (const i of range(m)) for (const j of range(n)) out.line(`${c.buffer}[${at(cBase, i, c.rowStride, j, 1)}] = ${cell(i, j)};`);
@@ -346,7 +347,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       // Into a Float64Array, not a return value: a double returned from a call that is not inlined
       // is boxed as a heap number, an allocation on every step.
       const r = ep.returns;
-      out.line(`lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]`};`);
+      out.line(`lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`);
     }
     const { n, rate } = uses(ep);
     const params = [...ep.inputs.map((name) => `${bufferName.input(name)}: Values`), ...(n ? ["n: number"] : []), ...(rate ? ["rate: number"] : [])].join(", ");

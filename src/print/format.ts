@@ -22,7 +22,7 @@ import { Op } from "../ir/ops.js";
 import type { Shape } from "../ir/shape.js";
 import { simplify } from "../passes/simplify.js";
 import { expandedForm } from "./algebra.js";
-import { asMatrix, broadcastPrinted, isRowColumnFlip, printsAs, see, seeLayout } from "./layout.js";
+import { asMatrix, broadcastPrinted, isRowColumnFlip, printsAs, see } from "./layout.js";
 import { Prec, texDialect, textDialect, wrap, type Dialect, type Text } from "./dialect.js";
 import { opNames } from "./op-names.js";
 import { displayChildren, displayOrder, isLeaf, logSoftmaxOperand, softmaxOperand } from "./display-order.js";

@@ -507,7 +507,7 @@ function accessesOf(kernel: LoopKernel): Access[] {
 
 /** Merge adjacent loops that every access walks as one (row-major runs), and drop unit loops. */
 export function coalesce(kernel: LoopKernel): LoopKernel {
-  let dims = [...kernel.dims];
+  const dims = [...kernel.dims];
   let accesses = accessesOf(kernel).map((a) => [...a.strides]);
   let reduced = kernel.reduction?.dims ?? 0;
   const isReduced = (d: number) => d >= dims.length - reduced;

@@ -137,7 +137,7 @@ export class ByteWriter {
   }
 
   raw(values: ArrayLike<number>): this {
-    for (let i = 0; i < values.length; i++) this.byte(values[i]);
+    for (let i = 0; i < values.length; i++) this.byte(values[i]!);
     return this;
   }
 
@@ -372,16 +372,16 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   const section = (id: number, content: ByteWriter) => out.byte(id).sized(content);
 
   // One type per distinct signature.
-  const signatures: string[] = [];
+  // Functions of one signature share a type entry, in order of first use.
+  const signatures: { key: string; params: readonly ValType[]; results: readonly ValType[] }[] = [];
   const typeIndex = spec.functions.map((f) => {
     const key = `${f.paramTypes.join(",")}->${f.resultTypes.join(",")}`;
-    let index = signatures.indexOf(key);
-    if (index < 0) index = signatures.push(key) - 1;
+    let index = signatures.findIndex((signature) => signature.key === key);
+    if (index < 0) index = signatures.push({ key, params: f.paramTypes, results: f.resultTypes }) - 1;
     return index;
   });
   const types = new ByteWriter().u32(signatures.length);
-  for (const key of signatures) {
-    const [params, results] = key.split("->").map((list) => (list === "" ? [] : list.split(",").map(Number)));
+  for (const { params, results } of signatures) {
     types.byte(FUNC_TYPE).u32(params.length).raw(params).u32(results.length).raw(results);
   }
   section(SECTION.type, types);

@@ -239,8 +239,8 @@ class GemmWriter {
       f.get(p[name]).i32(e.log2Bytes).op(Op.i32_shl).set(p[name]);
     }
     f.get(p.k).i32(0).op(Op.i32_lt_s).if().i32(0).set(p.k).end();
-    for (let r = 1; r < this.aRowMultiple.length; r++) f.get(p.aRow).i32(r).op(Op.i32_mul).set(this.aRowMultiple[r]);
-    for (let c = 1; c < this.bColMultiple.length; c++) f.get(p.bCol).i32(c).op(Op.i32_mul).set(this.bColMultiple[c]);
+    for (let r = 1; r < this.aRowMultiple.length; r++) f.get(p.aRow).i32(r).op(Op.i32_mul).set(this.aRowMultiple[r]!);
+    for (let c = 1; c < this.bColMultiple.length; c++) f.get(p.bCol).i32(c).op(Op.i32_mul).set(this.bColMultiple[c]!);
 
     // if (bCol == 1) contiguous panels; else if (aCol == 1 && bRow == 1) dot products; else gathered panels.
     f.get(p.bCol).i32(e.bytes).op(Op.i32_eq).if();
@@ -340,7 +340,7 @@ class GemmWriter {
   /** Pushes the address `base + multiple` (multiple from a table of r·stride locals; r = 0 is base itself). */
   private address(base: Local, multiples: Local[], r: number): void {
     this.f.get(base);
-    if (r > 0) this.f.get(multiples[r]).op(Op.i32_add);
+    if (r > 0) this.f.get(multiples[r]!).op(Op.i32_add);
   }
 
   /**
@@ -351,8 +351,9 @@ class GemmWriter {
     this.partial(width, (pieces) => {
       const { f } = this;
       address();
-      f.simdMem(LOAD_ZERO[pieces[0].size], LOG2[pieces[0].size], offset).set(target);
-      for (const piece of pieces.slice(1)) {
+      const [first, ...rest] = pieces;
+      f.simdMem(LOAD_ZERO[first!.size], LOG2[first!.size], offset).set(target); // width ≥ 1: one piece at least
+      for (const piece of rest) {
         address();
         f.get(target).simdMemLane(LOAD_LANE[piece.size], LOG2[piece.size], offset + piece.offset, piece.offset / piece.size).set(target);
       }
@@ -417,9 +418,9 @@ class GemmWriter {
   private panel(rows: number, vectors: number, partialWidth: Local | null, bLayout: "contiguous" | "gathered"): void {
     const { f, p, e, pa, pb, j } = this;
     const columnVectors = vectors + (partialWidth ? 1 : 0);
-    const acc = (r: number, v: number) => this.accumulators[r * columnVectors + v];
-    const bVector = (v: number) => this.vectors[v];
-    const aSplat = this.vectors[columnVectors];
+    const acc = (r: number, v: number) => this.accumulators[r * columnVectors + v]!;
+    const bVector = (v: number) => this.vectors[v]!;
+    const aSplat = this.vectors[columnVectors]!;
 
     const storeWidth = (v: number) => (v < vectors ? e.lanes : partialWidth!);
     // The first block along k starts from zero; later ones from the C block the earlier ones stored.
@@ -511,9 +512,9 @@ class GemmWriter {
   /** C[i .. i+rows, j .. j+columns] as rows·columns dot products of length k. */
   private dotBlock(rows: number, columns: number): void {
     const { f, p, e, pa, pb, j } = this;
-    const acc = (r: number, c: number) => this.accumulators[r * columns + c];
-    const bVector = (c: number) => this.vectors[c];
-    const aVector = this.vectors[columns];
+    const acc = (r: number, c: number) => this.accumulators[r * columns + c]!;
+    const bVector = (c: number) => this.vectors[c]!;
+    const aVector = this.vectors[columns]!;
 
     // The first block along k starts from zero; later ones from (C[i, j], 0, ...), which the lane
     // reduction below adds in.
