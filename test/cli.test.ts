@@ -488,7 +488,7 @@ describe("generated headers do not depend on the folder the compile ran in", () 
     expect(line2).toBe("// regenerate with `gradgen compile ../models/small.ts --out . --batch 3` in this file's folder.");
     expect(first).not.toContain(project); // no absolute path anywhere, kernel comments included
     // The command, run where the header says, reproduces the file byte for byte.
-    const command = /`gradgen (compile [^`]+)`/.exec(line2)![1]!.split(" ");
+    const command = /`gradgen (compile [^`]+)`/.exec(line2 ?? "")![1]!.split(" ");
     const again = gradgen([...command, "--check"], path.join(project, "out"));
     expect(again.status, again.stdout + again.stderr).toBe(0);
   });
