@@ -44,14 +44,18 @@ const BATCH = 64;
 const DISTINCT_BATCHES = 8;
 const backends = args.backend === "both" ? ["wasm", "js"] : [args.backend];
 if (!Number.isInteger(STEPS) || STEPS < 1) throw new Error(`--steps must be a positive integer, got ${args.steps}`);
-if (!backends.every((b) => b === "wasm" || b === "js")) throw new Error(`--backend must be wasm, js or both, got ${args.backend}`);
+if (!backends.every((b) => b === "wasm" || b === "js"))
+  throw new Error(`--backend must be wasm, js or both, got ${args.backend}`);
 
 // ---------------------------------------------------------------------------------------------
 // GC observation (as in bench/step-speed.mjs).
 
 const gcEntries = [];
-const record = (entry) => gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
-const gcObserver = new PerformanceObserver((list) => { for (const entry of list.getEntries()) record(entry); });
+const record = (entry) =>
+  gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) record(entry);
+});
 gcObserver.observe({ entryTypes: ["gc"] });
 const GC_KINDS = {
   [perfConstants.NODE_PERFORMANCE_GC_MINOR]: "minor",
@@ -59,7 +63,9 @@ const GC_KINDS = {
   [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
   [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: "weak callbacks",
 };
-const flushGcRecords = () => { for (const entry of gcObserver.takeRecords?.() ?? []) record(entry); };
+const flushGcRecords = () => {
+  for (const entry of gcObserver.takeRecords?.() ?? []) record(entry);
+};
 
 /** Waits until no GC has been reported for 100 ms (at most 2 s). */
 async function quiesce() {
@@ -97,9 +103,17 @@ async function gcsInside(windows) {
  * two apart, "adam" alone (examples/mlp.ts, the same network without dropout, compiled with Adam).
  */
 async function loadVariants() {
-  if (!existsSync(path.join(root, "dist/cli/load-model.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm run bench:adam does).");
+  if (!existsSync(path.join(root, "dist/cli/load-model.js")))
+    throw new Error("dist/ is missing: run `npm run build` first (npm run bench:adam does).");
   const { importTypeScript, loadModel } = await import(pathToFileURL(path.join(root, "dist/cli/load-model.js")).href);
-  if (args.generated) return [{ name: "adam + dropout", module: await importTypeScript(path.join(root, "generated/mnist.ts"), "generated trainer"), origin: "generated/mnist.ts" }];
+  if (args.generated)
+    return [
+      {
+        name: "adam + dropout",
+        module: await importTypeScript(path.join(root, "generated/mnist.ts"), "generated trainer"),
+        origin: "generated/mnist.ts",
+      },
+    ];
   const { compile } = await import(pathToFileURL(path.join(root, "dist/index.js")).href);
   const variants = [
     { name: "adam + dropout", example: "examples/mnist.ts", options: {} },
@@ -113,14 +127,17 @@ async function loadVariants() {
       const { files } = compile(definition, { batch: BATCH, source: example, ...options });
       const target = path.join(directory, files[0].path);
       writeFileSync(target, files[0].contents);
-      loaded.push({ name, module: await importTypeScript(target, "generated trainer"), origin: `${example} compiled in-process${options.optimizer ? ` with --optimizer ${options.optimizer} --lr ${options.learningRate}` : ""}` });
+      loaded.push({
+        name,
+        module: await importTypeScript(target, "generated trainer"),
+        origin: `${example} compiled in-process${options.optimizer ? ` with --optimizer ${options.optimizer} --lr ${options.learningRate}` : ""}`,
+      });
     }
     return loaded;
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
 }
-
 
 function randomBatches() {
   const random = createRandom(12345);
@@ -141,8 +158,6 @@ function runSteps(trainer, batches, from, steps) {
   sink[0] = sum;
 }
 
-
-
 // ---------------------------------------------------------------------------------------------
 
 /** GCs over `calls` calls of f after a warm-up, e.g. the dropout mask draws alone. */
@@ -157,7 +172,9 @@ async function gcsOver(f, calls) {
 
 const variants = await loadVariants();
 const batches = randomBatches();
-console.log(`784-128-10 ReLU MLP, softmax cross-entropy, batch ${BATCH}, f32; ${STEPS.toLocaleString("en-US")} timed steps per trainer and backend`);
+console.log(
+  `784-128-10 ReLU MLP, softmax cross-entropy, batch ${BATCH}, f32; ${STEPS.toLocaleString("en-US")} timed steps per trainer and backend`,
+);
 const results = [];
 for (const { name, module, origin } of variants) {
   console.log(`${name} (${origin}):`);
@@ -165,7 +182,8 @@ for (const { name, module, origin } of variants) {
     const trainer = module.createTrainer({ seed: 7, backend });
     const { spec } = trainer;
     const dropout = spec.dropout?.length > 0;
-    if (spec.optimizer.kind !== "adam" || dropout !== name.includes("+ dropout")) throw new Error(`${name}: got optimizer ${spec.optimizer.kind}, dropout ${JSON.stringify(spec.dropout)}`);
+    if (spec.optimizer.kind !== "adam" || dropout !== name.includes("+ dropout"))
+      throw new Error(`${name}: got optimizer ${spec.optimizer.kind}, dropout ${JSON.stringify(spec.dropout)}`);
     const initialLoss = trainer.loss(batches[0]);
     runSteps(trainer, batches, 0, WARMUP);
     await quiesce();
@@ -213,14 +231,22 @@ for (const { name, module, origin } of variants) {
 gcObserver.disconnect();
 
 const allocationFree = results.every((r) => r.gcs === 0);
-console.log(allocationFree ? "0 garbage collections in every timed loop." : `MISSED: garbage collected in ${results.filter((r) => r.gcs > 0).map((r) => `${r.trainer} (${r.backend})`).join(", ")}.`);
+console.log(
+  allocationFree
+    ? "0 garbage collections in every timed loop."
+    : `MISSED: garbage collected in ${results
+        .filter((r) => r.gcs > 0)
+        .map((r) => `${r.trainer} (${r.backend})`)
+        .join(", ")}.`,
+);
 const output = {
   benchmark: "adam-dropout",
   date: new Date().toISOString(),
   node: process.version,
   cpu: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
   loadAverageAtStart: loadavg(),
-  model: "784-128-10 ReLU, softmax cross-entropy, Adam (lr 1e-3); examples/mnist.ts adds dropout 0.2 on the hidden layer",
+  model:
+    "784-128-10 ReLU, softmax cross-entropy, Adam (lr 1e-3); examples/mnist.ts adds dropout 0.2 on the hidden layer",
   batch: BATCH,
   warmupSteps: WARMUP,
   note: "steps/s over all timed steps (chunks of 1,000); GCs = PerformanceObserver 'gc' entries starting inside timed chunks.",

@@ -47,7 +47,8 @@ const MODELS = {
 
 const gcEntries = [];
 const gcObserver = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gcEntries.push({ start: entry.startTime, kind: entry.detail?.kind ?? entry.kind });
+  for (const entry of list.getEntries())
+    gcEntries.push({ start: entry.startTime, kind: entry.detail?.kind ?? entry.kind });
 });
 gcObserver.observe({ entryTypes: ["gc"] });
 const GC_KINDS = {
@@ -114,12 +115,18 @@ const LOOPS = [
 // Trainers and data.
 
 async function compileTrainer(name) {
-  if (!existsSync(path.join(root, "dist/cli/load-model.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm run bench:allocation does).");
+  if (!existsSync(path.join(root, "dist/cli/load-model.js")))
+    throw new Error("dist/ is missing: run `npm run build` first (npm run bench:allocation does).");
   const { loadModel } = await import(pathToFileURL(path.join(root, "dist/cli/load-model.js")).href);
   const { compile, importGenerated } = await import(pathToFileURL(path.join(root, "dist/index.js")).href);
   const config = MODELS[name];
   const definition = await loadModel(path.join(root, config.example));
-  const options = { batch: config.batch, dtype: "f32", source: config.example, ...(config.learningRate ? { learningRate: config.learningRate } : {}) };
+  const options = {
+    batch: config.batch,
+    dtype: "f32",
+    source: config.example,
+    ...(config.learningRate ? { learningRate: config.learningRate } : {}),
+  };
   return importGenerated(compile(definition, options).files[0].contents);
 }
 
@@ -155,7 +162,8 @@ function readingCost() {
 async function measure(name, module, loop) {
   const config = MODELS[name];
   const trainer = module.createTrainer({ seed: 7 });
-  if (loop.needs && typeof trainer[loop.needs] !== "function") return { loop: loop.key, code: loop.code, available: false };
+  if (loop.needs && typeof trainer[loop.needs] !== "function")
+    return { loop: loop.key, code: loop.code, available: false };
   const batches = batchesFor(name, config.batch);
   const losses = new Float64Array(1024);
   const reading = readingCost();
@@ -174,7 +182,9 @@ async function measure(name, module, loop) {
     gcs += collected.count;
     if (w > 0) gcsAfterFirst += collected.count;
     for (const [kind, n] of Object.entries(collected.kinds)) gcKinds[kind] = (gcKinds[kind] ?? 0) + n;
-    perWindow.push(collected.count > 0 || after < before ? null : Math.max(0, after - before - reading) / config.window);
+    perWindow.push(
+      collected.count > 0 || after < before ? null : Math.max(0, after - before - reading) / config.window,
+    );
   }
   const average = (values) => {
     const known = values.filter((v) => v !== null);
@@ -187,12 +197,22 @@ async function measure(name, module, loop) {
   if (quietFrom === 1 && perWindow[0] !== null && perWindow[0] < 1) quietFrom = 0;
   const warming = perWindow.slice(1, quietFrom);
   return {
-    loop: loop.key, code: loop.code, available: true, window: config.window, steps: config.window * config.windows, readingBytes: reading,
-    first: perWindow[0], warmingUp: average(warming), last: average(perWindow.slice(-5)),
+    loop: loop.key,
+    code: loop.code,
+    available: true,
+    window: config.window,
+    steps: config.window * config.windows,
+    readingBytes: reading,
+    first: perWindow[0],
+    warmingUp: average(warming),
+    last: average(perWindow.slice(-5)),
     quietFromStep: quietFrom < perWindow.length ? quietFrom * config.window : null,
     gcsAfterFirstWindow: gcsAfterFirst,
     newSpaceCapacityBytes: v8.getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size,
-    perWindow, gcs, gcKinds, finalLoss: trainer.loss(batches[0]),
+    perWindow,
+    gcs,
+    gcKinds,
+    finalLoss: trainer.loss(batches[0]),
   };
 }
 
@@ -201,33 +221,61 @@ async function measure(name, module, loop) {
 const one = process.argv.indexOf("--one");
 if (one >= 0) {
   const [name, key] = [process.argv[one + 1], process.argv[one + 2]];
-  const result = await measure(name, await compileTrainer(name), LOOPS.find((l) => l.key === key));
+  const result = await measure(
+    name,
+    await compileTrainer(name),
+    LOOPS.find((l) => l.key === key),
+  );
   gcObserver.disconnect();
   process.stdout.write(`${JSON.stringify({ model: name, batch: MODELS[name].batch, ...result })}\n`);
   process.exit(0);
 }
 
 const runStarted = performance.now();
-console.log(`allocation: Node ${process.version} (V8 ${process.versions.v8}), ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}${QUICK ? " (--quick)" : ""}`);
+console.log(
+  `allocation: Node ${process.version} (V8 ${process.versions.v8}), ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}${QUICK ? " (--quick)" : ""}`,
+);
 gcObserver.disconnect();
 const results = [];
 for (const name of Object.keys(MODELS)) {
   for (const loop of LOOPS) {
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--one", name, loop.key, ...(QUICK ? ["--quick"] : [])], { encoding: "utf8" });
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--one", name, loop.key, ...(QUICK ? ["--quick"] : [])],
+      { encoding: "utf8" },
+    );
     if (child.status !== 0) throw new Error(`measuring ${name} (${loop.key}) failed:\n${child.stderr}`);
     const result = JSON.parse(child.stdout.trim().split("\n").at(-1));
     results.push(result);
-    console.log(`  ${name} (${loop.key}) ${loop.code}: ${result.available ? `B/step per window of ${result.window.toLocaleString("en-US")} steps: ${result.perWindow.map((b) => (b === null ? "gc" : b.toFixed(0))).join(" ")}` : "not available"}`);
+    console.log(
+      `  ${name} (${loop.key}) ${loop.code}: ${result.available ? `B/step per window of ${result.window.toLocaleString("en-US")} steps: ${result.perWindow.map((b) => (b === null ? "gc" : b.toFixed(0))).join(" ")}` : "not available"}`,
+    );
   }
 }
 
 const fmtBytes = (b) => (b === null || Number.isNaN(b) ? "n/a" : b.toFixed(1));
-const header = ["model (batch)", "loop", "B/step until V8 optimises the loop", "0 B/step from step", "B/step, last 5 windows", "GCs after the first window / steps"];
-const rows = results.map((r) => r.available
-  ? [`${r.model} (${r.batch})`, `(${r.loop}) ${r.code}`, r.quietFromStep === 0 ? "0 from the start" : fmtBytes(r.warmingUp),
-    r.quietFromStep === null ? "not within the run" : r.quietFromStep.toLocaleString("en-US"), fmtBytes(r.last),
-    `${r.gcsAfterFirstWindow} / ${(r.steps - r.window).toLocaleString("en-US")}`]
-  : [`${r.model} (${r.batch})`, `(${r.loop}) ${r.code}`, "not available", "", "", ""]);
+const header = [
+  "model (batch)",
+  "loop",
+  "B/step until V8 optimises the loop",
+  "0 B/step from step",
+  "B/step, last 5 windows",
+  "GCs after the first window / steps",
+];
+const rows = results.map((r) =>
+  r.available
+    ? [
+        `${r.model} (${r.batch})`,
+        `(${r.loop}) ${r.code}`,
+        r.quietFromStep === 0 ? "0 from the start" : fmtBytes(r.warmingUp),
+        r.quietFromStep === null ? "not within the run" : r.quietFromStep.toLocaleString("en-US"),
+        fmtBytes(r.last),
+        `${r.gcsAfterFirstWindow} / ${(r.steps - r.window).toLocaleString("en-US")}`,
+      ]
+    : [`${r.model} (${r.batch})`, `(${r.loop}) ${r.code}`, "not available", "", "", ""],
+);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
 console.log("");
@@ -238,16 +286,23 @@ const totalSeconds = (performance.now() - runStarted) / 1000;
 console.log(`\nTotal ${totalSeconds.toFixed(0)} s.`);
 
 mkdirSync(path.join(root, "bench/results"), { recursive: true });
-writeFileSync(path.join(root, "bench/results/allocation.json"), `${JSON.stringify({
-  benchmark: "allocation",
-  date: new Date().toISOString(),
-  quick: QUICK,
-  node: process.version,
-  v8: process.versions.v8,
-  cpu: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
-  loadAverageAtStart: loadavg(),
-  note: "B/step = growth of new_space (+ new_large_object_space) space_used_size over a window of steps from a fresh trainer in a fresh process, minus what reading it costs; windows in which a GC started are left out (null); GCs = PerformanceObserver 'gc' entries starting inside a window.",
-  results,
-  totalSeconds,
-}, null, 2)}\n`);
+writeFileSync(
+  path.join(root, "bench/results/allocation.json"),
+  `${JSON.stringify(
+    {
+      benchmark: "allocation",
+      date: new Date().toISOString(),
+      quick: QUICK,
+      node: process.version,
+      v8: process.versions.v8,
+      cpu: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
+      loadAverageAtStart: loadavg(),
+      note: "B/step = growth of new_space (+ new_large_object_space) space_used_size over a window of steps from a fresh trainer in a fresh process, minus what reading it costs; windows in which a GC started are left out (null); GCs = PerformanceObserver 'gc' entries starting inside a window.",
+      results,
+      totalSeconds,
+    },
+    null,
+    2,
+  )}\n`,
+);
 console.log("Wrote bench/results/allocation.json");

@@ -19,7 +19,14 @@ if (mode === "--row") {
   const bytes = compile(definition).files[0].contents.length;
   const cpu = process.cpuUsage(cpuBefore);
   const ms = performance.now() - start;
-  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, bytes, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.stdout.write(
+    JSON.stringify({
+      ms,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      bytes,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
 } else {
   const rows = [
     ["affineChain", [12_500, 25_000, 50_000], (pairs) => 2 * pairs],
@@ -29,7 +36,11 @@ if (mode === "--row") {
   console.log("model          size     ops   wall ms    CPU ms   peak MiB   MB out  CPU µs/op  KiB/op");
   for (const [model, sizes, opsOf] of rows) {
     for (const n of sizes) {
-      const run = spawnSync(process.execPath, ["--stack-size=500", fileURLToPath(import.meta.url), "--row", model, String(n)], { encoding: "utf8" });
+      const run = spawnSync(
+        process.execPath,
+        ["--stack-size=500", fileURLToPath(import.meta.url), "--row", model, String(n)],
+        { encoding: "utf8" },
+      );
       if (run.status !== 0) {
         console.log(`${model} ${n}: failed\n${run.stderr}`);
         continue;
@@ -38,7 +49,7 @@ if (mode === "--row") {
       const ops = opsOf(n);
       console.log(
         `${model.padEnd(13)} ${String(n).padStart(6)} ${String(ops).padStart(7)} ${ms.toFixed(0).padStart(9)} ${cpuMs.toFixed(0).padStart(9)} ` +
-        `${peakRssMiB.toFixed(0).padStart(10)} ${(bytes / 1e6).toFixed(1).padStart(8)} ${((1000 * cpuMs) / ops).toFixed(0).padStart(10)} ${((1024 * peakRssMiB) / ops).toFixed(1).padStart(7)}`,
+          `${peakRssMiB.toFixed(0).padStart(10)} ${(bytes / 1e6).toFixed(1).padStart(8)} ${((1000 * cpuMs) / ops).toFixed(0).padStart(10)} ${((1024 * peakRssMiB) / ops).toFixed(1).padStart(7)}`,
       );
     }
   }

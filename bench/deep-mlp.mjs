@@ -31,23 +31,33 @@ function deepMlp(layers) {
     const x = input("x", [width]);
     const t = input("t", [1]);
     let h = x;
-    for (let l = 1; l <= layers; l++) h = nn.tanh(h.matmul(param(`W${l}`, [width, width], { init: "xavier" })).add(param(`b${l}`, [width])));
+    for (let l = 1; l <= layers; l++)
+      h = nn.tanh(h.matmul(param(`W${l}`, [width, width], { init: "xavier" })).add(param(`b${l}`, [width])));
     const y = h.matmul(param("Wout", [width, 1], { init: "xavier" })).add(param("bout", [1]));
     return { loss: nn.halfSquaredError(y, t) };
   });
 }
 
 let gcs = 0;
-new PerformanceObserver((list) => { gcs += list.getEntries().length; }).observe({ entryTypes: ["gc"] });
+new PerformanceObserver((list) => {
+  gcs += list.getEntries().length;
+}).observe({ entryTypes: ["gc"] });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-console.log(`deep-mlp: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(
+  `deep-mlp: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
 console.log("layers  µs/step   µs/layer  GCs   (32 wide, tanh, batch 32, f32; median of chunks of 10 steps)");
 for (const layers of depths) {
   const { files } = compile(deepMlp(layers), { batch, dtype: "f32", learningRate: 0.01 });
   const trainer = (await importGenerated(files[0].contents)).createTrainer({ seed: 1 });
   const random = createRandom(7);
-  const data = { x: Float32Array.from({ length: batch * width }, () => random() * 2 - 1), t: Float32Array.from({ length: batch }, () => random()) };
+  const data = {
+    x: Float32Array.from({ length: batch * width }, () => random() * 2 - 1),
+    t: Float32Array.from({ length: batch }, () => random()),
+  };
   for (let i = 0; i < 30; i++) trainer.step(data);
   await settle();
   const gcsBefore = gcs;
@@ -61,5 +71,7 @@ for (const layers of depths) {
   await settle(); // the observer reports a chunk's collections asynchronously
   const us = median(perStep);
   if (!Number.isFinite(loss)) throw new Error(`deep${layers}: the loss is not finite (${loss})`);
-  console.log(`${String(layers).padStart(6)}  ${us.toFixed(1).padStart(7)}  ${(us / layers).toFixed(1).padStart(8)}  ${String(gcs - gcsBefore).padStart(4)}`);
+  console.log(
+    `${String(layers).padStart(6)}  ${us.toFixed(1).padStart(7)}  ${(us / layers).toFixed(1).padStart(8)}  ${String(gcs - gcsBefore).padStart(4)}`,
+  );
 }

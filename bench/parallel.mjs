@@ -10,14 +10,18 @@ import { compile } from "../dist/index.js";
 import { reluMlp } from "./support/mlp.mjs";
 import { createDataParallelTrainer } from "../dist/runtime/parallel.js";
 
-
 let gcs = 0;
-new PerformanceObserver((list) => { gcs += list.getEntries().length; }).observe({ entryTypes: ["gc"] });
+new PerformanceObserver((list) => {
+  gcs += list.getEntries().length;
+}).observe({ entryTypes: ["gc"] });
 
 const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-parallel-"));
 const threads = Math.min(availableParallelism(), 4);
 console.log(`${availableParallelism()} cores; comparing 1 thread with ${threads}`);
-for (const [name, sizes, batch, steps] of [["mnist", [784, 128, 10], 64, 300], ["wide", [784, 512, 512, 10], 128, 40]]) {
+for (const [name, sizes, batch, steps] of [
+  ["mnist", [784, 128, 10], 64, 300],
+  ["wide", [784, 512, 512, 10], 128, 40],
+]) {
   const { files } = compile(reluMlp(name, sizes), { batch, learningRate: 0.01 });
   const { code } = await transform(files[0].contents, { loader: "ts", format: "esm" });
   const file = path.join(directory, `${name}.mjs`);
@@ -42,6 +46,8 @@ for (const [name, sizes, batch, steps] of [["mnist", [784, 128, 10], 64, 300], [
   const one = run((batch) => single.step(batch));
   const many = run((batch) => parallel.step(batch));
   await parallel.close();
-  console.log(`${name} (batch ${batch}): 1 thread ${one.ms.toFixed(3)} ms/step (${one.gcs} GCs), ${threads} threads ${many.ms.toFixed(3)} ms/step (${many.gcs} GCs): ${(one.ms / many.ms).toFixed(2)}× faster`);
+  console.log(
+    `${name} (batch ${batch}): 1 thread ${one.ms.toFixed(3)} ms/step (${one.gcs} GCs), ${threads} threads ${many.ms.toFixed(3)} ms/step (${many.gcs} GCs): ${(one.ms / many.ms).toFixed(2)}× faster`,
+  );
 }
 rmSync(directory, { recursive: true, force: true });

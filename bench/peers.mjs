@@ -49,22 +49,73 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
-const option = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const option = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const QUICK = flag("--quick");
 const ALL_MODELS = ["xor", "small", "mnist", "wide"];
-const SELECTED = option("--models")?.split(",").map((s) => s.trim()).filter(Boolean) ?? ALL_MODELS;
-for (const m of SELECTED) if (!ALL_MODELS.includes(m)) throw new Error(`--models: unknown model ${m} (known: ${ALL_MODELS.join(", ")})`);
+const SELECTED =
+  option("--models")
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean) ?? ALL_MODELS;
+for (const m of SELECTED)
+  if (!ALL_MODELS.includes(m)) throw new Error(`--models: unknown model ${m} (known: ${ALL_MODELS.join(", ")})`);
 const ROUNDS = Number(option("--rounds") ?? (QUICK ? 3 : 15));
 const PARTIAL = QUICK || SELECTED.length !== ALL_MODELS.length || option("--rounds") !== undefined;
 
 const MODELS = {
-  xor: { source: "examples/xor.ts", module: "xor", sizes: [2, 4, 1], hidden: "sigmoid", loss: "halfSquaredError", batch: 4, learningRate: 2, chunkMs: QUICK ? 40 : 150 },
-  small: { source: "bench/models/small.ts", module: "small", sizes: [64, 64, 10], hidden: "relu", loss: "softmaxCrossEntropy", batch: 32, learningRate: 0.05, chunkMs: QUICK ? 40 : 150 },
-  mnist: { source: "examples/mlp.ts", module: "mlp", sizes: [784, 128, 10], hidden: "relu", loss: "softmaxCrossEntropy", batch: 64, learningRate: 0.05, chunkMs: QUICK ? 60 : 250 },
-  wide: { source: "bench/models/wide.ts", module: "wide", sizes: [784, 512, 512, 10], hidden: "relu", loss: "softmaxCrossEntropy", batch: 128, learningRate: 0.02, chunkMs: QUICK ? 150 : 600 },
+  xor: {
+    source: "examples/xor.ts",
+    module: "xor",
+    sizes: [2, 4, 1],
+    hidden: "sigmoid",
+    loss: "halfSquaredError",
+    batch: 4,
+    learningRate: 2,
+    chunkMs: QUICK ? 40 : 150,
+  },
+  small: {
+    source: "bench/models/small.ts",
+    module: "small",
+    sizes: [64, 64, 10],
+    hidden: "relu",
+    loss: "softmaxCrossEntropy",
+    batch: 32,
+    learningRate: 0.05,
+    chunkMs: QUICK ? 40 : 150,
+  },
+  mnist: {
+    source: "examples/mlp.ts",
+    module: "mlp",
+    sizes: [784, 128, 10],
+    hidden: "relu",
+    loss: "softmaxCrossEntropy",
+    batch: 64,
+    learningRate: 0.05,
+    chunkMs: QUICK ? 60 : 250,
+  },
+  wide: {
+    source: "bench/models/wide.ts",
+    module: "wide",
+    sizes: [784, 512, 512, 10],
+    hidden: "relu",
+    loss: "softmaxCrossEntropy",
+    batch: 128,
+    learningRate: 0.02,
+    chunkMs: QUICK ? 150 : 600,
+  },
 };
 const PEERS = ["gradgen", "gradgen-js", "reference", "tfjs-cpu", "tfjs-wasm", "jax-js"];
-const PEER_LABEL = { gradgen: "gradgen (auto)", "gradgen-js": "gradgen (js)", reference: "hand-written JS", "tfjs-cpu": "TF.js cpu", "tfjs-wasm": "TF.js wasm", "jax-js": "jax-js wasm (jit)" };
+const PEER_LABEL = {
+  gradgen: "gradgen (auto)",
+  "gradgen-js": "gradgen (js)",
+  reference: "hand-written JS",
+  "tfjs-cpu": "TF.js cpu",
+  "tfjs-wasm": "TF.js wasm",
+  "jax-js": "jax-js wasm (jit)",
+};
 /** The issue's targets: peer ms / gradgen ms at least this much. */
 const TARGETS = [
   { model: "xor", peer: "tfjs-cpu", ratio: 100 },
@@ -81,7 +132,8 @@ const CHECK_TOLERANCE = 1e-4;
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(3) : ms.toPrecision(2));
+const fmtMs = (ms) =>
+  ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(3) : ms.toPrecision(2);
 const fmtRatio = (r) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2));
 const fmtGflops = (g) => (g >= 10 ? g.toFixed(1) : g >= 0.1 ? g.toFixed(2) : g.toPrecision(2));
 
@@ -98,7 +150,8 @@ function stepFlops({ sizes, batch }) {
 function makeBatches(name, config) {
   if (name === "xor") return [{ x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]), t: new Float32Array([0, 1, 1, 0]) }];
   const random = createRandom(DATA_SEED);
-  const inputs = config.sizes[0], classes = config.sizes.at(-1);
+  const inputs = config.sizes[0],
+    classes = config.sizes.at(-1);
   return Array.from({ length: BATCHES }, () => {
     const x = new Float32Array(config.batch * inputs);
     const label = new Float32Array(config.batch * classes);
@@ -112,9 +165,13 @@ function makeBatches(name, config) {
 // GC observation (as in step-speed.mjs).
 
 const gcEntries = [];
-const gcObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcEntries.push(e.startTime); });
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcEntries.push(e.startTime);
+});
 gcObserver.observe({ entryTypes: ["gc"] });
-function flushGc() { for (const e of gcObserver.takeRecords?.() ?? []) gcEntries.push(e.startTime); }
+function flushGc() {
+  for (const e of gcObserver.takeRecords?.() ?? []) gcEntries.push(e.startTime);
+}
 async function gcsBetween(t0, t1) {
   await settle();
   flushGc();
@@ -139,7 +196,8 @@ async function quiesce() {
 // gradgen: compile every model in-process with the freshly built compiler.
 
 async function compileTrainers(names) {
-  if (!existsSync(path.join(root, "dist/cli/load-model.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm run bench:peers does).");
+  if (!existsSync(path.join(root, "dist/cli/load-model.js")))
+    throw new Error("dist/ is missing: run `npm run build` first (npm run bench:peers does).");
   const { importTypeScript, loadModel } = await import(pathToFileURL(path.join(root, "dist/cli/load-model.js")).href);
   const { compile } = await import(pathToFileURL(path.join(root, "dist/index.js")).href);
   const directory = mkdtempSync(path.join(tmpdir(), "gradgen-peers-"));
@@ -149,12 +207,21 @@ async function compileTrainers(names) {
       const config = MODELS[name];
       const definition = await loadModel(path.join(root, config.source));
       const started = performance.now();
-      const { files } = compile(definition, { batch: config.batch, dtype: "f32", learningRate: config.learningRate, source: config.source });
+      const { files } = compile(definition, {
+        batch: config.batch,
+        dtype: "f32",
+        learningRate: config.learningRate,
+        source: config.source,
+      });
       const compileMs = performance.now() - started;
       const file = files.find((f) => f.path === `${config.module}.ts`) ?? files[0];
       const target = path.join(directory, file.path);
       writeFileSync(target, file.contents);
-      modules[name] = { module: await importTypeScript(target, "generated trainer"), compileMs, lines: file.contents.split("\n").length };
+      modules[name] = {
+        module: await importTypeScript(target, "generated trainer"),
+        compileMs,
+        lines: file.contents.split("\n").length,
+      };
     }
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -175,14 +242,19 @@ const sink = new Float64Array(1);
  */
 function makeLoop(trainer, batches) {
   // eslint-disable-next-line no-new-func
-  return new Function("trainer", "batches", "sink", [
-    "return function runChunk(steps) {",
-    "  const count = batches.length;",
-    "  let sum = 0;",
-    "  for (let i = 0; i < steps; i++) sum += trainer.step(batches[i % count]);",
-    "  sink[0] = sum;",
-    "};",
-  ].join("\n"))(trainer, batches, sink);
+  return new Function(
+    "trainer",
+    "batches",
+    "sink",
+    [
+      "return function runChunk(steps) {",
+      "  const count = batches.length;",
+      "  let sum = 0;",
+      "  for (let i = 0; i < steps; i++) sum += trainer.step(batches[i % count]);",
+      "  sink[0] = sum;",
+      "};",
+    ].join("\n"),
+  )(trainer, batches, sink);
 }
 
 /**
@@ -221,7 +293,14 @@ function gradgenPeer(createTrainer, backend, initial, batches) {
 }
 
 function referencePeer(config, initial, batches) {
-  const trainer = createReferenceTrainer({ sizes: config.sizes, hidden: config.hidden, loss: config.loss, batch: config.batch, learningRate: config.learningRate, params: initial });
+  const trainer = createReferenceTrainer({
+    sizes: config.sizes,
+    hidden: config.hidden,
+    loss: config.loss,
+    batch: config.batch,
+    learningRate: config.learningRate,
+    params: initial,
+  });
   const count = batches.length;
   return {
     allocationFree: true,
@@ -234,14 +313,20 @@ let tfVariableCounter = 0;
 async function tfjsPeer(tf, backend, config, initial, batches) {
   await tf.setBackend(backend);
   const L = config.sizes.length - 1;
-  const W = [], b = [];
+  const W = [],
+    b = [];
   for (let l = 1; l <= L; l++) {
-    W[l] = tf.variable(tf.tensor2d(initial[`W${l}`], [config.sizes[l - 1], config.sizes[l]], "float32"), true, `W${l}_${++tfVariableCounter}`);
+    W[l] = tf.variable(
+      tf.tensor2d(initial[`W${l}`], [config.sizes[l - 1], config.sizes[l]], "float32"),
+      true,
+      `W${l}_${++tfVariableCounter}`,
+    );
     b[l] = tf.variable(tf.tensor1d(initial[`b${l}`], "float32"), true, `b${l}_${tfVariableCounter}`);
   }
   const varList = [...W.slice(1), ...b.slice(1)];
   const optimizer = tf.train.sgd(config.learningRate);
-  const inputs = config.sizes[0], outputs = config.sizes.at(-1);
+  const inputs = config.sizes[0],
+    outputs = config.sizes.at(-1);
   const data = batches.map((batch) => ({
     x: tf.tensor2d(batch.x, [batch.x.length / inputs, inputs]),
     target: tf.tensor2d(batch.label ?? batch.t, [(batch.label ?? batch.t).length / outputs, outputs]),
@@ -260,9 +345,16 @@ async function tfjsPeer(tf, backend, config, initial, batches) {
     allocationFree: false,
     before: () => tf.setBackend(backend),
     step,
-    run(steps) { let sum = 0; for (let i = 0; i < steps; i++) sum += step(i); sink[0] = sum; },
+    run(steps) {
+      let sum = 0;
+      for (let i = 0; i < steps; i++) sum += step(i);
+      sink[0] = sum;
+    },
     tensors: () => tf.memory().numTensors,
-    dispose() { tf.dispose([...varList, ...data.flatMap((d) => [d.x, d.target])]); optimizer.dispose(); },
+    dispose() {
+      tf.dispose([...varList, ...data.flatMap((d) => [d.x, d.target])]);
+      optimizer.dispose();
+    },
   };
 }
 
@@ -278,9 +370,13 @@ function jaxPeer(jax, config, initial, batches) {
       h = config.hidden === "sigmoid" ? nn.sigmoid(z) : nn.relu(z);
     }
     const z = np.matmul(h, p[`W${L}`].ref).add(p[`b${L}`].ref);
-    const loss = config.loss === "softmaxCrossEntropy"
-      ? nn.logSoftmax(z, -1).mul(t).sum().mul(-scale)
-      : np.square(nn.sigmoid(z).sub(t)).sum().mul(0.5 * scale);
+    const loss =
+      config.loss === "softmaxCrossEntropy"
+        ? nn.logSoftmax(z, -1).mul(t).sum().mul(-scale)
+        : np
+            .square(nn.sigmoid(z).sub(t))
+            .sum()
+            .mul(0.5 * scale);
     for (const key of Object.keys(p)) p[key].dispose();
     return loss;
   }
@@ -294,7 +390,8 @@ function jaxPeer(jax, config, initial, batches) {
     params[`W${l}`] = np.array(Float32Array.from(initial[`W${l}`])).reshape([config.sizes[l - 1], config.sizes[l]]);
     params[`b${l}`] = np.array(Float32Array.from(initial[`b${l}`]));
   }
-  const inputs = config.sizes[0], outputs = config.sizes.at(-1);
+  const inputs = config.sizes[0],
+    outputs = config.sizes.at(-1);
   const data = batches.map((batch) => ({
     x: np.array(batch.x).reshape([batch.x.length / inputs, inputs]),
     t: np.array(batch.label ?? batch.t).reshape([(batch.label ?? batch.t).length / outputs, outputs]),
@@ -309,8 +406,19 @@ function jaxPeer(jax, config, initial, batches) {
   return {
     allocationFree: false,
     step,
-    run(steps) { let sum = 0; for (let i = 0; i < steps; i++) sum += step(i); sink[0] = sum; },
-    dispose() { tree.dispose(params); for (const d of data) { d.x.dispose(); d.t.dispose(); } trainStep.dispose?.(); },
+    run(steps) {
+      let sum = 0;
+      for (let i = 0; i < steps; i++) sum += step(i);
+      sink[0] = sum;
+    },
+    dispose() {
+      tree.dispose(params);
+      for (const d of data) {
+        d.x.dispose();
+        d.t.dispose();
+      }
+      trainStep.dispose?.();
+    },
   };
 }
 
@@ -341,17 +449,29 @@ async function benchModel(name, createTrainer, libs) {
   const check = {};
   for (const peer of PEERS) {
     let worst = 0;
-    for (let i = 0; i < CHECK_STEPS; i++) worst = Math.max(worst, Math.abs(losses[peer][i] - losses.gradgen[i]) / Math.max(1e-6, Math.abs(losses.gradgen[i])));
-    check[peer] = { losses: losses[peer], worstRelativeDifference: worst, ok: worst < CHECK_TOLERANCE && losses[peer].every(Number.isFinite) };
+    for (let i = 0; i < CHECK_STEPS; i++)
+      worst = Math.max(
+        worst,
+        Math.abs(losses[peer][i] - losses.gradgen[i]) / Math.max(1e-6, Math.abs(losses.gradgen[i])),
+      );
+    check[peer] = {
+      losses: losses[peer],
+      worstRelativeDifference: worst,
+      ok: worst < CHECK_TOLERANCE && losses[peer].every(Number.isFinite),
+    };
   }
   const failed = PEERS.filter((p) => !check[p].ok);
-  console.log(`  ${name}: first ${CHECK_STEPS} losses ${losses.gradgen.map((l) => l.toFixed(5)).join(", ")}; every peer agrees: ${failed.length === 0 ? "yes" : `NO (${failed.map((p) => `${PEER_LABEL[p]} ${check[p].worstRelativeDifference.toExponential(1)}`).join(", ")})`}; worst relative difference ${Math.max(...PEERS.map((p) => check[p].worstRelativeDifference)).toExponential(1)}`);
+  console.log(
+    `  ${name}: first ${CHECK_STEPS} losses ${losses.gradgen.map((l) => l.toFixed(5)).join(", ")}; every peer agrees: ${failed.length === 0 ? "yes" : `NO (${failed.map((p) => `${PEER_LABEL[p]} ${check[p].worstRelativeDifference.toExponential(1)}`).join(", ")})`}; worst relative difference ${Math.max(...PEERS.map((p) => check[p].worstRelativeDifference)).toExponential(1)}`,
+  );
 
   // Warm-up: about two chunks' worth per peer (at least 3 steps), which also sizes the chunks.
   const stepsPerChunk = {};
   for (const peer of PEERS) {
     await peers[peer].before?.();
-    let steps = 3, elapsed = 0, done = 0;
+    let steps = 3,
+      elapsed = 0,
+      done = 0;
     while (elapsed < 2 * config.chunkMs) {
       const t0 = performance.now();
       peers[peer].run(steps);
@@ -368,7 +488,8 @@ async function benchModel(name, createTrainer, libs) {
     const order = PEERS.map((_, i) => PEERS[(i + round) % PEERS.length]);
     for (const peer of order) {
       const p = peers[peer];
-      if (p.allocationFree) await quiesce(); else await settle();
+      if (p.allocationFree) await quiesce();
+      else await settle();
       await p.before?.();
       const steps = stepsPerChunk[peer];
       const t0 = performance.now();
@@ -378,7 +499,9 @@ async function benchModel(name, createTrainer, libs) {
       timing[peer].steps += steps;
       timing[peer].gcs += await gcsBetween(t0, t1);
     }
-    process.stdout.write(`  ${name}: round ${round + 1}/${ROUNDS}: ${PEERS.map((p) => `${PEER_LABEL[p]} ${fmtMs(timing[p].chunks.at(-1))}`).join(", ")} ms/step\n`);
+    process.stdout.write(
+      `  ${name}: round ${round + 1}/${ROUNDS}: ${PEERS.map((p) => `${PEER_LABEL[p]} ${fmtMs(timing[p].chunks.at(-1))}`).join(", ")} ms/step\n`,
+    );
   }
   const tensorsLeaked = libs.tf.memory().numTensors - tensorsBefore;
   const heapBytesPerStep = {};
@@ -386,7 +509,10 @@ async function benchModel(name, createTrainer, libs) {
   for (const peer of PEERS) {
     if (!peers[peer].allocationFree) continue;
     const steps = stepsPerChunk[peer];
-    heapBytesPerStep[peer] = Math.min(await sampleAllocation(peers[peer].run, steps), await sampleAllocation(peers[peer].run, steps));
+    heapBytesPerStep[peer] = Math.min(
+      await sampleAllocation(peers[peer].run, steps),
+      await sampleAllocation(peers[peer].run, steps),
+    );
   }
   peers["tfjs-cpu"].dispose();
   peers["tfjs-wasm"].dispose();
@@ -398,39 +524,80 @@ async function benchModel(name, createTrainer, libs) {
     const t = timing[peer];
     const ms = median(t.chunks);
     rows[peer] = {
-      peer, label: peer === "gradgen" ? `gradgen (auto → ${peers.gradgen.backend})` : PEER_LABEL[peer],
-      msPerStep: ms, minMsPerStep: Math.min(...t.chunks), maxMsPerStep: Math.max(...t.chunks), chunkMsPerStep: t.chunks,
-      stepsPerChunk: stepsPerChunk[peer], timedSteps: t.steps,
+      peer,
+      label: peer === "gradgen" ? `gradgen (auto → ${peers.gradgen.backend})` : PEER_LABEL[peer],
+      msPerStep: ms,
+      minMsPerStep: Math.min(...t.chunks),
+      maxMsPerStep: Math.max(...t.chunks),
+      chunkMsPerStep: t.chunks,
+      stepsPerChunk: stepsPerChunk[peer],
+      timedSteps: t.steps,
       gflops: flops / (ms * 1e6),
-      gcs: t.gcs, gcsPer1000Steps: (t.gcs / t.steps) * 1000,
+      gcs: t.gcs,
+      gcsPer1000Steps: (t.gcs / t.steps) * 1000,
       ...(peer in heapBytesPerStep ? { sampledHeapBytesPerStep: heapBytesPerStep[peer] } : {}),
       ratioToGradgen: ms / gradgenMs,
-      firstLosses: check[peer].losses, lossesAgree: check[peer].ok, worstRelativeLossDifference: check[peer].worstRelativeDifference,
+      firstLosses: check[peer].losses,
+      lossesAgree: check[peer].ok,
+      worstRelativeLossDifference: check[peer].worstRelativeDifference,
       ...(peers[peer].backend ? { backend: peers[peer].backend } : {}),
     };
   }
-  return { model: name, batch: config.batch, sizes: config.sizes, hidden: config.hidden, loss: config.loss, learningRate: config.learningRate, source: config.source, flopsPerStep: flops, tfjsTensorsLeaked: tensorsLeaked, peers: rows };
+  return {
+    model: name,
+    batch: config.batch,
+    sizes: config.sizes,
+    hidden: config.hidden,
+    loss: config.loss,
+    learningRate: config.learningRate,
+    source: config.source,
+    flopsPerStep: flops,
+    tfjsTensorsLeaked: tensorsLeaked,
+    peers: rows,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 
 const started = performance.now();
-const version = (pkg) => { try { return JSON.parse(readFileSync(path.join(root, "node_modules", pkg, "package.json"), "utf8")).version; } catch { return "?"; } };
-const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? "cpu", memoryGiB: Math.round(totalmem() / 2 ** 30), loadAverageAtStart: loadavg() };
-console.log(`peers: Node ${machine.node}, ${machine.cpus} × ${machine.cpu}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}; models ${SELECTED.join(", ")}; ${ROUNDS} rounds${QUICK ? " (--quick: figures only indicative)" : ""}`);
+const version = (pkg) => {
+  try {
+    return JSON.parse(readFileSync(path.join(root, "node_modules", pkg, "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+};
+const machine = {
+  node: process.version,
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? "cpu",
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  loadAverageAtStart: loadavg(),
+};
+console.log(
+  `peers: Node ${machine.node}, ${machine.cpus} × ${machine.cpu}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}; models ${SELECTED.join(", ")}; ${ROUNDS} rounds${QUICK ? " (--quick: figures only indicative)" : ""}`,
+);
 
 const trainers = await compileTrainers(SELECTED);
-for (const name of SELECTED) console.log(`  ${name}: gradgen trainer compiled from ${MODELS[name].source} in ${trainers[name].compileMs.toFixed(0)} ms (${trainers[name].lines} lines)`);
+for (const name of SELECTED)
+  console.log(
+    `  ${name}: gradgen trainer compiled from ${MODELS[name].source} in ${trainers[name].compileMs.toFixed(0)} ms (${trainers[name].lines} lines)`,
+  );
 const tf = await loadTfjs();
 tf.enableProdMode();
 const jax = await import("@jax-js/jax");
 const devices = await jax.init("wasm"); // plain init() fails under Node ("navigator is not defined")
 jax.defaultDevice("wasm");
 const versions = {
-  "@tensorflow/tfjs-core": tf.version_core, "@tensorflow/tfjs-backend-wasm": version("@tensorflow/tfjs-backend-wasm"),
-  tfjsWasmBinary: await tfjsWasmFlavour(tf), "@jax-js/jax": version("@jax-js/jax"), jaxDevices: devices,
+  "@tensorflow/tfjs-core": tf.version_core,
+  "@tensorflow/tfjs-backend-wasm": version("@tensorflow/tfjs-backend-wasm"),
+  tfjsWasmBinary: await tfjsWasmFlavour(tf),
+  "@jax-js/jax": version("@jax-js/jax"),
+  jaxDevices: devices,
 };
-console.log(`  TF.js ${versions["@tensorflow/tfjs-core"]} (cpu; wasm ${versions.tfjsWasmBinary} binary), jax-js ${versions["@jax-js/jax"]} (devices ${devices.join(", ")}; using wasm)`);
+console.log(
+  `  TF.js ${versions["@tensorflow/tfjs-core"]} (cpu; wasm ${versions.tfjsWasmBinary} binary), jax-js ${versions["@jax-js/jax"]} (devices ${devices.join(", ")}; using wasm)`,
+);
 
 const results = [];
 for (const name of SELECTED) {
@@ -440,14 +607,30 @@ for (const name of SELECTED) {
 gcObserver.disconnect();
 
 // Table: one row per model and peer.
-const header = ["model (batch)", "peer", "ms/step", "min–max of chunks", "GFLOP/s", "GCs / 1,000 steps", "peer / gradgen"];
+const header = [
+  "model (batch)",
+  "peer",
+  "ms/step",
+  "min–max of chunks",
+  "GFLOP/s",
+  "GCs / 1,000 steps",
+  "peer / gradgen",
+];
 const tableRows = [];
 for (const r of results) {
   for (const peer of PEERS) {
     const row = r.peers[peer];
     tableRows.push([
-      `${r.model} ${r.sizes.join("-")} (${r.batch})`, row.label, fmtMs(row.msPerStep), `${fmtMs(row.minMsPerStep)}–${fmtMs(row.maxMsPerStep)}`,
-      fmtGflops(row.gflops), row.gcsPer1000Steps === 0 ? "0" : row.gcsPer1000Steps >= 10 ? row.gcsPer1000Steps.toFixed(0) : row.gcsPer1000Steps.toFixed(2),
+      `${r.model} ${r.sizes.join("-")} (${r.batch})`,
+      row.label,
+      fmtMs(row.msPerStep),
+      `${fmtMs(row.minMsPerStep)}–${fmtMs(row.maxMsPerStep)}`,
+      fmtGflops(row.gflops),
+      row.gcsPer1000Steps === 0
+        ? "0"
+        : row.gcsPer1000Steps >= 10
+          ? row.gcsPer1000Steps.toFixed(0)
+          : row.gcsPer1000Steps.toFixed(2),
       peer === "gradgen" ? "1" : `${fmtRatio(row.ratioToGradgen)}×`,
     ]);
   }
@@ -461,14 +644,31 @@ for (const row of tableRows) console.log(line(row));
 // The same as a models × peers matrix (ms/step, peer/gradgen in parentheses).
 console.log("");
 const matrixHeader = ["model (batch)", ...PEERS.map((p) => PEER_LABEL[p])];
-const matrix = results.map((r) => [`${r.model} (${r.batch})`, ...PEERS.map((p) => `${fmtMs(r.peers[p].msPerStep)}${p === "gradgen" ? (r.peers.gradgen.backend === "wasm" ? "" : ` [${r.peers.gradgen.backend}]`) : ` (${fmtRatio(r.peers[p].ratioToGradgen)}×)`}`)]);
+const matrix = results.map((r) => [
+  `${r.model} (${r.batch})`,
+  ...PEERS.map(
+    (p) =>
+      `${fmtMs(r.peers[p].msPerStep)}${p === "gradgen" ? (r.peers.gradgen.backend === "wasm" ? "" : ` [${r.peers.gradgen.backend}]`) : ` (${fmtRatio(r.peers[p].ratioToGradgen)}×)`}`,
+  ),
+]);
 const mWidths = matrixHeader.map((h, i) => Math.max(h.length, ...matrix.map((row) => row[i].length)));
 const mLine = (cells) => `| ${cells.map((c, i) => c.padEnd(mWidths[i])).join(" | ")} |`;
 console.log(mLine(matrixHeader));
 console.log(`|${mWidths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const row of matrix) console.log(mLine(row));
-console.log(`\nHeap allocation inside the timed loop (sampled, the smaller of two more chunks): ${results.map((r) => `${r.model} ${PEERS.filter((p) => r.peers[p].sampledHeapBytesPerStep !== undefined).map((p) => `${r.peers[p].label} ${r.peers[p].sampledHeapBytesPerStep.toFixed(1)}`).join(", ")}`).join("; ")} B/step.`);
-console.log(`GFLOP/s: 2·m·n·k per product — forward of every layer, aᵀ·δ of every layer, δ·Wᵀ of every layer but the first; per step: ${results.map((r) => `${r.model} ${(r.flopsPerStep / 1e6).toPrecision(3)} MFLOP`).join(", ")}.`);
+console.log(
+  `\nHeap allocation inside the timed loop (sampled, the smaller of two more chunks): ${results
+    .map(
+      (r) =>
+        `${r.model} ${PEERS.filter((p) => r.peers[p].sampledHeapBytesPerStep !== undefined)
+          .map((p) => `${r.peers[p].label} ${r.peers[p].sampledHeapBytesPerStep.toFixed(1)}`)
+          .join(", ")}`,
+    )
+    .join("; ")} B/step.`,
+);
+console.log(
+  `GFLOP/s: 2·m·n·k per product — forward of every layer, aᵀ·δ of every layer, δ·Wᵀ of every layer but the first; per step: ${results.map((r) => `${r.model} ${(r.flopsPerStep / 1e6).toPrecision(3)} MFLOP`).join(", ")}.`,
+);
 
 // Targets.
 const checks = [];
@@ -476,30 +676,57 @@ for (const target of TARGETS) {
   const r = results.find((x) => x.model === target.model);
   if (!r) continue;
   const ratio = r.peers[target.peer].ratioToGradgen;
-  checks.push({ what: `${target.model}: ${PEER_LABEL[target.peer]} / gradgen ≥ ${target.ratio}`, measured: `${fmtRatio(ratio)}×`, ok: ratio >= target.ratio, shortBy: ratio >= target.ratio ? 0 : target.ratio / ratio });
+  checks.push({
+    what: `${target.model}: ${PEER_LABEL[target.peer]} / gradgen ≥ ${target.ratio}`,
+    measured: `${fmtRatio(ratio)}×`,
+    ok: ratio >= target.ratio,
+    shortBy: ratio >= target.ratio ? 0 : target.ratio / ratio,
+  });
 }
 for (const r of results) {
   for (const peer of ["gradgen", "gradgen-js"]) {
     const row = r.peers[peer];
-    checks.push({ what: `${r.model}: 0 GCs in ${PEER_LABEL[peer]}'s timed steps`, measured: `${row.gcs} in ${row.timedSteps.toLocaleString("en-US")} steps`, ok: row.gcs === 0 });
+    checks.push({
+      what: `${r.model}: 0 GCs in ${PEER_LABEL[peer]}'s timed steps`,
+      measured: `${row.gcs} in ${row.timedSteps.toLocaleString("en-US")} steps`,
+      ok: row.gcs === 0,
+    });
   }
 }
 for (const r of results) {
   const bad = PEERS.filter((p) => !r.peers[p].lossesAgree);
-  checks.push({ what: `${r.model}: every peer's first ${CHECK_STEPS} losses agree with gradgen's (relative < ${CHECK_TOLERANCE})`, measured: `worst ${Math.max(...PEERS.map((p) => r.peers[p].worstRelativeLossDifference)).toExponential(1)}${bad.length ? `; disagree: ${bad.join(", ")}` : ""}`, ok: bad.length === 0 });
+  checks.push({
+    what: `${r.model}: every peer's first ${CHECK_STEPS} losses agree with gradgen's (relative < ${CHECK_TOLERANCE})`,
+    measured: `worst ${Math.max(...PEERS.map((p) => r.peers[p].worstRelativeLossDifference)).toExponential(1)}${bad.length ? `; disagree: ${bad.join(", ")}` : ""}`,
+    ok: bad.length === 0,
+  });
 }
 const fastest = results.map((r) => {
-  const best = PEERS.filter((p) => p !== "gradgen-js").reduce((a, b) => (r.peers[b].msPerStep < r.peers[a].msPerStep ? b : a));
-  return { what: `${r.model}: gradgen is faster than every other peer`, measured: best === "gradgen" ? "yes" : `no: ${PEER_LABEL[best]} ${fmtMs(r.peers[best].msPerStep)} vs ${fmtMs(r.peers.gradgen.msPerStep)} ms/step`, ok: best === "gradgen" };
+  const best = PEERS.filter((p) => p !== "gradgen-js").reduce((a, b) =>
+    r.peers[b].msPerStep < r.peers[a].msPerStep ? b : a,
+  );
+  return {
+    what: `${r.model}: gradgen is faster than every other peer`,
+    measured:
+      best === "gradgen"
+        ? "yes"
+        : `no: ${PEER_LABEL[best]} ${fmtMs(r.peers[best].msPerStep)} vs ${fmtMs(r.peers.gradgen.msPerStep)} ms/step`,
+    ok: best === "gradgen",
+  };
 });
 checks.push(...fastest);
 console.log("\nTargets:");
-for (const c of checks) console.log(`  ${c.ok ? "met   " : "MISSED"}  ${c.what} (measured ${c.measured}${c.shortBy ? `; gradgen would need to be ${c.shortBy.toFixed(2)}× faster` : ""})`);
+for (const c of checks)
+  console.log(
+    `  ${c.ok ? "met   " : "MISSED"}  ${c.what} (measured ${c.measured}${c.shortBy ? `; gradgen would need to be ${c.shortBy.toFixed(2)}× faster` : ""})`,
+  );
 const allMet = checks.every((c) => c.ok);
 console.log(allMet ? "All targets met." : `MISSED: ${checks.filter((c) => !c.ok).length} of ${checks.length} targets.`);
 const totalSeconds = (performance.now() - started) / 1000;
 machine.loadAverageAtEnd = loadavg();
-console.log(`Total ${totalSeconds.toFixed(0)} s; load average at the end ${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}.`);
+console.log(
+  `Total ${totalSeconds.toFixed(0)} s; load average at the end ${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}.`,
+);
 
 const output = {
   benchmark: "peers",
@@ -512,12 +739,16 @@ const output = {
   definitions: {
     step: "forward + backward + SGD update, float32, the mean loss read back to JavaScript",
     msPerStep: "median over interleaved timed chunks of the chunk's ms/step",
-    gflops: "2·m·n·k per matrix product: forward of every layer, weight gradient of every layer, input gradient of every layer but the first",
+    gflops:
+      "2·m·n·k per matrix product: forward of every layer, weight gradient of every layer, input gradient of every layer but the first",
     gcs: "PerformanceObserver 'gc' entries starting inside the peer's timed chunks",
     ratioToGradgen: "peer ms/step ÷ gradgen (backend auto) ms/step: how many times faster gradgen is",
-    gradgenAuto: "backend \"auto\": the WebAssembly SIMD product where the model has a blocked product; xor's products are all straight-line code, so its trainer runs plain JS either way",
+    gradgenAuto:
+      'backend "auto": the WebAssembly SIMD product where the model has a blocked product; xor\'s products are all straight-line code, so its trainer runs plain JS either way',
   },
-  trainers: Object.fromEntries(SELECTED.map((n) => [n, { source: MODELS[n].source, compileMs: trainers[n].compileMs, lines: trainers[n].lines }])),
+  trainers: Object.fromEntries(
+    SELECTED.map((n) => [n, { source: MODELS[n].source, compileMs: trainers[n].compileMs, lines: trainers[n].lines }]),
+  ),
   results,
   targets: checks,
   allTargetsMet: allMet,
@@ -526,14 +757,24 @@ const output = {
 const base = PARTIAL ? "peers.partial" : "peers";
 mkdirSync(path.join(root, "bench/results"), { recursive: true });
 writeFileSync(path.join(root, `bench/results/${base}.json`), `${JSON.stringify(output, null, 2)}\n`);
-writeFileSync(path.join(root, `bench/results/${base}.svg`), barChartSvg({
-  title: `Training step, float32: median ms/step (log scale; lower is better) — ${machine.cpus} × ${machine.cpu}, Node ${machine.node}${QUICK ? ", --quick" : ""}`,
-  subtitle: "n× = the peer's time ÷ gradgen's: how many times faster gradgen is. One process, chunks interleaved.",
-  groups: results.map((r) => ({
-    title: `${r.model} ${r.sizes.join("-")}, batch ${r.batch}`,
-    bars: PEERS.map((p) => ({ label: r.peers[p].label, value: r.peers[p].msPerStep, note: p === "gradgen" ? `${fmtMs(r.peers[p].msPerStep)} ms` : `${fmtMs(r.peers[p].msPerStep)} ms · ${fmtRatio(r.peers[p].ratioToGradgen)}×` })),
-  })),
-  unit: "ms/step",
-}));
+writeFileSync(
+  path.join(root, `bench/results/${base}.svg`),
+  barChartSvg({
+    title: `Training step, float32: median ms/step (log scale; lower is better) — ${machine.cpus} × ${machine.cpu}, Node ${machine.node}${QUICK ? ", --quick" : ""}`,
+    subtitle: "n× = the peer's time ÷ gradgen's: how many times faster gradgen is. One process, chunks interleaved.",
+    groups: results.map((r) => ({
+      title: `${r.model} ${r.sizes.join("-")}, batch ${r.batch}`,
+      bars: PEERS.map((p) => ({
+        label: r.peers[p].label,
+        value: r.peers[p].msPerStep,
+        note:
+          p === "gradgen"
+            ? `${fmtMs(r.peers[p].msPerStep)} ms`
+            : `${fmtMs(r.peers[p].msPerStep)} ms · ${fmtRatio(r.peers[p].ratioToGradgen)}×`,
+      })),
+    })),
+    unit: "ms/step",
+  }),
+);
 console.log(`Wrote bench/results/${base}.json and bench/results/${base}.svg`);
 process.exit(0); // jax-js's and TF.js's wasm runtimes may keep handles open

@@ -42,12 +42,18 @@ const TARGETS = { xor: 100, mlp: 5 };
 const MLP_GRADGEN_BUDGET_S = QUICK ? 5 : 150;
 const CONFIG = {
   xor: {
-    example: "examples/xor.ts", batch: 4, learningRate: 2, rounds: QUICK ? 4 : 10,
+    example: "examples/xor.ts",
+    batch: 4,
+    learningRate: 2,
+    rounds: QUICK ? 4 : 10,
     gradgen: { warmup: QUICK ? 5_000 : 30_000, steps: QUICK ? 2_000 : 10_000 },
     tfjs: { warmup: QUICK ? 200 : 4_000, steps: QUICK ? 200 : 5_000 },
   },
   mlp: {
-    example: "examples/mlp.ts", batch: 64, learningRate: 0.05, rounds: QUICK ? 4 : 10,
+    example: "examples/mlp.ts",
+    batch: 64,
+    learningRate: 0.05,
+    rounds: QUICK ? 4 : 10,
     gradgen: { warmup: QUICK ? 5 : 30, steps: QUICK ? 40 : 10_000 },
     tfjs: { warmup: QUICK ? 3 : 10, steps: QUICK ? 8 : 300 },
   },
@@ -59,9 +65,6 @@ const MLP_BATCHES = 8; // distinct random batches, cycled
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-
-
-
 const fmt = (ms) => (ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(4) : ms.toPrecision(3));
 
 // ---------------------------------------------------------------------------------------------
@@ -69,7 +72,8 @@ const fmt = (ms) => (ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(4) : ms.t
 
 const gcEntries = [];
 const gcObserver = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+  for (const entry of list.getEntries())
+    gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
 });
 gcObserver.observe({ entryTypes: ["gc"] });
 
@@ -81,7 +85,8 @@ const GC_KINDS = {
 };
 
 function flushGcRecords() {
-  for (const entry of gcObserver.takeRecords?.() ?? []) gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
+  for (const entry of gcObserver.takeRecords?.() ?? [])
+    gcEntries.push({ start: entry.startTime, duration: entry.duration, kind: entry.detail?.kind ?? entry.kind });
 }
 
 /** The GCs that started inside [t0, t1], as { count, kinds: { minor: 2, ... } }. */
@@ -116,7 +121,9 @@ async function quiesce() {
   }
 }
 
-function addKinds(into, kinds) { for (const [kind, n] of Object.entries(kinds)) into[kind] = (into[kind] ?? 0) + n; }
+function addKinds(into, kinds) {
+  for (const [kind, n] of Object.entries(kinds)) into[kind] = (into[kind] ?? 0) + n;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Data: the four XOR examples; random MNIST-shaped batches (uniform pixels, random one-hot labels).
@@ -142,11 +149,16 @@ function mlpBatches(batch) {
 // gradgen trainers.
 
 async function loadTrainerModules() {
-  if (!existsSync(path.join(root, "dist/cli/load-model.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm run bench does).");
+  if (!existsSync(path.join(root, "dist/cli/load-model.js")))
+    throw new Error("dist/ is missing: run `npm run build` first (npm run bench does).");
   const { importTypeScript, loadModel } = await import(pathToFileURL(path.join(root, "dist/cli/load-model.js")).href);
   const modules = {};
   if (FROM_GENERATED) {
-    for (const name of ["xor", "mlp"]) modules[name] = { module: await importTypeScript(path.join(root, `generated/${name}.ts`), "generated trainer"), origin: `generated/${name}.ts` };
+    for (const name of ["xor", "mlp"])
+      modules[name] = {
+        module: await importTypeScript(path.join(root, `generated/${name}.ts`), "generated trainer"),
+        origin: `generated/${name}.ts`,
+      };
     return modules;
   }
   const { compile } = await import(pathToFileURL(path.join(root, "dist/index.js")).href);
@@ -156,14 +168,29 @@ async function loadTrainerModules() {
       const config = CONFIG[name];
       const definition = await loadModel(path.join(root, config.example));
       const started = performance.now();
-      const { files } = compile(definition, { batch: config.batch, dtype: "f32", learningRate: config.learningRate, source: config.example });
+      const { files } = compile(definition, {
+        batch: config.batch,
+        dtype: "f32",
+        learningRate: config.learningRate,
+        source: config.example,
+      });
       const compileMs = performance.now() - started;
       const file = files.find((f) => f.path === `${name}.ts`) ?? files[0];
       const target = path.join(directory, file.path);
       writeFileSync(target, file.contents);
       let stale = null;
-      try { stale = readFileSync(path.join(root, `generated/${name}.ts`), "utf8") !== file.contents; } catch { /* no generated copy */ }
-      modules[name] = { module: await importTypeScript(target, "generated trainer"), origin: `compiled from ${config.example} in-process`, compileMs, generatedIsStale: stale, lines: file.contents.split("\n").length };
+      try {
+        stale = readFileSync(path.join(root, `generated/${name}.ts`), "utf8") !== file.contents;
+      } catch {
+        /* no generated copy */
+      }
+      modules[name] = {
+        module: await importTypeScript(target, "generated trainer"),
+        origin: `compiled from ${config.example} in-process`,
+        compileMs,
+        generatedIsStale: stale,
+        lines: file.contents.split("\n").length,
+      };
     }
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -195,28 +222,42 @@ async function loadTf() {
  */
 let variableCounter = 0;
 function createTfTrainer(tf, name, params, batches, learningRate) {
-  const shapes = name === "xor" ? { W1: [2, 4], b1: [4], W2: [4, 1], b2: [1] } : { W1: [784, 128], b1: [128], W2: [128, 10], b2: [10] };
+  const shapes =
+    name === "xor"
+      ? { W1: [2, 4], b1: [4], W2: [4, 1], b2: [1] }
+      : { W1: [784, 128], b1: [128], W2: [128, 10], b2: [10] };
   const variables = {};
-  for (const key of Object.keys(shapes)) variables[key] = tf.variable(tf.tensor(Float32Array.from(params[key]), shapes[key], "float32"), true, `${name}_${key}_${++variableCounter}`);
+  for (const key of Object.keys(shapes))
+    variables[key] = tf.variable(
+      tf.tensor(Float32Array.from(params[key]), shapes[key], "float32"),
+      true,
+      `${name}_${key}_${++variableCounter}`,
+    );
   const varList = Object.values(variables);
   const optimizer = tf.train.sgd(learningRate);
   const { W1, b1, W2, b2 } = variables;
-  const inputs = batches.map((batch) => name === "xor"
-    ? { x: tf.tensor2d(batch.x, [batch.x.length / 2, 2]), t: tf.tensor2d(batch.t, [batch.t.length, 1]) }
-    : { x: tf.tensor2d(batch.x, [batch.x.length / 784, 784]), label: tf.tensor2d(batch.label, [batch.label.length / 10, 10]) });
-  const lossFunction = name === "xor"
-    ? (input) => () => {
-      // mean over the batch of ½ Σ (y − t)²
-      const h = tf.sigmoid(tf.add(tf.matMul(input.x, W1), b1));
-      const y = tf.sigmoid(tf.add(tf.matMul(h, W2), b2));
-      return tf.mul(tf.sum(tf.square(tf.sub(y, input.t))), 0.5 / input.x.shape[0]);
-    }
-    : (input) => () => {
-      // mean over the batch of softmax cross-entropy
-      const hidden = tf.relu(tf.add(tf.matMul(input.x, W1), b1));
-      const logits = tf.add(tf.matMul(hidden, W2), b2);
-      return tf.losses.softmaxCrossEntropy(input.label, logits);
-    };
+  const inputs = batches.map((batch) =>
+    name === "xor"
+      ? { x: tf.tensor2d(batch.x, [batch.x.length / 2, 2]), t: tf.tensor2d(batch.t, [batch.t.length, 1]) }
+      : {
+          x: tf.tensor2d(batch.x, [batch.x.length / 784, 784]),
+          label: tf.tensor2d(batch.label, [batch.label.length / 10, 10]),
+        },
+  );
+  const lossFunction =
+    name === "xor"
+      ? (input) => () => {
+          // mean over the batch of ½ Σ (y − t)²
+          const h = tf.sigmoid(tf.add(tf.matMul(input.x, W1), b1));
+          const y = tf.sigmoid(tf.add(tf.matMul(h, W2), b2));
+          return tf.mul(tf.sum(tf.square(tf.sub(y, input.t))), 0.5 / input.x.shape[0]);
+        }
+      : (input) => () => {
+          // mean over the batch of softmax cross-entropy
+          const hidden = tf.relu(tf.add(tf.matMul(input.x, W1), b1));
+          const logits = tf.add(tf.matMul(hidden, W2), b2);
+          return tf.losses.softmaxCrossEntropy(input.label, logits);
+        };
   const closures = inputs.map((input) => lossFunction(input));
   return {
     variables,
@@ -284,7 +325,9 @@ async function benchModel(tf, name, module) {
   const { createTrainer } = module;
 
   const check = crossCheck(tf, name, createTrainer, batches, config.learningRate);
-  console.log(`  ${name}: cross-check of the first 3 losses ${check.ok ? "ok" : "FAILED"} (worst relative difference ${check.worstRelativeDifference.toExponential(1)})`);
+  console.log(
+    `  ${name}: cross-check of the first 3 losses ${check.ok ? "ok" : "FAILED"} (worst relative difference ${check.worstRelativeDifference.toExponential(1)})`,
+  );
 
   const trainer = createTrainer({ seed: PARAM_SEED });
   const initial = Object.fromEntries(Object.entries(trainer.params).map(([k, v]) => [k, Float32Array.from(v)]));
@@ -301,7 +344,10 @@ async function benchModel(tf, name, module) {
   let gradgenSteps = config.gradgen.steps;
   let reduced = null;
   if (warmMs * gradgenSteps > MLP_GRADGEN_BUDGET_S * 1000) {
-    gradgenSteps = Math.max(config.rounds, Math.floor((MLP_GRADGEN_BUDGET_S * 1000) / warmMs / config.rounds) * config.rounds);
+    gradgenSteps = Math.max(
+      config.rounds,
+      Math.floor((MLP_GRADGEN_BUDGET_S * 1000) / warmMs / config.rounds) * config.rounds,
+    );
     reduced = `gradgen ran ${gradgenSteps} timed steps instead of ${config.gradgen.steps} (warm-up measured ${fmt(warmMs)} ms/step; budget ${MLP_GRADGEN_BUDGET_S} s)`;
     console.log(`  ${name}: NOTE ${reduced}`);
   }
@@ -332,15 +378,27 @@ async function benchModel(tf, name, module) {
     addKinds(tfjs.gcKinds, gcs.kinds);
   };
   for (let round = 0; round < config.rounds; round++) {
-    if (round % 2 === 0) { await runGradgenChunk(); await runTfChunk(); }
-    else { await runTfChunk(); await runGradgenChunk(); }
-    process.stdout.write(`  ${name}: round ${round + 1}/${config.rounds}: gradgen ${fmt(gradgen.chunks.at(-1))} ms/step, TF.js ${fmt(tfjs.chunks.at(-1))} ms/step\n`);
+    if (round % 2 === 0) {
+      await runGradgenChunk();
+      await runTfChunk();
+    } else {
+      await runTfChunk();
+      await runGradgenChunk();
+    }
+    process.stdout.write(
+      `  ${name}: round ${round + 1}/${config.rounds}: gradgen ${fmt(gradgen.chunks.at(-1))} ms/step, TF.js ${fmt(tfjs.chunks.at(-1))} ms/step\n`,
+    );
   }
   const tensorsAfter = tf.memory().numTensors;
   tf.dispose(Object.values(tfTrainer.variables));
   const allocation = await sampleAllocation(() => runGradgen(trainer, batches, gChunk), gChunk);
   // New-space growth per step of the same (warm) loop, GC-free chunks of C and 2C steps (bench/allocation.mjs has the cold start).
-  const young = await youngBytesPerCall((steps) => runGradgen(trainer, batches, steps), name === "xor" ? 5_000 : QUICK ? 20 : 200, QUICK ? 4 : 8, gcsBetween);
+  const young = await youngBytesPerCall(
+    (steps) => runGradgen(trainer, batches, steps),
+    name === "xor" ? 5_000 : QUICK ? 20 : 200,
+    QUICK ? 4 : 8,
+    gcsBetween,
+  );
 
   const gradgenMs = median(gradgen.chunks);
   const tfMs = median(tfjs.chunks);
@@ -353,16 +411,30 @@ async function benchModel(tf, name, module) {
     crossCheck: check,
     note: reduced,
     gradgen: {
-      steps: gradgenTotal, stepsPerChunk: gChunk, msPerStep: gradgenMs, stepsPerSecond: 1000 / gradgenMs,
-      minMsPerStep: Math.min(...gradgen.chunks), chunkMsPerStep: gradgen.chunks, gcs: gradgen.gcs, gcKinds: gradgen.gcKinds,
+      steps: gradgenTotal,
+      stepsPerChunk: gChunk,
+      msPerStep: gradgenMs,
+      stepsPerSecond: 1000 / gradgenMs,
+      minMsPerStep: Math.min(...gradgen.chunks),
+      chunkMsPerStep: gradgen.chunks,
+      gcs: gradgen.gcs,
+      gcKinds: gradgen.gcKinds,
       sampledHeapBytesPerStep: allocation,
-      newSpaceBytesPerStep: young.bytesPerCall, newSpaceMeasurement: young,
+      newSpaceBytesPerStep: young.bytesPerCall,
+      newSpaceMeasurement: young,
       finalLoss: trainer.loss(batches[0]),
     },
     tfjs: {
-      steps: tfTotal, stepsPerChunk: tChunk, msPerStep: tfMs, stepsPerSecond: 1000 / tfMs,
-      minMsPerStep: Math.min(...tfjs.chunks), chunkMsPerStep: tfjs.chunks, gcs: tfjs.gcs, gcKinds: tfjs.gcKinds,
-      gcsPer1000Steps: (tfjs.gcs / tfTotal) * 1000, tensorsLeaked: tensorsAfter - tensorsBefore,
+      steps: tfTotal,
+      stepsPerChunk: tChunk,
+      msPerStep: tfMs,
+      stepsPerSecond: 1000 / tfMs,
+      minMsPerStep: Math.min(...tfjs.chunks),
+      chunkMsPerStep: tfjs.chunks,
+      gcs: tfjs.gcs,
+      gcKinds: tfjs.gcKinds,
+      gcsPer1000Steps: (tfjs.gcs / tfTotal) * 1000,
+      tensorsLeaked: tensorsAfter - tensorsBefore,
     },
     ratio: tfMs / gradgenMs,
     target: TARGETS[name],
@@ -372,10 +444,16 @@ async function benchModel(tf, name, module) {
 // ---------------------------------------------------------------------------------------------
 
 const runStarted = performance.now();
-console.log(`step-speed: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}${QUICK ? " (--quick)" : ""}`);
+console.log(
+  `step-speed: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}${QUICK ? " (--quick)" : ""}`,
+);
 const modules = await loadTrainerModules();
 for (const [name, m] of Object.entries(modules)) {
-  console.log(`  ${name}: trainer ${m.origin}${m.compileMs !== undefined ? ` (compile ${m.compileMs.toFixed(0)} ms, ${m.lines} lines)` : ""}${m.generatedIsStale ? `; note: generated/${name}.ts differs from the current compiler's output` : ""}`);
+  console.log(
+    `  ${name}: trainer ${m.origin}${m.compileMs !== undefined ? ` (compile ${m.compileMs.toFixed(0)} ms, ${m.lines} lines)` : ""}${m.generatedIsStale ? `; note: generated/${name}.ts differs from the current compiler's output` : ""}`,
+  );
 }
 const tf = await loadTf();
 console.log(`  TF.js ${tf.version_core}, backend ${tf.getBackend()}`);
@@ -385,11 +463,28 @@ for (const name of ["xor", "mlp"]) results.push(await benchModel(tf, name, modul
 gcObserver.disconnect();
 
 // Table.
-const header = ["model", "batch", "gradgen ms/step", "gradgen steps/s", "TF.js ms/step", "TF.js steps/s", "TF.js/gradgen", "GCs gradgen", "GCs TF.js", "gradgen new-space B/step"];
+const header = [
+  "model",
+  "batch",
+  "gradgen ms/step",
+  "gradgen steps/s",
+  "TF.js ms/step",
+  "TF.js steps/s",
+  "TF.js/gradgen",
+  "GCs gradgen",
+  "GCs TF.js",
+  "gradgen new-space B/step",
+];
 const rows = results.map((r) => [
-  r.model, String(r.batch), fmt(r.gradgen.msPerStep), Math.round(r.gradgen.stepsPerSecond).toLocaleString("en-US"),
-  fmt(r.tfjs.msPerStep), Math.round(r.tfjs.stepsPerSecond).toLocaleString("en-US"), `${r.ratio.toFixed(1)}×`,
-  `${r.gradgen.gcs} / ${r.gradgen.steps.toLocaleString("en-US")} steps`, `${r.tfjs.gcs} / ${r.tfjs.steps.toLocaleString("en-US")} steps`,
+  r.model,
+  String(r.batch),
+  fmt(r.gradgen.msPerStep),
+  Math.round(r.gradgen.stepsPerSecond).toLocaleString("en-US"),
+  fmt(r.tfjs.msPerStep),
+  Math.round(r.tfjs.stepsPerSecond).toLocaleString("en-US"),
+  `${r.ratio.toFixed(1)}×`,
+  `${r.gradgen.gcs} / ${r.gradgen.steps.toLocaleString("en-US")} steps`,
+  `${r.tfjs.gcs} / ${r.tfjs.steps.toLocaleString("en-US")} steps`,
   r.gradgen.newSpaceBytesPerStep.toFixed(1),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -401,15 +496,29 @@ for (const row of rows) console.log(line(row));
 console.log("");
 for (const r of results) {
   const bytes = r.gradgen.sampledHeapBytesPerStep;
-  console.log(`  ${r.model}: gradgen min ${fmt(r.gradgen.minMsPerStep)} ms/step, allocates ≈ ${bytes.toFixed(1)} B/step (sampled, after the timed loop), new space grows ${r.gradgen.newSpaceBytesPerStep.toFixed(1)} B/step (v8.getHeapSpaceStatistics, warm loop), final loss ${r.gradgen.finalLoss.toFixed(4)}${r.gradgen.gcs ? ` (its GCs: ${JSON.stringify(r.gradgen.gcKinds)})` : ""}; TF.js min ${fmt(r.tfjs.minMsPerStep)} ms/step, ${r.tfjs.gcsPer1000Steps.toFixed(0)} GCs per 1,000 steps, ${r.tfjs.tensorsLeaked} tensors leaked`);
+  console.log(
+    `  ${r.model}: gradgen min ${fmt(r.gradgen.minMsPerStep)} ms/step, allocates ≈ ${bytes.toFixed(1)} B/step (sampled, after the timed loop), new space grows ${r.gradgen.newSpaceBytesPerStep.toFixed(1)} B/step (v8.getHeapSpaceStatistics, warm loop), final loss ${r.gradgen.finalLoss.toFixed(4)}${r.gradgen.gcs ? ` (its GCs: ${JSON.stringify(r.gradgen.gcKinds)})` : ""}; TF.js min ${fmt(r.tfjs.minMsPerStep)} ms/step, ${r.tfjs.gcsPer1000Steps.toFixed(0)} GCs per 1,000 steps, ${r.tfjs.tensorsLeaked} tensors leaked`,
+  );
 }
 
 // Targets.
 const checks = [];
 for (const r of results) {
-  checks.push({ what: `${r.model}: TF.js/gradgen ≥ ${r.target}`, value: `${r.ratio.toFixed(1)}×`, ok: r.ratio >= r.target });
-  checks.push({ what: `${r.model}: 0 GCs in gradgen's timed loop`, value: `${r.gradgen.gcs}`, ok: r.gradgen.gcs === 0 });
-  checks.push({ what: `${r.model}: gradgen and TF.js agree on the first losses`, value: r.crossCheck.worstRelativeDifference.toExponential(1), ok: r.crossCheck.ok });
+  checks.push({
+    what: `${r.model}: TF.js/gradgen ≥ ${r.target}`,
+    value: `${r.ratio.toFixed(1)}×`,
+    ok: r.ratio >= r.target,
+  });
+  checks.push({
+    what: `${r.model}: 0 GCs in gradgen's timed loop`,
+    value: `${r.gradgen.gcs}`,
+    ok: r.gradgen.gcs === 0,
+  });
+  checks.push({
+    what: `${r.model}: gradgen and TF.js agree on the first losses`,
+    value: r.crossCheck.worstRelativeDifference.toExponential(1),
+    ok: r.crossCheck.ok,
+  });
 }
 console.log("\nTargets:");
 for (const c of checks) console.log(`  ${c.ok ? "met   " : "MISSED"}  ${c.what} (measured ${c.value})`);
@@ -426,7 +535,12 @@ const output = {
   cpu: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
   loadAverageAtStart: loadavg(),
   tfjs: { version: tf.version_core, backend: tf.getBackend() },
-  trainers: Object.fromEntries(Object.entries(modules).map(([k, m]) => [k, { origin: m.origin, compileMs: m.compileMs, generatedIsStale: m.generatedIsStale }])),
+  trainers: Object.fromEntries(
+    Object.entries(modules).map(([k, m]) => [
+      k,
+      { origin: m.origin, compileMs: m.compileMs, generatedIsStale: m.generatedIsStale },
+    ]),
+  ),
   note: "ms/step = median over interleaved timed chunks; GCs = PerformanceObserver 'gc' entries starting inside timed chunks.",
   results,
   targets: checks,

@@ -10,7 +10,11 @@ function mlp(name, sizes, activation) {
     const t = input("t", [sizes[sizes.length - 1]]);
     let h = x;
     for (let l = 0; l + 1 < sizes.length; l++) {
-      h = activation(h.matmul(param(`W${l + 1}`, [sizes[l], sizes[l + 1]], { init: "xavier" })).add(param(`b${l + 1}`, [sizes[l + 1]])));
+      h = activation(
+        h
+          .matmul(param(`W${l + 1}`, [sizes[l], sizes[l + 1]], { init: "xavier" }))
+          .add(param(`b${l + 1}`, [sizes[l + 1]])),
+      );
     }
     return { loss: nn.halfSquaredError(h, t) };
   });
@@ -36,7 +40,12 @@ for (const limit of limits) {
   for (const m of models) {
     const { trainer, bytes } = await trainerFor(m.definition, m.batch, limit);
     const [inputs] = Object.values(trainer.spec.inputs);
-    const batch = Object.fromEntries(Object.entries(trainer.spec.inputs).map(([k, shape]) => [k, Float32Array.from({ length: m.batch * shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i))]));
+    const batch = Object.fromEntries(
+      Object.entries(trainer.spec.inputs).map(([k, shape]) => [
+        k,
+        Float32Array.from({ length: m.batch * shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)),
+      ]),
+    );
     void inputs;
     for (let i = 0; i < m.steps / 5; i++) trainer.step(batch);
     const times = [];
@@ -51,4 +60,5 @@ for (const limit of limits) {
   }
   console.log(`${String(limit).padStart(5)}  ${cells.join("  ")}`);
 }
-for (const [name, { limit, median }] of best) console.log(`fastest for ${name}: limit ${limit} (${median.toFixed(3)} µs)`);
+for (const [name, { limit, median }] of best)
+  console.log(`fastest for ${name}: limit ${limit} (${median.toFixed(3)} µs)`);

@@ -57,9 +57,19 @@ function mathjsInWorker(expression, variable) {
     parentPort.postMessage({ derivativeMs: t1 - t0, simplifyMs: t2 - t1, size: s.toString().length, treeSize: d.toString().length });`;
   return new Promise((resolve) => {
     const worker = new Worker(code, { eval: true, workerData: { expression, variable } });
-    const timer = setTimeout(() => { worker.terminate(); resolve({ timedOut: true }); }, timeoutS * 1000);
-    worker.on("message", (m) => { clearTimeout(timer); worker.terminate(); resolve(m); });
-    worker.on("error", (e) => { clearTimeout(timer); resolve({ error: e.message }); });
+    const timer = setTimeout(() => {
+      worker.terminate();
+      resolve({ timedOut: true });
+    }, timeoutS * 1000);
+    worker.on("message", (m) => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve(m);
+    });
+    worker.on("error", (e) => {
+      clearTimeout(timer);
+      resolve({ error: e.message });
+    });
   });
 }
 
@@ -78,7 +88,13 @@ const cases = [];
 }
 {
   const m = mlp([2, 8, 8, 1]);
-  cases.push({ name: "d/dW1[0,0] of a 2-8-8-1 sigmoid MLP", text: m.text, variable: "W1_0_0", f: () => m.tensor, wrt: m.wrt });
+  cases.push({
+    name: "d/dW1[0,0] of a 2-8-8-1 sigmoid MLP",
+    text: m.text,
+    variable: "W1_0_0",
+    f: () => m.tensor,
+    wrt: m.wrt,
+  });
 }
 {
   const text = nestedSigmoids(10);
@@ -95,12 +111,19 @@ const cases = [];
 }
 
 parse("x"); // load math.js once, outside the timings
-console.log(`symbolic gradients: gradgen (simplify + print) vs math.js derivative + simplify (timeout ${timeoutS} s)\n`);
+console.log(
+  `symbolic gradients: gradgen (simplify + print) vs math.js derivative + simplify (timeout ${timeoutS} s)\n`,
+);
 for (const c of cases) {
   const ours = gradgenCase(c.f(), c.wrt);
   const theirs = c.mathjs === false ? { skipped: true } : await mathjsInWorker(c.text, c.variable);
-  const mathjs = theirs.skipped ? "not run (it does not finish at depth 10)" : theirs.timedOut ? `did not finish in ${timeoutS} s` : theirs.error ? `error: ${theirs.error}`
-    : `${(theirs.derivativeMs + theirs.simplifyMs).toFixed(0)} ms, ${theirs.size} chars (unsimplified tree ${theirs.treeSize} chars)`;
+  const mathjs = theirs.skipped
+    ? "not run (it does not finish at depth 10)"
+    : theirs.timedOut
+      ? `did not finish in ${timeoutS} s`
+      : theirs.error
+        ? `error: ${theirs.error}`
+        : `${(theirs.derivativeMs + theirs.simplifyMs).toFixed(0)} ms, ${theirs.size} chars (unsimplified tree ${theirs.treeSize} chars)`;
   console.log(`${c.name}
   gradgen: ${ours.ms.toFixed(1)} ms, ${ours.size} chars in ${ours.lines} line(s)${ours.lines === 1 ? `: ${ours.text}` : ""}
   math.js: ${mathjs}

@@ -34,13 +34,17 @@ const MODELS = [
   { name: "wide", file: "bench/models/wide.ts", batch: 128, lr: 0.05, chunks: 3, tsSteps: 4, gpuSteps: 3 },
 ];
 
-
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-wgsl-"));
 async function load(model) {
   const definition = await loadModel(path.join(root, model.file));
-  const { files } = compile(definition, { batch: model.batch, learningRate: model.lr, targets: ["ts", "wgsl"], source: model.file });
+  const { files } = compile(definition, {
+    batch: model.batch,
+    learningRate: model.lr,
+    targets: ["ts", "wgsl"],
+    source: model.file,
+  });
   const modules = [];
   for (const file of files) {
     const target = path.join(directory, file.path.replace(/\.ts$/, ".mjs"));
@@ -70,25 +74,42 @@ if (child === undefined) {
   const { spawnSync } = await import("node:child_process");
   const rows = [];
   process.stdout.write(`WGSL trainer vs TypeScript trainer, ms/step (median of chunks); adapter: ${adapterName}\n`);
-  process.stdout.write(`${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}${QUICK ? ", --quick" : ""}\n\n`);
+  process.stdout.write(
+    `${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}${QUICK ? ", --quick" : ""}\n\n`,
+  );
   for (const model of MODELS.filter((m) => !only || only.includes(m.name))) {
-    const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), `--model=${model.name}`, ...(QUICK ? ["--quick"] : [])], { encoding: "utf8", timeout: 300_000 });
+    const run = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), `--model=${model.name}`, ...(QUICK ? ["--quick"] : [])],
+      { encoding: "utf8", timeout: 300_000 },
+    );
     const line = run.stdout.split("\n").find((l) => l.startsWith("{"));
     if (run.status !== 0 || !line) {
-      process.stdout.write(`${model.name.padEnd(6)} failed (exit ${run.status ?? run.signal}): ${run.stderr.split("\n").filter((l) => l && !l.startsWith("Warning")).slice(-2).join(" ")}\n`);
+      process.stdout.write(
+        `${model.name.padEnd(6)} failed (exit ${run.status ?? run.signal}): ${run.stderr
+          .split("\n")
+          .filter((l) => l && !l.startsWith("Warning"))
+          .slice(-2)
+          .join(" ")}\n`,
+      );
       continue;
     }
     const row = JSON.parse(line);
     rows.push(row);
     process.stdout.write(
       `${row.model.padEnd(6)} batch ${String(row.batch).padStart(3)}  ts ${row.tsMs.toFixed(4).padStart(9)}  wgsl ${row.wgslMs.toFixed(4).padStart(9)}` +
-      `  wgsl step() ${row.wgslStepMs.toFixed(4).padStart(9)}  wgsl f16 ${row.wgslF16Ms === null ? "      n/a" : row.wgslF16Ms.toFixed(4).padStart(9)}` +
-      `  wgsl/ts ${row.ratio.toFixed(2).padStart(7)}×  step()/ts ${row.stepRatio.toFixed(2).padStart(7)}×` +
-      `  (${row.dispatchesPerStep} dispatches/step, ${row.shaders} shaders)\n`,
+        `  wgsl step() ${row.wgslStepMs.toFixed(4).padStart(9)}  wgsl f16 ${row.wgslF16Ms === null ? "      n/a" : row.wgslF16Ms.toFixed(4).padStart(9)}` +
+        `  wgsl/ts ${row.ratio.toFixed(2).padStart(7)}×  step()/ts ${row.stepRatio.toFixed(2).padStart(7)}×` +
+        `  (${row.dispatchesPerStep} dispatches/step, ${row.shaders} shaders)\n`,
     );
   }
   mkdirSync(path.join(root, "bench", "results"), { recursive: true });
-  writeFileSync(path.join(root, "bench", "results", "wgsl.json"), `${JSON.stringify({ adapter: adapterName, quick: QUICK, date: new Date().toISOString(), rows }, null, 2)}\n`);
+  writeFileSync(
+    path.join(root, "bench", "results", "wgsl.json"),
+    `${JSON.stringify({ adapter: adapterName, quick: QUICK, date: new Date().toISOString(), rows }, null, 2)}\n`,
+  );
   process.stdout.write("\nratio > 1: the WGSL trainer is slower. Written to bench/results/wgsl.json\n");
   device.destroy();
   process.exit(0);
@@ -97,7 +118,8 @@ if (child === undefined) {
 for (const model of MODELS.filter((m) => m.name === child)) {
   const started = performance.now();
   const { cpu, gpu, shaders, dispatches } = await load(model);
-  if (process.env.BENCH_DEBUG) process.stderr.write(`${model.name}: compiled in ${(performance.now() - started).toFixed(0)} ms\n`);
+  if (process.env.BENCH_DEBUG)
+    process.stderr.write(`${model.name}: compiled in ${(performance.now() - started).toFixed(0)} ms\n`);
   const cpuTrainer = cpu.createTrainer({ seed: 7 });
   const gpuTrainer = await gpu.createGpuTrainer(device, { seed: 7 });
   const f16Trainer = hasF16 ? await gpu.createGpuTrainer(device, { seed: 7, precision: "f16" }) : undefined;
@@ -142,8 +164,14 @@ for (const model of MODELS.filter((m) => m.name === child)) {
     }
   }
   const row = {
-    model: model.name, batch: model.batch, shaders, dispatchesPerStep: dispatches,
-    tsMs: median(ts), wgslMs: median(wgsl), wgslStepMs: median(wgslStep), wgslF16Ms: f16Trainer ? median(wgslF16) : null,
+    model: model.name,
+    batch: model.batch,
+    shaders,
+    dispatchesPerStep: dispatches,
+    tsMs: median(ts),
+    wgslMs: median(wgsl),
+    wgslStepMs: median(wgslStep),
+    wgslF16Ms: f16Trainer ? median(wgslF16) : null,
   };
   row.ratio = row.wgslMs / row.tsMs;
   row.stepRatio = row.wgslStepMs / row.tsMs;

@@ -146,11 +146,19 @@ function givenParams(params: object | undefined): object {
   if (params === undefined) return {};
   const prototype: unknown = typeof params === "object" && params !== null ? Object.getPrototypeOf(params) : undefined;
   if (prototype !== Object.prototype && prototype !== null) {
-    throw new TypeError(`${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`);
+    throw new TypeError(
+      `${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`,
+    );
   }
   for (const name of Object.keys(params)) {
     if (!Object.hasOwn(spec.params, name)) {
-      throw new RangeError(`${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${Object.keys(spec.params).map((p) => JSON.stringify(p)).join(", ") || "none"}`);
+      throw new RangeError(
+        `${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${
+          Object.keys(spec.params)
+            .map((p) => JSON.stringify(p))
+            .join(", ") || "none"
+        }`,
+      );
     }
   }
   return params;
@@ -159,7 +167,9 @@ function givenParams(params: object | undefined): object {
 /** losses[index] must exist: a typed array ignores writes past its end. */
 function checkIndex(losses: Float64Array, index: number): void {
   if (!(losses instanceof Float64Array) || !Number.isInteger(index) || index < 0 || index >= losses.length) {
-    throw new RangeError(`${spec.model}: stepInto(batch, losses, index) needs a Float64Array losses and an integer index from 0 to losses.length − 1, got index ${index}`);
+    throw new RangeError(
+      `${spec.model}: stepInto(batch, losses, index) needs a Float64Array losses and an integer index from 0 to losses.length − 1, got index ${index}`,
+    );
   }
 }
 

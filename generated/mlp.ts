@@ -123,14 +123,23 @@ function createRandom(seed: number): () => number {
 /** ln x for x > 0 with + − × ÷ only (Math.log may differ between engines in the last bit). */
 function portableLog(x: number): number {
   let exponent = 0;
-  while (x >= 2) { x /= 2; exponent++; }
-  while (x < 1) { x *= 2; exponent--; }
+  while (x >= 2) {
+    x /= 2;
+    exponent++;
+  }
+  while (x < 1) {
+    x *= 2;
+    exponent--;
+  }
   // ln x = 2·atanh(z) with z = (x − 1)/(x + 1) ≤ 1/3 for x in [1, 2)
   const z = (x - 1) / (x + 1);
   const z2 = z * z;
   let term = z;
   let sum = 0;
-  for (let k = 1; k < 42; k += 2) { sum += term / k; term *= z2; }
+  for (let k = 1; k < 42; k += 2) {
+    sum += term / k;
+    term *= z2;
+  }
   return 2 * sum + exponent * 0.6931471805599453;
 }
 
@@ -139,7 +148,10 @@ function portableCos(x: number): number {
   const x2 = x * x;
   let term = 1;
   let sum = 1;
-  for (let k = 1; k <= 17; k++) { term *= -x2 / ((2 * k - 1) * (2 * k)); sum += term; }
+  for (let k = 1; k <= 17; k++) {
+    term *= -x2 / ((2 * k - 1) * (2 * k));
+    sum += term;
+  }
   return sum;
 }
 
@@ -164,7 +176,13 @@ function fillNormal(target: Float32Array | Float64Array, mean: number, std: numb
   for (let i = 0; i < target.length; i++) target[i] = mean + std * normal(random);
 }
 
-function initialise(target: Float32Array | Float64Array, init: Init, fanIn: number, fanOut: number, random: () => number): void {
+function initialise(
+  target: Float32Array | Float64Array,
+  init: Init,
+  fanIn: number,
+  fanOut: number,
+  random: () => number,
+): void {
   if (typeof init === "number") return void target.fill(init);
   if (typeof init === "object") {
     if (init.kind === "uniform") return fillUniform(target, init.min, init.max, random);
@@ -185,19 +203,27 @@ function initialise(target: Float32Array | Float64Array, init: Init, fanIn: numb
     return;
   }
   switch (init) {
-    case "zeros": return void target.fill(0);
-    case "ones": return void target.fill(1);
-    case "uniform": return fillUniform(target, -0.05, 0.05, random);
-    case "normal": return fillNormal(target, 0, 0.05, random);
-    case "lecun": return fillNormal(target, 0, Math.sqrt(1 / fanIn), random); // LeCun: N(0, 1/fan_in)
+    case "zeros":
+      return void target.fill(0);
+    case "ones":
+      return void target.fill(1);
+    case "uniform":
+      return fillUniform(target, -0.05, 0.05, random);
+    case "normal":
+      return fillNormal(target, 0, 0.05, random);
+    case "lecun":
+      return fillNormal(target, 0, Math.sqrt(1 / fanIn), random); // LeCun: N(0, 1/fan_in)
     case "xavier":
-    case "glorot": { // Glorot & Bengio: U(±√(6/(fan_in + fan_out)))
+    case "glorot": {
+      // Glorot & Bengio: U(±√(6/(fan_in + fan_out)))
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       return fillUniform(target, -limit, limit, random);
     }
     case "xavierNormal":
-    case "glorotNormal": return fillNormal(target, 0, Math.sqrt(2 / (fanIn + fanOut)), random);
-    case "he": return fillNormal(target, 0, Math.sqrt(2 / fanIn), random); // He et al.: N(0, 2/fan_in)
+    case "glorotNormal":
+      return fillNormal(target, 0, Math.sqrt(2 / (fanIn + fanOut)), random);
+    case "he":
+      return fillNormal(target, 0, Math.sqrt(2 / fanIn), random); // He et al.: N(0, 2/fan_in)
     case "heUniform": {
       const limit = Math.sqrt(6 / fanIn);
       return fillUniform(target, -limit, limit, random);
@@ -207,8 +233,11 @@ function initialise(target: Float32Array | Float64Array, init: Init, fanIn: numb
 
 /** The initial values options.params gives parameter `name`, if any. */
 function givenParam(params: object, name: string, size: number): ArrayLike<number> | undefined {
-  const given = Object.hasOwn(params, name) ? (params as Record<string, ArrayLike<number> | undefined>)[name] : undefined;
-  if (given !== undefined && given.length !== size) throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
+  const given = Object.hasOwn(params, name)
+    ? (params as Record<string, ArrayLike<number> | undefined>)[name]
+    : undefined;
+  if (given !== undefined && given.length !== size)
+    throw new RangeError(`${spec.model}: params[${JSON.stringify(name)}] needs ${size} values, got ${given.length}`);
   return given;
 }
 
@@ -254,11 +283,19 @@ function givenParams(params: object | undefined): object {
   if (params === undefined) return {};
   const prototype: unknown = typeof params === "object" && params !== null ? Object.getPrototypeOf(params) : undefined;
   if (prototype !== Object.prototype && prototype !== null) {
-    throw new TypeError(`${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`);
+    throw new TypeError(
+      `${spec.model}: params must be a plain object keyed by parameter name (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for a parameter of that name)`,
+    );
   }
   for (const name of Object.keys(params)) {
     if (!Object.hasOwn(spec.params, name)) {
-      throw new RangeError(`${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${Object.keys(spec.params).map((p) => JSON.stringify(p)).join(", ") || "none"}`);
+      throw new RangeError(
+        `${spec.model}: params has no parameter ${JSON.stringify(name)}; the parameters are ${
+          Object.keys(spec.params)
+            .map((p) => JSON.stringify(p))
+            .join(", ") || "none"
+        }`,
+      );
     }
   }
   return params;
@@ -267,7 +304,9 @@ function givenParams(params: object | undefined): object {
 /** losses[index] must exist: a typed array ignores writes past its end. */
 function checkIndex(losses: Float64Array, index: number): void {
   if (!(losses instanceof Float64Array) || !Number.isInteger(index) || index < 0 || index >= losses.length) {
-    throw new RangeError(`${spec.model}: stepInto(batch, losses, index) needs a Float64Array losses and an integer index from 0 to losses.length − 1, got index ${index}`);
+    throw new RangeError(
+      `${spec.model}: stepInto(batch, losses, index) needs a Float64Array losses and an integer index from 0 to losses.length − 1, got index ${index}`,
+    );
   }
 }
 

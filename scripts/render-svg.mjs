@@ -21,12 +21,19 @@ export async function renderSvgToPng(svg, { scale = 2 } = {}) {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
-    args: ["--headless=new", "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
     viewport: { width, height },
     deviceScaleFactor: scale,
   });
   try {
-    const page = browser.pages()[0] ?? await browser.newPage();
+    const page = browser.pages()[0] ?? (await browser.newPage());
     await page.setContent(`<!doctype html><html><body style="margin:0">${svg}</body></html>`);
     return await page.locator("svg").first().screenshot({ type: "png" });
   } finally {
@@ -37,7 +44,9 @@ export async function renderSvgToPng(svg, { scale = 2 } = {}) {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [input, output] = process.argv.slice(2);
-  const drawings = input ? [[readFileSync(input, "utf8"), output ?? input.replace(/\.svg$/, ".png")]] : await readmeDrawings();
+  const drawings = input
+    ? [[readFileSync(input, "utf8"), output ?? input.replace(/\.svg$/, ".png")]]
+    : await readmeDrawings();
   for (const [svg, target] of drawings) {
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, await renderSvgToPng(svg));

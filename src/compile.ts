@@ -47,7 +47,10 @@ interface TargetSpec {
 
 /** What each target writes, in the order files are listed: a new target is one row here. */
 const targetTable: { readonly [T in Target]: TargetSpec } = {
-  ts: { file: (model: string) => `${model}.ts`, emit: (program: Program, header: Header) => ({ contents: emitTypeScript(program, header) }) },
+  ts: {
+    file: (model: string) => `${model}.ts`,
+    emit: (program: Program, header: Header) => ({ contents: emitTypeScript(program, header) }),
+  },
   wgsl: {
     file: (model: string) => `${model}.wgsl.ts`,
     emit: (program: Program, header: Header) => {
@@ -83,10 +86,11 @@ export function resolveOptions(options: CompileOptions, modelOptions: ModelOptio
   const batch = options.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new GradgenError(`batch must be a positive integer, got ${batch}.`);
   const dtype = options.dtype ?? "f32";
-  if (dtype !== "f32" && dtype !== "f64") throw new GradgenError(`dtype must be "f32" or "f64", got ${JSON.stringify(dtype)}.`);
+  if (dtype !== "f32" && dtype !== "f64")
+    throw new GradgenError(`dtype must be "f32" or "f64", got ${JSON.stringify(dtype)}.`);
   const given = options.optimizer;
   const fromModel = modelOptions.optimizer;
-  const kind: OptimizerKind = typeof given === "string" ? given : given?.kind ?? fromModel?.kind ?? "sgd";
+  const kind: OptimizerKind = typeof given === "string" ? given : (given?.kind ?? fromModel?.kind ?? "sgd");
   const base = typeof given === "object" ? given : fromModel?.kind === kind ? fromModel : undefined;
   const { kind: _, ...baseHyperparameters } = base ?? { kind };
   const hyperparameters = {
@@ -105,10 +109,19 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const traced = traceModel(definition);
   checkTensorSizes(traced, resolved.batch, definition.origin);
   const fromOutput = (file: string) =>
-    options.outputFolder === undefined ? file : path.relative(path.resolve(options.outputFolder), path.resolve(file)).split(path.sep).join("/");
+    options.outputFolder === undefined
+      ? file
+      : path.relative(path.resolve(options.outputFolder), path.resolve(file)).split(path.sep).join("/");
   const built = buildTrainingGraph(traced);
-  const graph = options.outputFolder === undefined ? built
-    : { ...built, origins: new Map([...built.origins].map(([node, origin]) => [node, { ...origin, file: fromOutput(origin.file) }])) };
+  const graph =
+    options.outputFolder === undefined
+      ? built
+      : {
+          ...built,
+          origins: new Map(
+            [...built.origins].map(([node, origin]) => [node, { ...origin, file: fromOutput(origin.file) }]),
+          ),
+        };
   const program = schedule(graph, { ...resolved, tuning: { ...defaultTuning, ...options.tuning } });
   checkArenaSize(program, traced, definition.origin);
   // The path is quoted where it is not plain: a newline in it must not end the header's comment.
@@ -117,12 +130,19 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const wanted = options.targets ?? ["ts"];
   const unknown = wanted.find((t) => !targets.includes(t));
   if (unknown !== undefined || wanted.length === 0) {
-    throw new GradgenError(`${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. targets: ["ts", "wgsl"]).`);
+    throw new GradgenError(
+      `${unknown === undefined ? "no target given" : `unknown target ${JSON.stringify(unknown)}`}; the targets are ${targets.join(", ")} (e.g. targets: ["ts", "wgsl"]).`,
+    );
   }
   const inOutputFolder = sourceFile !== undefined && options.outputFolder !== undefined;
   const shownSource = sourceFile === undefined ? source : shellWord(sourceFile);
   const command = regenerateCommand(inOutputFolder ? `${shownSource} --out .` : shownSource, options, resolved, wanted);
   const header: Header = { source, command, ...(inOutputFolder ? { commandRunsInOutputFolder: true } : {}) };
-  const files = targets.filter((t) => wanted.includes(t)).map((t): CompiledFile => ({ path: targetTable[t].file(definition.name), ...targetTable[t].emit(program, header) }));
+  const files = targets
+    .filter((t) => wanted.includes(t))
+    .map((t): CompiledFile => ({
+      path: targetTable[t].file(definition.name),
+      ...targetTable[t].emit(program, header),
+    }));
   return { files };
 }

@@ -7,9 +7,24 @@ export { Tensor, type TensorLike } from "./dsl/tensor.js";
 export { compile, type CompileOptions, type CompiledFile } from "./compile.js";
 export { importGenerated } from "./import-generated.js";
 export { GradgenError } from "./errors.js";
-export { checkGradients, formatReport, type GradientCheckOptions, type GradientCheckReport } from "./check/gradient-check.js";
+export {
+  checkGradients,
+  formatReport,
+  type GradientCheckOptions,
+  type GradientCheckReport,
+} from "./check/gradient-check.js";
 export { init, type InitSpec, type InitName } from "./initializers.js";
-export { optimizer, sgd, momentum, nesterov, adagrad, rmsprop, adam, type OptimizerSpec, type OptimizerKind } from "./optimizers.js";
+export {
+  optimizer,
+  sgd,
+  momentum,
+  nesterov,
+  adagrad,
+  rmsprop,
+  adam,
+  type OptimizerSpec,
+  type OptimizerKind,
+} from "./optimizers.js";
 // Symbolic inspection (src/inspect): expressions, gradients, drawings and paths, printable as text, LaTeX and in notebooks.
 export { symbol, symbols, evaluate, parse } from "./inspect/symbolic.js";
 export { display, graph, equations, Equations } from "./inspect/display.js";

@@ -2,12 +2,15 @@
 // and its own PRNG, so the same seed gives the same bytes on every platform.
 
 export type InitName =
-  | "zeros" | "ones"
+  | "zeros"
+  | "ones"
   | "uniform" // U(−0.05, 0.05)
   | "normal" // N(0, 0.05²)
   | "lecun" // N(0, 1/fan_in)
-  | "xavier" | "glorot" // Glorot uniform: U(±√(6/(fan_in + fan_out)))
-  | "xavierNormal" | "glorotNormal" // N(0, 2/(fan_in + fan_out))
+  | "xavier"
+  | "glorot" // Glorot uniform: U(±√(6/(fan_in + fan_out)))
+  | "xavierNormal"
+  | "glorotNormal" // N(0, 2/(fan_in + fan_out))
   | "he" // N(0, 2/fan_in)
   | "heUniform"; // U(±√(6/fan_in))
 
@@ -20,7 +23,17 @@ export type InitSpec =
   | { readonly kind: "sparse"; readonly k: number; readonly std: number };
 
 const initNames: readonly InitName[] = [
-  "zeros", "ones", "uniform", "normal", "lecun", "xavier", "glorot", "xavierNormal", "glorotNormal", "he", "heUniform",
+  "zeros",
+  "ones",
+  "uniform",
+  "normal",
+  "lecun",
+  "xavier",
+  "glorot",
+  "xavierNormal",
+  "glorotNormal",
+  "he",
+  "heUniform",
 ];
 
 export const init = {
@@ -45,19 +58,29 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
 /** Why `spec` is not a valid initialiser for `shape`, or undefined when it is. */
 export function initProblem(spec: unknown, shape: readonly number[]): string | undefined {
   if (typeof spec === "number") return Number.isFinite(spec) ? undefined : "a constant initialiser must be finite";
-  if (typeof spec === "string") return initNames.includes(spec as InitName) ? undefined : `unknown init "${spec}"; use one of ${initNames.join(", ")}, a number, or init.uniform/normal/sparse(...)`;
+  if (typeof spec === "string")
+    return initNames.includes(spec as InitName)
+      ? undefined
+      : `unknown init "${spec}"; use one of ${initNames.join(", ")}, a number, or init.uniform/normal/sparse(...)`;
   if (typeof spec !== "object" || spec === null) return `unknown init ${String(spec)}`;
   const s = spec as { kind?: string; min?: number; max?: number; mean?: number; std?: number; k?: number };
-  const finite = (...values: (number | undefined)[]) => values.every((v) => typeof v === "number" && Number.isFinite(v));
+  const finite = (...values: (number | undefined)[]) =>
+    values.every((v) => typeof v === "number" && Number.isFinite(v));
   switch (s.kind) {
-    case "uniform": return finite(s.min, s.max) && s.min! <= s.max! ? undefined : "init.uniform(min, max) needs finite min ≤ max";
-    case "normal": return finite(s.mean, s.std) && s.std! >= 0 ? undefined : "init.normal(mean, std) needs a finite mean and std ≥ 0";
+    case "uniform":
+      return finite(s.min, s.max) && s.min! <= s.max! ? undefined : "init.uniform(min, max) needs finite min ≤ max";
+    case "normal":
+      return finite(s.mean, s.std) && s.std! >= 0
+        ? undefined
+        : "init.normal(mean, std) needs a finite mean and std ≥ 0";
     case "sparse": {
       const { fanIn } = fans(shape);
       if (!Number.isInteger(s.k) || s.k! < 1) return "init.sparse(k) needs a whole number k ≥ 1";
-      if (s.k! > fanIn) return `init.sparse(${s.k}) asks for more non-zero incoming weights than the ${fanIn} inputs of each unit`;
+      if (s.k! > fanIn)
+        return `init.sparse(${s.k}) asks for more non-zero incoming weights than the ${fanIn} inputs of each unit`;
       return finite(s.std) && s.std! >= 0 ? undefined : "init.sparse(k, std) needs std ≥ 0";
     }
-    default: return `unknown init ${JSON.stringify(spec)}`;
+    default:
+      return `unknown init ${JSON.stringify(spec)}`;
   }
 }

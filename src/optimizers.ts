@@ -39,7 +39,8 @@ export function takesHyperparameter(kind: OptimizerKind, name: string): boolean 
 
 type Options<K extends OptimizerKind> = Partial<Omit<Extract<OptimizerSpec, { kind: K }>, "kind">>;
 
-export type HyperparameterName = "learningRate" | "weightDecay" | "alpha" | "rho" | "delta" | "beta1" | "beta2" | "epsilon";
+export type HyperparameterName =
+  "learningRate" | "weightDecay" | "alpha" | "rho" | "delta" | "beta1" | "beta2" | "epsilon";
 
 export interface HyperparameterRange {
   /** What a valid value is, e.g. "a positive finite number". */
@@ -58,35 +59,72 @@ const unitInterval = (value: number) => Number.isFinite(value) && value >= 0 && 
 export const hyperparameterRanges: Readonly<Record<HyperparameterName, HyperparameterRange>> = {
   learningRate: { range: "a positive finite number", valid: positive, example: 0.01 },
   weightDecay: { range: "a finite number ≥ 0", valid: (value) => Number.isFinite(value) && value >= 0, example: 1e-4 },
-  alpha: { range: "a number in [0, 1)", valid: unitInterval, example: 0.9, why: "at 1 or above the velocity never decays" },
-  rho: { range: "a number in [0, 1)", valid: unitInterval, example: 0.9, why: "at 1 the squared-gradient average never learns" },
-  beta1: { range: "a number in [0, 1)", valid: unitInterval, example: 0.9, why: "the bias correction divides by 1 − β₁ᵗ" },
-  beta2: { range: "a number in [0, 1)", valid: unitInterval, example: 0.999, why: "the bias correction divides by 1 − β₂ᵗ" },
-  delta: { range: "a positive finite number", valid: positive, example: 1e-7, why: "the update divides by it where the gradient is 0, so δ = 0 makes 0/0 = NaN" },
-  epsilon: { range: "a positive finite number", valid: positive, example: 1e-8, why: "the update divides by √r̂ + ϵ, so ϵ = 0 makes a zero gradient 0/0 = NaN" },
+  alpha: {
+    range: "a number in [0, 1)",
+    valid: unitInterval,
+    example: 0.9,
+    why: "at 1 or above the velocity never decays",
+  },
+  rho: {
+    range: "a number in [0, 1)",
+    valid: unitInterval,
+    example: 0.9,
+    why: "at 1 the squared-gradient average never learns",
+  },
+  beta1: {
+    range: "a number in [0, 1)",
+    valid: unitInterval,
+    example: 0.9,
+    why: "the bias correction divides by 1 − β₁ᵗ",
+  },
+  beta2: {
+    range: "a number in [0, 1)",
+    valid: unitInterval,
+    example: 0.999,
+    why: "the bias correction divides by 1 − β₂ᵗ",
+  },
+  delta: {
+    range: "a positive finite number",
+    valid: positive,
+    example: 1e-7,
+    why: "the update divides by it where the gradient is 0, so δ = 0 makes 0/0 = NaN",
+  },
+  epsilon: {
+    range: "a positive finite number",
+    valid: positive,
+    example: 1e-8,
+    why: "the update divides by √r̂ + ϵ, so ϵ = 0 makes a zero gradient 0/0 = NaN",
+  },
 };
 
 /** Why `value` is not a valid `name`, or undefined when it is. */
 function hyperparameterProblem(name: HyperparameterName, value: unknown): string | undefined {
   const rule = hyperparameterRanges[name];
   if (typeof value === "number" && rule.valid(value)) return undefined;
-  const shown = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
+  const shown = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
   return `${name} must be ${rule.range}, got ${shown}${rule.why ? ` (${rule.why})` : ""}`;
 }
 
 /** The full spec of `kind` with `given` hyperparameters over the defaults, checked. */
-export function optimizer<K extends OptimizerKind>(kind: K, given: Options<K> = {}): Extract<OptimizerSpec, { kind: K }> {
+export function optimizer<K extends OptimizerKind>(
+  kind: K,
+  given: Options<K> = {},
+): Extract<OptimizerSpec, { kind: K }> {
   if (typeof kind !== "string" || !Object.hasOwn(optimizerDefaults, kind)) {
     throw new GradgenError(`unknown optimizer ${JSON.stringify(kind)}; available: ${optimizerKinds.join(", ")}.`);
   }
   if (typeof given !== "object" || given === null) {
-    throw new GradgenError(`optimizer ${kind}: the options must be an object of hyperparameters, e.g. ${kind}({ learningRate: 0.01 }), got ${String(given)}.`);
+    throw new GradgenError(
+      `optimizer ${kind}: the options must be an object of hyperparameters, e.g. ${kind}({ learningRate: 0.01 }), got ${String(given)}.`,
+    );
   }
   const defaults = optimizerDefaults[kind] as Record<string, number>;
   for (const [name, value] of Object.entries(given)) {
     if (value === undefined) continue;
     if (!Object.hasOwn(defaults, name)) {
-      throw new GradgenError(`optimizer ${kind} has no hyperparameter "${name}"; it takes ${Object.keys(defaults).join(", ")}.`);
+      throw new GradgenError(
+        `optimizer ${kind} has no hyperparameter "${name}"; it takes ${Object.keys(defaults).join(", ")}.`,
+      );
     }
     const problem = hyperparameterProblem(name as HyperparameterName, value);
     if (problem) {
@@ -94,7 +132,11 @@ export function optimizer<K extends OptimizerKind>(kind: K, given: Options<K> = 
       throw new GradgenError(`optimizer ${kind}: ${problem}; pass e.g. ${kind}({ ${name}: ${example} }).`);
     }
   }
-  return { kind, ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as Extract<OptimizerSpec, { kind: K }>;
+  return {
+    kind,
+    ...defaults,
+    ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
+  } as Extract<OptimizerSpec, { kind: K }>;
 }
 
 /** optimizer(kind, options), with any error placed at the caller's line (the model file's). */

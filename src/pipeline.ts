@@ -38,7 +38,10 @@ export interface TrainingGraph {
 interface Pass {
   readonly name: string;
   /** The new roots, and what each node reachable from the old roots became (for their model lines). */
-  readonly run: (roots: readonly Node[]) => { readonly roots: readonly Node[]; readonly formOf: (node: Node) => Node | undefined };
+  readonly run: (roots: readonly Node[]) => {
+    readonly roots: readonly Node[];
+    readonly formOf: (node: Node) => Node | undefined;
+  };
 }
 
 const passes: readonly Pass[] = [
@@ -58,7 +61,11 @@ const passes: readonly Pass[] = [
  * replacement names the most specific line); nodes that already have a line, or were there before
  * the pass, keep theirs.
  */
-function carryOrigins(before: readonly Node[], formOf: (node: Node) => Node | undefined, origins: Map<Node, SourceLocation>): void {
+function carryOrigins(
+  before: readonly Node[],
+  formOf: (node: Node) => Node | undefined,
+  origins: Map<Node, SourceLocation>,
+): void {
   const old = reachableInOrder(before);
   const existing = new Set(old);
   for (const node of old) {
@@ -93,7 +100,11 @@ function dumpGraph(stage: string, roots: readonly Node[], labels: readonly strin
 
 /** The graph with every dropout mask replaced by 1: what loss() and predict() evaluate. */
 function withoutDropout(roots: readonly Node[], memo: Map<Node, Node>): Node[] {
-  return transformGraph(roots, (node, inputs) => (node.op === Op.DropoutMask ? constant(1) : rebuild(node, inputs)), memo);
+  return transformGraph(
+    roots,
+    (node, inputs) => (node.op === Op.DropoutMask ? constant(1) : rebuild(node, inputs)),
+    memo,
+  );
 }
 
 export function buildTrainingGraph(model: TracedModel): TrainingGraph {
@@ -112,8 +123,11 @@ export function buildTrainingGraph(model: TracedModel): TrainingGraph {
   carryOrigins(forward, (node) => withoutMasks.get(node), origins);
   let roots: readonly Node[] = [trainingLoss, ...grads, ...inference];
   const labels = [
-    "training loss", ...model.params.map((p) => `grad ${p.attrs.name}`), ...gradInputs.map((x) => `inputGrad ${x.attrs.name}`),
-    "loss", ...model.outputs.map((o) => `output ${o.name}`),
+    "training loss",
+    ...model.params.map((p) => `grad ${p.attrs.name}`),
+    ...gradInputs.map((x) => `inputGrad ${x.attrs.name}`),
+    "loss",
+    ...model.outputs.map((o) => `output ${o.name}`),
   ];
   dumpGraph("differentiate", roots, labels);
   for (const pass of passes) {
@@ -132,7 +146,11 @@ export function buildTrainingGraph(model: TracedModel): TrainingGraph {
     inputGrads: gradInputs.map((x, i) => ({ name: x.attrs.name!, node: roots[1 + p + i]! })),
     meanLoss: roots[afterGrads]!,
     outputs: model.outputs.map((o, i) => ({ name: o.name, node: roots[afterGrads + 1 + i]! })),
-    dropoutMasks: masks.map((m) => ({ name: m.attrs.name!, shape: m.shape, dropProbability: m.attrs.dropProbability! })),
+    dropoutMasks: masks.map((m) => ({
+      name: m.attrs.name!,
+      shape: m.shape,
+      dropProbability: m.attrs.dropProbability!,
+    })),
     origins,
   };
 }

@@ -21,13 +21,15 @@ const data: Fields = {
   x: Float64Array.from({ length: batchSize * 48 }, (_, i) => Math.sin(i * 0.37)),
   label: Float64Array.from({ length: batchSize * 10 }, (_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0)),
 };
-const asF32 = (fields: Fields) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as Fields;
+const asF32 = (fields: Fields) =>
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as Fields;
 
 function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tolerance: number): void {
   expect(a.length).toBe(b.length);
   let scale = 0;
   for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(tolerance * Math.max(scale, 1e-3));
+  for (let i = 0; i < a.length; i++)
+    expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(tolerance * Math.max(scale, 1e-3));
 }
 
 describe("backends", () => {
@@ -42,7 +44,11 @@ describe("backends", () => {
   for (const dtype of ["f32", "f64"] as const) {
     it(`${dtype}: wasm and js agree on loss, gradients and 20 training steps; both agree with f64`, async () => {
       const { createTrainer } = await loadGenerated(net, batchSize, { dtype, optimizer: "adam", learningRate: 0.01 });
-      const { createTrainer: createReference } = await loadGenerated(net, batchSize, { dtype: "f64", optimizer: "adam", learningRate: 0.01 });
+      const { createTrainer: createReference } = await loadGenerated(net, batchSize, {
+        dtype: "f64",
+        optimizer: "adam",
+        learningRate: 0.01,
+      });
       const batch = dtype === "f32" ? asF32(data) : data;
       const wasm = createTrainer({ seed: 4, backend: "wasm" } as never);
       const js = createTrainer({ seed: 4, backend: "js" } as never);
@@ -60,7 +66,8 @@ describe("backends", () => {
         wasm.step(batch);
         js.step(batch);
       }
-      for (const name of ["W1", "b1", "W2", "b2"]) expectClose(wasm.params[name]!, js.params[name]!, dtype === "f32" ? 1e-4 : 1e-10);
+      for (const name of ["W1", "b1", "W2", "b2"])
+        expectClose(wasm.params[name]!, js.params[name]!, dtype === "f32" ? 1e-4 : 1e-10);
       expect(wasm.loss(batch)).toBeLessThan(referenceLoss); // and it trained
     });
   }

@@ -60,7 +60,9 @@ describe("gradient checking", () => {
     expect(W1!.elementsChecked).toBe(12);
     expect(b1!.elementsChecked).toBe(4);
     expect(W2!.elementsSkipped).toBe(0);
-    expect(report.verdict).toMatch(/gradients agree with central differences .*skipped where a kink lay within the step/);
+    expect(report.verdict).toMatch(
+      /gradients agree with central differences .*skipped where a kink lay within the step/,
+    );
   });
 
   it("does not raise a false alarm on a loss of about 10⁶", async () => {
@@ -84,7 +86,11 @@ describe("gradient checking", () => {
 
   it("fails on a planted wrong derivative rule, and blames a derivative rule", async () => {
     // σ′ = σ(1 − σ) planted as σ(1 − σ) + σ·10⁻³: a small, plausible slip
-    const report = await withRule(Op.Sigmoid, ({ out, adjoint }) => [mul(adjoint, add(mul(out, sub(1, out)), mul(out, 1e-3)))], () => checkGradients(xor));
+    const report = await withRule(
+      Op.Sigmoid,
+      ({ out, adjoint }) => [mul(adjoint, add(mul(out, sub(1, out)), mul(out, 1e-3)))],
+      () => checkGradients(xor),
+    );
     expect(report.passed).toBe(false);
     expect(report.params.filter((p) => p.status === "failed").map((p) => p.name)).toEqual(["W1", "b1", "W2", "b2"]);
     expect(report.verdict).toMatch(/a derivative rule is wrong/);
@@ -97,7 +103,9 @@ describe("gradient checking", () => {
     expect(wrong.passed).toBe(false);
     expect(wrong.params[0]!.worstElementError).toBeGreaterThan(0.1);
     expect(wrong.params[0]!.customRules).toEqual([expect.stringMatching(/^"badSquare" \(.*wrong-rule\.ts:9:\d+\)$/)]);
-    expect(wrong.verdict).toMatch(/customGradient rule "badSquare" \(.*wrong-rule\.ts:9:\d+\): the custom rule disagrees/);
+    expect(wrong.verdict).toMatch(
+      /customGradient rule "badSquare" \(.*wrong-rule\.ts:9:\d+\): the custom rule disagrees/,
+    );
     expect(wrong.verdict).not.toMatch(/a derivative rule is wrong/);
     const right = await checkGradients(rightRule);
     expect(right.passed, right.verdict).toBe(true);
@@ -107,7 +115,11 @@ describe("gradient checking", () => {
     const report = await checkGradients(circuit);
     expect(report.passed, report.verdict).toBe(true);
     expect(report.params).toEqual([]);
-    expect(report.inputs.map((x) => [x.name, x.size, x.elementsChecked])).toEqual([["x", 2, 2], ["y", 2, 2], ["z", 2, 2]]);
+    expect(report.inputs.map((x) => [x.name, x.size, x.elementsChecked])).toEqual([
+      ["x", 2, 2],
+      ["y", 2, 2],
+      ["z", 2, 2],
+    ]);
     const wrong = await checkGradients(inputGradWrongRule);
     expect(wrong.passed).toBe(false);
     expect(wrong.inputs[0]!.status).toBe("failed");
@@ -123,7 +135,12 @@ describe("gradient checking", () => {
 
   it("counts elements checked of the full size, for every entry", async () => {
     const report = await checkGradients(mlp, { points: 1, elementsPerParam: 8, directions: 1 });
-    expect(report.params.map((p) => [p.name, p.size, p.elementsChecked + p.elementsSkipped])).toEqual([["W1", 784 * 128, 8], ["b1", 128, 8], ["W2", 1280, 8], ["b2", 10, 8]]);
+    expect(report.params.map((p) => [p.name, p.size, p.elementsChecked + p.elementsSkipped])).toEqual([
+      ["W1", 784 * 128, 8],
+      ["b1", 128, 8],
+      ["W2", 1280, 8],
+      ["b2", 10, 8],
+    ]);
   });
 
   it("refuses options it cannot honour", async () => {
@@ -141,7 +158,9 @@ describe("gradgen check", () => {
     const passing = gradgen(["check", "test/fixtures/right-rule.ts"]);
     expect(passing.status).toBe(0);
     expect(passing.stdout).toMatch(/gradients agree with central differences/);
-    expect(passing.stdout).toMatch(/checked at 3 points \(the initial parameters and 2 random perturbations of them; seed 0, batch 2\)/);
+    expect(passing.stdout).toMatch(
+      /checked at 3 points \(the initial parameters and 2 random perturbations of them; seed 0, batch 2\)/,
+    );
   });
 
   it("passes a ReLU network at zero, reporting what it skipped on the kink", () => {

@@ -37,12 +37,16 @@ export function gradgen(args: readonly string[], cwd = root): Run {
  */
 export function runTypeScript(file: string, args: readonly string[] = [], timeout = 120_000): Run {
   if (!packageRoot) throw new Error("call buildOnce() first (in beforeAll)");
-  const result = spawnSync(process.execPath, [path.join(packageRoot, "scripts", "run-ts.mjs"), path.resolve(root, file), ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout,
-    env: { ...process.env, GRADGEN_DEBUG: "", NODE_OPTIONS: "" },
-  });
+  const result = spawnSync(
+    process.execPath,
+    [path.join(packageRoot, "scripts", "run-ts.mjs"), path.resolve(root, file), ...args],
+    {
+      cwd: root,
+      encoding: "utf8",
+      timeout,
+      env: { ...process.env, GRADGEN_DEBUG: "", NODE_OPTIONS: "" },
+    },
+  );
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -58,10 +62,12 @@ let packageRoot: string | undefined;
 export function buildOnce(): void {
   if (packageRoot) return;
   const dir = mkdtempSync(path.join(os.tmpdir(), "gradgen-package-"));
-  for (const part of ["bin", "src", "scripts", "templates", "package.json"]) cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
+  for (const part of ["bin", "src", "scripts", "templates", "package.json"])
+    cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
   symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), "dir");
   const result = spawnSync(process.execPath, [path.join(dir, "scripts", "build.mjs")], { cwd: dir, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`node scripts/build.mjs failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`node scripts/build.mjs failed (${result.status}):\n${result.stdout}${result.stderr}`);
   packageRoot = dir;
 }
 
@@ -123,7 +129,9 @@ export function expectUserError(run: Run): string {
 
 /** Line number (1-based) of the first line of a fixture containing `marker`. */
 export function lineOf(file: string, marker: string): number {
-  const index = readFileSync(file, "utf8").split("\n").findIndex((line) => line.includes(marker));
+  const index = readFileSync(file, "utf8")
+    .split("\n")
+    .findIndex((line) => line.includes(marker));
   if (index < 0) throw new Error(`${marker} not found in ${file}`);
   return index + 1;
 }
@@ -135,23 +143,34 @@ export function lineOf(file: string, marker: string): number {
  */
 export function typeCheck(files: readonly string[]): Run {
   const dir = tempDir("gradgen-tsc-");
-  writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
-    compilerOptions: {
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      noUnusedLocals: true,
-      noUnusedParameters: true,
-      noEmit: true,
-      target: "ES2022",
-      lib: ["ES2022"],
-      module: "NodeNext",
-      moduleResolution: "NodeNext",
-      skipLibCheck: true,
-      types: [],
-    },
-    files: files.map((f) => path.resolve(f)),
-  }, null, 2));
-  const result = spawnSync(process.execPath, [tscBin, "-p", path.join(dir, "tsconfig.json")], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  writeFileSync(
+    path.join(dir, "tsconfig.json"),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          strict: true,
+          noUncheckedIndexedAccess: true,
+          noUnusedLocals: true,
+          noUnusedParameters: true,
+          noEmit: true,
+          target: "ES2022",
+          lib: ["ES2022"],
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          skipLibCheck: true,
+          types: [],
+        },
+        files: files.map((f) => path.resolve(f)),
+      },
+      null,
+      2,
+    ),
+  );
+  const result = spawnSync(process.execPath, [tscBin, "-p", path.join(dir, "tsconfig.json")], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -176,7 +195,8 @@ export function generateCommands(): string[][] {
   const script: string = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).scripts.generate;
   return script.split("&&").map((part) => {
     const words = part.trim().split(/\s+/);
-    if (words[0] !== "node" || words[1] !== "bin/gradgen.js") throw new Error(`unexpected command in the generate script: ${part}`);
+    if (words[0] !== "node" || words[1] !== "bin/gradgen.js")
+      throw new Error(`unexpected command in the generate script: ${part}`);
     return words.slice(2);
   });
 }

@@ -3,7 +3,17 @@ import { copyFileSync, linkSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import path from "node:path";
 import { transformSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildOnce, expectUserError, fixtures, gradgen, lineOf, listing, removeTempDirs, snapshot, tempDir } from "./cli-helpers.js";
+import {
+  buildOnce,
+  expectUserError,
+  fixtures,
+  gradgen,
+  lineOf,
+  listing,
+  removeTempDirs,
+  snapshot,
+  tempDir,
+} from "./cli-helpers.js";
 
 const fixture = (name: string) => `test/fixtures/${name}`; // as the user types it, relative to the repository root
 
@@ -106,7 +116,8 @@ describe("bad input: one paragraph, exit 1, no stack trace", () => {
   it("an unknown command, and no command, name every command", () => {
     const unknown = expectUserError(gradgen(["compiel", fixture("small.ts")]));
     expect(unknown).toContain("compiel");
-    for (const message of [unknown, expectUserError(gradgen([]))]) expect(message).toMatch(/compile, check and inspect/);
+    for (const message of [unknown, expectUserError(gradgen([]))])
+      expect(message).toMatch(/compile, check and inspect/);
     expectUserError(gradgen(["compile"]));
   });
 
@@ -128,11 +139,17 @@ describe("bad input: one paragraph, exit 1, no stack trace", () => {
     expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--dtype", "f16"]))).toContain("--dtype");
     expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--lr", "-1"]))).toContain("--lr");
     expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--lr", "fast"]))).toContain("--lr");
-    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--optimizer", "adamax"]))).toContain("--optimizer");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--optimizer", "adamax"]))).toContain(
+      "--optimizer",
+    );
     expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--momentum", "-0.5"]))).toContain("--momentum");
     // A hyperparameter flag the chosen optimizer does not take is named as typed, with the optimizers that take it.
-    const message = expectUserError(gradgen(["compile", fixture("small.ts"), "--out", tempDir(), "--optimizer", "adam", "--momentum", "0.5"]));
-    expect(message).toBe("gradgen: --momentum is a hyperparameter of momentum and nesterov, but --optimizer adam was given, which does not take it; add --optimizer momentum or --optimizer nesterov, or drop --momentum.");
+    const message = expectUserError(
+      gradgen(["compile", fixture("small.ts"), "--out", tempDir(), "--optimizer", "adam", "--momentum", "0.5"]),
+    );
+    expect(message).toBe(
+      "gradgen: --momentum is a hyperparameter of momentum and nesterov, but --optimizer adam was given, which does not take it; add --optimizer momentum or --optimizer nesterov, or drop --momentum.",
+    );
   });
 
   it("a hyperparameter flag without --optimizer names the flag and suggests the optimizer; adamw suggests adam with weight decay", () => {
@@ -153,15 +170,21 @@ describe("bad input: one paragraph, exit 1, no stack trace", () => {
   it("an --out that is a file is a user error, not an internal one", () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, "taken"), "");
-    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--out", path.join(dir, "taken")]))).toContain("taken");
-    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--out", path.join(dir, "taken", "sub")]))).toContain("taken");
+    expect(expectUserError(gradgen(["compile", fixture("small.ts"), "--out", path.join(dir, "taken")]))).toContain(
+      "taken",
+    );
+    expect(
+      expectUserError(gradgen(["compile", fixture("small.ts"), "--out", path.join(dir, "taken", "sub")])),
+    ).toContain("taken");
     expect(listing(dir)).toEqual(["taken"]);
     expect(readFileSync(path.join(dir, "taken"), "utf8")).toBe("");
   });
 
   it("two model files that define the same model name are refused before anything is written", () => {
     const out = tempDir();
-    const message = expectUserError(gradgen(["compile", fixture("small.ts"), fixture("small-variant.ts"), "--out", out]));
+    const message = expectUserError(
+      gradgen(["compile", fixture("small.ts"), fixture("small-variant.ts"), "--out", out]),
+    );
     expect(message).toContain("small.ts");
     expect(message).toContain("small-variant.ts");
     expect(listing(out)).toEqual([]);
@@ -179,7 +202,8 @@ describe("bad input: one paragraph, exit 1, no stack trace", () => {
 describe("a failed compile leaves existing outputs untouched", () => {
   function setUp() {
     const models = tempDir("gradgen-models-");
-    for (const name of ["small.ts", "small-broken.ts", "small-variant.ts", "throws-on-load.ts"]) copyFileSync(path.join(fixtures, name), path.join(models, name));
+    for (const name of ["small.ts", "small-broken.ts", "small-variant.ts", "throws-on-load.ts"])
+      copyFileSync(path.join(fixtures, name), path.join(models, name));
     copyFileSync(path.join(fixtures, "syntax-error.ts.txt"), path.join(models, "syntax-error.ts"));
     const out = path.join(tempDir("gradgen-out-"), "out");
     const good = gradgen(["compile", path.join(models, "small.ts"), "--out", out]);
@@ -198,7 +222,13 @@ describe("a failed compile leaves existing outputs untouched", () => {
 
   it("a good model that would overwrite, followed by a broken one in the same command", () => {
     const { models, out, before, modelsBefore } = setUp();
-    const run = gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "small-broken.ts"), "--out", out]);
+    const run = gradgen([
+      "compile",
+      path.join(models, "small-variant.ts"),
+      path.join(models, "small-broken.ts"),
+      "--out",
+      out,
+    ]);
     expectUserError(run);
     expect(snapshot(out)).toEqual(before);
     expect(listing(models)).toEqual(modelsBefore);
@@ -206,8 +236,12 @@ describe("a failed compile leaves existing outputs untouched", () => {
 
   it("a model that throws while loading, and one with a syntax error", () => {
     const { models, out, before, modelsBefore } = setUp();
-    expectUserError(gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "throws-on-load.ts"), "--out", out]));
-    expectUserError(gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "syntax-error.ts"), "--out", out]));
+    expectUserError(
+      gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "throws-on-load.ts"), "--out", out]),
+    );
+    expectUserError(
+      gradgen(["compile", path.join(models, "small-variant.ts"), path.join(models, "syntax-error.ts"), "--out", out]),
+    );
     expect(snapshot(out)).toEqual(before);
     expect(listing(models)).toEqual(modelsBefore);
   });
@@ -274,7 +308,9 @@ describe("--check", () => {
     const out = compiled("--batch", "8");
     const before = snapshot(out);
     expect(gradgen(["compile", fixture("small.ts"), "--out", out, "--check"]).status).not.toBe(0);
-    expect(gradgen(["compile", fixture("small.ts"), "--out", out, "--batch", "8", "--dtype", "f64", "--check"]).status).not.toBe(0);
+    expect(
+      gradgen(["compile", fixture("small.ts"), "--out", out, "--batch", "8", "--dtype", "f64", "--check"]).status,
+    ).not.toBe(0);
     expect(snapshot(out)).toEqual(before);
   });
 
@@ -306,7 +342,18 @@ describe("determinism", () => {
   it("two processes compiling the same models give byte-identical files", () => {
     const outs = [tempDir(), tempDir()];
     for (const out of outs) {
-      const run = gradgen(["compile", "examples/mlp.ts", "examples/xor.ts", fixture("small.ts"), "--out", out, "--batch", "16", "--lr", "0.05"]);
+      const run = gradgen([
+        "compile",
+        "examples/mlp.ts",
+        "examples/xor.ts",
+        fixture("small.ts"),
+        "--out",
+        out,
+        "--batch",
+        "16",
+        "--lr",
+        "0.05",
+      ]);
       expect(run.status, run.stderr).toBe(0);
     }
     const [first, second] = outs.map(snapshot);
@@ -318,12 +365,20 @@ describe("determinism", () => {
     const dir = tempDir();
     mkdirSync(path.join(dir, "a"));
     copyFileSync(path.join(fixtures, "small.ts"), path.join(dir, "a", "model.ts"));
-    const together = gradgen(["compile", "examples/xor.ts", path.join(dir, "a", "model.ts"), "--out", path.join(dir, "out1")]);
+    const together = gradgen([
+      "compile",
+      "examples/xor.ts",
+      path.join(dir, "a", "model.ts"),
+      "--out",
+      path.join(dir, "out1"),
+    ]);
     expect(together.status, together.stderr).toBe(0);
     const alone = gradgen(["compile", path.join(dir, "a", "model.ts"), "--out", path.join(dir, "out2")]);
     expect(alone.status, alone.stderr).toBe(0);
     // small.ts compiled after xor in one process equals small.ts compiled alone: no state leaks between models.
-    expect(readFileSync(path.join(dir, "out1", "small.ts"), "utf8")).toBe(readFileSync(path.join(dir, "out2", "small.ts"), "utf8"));
+    expect(readFileSync(path.join(dir, "out1", "small.ts"), "utf8")).toBe(
+      readFileSync(path.join(dir, "out2", "small.ts"), "utf8"),
+    );
   });
 
   it("recompiling over existing output leaves the bytes unchanged", () => {
@@ -339,7 +394,10 @@ describe("files are never lost: an output that would replace a model file is ref
   /** A directory holding small.ts renamed to define model "m", so `--out .` there would write m.ts over it. */
   function modelDir(): string {
     const dir = tempDir("gradgen-overwrite-");
-    writeFileSync(path.join(dir, "m.ts"), readFileSync(path.join(fixtures, "small.ts"), "utf8").replace(`model("small"`, `model("m"`));
+    writeFileSync(
+      path.join(dir, "m.ts"),
+      readFileSync(path.join(fixtures, "small.ts"), "utf8").replace(`model("small"`, `model("m"`),
+    );
     return dir;
   }
 
@@ -358,15 +416,22 @@ describe("files are never lost: an output that would replace a model file is ref
     const same = path.join(tempDir("gradgen-link-"), "same");
     symlinkSync(dir, same, "dir");
     const before = snapshot(dir);
-    expect(expectUserError(gradgen(["compile", "m.ts", "--out", same], dir))).toMatch(/would overwrite the model file m\.ts/);
+    expect(expectUserError(gradgen(["compile", "m.ts", "--out", same], dir))).toMatch(
+      /would overwrite the model file m\.ts/,
+    );
     expect(snapshot(dir)).toEqual(before);
 
     // h0.ts defines model "h" and h.ts is the same file under another name: writing h.ts writes the model.
     const linked = tempDir("gradgen-hardlink-");
-    writeFileSync(path.join(linked, "h0.ts"), readFileSync(path.join(fixtures, "small.ts"), "utf8").replace(`model("small"`, `model("h"`));
+    writeFileSync(
+      path.join(linked, "h0.ts"),
+      readFileSync(path.join(fixtures, "small.ts"), "utf8").replace(`model("small"`, `model("h"`),
+    );
     linkSync(path.join(linked, "h0.ts"), path.join(linked, "h.ts"));
     const linkedBefore = snapshot(linked);
-    expect(expectUserError(gradgen(["compile", "h0.ts", "--out", "."], linked))).toMatch(/h\.ts .*would overwrite the model file h0\.ts/);
+    expect(expectUserError(gradgen(["compile", "h0.ts", "--out", "."], linked))).toMatch(
+      /h\.ts .*would overwrite the model file h0\.ts/,
+    );
     expect(snapshot(linked)).toEqual(linkedBefore);
   });
 
@@ -376,17 +441,29 @@ describe("files are never lost: an output that would replace a model file is ref
     writeFileSync(path.join(dir, "a.ts"), small.replace(`model("small"`, `model("b"`)); // writes b.ts
     writeFileSync(path.join(dir, "b.ts"), small.replace(`model("small"`, `model("c"`));
     let before = snapshot(dir);
-    expect(expectUserError(gradgen(["compile", "a.ts", "b.ts", "--out", "."], dir))).toMatch(/b\.ts \(generated from a\.ts\) would overwrite the model file b\.ts itself/);
+    expect(expectUserError(gradgen(["compile", "a.ts", "b.ts", "--out", "."], dir))).toMatch(
+      /b\.ts \(generated from a\.ts\) would overwrite the model file b\.ts itself/,
+    );
     expect(snapshot(dir)).toEqual(before);
 
     writeFileSync(path.join(dir, "sizes.ts"), "export const inputs = 3;\n");
-    writeFileSync(path.join(dir, "net.ts"), small.replace(`model("small"`, `model("sizes"`).replace(`import { model, nn } from "gradgen";`, `import { model, nn } from "gradgen";\nimport { inputs } from "./sizes.js";\nvoid inputs;`));
+    writeFileSync(
+      path.join(dir, "net.ts"),
+      small
+        .replace(`model("small"`, `model("sizes"`)
+        .replace(
+          `import { model, nn } from "gradgen";`,
+          `import { model, nn } from "gradgen";\nimport { inputs } from "./sizes.js";\nvoid inputs;`,
+        ),
+    );
     before = snapshot(dir);
-    expect(expectUserError(gradgen(["compile", "net.ts", "--out", "."], dir))).toMatch(/sizes\.ts \(generated from net\.ts\) would overwrite sizes\.ts, which the model file net\.ts imports/);
+    expect(expectUserError(gradgen(["compile", "net.ts", "--out", "."], dir))).toMatch(
+      /sizes\.ts \(generated from net\.ts\) would overwrite sizes\.ts, which the model file net\.ts imports/,
+    );
     expect(snapshot(dir)).toEqual(before);
   });
 
-  it("--out \"\" is refused (an unset variable, most likely), and says to use --out . for the current directory", () => {
+  it('--out "" is refused (an unset variable, most likely), and says to use --out . for the current directory', () => {
     const dir = modelDir();
     const before = snapshot(dir);
     for (const args of [["--out", ""], ["--out="], ["--out", "  "]]) {
@@ -419,8 +496,13 @@ describe("a compile of several models writes all outputs or none", () => {
     writeFileSync(path.join(out, "zeta.ts", "keep"), "");
     const before = snapshot(out);
     // The first model changes, so writing it would change small.ts.
-    writeFileSync(path.join(models, "a.ts"), small.replace(`input("x", [3])`, `input("x", [4])`).replace(`[3, 2]`, `[4, 2]`));
-    const message = expectUserError(gradgen(["compile", path.join(models, "a.ts"), path.join(models, "z.ts"), "--out", out]));
+    writeFileSync(
+      path.join(models, "a.ts"),
+      small.replace(`input("x", [3])`, `input("x", [4])`).replace(`[3, 2]`, `[4, 2]`),
+    );
+    const message = expectUserError(
+      gradgen(["compile", path.join(models, "a.ts"), path.join(models, "z.ts"), "--out", out]),
+    );
     expect(message).toMatch(/cannot write .*zeta\.ts/);
     expect(snapshot(out)).toEqual(before); // small.ts unchanged, no temporary files
   });
@@ -436,7 +518,9 @@ describe("paths reach generated text quoted, and are never globs", () => {
     const code = readFileSync(path.join(dir, "out", "small.ts"), "utf8");
     const [first, second] = code.split("\n");
     expect(first).toBe(`// Generated by gradgen from ${JSON.stringify("../a\nb/m.ts")} (model "small"). Do not edit:`);
-    expect(second).toBe("// regenerate with `gradgen compile $'../a\\nb/m.ts' --out . --batch 1` in this file's folder.");
+    expect(second).toBe(
+      "// regenerate with `gradgen compile $'../a\\nb/m.ts' --out . --batch 1` in this file's folder.",
+    );
     expect(() => transformSync(code, { loader: "ts" })).not.toThrow();
   });
 
@@ -446,7 +530,9 @@ describe("paths reach generated text quoted, and are never globs", () => {
     copyFileSync(path.join(fixtures, "small-variant.ts"), path.join(dir, "xy.ts")); // what the glob x*.ts would also match
     const run = gradgen(["compile", "x*.ts", "--out", "out"], dir);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toBe(`gradgen: wrote ${path.join("out", "small.ts")} (batch 1: one example per call; compile with --batch N for up to N)\n`);
+    expect(run.stdout).toBe(
+      `gradgen: wrote ${path.join("out", "small.ts")} (batch 1: one example per call; compile with --batch N for up to N)\n`,
+    );
     const [first, second] = readFileSync(path.join(dir, "out", "small.ts"), "utf8").split("\n");
     expect(first).toBe(`// Generated by gradgen from "../x*.ts" (model "small"). Do not edit:`);
     expect(second).toBe("// regenerate with `gradgen compile '../x*.ts' --out . --batch 1` in this file's folder.");
@@ -456,9 +542,11 @@ describe("paths reach generated text quoted, and are never globs", () => {
 describe("anything a model throws is the user's error, at the model's file:line", () => {
   it("a string thrown while tracing points at the model's declaration and quotes the string", () => {
     const file = path.join(fixtures, "throws-string.ts");
-    expect(lineOf(file, "model(\"throwsString\"")).toBe(4);
+    expect(lineOf(file, 'model("throwsString"')).toBe(4);
     for (const command of ["compile", "inspect", "check"]) {
-      const message = expectUserError(gradgen([command, fixture("throws-string.ts"), ...(command === "compile" ? ["--out", tempDir()] : [])]));
+      const message = expectUserError(
+        gradgen([command, fixture("throws-string.ts"), ...(command === "compile" ? ["--out", tempDir()] : [])]),
+      );
       expect(message).toContain("test/fixtures/throws-string.ts:4:");
       expect(message).toContain(`the string "the model is not ready"`);
       expect(message).not.toMatch(/bin\/gradgen|internal error/);
@@ -480,12 +568,17 @@ describe("generated headers do not depend on the folder the compile ran in", () 
     const fromRoot = gradgen(["compile", "models/small.ts", "--out", "out", "--batch", "3"], project);
     expect(fromRoot.status, fromRoot.stderr).toBe(0);
     const first = readFileSync(path.join(project, "out", "small.ts"), "utf8");
-    const fromModels = gradgen(["compile", "small.ts", "--out", "../out", "--batch", "3", "--check"], path.join(project, "models"));
+    const fromModels = gradgen(
+      ["compile", "small.ts", "--out", "../out", "--batch", "3", "--check"],
+      path.join(project, "models"),
+    );
     expect(fromModels.status, fromModels.stdout + fromModels.stderr).toBe(0);
     const [line1, line2] = first.split("\n");
     // The model file is named relative to the generated file (out/small.ts → ../models/small.ts).
     expect(line1).toBe(`// Generated by gradgen from ../models/small.ts (model "small"). Do not edit:`);
-    expect(line2).toBe("// regenerate with `gradgen compile ../models/small.ts --out . --batch 3` in this file's folder.");
+    expect(line2).toBe(
+      "// regenerate with `gradgen compile ../models/small.ts --out . --batch 3` in this file's folder.",
+    );
     expect(first).not.toContain(project); // no absolute path anywhere, kernel comments included
     // The command, run where the header says, reproduces the file byte for byte.
     const command = /`gradgen (compile [^`]+)`/.exec(line2 ?? "")![1]!.split(" ");

@@ -9,24 +9,40 @@ import { shellWord } from "../src/emit/header-text.js";
 import { locationFromStack } from "../src/dsl/callsite.js";
 import { lineOf } from "./cli-helpers.js";
 
-const withAdam = model("withAdam", ({ input, param }) => {
-  const x = input("x", [2]);
-  const w = param("w", [2]);
-  return { loss: nn.l2(x.mul(w)) };
-}, { optimizer: adam({ learningRate: 0.003, beta2: 0.99 }) });
+const withAdam = model(
+  "withAdam",
+  ({ input, param }) => {
+    const x = input("x", [2]);
+    const w = param("w", [2]);
+    return { loss: nn.l2(x.mul(w)) };
+  },
+  { optimizer: adam({ learningRate: 0.003, beta2: 0.99 }) },
+);
 
 describe("optimizer options", () => {
   it("the model's optimizer is used when no option names one", () => {
-    expect(resolveOptions({}, withAdam.options).optimizer).toEqual({ kind: "adam", learningRate: 0.003, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0 });
+    expect(resolveOptions({}, withAdam.options).optimizer).toEqual({
+      kind: "adam",
+      learningRate: 0.003,
+      beta1: 0.9,
+      beta2: 0.99,
+      epsilon: 1e-8,
+      weightDecay: 0,
+    });
   });
 
   it("a learning rate option keeps the model's optimizer and its other hyperparameters", () => {
-    expect(resolveOptions({ learningRate: 0.01 }, withAdam.options).optimizer).toMatchObject({ kind: "adam", learningRate: 0.01, beta2: 0.99 });
+    expect(resolveOptions({ learningRate: 0.01 }, withAdam.options).optimizer).toMatchObject({
+      kind: "adam",
+      learningRate: 0.01,
+      beta2: 0.99,
+    });
   });
 
   it("another optimizer kind starts from that optimizer's defaults", () => {
-    expect(resolveOptions({ optimizer: "momentum", hyperparameters: { alpha: 0.5 } }, withAdam.options).optimizer)
-      .toEqual({ kind: "momentum", learningRate: 0.01, alpha: 0.5, weightDecay: 0 });
+    expect(
+      resolveOptions({ optimizer: "momentum", hyperparameters: { alpha: 0.5 } }, withAdam.options).optimizer,
+    ).toEqual({ kind: "momentum", learningRate: 0.01, alpha: 0.5, weightDecay: 0 });
   });
 
   it("without any choice, sgd with learning rate 0.1", () => {
@@ -34,9 +50,13 @@ describe("optimizer options", () => {
   });
 
   it("bad hyperparameters are refused with the optimizer's own list", () => {
-    expect(() => resolveOptions({ optimizer: "sgd", hyperparameters: { beta1: 0.9 } })).toThrow(/sgd has no hyperparameter "beta1"; it takes learningRate, weightDecay/);
+    expect(() => resolveOptions({ optimizer: "sgd", hyperparameters: { beta1: 0.9 } })).toThrow(
+      /sgd has no hyperparameter "beta1"; it takes learningRate, weightDecay/,
+    );
     expect(() => momentum({ alpha: 1.5 })).toThrow(/alpha must be a number in \[0, 1\), got 1.5/);
-    expect(() => model("bad", () => ({ loss: undefined as never }), { optimizer: { kind: "adam", learningRate: -1 } as never })).toThrow(/≥ 0|positive/);
+    expect(() =>
+      model("bad", () => ({ loss: undefined as never }), { optimizer: { kind: "adam", learningRate: -1 } as never }),
+    ).toThrow(/≥ 0|positive/);
   });
 });
 
@@ -49,18 +69,21 @@ const tiny = model("tiny", ({ input, param }) => {
 describe("the model path in a generated header", () => {
   const headerOf = (contents: string) => contents.split("\n").slice(0, 3);
 
-  it.each([["\n"], ["\r"], ["\r\n"], ["\u2028"], ["\u2029"]])("a line terminator %j in `source` cannot end the comment and run code on import", async (terminator) => {
-    const key = `gradgenInjected${terminator.codePointAt(0)}`;
-    const source = `models/m.ts${terminator}(globalThis as any).${key} = 1; //`;
-    for (const targets of [["ts"], ["wgsl"]] as const) {
-      const { files } = compile(tiny, { source, targets });
-      const contents = files[0]!.contents;
-      expect(contents).not.toContain(terminator + "(globalThis");
-      for (const line of headerOf(contents)) expect(line.startsWith("// ")).toBe(true);
-      if (targets[0] === "ts") await importGenerated(contents);
-    }
-    expect((globalThis as Record<string, unknown>)[key]).toBeUndefined();
-  });
+  it.each([["\n"], ["\r"], ["\r\n"], ["\u2028"], ["\u2029"]])(
+    "a line terminator %j in `source` cannot end the comment and run code on import",
+    async (terminator) => {
+      const key = `gradgenInjected${terminator.codePointAt(0)}`;
+      const source = `models/m.ts${terminator}(globalThis as any).${key} = 1; //`;
+      for (const targets of [["ts"], ["wgsl"]] as const) {
+        const { files } = compile(tiny, { source, targets });
+        const contents = files[0]!.contents;
+        expect(contents).not.toContain(terminator + "(globalThis");
+        for (const line of headerOf(contents)) expect(line.startsWith("// ")).toBe(true);
+        if (targets[0] === "ts") await importGenerated(contents);
+      }
+      expect((globalThis as Record<string, unknown>)[key]).toBeUndefined();
+    },
+  );
 
   it("a plain path is printed as typed (so the committed generated/ files keep their bytes)", () => {
     const [first, second] = headerOf(compile(tiny, { source: "examples/tiny.ts" }).files[0]!.contents);
@@ -76,7 +99,20 @@ describe("the model path in a generated header", () => {
   });
 
   it.skipIf(process.platform === "win32")("shellWord(w), read back by bash, is w", () => {
-    const words = ["plain/path.ts", "with space.ts", "it's.ts", "x*.ts", "$HOME.ts", "`cmd`.ts", "a\nb.ts", "a\rb\tc.ts", "line\u2028sep.ts", "back\\slash'q.ts", "ünï.ts", "-"];
+    const words = [
+      "plain/path.ts",
+      "with space.ts",
+      "it's.ts",
+      "x*.ts",
+      "$HOME.ts",
+      "`cmd`.ts",
+      "a\nb.ts",
+      "a\rb\tc.ts",
+      "line\u2028sep.ts",
+      "back\\slash'q.ts",
+      "ünï.ts",
+      "-",
+    ];
     const script = words.map((word) => `printf '%s\\0' ${shellWord(word)}`).join("\n");
     const result = spawnSync("bash", ["-c", script], { encoding: "utf8" });
     expect(result.status, result.stderr).toBe(0);
@@ -94,7 +130,11 @@ describe("sizes that cannot be allocated are refused at compile time, with the s
       return { loss: x.matmul(W).sum() };
     });
     expect(() => compile(huge)).toThrow(GradgenError);
-    expect(() => compile(huge)).toThrow(new RegExp(`^${path.relative(process.cwd(), here).replace(/\./g, "\\.")}:${lineOf(here, "huge-W")}:\\d+: param "W" of model "huge" would hold 2147549184 elements \\(\\[65536, 32769\\]\\), more than the 2147483648 `));
+    expect(() => compile(huge)).toThrow(
+      new RegExp(
+        `^${path.relative(process.cwd(), here).replace(/\./g, "\\.")}:${lineOf(here, "huge-W")}:\\d+: param "W" of model "huge" would hold 2147549184 elements \\(\\[65536, 32769\\]\\), more than the 2147483648 `,
+      ),
+    );
   });
 
   it("a per-example tensor times the batch: the message names the batch", () => {
@@ -104,7 +144,11 @@ describe("sizes that cannot be allocated are refused at compile time, with the s
       return { loss: x.add(b).square().sum() };
     });
     // 2²⁰ elements per example × 2¹² examples = 2³² elements.
-    expect(() => compile(wide, { batch: 4096 })).toThrow(new RegExp(`:${lineOf(here, "wide-x")}:\\d+: input "x" of model "wide" would hold 4294967296 elements \\(\\[1048576\\] per example × batch 4096\\)`));
+    expect(() => compile(wide, { batch: 4096 })).toThrow(
+      new RegExp(
+        `:${lineOf(here, "wide-x")}:\\d+: input "x" of model "wide" would hold 4294967296 elements \\(\\[1048576\\] per example × batch 4096\\)`,
+      ),
+    );
     // 2²⁰ × 2¹¹ f32 elements of x + b: 8 GiB, each tensor under 2³¹ elements but more than one 4 GiB memory holds.
     let message = "";
     try {
@@ -112,7 +156,11 @@ describe("sizes that cannot be allocated are refused at compile time, with the s
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toMatch(new RegExp(`:${lineOf(here, "wide-x")}:\\d+: model "wide" needs \\d+ bytes of buffers at batch 2048 in f32, more than the 4294967296 `));
+    expect(message).toMatch(
+      new RegExp(
+        `:${lineOf(here, "wide-x")}:\\d+: model "wide" needs \\d+ bytes of buffers at batch 2048 in f32, more than the 4294967296 `,
+      ),
+    );
     expect(Number(/needs (\d+) bytes/.exec(message)![1])).toBeGreaterThanOrEqual(2 ** 20 * 2048 * 4);
     expect(() => compile(wide, { batch: 512, dtype: "f64" })).toThrow(/at batch 512 in f64, .*or --dtype f32/);
     // Well within the limits: compiles.
@@ -123,8 +171,17 @@ describe("sizes that cannot be allocated are refused at compile time, with the s
 describe("errors never point into gradgen's own files", () => {
   it("a stack whose only frames are gradgen's (bin/, dist/, src/) has no user location", () => {
     const root = path.resolve(import.meta.dirname, "..");
-    const stack = ["Error: boom", ...["bin/gradgen.js:4:24", "dist/cli/main.js:10:3", "src/compile.ts:80:5"].map((frame) => `    at f (${path.join(root, frame)})`)].join("\n");
+    const stack = [
+      "Error: boom",
+      ...["bin/gradgen.js:4:24", "dist/cli/main.js:10:3", "src/compile.ts:80:5"].map(
+        (frame) => `    at f (${path.join(root, frame)})`,
+      ),
+    ].join("\n");
     expect(locationFromStack(stack)).toBeUndefined();
-    expect(locationFromStack(`${stack}\n    at g (/home/user/model.ts:7:9)`)).toEqual({ file: path.relative(process.cwd(), "/home/user/model.ts"), line: 7, column: 9 });
+    expect(locationFromStack(`${stack}\n    at g (/home/user/model.ts:7:9)`)).toEqual({
+      file: path.relative(process.cwd(), "/home/user/model.ts"),
+      line: 7,
+      column: 9,
+    });
   });
 });

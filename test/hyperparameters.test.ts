@@ -83,11 +83,18 @@ describe("non-finite hyperparameters and constants are refused at the call site"
 
   it("finite hyperparameters and constants, and infinite bounds of maximum/minimum, are accepted", () => {
     const accepted = [
-      (x: Tensor) => nn.leakyRelu(x, 0.3), (x: Tensor) => nn.elu(x, 0.5), (x: Tensor) => nn.swish(x, -2),
-      (x: Tensor) => nn.maxout(x, 3), (x: Tensor) => nn.maximum(x, 1e300), (x: Tensor) => nn.minimum(-1e-300, x),
+      (x: Tensor) => nn.leakyRelu(x, 0.3),
+      (x: Tensor) => nn.elu(x, 0.5),
+      (x: Tensor) => nn.swish(x, -2),
+      (x: Tensor) => nn.maxout(x, 3),
+      (x: Tensor) => nn.maximum(x, 1e300),
+      (x: Tensor) => nn.minimum(-1e-300, x),
       // an infinite bound of maximum/minimum never binds: allowed (the WGSL tests print such literals)
-      (x: Tensor) => nn.maximum(-Infinity, x), (x: Tensor) => nn.minimum(x, Infinity),
-      (x: Tensor) => x.add(-0).mul(2).div(3).sub(4).pow(2), (x: Tensor) => x.sum(-1).mean(0), (x: Tensor) => x.reshape([3, 4]).max(1),
+      (x: Tensor) => nn.maximum(-Infinity, x),
+      (x: Tensor) => nn.minimum(x, Infinity),
+      (x: Tensor) => x.add(-0).mul(2).div(3).sub(4).pow(2),
+      (x: Tensor) => x.sum(-1).mean(0),
+      (x: Tensor) => x.reshape([3, 4]).max(1),
     ];
     for (const run of accepted) expect(errorOf(run)).toBeUndefined();
   });

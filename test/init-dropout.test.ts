@@ -50,7 +50,11 @@ describe("initialisers", () => {
   }
 
   it("constants, zeros and ones are exact", async () => {
-    for (const [spec, value] of [[0.25, 0.25], ["zeros", 0], ["ones", 1]] as const) {
+    for (const [spec, value] of [
+      [0.25, 0.25],
+      ["zeros", 0],
+      ["ones", 1],
+    ] as const) {
       const { createTrainer } = await loadGenerated(holder(spec), 1);
       expect(createTrainer().params.W!.every((v) => v === value)).toBe(true);
     }
@@ -64,7 +68,10 @@ describe("initialisers", () => {
       let count = 0;
       for (let row = 0; row < fanIn; row++) {
         const value = W[row * fanOut + unit]!;
-        if (value !== 0) { count++; nonZero.push(value); }
+        if (value !== 0) {
+          count++;
+          nonZero.push(value);
+        }
       }
       expect(count).toBe(15);
     }
@@ -110,7 +117,7 @@ describe("dropout", () => {
     trainer.params.w!.fill(1);
     expect([...trainer.predict({ x: batch.x }).h!]).toEqual(first);
     expect(first.every((v) => v === 1)).toBe(true);
-    expect(trainer.loss(batch)).toBe(0.5 * ((width - 3) ** 2 + (width + 1) ** 2) / 2);
+    expect(trainer.loss(batch)).toBe((0.5 * ((width - 3) ** 2 + (width + 1) ** 2)) / 2);
   });
 
   it("training masks are fresh every step, drop ≈ 30% and keep the expected activation (inverted scaling)", async () => {
@@ -146,7 +153,10 @@ describe("dropout", () => {
     });
     const { createTrainer } = await loadGenerated(net, 3);
     const trainer = createTrainer({ seed: 9 });
-    const data: Fields = { x: Float64Array.from({ length: 12 }, (_, i) => Math.sin(i + 1)), t: Float64Array.from({ length: 6 }, (_, i) => Math.cos(i)) };
+    const data: Fields = {
+      x: Float64Array.from({ length: 12 }, (_, i) => Math.sin(i + 1)),
+      t: Float64Array.from({ length: 6 }, (_, i) => Math.cos(i)),
+    };
     trainer.resampleDropout();
     trainer.gradient(data);
     const h = 1e-6;

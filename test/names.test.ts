@@ -12,45 +12,268 @@ import { removeTempDirs, root, tempDir, typeCheck } from "./cli-helpers.js";
 import { gpu, type GpuContext } from "./wgsl/support.js";
 
 const reservedWords = [
-  "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else", "export",
-  "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "new", "null", "return",
-  "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield", "let",
-  "static", "enum", "await", "implements", "package", "protected", "interface", "private", "public", "arguments",
-  "eval", "undefined", "NaN", "Infinity", "async", "of", "get", "set", "as", "from", "type", "declare", "readonly",
-  "keyof", "never", "unknown", "any", "number", "string", "object", "symbol", "bigint", "boolean",
+  "break",
+  "case",
+  "catch",
+  "class",
+  "const",
+  "continue",
+  "debugger",
+  "default",
+  "delete",
+  "do",
+  "else",
+  "export",
+  "extends",
+  "false",
+  "finally",
+  "for",
+  "function",
+  "if",
+  "import",
+  "in",
+  "instanceof",
+  "new",
+  "null",
+  "return",
+  "super",
+  "switch",
+  "this",
+  "throw",
+  "true",
+  "try",
+  "typeof",
+  "var",
+  "void",
+  "while",
+  "with",
+  "yield",
+  "let",
+  "static",
+  "enum",
+  "await",
+  "implements",
+  "package",
+  "protected",
+  "interface",
+  "private",
+  "public",
+  "arguments",
+  "eval",
+  "undefined",
+  "NaN",
+  "Infinity",
+  "async",
+  "of",
+  "get",
+  "set",
+  "as",
+  "from",
+  "type",
+  "declare",
+  "readonly",
+  "keyof",
+  "never",
+  "unknown",
+  "any",
+  "number",
+  "string",
+  "object",
+  "symbol",
+  "bigint",
+  "boolean",
 ];
 /** Identifiers the templates and emitters write (locals, helpers, types, methods) and look-alikes of the buffer names. */
 const generatedIdentifiers = [
-  "n", "N", "rate", "batch", "Batch", "inputs", "trainer", "Trainer", "spec", "checkInput", "checkCount", "lossSlot",
-  "outputs", "random", "dropoutRandom", "seed", "options", "arena", "wasmGemm", "gemm", "gemmJs", "createArena",
-  "initialise", "createRandom", "normal", "portableLog", "portableCos", "fillUniform", "fillNormal", "drawMask",
-  "resampleDropout", "hasSnapshot", "snapshotStep", "snapshot", "restore", "params", "grads", "given", "count",
-  "values", "name", "size", "Real", "Values", "Backend", "Init", "InputName", "ParamName", "OutputName",
-  "StateName", "PredictInputs", "TrainerOptions", "OptimizerState", "createTrainer", "inputField", "examplesIn",
-  "givenParams", "givenParam", "checkIndex", "runStep", "step", "stepInto", "loss", "Loss", "predict",
-  "lossProgram", "gradientProgram", "updateProgram", "predictProgram", "beforeGradientProgram",
-  "trainingLossProgram", "target", "view", "regions", "results", "chunks", "device", "upload", "prepare", "encode",
-  "lookup", "scratch", "uploaded", "uploadedN", "setUniforms", "pool", "staging", "submitAndRead", "examplesOf",
-  "inputNames", "inputBuffers", "paramBuffers", "outputBuffers", "stateBuffers", "learningRate", "state", "buffers",
-  "s0", "s1", "v0_0", "v0_0_0", "i0_0", "p0_0_0", "sum0_0", "max0_0", "r0", "aRow0", "cRow0", "a0_0", "c0_0_0",
-  "x0_0", "y0_0", "work0", "work1", "correction1", "correction2", "beta1Power", "beta2Power",
-  "input_x", "param_W", "grad_W", "inputGrad_x", "output_y", "state_W_m", "state_beta1Power", "mask_dropout0",
-  "snapshot_param_W", "local_loss_s0", "result_loss",
+  "n",
+  "N",
+  "rate",
+  "batch",
+  "Batch",
+  "inputs",
+  "trainer",
+  "Trainer",
+  "spec",
+  "checkInput",
+  "checkCount",
+  "lossSlot",
+  "outputs",
+  "random",
+  "dropoutRandom",
+  "seed",
+  "options",
+  "arena",
+  "wasmGemm",
+  "gemm",
+  "gemmJs",
+  "createArena",
+  "initialise",
+  "createRandom",
+  "normal",
+  "portableLog",
+  "portableCos",
+  "fillUniform",
+  "fillNormal",
+  "drawMask",
+  "resampleDropout",
+  "hasSnapshot",
+  "snapshotStep",
+  "snapshot",
+  "restore",
+  "params",
+  "grads",
+  "given",
+  "count",
+  "values",
+  "name",
+  "size",
+  "Real",
+  "Values",
+  "Backend",
+  "Init",
+  "InputName",
+  "ParamName",
+  "OutputName",
+  "StateName",
+  "PredictInputs",
+  "TrainerOptions",
+  "OptimizerState",
+  "createTrainer",
+  "inputField",
+  "examplesIn",
+  "givenParams",
+  "givenParam",
+  "checkIndex",
+  "runStep",
+  "step",
+  "stepInto",
+  "loss",
+  "Loss",
+  "predict",
+  "lossProgram",
+  "gradientProgram",
+  "updateProgram",
+  "predictProgram",
+  "beforeGradientProgram",
+  "trainingLossProgram",
+  "target",
+  "view",
+  "regions",
+  "results",
+  "chunks",
+  "device",
+  "upload",
+  "prepare",
+  "encode",
+  "lookup",
+  "scratch",
+  "uploaded",
+  "uploadedN",
+  "setUniforms",
+  "pool",
+  "staging",
+  "submitAndRead",
+  "examplesOf",
+  "inputNames",
+  "inputBuffers",
+  "paramBuffers",
+  "outputBuffers",
+  "stateBuffers",
+  "learningRate",
+  "state",
+  "buffers",
+  "s0",
+  "s1",
+  "v0_0",
+  "v0_0_0",
+  "i0_0",
+  "p0_0_0",
+  "sum0_0",
+  "max0_0",
+  "r0",
+  "aRow0",
+  "cRow0",
+  "a0_0",
+  "c0_0_0",
+  "x0_0",
+  "y0_0",
+  "work0",
+  "work1",
+  "correction1",
+  "correction2",
+  "beta1Power",
+  "beta2Power",
+  "input_x",
+  "param_W",
+  "grad_W",
+  "inputGrad_x",
+  "output_y",
+  "state_W_m",
+  "state_beta1Power",
+  "mask_dropout0",
+  "snapshot_param_W",
+  "local_loss_s0",
+  "result_loss",
   // WGSL words: user names must never reach shader code
-  "f32", "u32", "f16", "fn", "main", "task0", "c0", "control", "uniforms", "t", "array", "enable",
+  "f32",
+  "u32",
+  "f16",
+  "fn",
+  "main",
+  "task0",
+  "c0",
+  "control",
+  "uniforms",
+  "t",
+  "array",
+  "enable",
 ];
 const prototypeNames = [
-  "__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf", "propertyIsEnumerable",
-  "toLocaleString", "__defineGetter__", "__lookupGetter__",
+  "__proto__",
+  "constructor",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+  "__defineGetter__",
+  "__lookupGetter__",
 ];
-const globals = ["Math", "Object", "Float32Array", "Float64Array", "Array", "Number", "RangeError", "TypeError", "JSON", "Symbol", "globalThis", "process", "require", "module", "exports"];
+const globals = [
+  "Math",
+  "Object",
+  "Float32Array",
+  "Float64Array",
+  "Array",
+  "Number",
+  "RangeError",
+  "TypeError",
+  "JSON",
+  "Symbol",
+  "globalThis",
+  "process",
+  "require",
+  "module",
+  "exports",
+];
 /** Names that differ only in case sit next to each other, so they meet in one model. */
 const caseAndDollar = ["W", "w", "X", "x", "$", "$$", "_$", "$x", "a$b", "$0", "_", "__", "___"];
 const unicode = ["α", "δW", "Gewicht_ä", "变量", "ǥ", "Ω2"];
 /** Windows cannot create CON.ts, AUX.ts, …: refused as model names only (they name the file). */
 const windowsDeviceNames = ["con", "PRN", "aux", "Nul", "com1", "LPT9"];
 
-const names = [...new Set([...reservedWords, ...generatedIdentifiers, ...prototypeNames, ...globals, ...caseAndDollar, ...unicode, ...windowsDeviceNames])];
+const names = [
+  ...new Set([
+    ...reservedWords,
+    ...generatedIdentifiers,
+    ...prototypeNames,
+    ...globals,
+    ...caseAndDollar,
+    ...unicode,
+    ...windowsDeviceNames,
+  ]),
+];
 
 interface Roles {
   readonly model: string;
@@ -67,18 +290,26 @@ const roleKeys = ["a", "b", "c", "d", "e", "f", "g"] as const;
 
 /** A two-layer network with dropout and Adam: every kind of buffer the schedule names. */
 function structure(roles: Roles) {
-  return model(roles.model, ({ input, param }) => { // the line refusals name
-    const a = input(roles.a, [3], { grad: true });
-    const b = input(roles.b, [2]);
-    const c = param(roles.c, [3, 4], { init: "xavier" });
-    const d = param(roles.d, [4], { init: "normal" });
-    const e = param(roles.e, [4, 2], { init: "he" });
-    const h = nn.tanh(a.matmul(c).add(d));
-    const y = nn.dropout(h, 0.25).matmul(e);
-    return { loss: nn.halfSquaredError(y, b), outputs: { [roles.f]: nn.sigmoid(y), [roles.g]: h } };
-  }, { optimizer: adam({ learningRate: 0.05 }) });
+  return model(
+    roles.model,
+    ({ input, param }) => {
+      // the line refusals name
+      const a = input(roles.a, [3], { grad: true });
+      const b = input(roles.b, [2]);
+      const c = param(roles.c, [3, 4], { init: "xavier" });
+      const d = param(roles.d, [4], { init: "normal" });
+      const e = param(roles.e, [4, 2], { init: "he" });
+      const h = nn.tanh(a.matmul(c).add(d));
+      const y = nn.dropout(h, 0.25).matmul(e);
+      return { loss: nn.halfSquaredError(y, b), outputs: { [roles.f]: nn.sigmoid(y), [roles.g]: h } };
+    },
+    { optimizer: adam({ learningRate: 0.05 }) },
+  );
 }
-const modelCallLine = readFileSync(path.join(root, "test", "names.test.ts"), "utf8").split("\n").findIndex((line) => line.includes("// the line refusals name")) + 1;
+const modelCallLine =
+  readFileSync(path.join(root, "test", "names.test.ts"), "utf8")
+    .split("\n")
+    .findIndex((line) => line.includes("// the line refusals name")) + 1;
 
 const safe: Roles = { model: "reference", a: "a", b: "b", c: "c", d: "d", e: "e", f: "f", g: "g" };
 /** Model k gives names[k + i] to role i: every name takes every role once, and neighbours (W, w) share a model. */
@@ -125,7 +356,12 @@ function exercise(module: TrainerModule, roles: Roles) {
     return keys.map((key) => copy(record[roles[key]]!));
   };
   const result = {
-    spec: [trainer.spec.model, Object.keys(trainer.spec.inputs), Object.keys(trainer.spec.params), Object.keys(trainer.spec.outputs)],
+    spec: [
+      trainer.spec.model,
+      Object.keys(trainer.spec.inputs),
+      Object.keys(trainer.spec.params),
+      Object.keys(trainer.spec.outputs),
+    ],
     initial: byRole(trainer.params, ["c", "d", "e"]),
     loss: trainer.loss(batch),
     lossOfTwo: trainer.loss(batch, 2),
@@ -141,7 +377,10 @@ function exercise(module: TrainerModule, roles: Roles) {
       return Array.from(losses);
     })(),
     afterSteps: byRole(trainer.params, ["c", "d", "e"]),
-    state: Object.entries(trainer.state.buffers).map(([label, values]) => [label.replace(/^[^.]*(?=\.)/, (name) => roleKeys.find((key) => roles[key] === name)!), copy(values)]),
+    state: Object.entries(trainer.state.buffers).map(([label, values]) => [
+      label.replace(/^[^.]*(?=\.)/, (name) => roleKeys.find((key) => roles[key] === name)!),
+      copy(values),
+    ]),
     restored: (() => {
       trainer.snapshot();
       trainer.step(batch);
@@ -186,7 +425,20 @@ afterAll(() => removeTempDirs());
 describe("names", () => {
   it(`the list holds ${names.length} names (at least 100), reserved words and the templates' own identifiers among them`, () => {
     expect(names.length).toBeGreaterThanOrEqual(100);
-    for (const name of ["class", "n", "batch", "rate", "inputs", "trainer", "checkInput", "lossSlot", "outputs", "__proto__", "constructor", "toString"]) {
+    for (const name of [
+      "class",
+      "n",
+      "batch",
+      "rate",
+      "inputs",
+      "trainer",
+      "checkInput",
+      "lossSlot",
+      "outputs",
+      "__proto__",
+      "constructor",
+      "toString",
+    ]) {
       expect(names).toContain(name);
     }
     expect(names.indexOf("w")).toBe(names.indexOf("W") + 1);
@@ -203,7 +455,9 @@ describe("names", () => {
   });
 
   it("every generated module type-checks in strict mode (TypeScript and WGSL hosts)", () => {
-    const files = [...compiled.values()].flatMap((outcome) => (outcome instanceof GradgenError ? [] : outcome.files.map((f) => path.join(outcome.dir, f.path))));
+    const files = [...compiled.values()].flatMap((outcome) =>
+      outcome instanceof GradgenError ? [] : outcome.files.map((f) => path.join(outcome.dir, f.path)),
+    );
     const run = typeCheck(files);
     expect(run.status, `${run.stdout}${run.stderr}`.slice(0, 4000)).toBe(0);
   }, 300_000);
@@ -211,11 +465,20 @@ describe("names", () => {
   it("every model computes exactly what the same model with safe names computes", async () => {
     for (const [k, outcome] of compiled) {
       const roles = { ...rotated[k]!, ...(outcome instanceof GradgenError ? { model: `refused${k}` } : {}) };
-      const files = outcome instanceof GradgenError ? compile(structure(roles), { batch: batchSize }).files : outcome.files;
+      const files =
+        outcome instanceof GradgenError ? compile(structure(roles), { batch: batchSize }).files : outcome.files;
       const module = await importGenerated<TrainerModule>(files[0]!.contents);
       const result = exercise(module, roles);
-      expect(result.spec, roles.model).toEqual([roles.model, [roles.a, roles.b], [roles.c, roles.d, roles.e], [roles.f, roles.g]]);
-      expect({ ...result, spec: undefined }, `model ${k} (${JSON.stringify(roles)})`).toEqual({ ...reference, spec: undefined });
+      expect(result.spec, roles.model).toEqual([
+        roles.model,
+        [roles.a, roles.b],
+        [roles.c, roles.d, roles.e],
+        [roles.f, roles.g],
+      ]);
+      expect({ ...result, spec: undefined }, `model ${k} (${JSON.stringify(roles)})`).toEqual({
+        ...reference,
+        spec: undefined,
+      });
     }
   }, 300_000);
 });
@@ -224,21 +487,42 @@ describe("the naming rule", () => {
   it("no identifier the templates declare starts with a role prefix, where user names live", () => {
     for (const template of ["trainer.ts.tpl", "wgsl-host.ts.tpl", "gemm.ts.tpl"]) {
       const code = readFileSync(path.join(root, "templates", template), "utf8");
-      const declared = [...code.matchAll(/\b(?:const|let|var|function|type|interface|class)\s+([\p{ID_Start}_$][\p{ID_Continue}$]*)/gu)].map((m) => m[1]!);
+      const declared = [
+        ...code.matchAll(/\b(?:const|let|var|function|type|interface|class)\s+([\p{ID_Start}_$][\p{ID_Continue}$]*)/gu),
+      ].map((m) => m[1]!);
       expect(declared.length, template).toBeGreaterThan(5);
-      for (const name of declared) expect(rolePrefixes.some((prefix) => name.startsWith(prefix)), `${template}: ${name}`).toBe(false);
+      for (const name of declared)
+        expect(
+          rolePrefixes.some((prefix) => name.startsWith(prefix)),
+          `${template}: ${name}`,
+        ).toBe(false);
     }
   });
 
   it("in a generated module, every identifier holding a user name starts with a role prefix", () => {
     const user = "ǥUserName";
-    const roles: Roles = { model: "m", a: `${user}A`, b: `${user}B`, c: `${user}C`, d: `${user}D`, e: `${user}E`, f: `${user}F`, g: `${user}G` };
+    const roles: Roles = {
+      model: "m",
+      a: `${user}A`,
+      b: `${user}B`,
+      c: `${user}C`,
+      d: `${user}D`,
+      e: `${user}E`,
+      f: `${user}F`,
+      g: `${user}G`,
+    };
     const { files } = compile(structure(roles), { batch: batchSize, targets: ["ts", "wgsl"] });
     const holding = files.map((file) => {
       // Outside strings and comments, a user name only ever ends an identifier with a role prefix.
       const code = file.contents.replace(/\/\/.*$/gm, "").replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
-      const identifiers = [...code.matchAll(/[\p{ID_Start}_$][\p{ID_Continue}$]*/gu)].map((m) => m[0]).filter((id) => id.includes(user));
-      for (const id of identifiers) expect(rolePrefixes.some((prefix) => id.startsWith(prefix)), `${file.path}: ${id}`).toBe(true);
+      const identifiers = [...code.matchAll(/[\p{ID_Start}_$][\p{ID_Continue}$]*/gu)]
+        .map((m) => m[0])
+        .filter((id) => id.includes(user));
+      for (const id of identifiers)
+        expect(
+          rolePrefixes.some((prefix) => id.startsWith(prefix)),
+          `${file.path}: ${id}`,
+        ).toBe(true);
       return identifiers.length;
     });
     expect(holding[0], "the TypeScript trainer's buffers and input locals").toBeGreaterThan(10);
@@ -247,11 +531,14 @@ describe("the naming rule", () => {
 });
 
 describe("names refused with a clear message", () => {
-  it.each(["1x", "a-b", "a b", "", "a.b", "x\n", "π/2"])("input %j: not an identifier, at the input(...) call", (name) => {
-    const definition = model("refusals", ({ input }) => ({ loss: input(name, [1]).sum() }));
-    expect(() => compile(definition)).toThrow(/input name .* is not an identifier; use letters, digits, _ and \$ .*/);
-    expect(() => compile(definition)).toThrow(/names\.test\.ts:\d+:/);
-  });
+  it.each(["1x", "a-b", "a b", "", "a.b", "x\n", "π/2"])(
+    "input %j: not an identifier, at the input(...) call",
+    (name) => {
+      const definition = model("refusals", ({ input }) => ({ loss: input(name, [1]).sum() }));
+      expect(() => compile(definition)).toThrow(/input name .* is not an identifier; use letters, digits, _ and \$ .*/);
+      expect(() => compile(definition)).toThrow(/names\.test\.ts:\d+:/);
+    },
+  );
 
   it("an outputs literal with __proto__: … (which sets the prototype, losing the output) is refused, naming the fix", () => {
     const definition = model("protoOutputs", ({ input }) => {
@@ -284,7 +571,8 @@ interface GpuModule {
 async function exerciseGpu(module: GpuModule, roles: Roles) {
   const trainer = await module.createGpuTrainer(device!, { seed: 7, params: fields([roles.d, given.subarray(0, 4)]) });
   const batch = fields([roles.a, A], [roles.b, B]);
-  const params = async () => Promise.all([roles.c, roles.d, roles.e].map(async (name) => copy(await trainer.read(name))));
+  const params = async () =>
+    Promise.all([roles.c, roles.d, roles.e].map(async (name) => copy(await trainer.read(name))));
   const result = {
     initial: await params(),
     loss: await trainer.loss(batch),

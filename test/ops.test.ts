@@ -32,7 +32,10 @@ const FLOOR = 1e-4;
 /** Values for one example of an input (or for a whole parameter), `size` of them. */
 type Fill = (random: () => number, size: number) => number[];
 
-const each = (draw: (random: () => number) => number): Fill => (random, size) => Array.from({ length: size }, () => draw(random));
+const each =
+  (draw: (random: () => number) => number): Fill =>
+  (random, size) =>
+    Array.from({ length: size }, () => draw(random));
 const uniform = (lo: number, hi: number): Fill => each((r) => lo + (hi - lo) * r());
 /** ±[lo, hi]: never within lo of the kink at 0. */
 const signed = (lo: number, hi: number): Fill => each((r) => (r() < 0.5 ? -1 : 1) * (lo + (hi - lo) * r()));
@@ -52,13 +55,16 @@ const distinct: Fill = (random, size) => {
   return slots.map((slot) => -1 + (2 * (slot + 0.25 + 0.5 * random())) / size);
 };
 /** One-hot rows of `classes` entries. */
-const oneHot = (classes: number): Fill => (random, size) => {
-  const values = new Array<number>(size).fill(0);
-  for (let row = 0; row < size; row += classes) values[row + Math.floor(random() * classes)] = 1;
-  return values;
-};
+const oneHot =
+  (classes: number): Fill =>
+  (random, size) => {
+    const values = new Array<number>(size).fill(0);
+    for (let row = 0; row < size; row += classes) values[row + Math.floor(random() * classes)] = 1;
+    return values;
+  };
 /** Grid points k·step (|k| ≤ 2) plus jitter: differences stay near multiples of step. */
-const lattice = (step: number, jitter: number): Fill => each((r) => step * (Math.floor(r() * 5) - 2) + jitter * (2 * r() - 1));
+const lattice = (step: number, jitter: number): Fill =>
+  each((r) => step * (Math.floor(r() * 5) - 2) + jitter * (2 * r() - 1));
 
 // ─── The table ─────────────────────────────────────────────────────────────────────────────────
 
@@ -80,10 +86,22 @@ const X = { grad: true } as const;
 
 const tensorRows: Row[] = [
   // add
-  { name: "add [2,3] + [2,3] (input + param)", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [2, 3])) },
-  { name: "add [3] + [2,3] broadcast (input + param)", build: ({ input, param }) => input("x", [3], X).add(param("p", [2, 3])) },
-  { name: "add [2,3] + [3] broadcast (input + param)", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [3])) },
-  { name: "add [2,1] + [1,3] broadcast both ways", build: ({ input, param }) => input("x", [2, 1], X).add(param("p", [1, 3])) },
+  {
+    name: "add [2,3] + [2,3] (input + param)",
+    build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [2, 3])),
+  },
+  {
+    name: "add [3] + [2,3] broadcast (input + param)",
+    build: ({ input, param }) => input("x", [3], X).add(param("p", [2, 3])),
+  },
+  {
+    name: "add [2,3] + [3] broadcast (input + param)",
+    build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [3])),
+  },
+  {
+    name: "add [2,1] + [1,3] broadcast both ways",
+    build: ({ input, param }) => input("x", [2, 1], X).add(param("p", [1, 3])),
+  },
   { name: "add [2,3] + scalar param []", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [])) },
   { name: "add [2,3] + number", build: ({ input }) => input("x", [2, 3], X).add(0.75) },
   { name: "add [2,3] + [2,3] (input + input)", build: ({ input }) => input("x", [2, 3], X).add(input("y", [2, 3], X)) },
@@ -98,7 +116,13 @@ const tensorRows: Row[] = [
   { name: "mul scalar param [] · [4]", build: ({ input, param }) => param("p", []).mul(input("x", [4], X)) },
   { name: "mul scalar input [] · [2,2]", build: ({ input, param }) => input("s", [], X).mul(param("p", [2, 2])) },
   { name: "mul [4] · number", build: ({ input }) => input("x", [4], X).mul(-2.5) },
-  { name: "mul x · x (same operand)", build: ({ input }) => { const x = input("x", [4], X); return x.mul(x); } },
+  {
+    name: "mul x · x (same operand)",
+    build: ({ input }) => {
+      const x = input("x", [4], X);
+      return x.mul(x);
+    },
+  },
   // div
   {
     name: "div [2,3] / [2,3]",
@@ -111,57 +135,294 @@ const tensorRows: Row[] = [
     fill: { x: signed(0.5, 1.5) },
   },
   { name: "div [4] / number", build: ({ input }) => input("x", [4], X).div(4) },
-  { name: "div number / [4]", build: ({ input }) => { const x = input("x", [4], X); return x.mul(0).add(2).div(x); }, fill: { x: signed(0.5, 1.5) } },
+  {
+    name: "div number / [4]",
+    build: ({ input }) => {
+      const x = input("x", [4], X);
+      return x.mul(0).add(2).div(x);
+    },
+    fill: { x: signed(0.5, 1.5) },
+  },
   // neg, pow, square, sqrt
-  { name: "neg [2,3]", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).neg() },
-  { name: "pow 3 [4] (any sign)", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(3) },
-  { name: "pow 2.5 [4]", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(2.5), fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) } },
-  { name: "pow −1.5 [4]", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(-1.5), fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) } },
-  { name: "pow 0.5 [4]", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(0.5), fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) } },
+  {
+    name: "neg [2,3]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .neg(),
+  },
+  {
+    name: "pow 3 [4] (any sign)",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(3),
+  },
+  {
+    name: "pow 2.5 [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(2.5),
+    fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) },
+  },
+  {
+    name: "pow −1.5 [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(-1.5),
+    fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) },
+  },
+  {
+    name: "pow 0.5 [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(0.5),
+    fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) },
+  },
   { name: "pow −1 [4]", build: ({ input }) => input("x", [4], X).pow(-1), fill: { x: signed(0.5, 1.5) } },
-  { name: "pow 1 [4]", build: ({ input, param }) => input("x", [4], X).mul(param("p", [4])).pow(1) },
-  { name: "pow 0 [4]", build: ({ input, param }) => { const x = input("x", [4], X); return x.mul(param("p", [4])).pow(0).add(x); } },
-  { name: "square [2,3]", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [3])).square() },
-  { name: "sqrt [4]", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).sqrt(), fill: { x: uniform(0.5, 2), p: uniform(0, 0.3) } },
+  {
+    name: "pow 1 [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .mul(param("p", [4]))
+        .pow(1),
+  },
+  {
+    name: "pow 0 [4]",
+    build: ({ input, param }) => {
+      const x = input("x", [4], X);
+      return x
+        .mul(param("p", [4]))
+        .pow(0)
+        .add(x);
+    },
+  },
+  {
+    name: "square [2,3]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .add(param("p", [3]))
+        .square(),
+  },
+  {
+    name: "sqrt [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .sqrt(),
+    fill: { x: uniform(0.5, 2), p: uniform(0, 0.3) },
+  },
   // transcendental
-  { name: "exp [4]", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).exp() },
-  { name: "log [4]", build: ({ input, param }) => input("x", [4], X).mul(param("p", [4])).log(), fill: { x: uniform(0.5, 2), p: uniform(0.5, 2) } },
-  { name: "sin [4]", build: ({ input, param }) => input("x", [4], X).mul(param("p", [4])).sin(), fill: { x: uniform(-2, 2), p: uniform(-2, 2) } },
-  { name: "cos [4]", build: ({ input, param }) => input("x", [4], X).mul(param("p", [4])).cos(), fill: { x: uniform(-2, 2), p: uniform(-2, 2) } },
-  { name: "abs [2,3]", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [2, 3])).abs(), fill: { x: signed(0.5, 1.5), p: uniform(-0.3, 0.3) } },
+  {
+    name: "exp [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .exp(),
+  },
+  {
+    name: "log [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .mul(param("p", [4]))
+        .log(),
+    fill: { x: uniform(0.5, 2), p: uniform(0.5, 2) },
+  },
+  {
+    name: "sin [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .mul(param("p", [4]))
+        .sin(),
+    fill: { x: uniform(-2, 2), p: uniform(-2, 2) },
+  },
+  {
+    name: "cos [4]",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .mul(param("p", [4]))
+        .cos(),
+    fill: { x: uniform(-2, 2), p: uniform(-2, 2) },
+  },
+  {
+    name: "abs [2,3]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .add(param("p", [2, 3]))
+        .abs(),
+    fill: { x: signed(0.5, 1.5), p: uniform(-0.3, 0.3) },
+  },
   // matmul
-  { name: "matmul vector·matrix [3]·[3,4]", build: ({ input, param }) => input("x", [3], X).matmul(param("W", [3, 4])) },
-  { name: "matmul matrix·vector [4,3]·[3]", build: ({ input, param }) => param("W", [4, 3]).matmul(input("x", [3], X)) },
-  { name: "matmul matrix·matrix [2,3]·[3,4]", build: ({ input, param }) => input("x", [2, 3], X).matmul(param("W", [3, 4])) },
-  { name: "matmul matrix·matrix [4,3]·[3,2] (param · input)", build: ({ input, param }) => param("W", [4, 3]).matmul(input("x", [3, 2], X)) },
+  {
+    name: "matmul vector·matrix [3]·[3,4]",
+    build: ({ input, param }) => input("x", [3], X).matmul(param("W", [3, 4])),
+  },
+  {
+    name: "matmul matrix·vector [4,3]·[3]",
+    build: ({ input, param }) => param("W", [4, 3]).matmul(input("x", [3], X)),
+  },
+  {
+    name: "matmul matrix·matrix [2,3]·[3,4]",
+    build: ({ input, param }) => input("x", [2, 3], X).matmul(param("W", [3, 4])),
+  },
+  {
+    name: "matmul matrix·matrix [4,3]·[3,2] (param · input)",
+    build: ({ input, param }) => param("W", [4, 3]).matmul(input("x", [3, 2], X)),
+  },
   { name: "matmul vector·vector [3]·[3]", build: ({ input, param }) => input("x", [3], X).matmul(param("w", [3])) },
   { name: "matmul input·input [2,3]·[3,2]", build: ({ input }) => input("x", [2, 3], X).matmul(input("y", [3, 2], X)) },
-  { name: "matmul param·param [2,3]·[3,2] times input", build: ({ input, param }) => param("A", [2, 3]).matmul(param("B", [3, 2])).mul(input("x", [2, 2], X)) },
-  { name: "matmul chain [3]·[3,4]·[4,2]", build: ({ input, param }) => input("x", [3], X).matmul(param("W1", [3, 4])).matmul(param("W2", [4, 2])) },
+  {
+    name: "matmul param·param [2,3]·[3,2] times input",
+    build: ({ input, param }) =>
+      param("A", [2, 3])
+        .matmul(param("B", [3, 2]))
+        .mul(input("x", [2, 2], X)),
+  },
+  {
+    name: "matmul chain [3]·[3,4]·[4,2]",
+    build: ({ input, param }) =>
+      input("x", [3], X)
+        .matmul(param("W1", [3, 4]))
+        .matmul(param("W2", [4, 2])),
+  },
   // layout
-  { name: "transpose [2,3] → [3,2]", build: ({ input, param }) => input("x", [2, 3], X).transpose().mul(param("p", [3, 2])) },
-  { name: "transpose [2,3,4] perm [2,0,1]", build: ({ input, param }) => input("x", [2, 3, 4], X).transpose([2, 0, 1]).add(param("p", [4, 2, 3])) },
-  { name: "transpose then matmul [3,2]ᵀ·[3,4]", build: ({ input, param }) => input("x", [3, 2], X).transpose().matmul(param("W", [3, 4])) },
-  { name: "transpose of a param, matmul", build: ({ input, param }) => input("x", [3], X).matmul(param("W", [4, 3]).transpose()) },
-  { name: "reshape [2,3] → [3,2]", build: ({ input, param }) => input("x", [2, 3], X).reshape([3, 2]).mul(param("p", [3, 2])) },
-  { name: "reshape [2,3] → [6]", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).reshape([6]) },
-  { name: "reshape [6] → [2,3] then sum(1)", build: ({ input, param }) => input("x", [6], X).add(param("p", [6])).reshape([2, 3]).sum(1) },
+  {
+    name: "transpose [2,3] → [3,2]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .transpose()
+        .mul(param("p", [3, 2])),
+  },
+  {
+    name: "transpose [2,3,4] perm [2,0,1]",
+    build: ({ input, param }) =>
+      input("x", [2, 3, 4], X)
+        .transpose([2, 0, 1])
+        .add(param("p", [4, 2, 3])),
+  },
+  {
+    name: "transpose then matmul [3,2]ᵀ·[3,4]",
+    build: ({ input, param }) =>
+      input("x", [3, 2], X)
+        .transpose()
+        .matmul(param("W", [3, 4])),
+  },
+  {
+    name: "transpose of a param, matmul",
+    build: ({ input, param }) => input("x", [3], X).matmul(param("W", [4, 3]).transpose()),
+  },
+  {
+    name: "reshape [2,3] → [3,2]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .reshape([3, 2])
+        .mul(param("p", [3, 2])),
+  },
+  {
+    name: "reshape [2,3] → [6]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .reshape([6]),
+  },
+  {
+    name: "reshape [6] → [2,3] then sum(1)",
+    build: ({ input, param }) =>
+      input("x", [6], X)
+        .add(param("p", [6]))
+        .reshape([2, 3])
+        .sum(1),
+  },
   // reductions
-  { name: "sum() [2,3] → []", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).sum() },
-  { name: "sum(0) [2,3] → [3]", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).sum(0) },
-  { name: "sum(1) [2,3] → [2]", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).sum(1) },
-  { name: "sum(−1) [2,3] → [2]", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [3])).sum(-1) },
-  { name: "sum([0,2]) [2,3,2] → [3]", build: ({ input, param }) => input("x", [2, 3, 2], X).mul(param("p", [2, 3, 2])).sum([0, 2]) },
-  { name: "sum of a param [2,3] (sum(1)) times input", build: ({ input, param }) => param("p", [2, 3]).sum(1).mul(input("x", [2], X)) },
-  { name: "mean() [2,3] → []", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).mean() },
-  { name: "mean(0) [2,3] → [3]", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).mean(0) },
-  { name: "mean(1) [2,3] → [2]", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [3])).mean(1) },
-  { name: "mean([0,2]) [2,3,2] → [3]", build: ({ input, param }) => input("x", [2, 3, 2], X).mul(param("p", [2, 3, 2])).mean([0, 2]) },
+  {
+    name: "sum() [2,3] → []",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .sum(),
+  },
+  {
+    name: "sum(0) [2,3] → [3]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .sum(0),
+  },
+  {
+    name: "sum(1) [2,3] → [2]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .sum(1),
+  },
+  {
+    name: "sum(−1) [2,3] → [2]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [3]))
+        .sum(-1),
+  },
+  {
+    name: "sum([0,2]) [2,3,2] → [3]",
+    build: ({ input, param }) =>
+      input("x", [2, 3, 2], X)
+        .mul(param("p", [2, 3, 2]))
+        .sum([0, 2]),
+  },
+  {
+    name: "sum of a param [2,3] (sum(1)) times input",
+    build: ({ input, param }) =>
+      param("p", [2, 3])
+        .sum(1)
+        .mul(input("x", [2], X)),
+  },
+  {
+    name: "mean() [2,3] → []",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .mean(),
+  },
+  {
+    name: "mean(0) [2,3] → [3]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .mean(0),
+  },
+  {
+    name: "mean(1) [2,3] → [2]",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .add(param("p", [3]))
+        .mean(1),
+  },
+  {
+    name: "mean([0,2]) [2,3,2] → [3]",
+    build: ({ input, param }) =>
+      input("x", [2, 3, 2], X)
+        .mul(param("p", [2, 3, 2]))
+        .mean([0, 2]),
+  },
   { name: "max() [2,3] → []", build: ({ input }) => input("x", [2, 3], X).max(), fill: { x: distinct } },
   { name: "max(0) [2,3] → [3]", build: ({ input }) => input("x", [2, 3], X).max(0), fill: { x: distinct } },
   { name: "max(1) [2,3] → [2]", build: ({ input }) => input("x", [2, 3], X).max(1), fill: { x: distinct } },
-  { name: "max([0,2]) [2,3,2] → [3]", build: ({ input }) => input("x", [2, 3, 2], X).max([0, 2]), fill: { x: distinct } },
-  { name: "max(1) of a param [2,3] times input", build: ({ input, param }) => param("p", [2, 3]).max(1).mul(input("x", [2], X)), fill: { p: distinct } },
+  {
+    name: "max([0,2]) [2,3,2] → [3]",
+    build: ({ input }) => input("x", [2, 3, 2], X).max([0, 2]),
+    fill: { x: distinct },
+  },
+  {
+    name: "max(1) of a param [2,3] times input",
+    build: ({ input, param }) =>
+      param("p", [2, 3])
+        .max(1)
+        .mul(input("x", [2], X)),
+    fill: { p: distinct },
+  },
   // nn.maximum / nn.minimum (|x − p| ≥ 0.2 everywhere)
   {
     name: "nn.maximum [2,3] [2,3]",
@@ -173,7 +434,11 @@ const tensorRows: Row[] = [
     build: ({ input, param }) => nn.maximum(param("p", [3]), input("x", [2, 3], X)),
     fill: { x: signed(0.5, 1.5), p: uniform(-0.3, 0.3) },
   },
-  { name: "nn.maximum [4] number", build: ({ input }) => nn.maximum(input("x", [4], X), 0.2), fill: { x: signed(0.5, 1.5) } },
+  {
+    name: "nn.maximum [4] number",
+    build: ({ input }) => nn.maximum(input("x", [4], X), 0.2),
+    fill: { x: signed(0.5, 1.5) },
+  },
   {
     name: "nn.minimum [2,3] [2,3]",
     build: ({ input, param }) => nn.minimum(input("x", [2, 3], X), param("p", [2, 3])),
@@ -184,7 +449,11 @@ const tensorRows: Row[] = [
     build: ({ input, param }) => nn.minimum(param("p", [3]), input("x", [2, 3], X)),
     fill: { x: signed(0.5, 1.5), p: uniform(-0.3, 0.3) },
   },
-  { name: "nn.minimum number [4]", build: ({ input }) => nn.minimum(-0.2, input("x", [4], X)), fill: { x: signed(0.5, 1.5) } },
+  {
+    name: "nn.minimum number [4]",
+    build: ({ input }) => nn.minimum(-0.2, input("x", [4], X)),
+    fill: { x: signed(0.5, 1.5) },
+  },
 ];
 
 /** x ∈ ±[0.5, 1.5] plus p ∈ [−0.3, 0.3]: at least 0.2 from 0. */
@@ -217,18 +486,30 @@ const activationRows: Row[] = [
   { name: "nn.softmax [4]", build: (b) => nn.softmax(affine(b, [4])), fill: { x: uniform(-2, 2) } },
   { name: "nn.softmax [2,3] (last axis)", build: (b) => nn.softmax(affine(b, [2, 3])), fill: { x: uniform(-2, 2) } },
   { name: "nn.logSoftmax [4]", build: (b) => nn.logSoftmax(affine(b, [4])), fill: { x: uniform(-2, 2) } },
-  { name: "nn.logSoftmax [2,3] (last axis)", build: (b) => nn.logSoftmax(affine(b, [2, 3])), fill: { x: uniform(-2, 2) } },
+  {
+    name: "nn.logSoftmax [2,3] (last axis)",
+    build: (b) => nn.logSoftmax(affine(b, [2, 3])),
+    fill: { x: uniform(-2, 2) },
+  },
   { name: "nn.logSumExp [4] → []", build: (b) => nn.logSumExp(affine(b, [4])), fill: { x: uniform(-2, 2) } },
   { name: "nn.logSumExp [2,3] → [2]", build: (b) => nn.logSumExp(affine(b, [2, 3])), fill: { x: uniform(-2, 2) } },
   { name: "nn.logSumExp [4] around 1000", build: (b) => nn.logSumExp(affine(b, [4])), fill: { x: uniform(999, 1001) } },
 ];
 
 /** A small layer, so losses see predictions that depend on parameters. */
-const layer = (b: ModelBuilder, n: number): Tensor => b.input("x", [3], X).matmul(b.param("W", [3, n])).add(b.param("c", [n]));
+const layer = (b: ModelBuilder, n: number): Tensor =>
+  b
+    .input("x", [3], X)
+    .matmul(b.param("W", [3, n]))
+    .add(b.param("c", [n]));
 
 const lossRows: Row[] = [
   { name: "nn.halfSquaredError [4]", loss: true, build: (b) => nn.halfSquaredError(layer(b, 4), b.input("t", [4], X)) },
-  { name: "nn.halfSquaredError [2,3]", loss: true, build: (b) => nn.halfSquaredError(affine(b, [2, 3]), b.input("t", [2, 3], X)) },
+  {
+    name: "nn.halfSquaredError [2,3]",
+    loss: true,
+    build: (b) => nn.halfSquaredError(affine(b, [2, 3]), b.input("t", [2, 3], X)),
+  },
   { name: "nn.mse [4]", loss: true, build: (b) => nn.mse(layer(b, 4), b.input("t", [4], X)) },
   { name: "nn.mse [2,3]", loss: true, build: (b) => nn.mse(affine(b, [2, 3]), b.input("t", [2, 3], X)) },
   {
@@ -308,7 +589,10 @@ const lossRows: Row[] = [
 function smallNet(b: ModelBuilder): { x: Tensor; W: Tensor; f: Tensor } {
   const x = b.input("x", [3], X);
   const W = b.param("W", [3, 4]);
-  const f = nn.tanh(x.matmul(W).add(b.param("c", [4]))).mul(b.param("v", [4])).sum();
+  const f = nn
+    .tanh(x.matmul(W).add(b.param("c", [4])))
+    .mul(b.param("v", [4]))
+    .sum();
   return { x, W, f };
 }
 
@@ -427,7 +711,10 @@ function gradientMismatches(trainer: GeneratedTrainer, batch: Fields, n: number)
   const problems: string[] = [];
   const compare = (what: string, generated: number, numeric: number): void => {
     const error = relativeError(generated, numeric);
-    if (!(error < TOLERANCE)) problems.push(`n=${n} ${what}: generated ${generated}, finite difference ${numeric} (relative error ${error.toExponential(2)})`);
+    if (!(error < TOLERANCE))
+      problems.push(
+        `n=${n} ${what}: generated ${generated}, finite difference ${numeric} (relative error ${error.toExponential(2)})`,
+      );
   };
   const lossValue = trainer.gradient(batch, n);
   const grads = Object.fromEntries(Object.entries(trainer.grads).map(([k, v]) => [k, Float64Array.from(v)]));
@@ -450,7 +737,8 @@ function gradientMismatches(trainer: GeneratedTrainer, batch: Fields, n: number)
   }
 
   for (const [name, values] of Object.entries(trainer.params)) {
-    for (let i = 0; i < values.length; i++) compare(`∂/∂${name}[${i}]`, grads[name]![i]!, finiteDifference(loss, values, i));
+    for (let i = 0; i < values.length; i++)
+      compare(`∂/∂${name}[${i}]`, grads[name]![i]!, finiteDifference(loss, values, i));
   }
   for (const [name, g] of Object.entries(inputGrads)) {
     const used = n * sizeOf(trainer.spec.inputs[name]!);
@@ -494,18 +782,28 @@ const d = 1e-3;
 const kinkRows: KinkRow[] = [
   {
     name: "nn.maximum(0.25x, 0.25x): tied operands share ḡ, so ∂/∂x = 0.25",
-    build: ({ input }) => { const y = input("x", [3], X).mul(0.25); return nn.maximum(y, y).sum(); },
+    build: ({ input }) => {
+      const y = input("x", [3], X).mul(0.25);
+      return nn.maximum(y, y).sum();
+    },
     on: [{ at: { x: [0.5, -1, 0] }, gradient: { x: [0.25, 0.25, 0.25] } }],
     beside: [{ x: [0.3, -0.7, 2] }],
   },
   {
     name: "max() over two copies of 0.25x: the copies share ḡ, so ∂/∂x = 0.25 (not 0.5)",
-    build: ({ input }) => input("x", [1], X).mul(0.25).add(input("z", [2])).max(),
+    build: ({ input }) =>
+      input("x", [1], X)
+        .mul(0.25)
+        .add(input("z", [2]))
+        .max(),
     on: [
       { at: { x: [0.4], z: [0, 0] }, gradient: { x: [0.25] } },
       { at: { x: [-2], z: [0, 1] }, gradient: { x: [0.25] } },
     ],
-    beside: [{ x: [0.4], z: [0, d] }, { x: [0.4], z: [d, 0] }],
+    beside: [
+      { x: [0.4], z: [0, d] },
+      { x: [0.4], z: [d, 0] },
+    ],
   },
   {
     name: "nn.maximum(x, y) at x = y: ½ each",
@@ -514,11 +812,17 @@ const kinkRows: KinkRow[] = [
       { at: { x: [0.3, -1, 0], y: [0.3, -1, 0] }, gradient: { x: [0.5, 0.5, 0.5], y: [0.5, 0.5, 0.5] } },
       { at: { x: [0.3, 2, 0], y: [0.3, 1, 1] }, gradient: { x: [0.5, 1, 0], y: [0.5, 0, 1] } },
     ],
-    beside: [{ x: [0.3 + d, -1, d], y: [0.3, -1 + d, 0] }, { x: [0.3 - d, -1 - d, -d], y: [0.3, -1, 0] }],
+    beside: [
+      { x: [0.3 + d, -1, d], y: [0.3, -1 + d, 0] },
+      { x: [0.3 - d, -1 - d, -d], y: [0.3, -1, 0] },
+    ],
   },
   {
     name: "nn.maximum(x, −x) = |x| at 0: ½·1 + ½·(−1) = 0",
-    build: ({ input }) => { const x = input("x", [3], X); return nn.maximum(x, x.neg()).sum(); },
+    build: ({ input }) => {
+      const x = input("x", [3], X);
+      return nn.maximum(x, x.neg()).sum();
+    },
     on: [{ at: { x: [0, 0.5, -0.5] }, gradient: { x: [0, 1, -1] } }],
     beside: [{ x: [d, -d, 0.5] }],
   },
@@ -541,7 +845,10 @@ const kinkRows: KinkRow[] = [
       { at: { x: [0.3, -1, 0], y: [0.3, -1, 0] }, gradient: { x: [0.5, 0.5, 0.5], y: [0.5, 0.5, 0.5] } },
       { at: { x: [-0.3, 2, 0], y: [-0.3, 1, 1] }, gradient: { x: [0.5, 0, 1], y: [0.5, 1, 0] } },
     ],
-    beside: [{ x: [0.3 + d, -1, d], y: [0.3, -1 + d, 0] }, { x: [0.3 - d, -1 - d, -d], y: [0.3, -1, 0] }],
+    beside: [
+      { x: [0.3 + d, -1, d], y: [0.3, -1 + d, 0] },
+      { x: [0.3 - d, -1 - d, -d], y: [0.3, -1, 0] },
+    ],
   },
   {
     name: "nn.minimum(−0.2, x): against a number, 0 at the tie",
@@ -593,7 +900,10 @@ const kinkRows: KinkRow[] = [
   },
   {
     name: "sign, as ∂|x|/∂x through grad(): sign′ = 0, at 0 as well",
-    build: ({ input }) => { const x = input("x", [3], X); return grad(x.abs().sum(), x).sum(); },
+    build: ({ input }) => {
+      const x = input("x", [3], X);
+      return grad(x.abs().sum(), x).sum();
+    },
     on: [{ at: { x: [0, 2, -2] }, gradient: { x: [0, 0, 0] } }],
     beside: [{ x: [d, -d, 0.5] }],
   },
@@ -609,7 +919,11 @@ const kinkRows: KinkRow[] = [
   },
   {
     name: "max(1) of [2,3] times w [2]: each of k tied elements of row i gets wᵢ/k",
-    build: ({ input }) => input("x", [2, 3], X).max(1).mul(input("w", [2])).sum(),
+    build: ({ input }) =>
+      input("x", [2, 3], X)
+        .max(1)
+        .mul(input("w", [2]))
+        .sum(),
     on: [
       { at: { x: [1, 1, 0, 2, 2, 2], w: [3, 5] }, gradient: { x: [1.5, 1.5, 0, 5 / 3, 5 / 3, 5 / 3] } },
       { at: { x: [0, 1, 1, -1, 4, -1], w: [-2, 0.5] }, gradient: { x: [0, -1, -1, 0, 0.5, 0] } },
@@ -636,7 +950,10 @@ const kinkRows: KinkRow[] = [
       { at: { s: [0.5, 1, 0], t: [0, 1, 0] }, gradient: { s: [1, -1, 0] } },
       { at: { s: [-0.5, 0, -1.5], t: [1, 0, 0] }, gradient: { s: [-1, 1, 0] } },
     ],
-    beside: [{ s: [d, 1, -d], t: [0, 1, 0] }, { s: [-0.5, 0, -1.5 + d], t: [1, 0, 0] }],
+    beside: [
+      { s: [d, 1, -d], t: [0, 1, 0] },
+      { s: [-0.5, 0, -1.5 + d], t: [1, 0, 0] },
+    ],
   },
 ];
 
@@ -656,7 +973,12 @@ function batchOfPoints(trainer: GeneratedTrainer, points: readonly Values[]): Fi
 }
 
 /** ∂(mean loss)/∂input against the hand-written per-example gradients over n; returns disagreements. */
-function kinkMismatches(trainer: GeneratedTrainer, batch: Fields, n: number, points: readonly KinkRow["on"][number][]): string[] {
+function kinkMismatches(
+  trainer: GeneratedTrainer,
+  batch: Fields,
+  n: number,
+  points: readonly KinkRow["on"][number][],
+): string[] {
   trainer.gradient(batch, n);
   const problems: string[] = [];
   for (let e = 0; e < n; e++) {
@@ -666,7 +988,9 @@ function kinkMismatches(trainer: GeneratedTrainer, batch: Fields, n: number, poi
       expected.forEach((g, i) => {
         const want = g / n;
         if (!(Math.abs(actual[i]! - want) <= 1e-12 * Math.max(1, Math.abs(want)))) {
-          problems.push(`n=${n} at ${JSON.stringify(at)}: ∂/∂${name}[${i}] is ${actual[i]! * n}, the convention says ${g}`);
+          problems.push(
+            `n=${n} at ${JSON.stringify(at)}: ∂/∂${name}[${i}] is ${actual[i]! * n}, the convention says ${g}`,
+          );
         }
       });
     }
@@ -680,7 +1004,10 @@ describe("kinks and ties: the documented convention on the kink, finite differen
       const trainer = (await loadGenerated(definitionOf({ ...row, loss: true }), BATCH)).createTrainer();
       for (let start = 0; start < row.on.length; start += BATCH) {
         const points = row.on.slice(start, start + BATCH);
-        const batch = batchOfPoints(trainer, points.map((p) => p.at));
+        const batch = batchOfPoints(
+          trainer,
+          points.map((p) => p.at),
+        );
         expect(kinkMismatches(trainer, batch, BATCH, points)).toEqual([]);
         expect(kinkMismatches(trainer, shortBatch(trainer, batch, SHORT), SHORT, points)).toEqual([]);
       }
@@ -771,7 +1098,11 @@ const forwardRows: ForwardRow[] = [
   {
     name: "nn.logSumExp [2,3] per row",
     build: ({ input }) => nn.logSumExp(input("x", [2, 3])),
-    examples: [{ x: [1000, 999, 1001, -5, 0, 5] }, { x: [-1000, -999, -1001, 0.1, 0.2, 0.3] }, { x: [1, 2, 3, 4, 5, 6] }],
+    examples: [
+      { x: [1000, 999, 1001, -5, 0, 5] },
+      { x: [-1000, -999, -1001, 0.1, 0.2, 0.3] },
+      { x: [1, 2, 3, 4, 5, 6] },
+    ],
     reference: ({ x }) => [logSumExp(x!.slice(0, 3)), logSumExp(x!.slice(3))],
   },
   {
@@ -790,11 +1121,21 @@ const forwardRows: ForwardRow[] = [
     name: "nn.elu (α = 0.5), nn.hardTanh, nn.swish (β = 2), nn.leakyRelu (α = 0.1)",
     build: ({ input }) => {
       const x = input("x", [4]);
-      return nn.elu(x, 0.5).add(nn.hardTanh(x).mul(10)).add(nn.swish(x, 2).mul(100)).add(nn.leakyRelu(x, 0.1).mul(1000));
+      return nn
+        .elu(x, 0.5)
+        .add(nn.hardTanh(x).mul(10))
+        .add(nn.swish(x, 2).mul(100))
+        .add(nn.leakyRelu(x, 0.1).mul(1000));
     },
     examples: [{ x: [-2, -0.5, 0.5, 2] }, { x: [-800, 800, -1, 1] }, { x: [0.1, -0.1, 1.5, -1.5] }],
     reference: ({ x }) =>
-      x!.map((v) => (v > 0 ? v : 0.5 * (Math.exp(v) - 1)) + 10 * Math.max(-1, Math.min(1, v)) + 100 * v * sigmoid(2 * v) + 1000 * (v > 0 ? v : 0.1 * v)),
+      x!.map(
+        (v) =>
+          (v > 0 ? v : 0.5 * (Math.exp(v) - 1)) +
+          10 * Math.max(-1, Math.min(1, v)) +
+          100 * v * sigmoid(2 * v) +
+          1000 * (v > 0 ? v : 0.1 * v),
+      ),
   },
   {
     name: "nn.maxout [6] k = 3",
@@ -807,7 +1148,10 @@ const forwardRows: ForwardRow[] = [
     build: ({ input }) => {
       const a = input("a", [2, 3]);
       const b = input("b", [3, 2]);
-      return a.matmul(b).reshape([4]).add(a.reshape([2, 3, 1]).transpose([1, 0, 2]).reshape([6]).sum().mul(100));
+      return a
+        .matmul(b)
+        .reshape([4])
+        .add(a.reshape([2, 3, 1]).transpose([1, 0, 2]).reshape([6]).sum().mul(100));
     },
     examples: [
       { a: [1, 2, 3, 4, 5, 6], b: [7, 8, 9, 10, 11, 12] },
@@ -816,11 +1160,12 @@ const forwardRows: ForwardRow[] = [
     ],
     reference: ({ a, b }) => {
       const out: number[] = [];
-      for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) {
-        let s = 0;
-        for (let p = 0; p < 3; p++) s += a![i * 3 + p]! * b![p * 2 + j]!;
-        out.push(s + 100 * a!.reduce((x, y) => x + y, 0));
-      }
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 2; j++) {
+          let s = 0;
+          for (let p = 0; p < 3; p++) s += a![i * 3 + p]! * b![p * 2 + j]!;
+          out.push(s + 100 * a!.reduce((x, y) => x + y, 0));
+        }
       return out;
     },
   },
@@ -845,7 +1190,11 @@ const forwardRows: ForwardRow[] = [
   {
     name: "nn.hinge [3] one-hot",
     build: ({ input }) => nn.hinge(input("s", [3]), input("t", [3])),
-    examples: [{ s: [1, 0.5, -2], t: [0, 1, 0] }, { s: [3, -1, 0], t: [1, 0, 0] }, { s: [0.2, 0.1, 0.9], t: [0, 0, 1] }],
+    examples: [
+      { s: [1, 0.5, -2], t: [0, 1, 0] },
+      { s: [3, -1, 0], t: [1, 0, 0] },
+      { s: [0.2, 0.1, 0.9], t: [0, 0, 1] },
+    ],
     reference: ({ s, t }) => {
       const y = t!.indexOf(1);
       return [s!.reduce((sum, v, j) => sum + (j === y ? 0 : Math.max(0, v - s![y]! + 1)), 0)];
@@ -854,13 +1203,23 @@ const forwardRows: ForwardRow[] = [
   {
     name: "nn.binaryCrossEntropy [3]",
     build: ({ input }) => nn.binaryCrossEntropy(input("p", [3]), input("t", [3])),
-    examples: [{ p: [0.9, 0.2, 0.5], t: [1, 0, 1] }, { p: [0.01, 0.99, 0.3], t: [0, 1, 0.25] }, { p: [0.6, 0.6, 0.6], t: [0.5, 0, 1] }],
-    reference: ({ p, t }) => [-p!.reduce((sum, v, j) => sum + t![j]! * Math.log(v) + (1 - t![j]!) * Math.log(1 - v), 0)],
+    examples: [
+      { p: [0.9, 0.2, 0.5], t: [1, 0, 1] },
+      { p: [0.01, 0.99, 0.3], t: [0, 1, 0.25] },
+      { p: [0.6, 0.6, 0.6], t: [0.5, 0, 1] },
+    ],
+    reference: ({ p, t }) => [
+      -p!.reduce((sum, v, j) => sum + t![j]! * Math.log(v) + (1 - t![j]!) * Math.log(1 - v), 0),
+    ],
   },
   {
     name: "nn.crossEntropy [3]",
     build: ({ input }) => nn.crossEntropy(input("p", [3]), input("t", [3])),
-    examples: [{ p: [0.7, 0.2, 0.1], t: [1, 0, 0] }, { p: [0.1, 0.3, 0.6], t: [0, 0.5, 0.5] }, { p: [1e-200, 0.5, 0.5], t: [0, 0, 1] }],
+    examples: [
+      { p: [0.7, 0.2, 0.1], t: [1, 0, 0] },
+      { p: [0.1, 0.3, 0.6], t: [0, 0.5, 0.5] },
+      { p: [1e-200, 0.5, 0.5], t: [0, 0, 1] },
+    ],
     reference: ({ p, t }) => [-p!.reduce((sum, v, j) => sum + (t![j] === 0 ? 0 : t![j]! * Math.log(v)), 0)],
   },
   {
@@ -870,7 +1229,11 @@ const forwardRows: ForwardRow[] = [
       const t = input("t", [2, 2]);
       return nn.mse(y, t).add(nn.halfSquaredError(y, t).mul(1000));
     },
-    examples: [{ y: [1, 2, 3, 4], t: [0, 0, 0, 0] }, { y: [0.5, -0.5, 1, 2], t: [1, 1, 1, 1] }, { y: [3, 3, 3, 3], t: [3, 3, 3, 2] }],
+    examples: [
+      { y: [1, 2, 3, 4], t: [0, 0, 0, 0] },
+      { y: [0.5, -0.5, 1, 2], t: [1, 1, 1, 1] },
+      { y: [3, 3, 3, 3], t: [3, 3, 3, 2] },
+    ],
     reference: ({ y, t }) => {
       const sq = y!.reduce((sum, v, j) => sum + (v - t![j]!) ** 2, 0);
       return [sq / 4 + 1000 * 0.5 * sq];
@@ -888,13 +1251,21 @@ const forwardRows: ForwardRow[] = [
   {
     name: "nn.sigmoidCrossEntropy [3] with logits ±50 and ±800 (no overflow)",
     build: ({ input }) => nn.sigmoidCrossEntropy(input("z", [3]), input("t", [3])),
-    examples: [{ z: [50, -50, 0], t: [0, 1, 1] }, { z: [800, -800, 2], t: [1, 0, 0.5] }, { z: [-800, 800, -2], t: [1, 0, 0] }],
+    examples: [
+      { z: [50, -50, 0], t: [0, 1, 1] },
+      { z: [800, -800, 2], t: [1, 0, 0.5] },
+      { z: [-800, 800, -2], t: [1, 0, 0] },
+    ],
     reference: ({ z, t }) => [z!.reduce((sum, v, j) => sum + softplus(v) - v * t![j]!, 0)],
   },
   {
     name: "nn.softmaxCrossEntropy [3] with logits near ±1000 (no overflow)",
     build: ({ input }) => nn.softmaxCrossEntropy(input("z", [3]), input("t", [3])),
-    examples: [{ z: [1000, 0, -1000], t: [0, 1, 0] }, { z: [1000, 999, 998], t: [1, 0, 0] }, { z: [-1000, -1001, -999], t: [0, 0, 1] }],
+    examples: [
+      { z: [1000, 0, -1000], t: [0, 1, 0] },
+      { z: [1000, 999, 998], t: [1, 0, 0] },
+      { z: [-1000, -1001, -999], t: [0, 0, 1] },
+    ],
     reference: ({ z, t }) => [logSumExp(z!) - z![t!.indexOf(1)]!],
   },
 ];
@@ -908,7 +1279,8 @@ describe("forward values of the generated code match references computed in the 
       });
       const trainer = (await loadGenerated(definition, BATCH)).createTrainer();
       const inputs: Fields = {};
-      for (const name of Object.keys(trainer.spec.inputs)) inputs[name] = Float64Array.from(row.examples.flatMap((e) => [...e[name]!]));
+      for (const name of Object.keys(trainer.spec.inputs))
+        inputs[name] = Float64Array.from(row.examples.flatMap((e) => [...e[name]!]));
       const expected = row.examples.map(row.reference);
       const predicted = trainer.predict(inputs, BATCH).value!;
       expectValues(predicted, expected.flat(), "predict");
@@ -928,13 +1300,33 @@ describe("forward values of the generated code match references computed in the 
       return { loss: nn.logSumExp(x).add(nn.softmaxCrossEntropy(z, t)) };
     });
     const trainer = (await loadGenerated(definition, BATCH)).createTrainer();
-    const examples = [[1000, 999, 1001], [-1000, -999, -1001], [800, -800, 0]];
-    const targets = [[0, 1, 0], [1, 0, 0], [0, 0, 1]];
-    const batch = { x: Float64Array.from(examples.flat()), z: Float64Array.from(examples.flat()), t: Float64Array.from(targets.flat()) };
+    const examples = [
+      [1000, 999, 1001],
+      [-1000, -999, -1001],
+      [800, -800, 0],
+    ];
+    const targets = [
+      [0, 1, 0],
+      [1, 0, 0],
+      [0, 0, 1],
+    ];
+    const batch = {
+      x: Float64Array.from(examples.flat()),
+      z: Float64Array.from(examples.flat()),
+      t: Float64Array.from(targets.flat()),
+    };
     trainer.gradient(batch, BATCH);
     const softmax = examples.map((x) => x.map((v) => Math.exp(v - logSumExp(x))));
-    expectValues(trainer.inputGrads.x!, softmax.flat().map((v) => v / BATCH), "∂/∂x");
-    expectValues(trainer.inputGrads.z!, softmax.flatMap((p, e) => p.map((v, j) => (v - targets[e]![j]!) / BATCH)), "∂/∂z");
+    expectValues(
+      trainer.inputGrads.x!,
+      softmax.flat().map((v) => v / BATCH),
+      "∂/∂x",
+    );
+    expectValues(
+      trainer.inputGrads.z!,
+      softmax.flatMap((p, e) => p.map((v, j) => (v - targets[e]![j]!) / BATCH)),
+      "∂/∂z",
+    );
   });
 
   it("gradients stay finite for softplus and sigmoidCrossEntropy at ±50 and ±800: ∂ = σ(z) − y", async () => {
@@ -944,13 +1336,27 @@ describe("forward values of the generated code match references computed in the 
       return { loss: nn.softplus(x).sum().add(nn.sigmoidCrossEntropy(x, t)) };
     });
     const trainer = (await loadGenerated(definition, BATCH)).createTrainer();
-    const examples = [[50, -50, 800, -800], [1, -1, 0, 30.5], [-30.5, 2, -2, 0.5]];
-    const targets = [[0, 1, 1, 0], [1, 0, 0.5, 1], [0, 1, 0, 0.25]];
+    const examples = [
+      [50, -50, 800, -800],
+      [1, -1, 0, 30.5],
+      [-30.5, 2, -2, 0.5],
+    ];
+    const targets = [
+      [0, 1, 1, 0],
+      [1, 0, 0.5, 1],
+      [0, 1, 0, 0.25],
+    ];
     const batch = { x: Float64Array.from(examples.flat()), t: Float64Array.from(targets.flat()) };
     const loss = trainer.gradient(batch, BATCH);
-    const expectedLoss = examples.reduce((sum, x, e) => sum + x.reduce((s, v, j) => s + 2 * softplus(v) - v * targets[e]![j]!, 0), 0) / BATCH;
+    const expectedLoss =
+      examples.reduce((sum, x, e) => sum + x.reduce((s, v, j) => s + 2 * softplus(v) - v * targets[e]![j]!, 0), 0) /
+      BATCH;
     expectValues([loss], [expectedLoss], "loss");
-    expectValues(trainer.inputGrads.x!, examples.flatMap((x, e) => x.map((v, j) => (2 * sigmoid(v) - targets[e]![j]!) / BATCH)), "∂/∂x");
+    expectValues(
+      trainer.inputGrads.x!,
+      examples.flatMap((x, e) => x.map((v, j) => (2 * sigmoid(v) - targets[e]![j]!) / BATCH)),
+      "∂/∂x",
+    );
   });
 });
 
@@ -968,10 +1374,26 @@ describe("grad() inside a model: higher derivatives", () => {
     const batch = { x: Float64Array.from(xs) };
     const { d1, d2 } = trainer.predict(batch, BATCH);
     const sig = xs.map(sigmoid);
-    expectValues(d1!, sig.map((s) => s * (1 - s)), "dσ/dx");
-    expectValues(d2!, sig.map((s) => s * (1 - s) * (1 - 2 * s)), "d²σ/dx²");
-    expectValues([trainer.gradient(batch, BATCH)], [sig.reduce((sum, s) => sum + s * (1 - s) * (1 - 2 * s), 0) / BATCH], "mean d²σ/dx²");
+    expectValues(
+      d1!,
+      sig.map((s) => s * (1 - s)),
+      "dσ/dx",
+    );
+    expectValues(
+      d2!,
+      sig.map((s) => s * (1 - s) * (1 - 2 * s)),
+      "d²σ/dx²",
+    );
+    expectValues(
+      [trainer.gradient(batch, BATCH)],
+      [sig.reduce((sum, s) => sum + s * (1 - s) * (1 - 2 * s), 0) / BATCH],
+      "mean d²σ/dx²",
+    );
     // ∂(mean loss)/∂xₑ = σ‴(xₑ)/n
-    expectValues(trainer.inputGrads.x!, sig.map((s) => (s * (1 - s) * (1 - 6 * s + 6 * s * s)) / BATCH), "d³σ/dx³ / n");
+    expectValues(
+      trainer.inputGrads.x!,
+      sig.map((s) => (s * (1 - s) * (1 - 6 * s + 6 * s * s)) / BATCH),
+      "d³σ/dx³ / n",
+    );
   });
 });

@@ -3,7 +3,18 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { adagrad, adam, model, momentum, nesterov, nn, rmsprop, sgd, type OptimizerKind, type OptimizerSpec } from "gradgen";
+import {
+  adagrad,
+  adam,
+  model,
+  momentum,
+  nesterov,
+  nn,
+  rmsprop,
+  sgd,
+  type OptimizerKind,
+  type OptimizerSpec,
+} from "gradgen";
 import { resolveOptions } from "../src/compile.ts";
 import { main } from "../src/cli/main.ts";
 import { GradgenError } from "../src/errors.ts";
@@ -44,7 +55,9 @@ function handGradient(theta: number[]): number[] {
 function reference(spec: OptimizerSpec, steps: number): number[] {
   let theta = [...initial.w, ...initial.b];
   const zeros = () => theta.map(() => 0);
-  let v = zeros(), r = zeros(), s = zeros();
+  let v = zeros(),
+    r = zeros(),
+    s = zeros();
   const eps = spec.learningRate;
   const decay = (old: number[], next: number[]) => next.map((value, i) => value - eps * spec.weightDecay * old[i]!);
   for (let t = 1; t <= steps; t++) {
@@ -52,42 +65,60 @@ function reference(spec: OptimizerSpec, steps: number): number[] {
     switch (spec.kind) {
       case "sgd": {
         const g = handGradient(theta);
-        theta = decay(old, theta.map((p, i) => p - eps * g[i]!));
+        theta = decay(
+          old,
+          theta.map((p, i) => p - eps * g[i]!),
+        );
         break;
       }
       case "momentum": {
         const g = handGradient(theta);
         v = v.map((vi, i) => spec.alpha * vi - eps * g[i]!);
-        theta = decay(old, theta.map((p, i) => p + v[i]!));
+        theta = decay(
+          old,
+          theta.map((p, i) => p + v[i]!),
+        );
         break;
       }
       case "nesterov": {
         const g = handGradient(theta.map((p, i) => p + spec.alpha * v[i]!)); // gradient at the look-ahead point
         v = v.map((vi, i) => spec.alpha * vi - eps * g[i]!);
-        theta = decay(old, theta.map((p, i) => p + v[i]!));
+        theta = decay(
+          old,
+          theta.map((p, i) => p + v[i]!),
+        );
         break;
       }
       case "adagrad": {
         const g = handGradient(theta);
         r = r.map((ri, i) => ri + g[i]! * g[i]!);
-        theta = decay(old, theta.map((p, i) => p - (eps / (spec.delta + Math.sqrt(r[i]!))) * g[i]!));
+        theta = decay(
+          old,
+          theta.map((p, i) => p - (eps / (spec.delta + Math.sqrt(r[i]!))) * g[i]!),
+        );
         break;
       }
       case "rmsprop": {
         const g = handGradient(theta);
         r = r.map((ri, i) => spec.rho * ri + (1 - spec.rho) * g[i]! * g[i]!);
-        theta = decay(old, theta.map((p, i) => p - (eps / Math.sqrt(spec.delta + r[i]!)) * g[i]!));
+        theta = decay(
+          old,
+          theta.map((p, i) => p - (eps / Math.sqrt(spec.delta + r[i]!)) * g[i]!),
+        );
         break;
       }
       case "adam": {
         const g = handGradient(theta);
         s = s.map((si, i) => spec.beta1 * si + (1 - spec.beta1) * g[i]!);
         r = r.map((ri, i) => spec.beta2 * ri + (1 - spec.beta2) * g[i]! * g[i]!);
-        theta = decay(old, theta.map((p, i) => {
-          const sHat = s[i]! / (1 - spec.beta1 ** t);
-          const rHat = r[i]! / (1 - spec.beta2 ** t);
-          return p - (eps * sHat) / (Math.sqrt(rHat) + spec.epsilon);
-        }));
+        theta = decay(
+          old,
+          theta.map((p, i) => {
+            const sHat = s[i]! / (1 - spec.beta1 ** t);
+            const rHat = r[i]! / (1 - spec.beta2 ** t);
+            return p - (eps * sHat) / (Math.sqrt(rHat) + spec.epsilon);
+          }),
+        );
         break;
       }
     }
@@ -115,7 +146,9 @@ describe("optimizers match the textbook formulas (f64, 3 steps)", () => {
       for (let step = 0; step < 3; step++) trainer.step(batch);
       const got = [...trainer.params.w!, ...trainer.params.b!];
       const expected = reference(spec, 3);
-      got.forEach((value, i) => expect(Math.abs(value - expected[i]!)).toBeLessThan(1e-12 * Math.max(1, Math.abs(expected[i]!))));
+      got.forEach((value, i) =>
+        expect(Math.abs(value - expected[i]!)).toBeLessThan(1e-12 * Math.max(1, Math.abs(expected[i]!))),
+      );
       expect(trainer.state.step).toBe(3);
       // The parameters moved: a rule that did nothing would fail above too, but say so plainly.
       expect(got).not.toEqual([...initial.w, ...initial.b]);
@@ -167,7 +200,9 @@ describe("the worked 2-2-1 example of the lectures (sigmoid units, all weights 0
   const example = { x: new Float64Array([1, 0]), t: new Float64Array([0.9]) };
 
   it("forward output 0.552, error term 0.086, first changes 0.0172 (bias) and 0.0095 (weights), then momentum", async () => {
-    const { createTrainer } = await loadGenerated(lecture, 1, { optimizer: { kind: "momentum", learningRate: 0.2, alpha: 0.9, weightDecay: 0 } });
+    const { createTrainer } = await loadGenerated(lecture, 1, {
+      optimizer: { kind: "momentum", learningRate: 0.2, alpha: 0.9, weightDecay: 0 },
+    });
     const trainer = createTrainer();
     expect(trainer.predict({ x: example.x }).y![0]).toBeCloseTo(0.552, 3);
     const W2 = () => [...trainer.params.W2!];
@@ -184,7 +219,9 @@ describe("the worked 2-2-1 example of the lectures (sigmoid units, all weights 0
     trainer.step(example);
     // Second change = 0.9 × first change − ε·(new gradient), the gradient at the point after step one.
     expect(b2() - bias1).toBeCloseTo(0.9 * firstBiasChange - 0.2 * trainer.grads.b2![0]!, 14);
-    W2().forEach((w, i) => expect(w - w1[i]!).toBeCloseTo(0.9 * firstWeightChanges[i]! - 0.2 * trainer.grads.W2![i]!, 14));
+    W2().forEach((w, i) =>
+      expect(w - w1[i]!).toBeCloseTo(0.9 * firstWeightChanges[i]! - 0.2 * trainer.grads.W2![i]!, 14),
+    );
   });
 });
 
@@ -200,26 +237,43 @@ describe("Adam agrees with TensorFlow.js's Adam (f32)", () => {
       const y = nn.tanh(x.matmul(W1).add(b1)).matmul(W2).add(b2);
       return { loss: nn.mse(y, t) };
     });
-    const spec: OptimizerSpec = { kind: "adam", learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 };
+    const spec: OptimizerSpec = {
+      kind: "adam",
+      learningRate: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      weightDecay: 0,
+    };
     const { createTrainer } = await loadGenerated(net, 5, { optimizer: spec, dtype: "f32" });
     let seed = 3;
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
-    const start = { W1: Array.from({ length: 12 }, random), b1: Array.from({ length: 4 }, random), W2: Array.from({ length: 8 }, random), b2: Array.from({ length: 2 }, random) };
+    const start = {
+      W1: Array.from({ length: 12 }, random),
+      b1: Array.from({ length: 4 }, random),
+      W2: Array.from({ length: 8 }, random),
+      b2: Array.from({ length: 2 }, random),
+    };
     const data = { x: Float32Array.from({ length: 15 }, random), t: Float32Array.from({ length: 10 }, random) };
     const trainer = createTrainer({ params: start });
     for (let i = 0; i < 10; i++) trainer.step(data as unknown as Fields);
 
     const tf = await loadTfjsCpu();
-    const variables = Object.fromEntries(Object.entries(start).map(([name, values]) => {
-      const shape = name === "W1" ? [3, 4] : name === "W2" ? [4, 2] : [values.length];
-      return [name, tf.variable(tf.tensor(values, shape, "float32"))];
-    }));
+    const variables = Object.fromEntries(
+      Object.entries(start).map(([name, values]) => {
+        const shape = name === "W1" ? [3, 4] : name === "W2" ? [4, 2] : [values.length];
+        return [name, tf.variable(tf.tensor(values, shape, "float32"))];
+      }),
+    );
     const x = tf.tensor(data.x, [5, 3]);
     const t = tf.tensor(data.t, [5, 2]);
     const adam = tf.train.adam(spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
     for (let i = 0; i < 10; i++) {
       adam.minimize(() => {
-        const y = tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(x, variables.W1), variables.b1)), variables.W2), variables.b2);
+        const y = tf.add(
+          tf.matMul(tf.tanh(tf.add(tf.matMul(x, variables.W1), variables.b1)), variables.W2),
+          variables.b2,
+        );
         // mse per example is the mean over its 2 outputs; the trainer averages over examples: one mean over all.
         return tf.mean(tf.square(tf.sub(y, t)));
       });
@@ -227,7 +281,9 @@ describe("Adam agrees with TensorFlow.js's Adam (f32)", () => {
     for (const name of Object.keys(start)) {
       const expected = await variables[name].data();
       const got = trainer.params[name]!;
-      expected.forEach((value: number, i: number) => expect(Math.abs(got[i]! - value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(value))));
+      expected.forEach((value: number, i: number) =>
+        expect(Math.abs(got[i]! - value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(value))),
+      );
     }
   });
 });
@@ -248,28 +304,56 @@ const domains: Record<OptimizerKind, Record<string, Domain>> = {
   nesterov: { learningRate: "positive", alpha: "unitInterval", weightDecay: "nonNegative" },
   adagrad: { learningRate: "positive", delta: "positive", weightDecay: "nonNegative" },
   rmsprop: { learningRate: "positive", rho: "unitInterval", delta: "positive", weightDecay: "nonNegative" },
-  adam: { learningRate: "positive", beta1: "unitInterval", beta2: "unitInterval", epsilon: "positive", weightDecay: "nonNegative" },
+  adam: {
+    learningRate: "positive",
+    beta1: "unitInterval",
+    beta2: "unitInterval",
+    epsilon: "positive",
+    weightDecay: "nonNegative",
+  },
 };
 const outside: Record<Domain, number[]> = {
   positive: [0, -0, -1e-8, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
   nonNegative: [-1e-4, Number.NaN, Number.POSITIVE_INFINITY],
   unitInterval: [1, 1.5, -0.1, Number.NaN, Number.POSITIVE_INFINITY],
 };
-const inside: Record<Domain, number[]> = { positive: [1e-300, 0.5, 10], nonNegative: [0, 0.5], unitInterval: [0, 0.5, 0.999999] };
-const flagOf: Record<string, string> = {
-  learningRate: "--lr", weightDecay: "--weight-decay", alpha: "--momentum", rho: "--rho", delta: "--delta", beta1: "--beta1", beta2: "--beta2", epsilon: "--eps",
+const inside: Record<Domain, number[]> = {
+  positive: [1e-300, 0.5, 10],
+  nonNegative: [0, 0.5],
+  unitInterval: [0, 0.5, 0.999999],
 };
-const factories = { sgd, momentum, nesterov, adagrad, rmsprop, adam } as Record<OptimizerKind, (options: Record<string, number>) => OptimizerSpec>;
+const flagOf: Record<string, string> = {
+  learningRate: "--lr",
+  weightDecay: "--weight-decay",
+  alpha: "--momentum",
+  rho: "--rho",
+  delta: "--delta",
+  beta1: "--beta1",
+  beta2: "--beta2",
+  epsilon: "--eps",
+};
+const factories = { sgd, momentum, nesterov, adagrad, rmsprop, adam } as Record<
+  OptimizerKind,
+  (options: Record<string, number>) => OptimizerSpec
+>;
 
 const badCases = Object.entries(domains).flatMap(([kind, names]) =>
-  Object.entries(names).flatMap(([name, domain]) => outside[domain].map((value) => ({ kind: kind as OptimizerKind, name, value }))));
+  Object.entries(names).flatMap(([name, domain]) =>
+    outside[domain].map((value) => ({ kind: kind as OptimizerKind, name, value })),
+  ),
+);
 const goodCases = Object.entries(domains).flatMap(([kind, names]) =>
-  Object.entries(names).flatMap(([name, domain]) => inside[domain].map((value) => ({ kind: kind as OptimizerKind, name, value }))));
+  Object.entries(names).flatMap(([name, domain]) =>
+    inside[domain].map((value) => ({ kind: kind as OptimizerKind, name, value })),
+  ),
+);
 
 /** `gradgen …` in this process: exit status and what it wrote to stderr. */
 async function cli(args: string[]): Promise<{ status: number; stderr: string }> {
   let stderr = "";
-  const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const spy = vi
+    .spyOn(process.stderr, "write")
+    .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   try {
     return { status: await main(args), stderr };
   } finally {
@@ -278,53 +362,86 @@ async function cli(args: string[]): Promise<{ status: number; stderr: string }> 
 }
 
 describe("optimizer hyperparameters outside their definitions are refused", () => {
-  it.each(badCases)("$kind({ $name: $value }) in a model file: the option, the value and a valid example, at the caller's line", ({ kind, name, value }) => {
-    let error: unknown;
-    const line = new Error().stack!.split("\n")[1]!.match(/:(\d+):\d+\)?$/)![1]; // the next line is the call
-    try { factories[kind]({ [name]: value }); } catch (caught) { error = caught; }
-    expect(error).toBeInstanceOf(GradgenError);
-    const { message, location } = error as GradgenError;
-    expect(message).toContain(name);
-    expect(message).toContain(String(value));
-    expect(message).toMatch(new RegExp(`e\\.g\\. ${kind}\\(\\{ ${name}: [0-9.e-]+ \\}\\)`));
-    expect(location?.file).toBe(path.relative(process.cwd(), import.meta.filename));
-    expect(location?.line).toBe(Number(line) + 1);
-  });
+  it.each(badCases)(
+    "$kind({ $name: $value }) in a model file: the option, the value and a valid example, at the caller's line",
+    ({ kind, name, value }) => {
+      let error: unknown;
+      const line = new Error().stack!.split("\n")[1]!.match(/:(\d+):\d+\)?$/)![1]; // the next line is the call
+      try {
+        factories[kind]({ [name]: value });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(GradgenError);
+      const { message, location } = error as GradgenError;
+      expect(message).toContain(name);
+      expect(message).toContain(String(value));
+      expect(message).toMatch(new RegExp(`e\\.g\\. ${kind}\\(\\{ ${name}: [0-9.e-]+ \\}\\)`));
+      expect(location?.file).toBe(path.relative(process.cwd(), import.meta.filename));
+      expect(location?.line).toBe(Number(line) + 1);
+    },
+  );
 
-  it.each(badCases)("model(…, { optimizer: { kind: $kind, $name: $value } }) and compile options", ({ kind, name, value }) => {
-    const build = () => ({ loss: undefined as never });
-    expect(() => model("m", build, { optimizer: { kind, [name]: value } as never })).toThrow(GradgenError);
-    expect(() => model("m", build, { optimizer: { kind, [name]: value } as never })).toThrow(name);
-    const options = name === "learningRate" ? { optimizer: kind, learningRate: value } : { optimizer: kind, hyperparameters: { [name]: value } };
-    expect(() => resolveOptions(options)).toThrow(new RegExp(`${name} must be .*got ${String(value).replace("+", "\\+")}`));
-  });
+  it.each(badCases)(
+    "model(…, { optimizer: { kind: $kind, $name: $value } }) and compile options",
+    ({ kind, name, value }) => {
+      const build = () => ({ loss: undefined as never });
+      expect(() => model("m", build, { optimizer: { kind, [name]: value } as never })).toThrow(GradgenError);
+      expect(() => model("m", build, { optimizer: { kind, [name]: value } as never })).toThrow(name);
+      const options =
+        name === "learningRate"
+          ? { optimizer: kind, learningRate: value }
+          : { optimizer: kind, hyperparameters: { [name]: value } };
+      expect(() => resolveOptions(options)).toThrow(
+        new RegExp(`${name} must be .*got ${String(value).replace("+", "\\+")}`),
+      );
+    },
+  );
 
-  it.each(badCases)("gradgen compile --optimizer $kind for $name = $value: the flag, the value and a valid example", async ({ kind, name, value }) => {
-    const flag = flagOf[name]!;
-    // The flag is refused before any model file is read (this one does not exist).
-    const { status, stderr } = await cli(["compile", "no-such-model.ts", "--optimizer", kind, flag, String(value)]);
-    expect(status).toBe(1);
-    expect(stderr).toContain(`${flag} expects`);
-    expect(stderr).toContain(JSON.stringify(String(value)));
-    expect(stderr).toMatch(new RegExp(`e\\.g\\. ${flag} [0-9.e-]+`));
-    expect(stderr).not.toContain("does not exist");
-  });
+  it.each(badCases)(
+    "gradgen compile --optimizer $kind for $name = $value: the flag, the value and a valid example",
+    async ({ kind, name, value }) => {
+      const flag = flagOf[name]!;
+      // The flag is refused before any model file is read (this one does not exist).
+      const { status, stderr } = await cli(["compile", "no-such-model.ts", "--optimizer", kind, flag, String(value)]);
+      expect(status).toBe(1);
+      expect(stderr).toContain(`${flag} expects`);
+      expect(stderr).toContain(JSON.stringify(String(value)));
+      expect(stderr).toMatch(new RegExp(`e\\.g\\. ${flag} [0-9.e-]+`));
+      expect(stderr).not.toContain("does not exist");
+    },
+  );
 
-  it.each(goodCases)("$kind({ $name: $value }) is accepted, in the model file, the compile options and the flags", async ({ kind, name, value }) => {
-    expect(factories[kind]({ [name]: value })).toMatchObject({ kind, [name]: value });
-    const options = name === "learningRate" ? { optimizer: kind, learningRate: value } : { optimizer: kind, hyperparameters: { [name]: value } };
-    expect(resolveOptions(options).optimizer).toMatchObject({ kind, [name]: value });
-    // Past the flags, the missing model file is what stops the command.
-    const { status, stderr } = await cli(["compile", "no-such-model.ts", "--optimizer", kind, flagOf[name]!, String(value)]);
-    expect(status).toBe(1);
-    expect(stderr).toContain("no-such-model.ts does not exist");
-  });
+  it.each(goodCases)(
+    "$kind({ $name: $value }) is accepted, in the model file, the compile options and the flags",
+    async ({ kind, name, value }) => {
+      expect(factories[kind]({ [name]: value })).toMatchObject({ kind, [name]: value });
+      const options =
+        name === "learningRate"
+          ? { optimizer: kind, learningRate: value }
+          : { optimizer: kind, hyperparameters: { [name]: value } };
+      expect(resolveOptions(options).optimizer).toMatchObject({ kind, [name]: value });
+      // Past the flags, the missing model file is what stops the command.
+      const { status, stderr } = await cli([
+        "compile",
+        "no-such-model.ts",
+        "--optimizer",
+        kind,
+        flagOf[name]!,
+        String(value),
+      ]);
+      expect(status).toBe(1);
+      expect(stderr).toContain("no-such-model.ts does not exist");
+    },
+  );
 
   it("a zero gradient leaves the parameters where they are for the smallest δ and ϵ accepted (f64)", async () => {
     // Targets equal to the outputs at the initial parameters: every gradient is exactly 0, so the
     // update −ε·0/(δ + √0) (and Adam's −ε·0/(√0 + ϵ)) is 0.
     const x = batch.x;
-    const t = new Float64Array(4).map((_, e) => initial.w.reduce((sum, w, i) => sum + w * x[e * 3 + i]!, initial.b[0]!));
+    const t = new Float64Array(4).map((_, e) =>
+      initial.w.reduce((sum, w, i) => sum + w * x[e * 3 + i]!, initial.b[0]!),
+    );
     for (const spec of [adagrad({ delta: 1e-300 }), rmsprop({ delta: 1e-300 }), adam({ epsilon: 1e-300 })]) {
       const { createTrainer } = await loadGenerated(linear, 4, { optimizer: spec });
       const trainer = createTrainer({ params: initial });
@@ -339,9 +456,15 @@ describe("the CLI end to end: --eps 0, --delta 0 and adam({ epsilon: 0 }) in a m
   beforeAll(() => buildOnce(), 120_000);
   afterAll(() => removeTempDirs());
 
-  it.each([["adam", "--eps"], ["adagrad", "--delta"], ["rmsprop", "--delta"]])("--optimizer %s %s 0 is refused and nothing is written", (kind, flag) => {
+  it.each([
+    ["adam", "--eps"],
+    ["adagrad", "--delta"],
+    ["rmsprop", "--delta"],
+  ])("--optimizer %s %s 0 is refused and nothing is written", (kind, flag) => {
     const out = tempDir();
-    const message = expectUserError(gradgen(["compile", path.join(fixtures, "small.ts"), "--out", out, "--optimizer", kind, flag, "0"]));
+    const message = expectUserError(
+      gradgen(["compile", path.join(fixtures, "small.ts"), "--out", out, "--optimizer", kind, flag, "0"]),
+    );
     expect(message).toContain(`${flag} expects a positive finite number`);
     expect(message).toContain('got "0"');
   });
@@ -349,16 +472,21 @@ describe("the CLI end to end: --eps 0, --delta 0 and adam({ epsilon: 0 }) in a m
   it("adam({ epsilon: 0 }) in a model file is refused at its file:line", () => {
     const dir = tempDir();
     const file = path.join(dir, "eps-zero.ts");
-    writeFileSync(file, [
-      'import { adam, model, nn } from "gradgen";',
-      "",
-      "export default model(\"epsZero\", ({ input, param }) => {",
-      '  const x = input("x", [2]);',
-      '  return { loss: nn.l2(x.mul(param("w", [2]))) };',
-      "}, { optimizer: adam({ epsilon: 0 }) });",
-      "",
-    ].join("\n"));
+    writeFileSync(
+      file,
+      [
+        'import { adam, model, nn } from "gradgen";',
+        "",
+        'export default model("epsZero", ({ input, param }) => {',
+        '  const x = input("x", [2]);',
+        '  return { loss: nn.l2(x.mul(param("w", [2]))) };',
+        "}, { optimizer: adam({ epsilon: 0 }) });",
+        "",
+      ].join("\n"),
+    );
     const message = expectUserError(gradgen(["compile", file, "--out", dir], dir));
-    expect(message).toMatch(/^gradgen: eps-zero\.ts:6:\d+: optimizer adam: epsilon must be a positive finite number, got 0 \(.*NaN\); pass e\.g\. adam\(\{ epsilon: 1e-8 \}\)/);
+    expect(message).toMatch(
+      /^gradgen: eps-zero\.ts:6:\d+: optimizer adam: epsilon must be a positive finite number, got 0 \(.*NaN\); pass e\.g\. adam\(\{ epsilon: 1e-8 \}\)/,
+    );
   });
 });

@@ -32,7 +32,10 @@ function tally(into: Tally, seed: number, report: GradientCheckReport, describe:
   into.comparisons += report.checked;
   into.skipped += report.skipped;
   for (const entry of [...report.params, ...report.inputs]) {
-    if (entry.status === "failed") into.mismatches.push(`model ${seed}, ${entry.name}: error ${entry.worstElementError.toExponential(2)} / ${entry.worstDirectionError.toExponential(2)}\n${describe()}`);
+    if (entry.status === "failed")
+      into.mismatches.push(
+        `model ${seed}, ${entry.name}: error ${entry.worstElementError.toExponential(2)} / ${entry.worstDirectionError.toExponential(2)}\n${describe()}`,
+      );
     if (entry.status === "unchecked") into.unchecked.push(`model ${seed}, ${entry.name}`);
   }
 }
@@ -44,11 +47,21 @@ describe(`${models} random models`, () => {
     for (let seed = 1; seed <= 100; seed++) {
       const traced = traceModel(randomModel(seed).definition);
       const random = createRandom(seed);
-      const leaves = new Map<Node, Float64Array>([...traced.inputs, ...traced.params].map((leaf) => [leaf, Float64Array.from({ length: leaf.size * (leaf.batched ? 2 : 1) }, () => random())]));
+      const leaves = new Map<Node, Float64Array>(
+        [...traced.inputs, ...traced.params].map((leaf) => [
+          leaf,
+          Float64Array.from({ length: leaf.size * (leaf.batched ? 2 : 1) }, () => random()),
+        ]),
+      );
       const evaluator = new ForwardEvaluator(traced.loss, 2, leaves);
       evaluator.evaluateAll();
       for (let e = 0; e < 2; e++) {
-        const example = new Map([...leaves].map(([leaf, values]) => [leaf, leaf.batched ? values.subarray(e * leaf.size, (e + 1) * leaf.size) : values]));
+        const example = new Map(
+          [...leaves].map(([leaf, values]) => [
+            leaf,
+            leaf.batched ? values.subarray(e * leaf.size, (e + 1) * leaf.size) : values,
+          ]),
+        );
         const [expected] = evaluate([traced.loss], example);
         expect(evaluator.rootValue(e), `model ${seed}, example ${e}`).toBe(expected![0]);
       }
@@ -67,7 +80,8 @@ describe(`${models} random models`, () => {
       const nodes = reachableInOrder([traced.loss]);
       for (const op of new Set(nodes.map((node) => node.op))) ops.set(op, (ops.get(op) ?? 0) + 1);
       const consumers = new Map<Node, number>();
-      for (const node of nodes) for (const input of new Set(node.inputs)) consumers.set(input, (consumers.get(input) ?? 0) + 1);
+      for (const node of nodes)
+        for (const input of new Set(node.inputs)) consumers.set(input, (consumers.get(input) ?? 0) + 1);
       if ([...consumers].some(([node, n]) => n > 1 && !leafOps.has(node.op))) shared += 1;
       if (traced.inputs.some((x) => x.attrs.wantsGrad)) inputGrads += 1;
       tally(result, seed, checkGradientsInterpreted(traced, { ...options, seed }), model.describe);
@@ -78,9 +92,34 @@ describe(`${models} random models`, () => {
     // Kinks are skipped only where the stencil straddles one: rarely, at random points.
     expect(result.skipped).toBeLessThan(result.comparisons / 100);
     const wanted = [
-      Op.Neg, Op.Exp, Op.Log, Op.Sin, Op.Cos, Op.Sqrt, Op.Abs, Op.Sigmoid, Op.Tanh, Op.Softplus, Op.PowConst,
-      Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Maximum, Op.Minimum, Op.Greater, Op.Select,
-      Op.Reshape, Op.Transpose, Op.Broadcast, Op.Sum, Op.Max, Op.LogSumExp, Op.MatMul, Op.SoftmaxCrossEntropy, Op.CustomGradient,
+      Op.Neg,
+      Op.Exp,
+      Op.Log,
+      Op.Sin,
+      Op.Cos,
+      Op.Sqrt,
+      Op.Abs,
+      Op.Sigmoid,
+      Op.Tanh,
+      Op.Softplus,
+      Op.PowConst,
+      Op.Add,
+      Op.Sub,
+      Op.Mul,
+      Op.Div,
+      Op.Maximum,
+      Op.Minimum,
+      Op.Greater,
+      Op.Select,
+      Op.Reshape,
+      Op.Transpose,
+      Op.Broadcast,
+      Op.Sum,
+      Op.Max,
+      Op.LogSumExp,
+      Op.MatMul,
+      Op.SoftmaxCrossEntropy,
+      Op.CustomGradient,
     ];
     for (const op of wanted) expect(ops.get(op) ?? 0, `models using ${op}`).toBeGreaterThanOrEqual(10);
     expect(shared).toBeGreaterThan(models / 2);
@@ -147,13 +186,18 @@ describe("the same generator with a planted wrong rule", () => {
   });
 
   it("fails: a/b ↦ +ḡ·(a/b)/b for the divisor (a sign slip)", () => {
-    const { using, failing } = checkWithRule(Op.Div, ({ inputs: [, b], out, adjoint }) => [div(adjoint, b!), div(mul(adjoint, out), b!)]);
+    const { using, failing } = checkWithRule(Op.Div, ({ inputs: [, b], out, adjoint }) => [
+      div(adjoint, b!),
+      div(mul(adjoint, out), b!),
+    ]);
     expect(using).toBe(40);
     expect(failing).toBeGreaterThanOrEqual(0.8 * using);
   });
 
   it("fails: sin′ = cos·(1 + 10⁻⁴) (a slip below any plotting precision)", () => {
-    const { using, failing } = checkWithRule(Op.Sin, ({ inputs: [x], adjoint }) => [mul(adjoint, mul(cos(x!), 1 + 1e-4))]);
+    const { using, failing } = checkWithRule(Op.Sin, ({ inputs: [x], adjoint }) => [
+      mul(adjoint, mul(cos(x!), 1 + 1e-4)),
+    ]);
     expect(using).toBe(40);
     expect(failing).toBeGreaterThanOrEqual(0.8 * using);
   });

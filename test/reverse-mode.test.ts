@@ -24,8 +24,18 @@ describe("reverse mode", () => {
     const b = variable("b");
     const d = ir.mul(a, ir.add(a, b));
     const [da, db] = gradients(d, [a, b]);
-    expect(valueAt(da!, [[a, 4], [b, 3]])).toBe(11);
-    expect(valueAt(db!, [[a, 4], [b, 3]])).toBe(4);
+    expect(
+      valueAt(da!, [
+        [a, 4],
+        [b, 3],
+      ]),
+    ).toBe(11);
+    expect(
+      valueAt(db!, [
+        [a, 4],
+        [b, 3],
+      ]),
+    ).toBe(4);
   });
 
   /** Each level multiplies the previous node by itself: 2^depth paths from w to the top. */

@@ -18,7 +18,9 @@ type Build = (depth: number) => fc.Arbitrary<Node>;
 /** Expressions over x, y (scalars) and v ([3]), built from ops whose domains are safe at the sample points. */
 const expression: Build = (depth) => {
   const leaves = fc.oneof(
-    fc.constant(x), fc.constant(y), fc.constant(v),
+    fc.constant(x),
+    fc.constant(y),
+    fc.constant(v),
     fc.constantFrom(0, 1, -1, 2, 0.5, 3).map((c) => ir.constant(c)),
   );
   if (depth === 0) return leaves;
@@ -45,7 +47,14 @@ const coordinate = fc.integer({ min: -2000, max: 2000 }).map((i) => i / 1000);
 const point = fc.tuple(coordinate, coordinate, fc.array(coordinate, { minLength: 3, maxLength: 3 }));
 
 function valueOf(root: Node, [px, py, pv]: [number, number, number[]]): Float64Array {
-  return evaluate([root], new Map<Node, ArrayLike<number>>([[x, [px]], [y, [py]], [v, pv]]))[0]!;
+  return evaluate(
+    [root],
+    new Map<Node, ArrayLike<number>>([
+      [x, [px]],
+      [y, [py]],
+      [v, pv],
+    ]),
+  )[0]!;
 }
 
 function close(a: Float64Array, b: Float64Array): boolean {
@@ -84,7 +93,13 @@ describe("simplify", () => {
   });
 
   it("gives the canonical forms: x + x = 2x, x·x = x², x − x = 0, −−x = x, 3x − x = 2x", () => {
-    const [double, square, zero, same, twice] = simplify([ir.add(x, x), ir.mul(x, x), ir.sub(x, x), ir.neg(ir.neg(x)), ir.sub(ir.mul(3, x), x)]);
+    const [double, square, zero, same, twice] = simplify([
+      ir.add(x, x),
+      ir.mul(x, x),
+      ir.sub(x, x),
+      ir.neg(ir.neg(x)),
+      ir.sub(ir.mul(3, x), x),
+    ]);
     expect(double).toBe(ir.mul(2, x));
     expect(square).toBe(ir.powConst(x, 2));
     expect(zero).toBe(ir.constant(0));
@@ -97,7 +112,10 @@ describe("simplify", () => {
     const [value, dx] = simplify([s, gradients(s, [x])[0]!]);
     expect(value).toBe(s);
     const sigmoids = new Set<Node>();
-    const visit = (node: Node) => { if (node.op === Op.Sigmoid) sigmoids.add(node); node.inputs.forEach(visit); };
+    const visit = (node: Node) => {
+      if (node.op === Op.Sigmoid) sigmoids.add(node);
+      node.inputs.forEach(visit);
+    };
     visit(dx!);
     expect([...sigmoids]).toEqual([s]);
   });

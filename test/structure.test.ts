@@ -51,7 +51,9 @@ function sourceFiles(directory: string): string[] {
   });
 }
 
-const files = sourceFiles(src).map((file) => path.relative(src, file).split(path.sep).join("/")).sort();
+const files = sourceFiles(src)
+  .map((file) => path.relative(src, file).split(path.sep).join("/"))
+  .sort();
 
 function stageOf(file: string): number {
   return stages.findIndex((stage) => stage.paths.some((p) => (p.endsWith("/") ? file.startsWith(p) : file === p)));
@@ -93,7 +95,9 @@ describe("the source tree", () => {
   });
 
   it(`has no file over ${maxLines} lines`, () => {
-    const long = files.map((file) => ({ file, lines: readFileSync(path.join(src, file), "utf8").split("\n").length - 1 })).filter((f) => f.lines > maxLines);
+    const long = files
+      .map((file) => ({ file, lines: readFileSync(path.join(src, file), "utf8").split("\n").length - 1 }))
+      .filter((f) => f.lines > maxLines);
     expect(long).toEqual([]);
   });
 
@@ -105,8 +109,10 @@ describe("the source tree", () => {
         const target = resolve(file, specifier);
         const to = stageOf(target);
         if (to < 0) problems.push(`${file} imports ${target}, which is in no stage`);
-        else if (to > from) problems.push(`${file} (${stages[from]!.name}) imports ${target} (${stages[to]!.name}, a later stage)`);
-        else if (forbidden[stages[from]!.name]?.includes(stages[to]!.name)) problems.push(`${file} (${stages[from]!.name}) imports ${target} (${stages[to]!.name})`);
+        else if (to > from)
+          problems.push(`${file} (${stages[from]!.name}) imports ${target} (${stages[to]!.name}, a later stage)`);
+        else if (forbidden[stages[from]!.name]?.includes(stages[to]!.name))
+          problems.push(`${file} (${stages[from]!.name}) imports ${target} (${stages[to]!.name})`);
       }
     }
     expect(problems).toEqual([]);

@@ -72,7 +72,8 @@ describe("how many examples a call takes", () => {
     const trainer = await trainerFor(undefined);
     expect(trainer.spec.batch).toBe(1);
     const batch = examples(32);
-    const refusal = /input "x" holds 32 example\(s\), more than the 1 per call it was compiled for \(gradgen compile --batch N\); pass n to use the first n examples/;
+    const refusal =
+      /input "x" holds 32 example\(s\), more than the 1 per call it was compiled for \(gradgen compile --batch N\); pass n to use the first n examples/;
     expect(() => trainer.loss(batch)).toThrow(refusal);
     expect(() => trainer.trainingLoss(batch)).toThrow(refusal);
     expect(() => trainer.gradient(batch)).toThrow(refusal);
@@ -112,8 +113,12 @@ describe("how many examples a call takes", () => {
   it("inputs that are not a whole number of examples, or disagree, are refused", async () => {
     const trainer = await trainerFor(4);
     const { x, t } = examples(3);
-    expect(() => trainer.loss({ x: x.subarray(0, 5), t })).toThrow(/input "x" holds 5 values, not a whole number of examples of 2; pass n/);
-    expect(() => trainer.loss({ x, t: t.subarray(0, 2) })).toThrow(/input "t" needs 3 × 1 values \(as many examples as the call's first input; pass n to use fewer\), got 2/);
+    expect(() => trainer.loss({ x: x.subarray(0, 5), t })).toThrow(
+      /input "x" holds 5 values, not a whole number of examples of 2; pass n/,
+    );
+    expect(() => trainer.loss({ x, t: t.subarray(0, 2) })).toThrow(
+      /input "t" needs 3 × 1 values \(as many examples as the call's first input; pass n to use fewer\), got 2/,
+    );
     expect(() => trainer.loss({ x: new Float64Array(0), t })).toThrow(/input "x" holds 0 example\(s\); pass n/);
     expect(trainer.loss({ x, t: t.subarray(0, 2) }, 2)).toBeCloseTo(expected(2).loss, 12);
     expect(() => trainer.loss({ x, t: t.subarray(0, 2) }, 3)).toThrow(/input "t" needs 3 × 1 values, got 2/);
@@ -123,13 +128,17 @@ describe("how many examples a call takes", () => {
     const trainer = await trainerFor(4);
     const { x } = examples(2);
     expect(() => trainer.loss({ x })).toThrow(/input "t" needs a Float32Array or Float64Array, got none/);
-    expect(() => trainer.loss({ x, t: [0, 1] as never })).toThrow(/input "t" needs a Float32Array or Float64Array, got \[object Array\]/);
+    expect(() => trainer.loss({ x, t: [0, 1] as never })).toThrow(
+      /input "t" needs a Float32Array or Float64Array, got \[object Array\]/,
+    );
   });
 
   it("the header and the CLI say the batch, and that 1 is the default", async () => {
     const header = compile(linear, {}).files[0]!.contents.split("\n").slice(0, 4).join("\n");
     expect(header).toMatch(/^\/\/ Batch 1 \(one example per call; compile with --batch N for up to N\), f32,/m);
-    expect(compile(linear, { batch: 8 }).files[0]!.contents).toMatch(/^\/\/ Batch 8 \(up to 8 examples per call\), f32,/m);
+    expect(compile(linear, { batch: 8 }).files[0]!.contents).toMatch(
+      /^\/\/ Batch 8 \(up to 8 examples per call\), f32,/m,
+    );
     const run = gradgen(["compile", "examples/xor.ts", "--out", tempDir()]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/wrote .*xor\.ts \(batch 1: one example per call; compile with --batch N for up to N\)/);
@@ -139,7 +148,9 @@ describe("how many examples a call takes", () => {
 describe("createTrainer({ params })", () => {
   it("a name that is not a parameter is an error naming the parameters", async () => {
     const module = await importGenerated<TrainerModule>(compile(linear, {}).files[0]!.contents);
-    expect(() => module.createTrainer({ params: { W: [1, 2] } })).toThrow(/linear: params has no parameter "W"; the parameters are "w", "b"/);
+    expect(() => module.createTrainer({ params: { W: [1, 2] } })).toThrow(
+      /linear: params has no parameter "W"; the parameters are "w", "b"/,
+    );
     expect(() => module.createTrainer({ params: { w, bias: [1] } })).toThrow(/params has no parameter "bias"/);
     expect(() => module.createTrainer({ params: { w: [1, 2, 3] } })).toThrow(/params\["w"\] needs 2 values, got 3/);
   });
@@ -147,7 +158,12 @@ describe("createTrainer({ params })", () => {
   it("params named constructor and __proto__ work; a literal { __proto__: … } (a prototype, not a key) is refused", async () => {
     const protoModel = model("protoParams", ({ input, param }) => {
       const x = input("x", [2]);
-      return { loss: x.matmul(param("__proto__", [2, 1])).add(param("constructor", [1])).sum() };
+      return {
+        loss: x
+          .matmul(param("__proto__", [2, 1]))
+          .add(param("constructor", [1]))
+          .sum(),
+      };
     });
     const module = await importGenerated<TrainerModule>(compile(protoModel, { dtype: "f64" }).files[0]!.contents);
     const trainer = module.createTrainer({ params: { ["__proto__"]: [3, 4], constructor: [5] } });
@@ -155,9 +171,13 @@ describe("createTrainer({ params })", () => {
     expect(Array.from(trainer.params["__proto__"]!)).toEqual([3, 4]);
     expect(Array.from(trainer.params["constructor"] as Float64Array)).toEqual([5]);
     expect(trainer.loss({ x: new Float64Array([1, 2]) })).toBe(1 * 3 + 2 * 4 + 5);
-    expect(() => module.createTrainer({ params: { __proto__: [3, 4] } })).toThrow(/write \["__proto__"\]: … for a parameter of that name/);
+    expect(() => module.createTrainer({ params: { __proto__: [3, 4] } })).toThrow(
+      /write \["__proto__"\]: … for a parameter of that name/,
+    );
     // a parameter left out falls back to its initialiser, and Object.prototype's "constructor" is not taken for it
-    expect(Array.from(module.createTrainer({ params: { ["__proto__"]: [3, 4] } }).params["constructor"] as Float64Array)).toEqual([0]);
+    expect(
+      Array.from(module.createTrainer({ params: { ["__proto__"]: [3, 4] } }).params["constructor"] as Float64Array),
+    ).toEqual([0]);
   });
 });
 
@@ -180,7 +200,9 @@ describe("stepInto: step() without a returned number", () => {
   it("an index outside the array is refused before the step runs", async () => {
     const trainer = await trainerFor(4);
     for (const index of [-1, 2, 0.5]) {
-      expect(() => trainer.stepInto(examples(2), new Float64Array(2), index)).toThrow(/stepInto\(batch, losses, index\) needs a Float64Array losses and an integer index from 0 to losses.length − 1/);
+      expect(() => trainer.stepInto(examples(2), new Float64Array(2), index)).toThrow(
+        /stepInto\(batch, losses, index\) needs a Float64Array losses and an integer index from 0 to losses.length − 1/,
+      );
     }
     expect(() => trainer.stepInto(examples(2), new Float32Array(2) as never, 0)).toThrow(/needs a Float64Array losses/);
     expect(trainer.state.step).toBe(0);
@@ -222,7 +244,13 @@ describe.runIf(device)("the WGSL host", () => {
     const one = await gpuTrainerFor(undefined);
     const batch = examples(32);
     const refusal = /input "x" holds 32 example\(s\), more than the 1 per call/;
-    for (const call of [() => one.loss(batch), () => one.trainingLoss(batch), () => one.gradient(batch), () => one.step(batch), () => one.predict({ x: batch.x })]) {
+    for (const call of [
+      () => one.loss(batch),
+      () => one.trainingLoss(batch),
+      () => one.gradient(batch),
+      () => one.step(batch),
+      () => one.predict({ x: batch.x }),
+    ]) {
       await expect(call()).rejects.toThrow(refusal);
     }
     expect(() => one.upload(batch)).toThrow(refusal);
@@ -230,7 +258,9 @@ describe.runIf(device)("the WGSL host", () => {
     expect(await one.loss(batch, 1)).toBeCloseTo(expected(1).loss, 5);
     const four = await gpuTrainerFor(4);
     expect(await four.loss(examples(3))).toBeCloseTo(expected(3).loss, 5);
-    await expect(four.loss({ ...examples(3), t: examples(2).t })).rejects.toThrow(/input "t" needs 3 × 1 values \(as many examples/);
+    await expect(four.loss({ ...examples(3), t: examples(2).t })).rejects.toThrow(
+      /input "t" needs 3 × 1 values \(as many examples/,
+    );
   });
 
   it("stepInto leaves the loss step() returns; params is checked by name; lookups by name find own keys only", async () => {
@@ -241,7 +271,9 @@ describe.runIf(device)("the WGSL host", () => {
       await c.stepInto(examples(4), losses, i);
       expect(losses[i]).toBe(returned);
     }
-    await expect(gpuTrainerFor(4, { W: [1, 2] })).rejects.toThrow(/params has no parameter "W"; the parameters are "w", "b"/);
+    await expect(gpuTrainerFor(4, { W: [1, 2] })).rejects.toThrow(
+      /params has no parameter "W"; the parameters are "w", "b"/,
+    );
     await expect(a.read("constructor")).rejects.toThrow(/no parameter "constructor"; the parameters are "w", "b"/);
     await expect(a.readBuffer("toString")).rejects.toThrow(/no buffer "toString"/);
   });

@@ -108,8 +108,14 @@ class Harness {
     const gap = () => 1 + Math.floor(rand() * 7);
 
     // Lay out [gap] A [gap] B [gap] C [gap] (or with B / C last, ending exactly at the end of memory).
-    const aSize = span(m, k, aS), bSize = span(k, n, bS), cSize = span(m, n, { row: cRow, col: 1 });
-    const order: Array<["a" | "b" | "c", number]> = [["a", aSize], ["b", bSize], ["c", cSize]];
+    const aSize = span(m, k, aS),
+      bSize = span(k, n, bS),
+      cSize = span(m, n, { row: cRow, col: 1 });
+    const order: Array<["a" | "b" | "c", number]> = [
+      ["a", aSize],
+      ["b", bSize],
+      ["c", cSize],
+    ];
     if (c.atEnd === "b") order.push(order.splice(1, 1)[0]!);
     let cursor = gap();
     const offsets: Record<string, number> = {};
@@ -127,7 +133,9 @@ class Harness {
     // Shift everything so the last operand ends exactly at the end of memory, if asked.
     const totalElements = length / elementBytes;
     const shift = c.atEnd ? totalElements - cursor : 0;
-    const aOffset = offsets.a! + shift, bOffset = offsets.b! + shift, cOffset = offsets.c! + shift;
+    const aOffset = offsets.a! + shift,
+      bOffset = offsets.b! + shift,
+      cOffset = offsets.c! + shift;
 
     const heap = this.dtype === "f32" ? new Float32Array(this.memory.buffer) : new Float64Array(this.memory.buffer);
     heap.fill(NaN);
@@ -145,7 +153,8 @@ class Harness {
     const isTarget = new Uint8Array(totalElements);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
-        let sum = 0, absSum = 0;
+        let sum = 0,
+          absSum = 0;
         for (let p = 0; p < k; p++) {
           const product = heap[aAt(i, p)]! * heap[bAt(p, j)]!;
           sum += product;
@@ -192,8 +201,23 @@ for (const dtype of ["f32", "f64"] as const) {
 
     it("computes tiny and edge shapes in every layout", () => {
       const shapes: Array<[number, number, number]> = [
-        [1, 1, 1], [1, 1, 2], [2, 1, 1], [1, 2, 1], [1, 1, 5], [3, 3, 3], [4, 4, 4], [4, 8, 4], [5, 9, 7],
-        [8, 7, 5], [9, 13, 17], [7, 3, 12], [12, 16, 1], [1, 33, 9], [17, 1, 8], [6, 10, 11], [4, 12, 3],
+        [1, 1, 1],
+        [1, 1, 2],
+        [2, 1, 1],
+        [1, 2, 1],
+        [1, 1, 5],
+        [3, 3, 3],
+        [4, 4, 4],
+        [4, 8, 4],
+        [5, 9, 7],
+        [8, 7, 5],
+        [9, 13, 17],
+        [7, 3, 12],
+        [12, 16, 1],
+        [1, 33, 9],
+        [17, 1, 8],
+        [6, 10, 11],
+        [4, 12, 3],
       ];
       let seed = 1;
       for (const [m, n, k] of shapes) {
@@ -231,7 +255,12 @@ for (const dtype of ["f32", "f64"] as const) {
     it("reads and writes nothing past operands that end at the end of memory", () => {
       let seed = 100;
       for (const atEnd of ["b", "c"] as const) {
-        for (const [m, n, k] of [[5, 7, 9], [4, 8, 4], [3, 1, 6], [9, 3, 2]] as const) {
+        for (const [m, n, k] of [
+          [5, 7, 9],
+          [4, 8, 4],
+          [3, 1, 6],
+          [9, 3, 2],
+        ] as const) {
           for (const [a, b] of LAYOUT_PAIRS) harness.expectCorrect({ m, n, k, a, b, atEnd, seed: seed++ });
         }
       }
@@ -259,7 +288,8 @@ for (const dtype of ["f32", "f64"] as const) {
         }
         for (const [a, b] of LAYOUT_PAIRS) {
           small.expectCorrect({ m: 5, n: 7, k: 0, a, b, cPad: 2 });
-          for (const atEnd of ["b", "c"] as const) small.expectCorrect({ m: 6, n: 11, k: 13, a, b, atEnd, seed: seed++ });
+          for (const atEnd of ["b", "c"] as const)
+            small.expectCorrect({ m: 6, n: 11, k: 13, a, b, atEnd, seed: seed++ });
         }
         expect(small.run({ m: 5, n: 6, k: 17, a: "row", b: "col", callK: 16 }).mismatches.length).toBe(30);
         expect(small.run({ m: 5, n: 6, k: 17, a: "col", b: "row", callK: 16 }).mismatches.length).toBe(30);

@@ -24,13 +24,19 @@ export const tick = () => new Promise((resolve) => setImmediate(resolve));
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Let pending tasks (GC finalisation, observer delivery) run before or after a timed chunk. */
-export async function settle() { await tick(); await tick(); await sleep(0); await tick(); }
+export async function settle() {
+  await tick();
+  await tick();
+  await sleep(0);
+  await tick();
+}
 
 /** Bytes in use in V8's young generation ("new_space" and "new_large_object_space"). */
 export function youngGenerationBytes() {
   let bytes = 0;
   for (const space of v8.getHeapSpaceStatistics()) {
-    if (space.space_name === "new_space" || space.space_name === "new_large_object_space") bytes += space.space_used_size;
+    if (space.space_name === "new_space" || space.space_name === "new_large_object_space")
+      bytes += space.space_used_size;
   }
   return bytes;
 }
@@ -68,6 +74,16 @@ export async function youngBytesPerCall(run, chunk, chunks, gcsBetween) {
     else deltas[size].push(after - before);
   }
   const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
-  const bytesPerCall = deltas[1].length && deltas[2].length ? Math.max(0, (mean(deltas[2]) - mean(deltas[1])) / chunk) : NaN;
-  return { bytesPerCall, readingBytes: mean(deltas[1]) - bytesPerCall * chunk, calls, chunkCalls: [chunk, 2 * chunk], gcs, gcKinds, droppedChunks, chunks };
+  const bytesPerCall =
+    deltas[1].length && deltas[2].length ? Math.max(0, (mean(deltas[2]) - mean(deltas[1])) / chunk) : NaN;
+  return {
+    bytesPerCall,
+    readingBytes: mean(deltas[1]) - bytesPerCall * chunk,
+    calls,
+    chunkCalls: [chunk, 2 * chunk],
+    gcs,
+    gcKinds,
+    droppedChunks,
+    chunks,
+  };
 }

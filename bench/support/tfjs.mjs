@@ -28,16 +28,29 @@ export async function loadTfjs() {
       resolveDir: root,
       loader: "js",
     },
-    bundle: true, write: false, format: "esm", platform: "node", target: "node20", mainFields: ["module", "main"], logLevel: "error",
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    mainFields: ["module", "main"],
+    logLevel: "error",
     // The emscripten glue of the wasm backend uses require, __dirname and __filename under Node.
-    define: { __dirname: JSON.stringify(path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist")), __filename: JSON.stringify(path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.js")) },
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    define: {
+      __dirname: JSON.stringify(path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist")),
+      __filename: JSON.stringify(path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.js")),
+    },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
   });
   const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-tfjs-"));
   const file = path.join(directory, "tfjs.mjs");
   writeFileSync(file, result.outputFiles[0].text);
   const warn = console.warn;
-  console.warn = (...args) => { if (!String(args[0]).includes("tfjs-node")) warn(...args); }; // the "install tfjs-node" banner
+  console.warn = (...args) => {
+    if (!String(args[0]).includes("tfjs-node")) warn(...args);
+  }; // the "install tfjs-node" banner
   let tf;
   try {
     tf = await import(pathToFileURL(file).href);

@@ -60,7 +60,9 @@ const [train, heldOut] = splitExamples({ x: digits.x, label: oneHot(digits.label
 const standardize = fitStandardization(train.x!, 1);
 standardize.apply(train.x!, train.x!);
 standardize.apply(heldOut.x!, heldOut.x!);
-console.log(`mnist: ${count.toLocaleString("en-US")} digits from the mnist package: ${TRAIN.toLocaleString("en-US")} training, ${(count - TRAIN).toLocaleString("en-US")} held out; ${spec.optimizer.kind} lr ${spec.optimizer.learningRate}, batch ${spec.batch}, ${epochs} epochs`);
+console.log(
+  `mnist: ${count.toLocaleString("en-US")} digits from the mnist package: ${TRAIN.toLocaleString("en-US")} training, ${(count - TRAIN).toLocaleString("en-US")} held out; ${spec.optimizer.kind} lr ${spec.optimizer.learningRate}, batch ${spec.batch}, ${epochs} epochs`,
+);
 
 const trainer = createTrainer({ seed });
 const metric = () => accuracy({ output: "probabilities", target: "label" });
@@ -71,21 +73,35 @@ const history = fit(trainer, train, {
   metrics: [metric()],
   evaluateTraining: false,
   onEpoch: (r) => {
-    if (!process.stdout.isTTY) console.log(`epoch ${String(r.epoch).padStart(2)}  loss ${r.loss.toFixed(4)}  validation ${r.validationLoss!.toFixed(4)}  accuracy ${(100 * r.validationMetrics.accuracy!).toFixed(2)}%`);
+    if (!process.stdout.isTTY)
+      console.log(
+        `epoch ${String(r.epoch).padStart(2)}  loss ${r.loss.toFixed(4)}  validation ${r.validationLoss!.toFixed(4)}  accuracy ${(100 * r.validationMetrics.accuracy!).toFixed(2)}%`,
+      );
   },
 });
 const final = evaluate(trainer, heldOut, { metrics: [metric()] });
 const seconds = (performance.now() - started) / 1000;
 const heldOutAccuracy = final.metrics.accuracy!;
-console.log(`held-out accuracy ${(100 * heldOutAccuracy).toFixed(2)}% (${count - TRAIN} digits), loss ${final.loss.toFixed(4)}, ${seconds.toFixed(1)} s`);
+console.log(
+  `held-out accuracy ${(100 * heldOutAccuracy).toFixed(2)}% (${count - TRAIN} digits), loss ${final.loss.toFixed(4)}, ${seconds.toFixed(1)} s`,
+);
 
 mkdirSync(args.out, { recursive: true });
-const chart = lossChart(history, { title: `MNIST 784-128-10, Adam: held-out accuracy ${(100 * heldOutAccuracy).toFixed(1)}%`, logY: true });
+const chart = lossChart(history, {
+  title: `MNIST 784-128-10, Adam: held-out accuracy ${(100 * heldOutAccuracy).toFixed(1)}%`,
+  logY: true,
+});
 writeFileSync(path.join(args.out, "mnist-loss.svg"), chart);
 const round = (v: number) => Number(v.toPrecision(6));
 const summary = {
   model: spec.model,
-  data: { package: "mnist", digits: count, training: TRAIN, heldOut: count - TRAIN, standardization: "(x − μ)/σ, one μ and σ over all pixels of the training set" },
+  data: {
+    package: "mnist",
+    digits: count,
+    training: TRAIN,
+    heldOut: count - TRAIN,
+    standardization: "(x − μ)/σ, one μ and σ over all pixels of the training set",
+  },
   optimizer: spec.optimizer,
   batch: spec.batch,
   epochs: history.epochs.length,

@@ -63,22 +63,40 @@ function spirals(perArm: number, seed: number): { x: Float32Array; label: Float3
 const data = spirals(100, SEED);
 const results: { kind: OptimizerKind; learningRate: number; loss: number[]; accuracy: number }[] = [];
 for (const { kind, learningRate } of OPTIMIZERS) {
-  const { files } = compile(definition, { batch: BATCH, optimizer: kind, learningRate, source: "examples/optimizers.ts" });
-  const { createTrainer } = await importGenerated<{ createTrainer(options: { seed: number }): TrainerLike }>(files[0]!.contents);
+  const { files } = compile(definition, {
+    batch: BATCH,
+    optimizer: kind,
+    learningRate,
+    source: "examples/optimizers.ts",
+  });
+  const { createTrainer } = await importGenerated<{ createTrainer(options: { seed: number }): TrainerLike }>(
+    files[0]!.contents,
+  );
   const trainer = createTrainer({ seed: SEED }); // the same initial parameters for every optimizer
   const initial = evaluate(trainer, data).loss;
   const history = fit(trainer, data, { epochs, seed: SEED, progress: false });
   const final = evaluate(trainer, data, { metrics: [accuracy({ output: "probabilities", target: "label" })] });
   // The curve starts at the loss before any step (epoch 0), then the mean loss of each epoch's steps.
   results.push({ kind, learningRate, loss: [initial, ...history.loss], accuracy: final.metrics.accuracy! });
-  console.log(`${kind.padEnd(8)} lr ${String(learningRate).padEnd(5)} loss ${initial.toFixed(3)} → ${final.loss.toFixed(3)}, training accuracy ${(100 * final.metrics.accuracy!).toFixed(1)}%`);
+  console.log(
+    `${kind.padEnd(8)} lr ${String(learningRate).padEnd(5)} loss ${initial.toFixed(3)} → ${final.loss.toFixed(3)}, training accuracy ${(100 * final.metrics.accuracy!).toFixed(1)}%`,
+  );
 }
 
 mkdirSync(args.out, { recursive: true });
 const epochAxis = Array.from({ length: epochs + 1 }, (_, i) => i);
 const chart = panelChart(
-  results.map((r) => ({ title: `${r.kind} (lr ${r.learningRate})`, series: [{ name: r.kind, values: r.loss, x: epochAxis }] })),
-  { title: `One problem, six optimizers: three spirals, 2-32-3 tanh, batch ${BATCH}`, xLabel: "epoch", yLabel: "training loss", columns: 3, logY: true },
+  results.map((r) => ({
+    title: `${r.kind} (lr ${r.learningRate})`,
+    series: [{ name: r.kind, values: r.loss, x: epochAxis }],
+  })),
+  {
+    title: `One problem, six optimizers: three spirals, 2-32-3 tanh, batch ${BATCH}`,
+    xLabel: "epoch",
+    yLabel: "training loss",
+    columns: 3,
+    logY: true,
+  },
 );
 writeFileSync(path.join(args.out, "optimizers.svg"), chart);
 const round = (v: number) => Number(v.toPrecision(5));
@@ -87,7 +105,12 @@ const summary = {
   batch: BATCH,
   epochs,
   seed: SEED,
-  optimizers: results.map((r) => ({ kind: r.kind, learningRate: r.learningRate, trainingAccuracy: round(r.accuracy), loss: r.loss.map(round) })),
+  optimizers: results.map((r) => ({
+    kind: r.kind,
+    learningRate: r.learningRate,
+    trainingAccuracy: round(r.accuracy),
+    loss: r.loss.map(round),
+  })),
 };
 writeFileSync(path.join(args.out, "optimizers.json"), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(`wrote ${path.join(args.out, "optimizers.svg")} and ${path.join(args.out, "optimizers.json")}`);

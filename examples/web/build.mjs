@@ -17,11 +17,14 @@ export async function buildDemo(outDir = path.join(here, "build")) {
   const { files } = compile(definition, { batch: 4, learningRate: 2, targets: ["wgsl"], source: "examples/xor.ts" });
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "xor.wgsl.ts"), files[0].contents);
-  writeFileSync(path.join(outDir, "entry.ts"), [
-    `import { createGpuTrainer } from "./xor.wgsl.ts";`,
-    `import { startDemo, type CreateTrainer } from ${JSON.stringify(path.join(here, "demo.ts"))};`,
-    `void startDemo(createGpuTrainer as unknown as CreateTrainer);`,
-  ].join("\n"));
+  writeFileSync(
+    path.join(outDir, "entry.ts"),
+    [
+      `import { createGpuTrainer } from "./xor.wgsl.ts";`,
+      `import { startDemo, type CreateTrainer } from ${JSON.stringify(path.join(here, "demo.ts"))};`,
+      `void startDemo(createGpuTrainer as unknown as CreateTrainer);`,
+    ].join("\n"),
+  );
   await build({
     entryPoints: [path.join(outDir, "entry.ts")],
     outfile: path.join(outDir, "demo.js"),

@@ -18,7 +18,10 @@ interface DemoState {
 }
 
 interface GpuLike {
-  requestAdapter(): Promise<{ info?: { description?: string; vendor?: string }; requestDevice(): Promise<unknown> } | null>;
+  requestAdapter(): Promise<{
+    info?: { description?: string; vendor?: string };
+    requestDevice(): Promise<unknown>;
+  } | null>;
 }
 
 const STEPS_PER_FRAME = 25;

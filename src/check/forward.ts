@@ -12,11 +12,25 @@ import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
 
 /** Ops whose value or derivative changes form across a surface in their operands' space. */
-const kinkOps: ReadonlySet<Op> = new Set([Op.Maximum, Op.Minimum, Op.Greater, Op.Equal, Op.Select, Op.Abs, Op.Sign, Op.Max]);
+const kinkOps: ReadonlySet<Op> = new Set([
+  Op.Maximum,
+  Op.Minimum,
+  Op.Greater,
+  Op.Equal,
+  Op.Select,
+  Op.Abs,
+  Op.Sign,
+  Op.Max,
+]);
 
 /** For each element of `outShape`, the element of `shape` that numpy broadcasting reads; undefined when they are one. */
 function broadcastMap(shape: Shape, outShape: Shape): Int32Array | undefined {
-  if (sizeOf(shape) === sizeOf(outShape) && shape.length <= outShape.length && shape.every((d, i) => d === outShape[outShape.length - shape.length + i])) return undefined;
+  if (
+    sizeOf(shape) === sizeOf(outShape) &&
+    shape.length <= outShape.length &&
+    shape.every((d, i) => d === outShape[outShape.length - shape.length + i])
+  )
+    return undefined;
   const size = sizeOf(outShape);
   const map = new Int32Array(size);
   const strides = contiguousStrides(shape);
@@ -71,17 +85,23 @@ export class ForwardEvaluator {
   private readonly signatures = new Map<number, { size: number; compute: Signature }>();
   private readonly dependentsCache = new Map<Node, { steps: number[]; kinks: number[] }>();
 
-  constructor(readonly root: Node, readonly batch: number, leaves: ReadonlyMap<Node, Float64Array>) {
+  constructor(
+    readonly root: Node,
+    readonly batch: number,
+    leaves: ReadonlyMap<Node, Float64Array>,
+  ) {
     this.nodes = reachableInOrder([root]);
     this.nodes.forEach((node, i) => this.indexOf.set(node, i));
-    this.values = Array.from({ length: batch }, (_, example) => this.nodes.map((node) => {
-      if (node.op === Op.Param) return leaves.get(node) ?? missing(node);
-      if (node.op === Op.Input || node.op === Op.DropoutMask) {
-        const data = leaves.get(node) ?? missing(node);
-        return data.subarray(example * node.size, (example + 1) * node.size);
-      }
-      return new Float64Array(node.size);
-    }));
+    this.values = Array.from({ length: batch }, (_, example) =>
+      this.nodes.map((node) => {
+        if (node.op === Op.Param) return leaves.get(node) ?? missing(node);
+        if (node.op === Op.Input || node.op === Op.DropoutMask) {
+          const data = leaves.get(node) ?? missing(node);
+          return data.subarray(example * node.size, (example + 1) * node.size);
+        }
+        return new Float64Array(node.size);
+      }),
+    );
     // Layout-only ops that keep the element order share their operand's array.
     for (const row of this.values) {
       this.nodes.forEach((node, i) => {
@@ -191,11 +211,15 @@ export class ForwardEvaluator {
         return undefined;
       case Op.Const: {
         const value = node.attrs.value!;
-        return (values) => { values[self]![0] = value; };
+        return (values) => {
+          values[self]![0] = value;
+        };
       }
       case Op.BatchSize: {
         const batch = this.batch;
-        return (values) => { values[self]![0] = batch; };
+        return (values) => {
+          values[self]![0] = batch;
+        };
       }
       case Op.BatchSum: {
         // As evaluate.ts: every example of the call holds the same value.

@@ -96,7 +96,10 @@ export interface GradientSource {
   /** Mean loss over the batch with the current dropout masks. */
   trainingLoss(batch: Readonly<Record<string, Float64Array>>): number;
   /** Its gradient with respect to the parameters and to the inputs declared { grad: true } (copies). */
-  gradient(batch: Readonly<Record<string, Float64Array>>): { params: Record<string, Float64Array>; inputs: Record<string, Float64Array> };
+  gradient(batch: Readonly<Record<string, Float64Array>>): {
+    params: Record<string, Float64Array>;
+    inputs: Record<string, Float64Array>;
+  };
   /** Draws fresh dropout masks and returns them by mask name, laid out [batch][mask size]. */
   resampleDropout(): ReadonlyMap<string, Float64Array>;
 }
@@ -123,22 +126,36 @@ const offsets = [-2, -1, 1, 2] as const;
 const weights = [1, -8, 8, -1] as const;
 
 /** Compiles an f64 trainer of the model and checks its gradient. */
-export async function checkGradients(definition: ModelDefinition, options: GradientCheckOptions = {}): Promise<GradientCheckReport> {
+export async function checkGradients(
+  definition: ModelDefinition,
+  options: GradientCheckOptions = {},
+): Promise<GradientCheckReport> {
   const traced = traceModel(definition);
   const source = await compiledSource(definition, traced, options.batch ?? 2, options.seed ?? 0);
   return checkSource(traced, source, options);
 }
 
 /** The trainer users run, compiled in f64, with a replica of its dropout masks for the kink test. */
-async function compiledSource(definition: ModelDefinition, traced: TracedModel, batch: number, seed: number): Promise<GradientSource> {
+async function compiledSource(
+  definition: ModelDefinition,
+  traced: TracedModel,
+  batch: number,
+  seed: number,
+): Promise<GradientSource> {
   const { files } = compile(definition, { batch, dtype: "f64", optimizer: "sgd" });
-  const module = await importGenerated<{ createTrainer(options: { seed: number }): CompiledTrainer }>(files[0]!.contents);
+  const module = await importGenerated<{ createTrainer(options: { seed: number }): CompiledTrainer }>(
+    files[0]!.contents,
+  );
   const trainer = module.createTrainer({ seed });
   // The generated trainer draws its masks in this order from this stream (templates/trainer.ts.tpl);
   // checkSource verifies the replica: its loss must equal the trainer's.
-  const masks = buildTrainingGraph(traced).dropoutMasks.map((m) => ({ ...m, values: new Float64Array(batch * m.shape.reduce((a, b) => a * b, 1)) }));
+  const masks = buildTrainingGraph(traced).dropoutMasks.map((m) => ({
+    ...m,
+    values: new Float64Array(batch * m.shape.reduce((a, b) => a * b, 1)),
+  }));
   const maskRandom = createRandom(seed ^ 0x5bd1e995);
-  const copy = (fields: Record<string, Float64Array>) => Object.fromEntries(Object.entries(fields).map(([name, g]) => [name, Float64Array.from(g)]));
+  const copy = (fields: Record<string, Float64Array>) =>
+    Object.fromEntries(Object.entries(fields).map(([name, g]) => [name, Float64Array.from(g)]));
   return {
     batch,
     params: trainer.params,
@@ -222,7 +239,11 @@ function relativeError(a: number, n: number, floor: number): number {
 }
 
 /** Checks `source`'s gradient of the traced model: the engine of checkGradients, for any implementation. */
-export function checkSource(traced: TracedModel, source: GradientSource, options: GradientCheckOptions = {}): GradientCheckReport {
+export function checkSource(
+  traced: TracedModel,
+  source: GradientSource,
+  options: GradientCheckOptions = {},
+): GradientCheckReport {
   const tolerance = options.tolerance ?? 1e-6;
   const seed = options.seed ?? 0;
   const points = options.points ?? 3;
@@ -231,21 +252,37 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
   const batchSize = source.batch;
   const counts = { points, elementsPerParam: perPoint, directions: directionCount, seed };
   for (const [name, value] of Object.entries(counts)) {
-    if (!Number.isInteger(value) || value < (name === "points" ? 1 : 0)) throw new GradgenError(`checkGradients: ${name} must be an integer ≥ ${name === "points" ? 1 : 0}, got ${value}.`);
+    if (!Number.isInteger(value) || value < (name === "points" ? 1 : 0))
+      throw new GradgenError(
+        `checkGradients: ${name} must be an integer ≥ ${name === "points" ? 1 : 0}, got ${value}.`,
+      );
   }
-  if (!(tolerance > 0)) throw new GradgenError(`checkGradients: the tolerance must be a positive number, got ${tolerance}.`);
+  if (!(tolerance > 0))
+    throw new GradgenError(`checkGradients: the tolerance must be a positive number, got ${tolerance}.`);
   const random = createRandom(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
   const distributions = distributionInputs(traced);
-  const batch: Record<string, Float64Array> = Object.fromEntries(traced.inputs.map((x) => [x.attrs.name!, new Float64Array(batchSize * x.size)]));
+  const batch: Record<string, Float64Array> = Object.fromEntries(
+    traced.inputs.map((x) => [x.attrs.name!, new Float64Array(batchSize * x.size)]),
+  );
   const entries = [
     ...traced.params.map((node) => ({ node, kind: "param" as const, values: source.params[node.attrs.name!]! })),
-    ...traced.inputs.filter((x) => x.attrs.wantsGrad).map((node) => ({ node, kind: "input" as const, values: batch[node.attrs.name!]! })),
+    ...traced.inputs
+      .filter((x) => x.attrs.wantsGrad)
+      .map((node) => ({ node, kind: "input" as const, values: batch[node.attrs.name!]! })),
   ];
   const tallies: Tally[] = entries.map(() => ({
-    notFinite: 0, checkedElements: new Set(), comparisons: 0, elementsSkipped: 0, worstElementError: 0, worstElementIndex: 0, worstElementPoint: 0,
-    directionsChecked: 0, directionsSkipped: 0, worstDirectionError: 0,
+    notFinite: 0,
+    checkedElements: new Set(),
+    comparisons: 0,
+    elementsSkipped: 0,
+    worstElementError: 0,
+    worstElementIndex: 0,
+    worstElementPoint: 0,
+    directionsChecked: 0,
+    directionsSkipped: 0,
+    worstDirectionError: 0,
   }));
   const initial = new Map(traced.params.map((p) => [p, Float64Array.from(source.params[p.attrs.name!]!)]));
 
@@ -268,7 +305,8 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
     const leaves = new Map<Node, Float64Array>();
     for (const p of traced.params) leaves.set(p, source.params[p.attrs.name!]!);
     for (const x of traced.inputs) leaves.set(x, batch[x.attrs.name!]!);
-    for (const node of reachableInOrder([traced.loss])) if (node.op === Op.DropoutMask) leaves.set(node, masks.get(node.attrs.name!)!);
+    for (const node of reachableInOrder([traced.loss]))
+      if (node.op === Op.DropoutMask) leaves.set(node, masks.get(node.attrs.name!)!);
     const evaluator = new ForwardEvaluator(traced.loss, batchSize, leaves);
     evaluator.evaluateAll();
     const center = source.trainingLoss(batch);
@@ -283,11 +321,18 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
       continue;
     }
     if (!(Math.abs(center - interpreted) <= 1e-8 * (1 + Math.abs(center)))) {
-      throw new Error(`internal: the gradient checker's interpreter gives the loss ${interpreted}, the trainer ${center} (model ${traced.name}, point ${point}); this is a bug in gradgen.`);
+      throw new Error(
+        `internal: the gradient checker's interpreter gives the loss ${interpreted}, the trainer ${center} (model ${traced.name}, point ${point}); this is a bug in gradgen.`,
+      );
     }
 
     /** f′ along `move` by the fourth-order stencil, or why not: a kink lies in it, or the loss is not finite there. */
-    const differentiate = (leaf: Node, example: number | undefined, h: number, move: (t: number) => void): { numeric: number; noise: number } | "kink" | "not finite" => {
+    const differentiate = (
+      leaf: Node,
+      example: number | undefined,
+      h: number,
+      move: (t: number) => void,
+    ): { numeric: number; noise: number } | "kink" | "not finite" => {
       const kinky = evaluator.hasKinksBelow(leaf);
       const branches = kinky ? evaluator.branches(leaf, example) : undefined;
       let numeric = 0;
@@ -298,7 +343,10 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
         if (kinky) {
           evaluator.update(leaf, example);
           const here = evaluator.branches(leaf, example);
-          if (!here.every((b, i) => b === branches![i])) { problem = "kink"; break; }
+          if (!here.every((b, i) => b === branches![i])) {
+            problem = "kink";
+            break;
+          }
         }
         const f = source.trainingLoss(batch);
         if (!Number.isFinite(f)) problem = "not finite";
@@ -325,7 +373,9 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
         const base = values[index]!;
         const example = entry.kind === "input" ? Math.floor(index / node.size) : undefined;
         const h = relativeStep * Math.max(1, Math.abs(base));
-        const result = differentiate(node, example, h, (t) => { values[index] = base + t; });
+        const result = differentiate(node, example, h, (t) => {
+          values[index] = base + t;
+        });
         if (typeof result === "string") {
           tally.elementsSkipped += 1;
           if (result === "not finite") tally.notFinite += 1;
@@ -334,7 +384,8 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
         tally.comparisons += 1;
         tally.checkedElements.add(index);
         const error = relativeError(gradient[index]!, result.numeric, result.noise / tolerance);
-        if (error > tally.worstElementError) Object.assign(tally, { worstElementError: error, worstElementIndex: index, worstElementPoint: point });
+        if (error > tally.worstElementError)
+          Object.assign(tally, { worstElementError: error, worstElementIndex: index, worstElementPoint: point });
       }
       for (let d = 0; d < directionCount; d++) {
         const direction = Float64Array.from({ length: size }, () => gaussian());
@@ -343,7 +394,9 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
         const base = Float64Array.from(values);
         const rms = Math.sqrt(base.reduce((s, v) => s + v * v, 0) / Math.max(1, size));
         const h = relativeStep * Math.max(1, rms);
-        const result = differentiate(node, undefined, h, (t) => { for (let i = 0; i < size; i++) values[i] = base[i]! + t * direction[i]!; });
+        const result = differentiate(node, undefined, h, (t) => {
+          for (let i = 0; i < size; i++) values[i] = base[i]! + t * direction[i]!;
+        });
         if (typeof result === "string") {
           tally.directionsSkipped += 1;
           if (result === "not finite") tally.notFinite += 1;
@@ -352,7 +405,10 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
         tally.directionsChecked += 1;
         let along = 0;
         for (let i = 0; i < size; i++) along += direction[i]! * gradient[i]!;
-        tally.worstDirectionError = Math.max(tally.worstDirectionError, relativeError(along, result.numeric, result.noise / tolerance));
+        tally.worstDirectionError = Math.max(
+          tally.worstDirectionError,
+          relativeError(along, result.numeric, result.noise / tolerance),
+        );
       }
     });
   }
@@ -387,9 +443,19 @@ export function checkSource(traced: TracedModel, source: GradientSource, options
   const skippedNotFinite = tallies.reduce((s, t) => s + t.notFinite, 0);
   const passed = results.length > 0 && results.every((r) => r.passed);
   const report = {
-    model: traced.name, tolerance, batch: batchSize, seed, points, elementsPerParam: perPoint, directions: directionCount,
-    params: results.filter((r) => r.kind === "param"), inputs: results.filter((r) => r.kind === "input"),
-    checked, skipped, skippedNotFinite, passed,
+    model: traced.name,
+    tolerance,
+    batch: batchSize,
+    seed,
+    points,
+    elementsPerParam: perPoint,
+    directions: directionCount,
+    params: results.filter((r) => r.kind === "param"),
+    inputs: results.filter((r) => r.kind === "input"),
+    checked,
+    skipped,
+    skippedNotFinite,
+    passed,
   };
   return { ...report, verdict: verdictOf(report, results) };
 }
@@ -409,8 +475,10 @@ function verdictOf(report: Omit<GradientCheckReport, "verdict">, results: readon
     const names = failed.map((r) => r.name).join(", ");
     const custom = [...new Set(failed.flatMap((r) => r.customRules))];
     if (custom.length > 0) {
-      return `${model}: the gradient of ${names} differs from central differences by more than ${tolerance}, and it flows through the customGradient rule${custom.length > 1 ? "s" : ""} ${custom.join(", ")}: ` +
-        `the custom rule disagrees with the derivative of its function (check what it returns for each input).`;
+      return (
+        `${model}: the gradient of ${names} differs from central differences by more than ${tolerance}, and it flows through the customGradient rule${custom.length > 1 ? "s" : ""} ${custom.join(", ")}: ` +
+        `the custom rule disagrees with the derivative of its function (check what it returns for each input).`
+      );
     }
     return `${model}: gradients differ from central differences by more than ${tolerance}; a derivative rule is wrong for the entries marked FAILED (${names}). This is a bug in gradgen: please report it with the model.`;
   }
@@ -419,14 +487,25 @@ function verdictOf(report: Omit<GradientCheckReport, "verdict">, results: readon
     return `${model}: nothing could be checked for ${unchecked.map((r) => r.name).join(", ")}: at every point a kink lay within the step or the loss was not finite. Try other points with --seed, or more with --points.`;
   }
   const onKinks = report.skipped - report.skippedNotFinite;
-  const skipNote = (onKinks > 0 ? `; ${onKinks} skipped where a kink lay within the step` : "") +
+  const skipNote =
+    (onKinks > 0 ? `; ${onKinks} skipped where a kink lay within the step` : "") +
     (report.skippedNotFinite > 0 ? `; ${report.skippedNotFinite} skipped where the loss was not finite` : "");
   return `${model}: gradients agree with central differences (tolerance ${tolerance}): ${report.checked} comparisons${skipNote}.`;
 }
 
 /** Multi-index of a flat element, with the example first for inputs. */
 function formatIndex(entry: EntryCheck, flat: number): string {
-  const shape = entry.kind === "input" ? [entry.size / Math.max(1, entry.shape.reduce((a, b) => a * b, 1)), ...entry.shape] : entry.shape;
+  const shape =
+    entry.kind === "input"
+      ? [
+          entry.size /
+            Math.max(
+              1,
+              entry.shape.reduce((a, b) => a * b, 1),
+            ),
+          ...entry.shape,
+        ]
+      : entry.shape;
   const index: number[] = [];
   for (let i = shape.length - 1; i >= 0; i--) {
     index.unshift(flat % shape[i]!);
@@ -450,9 +529,14 @@ export function formatReport(report: GradientCheckReport): string {
   ]);
   const header = ["entry", "elements", "skipped", "worst error", "at", "directions", "worst error", ""];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const perturbed = report.points - 1;
-  const how = `checked at ${report.points} point${report.points === 1 ? "" : "s"} (the initial parameters${perturbed > 0 ? ` and ${perturbed} random perturbation${perturbed === 1 ? "" : "s"} of them` : ""}; seed ${report.seed}, batch ${report.batch}): ` +
+  const how =
+    `checked at ${report.points} point${report.points === 1 ? "" : "s"} (the initial parameters${perturbed > 0 ? ` and ${perturbed} random perturbation${perturbed === 1 ? "" : "s"} of them` : ""}; seed ${report.seed}, batch ${report.batch}): ` +
     `up to ${report.elementsPerParam} elements and ${report.directions} random directions per entry at each point, fourth-order central differences in f64, step ε^(1/5)·max(1, |θ|); ` +
     `"skipped" counts element comparisons not made because a kink (relu, max, abs…) lay within the step or the loss was not finite there.`;
   const table = rows.length > 0 ? [line(header), ...rows.map(line)] : [];

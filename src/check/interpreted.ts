@@ -11,13 +11,20 @@ import { reachableInOrder } from "../ir/graph.js";
 import { buildTrainingGraph } from "../pipeline.js";
 import { createRandom } from "../random.js";
 import { ForwardEvaluator } from "./forward.js";
-import { checkSource, type GradientCheckOptions, type GradientCheckReport, type GradientSource } from "./gradient-check.js";
+import {
+  checkSource,
+  type GradientCheckOptions,
+  type GradientCheckReport,
+  type GradientSource,
+} from "./gradient-check.js";
 
 /** A GradientSource over the IR: parameters drawn uniformly from (−1, 1), dropout masks drawn here. */
 function interpretedSource(traced: TracedModel, batch: number, seed: number): GradientSource {
   const graph = buildTrainingGraph(traced);
   const random = createRandom(seed ^ 0x2545f491);
-  const params = Object.fromEntries(traced.params.map((p) => [p.attrs.name!, Float64Array.from({ length: p.size }, () => 2 * random() - 1)]));
+  const params = Object.fromEntries(
+    traced.params.map((p) => [p.attrs.name!, Float64Array.from({ length: p.size }, () => 2 * random() - 1)]),
+  );
   const maskNodes = reachableInOrder([traced.loss]).filter((node) => node.op === Op.DropoutMask);
   const masks = new Map(maskNodes.map((m) => [m.attrs.name!, new Float64Array(batch * m.size)]));
   const gradInputs = graph.inputGrads;
@@ -35,7 +42,8 @@ function interpretedSource(traced: TracedModel, batch: number, seed: number): Gr
     batch,
     params,
     trainingLoss(data) {
-      if (forward?.data !== data) forward = { data, evaluator: new ForwardEvaluator(traced.loss, batch, leavesOf(data)) };
+      if (forward?.data !== data)
+        forward = { data, evaluator: new ForwardEvaluator(traced.loss, batch, leavesOf(data)) };
       forward.evaluator.evaluateAll();
       return forward.evaluator.meanRoot();
     },
@@ -48,11 +56,29 @@ function interpretedSource(traced: TracedModel, batch: number, seed: number): Gr
       const all = leavesOf(data);
       for (let e = 0; e < batch; e++) {
         const leaves = new Map<Node, ArrayLike<number>>();
-        for (const [node, values] of all) leaves.set(node, node.op === Op.Param ? values : values.subarray(e * node.size, (e + 1) * node.size));
+        for (const [node, values] of all)
+          leaves.set(node, node.op === Op.Param ? values : values.subarray(e * node.size, (e + 1) * node.size));
         // The training graph's masks and inputs are the traced ones (passes keep leaves).
-        const values = evaluate([...graph.paramGrads, ...gradInputs.map((g) => g.node)], withGraphLeaves(graph.paramGrads, gradInputs.map((g) => g.node), leaves), 1);
-        traced.params.forEach((p, i) => values[i]!.forEach((v, k) => { result.params[p.attrs.name!]![k]! += v / batch; }));
-        gradInputs.forEach(({ name, node }, i) => result.inputs[name]!.set(values[traced.params.length + i]!.map((v) => v / batch), e * node.size));
+        const values = evaluate(
+          [...graph.paramGrads, ...gradInputs.map((g) => g.node)],
+          withGraphLeaves(
+            graph.paramGrads,
+            gradInputs.map((g) => g.node),
+            leaves,
+          ),
+          1,
+        );
+        traced.params.forEach((p, i) =>
+          values[i]!.forEach((v, k) => {
+            result.params[p.attrs.name!]![k]! += v / batch;
+          }),
+        );
+        gradInputs.forEach(({ name, node }, i) =>
+          result.inputs[name]!.set(
+            values[traced.params.length + i]!.map((v) => v / batch),
+            e * node.size,
+          ),
+        );
       }
       return result;
     },
@@ -68,12 +94,19 @@ function interpretedSource(traced: TracedModel, batch: number, seed: number): Gr
 }
 
 /** Leaves for the training graph's roots: the traced leaves it still reads. */
-function withGraphLeaves(paramGrads: readonly Node[], inputGrads: readonly Node[], leaves: ReadonlyMap<Node, ArrayLike<number>>): Map<Node, ArrayLike<number>> {
+function withGraphLeaves(
+  paramGrads: readonly Node[],
+  inputGrads: readonly Node[],
+  leaves: ReadonlyMap<Node, ArrayLike<number>>,
+): Map<Node, ArrayLike<number>> {
   const result = new Map<Node, ArrayLike<number>>();
   for (const node of reachableInOrder([...paramGrads, ...inputGrads])) {
     if (node.op === Op.Input || node.op === Op.Param || node.op === Op.DropoutMask) {
       const values = leaves.get(node);
-      if (!values) throw new Error(`internal: the training graph reads ${node.op} "${node.attrs.name}", which the traced model does not have`);
+      if (!values)
+        throw new Error(
+          `internal: the training graph reads ${node.op} "${node.attrs.name}", which the traced model does not have`,
+        );
       result.set(node, values);
     }
   }
@@ -81,7 +114,10 @@ function withGraphLeaves(paramGrads: readonly Node[], inputGrads: readonly Node[
 }
 
 /** checkGradients without code generation: the training graph interpreted against central differences. */
-export function checkGradientsInterpreted(definition: ModelDefinition | TracedModel, options: GradientCheckOptions = {}): GradientCheckReport {
+export function checkGradientsInterpreted(
+  definition: ModelDefinition | TracedModel,
+  options: GradientCheckOptions = {},
+): GradientCheckReport {
   const traced = "build" in definition ? traceModel(definition) : definition;
   return checkSource(traced, interpretedSource(traced, options.batch ?? 2, options.seed ?? 0), options);
 }

@@ -26,8 +26,13 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
       process.stdout.write(`${checkUsage}\n`);
       return 0;
     }
-    if (!arg.startsWith("-")) { files.push(arg); continue; }
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    if (!arg.startsWith("-")) {
+      files.push(arg);
+      continue;
+    }
+    const [flag, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     const value = inline ?? args[++i];
     const number = Number(value);
     const valid = value !== undefined && value.trim() !== "" && Number.isFinite(number);
@@ -36,11 +41,18 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
     else if (flag === "--seed" && valid && Number.isInteger(number) && number >= 0) options.seed = number;
     else if (flag === "--points" && valid && Number.isInteger(number) && number > 0) options.points = number;
     else if (["--tol", "--batch", "--seed", "--points"].includes(flag)) {
-      const expected = flag === "--tol" ? "a positive number" : flag === "--seed" ? "an integer ≥ 0" : "a positive integer";
-      throw new GradgenError(`${flag} expects ${expected}, got ${JSON.stringify(value ?? "")}; e.g. ${flag} ${flag === "--tol" ? "1e-6" : flag === "--points" ? "3" : "2"}.`);
-    } else throw new GradgenError(`unknown option ${flag}; the options of check are --tol, --batch, --seed and --points (run \`gradgen check --help\`).`);
+      const expected =
+        flag === "--tol" ? "a positive number" : flag === "--seed" ? "an integer ≥ 0" : "a positive integer";
+      throw new GradgenError(
+        `${flag} expects ${expected}, got ${JSON.stringify(value ?? "")}; e.g. ${flag} ${flag === "--tol" ? "1e-6" : flag === "--points" ? "3" : "2"}.`,
+      );
+    } else
+      throw new GradgenError(
+        `unknown option ${flag}; the options of check are --tol, --batch, --seed and --points (run \`gradgen check --help\`).`,
+      );
   }
-  if (files.length === 0) throw new GradgenError(`no model file given; e.g. gradgen check model.ts (run \`gradgen check --help\`).`);
+  if (files.length === 0)
+    throw new GradgenError(`no model file given; e.g. gradgen check model.ts (run \`gradgen check --help\`).`);
   let passed = true;
   for (const file of files) {
     const definition = await loadModel(file);

@@ -27,24 +27,46 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
   let format: Format = "text";
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    if (!flag.startsWith("-")) { files.push(arg); continue; }
-    if (flag !== "--wrt" && flag !== "--format") throw new GradgenError(`unknown option ${flag}; the options of inspect are --wrt and --format (run \`gradgen inspect --help\`).`);
+    const [flag, inline] =
+      arg.startsWith("--") && arg.includes("=")
+        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+        : [arg, undefined];
+    if (!flag.startsWith("-")) {
+      files.push(arg);
+      continue;
+    }
+    if (flag !== "--wrt" && flag !== "--format")
+      throw new GradgenError(
+        `unknown option ${flag}; the options of inspect are --wrt and --format (run \`gradgen inspect --help\`).`,
+      );
     const value = inline ?? args[++i];
-    if (value === undefined || value.startsWith("--")) throw new GradgenError(`option ${flag} needs a value, e.g. ${flag === "--wrt" ? "--wrt W1" : "--format tex"}.`);
-    if (flag === "--wrt") wrt.push(...value.split(",").map((s) => s.trim()).filter(Boolean));
+    if (value === undefined || value.startsWith("--"))
+      throw new GradgenError(`option ${flag} needs a value, e.g. ${flag === "--wrt" ? "--wrt W1" : "--format tex"}.`);
+    if (flag === "--wrt")
+      wrt.push(
+        ...value
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
     else {
-      if (!(formats as readonly string[]).includes(value)) throw new GradgenError(`--format expects one of ${formats.join(", ")}, got ${JSON.stringify(value)}.`);
+      if (!(formats as readonly string[]).includes(value))
+        throw new GradgenError(`--format expects one of ${formats.join(", ")}, got ${JSON.stringify(value)}.`);
       format = value as Format;
     }
   }
-  if (files.length !== 1) throw new GradgenError(`inspect takes one model file, e.g. gradgen inspect examples/xor.ts (got ${files.length}).`);
+  if (files.length !== 1)
+    throw new GradgenError(`inspect takes one model file, e.g. gradgen inspect examples/xor.ts (got ${files.length}).`);
   const definition = await loadModel(files[0]!);
   const inspection = asUserErrors(definition, files[0]!, () => inspectModel(traceModel(definition), { wrt }));
-  const output = format === "text" ? inspection.toText({ shapes: true })
-    : format === "tex" ? inspection.toTex()
-      : format === "svg" ? inspection.graph.toSVG()
-        : inspection.graph.toDot();
+  const output =
+    format === "text"
+      ? inspection.toText({ shapes: true })
+      : format === "tex"
+        ? inspection.toTex()
+        : format === "svg"
+          ? inspection.graph.toSVG()
+          : inspection.graph.toDot();
   process.stdout.write(`${output}\n`);
   return 0;
 }

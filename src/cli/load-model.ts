@@ -33,7 +33,10 @@ export async function importTypeScript(file: string, what = "model file"): Promi
 }
 
 /** The same, with the absolute paths of the local files the bundle read (the file and its relative imports). */
-async function importTypeScriptWithSources(file: string, what: string): Promise<{ module: Record<string, unknown>; sources: string[] }> {
+async function importTypeScriptWithSources(
+  file: string,
+  what: string,
+): Promise<{ module: Record<string, unknown>; sources: string[] }> {
   const absolute = path.resolve(file);
   if (!existsSync(absolute)) {
     throw new GradgenError(`${what} ${file} does not exist. Check the path (it is resolved from ${process.cwd()}).`);
@@ -57,13 +60,20 @@ async function importTypeScriptWithSources(file: string, what: string): Promise<
       sourcemap: "inline",
       metafile: true,
       logLevel: "silent",
-      plugins: [{
-        name: "gradgen-self",
-        setup(b) {
-          b.onResolve({ filter: /^gradgen:model-entry$/ }, ({ kind }) => (kind === "entry-point" ? { path: absolute } : undefined));
-          b.onResolve({ filter: /^gradgen(\/(train|data|parallel))?$/ }, ({ path: specifier }) => ({ path: pathToFileURL(entryOf(specifier)).href, external: true }));
+      plugins: [
+        {
+          name: "gradgen-self",
+          setup(b) {
+            b.onResolve({ filter: /^gradgen:model-entry$/ }, ({ kind }) =>
+              kind === "entry-point" ? { path: absolute } : undefined,
+            );
+            b.onResolve({ filter: /^gradgen(\/(train|data|parallel))?$/ }, ({ path: specifier }) => ({
+              path: pathToFileURL(entryOf(specifier)).href,
+              external: true,
+            }));
+          },
         },
-      }],
+      ],
     });
     code = result.outputFiles[0]!.text;
     sources = Object.keys(result.metafile.inputs).map((input) => path.resolve(input)); // relative to the working directory
@@ -71,9 +81,16 @@ async function importTypeScriptWithSources(file: string, what: string): Promise<
     const first = (error as { errors?: EsbuildMessage[] }).errors?.[0];
     if (!first) throw error;
     const where: SourceLocation | undefined = first.location
-      ? { file: path.relative(process.cwd(), path.resolve(first.location.file)), line: first.location.line, column: first.location.column + 1 }
+      ? {
+          file: path.relative(process.cwd(), path.resolve(first.location.file)),
+          line: first.location.line,
+          column: first.location.column + 1,
+        }
       : undefined;
-    throw new GradgenError(`cannot load the ${what}: ${first.text}${first.location ? ` (in \`${first.location.lineText.trim()}\`)` : ""}. Fix the TypeScript syntax or the import.`, where);
+    throw new GradgenError(
+      `cannot load the ${what}: ${first.text}${first.location ? ` (in \`${first.location.lineText.trim()}\`)` : ""}. Fix the TypeScript syntax or the import.`,
+      where,
+    );
   }
 
   process.setSourceMapsEnabled(true);
@@ -85,10 +102,15 @@ async function importTypeScriptWithSources(file: string, what: string): Promise<
     if (error instanceof GradgenError) throw error;
     if (!(error instanceof Error)) {
       // Not an Error: no stack, so no line; name the file instead.
-      throw new GradgenError(`the ${what} ${file} threw ${describeThrown(error)} while loading (a thrown value that is not an Error carries no line; throw new Error(...) to get it). Fix the code that throws it.`);
+      throw new GradgenError(
+        `the ${what} ${file} threw ${describeThrown(error)} while loading (a thrown value that is not an Error carries no line; throw new Error(...) to get it). Fix the code that throws it.`,
+      );
     }
     const location = locationFromStack(error.stack);
-    throw new GradgenError(`the ${what} ${location ? "" : `${file} `}threw while loading: ${error.message}. Fix the code at that line.`, location);
+    throw new GradgenError(
+      `the ${what} ${location ? "" : `${file} `}threw while loading: ${error.message}. Fix the code at that line.`,
+      location,
+    );
   } finally {
     rmSync(temporary, { force: true });
   }
@@ -104,7 +126,9 @@ export async function loadModelWithSources(file: string): Promise<{ definition: 
   const { module, sources } = await importTypeScriptWithSources(file, "model file");
   const definition = module.default;
   if (!isModelDefinition(definition)) {
-    throw new GradgenError(`${file} has no default-exported model. End the file with \`export default model("name", ({ input, param }) => { ...; return { loss }; });\` (model is imported from "gradgen").`);
+    throw new GradgenError(
+      `${file} has no default-exported model. End the file with \`export default model("name", ({ input, param }) => { ...; return { loss }; });\` (model is imported from "gradgen").`,
+    );
   }
   return { definition, sources };
 }

@@ -13,7 +13,11 @@ export function asUserErrors<T>(definition: ModelDefinition, file: string, run: 
   }
 }
 
-export async function asUserErrorsAsync<T>(definition: ModelDefinition, file: string, run: () => Promise<T>): Promise<T> {
+export async function asUserErrorsAsync<T>(
+  definition: ModelDefinition,
+  file: string,
+  run: () => Promise<T>,
+): Promise<T> {
   try {
     return await run();
   } catch (error) {
@@ -29,12 +33,22 @@ function userError(definition: ModelDefinition, file: string, error: unknown): u
     // gradgen throws only Errors, so anything else (a string, a number, a plain object) came from the
     // model's own code. It carries no stack, so the best line we have is the model's declaration.
     const location = locationFromStack(stackOf(error));
-    if (location) return new GradgenError(`model "${definition.name}" in ${file} threw ${describeThrown(error)} while being traced. ${advice}`, location);
-    return new GradgenError(`model "${definition.name}" in ${file} threw ${describeThrown(error)} while being traced. A thrown value that is not an Error carries no line, so this points at the model's declaration: find the throw in the model's code, or throw new Error(...) to see its line.`, definition.origin);
+    if (location)
+      return new GradgenError(
+        `model "${definition.name}" in ${file} threw ${describeThrown(error)} while being traced. ${advice}`,
+        location,
+      );
+    return new GradgenError(
+      `model "${definition.name}" in ${file} threw ${describeThrown(error)} while being traced. A thrown value that is not an Error carries no line, so this points at the model's declaration: find the throw in the model's code, or throw new Error(...) to see its line.`,
+      definition.origin,
+    );
   }
   const location = locationFromStack(error.stack);
   if (!location) return error;
-  return new GradgenError(`model "${definition.name}" in ${file} threw while being traced: ${error.message}. ${advice}`, location);
+  return new GradgenError(
+    `model "${definition.name}" in ${file} threw while being traced: ${error.message}. ${advice}`,
+    location,
+  );
 }
 
 function stackOf(value: unknown): string | undefined {
@@ -47,7 +61,12 @@ export function describeThrown(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   let text: string;
   try {
-    text = typeof value === "string" ? JSON.stringify(value) : typeof value === "object" ? JSON.stringify(value) ?? String(value) : String(value);
+    text =
+      typeof value === "string"
+        ? JSON.stringify(value)
+        : typeof value === "object"
+          ? (JSON.stringify(value) ?? String(value))
+          : String(value);
   } catch {
     text = Object.prototype.toString.call(value); // a cycle, a BigInt inside
   }

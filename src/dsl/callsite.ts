@@ -15,7 +15,8 @@ export function locationFromStack(stack: string | undefined): SourceLocation | u
     if (!match) continue;
     let file = match[1]!;
     if (file.startsWith("file://")) file = fileURLToPath(file);
-    if (file.startsWith("node:") || !path.isAbsolute(file) || file.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    if (file.startsWith("node:") || !path.isAbsolute(file) || file.includes(`${path.sep}node_modules${path.sep}`))
+      continue;
     if (ownCode.some((prefix) => file.startsWith(prefix))) continue;
     return { file: path.relative(process.cwd(), file) || file, line: Number(match[2]), column: Number(match[3]) };
   }

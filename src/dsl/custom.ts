@@ -28,7 +28,10 @@ export function customGradient(
     const value = f(...inputs);
     const key = nextCustomRuleKey(name);
     customRules.register(key, ({ inputs: nodes, out, adjoint }) =>
-      rule({ inputs: nodes.map((n) => new Tensor(n)), output: new Tensor(out), adjoint: new Tensor(adjoint) }).map((t) => t.node));
+      rule({ inputs: nodes.map((n) => new Tensor(n)), output: new Tensor(out), adjoint: new Tensor(adjoint) }).map(
+        (t) => t.node,
+      ),
+    );
     return traced(() => makeNode(Op.CustomGradient, [value.node, ...inputs.map((x) => x.node)], { rule: key }));
   };
 }

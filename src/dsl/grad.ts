@@ -14,9 +14,18 @@ export function grad<const W extends readonly Tensor[]>(f: Tensor, wrt: W): { -r
 export function grad(f: Tensor, wrt: Tensor | readonly Tensor[]): Tensor | Tensor[] {
   const list = wrt instanceof Tensor ? [wrt] : [...wrt];
   if (f.shape.length !== 0) {
-    return traced(() => { throw new GradgenError(`grad: f must be a scalar (per example), got shape ${formatShape(f.shape)}; sum or average it first.`); });
+    return traced(() => {
+      throw new GradgenError(
+        `grad: f must be a scalar (per example), got shape ${formatShape(f.shape)}; sum or average it first.`,
+      );
+    });
   }
-  const results = gradients(f.node, list.map((w) => w.node), undefined, inheritOrigin).map((node) => traced(() => node));
+  const results = gradients(
+    f.node,
+    list.map((w) => w.node),
+    undefined,
+    inheritOrigin,
+  ).map((node) => traced(() => node));
   results.forEach((g, i) => recordGradient(g.node, f.node, list[i]!.node));
   return wrt instanceof Tensor ? results[0]! : results;
 }

@@ -70,18 +70,30 @@ const windowsDeviceName = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i;
 export function newDropoutMask(shape: Shape, dropProbability: number): Node {
   const trace = activeTrace();
   if (!trace) {
-    throw new GradgenError(`nn.dropout can only be used inside a model(...) definition, where training steps draw its masks.`);
+    throw new GradgenError(
+      `nn.dropout can only be used inside a model(...) definition, where training steps draw its masks.`,
+    );
   }
   return makeNode(Op.DropoutMask, [], { name: `dropout${trace.dropoutMasks++}`, shape: [...shape], dropProbability });
 }
 
-export function model(name: string, build: (builder: ModelBuilder) => ModelResult, options: ModelOptions = {}): ModelDefinition {
+export function model(
+  name: string,
+  build: (builder: ModelBuilder) => ModelResult,
+  options: ModelOptions = {},
+): ModelDefinition {
   const origin = callerLocation();
   if (typeof name !== "string" || !identifier.test(name)) {
-    throw new GradgenError(`model name ${JSON.stringify(name)} is not an identifier; it names the generated file, so use letters, digits, _ and $ (not starting with a digit), e.g. "mlp".`, origin);
+    throw new GradgenError(
+      `model name ${JSON.stringify(name)} is not an identifier; it names the generated file, so use letters, digits, _ and $ (not starting with a digit), e.g. "mlp".`,
+      origin,
+    );
   }
   if (windowsDeviceName.test(name)) {
-    throw new GradgenError(`model name ${JSON.stringify(name)} names the generated file ${name}.ts, which Windows cannot create (${name.toUpperCase()} is a device name there); choose another name, e.g. "${name}Model".`, origin);
+    throw new GradgenError(
+      `model name ${JSON.stringify(name)} names the generated file ${name}.ts, which Windows cannot create (${name.toUpperCase()} is a device name there); choose another name, e.g. "${name}Model".`,
+      origin,
+    );
   }
   if (options.optimizer !== undefined) {
     try {
@@ -92,11 +104,21 @@ export function model(name: string, build: (builder: ModelBuilder) => ModelResul
       throw error;
     }
   }
-  return Object.freeze(Object.assign(Object.create(definitionDisplay) as object, { kind: "gradgen.model" as const, name, build, options, origin }));
+  return Object.freeze(
+    Object.assign(Object.create(definitionDisplay) as object, {
+      kind: "gradgen.model" as const,
+      name,
+      build,
+      options,
+      origin,
+    }),
+  );
 }
 
 type MimeBundle = Readonly<Record<string, string | undefined>>;
-interface ModelView { toMimeBundle(): MimeBundle }
+interface ModelView {
+  toMimeBundle(): MimeBundle;
+}
 
 // How a definition shows in a notebook (its equations) or on a console. src/inspect/model.ts sets
 // it, so the compile path does not load the printer.
@@ -124,7 +146,9 @@ const definitionDisplay = {
   [Symbol.for("nodejs.util.inspect.custom")](this: ModelDefinition, ...args: unknown[]): string {
     const view = viewOrProblem(this);
     if (typeof view === "string") return view;
-    const custom = (view as unknown as Record<symbol, (...a: unknown[]) => string>)[Symbol.for("nodejs.util.inspect.custom")]!;
+    const custom = (view as unknown as Record<symbol, (...a: unknown[]) => string>)[
+      Symbol.for("nodejs.util.inspect.custom")
+    ]!;
     return custom.apply(view, args);
   },
 };
@@ -135,7 +159,10 @@ export function isModelDefinition(value: unknown): value is ModelDefinition {
 
 function checkShape(what: string, name: string, shape: Shape, location: SourceLocation | undefined): void {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new GradgenError(`${what} "${name}": shape ${JSON.stringify(shape)} must be an array of positive integers, e.g. [784] or [784, 128] ([] for a scalar).`, location);
+    throw new GradgenError(
+      `${what} "${name}": shape ${JSON.stringify(shape)} must be an array of positive integers, e.g. [784] or [784, 128] ([] for a scalar).`,
+      location,
+    );
   }
 }
 
@@ -147,11 +174,17 @@ export function traceModel(definition: ModelDefinition): TracedModel {
   function declare(what: string, name: string, shape: Shape): SourceLocation | undefined {
     const location = callerLocation();
     if (typeof name !== "string" || !identifier.test(name)) {
-      throw new GradgenError(`${what} name ${JSON.stringify(name)} is not an identifier; use letters, digits, _ and $ (not starting with a digit), e.g. "x" or "W1".`, location);
+      throw new GradgenError(
+        `${what} name ${JSON.stringify(name)} is not an identifier; use letters, digits, _ and $ (not starting with a digit), e.g. "x" or "W1".`,
+        location,
+      );
     }
     if (declared.has(name)) {
       const first = declared.get(name);
-      throw new GradgenError(`${what} "${name}" is declared twice${first ? ` (first at ${first.file}:${first.line})` : ""}; every input and parameter needs its own name.`, location);
+      throw new GradgenError(
+        `${what} "${name}" is declared twice${first ? ` (first at ${first.file}:${first.line})` : ""}; every input and parameter needs its own name.`,
+        location,
+      );
     }
     checkShape(what, name, shape, location);
     declared.set(name, location);
@@ -182,24 +215,42 @@ export function traceModel(definition: ModelDefinition): TracedModel {
   const result = withTrace(trace, () => definition.build(builder));
   const where = definition.origin;
   if (!result || !(result.loss instanceof Tensor)) {
-    throw new GradgenError(`model "${definition.name}" must return { loss, outputs? } where loss is a tensor (for example nn.halfSquaredError(y, t)).`, where);
+    throw new GradgenError(
+      `model "${definition.name}" must return { loss, outputs? } where loss is a tensor (for example nn.halfSquaredError(y, t)).`,
+      where,
+    );
   }
   if (result.loss.shape.length !== 0) {
-    throw new GradgenError(`model "${definition.name}": the loss must be a scalar per example, but it has shape ${formatShape(result.loss.shape)}; reduce it with .sum() or .mean().`, result.loss.node.origin ?? where);
+    throw new GradgenError(
+      `model "${definition.name}": the loss must be a scalar per example, but it has shape ${formatShape(result.loss.shape)}; reduce it with .sum() or .mean().`,
+      result.loss.node.origin ?? where,
+    );
   }
   if (!result.loss.node.batched) {
-    throw new GradgenError(`model "${definition.name}": the loss does not depend on any input, so there is nothing to average over the batch.`, result.loss.node.origin ?? where);
+    throw new GradgenError(
+      `model "${definition.name}": the loss does not depend on any input, so there is nothing to average over the batch.`,
+      result.loss.node.origin ?? where,
+    );
   }
   const outputsPrototype: unknown = result.outputs == null ? null : Object.getPrototypeOf(result.outputs);
   if (outputsPrototype !== Object.prototype && outputsPrototype !== null) {
-    throw new GradgenError(`model "${definition.name}": outputs must be a plain object of named tensors (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for an output of that name).`, where);
+    throw new GradgenError(
+      `model "${definition.name}": outputs must be a plain object of named tensors (in an object literal, \`__proto__: …\` sets the prototype; write ["__proto__"]: … for an output of that name).`,
+      where,
+    );
   }
   const outputs = Object.entries(result.outputs ?? {}).map(([name, tensor]) => {
     if (!identifier.test(name) || !(tensor instanceof Tensor)) {
-      throw new GradgenError(`model "${definition.name}": output "${name}" must be a tensor with an identifier name.`, where);
+      throw new GradgenError(
+        `model "${definition.name}": output "${name}" must be a tensor with an identifier name.`,
+        where,
+      );
     }
     if (declared.has(name)) {
-      throw new GradgenError(`model "${definition.name}": output "${name}" has the name of an input or parameter; give it its own name.`, where);
+      throw new GradgenError(
+        `model "${definition.name}": output "${name}" has the name of an input or parameter; give it its own name.`,
+        where,
+      );
     }
     return { name, node: tensor.node };
   });

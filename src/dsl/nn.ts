@@ -24,7 +24,9 @@ function requireVectorLike(name: string, x: Node): void {
 
 function requireSameShape(name: string, y: Node, t: Node): void {
   if (!sameShape(y.shape, t.shape)) {
-    throw new GradgenError(`${name}: prediction ${formatShape(y.shape)} and target ${formatShape(t.shape)} must have the same shape.`);
+    throw new GradgenError(
+      `${name}: prediction ${formatShape(y.shape)} and target ${formatShape(t.shape)} must have the same shape.`,
+    );
   }
 }
 
@@ -75,44 +77,74 @@ export const nn = {
       return ir.max(grouped, [grouped.shape.length - 1]);
     }),
   /** Softmax over the last axis: e^(x − logΣeˣ), stable for any x. */
-  softmax: (x: Tensor): Tensor => traced(() => { requireVectorLike("softmax", x.node); return ir.exp(ir.sub(x.node, logSumExpKept(x.node))); }),
-  logSoftmax: (x: Tensor): Tensor => traced(() => { requireVectorLike("logSoftmax", x.node); return ir.sub(x.node, logSumExpKept(x.node)); }),
+  softmax: (x: Tensor): Tensor =>
+    traced(() => {
+      requireVectorLike("softmax", x.node);
+      return ir.exp(ir.sub(x.node, logSumExpKept(x.node)));
+    }),
+  logSoftmax: (x: Tensor): Tensor =>
+    traced(() => {
+      requireVectorLike("logSoftmax", x.node);
+      return ir.sub(x.node, logSumExpKept(x.node));
+    }),
   /** log Σ eˣ over the last axis, stable. */
-  logSumExp: (x: Tensor): Tensor => traced(() => { requireVectorLike("logSumExp", x.node); return ir.logSumExp(x.node); }),
+  logSumExp: (x: Tensor): Tensor =>
+    traced(() => {
+      requireVectorLike("logSumExp", x.node);
+      return ir.logSumExp(x.node);
+    }),
   /** Elementwise max; tied expressions share the gradient equally, and against a number x gets 0 at the tie (as relu). */
-  maximum: (a: TensorLike, b: TensorLike): Tensor => traced(() => ir.maximum(nodeOf(a, "nn.maximum", "a", bound), nodeOf(b, "nn.maximum", "b", bound))),
+  maximum: (a: TensorLike, b: TensorLike): Tensor =>
+    traced(() => ir.maximum(nodeOf(a, "nn.maximum", "a", bound), nodeOf(b, "nn.maximum", "b", bound))),
   /**
    * Inverted dropout: during training steps each unit is kept with probability 1 − p and scaled by
    * 1/(1 − p), with a fresh mask per step; loss() and predict() see the identity.
    */
   dropout: (x: Tensor, p: number): Tensor =>
     traced(() => {
-      if (typeof p !== "number" || !(p >= 0 && p < 1)) throw new GradgenError(`nn.dropout: p must be a probability in [0, 1), got ${describeValue(p)}.`);
+      if (typeof p !== "number" || !(p >= 0 && p < 1))
+        throw new GradgenError(`nn.dropout: p must be a probability in [0, 1), got ${describeValue(p)}.`);
       return p === 0 ? x.node : ir.mul(x.node, newDropoutMask(x.node.shape, p));
     }),
   /** Elementwise min, with maximum's conventions at ties. */
-  minimum: (a: TensorLike, b: TensorLike): Tensor => traced(() => ir.minimum(nodeOf(a, "nn.minimum", "a", bound), nodeOf(b, "nn.minimum", "b", bound))),
+  minimum: (a: TensorLike, b: TensorLike): Tensor =>
+    traced(() => ir.minimum(nodeOf(a, "nn.minimum", "a", bound), nodeOf(b, "nn.minimum", "b", bound))),
 
   // Losses: one value per example; the trainer averages them over the batch.
 
   /** ½ Σ (y − t)² */
   halfSquaredError: (y: Tensor, t: Tensor): Tensor =>
-    traced(() => { requireSameShape("halfSquaredError", y.node, t.node); return ir.mul(0.5, ir.sum(ir.powConst(ir.sub(y.node, t.node), 2))); }),
+    traced(() => {
+      requireSameShape("halfSquaredError", y.node, t.node);
+      return ir.mul(0.5, ir.sum(ir.powConst(ir.sub(y.node, t.node), 2)));
+    }),
   /** mean over elements of (y − t)² */
   mse: (y: Tensor, t: Tensor): Tensor =>
-    traced(() => { requireSameShape("mse", y.node, t.node); return ir.div(ir.sum(ir.powConst(ir.sub(y.node, t.node), 2)), y.node.size); }),
+    traced(() => {
+      requireSameShape("mse", y.node, t.node);
+      return ir.div(ir.sum(ir.powConst(ir.sub(y.node, t.node), 2)), y.node.size);
+    }),
   /**
    * −Σ y·log softmax(z) over the last axis, fused and stable. As in TensorFlow, the targets are
    * distributions over the last axis (one-hot or smoothed), and the gradient is softmax(z) − y.
    */
   softmaxCrossEntropy: (logits: Tensor, onehot: Tensor): Tensor =>
-    traced(() => { requireSameShape("softmaxCrossEntropy", logits.node, onehot.node); return ir.softmaxCrossEntropy(logits.node, onehot.node); }),
+    traced(() => {
+      requireSameShape("softmaxCrossEntropy", logits.node, onehot.node);
+      return ir.softmaxCrossEntropy(logits.node, onehot.node);
+    }),
   /** Binary cross-entropy from logits: Σ softplus(z) − z·y, stable; its gradient is σ(z) − y. */
   sigmoidCrossEntropy: (logits: Tensor, y: Tensor): Tensor =>
-    traced(() => { requireSameShape("sigmoidCrossEntropy", logits.node, y.node); return ir.sum(ir.sub(ir.softplus(logits.node), ir.mul(logits.node, y.node))); }),
+    traced(() => {
+      requireSameShape("sigmoidCrossEntropy", logits.node, y.node);
+      return ir.sum(ir.sub(ir.softplus(logits.node), ir.mul(logits.node, y.node)));
+    }),
   /** −Σ y·log p */
   crossEntropy: (p: Tensor, y: Tensor): Tensor =>
-    traced(() => { requireSameShape("crossEntropy", p.node, y.node); return ir.neg(ir.sum(ir.mul(y.node, ir.log(p.node)))); }),
+    traced(() => {
+      requireSameShape("crossEntropy", p.node, y.node);
+      return ir.neg(ir.sum(ir.mul(y.node, ir.log(p.node))));
+    }),
   /** −Σ [y·log p + (1 − y)·log(1 − p)] */
   binaryCrossEntropy: (p: Tensor, y: Tensor): Tensor =>
     traced(() => {
@@ -127,7 +159,10 @@ export const nn = {
       requireVectorLike("hinge", scores.node);
       const s = scores.node;
       const y = onehot.node;
-      const correct = ir.broadcastTo(ir.reshape(ir.sum(ir.mul(s, y), lastAxis(s)), [...s.shape.slice(0, -1), 1]), s.shape);
+      const correct = ir.broadcastTo(
+        ir.reshape(ir.sum(ir.mul(s, y), lastAxis(s)), [...s.shape.slice(0, -1), 1]),
+        s.shape,
+      );
       const margins = ir.maximum(0, ir.add(ir.sub(s, correct), 1));
       return ir.sum(ir.mul(margins, ir.sub(1, y)));
     }),

@@ -36,7 +36,9 @@ export function describeValue(value: unknown): string {
 /** Refuse a non-finite hyperparameter where it is written, before it turns every value into NaN. */
 export function requireFinite(fn: string, argument: string, value: unknown): void {
   if (typeof value === "number" && Number.isFinite(value)) return;
-  throw new GradgenError(`${fn}: ${argument} must be a finite number, got ${describeValue(value)}; a NaN or infinite value would turn every value it reaches into NaN. Pass a finite number.`);
+  throw new GradgenError(
+    `${fn}: ${argument} must be a finite number, got ${describeValue(value)}; a NaN or infinite value would turn every value it reaches into NaN. Pass a finite number.`,
+  );
 }
 
 /**
@@ -45,8 +47,10 @@ export function requireFinite(fn: string, argument: string, value: unknown): voi
  */
 export function nodeOf(x: TensorLike, fn: string, argument: string, { infiniteBound = false } = {}): Node {
   if (typeof x === "object" && x !== null && "node" in x) return x.node;
-  if (typeof x !== "number") throw new GradgenError(`${fn}: ${argument} must be a Tensor or a finite number, got ${describeValue(x)}.`);
-  if (infiniteBound && Number.isNaN(x)) throw new GradgenError(`${fn}: ${argument} must be a number (±Infinity for a bound that never binds), got NaN.`);
+  if (typeof x !== "number")
+    throw new GradgenError(`${fn}: ${argument} must be a Tensor or a finite number, got ${describeValue(x)}.`);
+  if (infiniteBound && Number.isNaN(x))
+    throw new GradgenError(`${fn}: ${argument} must be a number (±Infinity for a bound that never binds), got NaN.`);
   if (!infiniteBound) requireFinite(fn, argument, x);
   return ir.constant(x);
 }
@@ -57,7 +61,9 @@ function axesOf(fn: string, x: Node, axis: number | readonly number[] | undefine
   const normalized = axes.every((a) => typeof a === "number") ? normalizeAxes(axes, x.shape.length) : undefined;
   if (!normalized) {
     const written = Array.isArray(axis) ? `[${axes.map(describeValue).join(", ")}]` : describeValue(axis);
-    throw new GradgenError(`${fn}: axis ${written} is out of range for a tensor of shape ${formatShape(x.shape)}; an axis is an integer from −rank to rank − 1.`);
+    throw new GradgenError(
+      `${fn}: axis ${written} is out of range for a tensor of shape ${formatShape(x.shape)}; an axis is an integer from −rank to rank − 1.`,
+    );
   }
   return normalized;
 }
@@ -70,24 +76,48 @@ export class Tensor {
     return this.node.shape;
   }
 
-  add(other: TensorLike): Tensor { return traced(() => ir.add(this.node, nodeOf(other, "add", "other"))); }
-  sub(other: TensorLike): Tensor { return traced(() => ir.sub(this.node, nodeOf(other, "sub", "other"))); }
-  mul(other: TensorLike): Tensor { return traced(() => ir.mul(this.node, nodeOf(other, "mul", "other"))); }
-  div(other: TensorLike): Tensor { return traced(() => ir.div(this.node, nodeOf(other, "div", "other"))); }
-  neg(): Tensor { return traced(() => ir.neg(this.node)); }
+  add(other: TensorLike): Tensor {
+    return traced(() => ir.add(this.node, nodeOf(other, "add", "other")));
+  }
+  sub(other: TensorLike): Tensor {
+    return traced(() => ir.sub(this.node, nodeOf(other, "sub", "other")));
+  }
+  mul(other: TensorLike): Tensor {
+    return traced(() => ir.mul(this.node, nodeOf(other, "mul", "other")));
+  }
+  div(other: TensorLike): Tensor {
+    return traced(() => ir.div(this.node, nodeOf(other, "div", "other")));
+  }
+  neg(): Tensor {
+    return traced(() => ir.neg(this.node));
+  }
   pow(exponent: number): Tensor {
     return traced(() => {
       requireFinite("pow", "the exponent", exponent);
       return ir.powConst(this.node, exponent);
     });
   }
-  square(): Tensor { return traced(() => ir.powConst(this.node, 2)); }
-  sqrt(): Tensor { return traced(() => ir.sqrt(this.node)); }
-  exp(): Tensor { return traced(() => ir.exp(this.node)); }
-  log(): Tensor { return traced(() => ir.log(this.node)); }
-  sin(): Tensor { return traced(() => ir.sin(this.node)); }
-  cos(): Tensor { return traced(() => ir.cos(this.node)); }
-  abs(): Tensor { return traced(() => ir.abs(this.node)); }
+  square(): Tensor {
+    return traced(() => ir.powConst(this.node, 2));
+  }
+  sqrt(): Tensor {
+    return traced(() => ir.sqrt(this.node));
+  }
+  exp(): Tensor {
+    return traced(() => ir.exp(this.node));
+  }
+  log(): Tensor {
+    return traced(() => ir.log(this.node));
+  }
+  sin(): Tensor {
+    return traced(() => ir.sin(this.node));
+  }
+  cos(): Tensor {
+    return traced(() => ir.cos(this.node));
+  }
+  abs(): Tensor {
+    return traced(() => ir.abs(this.node));
+  }
 
   /** numpy matmul for vectors and matrices: [k]·[k,n] → [n], [m,k]·[k] → [m], [m,k]·[k,n] → [m,n], [k]·[k] → []. */
   matmul(other: Tensor): Tensor {
@@ -95,11 +125,15 @@ export class Tensor {
       const a = this.node;
       const b = other.node;
       if (a.shape.length === 0 || b.shape.length === 0 || a.shape.length > 2 || b.shape.length > 2) {
-        throw new GradgenError(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; both operands must be vectors or matrices.`);
+        throw new GradgenError(
+          `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; both operands must be vectors or matrices.`,
+        );
       }
       const inner = [a.shape[a.shape.length - 1], b.shape[0]];
       if (inner[0] !== inner[1]) {
-        throw new GradgenError(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; the inner dimensions (${inner[0]} and ${inner[1]}) must agree. Transpose or reshape an operand, or check the parameter's [in, out] shape.`);
+        throw new GradgenError(
+          `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; the inner dimensions (${inner[0]} and ${inner[1]}) must agree. Transpose or reshape an operand, or check the parameter's [in, out] shape.`,
+        );
       }
       const left = a.shape.length === 1 ? ir.reshape(a, [1, a.shape[0]!]) : a;
       const right = b.shape.length === 1 ? ir.reshape(b, [b.shape[0]!, 1]) : b;
@@ -110,7 +144,9 @@ export class Tensor {
   }
 
   /** Reverse the axes, or permute them by `perm`. */
-  transpose(perm?: readonly number[]): Tensor { return traced(() => ir.transpose(this.node, perm)); }
+  transpose(perm?: readonly number[]): Tensor {
+    return traced(() => ir.transpose(this.node, perm));
+  }
   reshape(shape: Shape): Tensor {
     return traced(() => {
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -120,7 +156,9 @@ export class Tensor {
       return ir.reshape(this.node, shape);
     });
   }
-  sum(axis?: number | readonly number[]): Tensor { return traced(() => ir.sum(this.node, axesOf("sum", this.node, axis))); }
+  sum(axis?: number | readonly number[]): Tensor {
+    return traced(() => ir.sum(this.node, axesOf("sum", this.node, axis)));
+  }
   mean(axis?: number | readonly number[]): Tensor {
     return traced(() => {
       const axes = axesOf("mean", this.node, axis);
@@ -128,15 +166,27 @@ export class Tensor {
       return ir.div(ir.sum(this.node, axes), count);
     });
   }
-  max(axis?: number | readonly number[]): Tensor { return traced(() => ir.max(this.node, axesOf("max", this.node, axis))); }
+  max(axis?: number | readonly number[]): Tensor {
+    return traced(() => ir.max(this.node, axesOf("max", this.node, axis)));
+  }
 
   // Display (src/print): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.
-  toString(): string { return expressionForms(this.node).text; }
+  toString(): string {
+    return expressionForms(this.node).text;
+  }
   /** LaTeX without delimiters. */
-  toTex(): string { return expressionForms(this.node).tex; }
-  toMimeBundle(): MimeBundle { return expressionBundle(this.node); }
+  toTex(): string {
+    return expressionForms(this.node).tex;
+  }
+  toMimeBundle(): MimeBundle {
+    return expressionBundle(this.node);
+  }
   /** Deno's Jupyter kernel renders a cell's value through this. */
-  [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
+  [Symbol.for("Jupyter.display")](): MimeBundle {
+    return this.toMimeBundle();
+  }
   /** console.log, the Node REPL and tslab print this. */
-  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string { return inspectText(this, depth, options); }
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string {
+    return inspectText(this, depth, options);
+  }
 }

@@ -8,7 +8,12 @@ const plain = /^[A-Za-z0-9_@%+=:,./-]+$/;
 /** Line terminators of JavaScript source (ECMA-262 LineTerminator). */
 const lineTerminators = /[\n\r\u2028\u2029]/g;
 
-const escapes: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\u2028": "\\u2028", "\u2029": "\\u2029" };
+const escapes: Readonly<Record<string, string>> = {
+  "\n": "\\n",
+  "\r": "\\r",
+  "\u2028": "\\u2028",
+  "\u2029": "\\u2029",
+};
 
 /** Text for a `//` comment: every line terminator escaped, so the comment cannot end early. */
 export function commentText(text: string): string {

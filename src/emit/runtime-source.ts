@@ -23,7 +23,8 @@ export function runtimeSource(name: RuntimePiece): string {
   if (text === undefined) {
     const lines = readFileSync(path.join(runtimeDir, `${name}.ts`), "utf8").split("\n");
     const firstCode = lines.findIndex((line) => !line.startsWith("//"));
-    text = lines.slice(firstCode)
+    text = lines
+      .slice(firstCode)
       .filter((line) => !/^(import type |declare )/.test(line))
       .map((line) => line.replace(/^export /, ""))
       .join("\n")

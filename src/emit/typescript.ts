@@ -1,11 +1,29 @@
 // Prints a Program as one self-contained, allocation-free TypeScript module by filling
 // templates/trainer.ts.tpl. It decides nothing: loop nests, fusion and buffers come from the Program.
 
-import { moduleHeader, type ModuleHeaderText, numberLiteral as literal, objectLiteral, sharedHoles, snapshottedBuffers } from "./module-spec.js";
+import {
+  moduleHeader,
+  type ModuleHeaderText,
+  numberLiteral as literal,
+  objectLiteral,
+  sharedHoles,
+  snapshottedBuffers,
+} from "./module-spec.js";
 import { Op } from "../ir/ops.js";
 import type { ElementwiseOp as ElementwiseOpName } from "../ir/scalar.js";
 import type {
-  Access, EntryPoint, EntryPointName, Extent, FillKernel, GemmKernel, Kernel, LocalKernel, LoopKernel, Program, ScalarCode, Value,
+  Access,
+  EntryPoint,
+  EntryPointName,
+  Extent,
+  FillKernel,
+  GemmKernel,
+  Kernel,
+  LocalKernel,
+  LoopKernel,
+  Program,
+  ScalarCode,
+  Value,
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
 import { runtimeSource } from "./runtime-source.js";
@@ -31,7 +49,15 @@ const elementwiseCode: { readonly [K in ElementwiseOpName]: (args: readonly stri
   // log(1 + eˣ) without overflow: x + log(1 + e⁻ˣ) for x > 0
   [Op.Softplus]: ([x]) => `(${x} > 0 ? ${x} + Math.log1p(Math.exp(-${x})) : Math.log1p(Math.exp(${x})))`,
   [Op.PowConst]: ([x], p) =>
-    p === 2 ? `${x} * ${x}` : p === 3 ? `${x} * ${x} * ${x}` : p === -1 ? `1 / ${x}` : p === 0.5 ? `Math.sqrt(${x})` : `Math.pow(${x}, ${literal(p)})`,
+    p === 2
+      ? `${x} * ${x}`
+      : p === 3
+        ? `${x} * ${x} * ${x}`
+        : p === -1
+          ? `1 / ${x}`
+          : p === 0.5
+            ? `Math.sqrt(${x})`
+            : `Math.pow(${x}, ${literal(p)})`,
   [Op.Add]: ([a, b]) => `${a} + ${b}`,
   [Op.Sub]: ([a, b]) => `${a} - ${b}`,
   [Op.Mul]: ([a, b]) => `${a} * ${b}`,
@@ -50,10 +76,14 @@ function extent(e: Extent): string {
 
 function scalarCode(code: ScalarCode): string {
   switch (code.kind) {
-    case "literal": return literal(code.value);
-    case "batchSize": return "n";
-    case "learningRate": return "rate";
-    case "local": return code.name;
+    case "literal":
+      return literal(code.value);
+    case "batchSize":
+      return "n";
+    case "learningRate":
+      return "rate";
+    case "local":
+      return code.name;
   }
 }
 
@@ -78,9 +108,17 @@ function indexText({ expr, constant }: Index): string {
 class Writer {
   readonly lines: string[] = [];
   constructor(private indent: number) {}
-  line(text: string): void { this.lines.push("  ".repeat(this.indent) + text); }
-  open(text: string): void { this.line(text); this.indent++; }
-  close(text = "}"): void { this.indent--; this.line(text); }
+  line(text: string): void {
+    this.lines.push("  ".repeat(this.indent) + text);
+  }
+  open(text: string): void {
+    this.line(text);
+    this.indent++;
+  }
+  close(text = "}"): void {
+    this.indent--;
+    this.line(text);
+  }
 }
 
 /** A literal as an operand: negatives in parentheses (`-` before `-2` would be a decrement). */
@@ -93,13 +131,19 @@ function operandLiteral(value: number): string {
  * `const <prefix>i = …;` for each value but literals, which operands use inline. Returns how each
  * value is spelled (a name, or a literal).
  */
-function printValues(out: Writer, values: readonly Value[], indexOf: (access: Access) => string, prefix: string): string[] {
+function printValues(
+  out: Writer,
+  values: readonly Value[],
+  indexOf: (access: Access) => string,
+  prefix: string,
+): string[] {
   const names: string[] = [];
   values.forEach((value, i) => {
     const name = `${prefix}${i}`;
     if (value.kind === "load") {
       const { storage } = value.access;
-      if (storage.kind === "scalar" && storage.code.kind === "literal") return void (names[i] = operandLiteral(storage.code.value));
+      if (storage.kind === "scalar" && storage.code.kind === "literal")
+        return void (names[i] = operandLiteral(storage.code.value));
       const code = storage.kind === "scalar" ? scalarCode(storage.code) : `${storage.name}[${indexOf(value.access)}]!`;
       out.line(`const ${name} = ${code};`);
     } else {
@@ -118,7 +162,11 @@ function printValues(out: Writer, values: readonly Value[], indexOf: (access: Ac
 function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   out.line(`// ${kernel.comment}`);
   const extraStores = kernel.extraStores ?? [];
-  const accesses = [kernel.target, ...extraStores.map((store) => store.target), ...kernel.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : []))];
+  const accesses = [
+    kernel.target,
+    ...extraStores.map((store) => store.target),
+    ...kernel.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : [])),
+  ];
   const dims = kernel.dims;
   const reduced = kernel.reduction?.dims ?? 0;
   const outerCount = dims.length - reduced;
@@ -128,12 +176,19 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   let copy = 0;
 
   /** Visit every iteration of dims [from, to): loops for rolled dims, emit-time iteration for unrolled ones. */
-  const iterate = (from: number, to: number, indices: Map<Access, Index>, body: (indices: Map<Access, Index>) => void) => {
+  const iterate = (
+    from: number,
+    to: number,
+    indices: Map<Access, Index>,
+    body: (indices: Map<Access, Index>) => void,
+  ) => {
     if (from === to) return body(indices);
     const extentOf = dims[from]!;
     if (from >= firstUnrolled) {
       for (let i = 0; i < extentOf.factor; i++) {
-        const next = new Map([...indices].map(([a, index]) => [a, { ...index, constant: index.constant + i * a.strides[from]! }]));
+        const next = new Map(
+          [...indices].map(([a, index]) => [a, { ...index, constant: index.constant + i * a.strides[from]! }]),
+        );
         iterate(from + 1, to, next, body);
       }
       return;
@@ -162,7 +217,8 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   };
 
   const start = new Map<Access, Index>(accesses.map((a) => [a, { expr: "0", constant: a.offset }]));
-  const valuesAt = (indices: Map<Access, Index>) => printValues(out, kernel.values, (access) => indexText(indices.get(access)!), local.values(id, copy++));
+  const valuesAt = (indices: Map<Access, Index>) =>
+    printValues(out, kernel.values, (access) => indexText(indices.get(access)!), local.values(id, copy++));
   const lastOf = (names: readonly string[]) => names[names.length - 1]!;
   iterate(0, outerCount, start, (outer) => {
     // `+=` reads the target too: `!` for readers compiling with noUncheckedIndexedAccess.
@@ -171,7 +227,9 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
       const names = valuesAt(outer);
       out.line(`${target} ${store} ${lastOf(names)};`);
       for (const extra of extraStores) {
-        out.line(`${(extra.target.storage as { name: string }).name}[${indexText(outer.get(extra.target)!)}] = ${names[extra.value]};`);
+        out.line(
+          `${(extra.target.storage as { name: string }).name}[${indexText(outer.get(extra.target)!)}] = ${names[extra.value]};`,
+        );
       }
       return;
     }
@@ -211,7 +269,10 @@ function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
   const at = (base: string, row: number | string, rowStride: number, col: number | string, colStride: number) => {
     let constant = 0;
     let expr = base;
-    for (const [index, stride] of [[row, rowStride], [col, colStride]] as const) {
+    for (const [index, stride] of [
+      [row, rowStride],
+      [col, colStride],
+    ] as const) {
       if (typeof index === "number") constant += index * stride;
       else expr = offsetPlus(expr, index, stride);
     }
@@ -225,9 +286,12 @@ function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
     out.line(`const ${local.aRow(id)} = ${offsetPlus(aBase, i, a.rowStride)};`);
     out.line(`const ${local.cRow(id)} = ${offsetPlus(cBase, i, c.rowStride)};`);
     const k = kernel.k.factor;
-    for (const p of range(k)) out.line(`const ${local.rowElement(id, p)} = ${a.buffer}[${at(local.aRow(id), 0, 0, p, a.colStride)}]!;`);
+    for (const p of range(k))
+      out.line(`const ${local.rowElement(id, p)} = ${a.buffer}[${at(local.aRow(id), 0, 0, p, a.colStride)}]!;`);
     for (const j of range(kernel.n.factor)) {
-      const terms = range(k).map((p) => `${local.rowElement(id, p)} * ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]!`);
+      const terms = range(k).map(
+        (p) => `${local.rowElement(id, p)} * ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]!`,
+      );
       out.line(`${c.buffer}[${at(local.cRow(id), 0, 0, j, 1)}] = ${terms.join(" + ") || "0"};`);
     }
     out.close();
@@ -236,18 +300,27 @@ function printGemm(out: Writer, kernel: GemmKernel, id: number): void {
     const [m, n] = [kernel.m.factor, kernel.n.factor];
     const p = local.inner(id);
     const cell = (i: number, j: number) => local.cell(id, i, j);
-    out.line(`let ${range(m).flatMap((i) => range(n).map((j) => `${cell(i, j)} = 0`)).join(", ")};`);
+    out.line(
+      `let ${range(m)
+        .flatMap((i) => range(n).map((j) => `${cell(i, j)} = 0`))
+        .join(", ")};`,
+    );
     out.open(`for (let ${p} = 0; ${p} < ${extent(kernel.k)}; ${p}++) {`);
-    for (const i of range(m)) out.line(`const ${local.left(id, i)} = ${a.buffer}[${at(aBase, i, a.rowStride, p, a.colStride)}]!;`);
-    for (const j of range(n)) out.line(`const ${local.right(id, j)} = ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]!;`);
-    for (const i of range(m)) for (const j of range(n)) out.line(`${cell(i, j)} += ${local.left(id, i)} * ${local.right(id, j)};`);
+    for (const i of range(m))
+      out.line(`const ${local.left(id, i)} = ${a.buffer}[${at(aBase, i, a.rowStride, p, a.colStride)}]!;`);
+    for (const j of range(n))
+      out.line(`const ${local.right(id, j)} = ${b.buffer}[${at(bBase, p, b.rowStride, j, b.colStride)}]!;`);
+    for (const i of range(m))
+      for (const j of range(n)) out.line(`${cell(i, j)} += ${local.left(id, i)} * ${local.right(id, j)};`);
     out.close();
-    for (const i of range(m)) for (const j of range(n)) out.line(`${c.buffer}[${at(cBase, i, c.rowStride, j, 1)}] = ${cell(i, j)};`);
+    for (const i of range(m))
+      for (const j of range(n)) out.line(`${c.buffer}[${at(cBase, i, c.rowStride, j, 1)}] = ${cell(i, j)};`);
   } else {
     out.line(
       `gemm(${extent(kernel.m)}, ${extent(kernel.n)}, ${extent(kernel.k)}, ` +
-      `${a.buffer}, ${aBase}, ${a.rowStride}, ${a.colStride}, ${b.buffer}, ${bBase}, ${b.rowStride}, ${b.colStride}, ` +
-      `${c.buffer}, ${cBase}, ${c.rowStride});`);
+        `${a.buffer}, ${aBase}, ${a.rowStride}, ${a.colStride}, ${b.buffer}, ${bBase}, ${b.rowStride}, ${b.colStride}, ` +
+        `${c.buffer}, ${cBase}, ${c.rowStride});`,
+    );
   }
   if (kernel.repeat) out.close();
 }
@@ -274,10 +347,19 @@ function uses(entry: EntryPoint): { n: boolean; rate: boolean } {
   const values = (list: readonly Value[]) => list.forEach((v) => v.kind === "load" && scalar(v.access));
   for (const kernel of entry.kernels) {
     switch (kernel.kind) {
-      case "loop": kernel.dims.forEach(extent); values(kernel.values); break;
-      case "gemm": [kernel.m, kernel.n, kernel.k, kernel.repeat?.count].forEach(extent); break;
-      case "fill": extent(kernel.length); break;
-      case "local": values(kernel.values); break;
+      case "loop":
+        kernel.dims.forEach(extent);
+        values(kernel.values);
+        break;
+      case "gemm":
+        [kernel.m, kernel.n, kernel.k, kernel.repeat?.count].forEach(extent);
+        break;
+      case "fill":
+        extent(kernel.length);
+        break;
+      case "local":
+        values(kernel.values);
+        break;
     }
   }
   scalar(entry.returns);
@@ -286,10 +368,14 @@ function uses(entry: EntryPoint): { n: boolean; rate: boolean } {
 
 function printKernel(out: Writer, kernel: Kernel, id: number): void {
   switch (kernel.kind) {
-    case "loop": return printLoop(out, kernel, id);
-    case "gemm": return printGemm(out, kernel, id);
-    case "fill": return printFill(out, kernel);
-    case "local": return printLocal(out, kernel, id);
+    case "loop":
+      return printLoop(out, kernel, id);
+    case "gemm":
+      return printGemm(out, kernel, id);
+    case "fill":
+      return printFill(out, kernel);
+    case "local":
+      return printLocal(out, kernel, id);
   }
 }
 
@@ -308,13 +394,13 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   // Every buffer is a view into one block of memory (WebAssembly's, when the blocked product runs there).
   const arena = usesGemm
     ? [
-      `  const arena = createArena(${program.arenaSize * bytesPerElement}, options.backend ?? "auto");`,
-      `  const wasmGemm = arena.wasmGemm;`,
-      `  function gemm(m: number, n: number, k: number, a: Real, aOffset: number, aRow: number, aCol: number, b: Real, bOffset: number, bRow: number, bCol: number, c: Real, cOffset: number, cRow: number): void {`,
-      `    if (wasmGemm === undefined) return gemmJs(m, n, k, a, aOffset, aRow, aCol, b, bOffset, bRow, bCol, c, cOffset, cRow);`,
-      `    wasmGemm(m, n, k, a.byteOffset / ${bytesPerElement} + aOffset, aRow, aCol, b.byteOffset / ${bytesPerElement} + bOffset, bRow, bCol, c.byteOffset / ${bytesPerElement} + cOffset, cRow);`,
-      `  }`,
-    ].join("\n")
+        `  const arena = createArena(${program.arenaSize * bytesPerElement}, options.backend ?? "auto");`,
+        `  const wasmGemm = arena.wasmGemm;`,
+        `  function gemm(m: number, n: number, k: number, a: Real, aOffset: number, aRow: number, aCol: number, b: Real, bOffset: number, bRow: number, bCol: number, c: Real, cOffset: number, cRow: number): void {`,
+        `    if (wasmGemm === undefined) return gemmJs(m, n, k, a, aOffset, aRow, aCol, b, bOffset, bRow, bCol, c, cOffset, cRow);`,
+        `    wasmGemm(m, n, k, a.byteOffset / ${bytesPerElement} + aOffset, aRow, aCol, b.byteOffset / ${bytesPerElement} + bOffset, bRow, bCol, c.byteOffset / ${bytesPerElement} + cOffset, cRow);`,
+        `  }`,
+      ].join("\n")
     : `  const arena = { buffer: new ArrayBuffer(${program.arenaSize * bytesPerElement}) };`;
   const allocations = program.buffers.map((buffer) => {
     const size = Math.max(1, buffer.size * (buffer.perExample ? program.batch : 1));
@@ -322,12 +408,18 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   });
   // Snapshots of parameters and optimizer state, allocated once so early stopping allocates nothing.
   const snapshotted = snapshottedBuffers(program);
-  for (const name of snapshotted) allocations.push(`  const ${bufferName.snapshot(name)} = new ${arrayType}(${name}.length);`);
+  for (const name of snapshotted)
+    allocations.push(`  const ${bufferName.snapshot(name)} = new ${arrayType}(${name}.length);`);
 
   const initialisation = [
     ...program.params.map((param) => {
       const { fanIn, fanOut } = fans(param.shape);
-      const init = typeof param.init === "number" ? literal(param.init) : typeof param.init === "string" ? quote(param.init) : objectLiteral(param.init, "    ");
+      const init =
+        typeof param.init === "number"
+          ? literal(param.init)
+          : typeof param.init === "string"
+            ? quote(param.init)
+            : objectLiteral(param.init, "    ");
       const buffer = bufferName.param(param.name);
       return [
         `  {`,
@@ -347,10 +439,16 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       // Into a Float64Array, not a return value: a double returned from a call that is not inlined
       // is boxed as a heap number, an allocation on every step.
       const r = ep.returns;
-      out.line(`lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`);
+      out.line(
+        `lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`,
+      );
     }
     const { n, rate } = uses(ep);
-    const params = [...ep.inputs.map((name) => `${bufferName.input(name)}: Values`), ...(n ? ["n: number"] : []), ...(rate ? ["rate: number"] : [])].join(", ");
+    const params = [
+      ...ep.inputs.map((name) => `${bufferName.input(name)}: Values`),
+      ...(n ? ["n: number"] : []),
+      ...(rate ? ["rate: number"] : []),
+    ].join(", ");
     return [`  function ${ep.name}Program(${params}): void {`, ...out.lines, `  }`].join("\n");
   });
 
@@ -367,28 +465,50 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     const inputs = entry(name)!.inputs;
     const lines = inputs.map((x) => `      const ${bufferName.input(x)} = inputField(${source}, ${stringLiteral(x)});`);
     const first = inputs[0];
-    const derived = first === undefined ? "spec.batch" : `examplesIn(${bufferName.input(first)}, ${stringLiteral(first)}, ${sizeOfInput(first)})`;
-    lines.push(countUsed || inputs.length > 0 ? `      const count = checkCount(n ?? ${derived});` : `      checkCount(n ?? ${derived});`);
-    for (const x of inputs) lines.push(`      checkInput(${bufferName.input(x)}, ${stringLiteral(x)}, ${sizeOfInput(x)}, count, n === undefined);`);
+    const derived =
+      first === undefined
+        ? "spec.batch"
+        : `examplesIn(${bufferName.input(first)}, ${stringLiteral(first)}, ${sizeOfInput(first)})`;
+    lines.push(
+      countUsed || inputs.length > 0
+        ? `      const count = checkCount(n ?? ${derived});`
+        : `      checkCount(n ?? ${derived});`,
+    );
+    for (const x of inputs)
+      lines.push(
+        `      checkInput(${bufferName.input(x)}, ${stringLiteral(x)}, ${sizeOfInput(x)}, count, n === undefined);`,
+      );
     return lines;
   };
-  const call = (name: EntryPointName, rate: string) => `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), ...scalarArgs(name, "count", rate)].join(", ")});`;
+  const call = (name: EntryPointName, rate: string) =>
+    `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), ...scalarArgs(name, "count", rate)].join(", ")});`;
   /** A trainer method that runs entry point `name` and returns the loss it left. */
   const lossMethod = (name: EntryPointName) =>
-    [...prepare(name, "batch", uses(entry(name)!).n), call(name, "trainer.learningRate"), `      return lossSlot[0]!;`].join("\n");
+    [
+      ...prepare(name, "batch", uses(entry(name)!).n),
+      call(name, "trainer.learningRate"),
+      `      return lossSlot[0]!;`,
+    ].join("\n");
 
   // The gradient's inputs are checked before anything changes (masks, look-ahead).
   const hasDropout = program.dropout.length > 0;
   const stepEntries = (["beforeGradient", "gradient", "update"] as const).filter((name) => entry(name));
-  const stepUses = { n: hasDropout || stepEntries.some((name) => uses(entry(name)!).n), rate: stepEntries.some((name) => uses(entry(name)!).rate) };
+  const stepUses = {
+    n: hasDropout || stepEntries.some((name) => uses(entry(name)!).n),
+    rate: stepEntries.some((name) => uses(entry(name)!).rate),
+  };
   const stepCall = [
     ...prepare("gradient", "batch", stepUses.n),
     ...(stepUses.rate ? [`      const rate = trainer.learningRate;`] : []),
     ...(hasDropout ? [`      resampleDropout(count);`] : []),
-    ...(entry("beforeGradient") ? [`      beforeGradientProgram(${scalarArgs("beforeGradient", "count", "rate").join(", ")});`] : []),
+    ...(entry("beforeGradient")
+      ? [`      beforeGradientProgram(${scalarArgs("beforeGradient", "count", "rate").join(", ")});`]
+      : []),
     call("gradient", "rate"),
     `      updateProgram(${scalarArgs("update", "count", "rate").join(", ")});`,
-  ].map((line) => line.slice(2)).join("\n");
+  ]
+    .map((line) => line.slice(2))
+    .join("\n");
   const usesRandom = program.params.length > 0;
   const setup = [
     ...(usesRandom || hasDropout ? [`  const seed = options.seed ?? 0;`] : []),
@@ -397,7 +517,14 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     usesRandom ? `  const params = givenParams(options.params);` : `  givenParams(options.params);`,
   ];
   const resampleFunction = hasDropout
-    ? [`  function resampleDropout(n: number): void {`, ...program.dropout.map((d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`), `  }`, ""].join("\n")
+    ? [
+        `  function resampleDropout(n: number): void {`,
+        ...program.dropout.map(
+          (d) => `    drawMask(${d.buffer}, n * ${d.size}, ${literal(1 - d.dropProbability)}, dropoutRandom);`,
+        ),
+        `  }`,
+        "",
+      ].join("\n")
     : "";
 
   const header = moduleHeader(program, options, "", program.dtype, ".");
@@ -409,11 +536,26 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     allocations: allocations.join("\n"),
     initialisation: initialisation.join("\n"),
     entryFunctions: entryFunctions.join("\n\n"),
-    outputsObject: record(program.outputs.map((o) => [o.name, bufferName.output(o.name)]), "  "),
-    paramsObject: record(program.params.map((p) => [p.name, bufferName.param(p.name)]), "    "),
-    gradsObject: record(program.params.map((p) => [p.name, bufferName.grad(p.name)]), "    "),
-    inputGradsObject: record(program.inputs.filter((x) => x.wantsGrad).map((x) => [x.name, bufferName.inputGrad(x.name)]), "    "),
-    stateObject: record(program.state.map((s) => [s.label, s.buffer]), "    "),
+    outputsObject: record(
+      program.outputs.map((o) => [o.name, bufferName.output(o.name)]),
+      "  ",
+    ),
+    paramsObject: record(
+      program.params.map((p) => [p.name, bufferName.param(p.name)]),
+      "    ",
+    ),
+    gradsObject: record(
+      program.params.map((p) => [p.name, bufferName.grad(p.name)]),
+      "    ",
+    ),
+    inputGradsObject: record(
+      program.inputs.filter((x) => x.wantsGrad).map((x) => [x.name, bufferName.inputGrad(x.name)]),
+      "    ",
+    ),
+    stateObject: record(
+      program.state.map((s) => [s.label, s.buffer]),
+      "    ",
+    ),
     lossCall: lossMethod("loss"),
     trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
     gradientCall: lossMethod("gradient"),
@@ -422,18 +564,24 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n", "trainer.learningRate").join(", ")});`
       : `      // no look-ahead for ${program.optimizer.kind}`,
     applyUpdateCall: `      updateProgram(${scalarArgs("update", "0", "trainer.learningRate").join(", ")});`,
-    predictCall: [...prepare("predict", "inputs", uses(entry("predict")!).n), call("predict", "trainer.learningRate")].join("\n"),
+    predictCall: [
+      ...prepare("predict", "inputs", uses(entry("predict")!).n),
+      call("predict", "trainer.learningRate"),
+    ].join("\n"),
     setup: setup.join("\n"),
     resampleFunction,
-    resampleCall: hasDropout ? `      resampleDropout(checkCount(n));` : `      checkCount(n); // this model has no dropout`,
+    resampleCall: hasDropout
+      ? `      resampleDropout(checkCount(n));`
+      : `      checkCount(n); // this model has no dropout`,
     drawMaskFunction: hasDropout ? `${runtimeSource("dropout")}\n` : "",
     snapshotCopies: snapshotted.map((name) => `      ${bufferName.snapshot(name)}.set(${name});`).join("\n"),
     restoreCopies: snapshotted.map((name) => `      ${name}.set(${bufferName.snapshot(name)});`).join("\n"),
     arena,
     backendExpression: usesGemm ? `wasmGemm === undefined ? "js" : "wasm"` : `"js"`,
     kernelFunctions: usesGemm
-      ? fillTemplate(readTemplate("gemm.ts.tpl"), { wasmGemmBase64: Buffer.from(gemmModuleBytes({ dtype: program.dtype })).toString("base64") })
+      ? fillTemplate(readTemplate("gemm.ts.tpl"), {
+          wasmGemmBase64: Buffer.from(gemmModuleBytes({ dtype: program.dtype })).toString("base64"),
+        })
       : "",
   });
 }
-

@@ -13,7 +13,11 @@ interface Gpu {
   requestAdapter(): Promise<{ requestDevice(): Promise<Device> } | null>;
 }
 interface Device {
-  createShaderModule(descriptor: { code: string }): { getCompilationInfo(): Promise<{ messages: readonly { type: string; lineNum: number; linePos: number; message: string }[] }> };
+  createShaderModule(descriptor: { code: string }): {
+    getCompilationInfo(): Promise<{
+      messages: readonly { type: string; lineNum: number; linePos: number; message: string }[];
+    }>;
+  };
 }
 
 // One validator per process. The Dawn instance must stay referenced while its device lives (Dawn
@@ -42,7 +46,8 @@ export async function validateWgsl(shaders: readonly string[]): Promise<ShaderPr
   for (const [shader, code] of shaders.entries()) {
     const info = await available.device.createShaderModule({ code }).getCompilationInfo();
     for (const m of info.messages) {
-      if (m.type === "error") problems.push({ shader, line: m.lineNum, column: m.linePos, message: m.message.split("\n")[0]! });
+      if (m.type === "error")
+        problems.push({ shader, line: m.lineNum, column: m.linePos, message: m.message.split("\n")[0]! });
     }
   }
   return problems;

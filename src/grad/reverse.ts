@@ -29,7 +29,9 @@ export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node, 
   const contributions = new Map<Node, Node[]>();
   contributions.set(seed, [seedAdjoint ?? broadcastTo(constant(1), seed.shape)]);
 
-  const order = reachableInOrder([seed]).filter((node) => onPath.has(node)).reverse();
+  const order = reachableInOrder([seed])
+    .filter((node) => onPath.has(node))
+    .reverse();
   const adjoints = new Map<Node, Node>();
   for (const node of order) {
     const parts = contributions.get(node);

@@ -4,8 +4,25 @@
 // Contributions may be broadcast-shaped or batched; reverse.ts reduces them to the operand's shape.
 
 import {
-  broadcastTo, cos, div, equal, exp, greater, logSumExp, matmul, mul, neg, powConst,
-  reshape, select, sigmoid, sign, sin, sub, sum, transpose,
+  broadcastTo,
+  cos,
+  div,
+  equal,
+  exp,
+  greater,
+  logSumExp,
+  matmul,
+  mul,
+  neg,
+  powConst,
+  reshape,
+  select,
+  sigmoid,
+  sign,
+  sin,
+  sub,
+  sum,
+  transpose,
 } from "../ir/build.js";
 import type { Node } from "../ir/node.js";
 import { customRules } from "./custom-rules.js";
@@ -131,7 +148,10 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.BatchSum]: ({ adjoint }) => [adjoint],
 
   // The user's rule for the operands after the first; the value itself (operand 0) passes no gradient
-  [Op.CustomGradient]: ({ inputs, out, adjoint }) => [undefined, ...customRules.apply(out.attrs.rule!, { inputs: inputs.slice(1), out, adjoint })],
+  [Op.CustomGradient]: ({ inputs, out, adjoint }) => [
+    undefined,
+    ...customRules.apply(out.attrs.rule!, { inputs: inputs.slice(1), out, adjoint }),
+  ],
 
   // Σ y·(lse(z) − z) ↦ ∂/∂z = softmax(z) − y (for targets summing to 1), ∂/∂y = lse(z) − z = −log softmax(z)
   [Op.SoftmaxCrossEntropy]: ({ inputs: [z, y], adjoint }) => {

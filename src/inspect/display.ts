@@ -21,7 +21,10 @@ export async function display(...values: unknown[]): Promise<void> {
     // a model(...) definition shows as its model view: equations, then drawing
     for (const bundle of bundlesOf(isModelDefinition(value) ? inspectModel(value) : value)) {
       const deno = denoJupyter();
-      if (deno) { await deno.display(bundle, { raw: true }); continue; }
+      if (deno) {
+        await deno.display(bundle, { raw: true });
+        continue;
+      }
       if (tslabSend(bundle)) continue;
       process.stdout.write(`${bundle["text/plain"]}\n`);
     }
@@ -38,14 +41,23 @@ export class Equations implements Displayable {
   private readonly labels: string[];
   private readonly nodes: Node[];
 
-  constructor(entries: Readonly<Record<string, Tensor>>, private options: FormatOptions = {}) {
+  constructor(
+    entries: Readonly<Record<string, Tensor>>,
+    private options: FormatOptions = {},
+  ) {
     this.labels = Object.keys(entries);
     this.nodes = Object.values(entries).map((t) => t.node);
     // gradients of one function: their shared adjoints print as δ1, δ2, …
     const origins = this.nodes.map(gradientOf);
     const seed = origins[0]?.seed;
     if (!options.adjoints && seed && origins.every((o) => o?.seed === seed)) {
-      this.options = { ...options, adjoints: adjointsBetween(seed, origins.map((o) => o!.wrt)) };
+      this.options = {
+        ...options,
+        adjoints: adjointsBetween(
+          seed,
+          origins.map((o) => o!.wrt),
+        ),
+      };
     }
   }
 
@@ -65,8 +77,12 @@ export class Equations implements Displayable {
     return { "text/plain": this.toString(), "text/latex": latexMime(this.toTex()) };
   }
 
-  [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
-  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string { return inspectText(this, depth, options); }
+  [Symbol.for("Jupyter.display")](): MimeBundle {
+    return this.toMimeBundle();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string {
+    return inspectText(this, depth, options);
+  }
 }
 
 /** ∂f/∂w0 → \frac{\partial f}{\partial w_{0}}; names → their LaTeX name; any other label → escaped \text{…}. */

@@ -73,7 +73,7 @@ export interface ModelInspection extends Displayable {
 const activationOps = new Set<Op>([Op.Sigmoid, Op.Tanh, Op.Softplus, Op.Exp, Op.Sin, Op.Cos, Op.Abs, Op.Sqrt, Op.Log]);
 
 function see(node: Node): Node {
-  while (node.op === Op.Broadcast || (node.op === Op.Reshape)) node = node.inputs[0]!;
+  while (node.op === Op.Broadcast || node.op === Op.Reshape) node = node.inputs[0]!;
   return node;
 }
 
@@ -81,7 +81,8 @@ function see(node: Node): Node {
 function isAffine(node: Node, memo: Map<Node, boolean>): boolean {
   const known = memo.get(node);
   if (known !== undefined) return known;
-  const result = node.op === Op.MatMul || (node.op === Op.Add && node.inputs.some((input) => isAffine(see(input), memo)));
+  const result =
+    node.op === Op.MatMul || (node.op === Op.Add && node.inputs.some((input) => isAffine(see(input), memo)));
   memo.set(node, result);
   return result;
 }
@@ -99,18 +100,26 @@ export function inspect(model: ModelDefinition, options: InspectOptions = {}): M
   return inspectModel(model, options);
 }
 
-export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, options: InspectOptions = {}): ModelInspection {
+export function inspectModel(
+  definitionOrTraced: ModelDefinition | TracedModel,
+  options: InspectOptions = {},
+): ModelInspection {
   const model = asTraced(definitionOrTraced);
   const wrt = typeof options.wrt === "string" ? [options.wrt] : options.wrt;
-  const params = wrt && wrt.length > 0
-    ? wrt.map((name) => {
-      const found = [...model.params, ...model.inputs].find((p) => p.attrs.name === name);
-      if (!found) {
-        throw new GradgenError(`wrt ${name}: model "${model.name}" has no parameter or input named ${name}; its parameters are ${model.params.map((p) => p.attrs.name).join(", ") || "(none)"}.`);
-      }
-      return found;
-    })
-    : model.params.length > 0 ? model.params : model.inputs.filter((x) => x.attrs.wantsGrad);
+  const params =
+    wrt && wrt.length > 0
+      ? wrt.map((name) => {
+          const found = [...model.params, ...model.inputs].find((p) => p.attrs.name === name);
+          if (!found) {
+            throw new GradgenError(
+              `wrt ${name}: model "${model.name}" has no parameter or input named ${name}; its parameters are ${model.params.map((p) => p.attrs.name).join(", ") || "(none)"}.`,
+            );
+          }
+          return found;
+        })
+      : model.params.length > 0
+        ? model.params
+        : model.inputs.filter((x) => x.attrs.wantsGrad);
   const loss = model.loss;
   const rawGrads = gradients(loss, params);
   const outputs = model.outputs.filter((o) => o.node !== loss);
@@ -162,7 +171,8 @@ export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, 
       const node = see(adjoint);
       const z = names.get(zs[i]!)!;
       const numbered = /^z(\d+)$/.exec(z);
-      if (node.inputs.length > 0 && !deltaNames.has(node) && !names.has(node)) deltaNames.set(node, numbered ? `δ${numbered[1]}` : `δ_${z}`);
+      if (node.inputs.length > 0 && !deltaNames.has(node) && !names.has(node))
+        deltaNames.set(node, numbered ? `δ${numbered[1]}` : `δ_${z}`);
     });
   }
 
@@ -191,7 +201,10 @@ export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, 
 
   // one layout for forward and backward, so temporaries are shared; then split the definitions
   const all = [lossNode, ...outputNodes, ...gradNodes];
-  const both = formatBoth(all, { names: new Map([...names, ...deltaNames]), adjoints: adjointsBetween(loss, params), simplify: false,
+  const both = formatBoth(all, {
+    names: new Map([...names, ...deltaNames]),
+    adjoints: adjointsBetween(loss, params),
+    simplify: false,
     reserved: zs.map((_, i) => `δ${i + 1}`),
   });
   const split = (f: Formatted) => ({
@@ -212,12 +225,15 @@ export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, 
   const backwardBoth = { text: textParts.backward, tex: texParts.backward };
   const forwardNames = new Map<Node, string>(both.text.definitions.map((d) => [d.node, d.label]));
   const textOf = new Map(both.text.definitions.map((d) => [d.node, d]));
-  const residuals: Residual[] = forwardOrder.filter((node) => readers.has(node)).map((node) => [node, readers.get(node)!] as const).map(([node, count]) => ({
-    name: forwardNames.get(node) ?? "(unnamed)",
-    shape: node.shape,
-    definition: textOf.get(node)?.body ?? "",
-    readers: count,
-  }));
+  const residuals: Residual[] = forwardOrder
+    .filter((node) => readers.has(node))
+    .map((node) => [node, readers.get(node)!] as const)
+    .map(([node, count]) => ({
+      name: forwardNames.get(node) ?? "(unnamed)",
+      shape: node.shape,
+      definition: textOf.get(node)?.body ?? "",
+      readers: count,
+    }));
 
   const gradientLabels = params.map((p) => `∂C/∂${p.attrs.name}`);
   // drawn with the equations' names (z1, a1, C; adjoints as δ1, xᵀ·δ1)
@@ -229,7 +245,9 @@ export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, 
   for (const leaf of [...model.inputs, ...model.params]) shapes.set(leaf.attrs.name!, shapeOf(leaf));
   for (const d of forwardBoth.text.definitions) shapes.set(d.label, shapeOf(d.node));
   if (!shapes.has("C")) shapes.set("C", shapeOf(lossNode));
-  outputs.forEach((o, i) => { if (!shapes.has(o.name)) shapes.set(o.name, shapeOf(outputNodes[i]!)); });
+  outputs.forEach((o, i) => {
+    if (!shapes.has(o.name)) shapes.set(o.name, shapeOf(outputNodes[i]!));
+  });
   for (const d of backwardBoth.text.definitions) shapes.set(d.label, shapeOf(d.node));
   gradientLabels.forEach((label, i) => shapes.set(label, shapeOf(gradNodes[i]!)));
   const shapeText = (name: string) => `${name} : ${describeShape(shapes.get(name)!)}`;
@@ -254,7 +272,10 @@ export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, 
     graph,
     shapes,
     toText(show = {}) {
-      const lines = [`model ${model.name}: one example's cost C (the trainer averages C over the n examples of a batch)`, ""];
+      const lines = [
+        `model ${model.name}: one example's cost C (the trainer averages C over the n examples of a batch)`,
+        "",
+      ];
       if (show.shapes) lines.push(`inputs and parameters: ${leafNames.map(shapeText).join(", ")}`, "");
       const equations: [string, string][] = [];
       for (const d of forwardBoth.text.definitions) equations.push([d.label, d.body]);
@@ -269,26 +290,38 @@ export function inspectModel(definitionOrTraced: ModelDefinition | TracedModel, 
         return show.shapes ? `${equation.padEnd(width + 2)}    ${shapeText(label)}` : equation;
       };
       lines.push("forward:", ...equations.slice(0, forwardCount).map(line));
-      lines.push("", "backward (δ = ∂C/∂z for each layer's pre-activation z):", ...equations.slice(forwardCount).map(line));
+      lines.push(
+        "",
+        "backward (δ = ∂C/∂z for each layer's pre-activation z):",
+        ...equations.slice(forwardCount).map(line),
+      );
       lines.push("", "saved for the backward pass (forward values the gradient reads):");
       if (residuals.length === 0) lines.push("  (none)");
       const nameWidth = Math.max(6, ...residuals.map((r) => r.name.length));
       const shapeWidth = Math.max(8, ...residuals.map((r) => r.shape.join(",").length + 2));
       for (const r of residuals) {
         const shape = `[${r.shape.join(",")}]`;
-        lines.push(`  ${r.name.padEnd(nameWidth)} ${shape.padEnd(shapeWidth)} ${r.definition}${r.readers > 1 ? `  (read ${r.readers}×)` : ""}`);
+        lines.push(
+          `  ${r.name.padEnd(nameWidth)} ${shape.padEnd(shapeWidth)} ${r.definition}${r.readers > 1 ? `  (read ${r.readers}×)` : ""}`,
+        );
       }
       if (leavesRead.size > 0) lines.push(`  and the inputs and parameters ${[...leavesRead].sort().join(", ")}`);
       return lines.join("\n");
     },
     toTex(show = {}) {
       const rows: string[] = [];
-      const row = (label: string, lhs: string, body: string) => rows.push(`${lhs} &= ${body}${show.shapes ? ` && ${shapeTex(label)}` : ""}`);
-      if (show.shapes) rows.push(`&\\text{inputs and parameters: } ${leafNames.map((name) => `${texName(name)} : ${shapeTex(name)}`).join(",\\ ")}`);
+      const row = (label: string, lhs: string, body: string) =>
+        rows.push(`${lhs} &= ${body}${show.shapes ? ` && ${shapeTex(label)}` : ""}`);
+      if (show.shapes)
+        rows.push(
+          `&\\text{inputs and parameters: } ${leafNames.map((name) => `${texName(name)} : ${shapeTex(name)}`).join(",\\ ")}`,
+        );
       for (const d of forwardBoth.tex.definitions) row(forwardNames.get(d.node) ?? d.name, d.name, d.body);
       if (!names.has(lossNode)) row("C", "C", forwardBoth.tex.results[0]!);
       for (const d of backwardBoth.tex.definitions) row(forwardNames.get(d.node) ?? d.name, d.name, d.body);
-      backwardBoth.tex.results.forEach((r, i) => row(gradientLabels[i]!, `\\frac{\\partial C}{\\partial ${texName(params[i]!.attrs.name!)}}`, r));
+      backwardBoth.tex.results.forEach((r, i) =>
+        row(gradientLabels[i]!, `\\frac{\\partial C}{\\partial ${texName(params[i]!.attrs.name!)}}`, r),
+      );
       return `\\begin{aligned}\n${rows.join(" \\\\\n")}\n\\end{aligned}`;
     },
     toString() {
@@ -314,7 +347,9 @@ function asTraced(model: ModelDefinition | TracedModel): TracedModel {
   if (isModelDefinition(model)) return traceModel(model);
   const traced = model as Partial<TracedModel> | null;
   if (traced && Array.isArray(traced.params) && traced.loss !== undefined) return model as TracedModel;
-  throw new GradgenError(`inspect expects a model definition, the value of model("name", ({ input, param }) => …), but got ${traced === null ? "null" : typeof traced === "object" ? "an object without kind \"gradgen.model\"" : typeof traced}.`);
+  throw new GradgenError(
+    `inspect expects a model definition, the value of model("name", ({ input, param }) => …), but got ${traced === null ? "null" : typeof traced === "object" ? 'an object without kind "gradgen.model"' : typeof traced}.`,
+  );
 }
 
 function describeShape({ shape, perExample }: ValueShape): string {

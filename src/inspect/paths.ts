@@ -38,7 +38,8 @@ function skipLayout(node: Node): Node {
   return node;
 }
 
-const nameOf = (node: Node): string | undefined => (node.op === Op.Param || node.op === Op.Input ? node.attrs.name : undefined);
+const nameOf = (node: Node): string | undefined =>
+  node.op === Op.Param || node.op === Op.Input ? node.attrs.name : undefined;
 
 export class PathReport {
   readonly paths: readonly Path[];
@@ -55,10 +56,15 @@ export class PathReport {
   readonly sumValue?: number;
   readonly gradientValue?: number;
 
-  constructor(readonly f: Node, readonly wrt: Node, options: PathOptions = {}) {
+  constructor(
+    readonly f: Node,
+    readonly wrt: Node,
+    options: PathOptions = {},
+  ) {
     const limit = options.limit ?? 64;
     const root = skipLayout(f);
-    if (root.shape.length !== 0) throw new GradgenError(`paths: f must be a scalar, got shape [${root.shape.join(", ")}].`);
+    if (root.shape.length !== 0)
+      throw new GradgenError(`paths: f must be a scalar, got shape [${root.shape.join(", ")}].`);
     // nodes between wrt and f, and their consumers (one entry per operand slot)
     const between = new Set<Node>([wrt]);
     const order: Node[] = [];
@@ -80,7 +86,7 @@ export class PathReport {
         const source = skipLayout(input);
         if (!between.has(source)) return;
         wires++;
-        consumers.set(source, [...consumers.get(source) ?? [], { node, slot }]);
+        consumers.set(source, [...(consumers.get(source) ?? []), { node, slot }]);
       });
     }
     const extraConsumers = [...consumers.values()].reduce((n, list) => n + Math.max(0, list.length - 1), 0);
@@ -102,7 +108,7 @@ export class PathReport {
     }
     this.count = countFrom.get(wrt) ?? 0n;
     const totalLength = lengthFrom.get(wrt) ?? 0n;
-    this.pathOperations = (totalLength - this.count) + (this.count > 0n ? this.count - 1n : 0n);
+    this.pathOperations = totalLength - this.count + (this.count > 0n ? this.count - 1n : 0n);
 
     const local = (node: Node, slot: number): Node => {
       const parts = derivativeRules[node.op]({ inputs: node.inputs, out: node, adjoint: constant(1) });
@@ -115,7 +121,8 @@ export class PathReport {
         if (name !== undefined && options.values[name] !== undefined) leaves.set(node, [options.values[name]!]);
       }
     }
-    const valueOf = (node: Node): number | undefined => (options.values ? evaluateGraph([node], leaves)[0]![0] : undefined);
+    const valueOf = (node: Node): number | undefined =>
+      options.values ? evaluateGraph([node], leaves)[0]![0] : undefined;
     const short = (node: Node): string => joinText(formatBoth([node]).text).replace(/\n/g, "; ");
 
     const paths: Path[] = [];
@@ -123,10 +130,16 @@ export class PathReport {
       if (paths.length >= limit) return;
       if (node === root) {
         const product = simplify([factors.reduce((p, q) => mul(p, q), constant(1) as Node)])[0]!;
-        paths.push({ through: through.map((n) => nameOf(n) ?? short(n)), factors: factors.map(short), product, value: valueOf(product) });
+        paths.push({
+          through: through.map((n) => nameOf(n) ?? short(n)),
+          factors: factors.map(short),
+          product,
+          value: valueOf(product),
+        });
         return;
       }
-      for (const { node: next, slot } of consumers.get(node) ?? []) walk(next, [...through, next], [...factors, local(next, slot)]);
+      for (const { node: next, slot } of consumers.get(node) ?? [])
+        walk(next, [...through, next], [...factors, local(next, slot)]);
     };
     walk(wrt, [wrt], []);
     this.paths = paths;
@@ -150,8 +163,12 @@ export class PathReport {
     if (!this.complete) lines.push(`  … (${this.count - BigInt(this.paths.length)} more not listed)`);
     const sum = joinText(formatBoth([this.sum]).text).replace(/\n/g, "; ");
     const gradient = joinText(formatBoth([this.gradient]).text).replace(/\n/g, "; ");
-    lines.push(`sum over ${this.complete ? "all" : "the listed"} paths: ${sum}${this.sumValue !== undefined ? ` = ${Number(this.sumValue.toPrecision(6))}` : ""}`);
-    lines.push(`reverse mode (DP):  ${gradient}${this.gradientValue !== undefined ? ` = ${Number(this.gradientValue.toPrecision(6))}` : ""}`);
+    lines.push(
+      `sum over ${this.complete ? "all" : "the listed"} paths: ${sum}${this.sumValue !== undefined ? ` = ${Number(this.sumValue.toPrecision(6))}` : ""}`,
+    );
+    lines.push(
+      `reverse mode (DP):  ${gradient}${this.gradientValue !== undefined ? ` = ${Number(this.gradientValue.toPrecision(6))}` : ""}`,
+    );
     lines.push(`operations: path sum ${this.pathOperations} vs DP ${this.dpOperations} (${this.count} paths)`);
     return lines.join("\n");
   }
@@ -173,8 +190,12 @@ export class PathReport {
     return { "text/plain": this.toString(), "text/latex": latexMime(this.toTex()) };
   }
 
-  [Symbol.for("Jupyter.display")](): MimeBundle { return this.toMimeBundle(); }
-  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string { return inspectText(this, depth, options); }
+  [Symbol.for("Jupyter.display")](): MimeBundle {
+    return this.toMimeBundle();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string {
+    return inspectText(this, depth, options);
+  }
 }
 
 /** The paths from `wrt` to the scalar `f`, their local-derivative products, and their sum. */

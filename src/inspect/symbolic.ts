@@ -17,7 +17,10 @@ const identifier = /^[A-Za-z_$α-ωΑ-Ω][A-Za-z0-9_$α-ωΑ-Ω]*$/u;
 
 /** One symbol: a scalar, or a small tensor with `shape`. The same name and shape is the same symbol. */
 export function symbol(name: string, shape: Shape = []): Tensor {
-  if (!identifier.test(name)) throw new GradgenError(`symbol name ${JSON.stringify(name)} is not an identifier (letters, digits, _; not starting with a digit).`);
+  if (!identifier.test(name))
+    throw new GradgenError(
+      `symbol name ${JSON.stringify(name)} is not an identifier (letters, digits, _; not starting with a digit).`,
+    );
   return new Tensor(makeNode(Op.Param, [], { name, shape: [...shape] }));
 }
 
@@ -46,7 +49,8 @@ export type Value = number | readonly number[] | ArrayLike<number>;
 export function freeSymbols(...expressions: Tensor[]): Map<string, Node> {
   const leaves = new Map<string, Node>();
   for (const node of reachableInOrder(expressions.map((e) => e.node))) {
-    if ((node.op === Op.Param || node.op === Op.Input) && node.attrs.name !== undefined) leaves.set(node.attrs.name, node);
+    if ((node.op === Op.Param || node.op === Op.Input) && node.attrs.name !== undefined)
+      leaves.set(node.attrs.name, node);
   }
   return leaves;
 }
@@ -56,9 +60,15 @@ export function evaluate(f: Tensor, values: Readonly<Record<string, Value>>): nu
   const leaves = new Map<Node, ArrayLike<number>>();
   for (const [name, node] of freeSymbols(f)) {
     const value = values[name];
-    if (value === undefined) throw new GradgenError(`evaluate: no value for "${name}"; pass { ${name}: ${node.shape.length === 0 ? "1.5" : "[…]"} }.`);
+    if (value === undefined)
+      throw new GradgenError(
+        `evaluate: no value for "${name}"; pass { ${name}: ${node.shape.length === 0 ? "1.5" : "[…]"} }.`,
+      );
     const array = typeof value === "number" ? [value] : value;
-    if (array.length !== node.size) throw new GradgenError(`evaluate: "${name}" has shape [${node.shape.join(", ")}] (${node.size} values), got ${array.length}.`);
+    if (array.length !== node.size)
+      throw new GradgenError(
+        `evaluate: "${name}" has shape [${node.shape.join(", ")}] (${node.size} values), got ${array.length}.`,
+      );
     leaves.set(node, array);
   }
   const [result] = evaluateGraph([f.node], leaves);
@@ -77,11 +87,25 @@ export function loadMathJs(): MathJs {
 }
 
 const functions: Readonly<Record<string, (args: Node[]) => Node>> = {
-  exp: ([x]) => ir.exp(x!), log: ([x]) => ir.log(x!), ln: ([x]) => ir.log(x!), sin: ([x]) => ir.sin(x!), cos: ([x]) => ir.cos(x!),
-  tan: ([x]) => ir.div(ir.sin(x!), ir.cos(x!)), tanh: ([x]) => ir.tanh(x!), sqrt: ([x]) => ir.sqrt(x!), abs: ([x]) => ir.abs(x!),
-  sign: ([x]) => ir.sign(x!), sigmoid: ([x]) => ir.sigmoid(x!), σ: ([x]) => ir.sigmoid(x!), softplus: ([x]) => ir.softplus(x!),
-  relu: ([x]) => ir.maximum(x!, 0), square: ([x]) => ir.powConst(x!, 2), max: ([a, b]) => ir.maximum(a!, b!), min: ([a, b]) => ir.minimum(a!, b!),
-  pow: ([a, b]) => power(a!, b!), cube: ([x]) => ir.powConst(x!, 3),
+  exp: ([x]) => ir.exp(x!),
+  log: ([x]) => ir.log(x!),
+  ln: ([x]) => ir.log(x!),
+  sin: ([x]) => ir.sin(x!),
+  cos: ([x]) => ir.cos(x!),
+  tan: ([x]) => ir.div(ir.sin(x!), ir.cos(x!)),
+  tanh: ([x]) => ir.tanh(x!),
+  sqrt: ([x]) => ir.sqrt(x!),
+  abs: ([x]) => ir.abs(x!),
+  sign: ([x]) => ir.sign(x!),
+  sigmoid: ([x]) => ir.sigmoid(x!),
+  σ: ([x]) => ir.sigmoid(x!),
+  softplus: ([x]) => ir.softplus(x!),
+  relu: ([x]) => ir.maximum(x!, 0),
+  square: ([x]) => ir.powConst(x!, 2),
+  max: ([a, b]) => ir.maximum(a!, b!),
+  min: ([a, b]) => ir.minimum(a!, b!),
+  pow: ([a, b]) => power(a!, b!),
+  cube: ([x]) => ir.powConst(x!, 3),
 };
 
 function power(base: Node, exponent: Node): Node {
@@ -102,10 +126,18 @@ export function parse(text: string, scope: Readonly<Record<string, Tensor>> = {}
     throw new GradgenError(`parse: ${(error as Error).message} in ${JSON.stringify(text)}.`);
   }
   const convert = (node: MathNode): Node => {
-    const n = node as MathNode & { fn?: string | MathNode; op?: string; args?: MathNode[]; content?: MathNode; value?: unknown; name?: string };
+    const n = node as MathNode & {
+      fn?: string | MathNode;
+      op?: string;
+      args?: MathNode[];
+      content?: MathNode;
+      value?: unknown;
+      name?: string;
+    };
     switch (node.type) {
       case "ConstantNode":
-        if (typeof n.value !== "number") throw new GradgenError(`parse: only numbers are supported as constants, got ${JSON.stringify(n.value)}.`);
+        if (typeof n.value !== "number")
+          throw new GradgenError(`parse: only numbers are supported as constants, got ${JSON.stringify(n.value)}.`);
         return ir.constant(n.value);
       case "SymbolNode": {
         const name = n.name!;
@@ -120,20 +152,29 @@ export function parse(text: string, scope: Readonly<Record<string, Tensor>> = {}
         const args = n.args!.map(convert);
         const [a, b] = args;
         switch (n.fn) {
-          case "add": return ir.add(a!, b!);
-          case "subtract": return ir.sub(a!, b!);
-          case "multiply": return ir.mul(a!, b!);
-          case "divide": return ir.div(a!, b!);
-          case "pow": return power(a!, b!);
-          case "unaryMinus": return ir.neg(a!);
-          case "unaryPlus": return a!;
-          default: throw new GradgenError(`parse: the operator ${n.op} is not supported (use + − * / ^).`);
+          case "add":
+            return ir.add(a!, b!);
+          case "subtract":
+            return ir.sub(a!, b!);
+          case "multiply":
+            return ir.mul(a!, b!);
+          case "divide":
+            return ir.div(a!, b!);
+          case "pow":
+            return power(a!, b!);
+          case "unaryMinus":
+            return ir.neg(a!);
+          case "unaryPlus":
+            return a!;
+          default:
+            throw new GradgenError(`parse: the operator ${n.op} is not supported (use + − * / ^).`);
         }
       }
       case "FunctionNode": {
-        const name = typeof n.fn === "string" ? n.fn : (n.fn as { name?: string }).name ?? "";
+        const name = typeof n.fn === "string" ? n.fn : ((n.fn as { name?: string }).name ?? "");
         const f = functions[name];
-        if (!f) throw new GradgenError(`parse: unknown function ${name}(); known: ${Object.keys(functions).join(", ")}.`);
+        if (!f)
+          throw new GradgenError(`parse: unknown function ${name}(); known: ${Object.keys(functions).join(", ")}.`);
         return f(n.args!.map(convert));
       }
       default:

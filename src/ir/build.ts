@@ -17,8 +17,14 @@ export function lift(x: Operand): Node {
 
 export const batchSize = (): Node => makeNode(Op.BatchSize, []);
 
-const unary = (op: Op) => (x: Operand): Node => makeNode(op, [lift(x)]);
-const binary = (op: Op) => (a: Operand, b: Operand): Node => makeNode(op, [lift(a), lift(b)]);
+const unary =
+  (op: Op) =>
+  (x: Operand): Node =>
+    makeNode(op, [lift(x)]);
+const binary =
+  (op: Op) =>
+  (a: Operand, b: Operand): Node =>
+    makeNode(op, [lift(a), lift(b)]);
 
 export const neg = unary(Op.Neg);
 export const exp = unary(Op.Exp);

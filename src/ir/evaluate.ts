@@ -33,13 +33,22 @@ function largest(values: readonly number[]): number {
 }
 
 /** Values of `roots` given values of the leaves (inputs and params by node), for one example. */
-export function evaluate(roots: readonly Node[], leaves: ReadonlyMap<Node, ArrayLike<number>>, batchSize = 1): Float64Array[] {
+export function evaluate(
+  roots: readonly Node[],
+  leaves: ReadonlyMap<Node, ArrayLike<number>>,
+  batchSize = 1,
+): Float64Array[] {
   const values = new Map<Node, Float64Array>();
   for (const node of reachableInOrder(roots)) values.set(node, evaluateNode(node, values, leaves, batchSize));
   return roots.map((root) => values.get(root)!);
 }
 
-function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: ReadonlyMap<Node, ArrayLike<number>>, batchSize: number): Float64Array {
+function evaluateNode(
+  node: Node,
+  values: Map<Node, Float64Array>,
+  leaves: ReadonlyMap<Node, ArrayLike<number>>,
+  batchSize: number,
+): Float64Array {
   const out = new Float64Array(sizeOf(node.shape));
   const arg = (i: number) => values.get(node.inputs[i]!)!;
   const op = node.op;
@@ -48,7 +57,10 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
     const exponent = node.attrs.exponent ?? 1;
     for (let flat = 0; flat < out.length; flat++) {
       const index = unravel(flat, node.shape);
-      out[flat] = f(node.inputs.map((input, i) => arg(i)[broadcastIndex(index, input.shape)]!), exponent);
+      out[flat] = f(
+        node.inputs.map((input, i) => arg(i)[broadcastIndex(index, input.shape)]!),
+        exponent,
+      );
     }
     return out;
   }
@@ -57,7 +69,8 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
     case Op.Param:
     case Op.DropoutMask: {
       const given = leaves.get(node);
-      if (!given || given.length !== out.length) throw new GradgenError(`evaluate: no value of size ${out.length} for ${node.op} "${node.attrs.name}".`);
+      if (!given || given.length !== out.length)
+        throw new GradgenError(`evaluate: no value of size ${out.length} for ${node.op} "${node.attrs.name}".`);
       out.set(Array.from(given));
       return out;
     }
@@ -74,7 +87,8 @@ function evaluateNode(node: Node, values: Map<Node, Float64Array>, leaves: Reado
       if (node.op === Op.BatchSum) for (let i = 0; i < out.length; i++) out[i]! *= batchSize;
       return out;
     case Op.Broadcast:
-      for (let flat = 0; flat < out.length; flat++) out[flat] = arg(0)[broadcastIndex(unravel(flat, node.shape), node.inputs[0]!.shape)]!;
+      for (let flat = 0; flat < out.length; flat++)
+        out[flat] = arg(0)[broadcastIndex(unravel(flat, node.shape), node.inputs[0]!.shape)]!;
       return out;
     case Op.Transpose: {
       const perm = node.attrs.perm!;

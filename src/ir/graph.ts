@@ -37,7 +37,13 @@ export function transformGraph(
   results: Map<Node, Node> = new Map(),
 ): Node[] {
   for (const node of reachableInOrder(roots)) {
-    results.set(node, transform(node, node.inputs.map((input) => results.get(input)!)));
+    results.set(
+      node,
+      transform(
+        node,
+        node.inputs.map((input) => results.get(input)!),
+      ),
+    );
   }
   return roots.map((root) => results.get(root)!);
 }

@@ -4,9 +4,7 @@
 
 import { GradgenError, unreachable, type SourceLocation } from "../errors.js";
 import { commutativeOps, isElementwiseOp, Op } from "./ops.js";
-import {
-  broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, sizeOf, type Shape,
-} from "./shape.js";
+import { broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, sizeOf, type Shape } from "./shape.js";
 
 import { initKey, type InitSpec } from "../initializers.js";
 export type { InitSpec } from "../initializers.js";
@@ -122,9 +120,19 @@ export function makeNode(op: Op, inputs: readonly Node[], attrs: NodeAttrs = {})
   const existing = internTable.get(key);
   if (existing) return existing;
   const shape = inferShape(op, inputs, attrs);
-  const batched = op === Op.Input || op === Op.DropoutMask || (op !== Op.BatchSum && inputs.some((input) => input.batched));
+  const batched =
+    op === Op.Input || op === Op.DropoutMask || (op !== Op.BatchSum && inputs.some((input) => input.batched));
   const hash = hashString(`${op}(${inputs.map((input) => input.hash).join(",")})${attrsKey(attrs)}`);
-  const node = new Node(nextId++, hash, op, Object.freeze([...inputs]), Object.freeze({ ...attrs }), Object.freeze([...shape]), batched, key);
+  const node = new Node(
+    nextId++,
+    hash,
+    op,
+    Object.freeze([...inputs]),
+    Object.freeze({ ...attrs }),
+    Object.freeze([...shape]),
+    batched,
+    key,
+  );
   internTable.set(key, node);
   return node;
 }
@@ -139,8 +147,10 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     for (const input of inputs) {
       const next = broadcastShapes(shape, input.shape);
       if (!next) {
-        fail(`${op}: shapes ${inputs.map((i) => formatShape(i.shape)).join(" and ")} do not broadcast together ` +
-          `(numpy rules: trailing dimensions must be equal or 1). Reshape or transpose one operand so they line up.`);
+        fail(
+          `${op}: shapes ${inputs.map((i) => formatShape(i.shape)).join(" and ")} do not broadcast together ` +
+            `(numpy rules: trailing dimensions must be equal or 1). Reshape or transpose one operand so they line up.`,
+        );
       }
       shape = next;
     }
@@ -158,14 +168,19 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     case Op.Reshape: {
       const target = attrs.shape!;
       if (sizeOf(target) !== a!.size) {
-        fail(`reshape: cannot reshape ${formatShape(a!.shape)} (${a!.size} elements) to ${formatShape(target)} (${sizeOf(target)} elements); the element counts must match.`);
+        fail(
+          `reshape: cannot reshape ${formatShape(a!.shape)} (${a!.size} elements) to ${formatShape(target)} (${sizeOf(target)} elements); the element counts must match.`,
+        );
       }
       return target;
     }
     case Op.Transpose: {
       const perm = attrs.perm!;
       const valid = perm.length === a!.shape.length && [...perm].sort((x, y) => x - y).every((p, i) => p === i);
-      if (!valid) fail(`transpose: [${perm.join(", ")}] is not a permutation of the ${a!.shape.length} axes of ${formatShape(a!.shape)}.`);
+      if (!valid)
+        fail(
+          `transpose: [${perm.join(", ")}] is not a permutation of the ${a!.shape.length} axes of ${formatShape(a!.shape)}.`,
+        );
       return perm.map((p) => a!.shape[p]!);
     }
     case Op.Broadcast:
@@ -176,7 +191,8 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     case Op.Sum:
     case Op.Max: {
       const axes = normalizeAxes(attrs.axes!, a!.shape.length);
-      if (!axes || !sameShape(axes, attrs.axes!)) fail(`${op}: axes [${attrs.axes!.join(", ")}] are not sorted axes of ${formatShape(a!.shape)}.`);
+      if (!axes || !sameShape(axes, attrs.axes!))
+        fail(`${op}: axes [${attrs.axes!.join(", ")}] are not sorted axes of ${formatShape(a!.shape)}.`);
       return a!.shape.filter((_, i) => !axes.includes(i));
     }
     case Op.LogSumExp:
@@ -184,7 +200,9 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       return a!.shape.slice(0, -1);
     case Op.MatMul:
       if (a!.shape.length !== 2 || b!.shape.length !== 2 || a!.shape[1] !== b!.shape[0]) {
-        fail(`matmul: cannot multiply ${formatShape(a!.shape)} by ${formatShape(b!.shape)}; the inner dimensions must agree ([m, k]·[k, n]).`);
+        fail(
+          `matmul: cannot multiply ${formatShape(a!.shape)} by ${formatShape(b!.shape)}; the inner dimensions must agree ([m, k]·[k, n]).`,
+        );
       }
       return [a!.shape[0]!, b!.shape[1]!];
     case Op.BatchSum:
@@ -194,7 +212,9 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       return a!.shape;
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {
-        fail(`softmaxCrossEntropy: logits ${formatShape(a!.shape)} and one-hot targets ${formatShape(b!.shape)} must have the same non-scalar shape.`);
+        fail(
+          `softmaxCrossEntropy: logits ${formatShape(a!.shape)} and one-hot targets ${formatShape(b!.shape)} must have the same non-scalar shape.`,
+        );
       }
       return [];
     default:

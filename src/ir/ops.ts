@@ -56,12 +56,29 @@ export enum Op {
 }
 
 export const unaryElementwise = [
-  Op.Neg, Op.Exp, Op.Log, Op.Sin, Op.Cos, Op.Sqrt, Op.Abs, Op.Sign,
-  Op.Sigmoid, Op.Tanh, Op.Softplus, Op.PowConst,
+  Op.Neg,
+  Op.Exp,
+  Op.Log,
+  Op.Sin,
+  Op.Cos,
+  Op.Sqrt,
+  Op.Abs,
+  Op.Sign,
+  Op.Sigmoid,
+  Op.Tanh,
+  Op.Softplus,
+  Op.PowConst,
 ] as const;
 
 export const binaryElementwise = [
-  Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Maximum, Op.Minimum, Op.Greater, Op.Equal,
+  Op.Add,
+  Op.Sub,
+  Op.Mul,
+  Op.Div,
+  Op.Maximum,
+  Op.Minimum,
+  Op.Greater,
+  Op.Equal,
 ] as const;
 
 const elementwiseOpList = [...unaryElementwise, ...binaryElementwise, Op.Select] as const;
@@ -77,9 +94,7 @@ export function isElementwiseOp(op: Op): op is ElementwiseOp {
 }
 
 /** Ops whose operands are interchangeable; interning sorts their operands so a·b and b·a are one node. */
-export const commutativeOps: ReadonlySet<Op> = new Set<Op>([
-  Op.Add, Op.Mul, Op.Maximum, Op.Minimum, Op.Equal,
-]);
+export const commutativeOps: ReadonlySet<Op> = new Set<Op>([Op.Add, Op.Mul, Op.Maximum, Op.Minimum, Op.Equal]);
 
 export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast]);
 
@@ -90,4 +105,3 @@ export const leafOps: ReadonlySet<Op> = new Set<Op>(leafOpList);
 export function isLeafOp(op: Op): op is LeafOp {
   return leafOps.has(op);
 }
-

@@ -3,9 +3,7 @@
 // broadcast back), so a rewrite can change rounding but never the value. Rebuilding goes through
 // the intern table, so the simplified forward and gradient graphs share every common subexpression.
 
-import {
-  add, broadcastTo, constant, mul, neg, powConst, rebuild, reshape, sub, transpose,
-} from "../ir/build.js";
+import { add, broadcastTo, constant, mul, neg, powConst, rebuild, reshape, sub, transpose } from "../ir/build.js";
 import { makeNode, type Node } from "../ir/node.js";
 import { elementwiseOps, Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
@@ -75,9 +73,17 @@ export const rewriteRules: readonly RewriteRule[] = [
   { name: "x + 0 = x", ops: [Op.Add], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 0) ? b : undefined) },
   { name: "x − 0 = x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (isConst(b!, 0) ? a : undefined) },
   { name: "0 − x = −x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 0) ? neg(b!) : undefined) },
-  { name: "x + (−y) = x − y", ops: [Op.Add], rewrite: ({ inputs: [a, b] }) =>
-      b!.op === Op.Neg ? sub(a!, b!.inputs[0]!) : a!.op === Op.Neg ? sub(b!, a!.inputs[0]!) : undefined },
-  { name: "x − (−y) = x + y", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (b!.op === Op.Neg ? add(a!, b!.inputs[0]!) : undefined) },
+  {
+    name: "x + (−y) = x − y",
+    ops: [Op.Add],
+    rewrite: ({ inputs: [a, b] }) =>
+      b!.op === Op.Neg ? sub(a!, b!.inputs[0]!) : a!.op === Op.Neg ? sub(b!, a!.inputs[0]!) : undefined,
+  },
+  {
+    name: "x − (−y) = x + y",
+    ops: [Op.Sub],
+    rewrite: ({ inputs: [a, b] }) => (b!.op === Op.Neg ? add(a!, b!.inputs[0]!) : undefined),
+  },
   {
     // x + x = 2x, 3x + x = 4x, ax − bx = (a − b)x
     name: "collect like terms",
@@ -149,7 +155,8 @@ export const rewriteRules: readonly RewriteRule[] = [
   {
     name: "−(c·x) = (−c)·x",
     ops: [Op.Neg],
-    rewrite: ({ inputs: [x] }) => (x!.op === Op.Mul && isConst(x!.inputs[0]!) ? mul(-x!.inputs[0]!.attrs.value!, x!.inputs[1]!) : undefined),
+    rewrite: ({ inputs: [x] }) =>
+      x!.op === Op.Mul && isConst(x!.inputs[0]!) ? mul(-x!.inputs[0]!.attrs.value!, x!.inputs[1]!) : undefined,
   },
   { name: "x¹ = x", ops: [Op.PowConst], rewrite: (node) => (node.attrs.exponent === 1 ? node.inputs[0] : undefined) },
   { name: "x⁰ = 1", ops: [Op.PowConst], rewrite: (node) => (node.attrs.exponent === 0 ? constant(1) : undefined) },
@@ -158,7 +165,9 @@ export const rewriteRules: readonly RewriteRule[] = [
     name: "power of a power",
     ops: [Op.PowConst],
     rewrite: ({ inputs: [x], attrs }) =>
-      x!.op === Op.PowConst && Number.isInteger(attrs.exponent!) ? powConst(x!.inputs[0]!, x!.attrs.exponent! * attrs.exponent!) : undefined,
+      x!.op === Op.PowConst && Number.isInteger(attrs.exponent!)
+        ? powConst(x!.inputs[0]!, x!.attrs.exponent! * attrs.exponent!)
+        : undefined,
   },
   { name: "c ? x : x = x", ops: [Op.Select], rewrite: ({ inputs: [, a, b] }) => (a === b ? a : undefined) },
   {
@@ -174,7 +183,11 @@ export const rewriteRules: readonly RewriteRule[] = [
       return value === undefined ? undefined : constant(value * (node.inputs[0]!.size / node.size));
     },
   },
-  { name: "reshape of a reshape", ops: [Op.Reshape], rewrite: ({ inputs: [x], attrs }) => (x!.op === Op.Reshape ? reshape(x!.inputs[0]!, attrs.shape!) : undefined) },
+  {
+    name: "reshape of a reshape",
+    ops: [Op.Reshape],
+    rewrite: ({ inputs: [x], attrs }) => (x!.op === Op.Reshape ? reshape(x!.inputs[0]!, attrs.shape!) : undefined),
+  },
   {
     name: "layout of a constant",
     ops: [Op.Reshape, Op.Broadcast],
@@ -187,7 +200,13 @@ export const rewriteRules: readonly RewriteRule[] = [
   {
     name: "transpose of a transpose",
     ops: [Op.Transpose],
-    rewrite: ({ inputs: [x], attrs }) => (x!.op === Op.Transpose ? transpose(x!.inputs[0]!, attrs.perm!.map((p) => x!.attrs.perm![p]!)) : undefined),
+    rewrite: ({ inputs: [x], attrs }) =>
+      x!.op === Op.Transpose
+        ? transpose(
+            x!.inputs[0]!,
+            attrs.perm!.map((p) => x!.attrs.perm![p]!),
+          )
+        : undefined,
   },
   {
     // Moving a size-1 axis changes no element's position

@@ -42,7 +42,10 @@ function times(a: Monomial, b: Monomial): Monomial {
 }
 
 function keyOf(m: Monomial): string {
-  return [...m.factors].map(([atom, e]) => `${atom.id}^${e}`).sort().join("·");
+  return [...m.factors]
+    .map(([atom, e]) => `${atom.id}^${e}`)
+    .sort()
+    .join("·");
 }
 
 /** Like terms added up; zero terms dropped. */
@@ -75,7 +78,8 @@ class Expander {
       const [a, b] = node.inputs;
       const negate = (p: Polynomial) => p.map((m) => ({ coefficient: -m.coefficient, factors: m.factors }));
       if (node.op === Op.Neg) result = negate(this.polynomial(a!, depth + 1));
-      else if (node.op === Op.Add) result = collect([...this.polynomial(a!, depth + 1), ...this.polynomial(b!, depth + 1)]);
+      else if (node.op === Op.Add)
+        result = collect([...this.polynomial(a!, depth + 1), ...this.polynomial(b!, depth + 1)]);
       else result = collect([...this.polynomial(a!, depth + 1), ...negate(this.polynomial(b!, depth + 1))]);
     } else if (node.op === Op.Mul || node.op === Op.Div || isIntegerPower(node)) {
       result = this.product(node, depth);
@@ -96,13 +100,16 @@ class Expander {
       if (visits++ > 4 * maxVisits) throw new TooLarge();
       const { node: n0, exponent } = stack.pop()!;
       const n = see(n0);
-      if (n.op === Op.Const) poly = poly.map((m) => ({ coefficient: m.coefficient * n.attrs.value! ** exponent, factors: m.factors }));
+      if (n.op === Op.Const)
+        poly = poly.map((m) => ({ coefficient: m.coefficient * n.attrs.value! ** exponent, factors: m.factors }));
       else if (n.op === Op.Mul) stack.push({ node: n.inputs[0]!, exponent }, { node: n.inputs[1]!, exponent });
-      else if (n.op === Op.Div) stack.push({ node: n.inputs[0]!, exponent }, { node: n.inputs[1]!, exponent: -exponent });
+      else if (n.op === Op.Div)
+        stack.push({ node: n.inputs[0]!, exponent }, { node: n.inputs[1]!, exponent: -exponent });
       else if (n.op === Op.Neg) {
         if (exponent % 2 !== 0) poly = poly.map((m) => ({ coefficient: -m.coefficient, factors: m.factors }));
         stack.push({ node: n.inputs[0]!, exponent });
-      } else if (isIntegerPower(n) && Math.abs(exponent * n.attrs.exponent!) <= 4) stack.push({ node: n.inputs[0]!, exponent: exponent * n.attrs.exponent! });
+      } else if (isIntegerPower(n) && Math.abs(exponent * n.attrs.exponent!) <= 4)
+        stack.push({ node: n.inputs[0]!, exponent: exponent * n.attrs.exponent! });
       else if (isSum(n) && exponent === 1) sums.push(n);
       else poly = poly.map((m) => times(m, { coefficient: 1, factors: new Map([[n, exponent]]) }));
     }

@@ -13,7 +13,6 @@ export interface Text {
   readonly prec: number;
 }
 
-
 // ── dialects ───────────────────────────────────────────────────────────────────────────────────
 
 export interface Dialect {
@@ -51,8 +50,12 @@ export const textDialect: Dialect = {
   plus: " + ",
   subtract: " − ",
   times: (left, right, tensors) => `${left}${tensors ? " ⊙ " : "·"}${right}`,
-  quotient: (num, den) => ({ s: `${wrap(textDialect, num, Prec.Product)}/${wrap(textDialect, den, Prec.Power)}`, prec: Prec.Product }),
-  power: (base, exponent) => `${wrap(textDialect, base, Prec.Atom)}^${exponent < 0 ? `(−${formatNumber(-exponent)})` : formatNumber(exponent)}`,
+  quotient: (num, den) => ({
+    s: `${wrap(textDialect, num, Prec.Product)}/${wrap(textDialect, den, Prec.Power)}`,
+    prec: Prec.Product,
+  }),
+  power: (base, exponent) =>
+    `${wrap(textDialect, base, Prec.Atom)}^${exponent < 0 ? `(−${formatNumber(-exponent)})` : formatNumber(exponent)}`,
   call: (fn, args) => `${fn}(${args.join(", ")})`,
   callPower: (fn, arg, exponent) => `${fn}${superscript(exponent)}(${arg})`,
   functionName: (op) => opNames[op].text,
@@ -72,13 +75,17 @@ const texParen = (s: string): string => `\\left(${s}\\right)`;
 
 export const texDialect: Dialect = {
   name: texName,
-  number: (value) => formatNumber(value).replace("Infinity", "\\infty").replace(/e([+-]\d+)$/, (_, e: string) => ` \\times 10^{${Number(e)}}`),
+  number: (value) =>
+    formatNumber(value)
+      .replace("Infinity", "\\infty")
+      .replace(/e([+-]\d+)$/, (_, e: string) => ` \\times 10^{${Number(e)}}`),
   paren: texParen,
   minus: "-",
   plus: " + ",
   subtract: " - ",
   // juxtaposition, except where digits would run together
-  times: (left, right, tensors) => (tensors ? `${left} \\odot ${right}` : /^[\d.]/.test(right) ? `${left} \\cdot ${right}` : `${left} ${right}`),
+  times: (left, right, tensors) =>
+    tensors ? `${left} \\odot ${right}` : /^[\d.]/.test(right) ? `${left} \\cdot ${right}` : `${left} ${right}`,
   quotient: (num, den) => ({ s: `\\frac{${num.s}}{${den.s}}`, prec: Prec.Power }),
   power: (base, exponent) => `${wrap(texDialect, base, Prec.Atom)}^{${formatNumber(exponent)}}`,
   call: (fn, args) => `${fn}${texParen(args.join(", "))}`,
@@ -92,7 +99,8 @@ export const texDialect: Dialect = {
   batchSum: (arg) => `\\sum_{n} ${wrap(texDialect, arg, Prec.Atom)}`,
   batchSize: "n",
   compare: (a, relation, b) => `\\left[${a} ${relation} ${b}\\right]`,
-  select: (condition, a, b) => `\\begin{cases} ${a} & \\text{if } ${condition} \\\\ ${b} & \\text{otherwise} \\end{cases}`,
+  select: (condition, a, b) =>
+    `\\begin{cases} ${a} & \\text{if } ${condition} \\\\ ${b} & \\text{otherwise} \\end{cases}`,
   matmul: " ",
 };
 

@@ -34,7 +34,9 @@ export function displayOrder(roots: readonly Node[]): Node[] {
   for (const root of roots.map(see)) {
     if (done.has(root)) continue;
     done.add(root);
-    const stack: { node: Node; children: Node[]; next: number }[] = [{ node: root, children: displayChildren(root), next: 0 }];
+    const stack: { node: Node; children: Node[]; next: number }[] = [
+      { node: root, children: displayChildren(root), next: 0 },
+    ];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       const child = top.children[top.next++];

@@ -64,7 +64,10 @@ export function expressionForms(node: Node): ExpressionForms {
     const w = leafName(origin.wrt) ?? "w";
     texLabel = `\\frac{\\partial ${texName(f)}}{\\partial ${texName(w)}}`;
   }
-  const forms = { text: joinText(text), tex: joinTex(tex as Formatted, texLabel && tex.definitions.length > 0 ? [texLabel] : []) };
+  const forms = {
+    text: joinText(text),
+    tex: joinTex(tex as Formatted, texLabel && tex.definitions.length > 0 ? [texLabel] : []),
+  };
   formsCache.set(node, forms);
   return forms;
 }

@@ -76,7 +76,10 @@ export interface Formatted {
 function rewriteForDisplay(roots: readonly Node[]): { roots: Node[]; shown: Map<Node, Node> } {
   const shown = new Map<Node, Node>();
   for (const node of reachableInOrder(roots)) {
-    const rebuilt = ir.rebuild(node, node.inputs.map((input) => shown.get(input) ?? input));
+    const rebuilt = ir.rebuild(
+      node,
+      node.inputs.map((input) => shown.get(input) ?? input),
+    );
     shown.set(node, expandedForm(rebuilt) ?? rebuilt);
   }
   return { roots: roots.map((root) => shown.get(root) ?? root), shown };
@@ -121,14 +124,23 @@ function makePlan(roots: readonly Node[], options: FormatOptions): { plan: Plan;
   const { roots: shown, shown: shownAs } = rewriteForDisplay(simplified);
   // names are given for nodes as built; printing sees their simplified, rewritten forms
   const simplifiedOf = (node: Node): Node => ((options.simplify ?? true) ? simplify([node])[0]! : node);
-  const normal = (node: Node): Node => see(shownAs.get(see(simplifiedOf(node))) ?? shownAs.get(simplifiedOf(node)) ?? simplifiedOf(node));
+  const normal = (node: Node): Node =>
+    see(shownAs.get(see(simplifiedOf(node))) ?? shownAs.get(simplifiedOf(node)) ?? simplifiedOf(node));
   const names = new Map<Node, string>();
   const original = new Map<Node, Node>();
-  for (const [node, name] of options.names ?? []) { const n = normal(node); names.set(n, name); if (!original.has(n)) original.set(n, node); }
+  for (const [node, name] of options.names ?? []) {
+    const n = normal(node);
+    names.set(n, name);
+    if (!original.has(n)) original.set(n, node);
+  }
   const known = new Set<Node>();
-  for (const [node, name] of options.known ?? []) { const n = normal(node); names.set(n, name); known.add(n); }
+  for (const [node, name] of options.known ?? []) {
+    const n = normal(node);
+    names.set(n, name);
+    known.add(n);
+  }
   for (const [before, after] of shownAs) if (!original.has(see(after))) original.set(see(after), see(before));
-  const adjoints = new Set([...options.adjoints ?? []].map(normal));
+  const adjoints = new Set([...(options.adjoints ?? [])].map(normal));
   const order = displayOrder(shown);
   const uses = new Map<Node, number>();
   const consumerOf = new Map<Node, Node>();
@@ -144,11 +156,12 @@ function makePlan(roots: readonly Node[], options: FormatOptions): { plan: Plan;
   const plan: Plan = { roots: shown.map(see), names, definitions: [], order, absorbed, original, adjoints };
   const text = new Printer(plan, textDialect);
   const limit = options.inlineLimit ?? 12;
-  const taken = new Set([...names.values(), ...options.reserved ?? []]);
+  const taken = new Set([...names.values(), ...(options.reserved ?? [])]);
   const counters = { t: 0, δ: 0 };
   const fresh = (prefix: "t" | "δ"): string => {
     let name: string;
-    do name = `${prefix}${++counters[prefix]}`; while (taken.has(name));
+    do name = `${prefix}${++counters[prefix]}`;
+    while (taken.has(name));
     taken.add(name);
     return name;
   };
@@ -157,7 +170,8 @@ function makePlan(roots: readonly Node[], options: FormatOptions): { plan: Plan;
   // sigmoids), prints as the lectures' δ recurrence, one line per link, instead of one long product,
   // once it has at least `minChain` links.
   const minChain = 3;
-  const member = (node: Node): boolean => adjoints.has(node) && productOps.has(node.op) && uses.get(node) === 1 && !isRoot.has(node) && !names.has(node);
+  const member = (node: Node): boolean =>
+    adjoints.has(node) && productOps.has(node.op) && uses.get(node) === 1 && !isRoot.has(node) && !names.has(node);
   const depth = new Map<Node, number>();
   for (const node of order) {
     if (member(node)) depth.set(node, 1 + Math.max(0, ...displayChildren(node).map((child) => depth.get(child) ?? 0)));
@@ -171,7 +185,10 @@ function makePlan(roots: readonly Node[], options: FormatOptions): { plan: Plan;
   }
   for (const node of order) {
     if (isLeaf(node)) continue;
-    if (names.has(node)) { if (!known.has(node)) plan.definitions.push(node); continue; }
+    if (names.has(node)) {
+      if (!known.has(node)) plan.definitions.push(node);
+      continue;
+    }
     const used = uses.get(node) ?? 0;
     const consumer = consumerOf.get(node);
     if ((chain.get(node) ?? 0) >= minChain && consumer !== undefined && productOps.has(consumer.op)) {
@@ -219,12 +236,17 @@ function agreeing(printed: Shape | null, actual: Shape): Shape | null {
 class Printer {
   private readonly memo = new Map<Node, Rendered>();
 
-  constructor(private readonly plan: Plan, private readonly dialect: Dialect, private readonly keyOf?: (node: Node) => string) {}
+  constructor(
+    private readonly plan: Plan,
+    private readonly dialect: Dialect,
+    private readonly keyOf?: (node: Node) => string,
+  ) {}
 
   /** How a consumer sees `node`: its name, or its body printed inline. */
   ref(node: Node): Rendered {
     const name = this.plan.names.get(node);
-    if (name !== undefined) return { s: this.dialect.name(name), prec: Prec.Atom, shape: isLeaf(node) ? node.shape : this.body(node).shape };
+    if (name !== undefined)
+      return { s: this.dialect.name(name), prec: Prec.Atom, shape: isLeaf(node) ? node.shape : this.body(node).shape };
     return this.body(node);
   }
 
@@ -258,9 +280,15 @@ class Printer {
     const arg = (i: number): Rendered => this.ref(children[i]!);
     const args = (): Rendered[] => children.map((_, i) => arg(i));
     const softmax = softmaxOperand(node);
-    if (softmax) { const z = this.ref(softmax); return atom(d.call(textual ? "softmax" : "\\operatorname{softmax}", [z.s]), z.shape); }
+    if (softmax) {
+      const z = this.ref(softmax);
+      return atom(d.call(textual ? "softmax" : "\\operatorname{softmax}", [z.s]), z.shape);
+    }
     const logSoftmax = logSoftmaxOperand(node);
-    if (logSoftmax) { const z = this.ref(logSoftmax); return atom(d.call(textual ? "log softmax" : "\\log\\operatorname{softmax}", [z.s]), z.shape); }
+    if (logSoftmax) {
+      const z = this.ref(logSoftmax);
+      return atom(d.call(textual ? "log softmax" : "\\log\\operatorname{softmax}", [z.s]), z.shape);
+    }
     switch (node.op) {
       case Op.Param:
       case Op.Input:
@@ -268,7 +296,9 @@ class Printer {
         return atom(d.name(node.attrs.name ?? "?"), node.shape);
       case Op.Const: {
         const value = node.attrs.value!;
-        return value < 0 ? { s: `${d.minus}${d.number(-value)}`, prec: Prec.Unary, shape: [] } : atom(d.number(value), []);
+        return value < 0
+          ? { s: `${d.minus}${d.number(-value)}`, prec: Prec.Unary, shape: [] }
+          : atom(d.number(value), []);
       }
       case Op.BatchSize:
         return atom(d.batchSize, []);
@@ -284,12 +314,31 @@ class Printer {
         const x = arg(0);
         return { ...d.exp(x), shape: x.shape };
       }
-      case Op.Sqrt: { const x = arg(0); return atom(d.sqrt(x.s), x.shape); }
-      case Op.Abs: { const x = arg(0); return atom(d.abs(x.s), x.shape); }
-      case Op.Sigmoid: case Op.Log: case Op.Sin: case Op.Cos: case Op.Tanh: case Op.Softplus: case Op.Sign:
-      case Op.Maximum: case Op.Minimum: {
+      case Op.Sqrt: {
+        const x = arg(0);
+        return atom(d.sqrt(x.s), x.shape);
+      }
+      case Op.Abs: {
+        const x = arg(0);
+        return atom(d.abs(x.s), x.shape);
+      }
+      case Op.Sigmoid:
+      case Op.Log:
+      case Op.Sin:
+      case Op.Cos:
+      case Op.Tanh:
+      case Op.Softplus:
+      case Op.Sign:
+      case Op.Maximum:
+      case Op.Minimum: {
         const xs = args();
-        return atom(d.call(d.functionName(node.op), xs.map((x) => x.s)), broadcastPrinted(xs.map((x) => x.shape)));
+        return atom(
+          d.call(
+            d.functionName(node.op),
+            xs.map((x) => x.s),
+          ),
+          broadcastPrinted(xs.map((x) => x.shape)),
+        );
       }
       case Op.LogSumExp: {
         const x = arg(0);
@@ -297,8 +346,12 @@ class Printer {
       }
       case Op.SoftmaxCrossEntropy: {
         const [z, y] = args();
-        const shape = agreeing(z!.shape, node.inputs[0]!.shape) && agreeing(y!.shape, node.inputs[1]!.shape) && node.shape;
-        return atom(d.call(d.functionName(node.op), [d.call(textual ? "softmax" : "\\operatorname{softmax}", [z!.s]), y!.s]), shape);
+        const shape =
+          agreeing(z!.shape, node.inputs[0]!.shape) && agreeing(y!.shape, node.inputs[1]!.shape) && node.shape;
+        return atom(
+          d.call(d.functionName(node.op), [d.call(textual ? "softmax" : "\\operatorname{softmax}", [z!.s]), y!.s]),
+          shape,
+        );
       }
       case Op.Greater:
       case Op.Equal: {
@@ -308,9 +361,12 @@ class Printer {
       case Op.Select: {
         const condition = children[0]!;
         const [c, a, b] = args();
-        const text = condition.op === Op.Greater && this.inline(condition)
-          ? `${displayChildren(condition).map((x) => this.ref(x).s).join(" > ")}`
-          : `${c!.s} ${textual ? "≠" : "\\neq"} 0`;
+        const text =
+          condition.op === Op.Greater && this.inline(condition)
+            ? `${displayChildren(condition)
+                .map((x) => this.ref(x).s)
+                .join(" > ")}`
+            : `${c!.s} ${textual ? "≠" : "\\neq"} 0`;
         return atom(d.select(text, a!.s, b!.s), broadcastPrinted([c!.shape, a!.shape, b!.shape]));
       }
       case Op.Transpose: {
@@ -320,7 +376,10 @@ class Printer {
           return { s: d.transpose(x), prec: Prec.Power, shape: m && [m[1]!, m[0]!] };
         }
         const shape = agreeing(x.shape, node.inputs[0]!.shape) && node.shape;
-        return atom(d.call(textual ? "transpose" : "\\operatorname{transpose}", [x.s, `[${node.attrs.perm!.join(", ")}]`]), shape);
+        return atom(
+          d.call(textual ? "transpose" : "\\operatorname{transpose}", [x.s, `[${node.attrs.perm!.join(", ")}]`]),
+          shape,
+        );
       }
       case Op.Reshape: {
         const x = arg(0);
@@ -330,7 +389,10 @@ class Printer {
           return { s: d.transpose(x), prec: Prec.Power, shape: m && [m[1]!, m[0]!] };
         }
         const shape = x.shape !== null && x.shape.reduce((n, k) => n * k, 1) === node.size ? node.shape : null;
-        return atom(d.call(textual ? "reshape" : "\\operatorname{reshape}", [x.s, `[${node.shape.join(", ")}]`]), shape);
+        return atom(
+          d.call(textual ? "reshape" : "\\operatorname{reshape}", [x.s, `[${node.shape.join(", ")}]`]),
+          shape,
+        );
       }
       case Op.Sum:
       case Op.Max: {
@@ -338,13 +400,17 @@ class Printer {
         const axes = all ? undefined : node.attrs.axes!.join(",");
         const operand = arg(0);
         const shape = all ? [] : agreeing(operand.shape, node.inputs[0]!.shape) && node.shape;
-        if (node.op === Op.Sum) return { s: d.sum(operand, axes), prec: operand.prec < Prec.Atom ? Prec.Atom : Prec.Unary, shape };
+        if (node.op === Op.Sum)
+          return { s: d.sum(operand, axes), prec: operand.prec < Prec.Atom ? Prec.Atom : Prec.Unary, shape };
         return atom(d.call(d.functionName(node.op), [operand.s, ...(axes ? [`axis ${axes}`] : [])]), shape);
       }
       case Op.Broadcast: {
         const x = arg(0);
         const shape = broadcastPrinted([x.shape, node.shape]) && node.shape;
-        return atom(d.call(textual ? "broadcast" : "\\operatorname{broadcast}", [x.s, `[${node.shape.join(", ")}]`]), shape);
+        return atom(
+          d.call(textual ? "broadcast" : "\\operatorname{broadcast}", [x.s, `[${node.shape.join(", ")}]`]),
+          shape,
+        );
       }
       case Op.BatchSum: {
         const x = arg(0);
@@ -356,12 +422,22 @@ class Printer {
         const a = asMatrix(left.shape);
         const b = asMatrix(right.shape);
         const shape = a && b && a[1] === b[0] ? [a[0]!, b[1]!] : null;
-        return { s: `${wrap(d, left, Prec.Product)}${d.matmul}${wrap(d, right, Prec.Power)}`, prec: Prec.Product, shape };
+        return {
+          s: `${wrap(d, left, Prec.Product)}${d.matmul}${wrap(d, right, Prec.Power)}`,
+          prec: Prec.Product,
+          shape,
+        };
       }
       case Op.CustomGradient: {
         const xs = args();
         const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
-        return atom(d.call(d.functionName(node.op), xs.map((x) => x.s)), shape);
+        return atom(
+          d.call(
+            d.functionName(node.op),
+            xs.map((x) => x.s),
+          ),
+          shape,
+        );
       }
       default:
         return unreachable(node.op, "op");
@@ -376,9 +452,21 @@ class Printer {
       const { node: raw, negative, top } = stack.pop()!;
       const node = see(raw);
       if (top || this.inline(node)) {
-        if (node.op === Op.Add) { stack.push({ node: node.inputs[1]!, negative, top: false }, { node: node.inputs[0]!, negative, top: false }); continue; }
-        if (node.op === Op.Sub) { stack.push({ node: node.inputs[1]!, negative: !negative, top: false }, { node: node.inputs[0]!, negative, top: false }); continue; }
-        if (node.op === Op.Neg) { stack.push({ node: node.inputs[0]!, negative: !negative, top: false }); continue; }
+        if (node.op === Op.Add) {
+          stack.push({ node: node.inputs[1]!, negative, top: false }, { node: node.inputs[0]!, negative, top: false });
+          continue;
+        }
+        if (node.op === Op.Sub) {
+          stack.push(
+            { node: node.inputs[1]!, negative: !negative, top: false },
+            { node: node.inputs[0]!, negative, top: false },
+          );
+          continue;
+        }
+        if (node.op === Op.Neg) {
+          stack.push({ node: node.inputs[0]!, negative: !negative, top: false });
+          continue;
+        }
       }
       const product = this.productOf(node);
       if (product.coefficient < 0) {
@@ -428,13 +516,32 @@ class Printer {
       const entry = stack.pop()!;
       const n = see(entry.node);
       const exponent = entry.exponent;
-      if (n.op === Op.Const) { into.coefficient *= n.attrs.value! ** exponent; continue; }
+      if (n.op === Op.Const) {
+        into.coefficient *= n.attrs.value! ** exponent;
+        continue;
+      }
       if ((entry.top || this.inline(n)) && Math.abs(exponent) === 1) {
-        if (n.op === Op.Mul) { stack.push({ node: n.inputs[1]!, exponent, top: false }, { node: n.inputs[0]!, exponent, top: false }); continue; }
-        if (n.op === Op.Div) { stack.push({ node: n.inputs[1]!, exponent: -exponent, top: false }, { node: n.inputs[0]!, exponent, top: false }); continue; }
-        if (n.op === Op.Neg) { into.coefficient = -into.coefficient; stack.push({ node: n.inputs[0]!, exponent, top: false }); continue; }
+        if (n.op === Op.Mul) {
+          stack.push({ node: n.inputs[1]!, exponent, top: false }, { node: n.inputs[0]!, exponent, top: false });
+          continue;
+        }
+        if (n.op === Op.Div) {
+          stack.push(
+            { node: n.inputs[1]!, exponent: -exponent, top: false },
+            { node: n.inputs[0]!, exponent, top: false },
+          );
+          continue;
+        }
+        if (n.op === Op.Neg) {
+          into.coefficient = -into.coefficient;
+          stack.push({ node: n.inputs[0]!, exponent, top: false });
+          continue;
+        }
         // any power, integer or not, is its base with an exponent (the base is another node, so this ends)
-        if (n.op === Op.PowConst) { into.factors.push({ node: see(n.inputs[0]!), exponent: exponent * n.attrs.exponent! }); continue; }
+        if (n.op === Op.PowConst) {
+          into.factors.push({ node: see(n.inputs[0]!), exponent: exponent * n.attrs.exponent! });
+          continue;
+        }
       }
       into.factors.push({ node: n, exponent });
     }
@@ -454,10 +561,20 @@ class Printer {
     const base = this.ref(factor.node);
     if (magnitude === 1) return base;
     if (magnitude === 0.5) return { s: d.sqrt(base.s), prec: Prec.Atom, shape: base.shape };
-    const isCall = this.inline(factor.node) && opNames[factor.node.op].isFunction && !softmaxOperand(factor.node) && factor.node.op !== Op.Exp
-      && factor.node.inputs.length === 1 && factor.node.op !== Op.LogSumExp && factor.node.op !== Op.Max;
+    const isCall =
+      this.inline(factor.node) &&
+      opNames[factor.node.op].isFunction &&
+      !softmaxOperand(factor.node) &&
+      factor.node.op !== Op.Exp &&
+      factor.node.inputs.length === 1 &&
+      factor.node.op !== Op.LogSumExp &&
+      factor.node.op !== Op.Max;
     if (isCall && Number.isInteger(magnitude) && magnitude > 1 && magnitude < 10) {
-      return { s: d.callPower(d.functionName(factor.node.op), this.ref(displayChildren(factor.node)[0]!).s, magnitude), prec: Prec.Atom, shape: base.shape };
+      return {
+        s: d.callPower(d.functionName(factor.node.op), this.ref(displayChildren(factor.node)[0]!).s, magnitude),
+        prec: Prec.Atom,
+        shape: base.shape,
+      };
     }
     return { s: d.power(base, magnitude), prec: Prec.Power, shape: base.shape };
   }
@@ -468,7 +585,12 @@ class Printer {
     const merged = new Map<Node, number>();
     for (const f of product.factors) merged.set(f.node, (merged.get(f.node) ?? 0) + f.exponent);
     const factors = [...merged].filter(([, e]) => e !== 0).map(([n, e]) => ({ node: n, exponent: e }));
-    const ranked = factors.map((factor, index) => ({ factor, index, rank: this.factorRank(factor.node), key: this.key(factor.node) }));
+    const ranked = factors.map((factor, index) => ({
+      factor,
+      index,
+      rank: this.factorRank(factor.node),
+      key: this.key(factor.node),
+    }));
     ranked.sort((a, b) => a.rank - b.rank || naturalOrder(a.key, b.key) || a.index - b.index);
     const numerator = ranked.filter((f) => f.factor.exponent > 0);
     const denominator = ranked.filter((f) => f.factor.exponent < 0);
@@ -483,8 +605,13 @@ class Printer {
         shapes.push(r.shape);
         const tensor = entry.factor.node.shape.length > 0;
         const text = wrap(d, r, list.length + (leading !== undefined ? 1 : 0) > 1 ? Prec.Unary + 0.5 : 0);
-        if (s === undefined) { s = text; prec = r.prec; }
-        else { s = d.times(s, text, tensor && tensorSoFar); prec = Prec.Product; }
+        if (s === undefined) {
+          s = text;
+          prec = r.prec;
+        } else {
+          s = d.times(s, text, tensor && tensorSoFar);
+          prec = Prec.Product;
+        }
         tensorSoFar = tensorSoFar || tensor;
       }
       return s === undefined ? undefined : { s, prec };
@@ -507,11 +634,19 @@ function formatWith(roots: readonly Node[], options: FormatOptions): { text: For
   const tex = new Printer(plan, texDialect, (node) => text.ref(node).s);
   tex.warm();
   const output = (printer: Printer, dialect: Dialect): Formatted => {
-    const results = plan.roots.map((root) => (plan.names.has(root) && !isLeaf(root) ? printer.ref(root) : printer.body(root)));
+    const results = plan.roots.map((root) =>
+      plan.names.has(root) && !isLeaf(root) ? printer.ref(root) : printer.body(root),
+    );
     return {
       definitions: plan.definitions.map((node) => {
         const body = printer.body(node);
-        return { name: dialect.name(plan.names.get(node)!), label: plan.names.get(node)!, body: body.s, node: plan.original.get(node) ?? node, shape: body.shape };
+        return {
+          name: dialect.name(plan.names.get(node)!),
+          label: plan.names.get(node)!,
+          body: body.s,
+          node: plan.original.get(node) ?? node,
+          shape: body.shape,
+        };
       }),
       results: results.map((r) => r.s),
       resultShapes: results.map((r) => r.shape),
@@ -556,5 +691,7 @@ export function joinTex(formatted: Formatted, labels: readonly (string | undefin
 }
 
 function isDefinedName(formatted: Formatted, result: string, label: string | undefined): boolean {
-  return formatted.definitions.some((d) => d.name === result && (label === undefined || label === d.name || label === d.label));
+  return formatted.definitions.some(
+    (d) => d.name === result && (label === undefined || label === d.name || label === d.label),
+  );
 }

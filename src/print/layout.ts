@@ -33,14 +33,19 @@ export function isRowColumnFlip(node: Node): boolean {
 export function see(node: Node): Node {
   for (;;) {
     if (node.op === Op.Broadcast) node = node.inputs[0]!;
-    else if (node.op === Op.Reshape && sameShape(printedForm(node.inputs[0]!.shape), printedForm(node.shape))) node = node.inputs[0]!;
+    else if (node.op === Op.Reshape && sameShape(printedForm(node.inputs[0]!.shape), printedForm(node.shape)))
+      node = node.inputs[0]!;
     else return node;
   }
 }
 
 /** Skip only layout ops that change no printed shape: used where a broadcast would change the meaning (Σ, ·). */
 export function seeLayout(node: Node): Node {
-  while ((node.op === Op.Broadcast || node.op === Op.Reshape) && sameShape(printedForm(node.inputs[0]!.shape), printedForm(node.shape))) node = node.inputs[0]!;
+  while (
+    (node.op === Op.Broadcast || node.op === Op.Reshape) &&
+    sameShape(printedForm(node.inputs[0]!.shape), printedForm(node.shape))
+  )
+    node = node.inputs[0]!;
   return node;
 }
 

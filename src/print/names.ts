@@ -3,21 +3,87 @@
 // x_out is x_{\mathrm{out}}, alpha is \alpha and δ2 is \delta_{2}.
 
 const greekWords = [
-  "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
-  "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
-  "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
+  "alpha",
+  "beta",
+  "gamma",
+  "delta",
+  "epsilon",
+  "zeta",
+  "eta",
+  "theta",
+  "iota",
+  "kappa",
+  "lambda",
+  "mu",
+  "nu",
+  "xi",
+  "pi",
+  "rho",
+  "sigma",
+  "tau",
+  "upsilon",
+  "phi",
+  "chi",
+  "psi",
+  "omega",
+  "Gamma",
+  "Delta",
+  "Theta",
+  "Lambda",
+  "Xi",
+  "Pi",
+  "Sigma",
+  "Upsilon",
+  "Phi",
+  "Psi",
+  "Omega",
 ];
 
 const greekLetters: Readonly<Record<string, string>> = {
-  α: "alpha", β: "beta", γ: "gamma", δ: "delta", ε: "epsilon", ζ: "zeta", η: "eta", θ: "theta", ι: "iota",
-  κ: "kappa", λ: "lambda", μ: "mu", ν: "nu", ξ: "xi", π: "pi", ρ: "rho", σ: "sigma", τ: "tau", υ: "upsilon",
-  φ: "phi", χ: "chi", ψ: "psi", ω: "omega", Δ: "Delta", Σ: "Sigma", Ω: "Omega", Φ: "Phi", Ψ: "Psi", Θ: "Theta", Λ: "Lambda",
+  α: "alpha",
+  β: "beta",
+  γ: "gamma",
+  δ: "delta",
+  ε: "epsilon",
+  ζ: "zeta",
+  η: "eta",
+  θ: "theta",
+  ι: "iota",
+  κ: "kappa",
+  λ: "lambda",
+  μ: "mu",
+  ν: "nu",
+  ξ: "xi",
+  π: "pi",
+  ρ: "rho",
+  σ: "sigma",
+  τ: "tau",
+  υ: "upsilon",
+  φ: "phi",
+  χ: "chi",
+  ψ: "psi",
+  ω: "omega",
+  Δ: "Delta",
+  Σ: "Sigma",
+  Ω: "Omega",
+  Φ: "Phi",
+  Ψ: "Psi",
+  Θ: "Theta",
+  Λ: "Lambda",
 };
 
 // Characters LaTeX gives a meaning in math mode, as they print literally there.
 const mathEscapes: Readonly<Record<string, string>> = {
-  "\\": "\\backslash{}", "{": "\\{", "}": "\\}", "%": "\\%", "#": "\\#", "&": "\\&", "$": "\\$",
-  "_": "\\_", "^": "\\hat{}", "~": "\\sim{}",
+  "\\": "\\backslash{}",
+  "{": "\\{",
+  "}": "\\}",
+  "%": "\\%",
+  "#": "\\#",
+  "&": "\\&",
+  $: "\\$",
+  _: "\\_",
+  "^": "\\hat{}",
+  "~": "\\sim{}",
 };
 
 /** Text typeset upright in math mode (\mathrm), with LaTeX's special characters escaped. */
@@ -53,25 +119,42 @@ export function texName(name: string): string {
 
 function texSubscript(text: string): string {
   if (/^\d+$/.test(text)) return text;
-  return text.split("_").map((part) => (/^\d+$/.test(part) ? part : texWord(part))).join(",");
+  return text
+    .split("_")
+    .map((part) => (/^\d+$/.test(part) ? part : texWord(part)))
+    .join(",");
 }
 
 // The same characters in text mode (\text{…}), where the math-mode commands are not allowed.
 const textEscapes: Readonly<Record<string, string>> = {
-  "\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "%": "\\%", "#": "\\#", "&": "\\&", "$": "\\$",
-  "_": "\\_", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}",
+  "\\": "\\textbackslash{}",
+  "{": "\\{",
+  "}": "\\}",
+  "%": "\\%",
+  "#": "\\#",
+  "&": "\\&",
+  $: "\\$",
+  _: "\\_",
+  "^": "\\textasciicircum{}",
+  "~": "\\textasciitilde{}",
 };
 
 /** Any label as LaTeX text: \text{…} with LaTeX's special characters escaped (primes as apostrophes). */
 export function texText(text: string): string {
-  return `\\text{${text.replace(/[\\{}%#&$_^~]/g, (c) => textEscapes[c]!).replace(/′/g, "'").replace(/″/g, "''")}}`;
+  return `\\text{${text
+    .replace(/[\\{}%#&$_^~]/g, (c) => textEscapes[c]!)
+    .replace(/′/g, "'")
+    .replace(/″/g, "''")}}`;
 }
 
 const superscriptDigits = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 
 /** 2 → ², 31 → ³¹ (for small integer powers of named functions: tanh²). */
 export function superscript(n: number): string {
-  return String(n).split("").map((d) => superscriptDigits[Number(d)]).join("");
+  return String(n)
+    .split("")
+    .map((d) => superscriptDigits[Number(d)])
+    .join("");
 }
 
 /** Shortest faithful decimal, without float noise (0.30000000000000004 → 0.3). */

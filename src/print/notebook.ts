@@ -18,7 +18,9 @@ export interface Displayable {
 
 type DenoJupyter = { display(value: unknown, options?: { raw?: boolean }): Promise<void> | void };
 type DisplayData = { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> };
-type TslabGlobal = { require: ((name: string) => unknown) & { cache?: Record<string, { exports?: unknown } | undefined> } };
+type TslabGlobal = {
+  require: ((name: string) => unknown) & { cache?: Record<string, { exports?: unknown } | undefined> };
+};
 
 export function denoJupyter(): DenoJupyter | undefined {
   try {
@@ -89,8 +91,10 @@ function printedByTslabAsCellValue(): boolean {
   const stack = new Error().stack ?? "";
   Error.stackTraceLimit = limit;
   const ownPath = decodeURIComponent(ownDirectory.pathname);
-  const caller = stack.split("\n").slice(1).find((frame) =>
-    !frame.includes("node:") && !frame.includes(ownDirectory.href) && !frame.includes(ownPath));
+  const caller = stack
+    .split("\n")
+    .slice(1)
+    .find((frame) => !frame.includes("node:") && !frame.includes(ownDirectory.href) && !frame.includes(ownPath));
   return caller !== undefined && /[\\/]tslab[\\/]dist[\\/]executor\.js:/.test(caller);
 }
 
@@ -98,10 +102,15 @@ function printedByTslabAsCellValue(): boolean {
  * What [Symbol.for("nodejs.util.inspect.custom")] returns: the text, except for a cell's last value
  * in tslab, which is sent as rich output instead (and tslab's line of text is dropped).
  */
-export function inspectText(value: Displayable, depth: number | null, options: { depth?: number | null } | undefined): string {
+export function inspectText(
+  value: Displayable,
+  depth: number | null,
+  options: { depth?: number | null } | undefined,
+): string {
   const topLevel = depth === (options?.depth ?? depth);
   if (topLevel && tslabGlobal() && printedByTslabAsCellValue()) {
-    if (tslabSend(value.toMimeBundle())) { // one bundle, as Deno shows a cell's value
+    if (tslabSend(value.toMimeBundle())) {
+      // one bundle, as Deno shows a cell's value
       dropNextNewline();
       return "";
     }

@@ -46,7 +46,15 @@ const align8 = (n: number) => Math.ceil(n / 8) * 8;
 function tensorsOf(trainer: TrainerLike): { tensor: Omit<CheckpointTensor, "offset" | "byteLength">; values: Real }[] {
   const result: { tensor: Omit<CheckpointTensor, "offset" | "byteLength">; values: Real }[] = [];
   for (const [name, values] of Object.entries(trainer.params)) {
-    result.push({ tensor: { name, group: "param", shape: [...(ownField(trainer.spec.params, name) ?? [values.length])], dtype: dtypeOf(values) }, values });
+    result.push({
+      tensor: {
+        name,
+        group: "param",
+        shape: [...(ownField(trainer.spec.params, name) ?? [values.length])],
+        dtype: dtypeOf(values),
+      },
+      values,
+    });
   }
   for (const [name, values] of Object.entries(trainer.state.buffers)) {
     result.push({ tensor: { name, group: "state", shape: [values.length], dtype: dtypeOf(values) }, values });
@@ -87,7 +95,10 @@ function encode(trainer: TrainerLike): { bytes: Buffer; info: CheckpointInfo } {
   bytes.writeUInt32LE(header.length, MAGIC.length);
   header.copy(bytes, PREFIX_BYTES);
   entries.forEach(({ values }, i) => writeLittleEndian(values, bytes, dataStart + tensors[i]!.offset));
-  createHash("sha256").update(bytes.subarray(0, total - CHECKSUM_BYTES)).digest().copy(bytes, total - CHECKSUM_BYTES);
+  createHash("sha256")
+    .update(bytes.subarray(0, total - CHECKSUM_BYTES))
+    .digest()
+    .copy(bytes, total - CHECKSUM_BYTES);
   return { bytes, info };
 }
 
@@ -127,7 +138,15 @@ export interface CheckpointFileSystem {
   readdirSync(directory: string): string[];
 }
 
-const nodeFileSystem: CheckpointFileSystem = { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, readdirSync: (directory) => readdirSync(directory) };
+const nodeFileSystem: CheckpointFileSystem = {
+  openSync,
+  writeSync,
+  fsyncSync,
+  closeSync,
+  renameSync,
+  unlinkSync,
+  readdirSync: (directory) => readdirSync(directory),
+};
 
 /**
  * Write a checkpoint atomically: every byte to a temporary file beside `file` (each write checked,
@@ -145,7 +164,10 @@ export function saveWith(fs: CheckpointFileSystem, trainer: TrainerLike, file: s
   const { bytes, info } = encode(trainer);
   const directory = path.dirname(file);
   removeStaleTemporaries(fs, file);
-  const temporary = path.join(directory, `${temporaryPrefix(file)}${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const temporary = path.join(
+    directory,
+    `${temporaryPrefix(file)}${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
   let written = 0;
   try {
     const fd = fs.openSync(temporary, "wx");
@@ -221,7 +243,9 @@ function syncDirectory(fs: CheckpointFileSystem, file: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (!["EISDIR", "EINVAL", "EPERM", "ENOTSUP", "EBADF", "EACCES"].includes(code ?? "")) {
-      throw new GradgenError(`Checkpoint ${file} was written and renamed into place, but its directory could not be synced (${describeFailure(error)}), so a power failure now could undo the rename. Check the disk, then save again.`);
+      throw new GradgenError(
+        `Checkpoint ${file} was written and renamed into place, but its directory could not be synced (${describeFailure(error)}), so a power failure now could undo the rename. Check the disk, then save again.`,
+      );
     }
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
@@ -256,7 +280,9 @@ function readCheckpointFile(file: string): Uint8Array {
     return readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new GradgenError(`Cannot read checkpoint ${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}.`);
+    throw new GradgenError(
+      `Cannot read checkpoint ${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}.`,
+    );
   }
 }
 
@@ -279,7 +305,12 @@ function parseCheckpoint(bytes: Uint8Array, source: string): { info: CheckpointI
   } catch {
     return fail("its header is not valid JSON (the file is corrupt)");
   }
-  if (info?.format !== "gradgen-checkpoint" || info.version !== 1 || !Array.isArray(info.tensors) || !Number.isInteger(info.dataBytes)) {
+  if (
+    info?.format !== "gradgen-checkpoint" ||
+    info.version !== 1 ||
+    !Array.isArray(info.tensors) ||
+    !Number.isInteger(info.dataBytes)
+  ) {
     fail("its header is not that of a version 1 gradgen checkpoint (the file is corrupt)");
   }
   const dataStart = align8(PREFIX_BYTES + headerLength);
@@ -291,7 +322,9 @@ function parseCheckpoint(bytes: Uint8Array, source: string): { info: CheckpointI
         : `the file has ${buffer.length - expected} unexpected trailing bytes (corrupt)`,
     );
   }
-  const checksum = createHash("sha256").update(buffer.subarray(0, expected - CHECKSUM_BYTES)).digest();
+  const checksum = createHash("sha256")
+    .update(buffer.subarray(0, expected - CHECKSUM_BYTES))
+    .digest();
   if (!checksum.equals(buffer.subarray(expected - CHECKSUM_BYTES))) {
     fail("its SHA-256 checksum does not match its contents (the file is corrupt)");
   }
@@ -319,17 +352,25 @@ function incompatibilities(trainer: TrainerLike, info: CheckpointInfo): string[]
     } else if (found.dtype !== tensor.dtype) {
       problems.push(`${label} is ${found.dtype} in the checkpoint, ${tensor.dtype} in the trainer`);
     } else if (found.byteLength !== values.byteLength || !sameShape(found.shape, tensor.shape)) {
-      problems.push(`${label} has shape [${found.shape.join(", ")}] in the checkpoint, [${tensor.shape.join(", ")}] in the trainer`);
+      problems.push(
+        `${label} has shape [${found.shape.join(", ")}] in the checkpoint, [${tensor.shape.join(", ")}] in the trainer`,
+      );
     }
     saved.delete(`${tensor.group}:${tensor.name}`);
   }
   for (const t of saved.values()) {
-    problems.push(`it holds ${t.group === "param" ? "parameter" : "optimizer state"} "${t.name}", which this trainer does not have`);
+    problems.push(
+      `it holds ${t.group === "param" ? "parameter" : "optimizer state"} "${t.name}", which this trainer does not have`,
+    );
   }
-  if (info.optimizer !== spec.optimizer.kind) problems.unshift(`it was saved with optimizer ${info.optimizer}, this trainer uses ${spec.optimizer.kind}`);
-  if (problems.length === 0 && info.dtype !== spec.dtype) problems.push(`it holds ${info.dtype} values, this trainer is ${spec.dtype}`);
+  if (info.optimizer !== spec.optimizer.kind)
+    problems.unshift(`it was saved with optimizer ${info.optimizer}, this trainer uses ${spec.optimizer.kind}`);
+  if (problems.length === 0 && info.dtype !== spec.dtype)
+    problems.push(`it holds ${info.dtype} values, this trainer is ${spec.dtype}`);
   if (problems.length === 0 && info.structureHash !== spec.structureHash) {
-    problems.push(`its model structure hash ${info.structureHash} differs from this trainer's ${spec.structureHash} (the model changed since it was saved)`);
+    problems.push(
+      `its model structure hash ${info.structureHash} differs from this trainer's ${spec.structureHash} (the model changed since it was saved)`,
+    );
   }
   if (problems.length > 4) problems.splice(4, problems.length - 4, `${problems.length - 4} more differences`);
   return problems;
@@ -354,10 +395,13 @@ function writeLittleEndian(values: Real, bytes: Buffer, offset: number): void {
 
 function readLittleEndian(bytes: Buffer, offset: number, target: Real): void {
   if (LITTLE_ENDIAN) {
-    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes.subarray(offset, offset + target.byteLength));
+    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(
+      bytes.subarray(offset, offset + target.byteLength),
+    );
     return;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const step = target.BYTES_PER_ELEMENT;
-  for (let i = 0; i < target.length; i++) target[i] = step === 8 ? view.getFloat64(offset + i * 8, true) : view.getFloat32(offset + i * 4, true);
+  for (let i = 0; i < target.length; i++)
+    target[i] = step === 8 ? view.getFloat64(offset + i * 8, true) : view.getFloat32(offset + i * 4, true);
 }

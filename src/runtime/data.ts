@@ -9,5 +9,12 @@ export { MeanCentering, MinMaxScaling, Standardization } from "./data/scaling.js
 export { PCAProjection, ZCAWhitening, type PCAOptions } from "./data/projection.js";
 export { fitCentering, fitMinMax, fitPCA, fitStandardization, fitZCA, transformFromJSON } from "./data/fit.js";
 export { argmaxRow, argmaxRows, oneHot } from "./data/encoding.js";
-export { countExamples, createRandom, permutation, selectExamples, shuffleInPlace, splitExamples } from "./data/examples.js";
+export {
+  countExamples,
+  createRandom,
+  permutation,
+  selectExamples,
+  shuffleInPlace,
+  splitExamples,
+} from "./data/examples.js";
 export { Batcher, batches, type BatchOptions, type BatchView } from "./data/batches.js";

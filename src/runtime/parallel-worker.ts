@@ -19,9 +19,15 @@ const { spec } = trainer;
 const Values = arrayTypeOf(spec.dtype);
 const control = new Int32Array(layout.control);
 const losses = new Float64Array(layout.losses);
-const params = Object.keys(spec.params).map((name) => [trainer.params[name]!, sharedView(spec.dtype, layout.params[name]!)] as const);
-const grads = Object.keys(spec.params).map((name) => [trainer.grads[name]!, sharedView(spec.dtype, layout.grads[index]![name]!)] as const);
-const inputs = Object.entries(spec.inputs).map(([name, shape]) => [name, sizeOf(shape), sharedView(spec.dtype, layout.inputs[name]!)] as const);
+const params = Object.keys(spec.params).map(
+  (name) => [trainer.params[name]!, sharedView(spec.dtype, layout.params[name]!)] as const,
+);
+const grads = Object.keys(spec.params).map(
+  (name) => [trainer.grads[name]!, sharedView(spec.dtype, layout.grads[index]![name]!)] as const,
+);
+const inputs = Object.entries(spec.inputs).map(
+  ([name, shape]) => [name, sizeOf(shape), sharedView(spec.dtype, layout.inputs[name]!)] as const,
+);
 // The shard, copied to the front of buffers of this thread's own (the trainer reads examples 0…nᵢ).
 const batch: Dataset = Object.fromEntries(inputs.map(([name, size]) => [name, new Values(size * spec.batch)]));
 const shard = inputs.map(([name, size, shared]) => [size, shared, batch[name]!] as const);

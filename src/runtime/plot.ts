@@ -39,7 +39,18 @@ export interface ChartOptions {
 }
 
 /** Tableau 10, the colours series take in turn. */
-export const palette: readonly string[] = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+export const palette: readonly string[] = [
+  "#4e79a7",
+  "#f28e2b",
+  "#e15759",
+  "#76b7b2",
+  "#59a14f",
+  "#edc948",
+  "#b07aa1",
+  "#ff9da7",
+  "#9c755f",
+  "#bab0ac",
+];
 
 const MARGIN = { top: 28, right: 16, bottom: 44, left: 58 };
 const TITLE_HEIGHT = 30;
@@ -65,7 +76,8 @@ export function panelChart(panels: readonly Panel[], options: ChartOptions = {})
   const legend = new Map<string, { color: string; dashed: boolean }>();
   for (const panel of panels) {
     for (const s of panel.series) {
-      if (!legend.has(s.name)) legend.set(s.name, { color: s.color ?? palette[legend.size % palette.length]!, dashed: s.dashed ?? false });
+      if (!legend.has(s.name))
+        legend.set(s.name, { color: s.color ?? palette[legend.size % palette.length]!, dashed: s.dashed ?? false });
     }
   }
   const legendHeight = legend.size > 1 || panels.length > 1 ? LEGEND_ROW + 8 : 0;
@@ -76,15 +88,32 @@ export function panelChart(panels: readonly Panel[], options: ChartOptions = {})
   const sharedY = options.sharedY ?? true;
   const allSeries = panels.flatMap((p) => p.series);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${totalWidth}" height="${totalHeight}" viewBox="0 0 ${totalWidth} ${totalHeight}" ${FONT} font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${totalWidth}" height="${totalHeight}" viewBox="0 0 ${totalWidth} ${totalHeight}" ${FONT} font-size="11">`,
+  );
   parts.push(`<rect width="${totalWidth}" height="${totalHeight}" fill="#ffffff"/>`);
-  if (options.title) parts.push(`<text class="title" x="${totalWidth / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(options.title)}</text>`);
-  if (legendHeight > 0) parts.push(renderLegend(legend, totalWidth, (options.title ? TITLE_HEIGHT : 0) + LEGEND_ROW - 4));
+  if (options.title)
+    parts.push(
+      `<text class="title" x="${totalWidth / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(options.title)}</text>`,
+    );
+  if (legendHeight > 0)
+    parts.push(renderLegend(legend, totalWidth, (options.title ? TITLE_HEIGHT : 0) + LEGEND_ROW - 4));
   panels.forEach((panel, index) => {
     const column = index % columns;
     const row = Math.floor(index / columns);
     const yDomain = valueDomain(sharedY ? allSeries : panel.series, logY);
-    parts.push(renderPanel(panel, legend, { x: column * width, y: top + row * height, width, height, yDomain, logY, xLabel: options.xLabel, yLabel: options.yLabel }));
+    parts.push(
+      renderPanel(panel, legend, {
+        x: column * width,
+        y: top + row * height,
+        width,
+        height,
+        yDomain,
+        logY,
+        xLabel: options.xLabel,
+        yLabel: options.yLabel,
+      }),
+    );
   });
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
@@ -96,7 +125,8 @@ export function lossChart(
   options: ChartOptions = {},
 ): string {
   const series: Series[] = [{ name: "training loss", values: history.loss }];
-  if (history.validationLoss && history.validationLoss.length > 0) series.push({ name: "validation loss", values: history.validationLoss, dashed: true });
+  if (history.validationLoss && history.validationLoss.length > 0)
+    series.push({ name: "validation loss", values: history.validationLoss, dashed: true });
   return lineChart(series, { xLabel: "epoch", yLabel: "loss", ...options });
 }
 
@@ -113,7 +143,11 @@ interface PanelLayout {
   readonly yLabel: string | undefined;
 }
 
-function renderPanel(panel: Panel, legend: ReadonlyMap<string, { color: string; dashed: boolean }>, layout: PanelLayout): string {
+function renderPanel(
+  panel: Panel,
+  legend: ReadonlyMap<string, { color: string; dashed: boolean }>,
+  layout: PanelLayout,
+): string {
   const left = layout.x + MARGIN.left;
   const right = layout.x + layout.width - MARGIN.right;
   const top = layout.y + MARGIN.top;
@@ -131,31 +165,48 @@ function renderPanel(panel: Panel, legend: ReadonlyMap<string, { color: string; 
     : scaleLinear().domain(layout.yDomain).range([bottom, top]).nice(yTickCount);
 
   const parts: string[] = [`<g class="panel">`];
-  if (panel.title) parts.push(`<text class="panel-title" x="${fmt((left + right) / 2)}" y="${fmt(layout.y + 18)}" text-anchor="middle" font-size="13" font-weight="600">${escapeXml(panel.title)}</text>`);
+  if (panel.title)
+    parts.push(
+      `<text class="panel-title" x="${fmt((left + right) / 2)}" y="${fmt(layout.y + 18)}" text-anchor="middle" font-size="13" font-weight="600">${escapeXml(panel.title)}</text>`,
+    );
   // Grid and ticks.
   const xTicks = x.ticks(xTickCount);
   const yTicks = layout.logY ? logTicks(y, yTickCount) : y.ticks(yTickCount);
   const xFormat = x.tickFormat(xTicks.length);
   const yFormat = layout.logY ? (v: number) => formatLogTick(v) : y.tickFormat(yTicks.length);
   parts.push(`<g class="axis x-axis" stroke="#000000" stroke-opacity="0.15">`);
-  for (const t of xTicks) parts.push(`<line x1="${fmt(x(t))}" x2="${fmt(x(t))}" y1="${fmt(top)}" y2="${fmt(bottom)}"/>`);
+  for (const t of xTicks)
+    parts.push(`<line x1="${fmt(x(t))}" x2="${fmt(x(t))}" y1="${fmt(top)}" y2="${fmt(bottom)}"/>`);
   parts.push(`</g>`);
   parts.push(`<g class="axis y-axis" stroke="#000000" stroke-opacity="0.15">`);
-  for (const t of yTicks) parts.push(`<line x1="${fmt(left)}" x2="${fmt(right)}" y1="${fmt(y(t))}" y2="${fmt(y(t))}"/>`);
+  for (const t of yTicks)
+    parts.push(`<line x1="${fmt(left)}" x2="${fmt(right)}" y1="${fmt(y(t))}" y2="${fmt(y(t))}"/>`);
   parts.push(`</g>`);
-  parts.push(`<rect x="${fmt(left)}" y="${fmt(top)}" width="${fmt(right - left)}" height="${fmt(bottom - top)}" fill="none" stroke="#444444"/>`);
+  parts.push(
+    `<rect x="${fmt(left)}" y="${fmt(top)}" width="${fmt(right - left)}" height="${fmt(bottom - top)}" fill="none" stroke="#444444"/>`,
+  );
   parts.push(`<g class="tick-labels" fill="#333333">`);
-  for (const t of xTicks) parts.push(`<text x="${fmt(x(t))}" y="${fmt(bottom + 15)}" text-anchor="middle">${escapeXml(xFormat(t))}</text>`);
-  for (const t of yTicks) parts.push(`<text x="${fmt(left - 6)}" y="${fmt(y(t) + 4)}" text-anchor="end">${escapeXml(yFormat(t))}</text>`);
+  for (const t of xTicks)
+    parts.push(`<text x="${fmt(x(t))}" y="${fmt(bottom + 15)}" text-anchor="middle">${escapeXml(xFormat(t))}</text>`);
+  for (const t of yTicks)
+    parts.push(`<text x="${fmt(left - 6)}" y="${fmt(y(t) + 4)}" text-anchor="end">${escapeXml(yFormat(t))}</text>`);
   parts.push(`</g>`);
-  if (layout.xLabel) parts.push(`<text class="x-label" x="${fmt((left + right) / 2)}" y="${fmt(bottom + 34)}" text-anchor="middle" font-size="12">${escapeXml(layout.xLabel)}</text>`);
+  if (layout.xLabel)
+    parts.push(
+      `<text class="x-label" x="${fmt((left + right) / 2)}" y="${fmt(bottom + 34)}" text-anchor="middle" font-size="12">${escapeXml(layout.xLabel)}</text>`,
+    );
   if (layout.yLabel) {
     const cx = layout.x + 16;
     const cy = (top + bottom) / 2;
-    parts.push(`<text class="y-label" x="${fmt(cx)}" y="${fmt(cy)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${fmt(cx)} ${fmt(cy)})">${escapeXml(layout.yLabel)}</text>`);
+    parts.push(
+      `<text class="y-label" x="${fmt(cx)}" y="${fmt(cy)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${fmt(cx)} ${fmt(cy)})">${escapeXml(layout.yLabel)}</text>`,
+    );
   }
   // Curves, clipped to the plot area by construction of the domains (every finite value lies inside).
-  const path = line<[number, number]>().x(([px]) => x(px)).y(([, py]) => y(py)).digits(2);
+  const path = line<[number, number]>()
+    .x(([px]) => x(px))
+    .y(([, py]) => y(py))
+    .digits(2);
   panel.series.forEach((s, i) => {
     const style = legend.get(s.name)!;
     const d = path(points[i]!.filter(([, py]) => !layout.logY || py > 0)) ?? "";
@@ -168,13 +219,19 @@ function renderPanel(panel: Panel, legend: ReadonlyMap<string, { color: string; 
   return parts.join("\n");
 }
 
-function renderLegend(legend: ReadonlyMap<string, { color: string; dashed: boolean }>, totalWidth: number, baseline: number): string {
+function renderLegend(
+  legend: ReadonlyMap<string, { color: string; dashed: boolean }>,
+  totalWidth: number,
+  baseline: number,
+): string {
   const entries = [...legend.entries()];
   const widths = entries.map(([name]) => 28 + name.length * 6.5 + 16);
   let x = Math.max(8, (totalWidth - widths.reduce((a, b) => a + b, 0)) / 2);
   const parts = [`<g class="legend">`];
   entries.forEach(([name, style], i) => {
-    parts.push(`<line x1="${fmt(x)}" x2="${fmt(x + 22)}" y1="${fmt(baseline - 4)}" y2="${fmt(baseline - 4)}" stroke="${escapeXml(style.color)}" stroke-width="2"${style.dashed ? ` stroke-dasharray="6 4"` : ""}/>`);
+    parts.push(
+      `<line x1="${fmt(x)}" x2="${fmt(x + 22)}" y1="${fmt(baseline - 4)}" y2="${fmt(baseline - 4)}" stroke="${escapeXml(style.color)}" stroke-width="2"${style.dashed ? ` stroke-dasharray="6 4"` : ""}/>`,
+    );
     parts.push(`<text x="${fmt(x + 28)}" y="${fmt(baseline)}">${escapeXml(name)}</text>`);
     x += widths[i]!;
   });
@@ -234,5 +291,10 @@ function formatLogTick(v: number): string {
 const fmt = (v: number) => String(Math.round(v * 100) / 100);
 
 function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
 }

@@ -8,7 +8,15 @@ import { argmaxRow, Batcher, countExamples } from "./data.js";
 import { arrayTypeOf, ownField, setOwn, sizeOf, type Dataset, type Real, type TrainerLike } from "./trainer.js";
 
 export type { Dataset, OptimizerState, Real, TrainerLike, TrainerSpec } from "./trainer.js";
-export { save, load, encodeCheckpoint, decodeCheckpoint, readCheckpointInfo, type CheckpointInfo, type CheckpointTensor } from "./checkpoint.js";
+export {
+  save,
+  load,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  readCheckpointInfo,
+  type CheckpointInfo,
+  type CheckpointTensor,
+} from "./checkpoint.js";
 export { lineChart, lossChart, panelChart, palette, type ChartOptions, type Panel, type Series } from "./plot.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -37,10 +45,14 @@ function metricSizes(context: MetricContext, output: string, target: string, met
   const outputSize = ownField(context.outputSizes, output);
   const targetSize = ownField(context.fieldSizes, target);
   if (outputSize === undefined) {
-    throw new GradgenError(`${metric}: the trainer has no output "${output}" (it has ${Object.keys(context.outputSizes).join(", ") || "none"}).`);
+    throw new GradgenError(
+      `${metric}: the trainer has no output "${output}" (it has ${Object.keys(context.outputSizes).join(", ") || "none"}).`,
+    );
   }
   if (targetSize === undefined) {
-    throw new GradgenError(`${metric}: the data has no field "${target}" (it has ${Object.keys(context.fieldSizes).join(", ") || "none"}).`);
+    throw new GradgenError(
+      `${metric}: the data has no field "${target}" (it has ${Object.keys(context.fieldSizes).join(", ") || "none"}).`,
+    );
   }
   return [outputSize, targetSize];
 }
@@ -103,7 +115,9 @@ export function meanAbsoluteError(options: { output: string; target: string; nam
     reset(context) {
       const [outputSize, targetSize] = metricSizes(context, output, target, "meanAbsoluteError");
       if (outputSize !== targetSize) {
-        throw new GradgenError(`meanAbsoluteError: output "${output}" has ${outputSize} values per example, target "${target}" ${targetSize}.`);
+        throw new GradgenError(
+          `meanAbsoluteError: output "${output}" has ${outputSize} values per example, target "${target}" ${targetSize}.`,
+        );
       }
       size = outputSize;
       sum = 0;
@@ -148,7 +162,11 @@ export interface Evaluation {
 }
 
 /** Mean loss and metrics of the trainer's current parameters over all of `data`. */
-export function evaluate(trainer: TrainerLike, data: Dataset, options: { batchSize?: number; metrics?: readonly Metric[] } = {}): Evaluation {
+export function evaluate(
+  trainer: TrainerLike,
+  data: Dataset,
+  options: { batchSize?: number; metrics?: readonly Metric[] } = {},
+): Evaluation {
   const batcher = datasetBatcher(trainer, data, options.batchSize ?? trainer.spec.batch, false, 0, "evaluate");
   return evaluateBatches(trainer, batcher, options.metrics ?? []);
 }
@@ -175,10 +193,19 @@ function outputSizes(trainer: TrainerLike): Record<string, number> {
 }
 
 /** A batcher over `data` for this trainer: every model input present, sizes from the spec. */
-function datasetBatcher(trainer: TrainerLike, data: Dataset, batchSize: number, shuffle: boolean, seed: number, what: string): Batcher {
+function datasetBatcher(
+  trainer: TrainerLike,
+  data: Dataset,
+  batchSize: number,
+  shuffle: boolean,
+  seed: number,
+  what: string,
+): Batcher {
   const spec = trainer.spec;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > spec.batch) {
-    throw new GradgenError(`${what}: batchSize = ${batchSize} must be an integer from 1 to the compiled batch size ${spec.batch} of model "${spec.model}".`);
+    throw new GradgenError(
+      `${what}: batchSize = ${batchSize} must be an integer from 1 to the compiled batch size ${spec.batch} of model "${spec.model}".`,
+    );
   }
   const sizes: Record<string, number> = {};
   for (const [name, shape] of Object.entries(spec.inputs)) {
@@ -296,24 +323,39 @@ export class TrainingDivergedError extends GradgenError {
  */
 export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): History {
   const { epochs, earlyStopping } = options;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new GradgenError(`fit: epochs = ${epochs} must be a non-negative integer.`);
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new GradgenError(`fit: epochs = ${epochs} must be a non-negative integer.`);
   if (earlyStopping) {
     if (options.validation === undefined) {
-      throw new GradgenError("fit: earlyStopping watches the validation loss; pass validation data (fit(trainer, data, { validation, earlyStopping })).");
+      throw new GradgenError(
+        "fit: earlyStopping watches the validation loss; pass validation data (fit(trainer, data, { validation, earlyStopping })).",
+      );
     }
     if (!Number.isInteger(earlyStopping.patience) || earlyStopping.patience < 1) {
-      throw new GradgenError(`fit: earlyStopping.patience = ${earlyStopping.patience} must be a positive integer (epochs).`);
+      throw new GradgenError(
+        `fit: earlyStopping.patience = ${earlyStopping.patience} must be a positive integer (epochs).`,
+      );
     }
   }
   const batchSize = options.batchSize ?? trainer.spec.batch;
   const training = datasetBatcher(trainer, data, batchSize, options.shuffle ?? true, options.seed ?? 0, "fit");
   const metrics = options.metrics ?? [];
-  const trainingEvaluation = metrics.length > 0 && (options.evaluateTraining ?? true)
-    ? datasetBatcher(trainer, data, batchSize, false, 0, "fit")
-    : undefined;
-  const validation = options.validation && datasetBatcher(trainer, options.validation, batchSize, false, 0, "fit (validation data)");
+  const trainingEvaluation =
+    metrics.length > 0 && (options.evaluateTraining ?? true)
+      ? datasetBatcher(trainer, data, batchSize, false, 0, "fit")
+      : undefined;
+  const validation =
+    options.validation && datasetBatcher(trainer, options.validation, batchSize, false, 0, "fit (validation data)");
 
-  const history: History = { epochs: [], loss: [], validationLoss: [], metrics: {}, validationMetrics: {}, bestEpoch: undefined, stoppedEarly: false };
+  const history: History = {
+    epochs: [],
+    loss: [],
+    validationLoss: [],
+    metrics: {},
+    validationMetrics: {},
+    bestEpoch: undefined,
+    stoppedEarly: false,
+  };
   for (const metric of metrics) {
     setOwn(history.metrics, metric.name, []);
     setOwn(history.validationMetrics, metric.name, []);
@@ -327,12 +369,17 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
   const diverged = (epoch: number, what: string, value: number): never => {
     const step = trainer.state.step;
     trainer.restore();
-    const restored = snapshotEpoch === 0 ? "the parameters fit started from" : `the parameters of the end of epoch ${snapshotEpoch}`;
+    const restored =
+      snapshotEpoch === 0 ? "the parameters fit started from" : `the parameters of the end of epoch ${snapshotEpoch}`;
     throw new TrainingDivergedError(
       `fit: training diverged at epoch ${epoch}, step ${step}: ${what} is ${value}. The trainer holds ${restored} again ` +
         `(fit restored its last finite snapshot). Lower the learning rate (it was ${trainer.learningRate}), ` +
         `or check the data for NaN or infinite values, and fit again.`,
-      epoch, step, value, snapshotEpoch, history,
+      epoch,
+      step,
+      value,
+      snapshotEpoch,
+      history,
     );
   };
   if (epochs > 0) trainer.snapshot();
@@ -342,10 +389,15 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
       if (bar) bar.payload.epoch = epoch;
       const trainingLoss = trainEpoch(trainer, training, options.learningRate, options.onStep, bar, divergence);
       if (divergence.batch > 0) {
-        diverged(epoch, `the loss of batch ${divergence.batch} of ${training.batchesPerEpoch} (before its update)`, divergence.loss);
+        diverged(
+          epoch,
+          `the loss of batch ${divergence.batch} of ${training.batchesPerEpoch} (before its update)`,
+          divergence.loss,
+        );
       }
       const badParameter = firstNonFinite(trainer.params);
-      if (badParameter) diverged(epoch, `parameter "${badParameter.name}" after the epoch's last update`, badParameter.value);
+      if (badParameter)
+        diverged(epoch, `parameter "${badParameter.name}" after the epoch's last update`, badParameter.value);
       const trainingMetrics = trainingEvaluation ? evaluateBatches(trainer, trainingEvaluation, metrics).metrics : {};
       const validated = validation ? evaluateBatches(trainer, validation, metrics) : undefined;
       if (validated && !Number.isFinite(validated.loss)) diverged(epoch, "the validation loss", validated.loss);
@@ -363,7 +415,8 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
       history.loss.push(record.loss);
       if (validated) history.validationLoss.push(validated.loss);
       for (const [name, value] of Object.entries(record.metrics)) history.metrics[name]!.push(value);
-      for (const [name, value] of Object.entries(record.validationMetrics)) history.validationMetrics[name]!.push(value);
+      for (const [name, value] of Object.entries(record.validationMetrics))
+        history.validationMetrics[name]!.push(value);
       if (bar) bar.endEpoch(record);
 
       let stop = false;
@@ -388,7 +441,8 @@ export function fit(trainer: TrainerLike, data: Dataset, options: FitOptions): H
         break;
       }
     }
-    if (earlyStopping && history.bestEpoch !== undefined && history.bestEpoch !== history.epochs.length) trainer.restore();
+    if (earlyStopping && history.bestEpoch !== undefined && history.bestEpoch !== history.epochs.length)
+      trainer.restore();
   } finally {
     bar?.stop();
   }
@@ -464,8 +518,20 @@ interface ProgressBar {
 
 const NO_PAYLOAD = {};
 
-function createProgressBar(setting: FitOptions["progress"], model: string, epochs: number, batchesPerEpoch: number): ProgressBar | undefined {
-  const stream = setting === undefined ? (process.stdout.isTTY ? process.stdout : undefined) : setting === true ? process.stdout : setting || undefined;
+function createProgressBar(
+  setting: FitOptions["progress"],
+  model: string,
+  epochs: number,
+  batchesPerEpoch: number,
+): ProgressBar | undefined {
+  const stream =
+    setting === undefined
+      ? process.stdout.isTTY
+        ? process.stdout
+        : undefined
+      : setting === true
+        ? process.stdout
+        : setting || undefined;
   const total = epochs * batchesPerEpoch;
   if (!stream || total === 0) return undefined;
   // cli-progress allocates on every update (its ETA buffer), so it hears of at most ~100 steps an epoch.
@@ -480,7 +546,10 @@ function createProgressBar(setting: FitOptions["progress"], model: string, epoch
     // Formatting happens at render time only (a few times a second), never per step.
     format: (options, params, p: ProgressPayload) => {
       const bar = cliProgress.Format.BarFormat(params.progress, options);
-      const eta = params.eta > 0 && Number.isFinite(params.eta) ? ` | eta ${cliProgress.Format.TimeFormat(params.eta, options, 1)}` : "";
+      const eta =
+        params.eta > 0 && Number.isFinite(params.eta)
+          ? ` | eta ${cliProgress.Format.TimeFormat(params.eta, options, 1)}`
+          : "";
       const validation = p.validationLoss === undefined ? "" : ` | val ${p.validationLoss.toPrecision(4)}`;
       return `${p.model} epoch ${p.epoch}/${p.epochs} ${bar} | loss ${Number.isNaN(p.loss) ? "…" : p.loss.toPrecision(4)}${validation}${p.metric}${eta}`;
     },
@@ -501,7 +570,9 @@ function createProgressBar(setting: FitOptions["progress"], model: string, epoch
       payload.loss = record.loss;
       payload.validationLoss = record.validationLoss;
       const shown = Object.keys(record.validationMetrics).length > 0 ? record.validationMetrics : record.metrics;
-      payload.metric = Object.entries(shown).map(([name, v]) => ` | ${name} ${v.toPrecision(4)}`).join("");
+      payload.metric = Object.entries(shown)
+        .map(([name, v]) => ` | ${name} ${v.toPrecision(4)}`)
+        .join("");
       bar.update(value, NO_PAYLOAD);
     },
     stop() {
@@ -514,5 +585,7 @@ function createProgressBar(setting: FitOptions["progress"], model: string, epoch
 /** Buffers of the trainer's dtype for `count` examples of each input (e.g. to assemble data sets). */
 export function allocateInputs(trainer: TrainerLike, count: number): Dataset {
   const ArrayType = arrayTypeOf(trainer.spec.dtype);
-  return Object.fromEntries(Object.entries(trainer.spec.inputs).map(([name, shape]) => [name, new ArrayType(count * sizeOf(shape))]));
+  return Object.fromEntries(
+    Object.entries(trainer.spec.inputs).map(([name, shape]) => [name, new ArrayType(count * sizeOf(shape))]),
+  );
 }

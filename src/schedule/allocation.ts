@@ -32,7 +32,9 @@ export function checkTensorSizes(model: TracedModel, batch: number, fallback: So
   }
   if (worst === undefined) return;
   const elements = elementsOf(worst, batch);
-  const perExample = worst.batched ? ` (${formatShape(worst.shape)} per example × batch ${batch})` : ` (${formatShape(worst.shape)})`;
+  const perExample = worst.batched
+    ? ` (${formatShape(worst.shape)} per example × batch ${batch})`
+    : ` (${formatShape(worst.shape)})`;
   throw new GradgenError(
     `${describeNode(worst)} of model "${model.name}" would hold ${elements} elements${perExample}, more than the ${maxTensorElements} (2³¹) one tensor of a generated trainer can hold. ` +
       `Use a smaller shape${worst.batched ? " or a smaller --batch" : ""}.`,
@@ -45,12 +47,18 @@ export function checkArenaSize(program: Program, model: TracedModel, fallback: S
   const bytesPerElement = program.dtype === "f64" ? 8 : 4;
   const bytes = program.arenaSize * bytesPerElement;
   if (bytes <= maxArenaBytes) return; // then every buffer, too, holds fewer than 2³¹ elements
-  const declared = [...model.inputs, ...model.params].sort((a, b) => elementsOf(b, program.batch) - elementsOf(a, program.batch) || a.id - b.id);
-  const largest = declared.slice(0, 3).map((node) => `${describeNode(node)} ${formatShape(node.shape)}${node.batched ? ` × batch ${program.batch}` : ""}`);
+  const declared = [...model.inputs, ...model.params].sort(
+    (a, b) => elementsOf(b, program.batch) - elementsOf(a, program.batch) || a.id - b.id,
+  );
+  const largest = declared
+    .slice(0, 3)
+    .map(
+      (node) => `${describeNode(node)} ${formatShape(node.shape)}${node.batched ? ` × batch ${program.batch}` : ""}`,
+    );
   throw new GradgenError(
     `model "${model.name}" needs ${bytes} bytes of buffers at batch ${program.batch} in ${program.dtype}, more than the ${maxArenaBytes} (2³², 4 GiB) one trainer's memory can hold ` +
       `(the largest tensors it declares: ${largest.join(", ")}). Use a smaller --batch or smaller shapes${program.dtype === "f64" ? ", or --dtype f32" : ""}.`,
-    declared[0] ? model.origins.get(declared[0]) ?? declared[0].origin ?? fallback : fallback,
+    declared[0] ? (model.origins.get(declared[0]) ?? declared[0].origin ?? fallback) : fallback,
   );
 }
 

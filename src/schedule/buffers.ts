@@ -20,7 +20,10 @@ export interface PlannedEntry {
 }
 
 /** Assign every entry point's temporaries to shared work slots; returns the renamed kernels. */
-export function planBuffers(entries: readonly LoweredEntry[], batch: number): { slots: WorkSlot[]; planned: PlannedEntry[] } {
+export function planBuffers(
+  entries: readonly LoweredEntry[],
+  batch: number,
+): { slots: WorkSlot[]; planned: PlannedEntry[] } {
   const slots: WorkSlot[] = [];
   const planned = entries.map((entry) => {
     const lastUse = new Map<string, number>();
@@ -55,7 +58,10 @@ export function planBuffers(entries: readonly LoweredEntry[], batch: number): { 
       }
     });
     const rename = (name: string) => (assigned.has(name) ? slots[assigned.get(name)!]!.name : name);
-    return { kernels: entry.kernels.map((k) => renameKernel(k, rename)), returns: entry.returns && renameAccess(entry.returns, rename) };
+    return {
+      kernels: entry.kernels.map((k) => renameKernel(k, rename)),
+      returns: entry.returns && renameAccess(entry.returns, rename),
+    };
   });
   return { slots, planned };
 }
@@ -153,7 +159,9 @@ class MinHeap {
 }
 
 function renameAccess(access: Access, rename: (name: string) => string): Access {
-  return access.storage.kind === "buffer" ? { ...access, storage: { kind: "buffer", name: rename(access.storage.name) } } : access;
+  return access.storage.kind === "buffer"
+    ? { ...access, storage: { kind: "buffer", name: rename(access.storage.name) } }
+    : access;
 }
 
 function renameMatrix(matrix: MatrixAccess, rename: (name: string) => string): MatrixAccess {
@@ -171,10 +179,22 @@ function renameKernel(kernel: Kernel, rename: (name: string) => string): Kernel 
         ...kernel,
         values: kernel.values.map((v) => renameValue(v, rename)),
         target: renameAccess(kernel.target, rename),
-        ...(kernel.extraStores ? { extraStores: kernel.extraStores.map((store) => ({ ...store, target: renameAccess(store.target, rename) })) } : {}),
+        ...(kernel.extraStores
+          ? {
+              extraStores: kernel.extraStores.map((store) => ({
+                ...store,
+                target: renameAccess(store.target, rename),
+              })),
+            }
+          : {}),
       };
     case "gemm":
-      return { ...kernel, a: renameMatrix(kernel.a, rename), b: renameMatrix(kernel.b, rename), c: renameMatrix(kernel.c, rename) };
+      return {
+        ...kernel,
+        a: renameMatrix(kernel.a, rename),
+        b: renameMatrix(kernel.b, rename),
+        c: renameMatrix(kernel.c, rename),
+      };
     case "fill":
       return { ...kernel, buffer: rename(kernel.buffer) };
     case "local":

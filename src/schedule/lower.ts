@@ -12,7 +12,15 @@ import { reachableInOrder } from "../ir/graph.js";
 import { elementwiseOps, isElementwiseOp, isLeafOp, layoutOps, leafOps, Op } from "../ir/ops.js";
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
 import type {
-  Access, Extent, GemmForm, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value,
+  Access,
+  Extent,
+  GemmForm,
+  GemmKernel,
+  Kernel,
+  LoopKernel,
+  MatrixAccess,
+  Storage,
+  Value,
 } from "./program.js";
 import { bufferName, localName } from "./names.js";
 
@@ -28,7 +36,8 @@ interface View {
 }
 
 /** Where a root's value must end up. */
-export type BindingTarget = { readonly kind: "return" } | { readonly kind: "buffer"; readonly name: string; readonly perExample: boolean };
+export type BindingTarget =
+  { readonly kind: "return" } | { readonly kind: "buffer"; readonly name: string; readonly perExample: boolean };
 
 export interface Binding {
   readonly node: Node;
@@ -122,7 +131,15 @@ class EntryLowering {
         returns = { storage: view.storage, offset: view.offset, strides: [] };
       } else if (this.assignedTargets.get(node) !== target.name) {
         const destination = contiguousView({ kind: "buffer", name: target.name }, node.shape, target.perExample);
-        this.kernels.push(this.copyKernel(`${target.name} = ${this.describe(node)}`, this.views.get(node)!, node.shape, target.perExample, destination));
+        this.kernels.push(
+          this.copyKernel(
+            `${target.name} = ${this.describe(node)}`,
+            this.views.get(node)!,
+            node.shape,
+            target.perExample,
+            destination,
+          ),
+        );
       }
     }
     return { kernels: this.kernels, returns, temporaries: this.temporaries, inputsRead: this.inputsRead };
@@ -136,7 +153,13 @@ class EntryLowering {
     if (kind === "buffer") this.views.set(node, this.bufferViewFor(node));
     if (kind === "local") {
       this.localNames.set(node, localName(this.localNames.size));
-      this.views.set(node, { storage: { kind: "scalar", code: { kind: "local", name: this.localNames.get(node)! } }, offset: 0, shape: [], strides: [], batchStride: 0 });
+      this.views.set(node, {
+        storage: { kind: "scalar", code: { kind: "local", name: this.localNames.get(node)! } },
+        offset: 0,
+        shape: [],
+        strides: [],
+        batchStride: 0,
+      });
     }
   }
 
@@ -153,7 +176,8 @@ class EntryLowering {
       }
       return "buffer";
     }
-    if (node.op === Op.SoftmaxCrossEntropy) throw new GradgenError(`internal: ${node.op} reached scheduling unexpanded`);
+    if (node.op === Op.SoftmaxCrossEntropy)
+      throw new GradgenError(`internal: ${node.op} reached scheduling unexpanded`);
     const consumers = this.consumers.get(node) ?? new Set<Node>();
     const isRoot = this.rootCount.has(node);
     if (elementwiseOps.has(node.op)) {
@@ -165,7 +189,8 @@ class EntryLowering {
     if (node.op === Op.MatMul) {
       for (const operand of node.inputs) this.requireBufferStorage(operand);
       const [consumer] = consumers;
-      if (!isRoot && consumers.size === 1 && consumer?.op === Op.BatchSum && this.contractionLayout(node)) return "fused";
+      if (!isRoot && consumers.size === 1 && consumer?.op === Op.BatchSum && this.contractionLayout(node))
+        return "fused";
       return "buffer";
     }
     return "buffer";
@@ -173,7 +198,11 @@ class EntryLowering {
 
   private canInlineInto(node: Node, consumer: Node): boolean {
     if (elementwiseOps.has(consumer.op)) {
-      return sameShape(node.shape, consumer.shape) && node.batched === consumer.batched && !(!consumer.batched && consumer.shape.length === 0);
+      return (
+        sameShape(node.shape, consumer.shape) &&
+        node.batched === consumer.batched &&
+        !(!consumer.batched && consumer.shape.length === 0)
+      );
     }
     return isReduction(consumer.op);
   }
@@ -206,7 +235,13 @@ class EntryLowering {
       case Op.DropoutMask:
         return contiguousView({ kind: "buffer", name: bufferName.mask(node.attrs.name!) }, node.shape, true);
       case Op.BatchSize:
-        return { storage: { kind: "scalar", code: { kind: "batchSize" } }, offset: 0, shape: [], strides: [], batchStride: 0 };
+        return {
+          storage: { kind: "scalar", code: { kind: "batchSize" } },
+          offset: 0,
+          shape: [],
+          strides: [],
+          batchStride: 0,
+        };
       default:
         return unreachable(op, "leaf op");
     }
@@ -249,7 +284,9 @@ class EntryLowering {
     const kind = this.kinds.get(node)!;
     const pending = this.pendingCopies.get(node);
     if (pending) {
-      this.kernels.push(this.copyKernel(`copy of ${this.describe(node)}`, pending, node.shape, node.batched, this.views.get(node)!));
+      this.kernels.push(
+        this.copyKernel(`copy of ${this.describe(node)}`, pending, node.shape, node.batched, this.views.get(node)!),
+      );
       return;
     }
     if (kind === "local") {
@@ -265,7 +302,17 @@ class EntryLowering {
       const space = { shape: node.shape, perExample: node.batched };
       const values: Value[] = [];
       this.valueOf(node, space, values, new Map(), true);
-      this.kernels.push(coalesce({ kind: "loop", comment: this.describe(node), dims: dimsOf(space), values, target: accessFor(target, space), mode: "assign", unrolled: 0 }));
+      this.kernels.push(
+        coalesce({
+          kind: "loop",
+          comment: this.describe(node),
+          dims: dimsOf(space),
+          values,
+          target: accessFor(target, space),
+          mode: "assign",
+          unrolled: 0,
+        }),
+      );
       return;
     }
     switch (op) {
@@ -275,7 +322,9 @@ class EntryLowering {
         // Only a reshape of a strided window lands here: copy in row-major order of the operand.
         const operand = node.inputs[0]!;
         const destination = { ...target, shape: operand.shape, strides: contiguousStrides(operand.shape) };
-        this.kernels.push(this.copyKernel(this.describe(node), this.views.get(operand)!, operand.shape, node.batched, destination));
+        this.kernels.push(
+          this.copyKernel(this.describe(node), this.views.get(operand)!, operand.shape, node.batched, destination),
+        );
         return;
       }
       case Op.Sum:
@@ -322,7 +371,8 @@ class EntryLowering {
         continue;
       }
       if (!computed) values.push({ kind: "load", access: accessFor(this.views.get(current)!, space) });
-      else if (current.op === Op.PowConst) values.push({ kind: "op", op: current.op, args, exponent: current.attrs.exponent! });
+      else if (current.op === Op.PowConst)
+        values.push({ kind: "op", op: current.op, args, exponent: current.attrs.exponent! });
       else values.push({ kind: "op", op: current.op, args });
       const index = values.length - 1;
       memo.set(current, index);
@@ -336,7 +386,11 @@ class EntryLowering {
   private copyKernel(comment: string, source: View, shape: Shape, perExample: boolean, destination: View): LoopKernel {
     const space = { shape, perExample };
     return coalesce({
-      kind: "loop", comment, dims: dimsOf(space), mode: "assign", unrolled: 0,
+      kind: "loop",
+      comment,
+      dims: dimsOf(space),
+      mode: "assign",
+      unrolled: 0,
       values: [{ kind: "load", access: accessFor(source, space) }],
       target: accessFor(destination, space),
     });
@@ -353,13 +407,22 @@ class EntryLowering {
     const kept = operand.shape.map((_, i) => i).filter((i) => !axes.includes(i));
     const order = [...(lead ? [0] : []), ...kept.map((i) => i + lead), ...axes.map((i) => i + lead)];
     const keptTarget = accessFor(target, { shape: node.shape, perExample: node.batched });
-    const targetStrides = [...(lead ? [keptTarget.strides[0]!] : []), ...kept.map((_, j) => keptTarget.strides[j + lead]!), ...axes.map(() => 0)];
+    const targetStrides = [
+      ...(lead ? [keptTarget.strides[0]!] : []),
+      ...kept.map((_, j) => keptTarget.strides[j + lead]!),
+      ...axes.map(() => 0),
+    ];
     const dims = dimsOf(space);
     const op = node.op === Op.Sum ? "sum" : node.op === Op.Max ? "max" : "logSumExp";
     return coalesce({
-      kind: "loop", comment: this.describe(node), mode: "assign", unrolled: 0,
+      kind: "loop",
+      comment: this.describe(node),
+      mode: "assign",
+      unrolled: 0,
       dims: order.map((d) => dims[d]!),
-      values: values.map((value) => (value.kind === "load" ? { kind: "load", access: permuteAccess(value.access, order) } : value)),
+      values: values.map((value) =>
+        value.kind === "load" ? { kind: "load", access: permuteAccess(value.access, order) } : value,
+      ),
       reduction: { op, dims: axes.length },
       target: { ...keptTarget, strides: targetStrides },
     });
@@ -378,7 +441,17 @@ class EntryLowering {
     const values: Value[] = [];
     this.valueOf(operand, space, values, new Map());
     const destination = { ...target, batchStride: 0 };
-    this.kernels.push(coalesce({ kind: "loop", comment: this.describe(node), dims: dimsOf(space), values, target: accessFor(destination, space), mode: "add", unrolled: 0 }));
+    this.kernels.push(
+      coalesce({
+        kind: "loop",
+        comment: this.describe(node),
+        dims: dimsOf(space),
+        values,
+        target: accessFor(destination, space),
+        mode: "add",
+        unrolled: 0,
+      }),
+    );
   }
 
   private withForm(kernel: Omit<GemmKernel, "form">): GemmKernel {
@@ -400,10 +473,17 @@ class EntryLowering {
         this.temporaries.set(copy, { size, perExample: true });
         this.stagedInputs.set(matrix.buffer, copy);
         const whole = (name: string): Access => ({ storage: { kind: "buffer", name }, offset: 0, strides: [1] });
-        this.kernels.push(coalesce({
-          kind: "loop", comment: `${matrix.buffer} copied for the matrix product`, mode: "assign", unrolled: 0,
-          dims: [{ factor: size, perExample: true }], values: [{ kind: "load", access: whole(matrix.buffer) }], target: whole(copy),
-        }));
+        this.kernels.push(
+          coalesce({
+            kind: "loop",
+            comment: `${matrix.buffer} copied for the matrix product`,
+            mode: "assign",
+            unrolled: 0,
+            dims: [{ factor: size, perExample: true }],
+            values: [{ kind: "load", access: whole(matrix.buffer) }],
+            target: whole(copy),
+          }),
+        );
       }
       return { ...matrix, buffer: copy };
     };
@@ -411,7 +491,12 @@ class EntryLowering {
   }
 
   private matrix(view: View): MatrixAccess {
-    return { buffer: (view.storage as { name: string }).name, offset: view.offset, rowStride: view.strides[0]!, colStride: view.strides[1]! };
+    return {
+      buffer: (view.storage as { name: string }).name,
+      offset: view.offset,
+      rowStride: view.strides[0]!,
+      colStride: view.strides[1]!,
+    };
   }
 
   /** The operands of Σ_b A_b·B_b as matrices whose contraction runs over (example, k), if the layouts allow it. */
@@ -419,7 +504,8 @@ class EntryLowering {
     const [left, right] = matmul.inputs as [Node, Node];
     const a = this.views.get(left);
     const b = this.views.get(right);
-    if (!left.batched || !right.batched || !a || !b || a.storage.kind !== "buffer" || b.storage.kind !== "buffer") return undefined;
+    if (!left.batched || !right.batched || !a || !b || a.storage.kind !== "buffer" || b.storage.kind !== "buffer")
+      return undefined;
     const k = left.shape[1]!;
     const aColumns = k === 1 ? a.batchStride : a.strides[1]!;
     const bRows = k === 1 ? b.batchStride : b.strides[0]!;
@@ -432,9 +518,14 @@ class EntryLowering {
     const [m, k] = matmul.inputs[0]!.shape as [number, number];
     const n = matmul.inputs[1]!.shape[1]!;
     return this.withForm({
-      kind: "gemm", comment: `${comment}: Σ over examples of ${this.describe(matmul)}`,
-      m: { factor: m, perExample: false }, n: { factor: n, perExample: false }, k: { factor: k, perExample: true },
-      a, b, c: this.matrix(target),
+      kind: "gemm",
+      comment: `${comment}: Σ over examples of ${this.describe(matmul)}`,
+      m: { factor: m, perExample: false },
+      n: { factor: n, perExample: false },
+      k: { factor: k, perExample: true },
+      a,
+      b,
+      c: this.matrix(target),
     });
   }
 
@@ -447,24 +538,59 @@ class EntryLowering {
     const comment = this.describe(node);
     const c = this.matrix(target);
     const fixed = (factor: number): Extent => ({ factor, perExample: false });
-    if (!node.batched) return this.withForm({ kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c });
+    if (!node.batched)
+      return this.withForm({
+        kind: "gemm",
+        comment,
+        m: fixed(m),
+        n: fixed(n),
+        k: fixed(k),
+        a: this.matrix(a),
+        b: this.matrix(b),
+        c,
+      });
     // One batched operand against a shared one: fold the examples into the rows of one big GEMM.
     if (left.batched && !right.batched && (m === 1 || a.batchStride === m * a.strides[0]!)) {
       const rowStride = m === 1 ? a.batchStride : a.strides[0]!;
-      return this.withForm({ kind: "gemm", comment, m: { factor: m, perExample: true }, n: fixed(n), k: fixed(k), a: { ...this.matrix(a), rowStride }, b: this.matrix(b), c });
+      return this.withForm({
+        kind: "gemm",
+        comment,
+        m: { factor: m, perExample: true },
+        n: fixed(n),
+        k: fixed(k),
+        a: { ...this.matrix(a), rowStride },
+        b: this.matrix(b),
+        c,
+      });
     }
     if (right.batched && !left.batched && n === 1) {
       // (A·x_b)ᵀ = x_bᵀ·Aᵀ: the examples become rows again
       return this.withForm({
-        kind: "gemm", comment, m: { factor: 1, perExample: true }, n: fixed(m), k: fixed(k),
+        kind: "gemm",
+        comment,
+        m: { factor: 1, perExample: true },
+        n: fixed(m),
+        k: fixed(k),
         a: { buffer: this.matrix(b).buffer, offset: b.offset, rowStride: b.batchStride, colStride: b.strides[0]! },
         b: { buffer: this.matrix(a).buffer, offset: a.offset, rowStride: a.strides[1]!, colStride: a.strides[0]! },
         c: { ...c, rowStride: m, colStride: 1 },
       });
     }
     return this.withForm({
-      kind: "gemm", comment, m: fixed(m), n: fixed(n), k: fixed(k), a: this.matrix(a), b: this.matrix(b), c,
-      repeat: { count: { factor: 1, perExample: true }, aStride: a.batchStride, bStride: b.batchStride, cStride: m * n },
+      kind: "gemm",
+      comment,
+      m: fixed(m),
+      n: fixed(n),
+      k: fixed(k),
+      a: this.matrix(a),
+      b: this.matrix(b),
+      c,
+      repeat: {
+        count: { factor: 1, perExample: true },
+        aStride: a.batchStride,
+        bStride: b.batchStride,
+        cStride: m * n,
+      },
     });
   }
 }
@@ -478,7 +604,10 @@ interface Space {
 }
 
 function dimsOf(space: Space): Extent[] {
-  return [...(space.perExample ? [{ factor: 1, perExample: true }] : []), ...space.shape.map((d) => ({ factor: d, perExample: false }))];
+  return [
+    ...(space.perExample ? [{ factor: 1, perExample: true }] : []),
+    ...space.shape.map((d) => ({ factor: d, perExample: false })),
+  ];
 }
 
 function broadcastView(view: View, shape: Shape): View {
@@ -494,7 +623,11 @@ function broadcastView(view: View, shape: Shape): View {
 function accessFor(view: View, space: Space): Access {
   const aligned = broadcastView(view, space.shape);
   const strides = [...(space.perExample ? [view.batchStride] : []), ...aligned.strides];
-  return { storage: view.storage, offset: view.offset, strides: view.storage.kind === "scalar" ? strides.map(() => 0) : strides };
+  return {
+    storage: view.storage,
+    offset: view.offset,
+    strides: view.storage.kind === "scalar" ? strides.map(() => 0) : strides,
+  };
 }
 
 function permuteAccess(access: Access, order: readonly number[]): Access {
@@ -502,7 +635,11 @@ function permuteAccess(access: Access, order: readonly number[]): Access {
 }
 
 function accessesOf(kernel: LoopKernel): Access[] {
-  return [kernel.target, ...(kernel.extraStores ?? []).map((store) => store.target), ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : []))];
+  return [
+    kernel.target,
+    ...(kernel.extraStores ?? []).map((store) => store.target),
+    ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : [])),
+  ];
 }
 
 /** Merge adjacent loops that every access walks as one (row-major runs), and drop unit loops. */
@@ -531,10 +668,17 @@ export function coalesce(kernel: LoopKernel): LoopKernel {
     if (mergesReducedLoops) reduced--;
   }
   let next = 1;
-  const extraStores = kernel.extraStores?.map((store) => ({ ...store, target: { ...store.target, strides: accesses[next++]! } }));
-  const values = kernel.values.map((v) => (v.kind === "load" ? { ...v, access: { ...v.access, strides: accesses[next++]! } } : v));
+  const extraStores = kernel.extraStores?.map((store) => ({
+    ...store,
+    target: { ...store.target, strides: accesses[next++]! },
+  }));
+  const values = kernel.values.map((v) =>
+    v.kind === "load" ? { ...v, access: { ...v.access, strides: accesses[next++]! } } : v,
+  );
   return {
-    ...kernel, dims, values,
+    ...kernel,
+    dims,
+    values,
     ...(extraStores ? { extraStores } : {}),
     target: { ...kernel.target, strides: accesses[0]! },
     ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),

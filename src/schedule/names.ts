@@ -14,7 +14,16 @@
 // that can work), and prefixed names keep generated code readable.
 
 /** No prefix is a prefix of another, so (role, name) → identifier is one-to-one across roles. */
-export const rolePrefixes = ["input_", "inputGrad_", "param_", "grad_", "output_", "state_", "mask_", "snapshot_"] as const;
+export const rolePrefixes = [
+  "input_",
+  "inputGrad_",
+  "param_",
+  "grad_",
+  "output_",
+  "state_",
+  "mask_",
+  "snapshot_",
+] as const;
 
 /** Per-parameter optimizer slots ("m", "velocity", …) contain no "_", so state_<param>_<slot> is one-to-one. */
 const slotName = /^[A-Za-z0-9]+$/;
@@ -30,12 +39,14 @@ export const bufferName = {
   mask: (name: string) => `mask_${name}`,
   /** An optimizer slot of one parameter, e.g. Adam's m of W1. */
   state: (param: string, slot: string) => {
-    if (!slotName.test(slot)) throw new Error(`internal: optimizer slot name ${JSON.stringify(slot)} must be letters and digits`);
+    if (!slotName.test(slot))
+      throw new Error(`internal: optimizer slot name ${JSON.stringify(slot)} must be letters and digits`);
     return `state_${param}_${slot}`;
   },
   /** Optimizer state shared by all parameters (Adam's β₁ᵗ): no second "_", unlike every per-parameter slot. */
   optimizerScalar: (name: string) => {
-    if (!slotName.test(name)) throw new Error(`internal: optimizer state name ${JSON.stringify(name)} must be letters and digits`);
+    if (!slotName.test(name))
+      throw new Error(`internal: optimizer state name ${JSON.stringify(name)} must be letters and digits`);
     return `state_${name}`;
   },
   /** A work buffer that temporaries share. */

@@ -37,30 +37,73 @@ class Body {
     return this.push({ kind: "load", access: this.access(buffer) });
   }
   constant(value: number): number {
-    return this.push({ kind: "load", access: { storage: { kind: "scalar", code: { kind: "literal", value } }, offset: 0, strides: this.elementwise ? [0] : [] } });
+    return this.push({
+      kind: "load",
+      access: {
+        storage: { kind: "scalar", code: { kind: "literal", value } },
+        offset: 0,
+        strides: this.elementwise ? [0] : [],
+      },
+    });
   }
   local(name: string): number {
-    return this.push({ kind: "load", access: { storage: { kind: "scalar", code: { kind: "local", name } }, offset: 0, strides: this.elementwise ? [0] : [] } });
+    return this.push({
+      kind: "load",
+      access: {
+        storage: { kind: "scalar", code: { kind: "local", name } },
+        offset: 0,
+        strides: this.elementwise ? [0] : [],
+      },
+    });
   }
   learningRate(): number {
-    return this.push({ kind: "load", access: { storage: { kind: "scalar", code: { kind: "learningRate" } }, offset: 0, strides: this.elementwise ? [0] : [] } });
+    return this.push({
+      kind: "load",
+      access: {
+        storage: { kind: "scalar", code: { kind: "learningRate" } },
+        offset: 0,
+        strides: this.elementwise ? [0] : [],
+      },
+    });
   }
-  add(a: number, b: number) { return this.push({ kind: "op", op: Op.Add, args: [a, b] }); }
-  sub(a: number, b: number) { return this.push({ kind: "op", op: Op.Sub, args: [a, b] }); }
-  mul(a: number, b: number) { return this.push({ kind: "op", op: Op.Mul, args: [a, b] }); }
-  div(a: number, b: number) { return this.push({ kind: "op", op: Op.Div, args: [a, b] }); }
-  sqrt(a: number) { return this.push({ kind: "op", op: Op.Sqrt, args: [a] }); }
-  square(a: number) { return this.push({ kind: "op", op: Op.PowConst, args: [a], exponent: 2 }); }
+  add(a: number, b: number) {
+    return this.push({ kind: "op", op: Op.Add, args: [a, b] });
+  }
+  sub(a: number, b: number) {
+    return this.push({ kind: "op", op: Op.Sub, args: [a, b] });
+  }
+  mul(a: number, b: number) {
+    return this.push({ kind: "op", op: Op.Mul, args: [a, b] });
+  }
+  div(a: number, b: number) {
+    return this.push({ kind: "op", op: Op.Div, args: [a, b] });
+  }
+  sqrt(a: number) {
+    return this.push({ kind: "op", op: Op.Sqrt, args: [a] });
+  }
+  square(a: number) {
+    return this.push({ kind: "op", op: Op.PowConst, args: [a], exponent: 2 });
+  }
   private push(value: Value): number {
     this.values.push(value);
     return this.values.length - 1;
   }
 
   /** The loop kernel storing `result` (the last value computed) into `target`, and any further stores. */
-  kernel(comment: string, size: number, target: string, result: number, extra: readonly [string, number][] = []): LoopKernel {
-    if (result !== this.values.length - 1) throw new Error(`internal: ${comment}: the stored value must be computed last`);
+  kernel(
+    comment: string,
+    size: number,
+    target: string,
+    result: number,
+    extra: readonly [string, number][] = [],
+  ): LoopKernel {
+    if (result !== this.values.length - 1)
+      throw new Error(`internal: ${comment}: the stored value must be computed last`);
     return coalesce({
-      kind: "loop", comment, mode: "assign", unrolled: 0,
+      kind: "loop",
+      comment,
+      mode: "assign",
+      unrolled: 0,
       dims: this.elementwise ? [{ factor: size, perExample: false }] : [],
       values: this.values,
       target: this.access(target),
@@ -95,7 +138,10 @@ export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[])
     const b1 = powers.mul(powers.load(beta1Power), powers.constant(spec.beta1));
     const b2 = powers.mul(powers.load(beta2Power), powers.constant(spec.beta2));
     update.push(powers.kernel("β₁ᵗ, β₂ᵗ", 1, beta2Power, b2, [[beta1Power, b1]]));
-    for (const [power, label, name] of [[beta1Power, "beta1Power", "correction1"], [beta2Power, "beta2Power", "correction2"]] as const) {
+    for (const [power, label, name] of [
+      [beta1Power, "beta1Power", "correction1"],
+      [beta2Power, "beta2Power", "correction2"],
+    ] as const) {
       const correction = new Body(false);
       correction.sub(correction.constant(1), correction.load(power));
       update.push({ kind: "local", comment: `bias correction 1 − ${label}`, name, values: correction.values });
@@ -113,7 +159,14 @@ export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[])
     switch (spec.kind) {
       case "sgd": {
         // θ ← θ − εg
-        update.push(body.kernel(`sgd: ${p.name}`, size, param, withDecay(body, theta, body.sub(body.constant(0), body.mul(rate, g)))));
+        update.push(
+          body.kernel(
+            `sgd: ${p.name}`,
+            size,
+            param,
+            withDecay(body, theta, body.sub(body.constant(0), body.mul(rate, g))),
+          ),
+        );
         break;
       }
       case "momentum": {
@@ -140,15 +193,24 @@ export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[])
         // r ← r + g²; θ ← θ − ε/(δ + √r)·g
         const accumulator = slot(p, "sumSquares");
         const r = body.add(body.load(accumulator), body.square(g));
-        const step = body.sub(body.constant(0), body.div(body.mul(rate, g), body.add(body.constant(spec.delta), body.sqrt(r))));
+        const step = body.sub(
+          body.constant(0),
+          body.div(body.mul(rate, g), body.add(body.constant(spec.delta), body.sqrt(r))),
+        );
         update.push(body.kernel(`adagrad: ${p.name}`, size, param, withDecay(body, theta, step), [[accumulator, r]]));
         break;
       }
       case "rmsprop": {
         // r ← ρr + (1−ρ)g²; θ ← θ − ε/√(δ + r)·g
         const average = slot(p, "meanSquare");
-        const r = body.add(body.mul(body.constant(spec.rho), body.load(average)), body.mul(body.constant(1 - spec.rho), body.square(g)));
-        const step = body.sub(body.constant(0), body.div(body.mul(rate, g), body.sqrt(body.add(body.constant(spec.delta), r))));
+        const r = body.add(
+          body.mul(body.constant(spec.rho), body.load(average)),
+          body.mul(body.constant(1 - spec.rho), body.square(g)),
+        );
+        const step = body.sub(
+          body.constant(0),
+          body.div(body.mul(rate, g), body.sqrt(body.add(body.constant(spec.delta), r))),
+        );
         update.push(body.kernel(`rmsprop: ${p.name}`, size, param, withDecay(body, theta, step), [[average, r]]));
         break;
       }
@@ -156,12 +218,26 @@ export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[])
         // s ← β₁s + (1−β₁)g; r ← β₂r + (1−β₂)g²; θ ← θ − ε·ŝ/(√r̂ + ϵ) with ŝ = s/(1−β₁ᵗ), r̂ = r/(1−β₂ᵗ)
         const first = slot(p, "m");
         const second = slot(p, "v");
-        const s = body.add(body.mul(body.constant(spec.beta1), body.load(first)), body.mul(body.constant(1 - spec.beta1), g));
-        const r = body.add(body.mul(body.constant(spec.beta2), body.load(second)), body.mul(body.constant(1 - spec.beta2), body.square(g)));
+        const s = body.add(
+          body.mul(body.constant(spec.beta1), body.load(first)),
+          body.mul(body.constant(1 - spec.beta1), g),
+        );
+        const r = body.add(
+          body.mul(body.constant(spec.beta2), body.load(second)),
+          body.mul(body.constant(1 - spec.beta2), body.square(g)),
+        );
         const sHat = body.div(s, body.local("correction1"));
         const rHat = body.div(r, body.local("correction2"));
-        const step = body.sub(body.constant(0), body.div(body.mul(rate, sHat), body.add(body.sqrt(rHat), body.constant(spec.epsilon))));
-        update.push(body.kernel(`adam: ${p.name}`, size, param, withDecay(body, theta, step), [[first, s], [second, r]]));
+        const step = body.sub(
+          body.constant(0),
+          body.div(body.mul(rate, sHat), body.add(body.sqrt(rHat), body.constant(spec.epsilon))),
+        );
+        update.push(
+          body.kernel(`adam: ${p.name}`, size, param, withDecay(body, theta, step), [
+            [first, s],
+            [second, r],
+          ]),
+        );
         break;
       }
     }

@@ -10,7 +10,18 @@
 // Extents read `4·n` where they scale with the run-time example count n.
 
 import { unreachable } from "../errors.js";
-import type { Access, BufferDecl, EntryPoint, Extent, GemmKernel, Kernel, MatrixAccess, Program, Storage, Value } from "./program.js";
+import type {
+  Access,
+  BufferDecl,
+  EntryPoint,
+  Extent,
+  GemmKernel,
+  Kernel,
+  MatrixAccess,
+  Program,
+  Storage,
+  Value,
+} from "./program.js";
 
 export function formatExtent(extent: Extent): string {
   if (!extent.perExample) return String(extent.factor);
@@ -38,7 +49,9 @@ function formatStorage(storage: Storage): string {
 export function formatAccess(access: Access): string {
   const storage = formatStorage(access.storage);
   if (access.storage.kind === "scalar") return storage;
-  const terms = access.strides.flatMap((stride, i) => (stride === 0 ? [] : [stride === 1 ? `i${i}` : `${stride}·i${i}`]));
+  const terms = access.strides.flatMap((stride, i) =>
+    stride === 0 ? [] : [stride === 1 ? `i${i}` : `${stride}·i${i}`],
+  );
   const index = [...(access.offset !== 0 || terms.length === 0 ? [String(access.offset)] : []), ...terms].join(" + ");
   return `${storage}[${index}]`;
 }
@@ -60,7 +73,10 @@ function formatGemm(kernel: GemmKernel): string[] {
     `  ${formatMatrix(kernel.c)} = ${formatMatrix(kernel.a)} · ${formatMatrix(kernel.b)}`,
   ];
   const repeat = kernel.repeat;
-  if (repeat) lines.push(`  repeated ${formatExtent(repeat.count)} times, advancing a by ${repeat.aStride}, b by ${repeat.bStride}, c by ${repeat.cStride}`);
+  if (repeat)
+    lines.push(
+      `  repeated ${formatExtent(repeat.count)} times, advancing a by ${repeat.aStride}, b by ${repeat.bStride}, c by ${repeat.cStride}`,
+    );
   return lines;
 }
 
@@ -114,7 +130,9 @@ function formatEntry(entry: EntryPoint): string {
 /** The whole program: header, buffers in arena order, entry points. */
 export function printProgram(program: Program): string {
   const { kind, ...hyperparameters } = program.optimizer;
-  const settings = Object.entries(hyperparameters).map(([name, value]) => `${name} ${String(value)}`).join(", ");
+  const settings = Object.entries(hyperparameters)
+    .map(([name, value]) => `${name} ${String(value)}`)
+    .join(", ");
   return [
     `program ${program.modelName}: batch ${program.batch}, ${program.dtype}, ${kind}${settings ? ` (${settings})` : ""}`,
     `buffers (${program.arenaSize} elements at batch ${program.batch})`,

@@ -26,8 +26,7 @@ export interface BufferDecl {
 
 /** Where values live: a buffer, or a scalar expression (literal, n, a local). */
 export type Storage =
-  | { readonly kind: "buffer"; readonly name: string }
-  | { readonly kind: "scalar"; readonly code: ScalarCode };
+  { readonly kind: "buffer"; readonly name: string } | { readonly kind: "scalar"; readonly code: ScalarCode };
 
 export type ScalarCode =
   | { readonly kind: "literal"; readonly value: number }
@@ -90,7 +89,12 @@ export interface GemmKernel {
   readonly a: MatrixAccess;
   readonly b: MatrixAccess;
   readonly c: MatrixAccess;
-  readonly repeat?: { readonly count: Extent; readonly aStride: number; readonly bStride: number; readonly cStride: number };
+  readonly repeat?: {
+    readonly count: Extent;
+    readonly aStride: number;
+    readonly bStride: number;
+    readonly cStride: number;
+  };
 }
 
 export interface FillKernel {

@@ -12,7 +12,12 @@ export function bufferOf(access: Access): string {
 
 /** The same buffer, offset and strides: the same element at every iteration. */
 export function sameAccess(a: Access, b: Access): boolean {
-  return bufferOf(a) === bufferOf(b) && a.offset === b.offset && a.strides.length === b.strides.length && a.strides.every((s, i) => s === b.strides[i]);
+  return (
+    bufferOf(a) === bufferOf(b) &&
+    a.offset === b.offset &&
+    a.strides.length === b.strides.length &&
+    a.strides.every((s, i) => s === b.strides[i])
+  );
 }
 
 /** The largest value of an extent: at the compiled batch when it counts examples. */
@@ -34,15 +39,22 @@ export function buffersOf(kernel: Kernel): { reads: string[]; writes: string[] }
   switch (kernel.kind) {
     case "loop":
       return {
-        reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])).concat(kernel.mode === "add" ? storageName(kernel.target.storage) : []),
-        writes: [kernel.target, ...(kernel.extraStores ?? []).map((store) => store.target)].flatMap((target) => storageName(target.storage)),
+        reads: kernel.values
+          .flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : []))
+          .concat(kernel.mode === "add" ? storageName(kernel.target.storage) : []),
+        writes: [kernel.target, ...(kernel.extraStores ?? []).map((store) => store.target)].flatMap((target) =>
+          storageName(target.storage),
+        ),
       };
     case "gemm":
       return { reads: [kernel.a.buffer, kernel.b.buffer], writes: [kernel.c.buffer] };
     case "fill":
       return { reads: [], writes: [kernel.buffer] };
     case "local":
-      return { reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])), writes: [] };
+      return {
+        reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])),
+        writes: [],
+      };
   }
 }
 
@@ -59,15 +71,20 @@ export function touches(kernel: Kernel, n: number): { reads: Touch[]; writes: To
   const reads: Touch[] = [];
   const writes: Touch[] = [];
   const access = (a: Access, dims: readonly Extent[]): Touch | undefined =>
-    a.storage.kind === "buffer" ? { buffer: a.storage.name, offset: a.offset, dims: a.strides.map((s, d) => [size(dims[d]!), s] as const) } : undefined;
+    a.storage.kind === "buffer"
+      ? { buffer: a.storage.name, offset: a.offset, dims: a.strides.map((s, d) => [size(dims[d]!), s] as const) }
+      : undefined;
   switch (kernel.kind) {
     case "loop":
-      for (const v of kernel.values) if (v.kind === "load") reads.push(...[access(v.access, kernel.dims)].filter((t) => t !== undefined));
+      for (const v of kernel.values)
+        if (v.kind === "load") reads.push(...[access(v.access, kernel.dims)].filter((t) => t !== undefined));
       if (kernel.mode === "add") reads.push(access(kernel.target, kernel.dims)!);
-      for (const t of [kernel.target, ...(kernel.extraStores ?? []).map((e) => e.target)]) writes.push(access(t, kernel.dims)!);
+      for (const t of [kernel.target, ...(kernel.extraStores ?? []).map((e) => e.target)])
+        writes.push(access(t, kernel.dims)!);
       break;
     case "local":
-      for (const v of kernel.values) if (v.kind === "load") reads.push(...[access(v.access, [])].filter((t) => t !== undefined));
+      for (const v of kernel.values)
+        if (v.kind === "load") reads.push(...[access(v.access, [])].filter((t) => t !== undefined));
       break;
     case "fill":
       writes.push({ buffer: kernel.buffer, offset: 0, dims: [[size(kernel.length), 1]] });
@@ -75,9 +92,33 @@ export function touches(kernel: Kernel, n: number): { reads: Touch[]; writes: To
     case "gemm": {
       const { a, b, c, repeat } = kernel;
       const r = [size(repeat?.count ?? { factor: 1, perExample: false }), 0] as const;
-      reads.push({ buffer: a.buffer, offset: a.offset, dims: [[r[0], repeat?.aStride ?? 0], [size(kernel.m), a.rowStride], [size(kernel.k), a.colStride]] });
-      reads.push({ buffer: b.buffer, offset: b.offset, dims: [[r[0], repeat?.bStride ?? 0], [size(kernel.k), b.rowStride], [size(kernel.n), b.colStride]] });
-      writes.push({ buffer: c.buffer, offset: c.offset, dims: [[r[0], repeat?.cStride ?? 0], [size(kernel.m), c.rowStride], [size(kernel.n), c.colStride]] });
+      reads.push({
+        buffer: a.buffer,
+        offset: a.offset,
+        dims: [
+          [r[0], repeat?.aStride ?? 0],
+          [size(kernel.m), a.rowStride],
+          [size(kernel.k), a.colStride],
+        ],
+      });
+      reads.push({
+        buffer: b.buffer,
+        offset: b.offset,
+        dims: [
+          [r[0], repeat?.bStride ?? 0],
+          [size(kernel.k), b.rowStride],
+          [size(kernel.n), b.colStride],
+        ],
+      });
+      writes.push({
+        buffer: c.buffer,
+        offset: c.offset,
+        dims: [
+          [r[0], repeat?.cStride ?? 0],
+          [size(kernel.m), c.rowStride],
+          [size(kernel.n), c.colStride],
+        ],
+      });
       break;
     }
   }

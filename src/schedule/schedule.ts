@@ -15,7 +15,9 @@ import { printKernels, printProgram } from "./print.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
 function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
-  return kernel.kind === "loop" ? { ...kernel, unrolled: straightLineDims(kernel.dims, tuning.straightLineLimit) } : kernel;
+  return kernel.kind === "loop"
+    ? { ...kernel, unrolled: straightLineDims(kernel.dims, tuning.straightLineLimit) }
+    : kernel;
 }
 
 export interface ScheduleOptions {
@@ -36,34 +38,82 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
       name: "gradient",
       bindings: [
         trainingLoss,
-        ...graph.paramGrads.map((node, i) => ({ node, target: toBuffer(bufferName.grad(model.params[i]!.attrs.name!), false) })),
+        ...graph.paramGrads.map((node, i) => ({
+          node,
+          target: toBuffer(bufferName.grad(model.params[i]!.attrs.name!), false),
+        })),
         ...graph.inputGrads.map(({ name, node }) => ({ node, target: toBuffer(bufferName.inputGrad(name), true) })),
       ],
     },
-    { name: "predict", bindings: graph.outputs.map(({ name, node }) => ({ node, target: toBuffer(bufferName.output(name), node.batched) })) },
+    {
+      name: "predict",
+      bindings: graph.outputs.map(({ name, node }) => ({
+        node,
+        target: toBuffer(bufferName.output(name), node.batched),
+      })),
+    },
   ];
   const tuning = options.tuning ?? defaultTuning;
   const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, graph.origins));
   const entryText = (kernels: (i: number) => { kernels: readonly Kernel[]; returns?: Access }) =>
-    entrySpecs.map((spec, i) => `entry ${spec.name}\n${printKernels(kernels(i).kernels, kernels(i).returns).replace(/^/gm, "  ")}`).join("\n");
+    entrySpecs
+      .map(
+        (spec, i) => `entry ${spec.name}\n${printKernels(kernels(i).kernels, kernels(i).returns).replace(/^/gm, "  ")}`,
+      )
+      .join("\n");
   dump("lower", "program", () => entryText((i) => lowered[i]!));
   const { slots, planned } = planBuffers(lowered, options.batch);
-  dump("plan-buffers", "program", () => [...slots.map((slot) => `${slot.name}: ${slot.size}`), entryText((i) => planned[i]!)].join("\n"));
+  dump("plan-buffers", "program", () =>
+    [...slots.map((slot) => `${slot.name}: ${slot.size}`), entryText((i) => planned[i]!)].join("\n"),
+  );
 
   const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
   const optimizer = planOptimizer(options.optimizer, params);
   const optimizerEntries: EntryPoint[] = [
-    ...(optimizer.beforeGradient.length > 0 ? [{ name: "beforeGradient" as const, kernels: optimizer.beforeGradient.map((k) => writeOut(k, tuning)), inputs: [] }] : []),
+    ...(optimizer.beforeGradient.length > 0
+      ? [
+          {
+            name: "beforeGradient" as const,
+            kernels: optimizer.beforeGradient.map((k) => writeOut(k, tuning)),
+            inputs: [],
+          },
+        ]
+      : []),
     { name: "update", kernels: optimizer.update.map((k) => writeOut(k, tuning)), inputs: [] },
   ];
 
   const declared: Omit<BufferDecl, "offset">[] = [
-    ...params.map((p) => ({ name: bufferName.param(p.name), role: "param" as const, size: sizeOf(p.shape), perExample: false })),
-    ...params.map((p) => ({ name: bufferName.grad(p.name), role: "grad" as const, size: sizeOf(p.shape), perExample: false })),
+    ...params.map((p) => ({
+      name: bufferName.param(p.name),
+      role: "param" as const,
+      size: sizeOf(p.shape),
+      perExample: false,
+    })),
+    ...params.map((p) => ({
+      name: bufferName.grad(p.name),
+      role: "grad" as const,
+      size: sizeOf(p.shape),
+      perExample: false,
+    })),
     ...optimizer.state.map((s) => ({ name: s.name, role: "state" as const, size: s.size, perExample: false })),
-    ...graph.dropoutMasks.map((m) => ({ name: bufferName.mask(m.name), role: "mask" as const, size: sizeOf(m.shape), perExample: true })),
-    ...graph.inputGrads.map(({ name, node }) => ({ name: bufferName.inputGrad(name), role: "inputGrad" as const, size: node.size, perExample: true })),
-    ...graph.outputs.map(({ name, node }) => ({ name: bufferName.output(name), role: "output" as const, size: node.size, perExample: node.batched })),
+    ...graph.dropoutMasks.map((m) => ({
+      name: bufferName.mask(m.name),
+      role: "mask" as const,
+      size: sizeOf(m.shape),
+      perExample: true,
+    })),
+    ...graph.inputGrads.map(({ name, node }) => ({
+      name: bufferName.inputGrad(name),
+      role: "inputGrad" as const,
+      size: node.size,
+      perExample: true,
+    })),
+    ...graph.outputs.map(({ name, node }) => ({
+      name: bufferName.output(name),
+      role: "output" as const,
+      size: node.size,
+      perExample: node.batched,
+    })),
     ...slots.map((slot) => ({ name: slot.name, role: "work" as const, size: slot.size, perExample: false })),
   ];
   // One block of memory, buffers one after another, each starting on a 16-byte boundary (SIMD loads).
@@ -95,7 +145,11 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     optimizer: options.optimizer,
     structureHash: createHash("sha256").update(structure).digest("hex").slice(0, 16),
     state: optimizer.state.map((s) => ({ buffer: s.name, label: s.label, size: s.size, initial: s.initial })),
-    dropout: graph.dropoutMasks.map((m) => ({ buffer: bufferName.mask(m.name), size: sizeOf(m.shape), dropProbability: m.dropProbability })),
+    dropout: graph.dropoutMasks.map((m) => ({
+      buffer: bufferName.mask(m.name),
+      size: sizeOf(m.shape),
+      dropProbability: m.dropProbability,
+    })),
     params,
     inputs: model.inputs.map((x) => ({ name: x.attrs.name!, shape: x.shape, wantsGrad: x.attrs.wantsGrad === true })),
     outputs: graph.outputs.map(({ name, node }) => ({ name, shape: node.shape })),
@@ -106,4 +160,3 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   dump("program", "program", () => printProgram(program));
   return program;
 }
-

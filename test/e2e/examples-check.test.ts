@@ -9,7 +9,10 @@ import { buildOnce, gradgen, removeTempDirs, root } from "../cli-helpers.js";
 beforeAll(() => buildOnce(), 120_000);
 afterAll(() => removeTempDirs());
 
-const files = readdirSync(path.join(root, "examples")).filter((f) => f.endsWith(".ts")).sort().map((f) => `examples/${f}`);
+const files = readdirSync(path.join(root, "examples"))
+  .filter((f) => f.endsWith(".ts"))
+  .sort()
+  .map((f) => `examples/${f}`);
 
 /** The report of each file: its text up to the next file's name. */
 function reports(stdout: string): Map<string, string> {
@@ -22,18 +25,29 @@ function reports(stdout: string): Map<string, string> {
   return result;
 }
 
-it.each([["0", "3"], ["7", "4"]])("gradgen check examples/*.ts --seed %s --points %s exits 0 and checks every entry of every file", (seed, points) => {
-  expect(files).toEqual(expect.arrayContaining(["examples/mnist.ts", "examples/optimizers.ts", "examples/circuit.ts"]));
-  const run = gradgen(["check", ...files, "--seed", seed, "--points", points]);
-  expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
-  expect(run.stdout.match(/gradients agree with central differences/g)).toHaveLength(files.length);
-  for (const [file, report] of reports(run.stdout)) {
-    expect(report, file).toContain(`checked at ${points} points (the initial parameters and ${Number(points) - 1} random perturbations of them; seed ${seed}`);
-    // One row per parameter and per input declared { grad: true }: some elements of each checked, none failed.
-    const rows = report.split("\n").filter((line) => / of \d+ /.test(line) && !line.startsWith("checked at"));
-    expect(rows.length, file).toBeGreaterThan(0);
-    for (const row of rows) expect(row, file).toMatch(/^\S+( \(input\))?\s+[1-9]\d* of \d+\s+\d+\s+.*\s+ok$/);
-  }
-  // circuit.ts has no parameters: its input gradients are what is checked.
-  expect(reports(run.stdout).get("examples/circuit.ts")).toMatch(/^x \(input\)\s+2 of 2\s/m);
-}, 240_000);
+it.each([
+  ["0", "3"],
+  ["7", "4"],
+])(
+  "gradgen check examples/*.ts --seed %s --points %s exits 0 and checks every entry of every file",
+  (seed, points) => {
+    expect(files).toEqual(
+      expect.arrayContaining(["examples/mnist.ts", "examples/optimizers.ts", "examples/circuit.ts"]),
+    );
+    const run = gradgen(["check", ...files, "--seed", seed, "--points", points]);
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+    expect(run.stdout.match(/gradients agree with central differences/g)).toHaveLength(files.length);
+    for (const [file, report] of reports(run.stdout)) {
+      expect(report, file).toContain(
+        `checked at ${points} points (the initial parameters and ${Number(points) - 1} random perturbations of them; seed ${seed}`,
+      );
+      // One row per parameter and per input declared { grad: true }: some elements of each checked, none failed.
+      const rows = report.split("\n").filter((line) => / of \d+ /.test(line) && !line.startsWith("checked at"));
+      expect(rows.length, file).toBeGreaterThan(0);
+      for (const row of rows) expect(row, file).toMatch(/^\S+( \(input\))?\s+[1-9]\d* of \d+\s+\d+\s+.*\s+ok$/);
+    }
+    // circuit.ts has no parameters: its input gradients are what is checked.
+    expect(reports(run.stdout).get("examples/circuit.ts")).toMatch(/^x \(input\)\s+2 of 2\s/m);
+  },
+  240_000,
+);

@@ -29,7 +29,8 @@ it("examples/train/optimizers.ts: each of the six optimizers lowers the loss; on
     // Falls over the run as a whole, not only at the end: each fifth of the epochs below the one before.
     const fifth = Math.floor(loss.length / 5);
     const fifths = Array.from({ length: 5 }, (_, i) => mean(loss.slice(i * fifth, (i + 1) * fifth)));
-    for (let i = 1; i < 5; i++) expect(fifths[i], `${kind}: mean loss of fifth ${i + 1} against fifth ${i}`).toBeLessThan(fifths[i - 1]!);
+    for (let i = 1; i < 5; i++)
+      expect(fifths[i], `${kind}: mean loss of fifth ${i + 1} against fifth ${i}`).toBeLessThan(fifths[i - 1]!);
     expect(trainingAccuracy, kind).toBeGreaterThan(0.9); // three classes: chance is 1/3
   }
   const svg = readFileSync(path.join(out, "optimizers.svg"), "utf8");

@@ -52,7 +52,7 @@ describe("training", () => {
     const trainer = createXor({ seed: 2 });
     const firstTwo = { x: full.x.slice(0, 4), t: full.t.slice(0, 2) };
     const { y } = trainer.predict({ x: full.x });
-    const expected = 0.5 * ((y[0]! - 0) ** 2 + (y[1]! - 1) ** 2) / 2;
+    const expected = (0.5 * ((y[0]! - 0) ** 2 + (y[1]! - 1) ** 2)) / 2;
     expect(trainer.loss(firstTwo, 2)).toBeCloseTo(expected, 6);
     expect(() => trainer.loss(firstTwo, 3)).toThrow(/needs 3 × 2 values/);
     expect(() => trainer.loss(full, 5)).toThrow(/from 1 to the compiled batch size 4/);

@@ -10,16 +10,33 @@ import { rnn } from "./models.js";
 import { traceModel } from "../../src/dsl/model.js";
 
 type Point = { x: number; y: number };
-type Shape = { kind: "rect"; x: number; y: number; width: number; height: number } | { kind: "ellipse"; cx: number; cy: number; rx: number; ry: number };
-interface DrawnNode { id: string; shape: Shape; texts: Record<string, string> }
-interface Drawing { nodes: Map<string, DrawnNode>; edges: { from: string; to: string; points: Point[] }[]; where: string[] }
+type Shape =
+  | { kind: "rect"; x: number; y: number; width: number; height: number }
+  | { kind: "ellipse"; cx: number; cy: number; rx: number; ry: number };
+interface DrawnNode {
+  id: string;
+  shape: Shape;
+  texts: Record<string, string>;
+}
+interface Drawing {
+  nodes: Map<string, DrawnNode>;
+  edges: { from: string; to: string; points: Point[] }[];
+  where: string[];
+}
 
 type Element = Record<string, unknown>;
-const list = (value: unknown): Element[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]) as Element[];
+const list = (value: unknown): Element[] =>
+  (value === undefined ? [] : Array.isArray(value) ? value : [value]) as Element[];
 const text = (element: Element): string => String(element["#text"] ?? "");
 
 function readDrawing(svg: string): Drawing {
-  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "", textNodeName: "#text", parseAttributeValue: false, parseTagValue: false });
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: "",
+    textNodeName: "#text",
+    parseAttributeValue: false,
+    parseTagValue: false,
+  });
   const root = parser.parse(svg).svg as Element;
   const body = list(root.g)[0]!;
   const nodes = new Map<string, DrawnNode>();
@@ -32,12 +49,16 @@ function readDrawing(svg: string): Drawing {
     const texts = Object.fromEntries(list(group.text).map((t) => [String(t.class), text(t)]));
     nodes.set(String(group["data-node"]), { id: String(group["data-node"]), shape, texts });
   }
-  const edges = list(body.path).filter((p) => p.class === "edge").map((p) => ({
-    from: String(p["data-from"]),
-    to: String(p["data-to"]),
-    points: [...String(p.d).matchAll(/(-?[\d.]+),(-?[\d.]+)/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) })),
-  }));
-  const where = list(root.text).filter((t) => t.class === "where").map(text);
+  const edges = list(body.path)
+    .filter((p) => p.class === "edge")
+    .map((p) => ({
+      from: String(p["data-from"]),
+      to: String(p["data-to"]),
+      points: [...String(p.d).matchAll(/(-?[\d.]+),(-?[\d.]+)/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) })),
+    }));
+  const where = list(root.text)
+    .filter((t) => t.class === "where")
+    .map(text);
   return { nodes, edges, where };
 }
 
@@ -49,7 +70,10 @@ function distanceToOutline(p: Point, shape: Shape): number {
     const s = Math.hypot(dx / shape.rx, dy / shape.ry);
     return Math.hypot(dx, dy) * Math.abs(1 - 1 / s);
   }
-  const left = shape.x, right = shape.x + shape.width, top = shape.y, bottom = shape.y + shape.height;
+  const left = shape.x,
+    right = shape.x + shape.width,
+    top = shape.y,
+    bottom = shape.y + shape.height;
   const outside = Math.hypot(Math.max(left - p.x, 0, p.x - right), Math.max(top - p.y, 0, p.y - bottom));
   return outside > 0 ? outside : Math.min(p.x - left, right - p.x, p.y - top, bottom - p.y);
 }
@@ -59,7 +83,14 @@ const shapeWidth = (shape: Shape) => (shape.kind === "rect" ? shape.width : 2 * 
 function xorWithValues(): ComputationGraph {
   // x = (1, 0), t = 1 and weights of a few digits each: every tensor has a value to show
   const traced = traceModel(xor);
-  return graphOf(traced.loss, { x: [1, 0], t: [1], W1: [0.5, -0.25, 0.125, 1.5, -1, 2, 0.75, -0.5], b1: [0.1, 0.2, 0.3, 0.4], W2: [1, -1, 0.5, 2], b2: [0.25] });
+  return graphOf(traced.loss, {
+    x: [1, 0],
+    t: [1],
+    W1: [0.5, -0.25, 0.125, 1.5, -1, 2, 0.75, -0.5],
+    b1: [0.1, 0.2, 0.3, 0.4],
+    W2: [1, -1, 0.5, 2],
+    b2: [0.25],
+  });
 }
 
 function graphOf(loss: ReturnType<typeof traceModel>["loss"], values: Record<string, number[]>): ComputationGraph {
@@ -71,11 +102,14 @@ const drawings: [string, () => ComputationGraph][] = [
   ["XOR's model view", () => inspect(xor).graph],
   ["XOR with values", xorWithValues],
   ["a three-step tanh RNN (bigger graph)", () => inspect(rnn).graph],
-  ["the lecture neuron with values", () => {
-    const [w0, x0, w1, x1, w2] = symbols("w0 x0 w1 x1 w2");
-    const u = w0.mul(x0).add(w1.mul(x1)).add(w2);
-    return graph(nn.sigmoid(u).add(u.mul(u)), { values: { w0: 2, x0: -1, w1: -3, x1: -2, w2: -3 } });
-  }],
+  [
+    "the lecture neuron with values",
+    () => {
+      const [w0, x0, w1, x1, w2] = symbols("w0 x0 w1 x1 w2");
+      const u = w0.mul(x0).add(w1.mul(x1)).add(w2);
+      return graph(nn.sigmoid(u).add(u.mul(u)), { values: { w0: 2, x0: -1, w1: -3, x1: -2, w2: -3 } });
+    },
+  ],
 ];
 
 describe("drawings: geometry", () => {
@@ -100,8 +134,15 @@ describe("drawings: geometry", () => {
 
   it("a 70-character parameter name and a 784-element value stay within the bound", () => {
     const long = "weights_of_the_first_hidden_layer_of_a_network_with_a_very_long_name_x";
-    const m = model("long", ({ input, param }) => ({ loss: input("x", [784]).matmul(param(long, [784, 1])).sum() }));
-    const values = { x: Array.from({ length: 784 }, (_, i) => i / 784), [long]: Array.from({ length: 784 }, (_, i) => -i / 784) };
+    const m = model("long", ({ input, param }) => ({
+      loss: input("x", [784])
+        .matmul(param(long, [784, 1]))
+        .sum(),
+    }));
+    const values = {
+      x: Array.from({ length: 784 }, (_, i) => i / 784),
+      [long]: Array.from({ length: 784 }, (_, i) => -i / 784),
+    };
     const g = graphOf(traceModel(m).loss, values);
     const drawing = readDrawing(g.toSVG());
     expect(drawing.nodes.size).toBe(g.nodes.length);
@@ -123,25 +164,51 @@ describe("drawings: shapes, names, adjoints", () => {
   it("the MNIST MLP's boxes read as the model file declares them", () => {
     const labels = [...readDrawing(inspect(mnist).graph.toSVG()).nodes.values()].map((n) => n.texts.label);
     // examples/mnist.ts: x [784], label [10], W1 [784, 128], b1 [128], W2 [128, 10], b2 [10]
-    expect(labels).toEqual(expect.arrayContaining(["x : [784]", "label : [10]", "W1 : [784, 128]", "b1 : [128]", "W2 : [128, 10]", "b2 : [10]"]));
+    expect(labels).toEqual(
+      expect.arrayContaining([
+        "x : [784]",
+        "label : [10]",
+        "W1 : [784, 128]",
+        "b1 : [128]",
+        "W2 : [128, 10]",
+        "b2 : [10]",
+      ]),
+    );
   });
 
-  it.each([["XOR", xor], ["the MNIST MLP", mnist], ["the RNN", rnn]] as const)("%s: the drawing names values as the equations do", (_, definition) => {
+  it.each([
+    ["XOR", xor],
+    ["the MNIST MLP", mnist],
+    ["the RNN", rnn],
+  ] as const)("%s: the drawing names values as the equations do", (_, definition) => {
     const view = inspect(definition);
     const labels = [...readDrawing(view.graph.toSVG()).nodes.values()].map((n) => n.texts.label);
     // every forward equation whose value is drawn (probabilities = softmax(z2) is not on C's graph)
     const drawn = new Set(view.graph.nodes.map((n) => n.node));
     const named = view.forward.definitions.filter((d) => drawn.has(d.node)).map((d) => d.label);
     expect(named).toEqual(expect.arrayContaining(["z1", "a1", "C"]));
-    for (const name of named) expect(labels.some((label) => label?.startsWith(`${name} = `)), name).toBe(true);
+    for (const name of named)
+      expect(
+        labels.some((label) => label?.startsWith(`${name} = `)),
+        name,
+      ).toBe(true);
   });
 
   it("XOR without values: the adjoints are the lectures' δ forms", () => {
     const drawing = readDrawing(inspect(xor).graph.toSVG());
-    const adjointOf = (label: string) => [...drawing.nodes.values()].find((n) => n.texts.label === label || n.texts.label?.startsWith(`${label} = `))!.texts.adjoint;
+    const adjointOf = (label: string) =>
+      [...drawing.nodes.values()].find((n) => n.texts.label === label || n.texts.label?.startsWith(`${label} = `))!
+        .texts.adjoint;
     // δ1 = ∂C/∂z1, ∂C/∂W1 = xᵀ·δ1, ∂C/∂b1 = δ1, ∂C/∂W2 = a1ᵀ·δ2, ∂C/∂b2 = δ2, ∂C/∂y = y − t = s1
-    expect([adjointOf("z1"), adjointOf("W1 : [2, 4]"), adjointOf("b1 : [4]"), adjointOf("W2 : [4, 1]"), adjointOf("b2 : [1]"), adjointOf("y"), adjointOf("C")])
-      .toEqual(["δ1", "xᵀ·δ1", "δ1", "a1ᵀ·δ2", "δ2", "s1", "1"]);
+    expect([
+      adjointOf("z1"),
+      adjointOf("W1 : [2, 4]"),
+      adjointOf("b1 : [4]"),
+      adjointOf("W2 : [4, 1]"),
+      adjointOf("b2 : [1]"),
+      adjointOf("y"),
+      adjointOf("C"),
+    ]).toEqual(["δ1", "xᵀ·δ1", "δ1", "a1ᵀ·δ2", "δ2", "s1", "1"]);
   });
 
   it("without values, every adjoint is drawn, and every name it uses is defined under the drawing", () => {
@@ -159,7 +226,8 @@ describe("drawings: shapes, names, adjoints", () => {
         expect(adjoint, `adjoint of ${n.id} (${n.label})`).toBeTruthy();
         expect(adjoint).not.toContain("…");
         // temporaries (t1, g1, …) are defined in the where block
-        for (const [name] of adjoint!.matchAll(/\b[tg]\d+\b/g)) if (!known.has(name)) expect(defined.has(name), `${name} defined`).toBe(true);
+        for (const [name] of adjoint!.matchAll(/\b[tg]\d+\b/g))
+          if (!known.has(name)) expect(defined.has(name), `${name} defined`).toBe(true);
       }
     }
   });

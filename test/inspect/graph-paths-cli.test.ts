@@ -21,7 +21,10 @@ describe("paths(f, w): the sum over paths equals reverse mode", () => {
   it("(x + y)·z and the neuron: every path listed, sums agree numerically", () => {
     const [x, y, z] = symbols("x y z");
     const report = paths(x.add(y).mul(z), x, { values: { x: -2, y: 5, z: -4 } });
-    expect(report.toString().split("\n").slice(0, 2)).toEqual(["1 path(s) from x to f:", "  1. x → x + y → z·(x + y): 1 · z = -4"]);
+    expect(report.toString().split("\n").slice(0, 2)).toEqual([
+      "1 path(s) from x to f:",
+      "  1. x → x + y → z·(x + y): 1 · z = -4",
+    ]);
     const [w0, w1, w2, x0, x1] = symbols("w0 w1 w2 x0 x1");
     const u = w0.mul(x0).add(w1.mul(x1)).add(w2);
     const f = nn.sigmoid(u).add(u.mul(u)); // two routes from w0
@@ -42,7 +45,7 @@ describe("graph(f): the lecture circuit", () => {
     expect([byLabel.z!.value, byLabel.z!.adjoint]).toEqual(["-4", "3"]);
     expect([byLabel["×"]!.value, byLabel["×"]!.adjoint]).toEqual(["-12", "1"]);
     const svg = g.toSVG();
-    expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg).not.toMatch(/href="http|<script|@import/);
     const ids = [...svg.matchAll(/id="([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(ids.length);
@@ -64,7 +67,8 @@ describe("gradgen inspect", () => {
   afterAll(removeBuild);
 
   it("prints the XOR network's forward and backward equations in δ form with shapes, and the saved residuals", () => {
-    expect(gradgen("inspect", "examples/xor.ts")).toBe(`model xor: one example's cost C (the trainer averages C over the n examples of a batch)
+    expect(gradgen("inspect", "examples/xor.ts"))
+      .toBe(`model xor: one example's cost C (the trainer averages C over the n examples of a batch)
 
 inputs and parameters: x : [2] per example, t : [1] per example, W1 : [2, 4], b1 : [4], W2 : [4, 1], b2 : [1]
 

@@ -15,19 +15,80 @@ function render(tex: string): string {
 /** The text KaTeX typesets (its MathML annotation holds the source; the visible text is in the HTML). */
 function visibleText(html: string): string {
   const body = html.replace(/<annotation[\s\S]*?<\/annotation>/g, "").replace(/<math[\s\S]*?<\/math>/g, "");
-  return body.replace(/<[^>]+>/g, "").replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#x27;/g, "'").replace(/&quot;/g, "\"").replace(/\u00a0/g, " ");
+  return body
+    .replace(/<[^>]+>/g, "")
+    .replace(/&amp;/g, "&")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&#x27;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/\u00a0/g, " ");
 }
 
 // Symbol names: any identifier symbol() accepts.
 const names = [
-  "x", "W1", "x_out", "alpha", "Delta", "Δw", "δz", "Δ", "ω2", "θ_1", "x_1_2", "ΔW_out", "α_β", "a_b_c", "x__y", "_x", "x_",
-  "$x", "a$b", "$", "lambda_1", "μσ", "Δ2x", "w0_", "β_", "ς", "ο", "abc", "x123", "__", "A1b2", "δ_W", "e", "pi",
+  "x",
+  "W1",
+  "x_out",
+  "alpha",
+  "Delta",
+  "Δw",
+  "δz",
+  "Δ",
+  "ω2",
+  "θ_1",
+  "x_1_2",
+  "ΔW_out",
+  "α_β",
+  "a_b_c",
+  "x__y",
+  "_x",
+  "x_",
+  "$x",
+  "a$b",
+  "$",
+  "lambda_1",
+  "μσ",
+  "Δ2x",
+  "w0_",
+  "β_",
+  "ς",
+  "ο",
+  "abc",
+  "x123",
+  "__",
+  "A1b2",
+  "δ_W",
+  "e",
+  "pi",
 ];
 
 // Labels for equations(): any string.
 const labels = [
-  "loss%", "#items", "a&b", "x^2", "back\\slash", "{brace}", "}{", "50% off", "tilde~", "money $", "under_score", "a_b^c",
-  "\\frac", "%", "&&", "#1", "label with spaces", "∂f/∂Δw", "∂C/∂W_1", "∂f/∂$x", "grad of f", "ü and é", "Σ", "f′(x)",
+  "loss%",
+  "#items",
+  "a&b",
+  "x^2",
+  "back\\slash",
+  "{brace}",
+  "}{",
+  "50% off",
+  "tilde~",
+  "money $",
+  "under_score",
+  "a_b^c",
+  "\\frac",
+  "%",
+  "&&",
+  "#1",
+  "label with spaces",
+  "∂f/∂Δw",
+  "∂C/∂W_1",
+  "∂f/∂$x",
+  "grad of f",
+  "ü and é",
+  "Σ",
+  "f′(x)",
 ];
 
 describe("KaTeX renders every name and label (throwOnError, strict)", () => {
@@ -74,13 +135,29 @@ describe("KaTeX renders the printer's expressions", () => {
     "√x and powers": () => x.pow(0.5).add(x.pow(-1.5)).add(x.pow(2.5)).toTex(),
     "parse with exp, log, abs": () => parse("exp(-x^2) * sin(3*y) + log(1 + abs(x)) / (2 + cos(y))").toTex(),
     "small and large numbers": () => nn.minimum(x.mul(1e-7).add(y.mul(3e21)), Infinity).toTex(), // ±∞ is only accepted as a bound
-    "nested sigmoids' δ recurrence": () => { let f = w; for (let i = 0; i < 6; i++) f = nn.sigmoid(f); return grad(f, w).toTex(); },
+    "nested sigmoids' δ recurrence": () => {
+      let f = w;
+      for (let i = 0; i < 6; i++) f = nn.sigmoid(f);
+      return grad(f, w).toTex();
+    },
     "relu's gradient (cases)": () => grad(nn.relu(x.mul(y)).add(nn.leakyRelu(z)), x).toTex(),
     "binary cross-entropy": () => grad(nn.binaryCrossEntropy(nn.sigmoid(z), t), z).toTex(),
     "softmax cross-entropy": () => grad(nn.softmaxCrossEntropy(v, symbol("onehot", [3])), v).toTex(),
-    "sums over axes": () => symbol("M", [2, 3]).sum([1]).mul(symbol("u", [2])).sum().toTex(),
-    "paths of σ(u) + u²": () => { const u = x.mul(y).add(z); return paths(nn.sigmoid(u).add(u.mul(u)), x).toTex(); },
-    "paths of the doubling graph": () => { let f = w; for (let i = 0; i < 5; i++) f = f.mul(f); return paths(f, w).toTex(); },
+    "sums over axes": () =>
+      symbol("M", [2, 3])
+        .sum([1])
+        .mul(symbol("u", [2]))
+        .sum()
+        .toTex(),
+    "paths of σ(u) + u²": () => {
+      const u = x.mul(y).add(z);
+      return paths(nn.sigmoid(u).add(u.mul(u)), x).toTex();
+    },
+    "paths of the doubling graph": () => {
+      let f = w;
+      for (let i = 0; i < 5; i++) f = f.mul(f);
+      return paths(f, w).toTex();
+    },
   };
   for (const [name, make] of Object.entries(expressions)) {
     it(name, () => {

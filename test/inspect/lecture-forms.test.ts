@@ -22,10 +22,12 @@ describe("lecture examples print in the lectures' forms", () => {
     expect(dw0.toString()).toBe("t1 = σ(w0·x0 + w1·x1 + w2)\nx0·t1·(1 − t1)");
     expect(dw0.toTex()).toBe(
       "\\begin{aligned}\nt_{1} &= \\sigma\\left(w_{0} x_{0} + w_{1} x_{1} + w_{2}\\right) \\\\\n" +
-      "\\frac{\\partial f}{\\partial w_{0}} &= x_{0} t_{1} \\left(1 - t_{1}\\right)\n\\end{aligned}");
+        "\\frac{\\partial f}{\\partial w_{0}} &= x_{0} t_{1} \\left(1 - t_{1}\\right)\n\\end{aligned}",
+    );
     const [g0, g1, g2] = grad(f, [w0, w1, w2]);
     expect(equations({ "∂f/∂w0": g0!, "∂f/∂w1": g1!, "∂f/∂w2": g2! }).toString()).toBe(
-      "t1 = σ(w0·x0 + w1·x1 + w2)\nδ1 = t1·(1 − t1)\n∂f/∂w0 = x0·δ1\n∂f/∂w1 = x1·δ1\n∂f/∂w2 = δ1");
+      "t1 = σ(w0·x0 + w1·x1 + w2)\nδ1 = t1·(1 − t1)\n∂f/∂w0 = x0·δ1\n∂f/∂w1 = x1·δ1\n∂f/∂w2 = δ1",
+    );
     const [x] = symbols("x");
     expect(grad(nn.sigmoid(x), x).toString()).toBe("σ(x)·(1 − σ(x))");
     expect(grad(nn.sigmoid(x), x).toTex()).toBe("\\sigma\\left(x\\right) \\left(1 - \\sigma\\left(x\\right)\\right)");
@@ -68,7 +70,9 @@ describe("lecture examples print in the lectures' forms", () => {
     expect(grad(loss, z).toTex()).toBe("\\operatorname{softmax}\\left(z\\right) - y");
     // naming p = softmax(z) prints the lectures' p − y
     const p = nn.softmax(z);
-    expect(equations({ p, "∂C/∂z": grad(loss, z) }, { names: new Map([[p.node, "p"]]) }).toString()).toBe("p = softmax(z)\n∂C/∂z = p − y");
+    expect(equations({ p, "∂C/∂z": grad(loss, z) }, { names: new Map([[p.node, "p"]]) }).toString()).toBe(
+      "p = softmax(z)\n∂C/∂z = p − y",
+    );
   });
 
   it("d/dw tanh(w·x + b) = x·(1 − tanh²(w·x + b))", () => {

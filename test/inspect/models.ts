@@ -9,7 +9,10 @@ import type { Tensor } from "../../src/dsl/tensor.js";
 function smallNet(b: ModelBuilder, hidden = 4): { x: Tensor; W: Tensor; f: Tensor } {
   const x = b.input("x", [3]);
   const W = b.param("W", [3, hidden]);
-  const f = nn.tanh(x.matmul(W).add(b.param("c", [hidden]))).mul(b.param("v", [hidden])).sum();
+  const f = nn
+    .tanh(x.matmul(W).add(b.param("c", [hidden])))
+    .mul(b.param("v", [hidden]))
+    .sum();
   return { x, W, f };
 }
 
@@ -52,6 +55,13 @@ export const extraModels: Record<string, ModelDefinition> = {
 /** The default export of every examples/*.ts, by file name. */
 export async function exampleModels(): Promise<[string, ModelDefinition][]> {
   const dir = new URL("../../examples/", import.meta.url);
-  const files = readdirSync(dir).filter((f) => f.endsWith(".ts")).sort();
-  return Promise.all(files.map(async (file) => [file, (await import(new URL(file, dir).href)).default as ModelDefinition] as [string, ModelDefinition]));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .sort();
+  return Promise.all(
+    files.map(
+      async (file) =>
+        [file, (await import(new URL(file, dir).href)).default as ModelDefinition] as [string, ModelDefinition],
+    ),
+  );
 }

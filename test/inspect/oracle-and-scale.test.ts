@@ -21,25 +21,37 @@ const table: readonly { expression: string; variables: string[] }[] = [
   { expression: "log(exp(x) + exp(y))", variables: ["x", "y"] },
 ];
 
-const coordinate = fc.integer({ min: -2000, max: 2000 }).filter((i) => i !== 0).map((i) => i / 1000);
+const coordinate = fc
+  .integer({ min: -2000, max: 2000 })
+  .filter((i) => i !== 0)
+  .map((i) => i / 1000);
 
 describe("derivatives agree with math.js's derivative() at random points", () => {
   const math = loadMathJs();
   for (const { expression, variables } of table) {
     it(expression, () => {
       const f = parse(expression);
-      const names = [...new Set(expression.match(/[a-z]\w*/g)!.filter((n) => !["exp", "sin", "cos", "tanh", "log", "sqrt", "abs"].includes(n)))];
+      const names = [
+        ...new Set(
+          expression
+            .match(/[a-z]\w*/g)!
+            .filter((n) => !["exp", "sin", "cos", "tanh", "log", "sqrt", "abs"].includes(n)),
+        ),
+      ];
       for (const variable of variables) {
         const ours = grad(f, symbol(variable));
         const theirs = math.derivative(expression, variable);
-        fc.assert(fc.property(fc.array(coordinate, { minLength: names.length, maxLength: names.length }), (point) => {
-          const scope = Object.fromEntries(names.map((n, i) => [n, point[i]!]));
-          const expected = theirs.evaluate(scope) as number;
-          const actual = evaluate(ours, scope) as number;
-          if (!Number.isFinite(expected)) return true;
-          expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
-          return true;
-        }), { numRuns: 25, seed: 4 });
+        fc.assert(
+          fc.property(fc.array(coordinate, { minLength: names.length, maxLength: names.length }), (point) => {
+            const scope = Object.fromEntries(names.map((n, i) => [n, point[i]!]));
+            const expected = theirs.evaluate(scope) as number;
+            const actual = evaluate(ours, scope) as number;
+            if (!Number.isFinite(expected)) return true;
+            expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
+            return true;
+          }),
+          { numRuns: 25, seed: 4 },
+        );
       }
     });
   }
@@ -64,7 +76,11 @@ describe("printing scales linearly where math.js's simplify does not finish", ()
     const x = symbols("x0 x1");
     let layer: Tensor[] = x;
     let first: Tensor | undefined;
-    for (const [inputs, outputs, l] of [[2, 8, 1], [8, 8, 2], [8, 1, 3]] as const) {
+    for (const [inputs, outputs, l] of [
+      [2, 8, 1],
+      [8, 8, 2],
+      [8, 1, 3],
+    ] as const) {
       const next: Tensor[] = [];
       for (let j = 0; j < outputs; j++) {
         let z = symbol(`b${l}_${j}`);

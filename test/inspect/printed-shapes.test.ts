@@ -20,18 +20,27 @@ function evaluatedShapes(roots: readonly Node[]): Map<Node, readonly number[]> {
   const leaves = new Map<Node, ArrayLike<number>>();
   for (const leaf of reachableInOrder(roots)) {
     if (leaf.inputs.length === 0 && leaf.op !== Op.Const && leaf.op !== Op.BatchSize) {
-      leaves.set(leaf, Float64Array.from({ length: leaf.size }, (_, i) => 0.1 + 0.05 * ((i * 7) % 11)));
+      leaves.set(
+        leaf,
+        Float64Array.from({ length: leaf.size }, (_, i) => 0.1 + 0.05 * ((i * 7) % 11)),
+      );
     }
   }
   const values = evaluate(nodes, leaves);
   // evaluate returns flat arrays: the element count confirms the shape's size; the shape is the node's
-  return new Map(nodes.map((n, i) => {
-    expect(values[i]!.length).toBe(n.size);
-    return [n, n.shape];
-  }));
+  return new Map(
+    nodes.map((n, i) => {
+      expect(values[i]!.length).toBe(n.size);
+      return [n, n.shape];
+    }),
+  );
 }
 
-interface Equation { readonly label: string; readonly printed: readonly number[] | null; readonly node: Node }
+interface Equation {
+  readonly label: string;
+  readonly printed: readonly number[] | null;
+  readonly node: Node;
+}
 
 function equationsOf(f: Formatted, resultNodes: readonly Node[], labels: readonly string[]): Equation[] {
   return [
@@ -44,13 +53,24 @@ function checkModel(definition: ModelDefinition): number {
   const traced = traceModel(definition);
   const inspection = inspectModel(traced);
   const equations = [
-    ...equationsOf(inspection.forward, inspection.forwardRoots, inspection.forward.results.map((_, i) => (i === 0 ? "C" : `output ${i}`))),
+    ...equationsOf(
+      inspection.forward,
+      inspection.forwardRoots,
+      inspection.forward.results.map((_, i) => (i === 0 ? "C" : `output ${i}`)),
+    ),
     ...equationsOf(inspection.backward, inspection.backwardRoots, inspection.gradientLabels),
   ];
   const evaluated = evaluatedShapes(equations.map((e) => e.node));
   const wrong = equations
-    .filter((e) => e.printed === null || JSON.stringify(printedForm(e.printed)) !== JSON.stringify(printedForm(evaluated.get(e.node) ?? e.node.shape)))
-    .map((e) => `${e.label}: printed ${e.printed === null ? "(no shape)" : `[${e.printed.join(", ")}]`}, value [${e.node.shape.join(", ")}]`);
+    .filter(
+      (e) =>
+        e.printed === null ||
+        JSON.stringify(printedForm(e.printed)) !== JSON.stringify(printedForm(evaluated.get(e.node) ?? e.node.shape)),
+    )
+    .map(
+      (e) =>
+        `${e.label}: printed ${e.printed === null ? "(no shape)" : `[${e.printed.join(", ")}]`}, value [${e.node.shape.join(", ")}]`,
+    );
   expect(wrong).toEqual([]);
   return equations.length;
 }

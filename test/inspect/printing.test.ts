@@ -2,7 +2,20 @@
 // the lectures' forms of the cross-entropy gradient and of the nested-sigmoid δ recurrence, linear
 // printing, and a paths() LaTeX that defines what it uses. Expected strings are the textbook forms.
 import { describe, expect, it } from "vitest";
-import { equations, evaluate, grad, inspectModel, model, nn, parse, paths, symbol, symbols, type ModelDefinition, type Tensor } from "gradgen";
+import {
+  equations,
+  evaluate,
+  grad,
+  inspectModel,
+  model,
+  nn,
+  parse,
+  paths,
+  symbol,
+  symbols,
+  type ModelDefinition,
+  type Tensor,
+} from "gradgen";
 import { traceModel } from "../../src/dsl/model.js";
 import { exampleModels, extraModels, rnn } from "./models.js";
 
@@ -48,7 +61,9 @@ describe("δ names follow the layer names", () => {
     });
     const text = inspect(logits).toText();
     expect(text).toContain("  δ_logits = softmax(logits) − y\n  ∂C/∂W = xᵀ·δ_logits\n");
-    expect(inspect(logits).toTex()).toContain("\\delta_{\\mathrm{logits}} &= \\operatorname{softmax}\\left(\\mathrm{logits}\\right) - y");
+    expect(inspect(logits).toTex()).toContain(
+      "\\delta_{\\mathrm{logits}} &= \\operatorname{softmax}\\left(\\mathrm{logits}\\right) - y",
+    );
     const out = model("outModel", ({ input, param }) => {
       const out = input("x", [2]).matmul(param("W", [2, 1]));
       return { loss: nn.halfSquaredError(out, input("t", [1])), outputs: { out } };
@@ -57,20 +72,31 @@ describe("δ names follow the layer names", () => {
   });
 
   it("numbered layers keep δ1, δ2, and shared adjoints never take a layer's δ number", () => {
-    const xor = inspect(model("xor2", ({ input, param }) => {
-      const h = nn.sigmoid(input("x", [2]).matmul(param("W1", [2, 4])).add(param("b1", [4])));
-      const y = nn.sigmoid(h.matmul(param("W2", [4, 1])).add(param("b2", [1])));
-      return { loss: nn.halfSquaredError(y, input("t", [1])), outputs: { y } };
-    }));
+    const xor = inspect(
+      model("xor2", ({ input, param }) => {
+        const h = nn.sigmoid(
+          input("x", [2])
+            .matmul(param("W1", [2, 4]))
+            .add(param("b1", [4])),
+        );
+        const y = nn.sigmoid(h.matmul(param("W2", [4, 1])).add(param("b2", [1])));
+        return { loss: nn.halfSquaredError(y, input("t", [1])), outputs: { y } };
+      }),
+    );
     expect(xor.backward.definitions.map((d) => d.label)).toEqual(["δ2", "δ1"]);
     // Σ(x ⊙ ∂f/∂x) + Σ ∂f/∂W: three affine nodes (z1, z2, z3) whose δ2 and δ3 are leaves, not printed
-    const both = inspect(model("bothGradients", ({ input, param }) => {
-      const x = input("x", [3]);
-      const W = param("W", [3, 4]);
-      const f = nn.tanh(x.matmul(W).add(param("c", [4]))).mul(param("v", [4])).sum();
-      const [gx, gW] = grad(f, [x, W]);
-      return { loss: gx!.mul(x).sum().add(gW!.sum()) };
-    }));
+    const both = inspect(
+      model("bothGradients", ({ input, param }) => {
+        const x = input("x", [3]);
+        const W = param("W", [3, 4]);
+        const f = nn
+          .tanh(x.matmul(W).add(param("c", [4])))
+          .mul(param("v", [4]))
+          .sum();
+        const [gx, gW] = grad(f, [x, W]);
+        return { loss: gx!.mul(x).sum().add(gW!.sum()) };
+      }),
+    );
     const labels = both.backward.definitions.map((d) => d.label);
     expect(labels).toContain("δ1");
     expect(labels.filter((l) => l === "δ2" || l === "δ3")).toEqual([]);
@@ -81,26 +107,36 @@ describe("temporaries are numbered in reading order", () => {
   it("a tanh RNN: hidden states are a1, a2, a3 in time order, residuals listed as they print", () => {
     const inspection = inspect(rnn);
     expect(inspection.forward.definitions.map((d) => `${d.label} = ${d.body}`).slice(0, 6)).toEqual([
-      "z1 = h0·Wh + x0·Wx + bh", "a1 = tanh(z1)",
-      "z2 = a1·Wh + x1·Wx + bh", "a2 = tanh(z2)",
-      "z3 = a2·Wh + x2·Wx + bh", "a3 = tanh(z3)",
+      "z1 = h0·Wh + x0·Wx + bh",
+      "a1 = tanh(z1)",
+      "z2 = a1·Wh + x1·Wx + bh",
+      "a2 = tanh(z2)",
+      "z3 = a2·Wh + x2·Wx + bh",
+      "a3 = tanh(z3)",
     ]);
     expect(inspection.backward.definitions.map((d) => `${d.label} = ${d.body}`).slice(0, 3)).toEqual([
-      "δ3 = (1 − a3^2) ⊙ (δ4·Woᵀ)", "δ2 = (1 − a2^2) ⊙ (δ3·Whᵀ)", "δ1 = (1 − a1^2) ⊙ (δ2·Whᵀ)",
+      "δ3 = (1 − a3^2) ⊙ (δ4·Woᵀ)",
+      "δ2 = (1 − a2^2) ⊙ (δ3·Whᵀ)",
+      "δ1 = (1 − a1^2) ⊙ (δ2·Whᵀ)",
     ]);
     expect(inspection.residuals.map((r) => r.name)).toEqual(["a1", "a2", "a3", "δ4"]);
   });
 
   it("in every printed block, each family of temporaries (s, t, δ) appears as 1, 2, 3, … from the top", async () => {
     const blocks: string[][] = [];
-    for (const [, definition] of [...await exampleModels(), ...Object.entries(extraModels)]) {
+    for (const [, definition] of [...(await exampleModels()), ...Object.entries(extraModels)]) {
       const inspection = inspect(definition);
       blocks.push([...inspection.forward.definitions, ...inspection.backward.definitions].map((d) => d.label));
     }
     const [w] = symbols("w");
     let f = w;
     for (let i = 0; i < 6; i++) f = nn.sigmoid(f.add(f.mul(f)));
-    blocks.push(grad(f, w).toString().split("\n").map((line) => line.split(" = ")[0]!));
+    blocks.push(
+      grad(f, w)
+        .toString()
+        .split("\n")
+        .map((line) => line.split(" = ")[0]!),
+    );
     for (const labels of blocks) {
       for (const family of ["s", "t"]) {
         const numbers = labels.filter((l) => new RegExp(`^${family}\\d+$`).test(l)).map((l) => Number(l.slice(1)));
@@ -169,7 +205,10 @@ describe("printing is linear in the graph (iterative, no recursion-depth limit)"
     const xs = Array.from({ length: 6_000 }, (_, i) => symbol(`x${i}`));
     let sum = xs[0]!;
     let product = xs[0]!;
-    for (const x of xs.slice(1)) { sum = sum.add(x); product = product.mul(x); }
+    for (const x of xs.slice(1)) {
+      sum = sum.add(x);
+      product = product.mul(x);
+    }
     const sumText = sum.toString();
     expect(sumText.startsWith("x0 + x1 + x2 + ")).toBe(true);
     expect(sumText.split(" + ")).toHaveLength(6_000);
@@ -203,7 +242,8 @@ describe("printed text means the computed value", () => {
   // Scalar printed text read back with parse(): σ → sigmoid, √ → sqrt, · → *, temporaries as scope.
   function readBack(text: string): Tensor {
     const scope: Record<string, Tensor> = {};
-    const mathjs = (s: string) => s.replace(/σ/g, "sigmoid").replace(/√/g, "sqrt").replace(/−/g, "-").replace(/·/g, "*");
+    const mathjs = (s: string) =>
+      s.replace(/σ/g, "sigmoid").replace(/√/g, "sqrt").replace(/−/g, "-").replace(/·/g, "*");
     const lines = text.split("\n");
     for (const line of lines.slice(0, -1)) {
       const [name, body] = line.split(" = ");
@@ -216,14 +256,27 @@ describe("printed text means the computed value", () => {
   const table: Record<string, () => Tensor> = {
     "∂/∂z binaryCrossEntropy(σ(z), t)": () => grad(nn.binaryCrossEntropy(nn.sigmoid(z), t), z),
     "∂/∂z crossEntropy-style −t·log σ(z) − (1 − t)·log(1 − σ(z)) written out": () =>
-      grad(t.mul(nn.sigmoid(z).log()).add(t.neg().add(1).mul(nn.sigmoid(z).neg().add(1).log())).neg(), z),
+      grad(
+        t
+          .mul(nn.sigmoid(z).log())
+          .add(t.neg().add(1).mul(nn.sigmoid(z).neg().add(1).log()))
+          .neg(),
+        z,
+      ),
     "x·(y + 1/x)": () => x.mul(y.add(x.pow(-1))),
     "(x + y)·(1/(x + y) − z)": () => x.add(y).mul(x.add(y).pow(-1).sub(z)),
-    "∂/∂w of 6 nested sigmoids": () => { let f = w; for (let i = 0; i < 6; i++) f = nn.sigmoid(f); return grad(f, w); },
+    "∂/∂w of 6 nested sigmoids": () => {
+      let f = w;
+      for (let i = 0; i < 6; i++) f = nn.sigmoid(f);
+      return grad(f, w);
+    },
     "∂/∂x √(x² + y²)": () => grad(x.mul(x).add(y.mul(y)).pow(0.5), x),
     "∂/∂x (x·y)^1.5 / (1 + x)": () => grad(x.mul(y).pow(1.5).div(x.add(1)), x),
   };
-  const points = [{ x: 0.7, y: 1.3, z: -0.4, t: 0.25, w: 0.9 }, { x: 2.1, y: 0.2, z: 1.7, t: 1, w: -1.2 }];
+  const points = [
+    { x: 0.7, y: 1.3, z: -0.4, t: 0.25, w: 0.9 },
+    { x: 2.1, y: 0.2, z: 1.7, t: 1, w: -1.2 },
+  ];
   for (const [name, make] of Object.entries(table)) {
     it(name, () => {
       const e = make();

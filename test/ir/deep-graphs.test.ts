@@ -24,15 +24,24 @@ interface DeepCompile {
 }
 
 /** Compile bench/support/deep-graphs.mjs's `name` at `size` with the built package, under a STACK_KB stack. */
-function compileWithSmallStack(name: string, size: number, targets: readonly string[], texts: readonly string[]): DeepCompile {
+function compileWithSmallStack(
+  name: string,
+  size: number,
+  targets: readonly string[],
+  texts: readonly string[],
+): DeepCompile {
   const script = path.join(root, "test", "support", "compile-deep-graph.mjs");
-  const run = spawnSync(process.execPath, [`--stack-size=${STACK_KB}`, script, builtPackage(), name, String(size), targets.join(","), ...texts], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 600_000,
-    maxBuffer: 1 << 20,
-    env: { ...process.env, NODE_OPTIONS: "" },
-  });
+  const run = spawnSync(
+    process.execPath,
+    [`--stack-size=${STACK_KB}`, script, builtPackage(), name, String(size), targets.join(","), ...texts],
+    {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 600_000,
+      maxBuffer: 1 << 20,
+      env: { ...process.env, NODE_OPTIONS: "" },
+    },
+  );
   if (run.error) throw run.error;
   expect(run.status, `compiling ${name}(${size}) failed:\n${run.stderr.slice(0, 2000)}`).toBe(0);
   return JSON.parse(run.stdout) as DeepCompile;

@@ -6,7 +6,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
-import { decodeCheckpoint, encodeCheckpoint, load, readCheckpointInfo, save, saveWith, type CheckpointFileSystem } from "../../src/runtime/checkpoint.ts";
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  load,
+  readCheckpointInfo,
+  save,
+  saveWith,
+  type CheckpointFileSystem,
+} from "../../src/runtime/checkpoint.ts";
 import { GradgenError } from "../../src/errors.ts";
 import { createLinearTrainer, linearData, type LinearOptions } from "./linear-trainer.ts";
 
@@ -37,8 +45,19 @@ describe("save and load", () => {
     const { trainer, batch } = trained();
     const file = path.join(dir, "linear.ckpt");
     const info = save(trainer, file);
-    expect(info).toMatchObject({ model: "linear", structureHash: "linear-3-2-f32", dtype: "f32", optimizer: "momentum", step: 5 });
-    expect(info.tensors.map((t) => `${t.group}:${t.name}[${t.shape.join(",")}]`)).toEqual(["param:W[3,2]", "param:b[2]", "state:W.v[6]", "state:b.v[2]"]);
+    expect(info).toMatchObject({
+      model: "linear",
+      structureHash: "linear-3-2-f32",
+      dtype: "f32",
+      optimizer: "momentum",
+      step: 5,
+    });
+    expect(info.tensors.map((t) => `${t.group}:${t.name}[${t.shape.join(",")}]`)).toEqual([
+      "param:W[3,2]",
+      "param:b[2]",
+      "state:W.v[6]",
+      "state:b.v[2]",
+    ]);
 
     const fresh = createLinearTrainer({ ...options, seed: 99 });
     expect(contents(fresh)).not.toEqual(contents(trainer));
@@ -93,7 +112,9 @@ describe("refusals leave the trainer untouched", () => {
   }
 
   it("a truncated file", () => {
-    expect(refuse(good.subarray(0, good.length - 10))).toMatch(/checkpoint test\.ckpt: the file is truncated \(\d+ bytes of the \d+ its header announces\)/);
+    expect(refuse(good.subarray(0, good.length - 10))).toMatch(
+      /checkpoint test\.ckpt: the file is truncated \(\d+ bytes of the \d+ its header announces\)/,
+    );
     expect(refuse(good.subarray(0, 30))).toMatch(/truncated/);
     expect(refuse(good.subarray(0, 5))).toMatch(/not a gradgen checkpoint/);
   });
@@ -119,7 +140,9 @@ describe("refusals leave the trainer untouched", () => {
     const shapes = refuse(good, createLinearTrainer({ ...options, features: 4, structureHash: "linear-3-2-f32" }));
     expect(shapes).toMatch(/parameter "W" has shape \[3, 2\] in the checkpoint, \[4, 2\] in the trainer/);
     expect(shapes).toMatch(/optimizer state "W.v" has shape \[6\] in the checkpoint, \[8\] in the trainer/);
-    expect(refuse(good, createLinearTrainer({ ...options, dtype: "f64" }))).toMatch(/parameter "W" is f32 in the checkpoint, f64 in the trainer/);
+    expect(refuse(good, createLinearTrainer({ ...options, dtype: "f64" }))).toMatch(
+      /parameter "W" is f32 in the checkpoint, f64 in the trainer/,
+    );
     const sgd = createLinearTrainer(options);
     (sgd.spec as { optimizer: { kind: string; learningRate: number } }).optimizer = { kind: "sgd", learningRate: 0.1 };
     expect(refuse(good, sgd)).toMatch(/saved with optimizer momentum, this trainer uses sgd/);
@@ -127,11 +150,13 @@ describe("refusals leave the trainer untouched", () => {
 
   it("a missing file or one that is not a checkpoint", () => {
     const target = createLinearTrainer(options);
-    expect(() => load(target, path.join(dir, "missing.ckpt"))).toThrow(/Cannot read checkpoint .*missing\.ckpt: no such file/);
+    expect(() => load(target, path.join(dir, "missing.ckpt"))).toThrow(
+      /Cannot read checkpoint .*missing\.ckpt: no such file/,
+    );
     const text = path.join(dir, "text.ckpt");
-    writeFileSync(text, "{\"hello\": 1}");
+    writeFileSync(text, '{"hello": 1}');
     expect(() => load(target, text)).toThrow(/it is not a gradgen checkpoint/);
-    expect(readFileSync(text, "utf8")).toBe("{\"hello\": 1}");
+    expect(readFileSync(text, "utf8")).toBe('{"hello": 1}');
   });
 });
 
@@ -185,7 +210,9 @@ describe("a save that fails part way leaves the previous checkpoint loadable", (
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(GradgenError);
-    expect((thrown as Error).message).toMatch(/^Cannot save checkpoint .*full\.ckpt: the disk is full \(ENOSPC\) after writing 100 of \d+ bytes\. The previous checkpoint .* was left as it was/);
+    expect((thrown as Error).message).toMatch(
+      /^Cannot save checkpoint .*full\.ckpt: the disk is full \(ENOSPC\) after writing 100 of \d+ bytes\. The previous checkpoint .* was left as it was/,
+    );
     expect(loaded(file)).toEqual(previous);
     expect(readdirSync(sub)).toEqual(["full.ckpt"]); // the temporary file is gone
   });
@@ -209,50 +236,71 @@ describe("a save that fails part way leaves the previous checkpoint loadable", (
   it("a write that makes no progress, a failed fsync, a failed rename", () => {
     const failures: Partial<CheckpointFileSystem>[] = [
       { writeSync: () => 0 },
-      { fsyncSync: () => { throw errno("EIO"); } },
-      { renameSync: () => { throw errno("EACCES"); } },
+      {
+        fsyncSync: () => {
+          throw errno("EIO");
+        },
+      },
+      {
+        renameSync: () => {
+          throw errno("EACCES");
+        },
+      },
     ];
     for (const failure of failures) {
       const { sub, file, trainer, previous } = previousAndNewer("fails");
-      expect(() => saveWith({ ...realFs, ...failure }, trainer, file)).toThrow(/Cannot save checkpoint .*The previous checkpoint at that path, if any, was left as it was/);
+      expect(() => saveWith({ ...realFs, ...failure }, trainer, file)).toThrow(
+        /Cannot save checkpoint .*The previous checkpoint at that path, if any, was left as it was/,
+      );
       expect(loaded(file)).toEqual(previous);
       expect(readdirSync(sub)).toEqual(["fails.ckpt"]);
     }
   });
 
-  it.skipIf(process.platform === "win32")("a real file-size limit (ulimit -f in a child process: writes past it fail with EFBIG)", async () => {
-    // A checkpoint of about 200 KB; the child may write at most 64 blocks (of 512 or 1024 bytes, by shell) to any file.
-    const big = { ...options, features: 3000, outputs: 8 };
-    const sub = mkdtempSync(path.join(dir, "ulimit-"));
-    const file = path.join(sub, "big.ckpt");
-    const trainer = createLinearTrainer(big);
-    save(trainer, file);
-    const previous = contents(trainer);
-    expect(readFileSync(file).length).toBeGreaterThan(128 * 1024);
+  it.skipIf(process.platform === "win32")(
+    "a real file-size limit (ulimit -f in a child process: writes past it fail with EFBIG)",
+    async () => {
+      // A checkpoint of about 200 KB; the child may write at most 64 blocks (of 512 or 1024 bytes, by shell) to any file.
+      const big = { ...options, features: 3000, outputs: 8 };
+      const sub = mkdtempSync(path.join(dir, "ulimit-"));
+      const file = path.join(sub, "big.ckpt");
+      const trainer = createLinearTrainer(big);
+      save(trainer, file);
+      const previous = contents(trainer);
+      expect(readFileSync(file).length).toBeGreaterThan(128 * 1024);
 
-    const script = path.join(sub, "child.mjs");
-    await build({
-      stdin: {
-        contents: `
+      const script = path.join(sub, "child.mjs");
+      await build({
+        stdin: {
+          contents: `
           import { save } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/runtime/checkpoint.ts"))};
           import { createLinearTrainer } from ${JSON.stringify(path.resolve(import.meta.dirname, "linear-trainer.ts"))};
           const trainer = createLinearTrainer({ ...${JSON.stringify(big)}, seed: 5 });
           try { save(trainer, process.argv[2]); console.log("saved"); } catch (error) { console.log(error.name + ": " + error.message); }
         `,
-        resolveDir: import.meta.dirname,
-        loader: "ts",
-      },
-      bundle: true, platform: "node", format: "esm", outfile: script, logLevel: "silent",
-    });
-    // Node ignores SIGXFSZ itself, so the write past the limit returns a short count, then EFBIG.
-    const child = spawnSync("/bin/sh", ["-c", `ulimit -f 64 && exec "${process.execPath}" "${script}" "${file}"`], { encoding: "utf8" });
-    expect(child.stderr).toBe("");
-    expect(child.stdout).toMatch(/^GradgenError: Cannot save checkpoint .*big\.ckpt: the file would exceed the file-size limit \(EFBIG\) after writing \d+ of \d+ bytes\./);
-    const fresh = createLinearTrainer({ ...big, seed: 42 });
-    load(fresh, file);
-    expect(contents(fresh)).toEqual(previous);
-    expect(readdirSync(sub).sort()).toEqual(["big.ckpt", "child.mjs"]);
-  });
+          resolveDir: import.meta.dirname,
+          loader: "ts",
+        },
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        outfile: script,
+        logLevel: "silent",
+      });
+      // Node ignores SIGXFSZ itself, so the write past the limit returns a short count, then EFBIG.
+      const child = spawnSync("/bin/sh", ["-c", `ulimit -f 64 && exec "${process.execPath}" "${script}" "${file}"`], {
+        encoding: "utf8",
+      });
+      expect(child.stderr).toBe("");
+      expect(child.stdout).toMatch(
+        /^GradgenError: Cannot save checkpoint .*big\.ckpt: the file would exceed the file-size limit \(EFBIG\) after writing \d+ of \d+ bytes\./,
+      );
+      const fresh = createLinearTrainer({ ...big, seed: 42 });
+      load(fresh, file);
+      expect(contents(fresh)).toEqual(previous);
+      expect(readdirSync(sub).sort()).toEqual(["big.ckpt", "child.mjs"]);
+    },
+  );
 
   it("temporary files left by a save that was killed (SIGKILL before its rename) are removed by the next save of that path", async () => {
     const sub = mkdtempSync(path.join(dir, "killed-"));
@@ -273,7 +321,11 @@ describe("a save that fails part way leaves the previous checkpoint loadable", (
         resolveDir: import.meta.dirname,
         loader: "ts",
       },
-      bundle: true, platform: "node", format: "esm", outfile: script, logLevel: "silent",
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      outfile: script,
+      logLevel: "silent",
     });
     const temporaries = () => readdirSync(sub).filter((name) => name.startsWith(".run.ckpt."));
     const left: string[][] = [];
@@ -287,7 +339,12 @@ describe("a save that fails part way leaves the previous checkpoint loadable", (
     expect(new Set(left.flat()).size).toBe(3);
     expect(readCheckpointInfo(file).step).toBe(5); // the kills never touched the checkpoint
     // Files that are not stale temporaries of this path stay: another checkpoint's, a live process's, the user's own.
-    const others = [".other.ckpt.999999.0123abcd.tmp", `.run.ckpt.${process.ppid}.0123abcd.tmp`, ".run.ckpt.notes", "run.ckpt.bak"];
+    const others = [
+      ".other.ckpt.999999.0123abcd.tmp",
+      `.run.ckpt.${process.ppid}.0123abcd.tmp`,
+      ".run.ckpt.notes",
+      "run.ckpt.bak",
+    ];
     for (const name of others) writeFileSync(path.join(sub, name), "keep");
     save(trainer, file);
     expect(readdirSync(sub).sort()).toEqual(["child.mjs", "run.ckpt", ...others].sort());

@@ -31,7 +31,8 @@ function covariance(x: ArrayLike<number>, d: number): number[][] {
   const m = means(x, d);
   const c = Array.from({ length: d }, () => new Array(d).fill(0));
   for (let i = 0; i < n; i++) {
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) c[a]![b] += ((x[i * d + a]! - m[a]!) * (x[i * d + b]! - m[b]!)) / n;
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) c[a]![b] += ((x[i * d + a]! - m[a]!) * (x[i * d + b]! - m[b]!)) / n;
   }
   return c;
 }
@@ -57,7 +58,7 @@ function correlated(n: number, d: number, seed: number): Float64Array {
 describe("fitted elementwise transforms", () => {
   const d = 4;
   const random = createRandom(3);
-  const x = Float64Array.from({ length: 500 * d }, (_, i) => (random() - 0.2) * (i % d + 1) * 10 + (i % d) * 100);
+  const x = Float64Array.from({ length: 500 * d }, (_, i) => (random() - 0.2) * ((i % d) + 1) * 10 + (i % d) * 100);
 
   it("standardisation gives mean 0 and population std 1 per feature", () => {
     const standardize = fitStandardization(x, d);
@@ -125,13 +126,16 @@ describe("PCA and ZCA", () => {
     const zca = fitZCA(x, d, { epsilon: 0 });
     const y = zca.apply(x);
     const c = covariance(y, d);
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(Math.abs(c[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-8);
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) expect(Math.abs(c[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-8);
     // The default ε = 1e-5 shrinks each direction's variance to λ/(λ + ε): identity within 1e-2 here.
     const regularised = covariance(fitZCA(x, d).apply(x), d);
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(Math.abs(regularised[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-2);
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) expect(Math.abs(regularised[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-2);
     const m = zca.toJSON();
     if (m.kind !== "zca") throw new Error("kind");
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) expect(m.matrix[a * d + b]).toBeCloseTo(m.matrix[b * d + a]!, 10);
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) expect(m.matrix[a * d + b]).toBeCloseTo(m.matrix[b * d + a]!, 10);
   });
 
   it("PCA-whitened data has identity covariance over the kept components", () => {
@@ -139,7 +143,8 @@ describe("PCA and ZCA", () => {
     const y = pca.apply(x);
     expect(y.length).toBe(n * 3);
     const c = covariance(y, 3);
-    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) expect(Math.abs(c[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-8);
+    for (let a = 0; a < 3; a++)
+      for (let b = 0; b < 3; b++) expect(Math.abs(c[a]![b]! - (a === b ? 1 : 0))).toBeLessThan(1e-8);
   });
 
   it("PCA projection: orthonormal basis, uncorrelated coordinates with the stated variances, reconstruction error = discarded variance", () => {
@@ -254,7 +259,10 @@ describe("seeded shuffling", () => {
 
 describe("Batcher", () => {
   const count = 10;
-  const data = { x: Float64Array.from({ length: count * 2 }, (_, i) => Math.floor(i / 2)), id: Float64Array.from({ length: count }, (_, i) => i) };
+  const data = {
+    x: Float64Array.from({ length: count * 2 }, (_, i) => Math.floor(i / 2)),
+    id: Float64Array.from({ length: count }, (_, i) => i),
+  };
 
   it("yields full batches and a short last batch, in order, in the same reused buffers", () => {
     const batcher = new Batcher(data, { batchSize: 4, sizes: { x: 2 } });
@@ -269,7 +277,11 @@ describe("Batcher", () => {
       seen.push(Array.from(batch.id!.subarray(0, n)));
       for (let k = 0; k < n; k++) expect(batch.x![2 * k]).toBe(batch.id![k]);
     }
-    expect(seen).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(seen).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     // Each for…of is a new epoch; nextBatch is the iterator-free form.
     expect([...batcher].length).toBe(3);
     batcher.startEpoch();
@@ -308,9 +320,9 @@ describe("Batcher", () => {
   });
 
   it("rejects inconsistent fields with a clear message", () => {
-    expect(() => new Batcher({ x: new Float64Array(10), t: new Float64Array(7) }, { batchSize: 2, sizes: { x: 2, t: 1 } })).toThrow(
-      /field "t" holds 7 examples but "x" holds 5/,
-    );
+    expect(
+      () => new Batcher({ x: new Float64Array(10), t: new Float64Array(7) }, { batchSize: 2, sizes: { x: 2, t: 1 } }),
+    ).toThrow(/field "t" holds 7 examples but "x" holds 5/);
     expect(() => new Batcher(data, { batchSize: 4, count, fields: ["y"] })).toThrow(/no field "y"/);
     expect(() => new Batcher(data, { batchSize: 0, count })).toThrow(/batchSize = 0/);
   });

@@ -24,7 +24,11 @@ for (let i = 0; i < 32; i++) {
 
 it("fit trains generated/xor.ts and a checkpoint restores it exactly", () => {
   const trainer = asTrainerLike(createTrainer({ seed: 1 }));
-  const history = fit(trainer, { x, t }, { epochs: 400, metrics: [accuracy({ output: "y", target: "t" })], progress: false });
+  const history = fit(
+    trainer,
+    { x, t },
+    { epochs: 400, metrics: [accuracy({ output: "y", target: "t" })], progress: false },
+  );
   expect(history.loss[399]).toBeLessThan(history.loss[0]! / 10);
   expect(history.metrics.accuracy![399]).toBe(1);
 
@@ -33,7 +37,10 @@ it("fit trains generated/xor.ts and a checkpoint restores it exactly", () => {
   const other = asTrainerLike(createTrainer({ seed: 2 }));
   expect(Array.from(other.params.W1!)).not.toEqual(Array.from(trainer.params.W1!));
   expect(load(other, file).step).toBe(trainer.state.step);
-  for (const name of Object.keys(trainer.params)) expect(Array.from(other.params[name]!)).toEqual(Array.from(trainer.params[name]!));
+  for (const name of Object.keys(trainer.params))
+    expect(Array.from(other.params[name]!)).toEqual(Array.from(trainer.params[name]!));
   expect(other.state.step).toBe(3200);
-  expect(Array.from(other.predict({ x }, 4).y!.subarray(0, 4))).toEqual(Array.from(trainer.predict({ x }, 4).y!.subarray(0, 4)));
+  expect(Array.from(other.predict({ x }, 4).y!.subarray(0, 4))).toEqual(
+    Array.from(trainer.predict({ x }, 4).y!.subarray(0, 4)),
+  );
 });

@@ -33,7 +33,13 @@ export function createLinearTrainer(options: LinearOptions): LinearTrainer {
   const gW = new Float64Array(d * k);
   const gb = new Float64Array(k);
   const buffers = { "W.v": new ArrayType(d * k), "b.v": new ArrayType(k) };
-  const saved = { W: new ArrayType(d * k), b: new ArrayType(k), Wv: new ArrayType(d * k), bv: new ArrayType(k), step: 0 };
+  const saved = {
+    W: new ArrayType(d * k),
+    b: new ArrayType(k),
+    Wv: new ArrayType(d * k),
+    bv: new ArrayType(k),
+    step: 0,
+  };
   const y = new ArrayType(batch * k);
   const stepCounts: number[] = [];
 
@@ -127,7 +133,13 @@ export function createLinearTrainer(options: LinearOptions): LinearTrainer {
 }
 
 /** n examples of x ~ U(−1, 1)^d with t = x·A + c + noise (A, c fixed by the seed). */
-export function linearData(n: number, d: number, k: number, seed = 7, noise = 0.01): { x: Float64Array; t: Float64Array } {
+export function linearData(
+  n: number,
+  d: number,
+  k: number,
+  seed = 7,
+  noise = 0.01,
+): { x: Float64Array; t: Float64Array } {
   const random = createRandom(seed);
   const A = Float64Array.from({ length: d * k }, () => random() * 2 - 1);
   const c = Float64Array.from({ length: k }, () => random() - 0.5);

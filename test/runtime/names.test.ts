@@ -10,7 +10,17 @@ import { transform } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adam, compile, model, nn } from "gradgen";
 import { createDataParallelTrainer } from "gradgen/parallel";
-import { accuracy, allocateInputs, evaluate, fit, load, meanAbsoluteError, readCheckpointInfo, save, type Metric } from "../../src/runtime/train.ts";
+import {
+  accuracy,
+  allocateInputs,
+  evaluate,
+  fit,
+  load,
+  meanAbsoluteError,
+  readCheckpointInfo,
+  save,
+  type Metric,
+} from "../../src/runtime/train.ts";
 import { Batcher, countExamples, selectExamples, splitExamples } from "../../src/runtime/data.ts";
 import { GradgenError } from "../../src/errors.ts";
 import type { TrainerLike } from "../../src/runtime/trainer.ts";
@@ -38,17 +48,21 @@ const hostile: Roles = {
 const batch = 8;
 
 function structure(roles: Roles) {
-  return model("runtimeNames", ({ input, param }) => {
-    const x = input(roles.x, [3]);
-    const t = input(roles.t, [2]);
-    const W1 = param(roles.W1, [3, 4], { init: "xavier" });
-    const b1 = param(roles.b1, [4], { init: "normal" });
-    const W2 = param(roles.W2, [4, 2], { init: "he" });
-    const b2 = param(roles.b2, [2], { init: "normal" });
-    const h = nn.tanh(x.matmul(W1).add(b1));
-    const logits = h.matmul(W2).add(b2);
-    return { loss: nn.sigmoidCrossEntropy(logits, t), outputs: { [roles.y]: nn.sigmoid(logits), [roles.h]: h } };
-  }, { optimizer: adam({ learningRate: 0.05 }) });
+  return model(
+    "runtimeNames",
+    ({ input, param }) => {
+      const x = input(roles.x, [3]);
+      const t = input(roles.t, [2]);
+      const W1 = param(roles.W1, [3, 4], { init: "xavier" });
+      const b1 = param(roles.b1, [4], { init: "normal" });
+      const W2 = param(roles.W2, [4, 2], { init: "he" });
+      const b2 = param(roles.b2, [2], { init: "normal" });
+      const h = nn.tanh(x.matmul(W1).add(b1));
+      const logits = h.matmul(W2).add(b2);
+      return { loss: nn.sigmoidCrossEntropy(logits, t), outputs: { [roles.y]: nn.sigmoid(logits), [roles.h]: h } };
+    },
+    { optimizer: adam({ learningRate: 0.05 }) },
+  );
 }
 
 type Fields = Record<string, Float64Array>;
@@ -66,7 +80,10 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 /** Per naming: the generated module as a JavaScript file (the parallel trainer imports it in every thread) and its namespace. */
 const modules = new Map<Roles, { file: string; module: TrainerModule }>();
 beforeAll(async () => {
-  for (const [tag, roles] of [["safe", safe], ["hostile", hostile]] as const) {
+  for (const [tag, roles] of [
+    ["safe", safe],
+    ["hostile", hostile],
+  ] as const) {
     const { files } = compile(structure(roles), { batch, dtype: "f64" });
     const { code } = await transform(files[0]!.contents, { loader: "ts", format: "esm" });
     const file = path.join(directory, `${tag}.mjs`);
@@ -83,8 +100,13 @@ const own = <T>(entries: [string, T][]): Record<string, T> => Object.fromEntries
 /** `count` examples: x from a sine, t a 0/1 function of x. */
 function dataset(roles: Roles, count: number, phase: number): Fields {
   const x = Float64Array.from({ length: 3 * count }, (_, i) => Math.sin(0.9 * i + phase));
-  const t = Float64Array.from({ length: 2 * count }, (_, i) => (x[3 * (i >> 1) + (i & 1)]! + 0.3 * x[3 * (i >> 1) + 2]! > 0 ? 1 : 0));
-  return own([[roles.x, x], [roles.t, t]]);
+  const t = Float64Array.from({ length: 2 * count }, (_, i) =>
+    x[3 * (i >> 1) + (i & 1)]! + 0.3 * x[3 * (i >> 1) + 2]! > 0 ? 1 : 0,
+  );
+  return own([
+    [roles.x, x],
+    [roles.t, t],
+  ]);
 }
 
 /**
@@ -94,11 +116,13 @@ function dataset(roles: Roles, count: number, phase: number): Fields {
 function byRole(roles: Roles, record: object, keys: readonly Role[]): Record<string, unknown> {
   expect(Object.keys(record)).toEqual(keys.map((key) => roles[key]));
   const values = record as Record<string, ArrayLike<number> | number | unknown[]>;
-  return Object.fromEntries(keys.map((key) => {
-    expect(Object.hasOwn(record, roles[key]), `own property ${roles[key]}`).toBe(true);
-    const value = values[roles[key]]!;
-    return [key, typeof value === "number" ? value : Array.from(value as ArrayLike<number>)];
-  }));
+  return Object.fromEntries(
+    keys.map((key) => {
+      expect(Object.hasOwn(record, roles[key]), `own property ${roles[key]}`).toBe(true);
+      const value = values[roles[key]]!;
+      return [key, typeof value === "number" ? value : Array.from(value as ArrayLike<number>)];
+    }),
+  );
 }
 
 const parametersOf = (roles: Roles, trainer: Trainer) => byRole(roles, trainer.params, ["W1", "b1", "W2", "b2"]);
@@ -143,7 +167,11 @@ describe("the runtime with names of Object.prototype members and names differing
         validationLoss: history.validationLoss,
         metrics: byRole(roles, history.metrics, ["m1", "m2"]),
         validationMetrics: byRole(roles, history.validationMetrics, ["m1", "m2"]),
-        records: history.epochs.map((record) => [byRole(roles, record.metrics, ["m1", "m2"]), byRole(roles, record.validationMetrics, ["m1", "m2"]), record.step]),
+        records: history.epochs.map((record) => [
+          byRole(roles, record.metrics, ["m1", "m2"]),
+          byRole(roles, record.validationMetrics, ["m1", "m2"]),
+          record.step,
+        ]),
         params: parametersOf(roles, trainer),
         state: stateOf(roles, trainer),
         step: trainer.state.step,
@@ -172,11 +200,17 @@ describe("the runtime with names of Object.prototype members and names differing
       const partial = own(Object.entries(data).filter(([name]) => name !== missing));
       expect(() => evaluate(trainer, partial)).toThrow(GradgenError);
       expect(() => evaluate(trainer, partial)).toThrow(`the data has no field ${JSON.stringify(missing)}`);
-      expect(() => fit(trainer, partial, { epochs: 1, progress: false })).toThrow(`the data has no field ${JSON.stringify(missing)}`);
+      expect(() => fit(trainer, partial, { epochs: 1, progress: false })).toThrow(
+        `the data has no field ${JSON.stringify(missing)}`,
+      );
     }
     // Metrics name a missing output or field by its name.
-    expect(() => evaluate(trainer, data, { metrics: [accuracy({ output: "toLocaleString", target: hostile.t })] })).toThrow(/no output "toLocaleString"/);
-    expect(() => evaluate(trainer, data, { metrics: [accuracy({ output: hostile.y, target: "propertyIsEnumerable" })] })).toThrow(/no field "propertyIsEnumerable"/);
+    expect(() =>
+      evaluate(trainer, data, { metrics: [accuracy({ output: "toLocaleString", target: hostile.t })] }),
+    ).toThrow(/no output "toLocaleString"/);
+    expect(() =>
+      evaluate(trainer, data, { metrics: [accuracy({ output: hostile.y, target: "propertyIsEnumerable" })] }),
+    ).toThrow(/no field "propertyIsEnumerable"/);
   });
 
   it("allocateInputs(): one own buffer per input", () => {
@@ -187,7 +221,12 @@ describe("the runtime with names of Object.prototype members and names differing
 
   it("Batcher: the same shuffled batches, keyed by the fields' names", () => {
     const [named, reference] = both((roles) => {
-      const batcher = new Batcher(dataset(roles, 10, 0), { batchSize: 4, shuffle: true, seed: 3, sizes: own([[roles.x, 3]]) });
+      const batcher = new Batcher(dataset(roles, 10, 0), {
+        batchSize: 4,
+        shuffle: true,
+        seed: 3,
+        sizes: own([[roles.x, 3]]),
+      });
       const epochs = [];
       for (let epoch = 0; epoch < 2; epoch++) {
         for (const { batch, n } of batcher) epochs.push([n, byRole(roles, batch, ["x", "t"])]);
@@ -206,15 +245,43 @@ describe("the runtime with names of Object.prototype members and names differing
     expect(batcher.nextBatch()).toBe(6);
     expect(byRole(hostile, batcher.batch, ["t"])).toEqual({ t: Array.from(data[hostile.t]!) });
     const onlyX = own([[hostile.x, data[hostile.x]!]]);
-    expect(() => new Batcher(onlyX, { batchSize: 2, fields: [hostile.t] })).toThrow(`Batcher: the data has no field "constructor"`);
-    expect(() => new Batcher(own([[hostile.t, data[hostile.t]!]]), { batchSize: 2, fields: [hostile.x] })).toThrow(`Batcher: the data has no field "__proto__"`);
+    expect(() => new Batcher(onlyX, { batchSize: 2, fields: [hostile.t] })).toThrow(
+      `Batcher: the data has no field "constructor"`,
+    );
+    expect(() => new Batcher(own([[hostile.t, data[hostile.t]!]]), { batchSize: 2, fields: [hostile.x] })).toThrow(
+      `Batcher: the data has no field "__proto__"`,
+    );
   });
 
   it("countExamples: a field named like an Object.prototype member counts only when the data has it", () => {
     const data = dataset(hostile, 6, 0);
-    expect(countExamples(data, own([[hostile.x, 3], [hostile.t, 2]]))).toBe(6);
-    expect(countExamples(own([[hostile.t, data[hostile.t]!]]), own([[hostile.x, 3], [hostile.t, 2]]))).toBe(6);
-    expect(() => countExamples({}, own([["constructor", 1], ["toString", 1]]))).toThrow(/none of the fields constructor, toString is in the data/);
+    expect(
+      countExamples(
+        data,
+        own([
+          [hostile.x, 3],
+          [hostile.t, 2],
+        ]),
+      ),
+    ).toBe(6);
+    expect(
+      countExamples(
+        own([[hostile.t, data[hostile.t]!]]),
+        own([
+          [hostile.x, 3],
+          [hostile.t, 2],
+        ]),
+      ),
+    ).toBe(6);
+    expect(() =>
+      countExamples(
+        {},
+        own([
+          ["constructor", 1],
+          ["toString", 1],
+        ]),
+      ),
+    ).toThrow(/none of the fields constructor, toString is in the data/);
   });
 
   it("splitExamples and selectExamples: the same examples, keyed by the fields' names", () => {
@@ -243,7 +310,11 @@ describe("the runtime with names of Object.prototype members and names differing
       const info = load(other, file);
       return {
         differedBefore: JSON.stringify(before) !== JSON.stringify(parametersOf(roles, trainer)),
-        tensors: readCheckpointInfo(file).tensors.map((tensor) => [tensor.group, tensor.name.replace(/^[^.]*/, (name) => roleKeys.find((key) => roles[key] === name)!), tensor.shape]),
+        tensors: readCheckpointInfo(file).tensors.map((tensor) => [
+          tensor.group,
+          tensor.name.replace(/^[^.]*/, (name) => roleKeys.find((key) => roles[key] === name)!),
+          tensor.shape,
+        ]),
         step: [info.step, other.state.step],
         params: parametersOf(roles, other),
         saved: parametersOf(roles, trainer),
@@ -260,11 +331,19 @@ describe("the runtime with names of Object.prototype members and names differing
 
   it("the data-parallel trainer: the same losses, parameters and optimizer state", async () => {
     const run = async (roles: Roles) => {
-      const parallel = await createDataParallelTrainer({ module: modules.get(roles)!.file, threads: 2, trainerOptions: { seed: 7 } });
+      const parallel = await createDataParallelTrainer({
+        module: modules.get(roles)!.file,
+        threads: 2,
+        trainerOptions: { seed: 7 },
+      });
       try {
         const data = dataset(roles, batch, 0);
         const losses = [parallel.step(data), parallel.step(data, 5), parallel.step(data)];
-        return { losses, params: parametersOf(roles, parallel.trainer as Trainer), state: stateOf(roles, parallel.trainer as Trainer) };
+        return {
+          losses,
+          params: parametersOf(roles, parallel.trainer as Trainer),
+          state: stateOf(roles, parallel.trainer as Trainer),
+        };
       } finally {
         await parallel.close();
       }
@@ -280,15 +359,24 @@ describe("the runtime with names of Object.prototype members and names differing
   });
 
   it("the data-parallel trainer refuses a batch that lacks an input named like an Object.prototype member", async () => {
-    const parallel = await createDataParallelTrainer({ module: modules.get(hostile)!.file, threads: 2, trainerOptions: { seed: 7 } });
+    const parallel = await createDataParallelTrainer({
+      module: modules.get(hostile)!.file,
+      threads: 2,
+      trainerOptions: { seed: 7 },
+    });
     try {
       const data = dataset(hostile, batch, 0);
       const partial = own([[hostile.t, data[hostile.t]!]]);
       expect(() => parallel.step(partial)).toThrow(GradgenError);
       expect(() => parallel.step(partial)).toThrow(/the batch has no field "__proto__"/);
       // Without n, every input must hold as many examples as the first (as the generated trainer's step).
-      const uneven = own([[hostile.x, data[hostile.x]!], [hostile.t, data[hostile.t]!.subarray(0, 2 * 5)]]);
-      expect(() => parallel.step(uneven)).toThrow(/input "constructor" needs 8 × 2 values \(as many examples as the first input/);
+      const uneven = own([
+        [hostile.x, data[hostile.x]!],
+        [hostile.t, data[hostile.t]!.subarray(0, 2 * 5)],
+      ]);
+      expect(() => parallel.step(uneven)).toThrow(
+        /input "constructor" needs 8 × 2 values \(as many examples as the first input/,
+      );
       // The refusals changed nothing: the next step is a fresh trainer's first (f64, up to summation order).
       const loss = parallel.step(data);
       const single = createTrainer(hostile);
@@ -296,7 +384,9 @@ describe("the runtime with names of Object.prototype members and names differing
       const got = parametersOf(hostile, parallel.trainer as Trainer);
       const expected = parametersOf(hostile, single);
       for (const role of Object.keys(expected)) {
-        (expected[role] as number[]).forEach((value, i) => expect(Math.abs((got[role] as number[])[i]! - value)).toBeLessThan(1e-12));
+        (expected[role] as number[]).forEach((value, i) =>
+          expect(Math.abs((got[role] as number[])[i]! - value)).toBeLessThan(1e-12),
+        );
       }
       expect(parallel.trainer.state.step).toBe(1);
     } finally {

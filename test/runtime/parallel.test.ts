@@ -35,7 +35,10 @@ const data = {
 };
 
 describe("data-parallel training", () => {
-  for (const [optimizer, threads] of [["adam", 2], ["nesterov", 3]] as const) {
+  for (const [optimizer, threads] of [
+    ["adam", 2],
+    ["nesterov", 3],
+  ] as const) {
     it(`${optimizer}, ${threads} threads: the same losses and parameters as one thread (f64, up to summation order)`, async () => {
       const { file, module } = await generatedModule({ optimizer, learningRate: 0.05 }, `${optimizer}-${threads}`);
       const single = module.createTrainer({ seed: 3 });
@@ -61,6 +64,8 @@ describe("data-parallel training", () => {
 
   it("refuses a thread count that is not a whole number ≥ 1", async () => {
     const { file } = await generatedModule({}, "sgd");
-    await expect(createDataParallelTrainer({ module: file, threads: 0 })).rejects.toThrow(/threads must be a whole number/);
+    await expect(createDataParallelTrainer({ module: file, threads: 0 })).rejects.toThrow(
+      /threads must be a whole number/,
+    );
   });
 });

@@ -15,12 +15,19 @@ interface Element {
 function parseSvg(svg: string): Element {
   const valid = XMLValidator.validate(svg);
   expect(valid, JSON.stringify(valid)).toBe(true);
-  const parser = new XMLParser({ preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: "", trimValues: false, parseAttributeValue: false, processEntities: true });
+  const parser = new XMLParser({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: "",
+    trimValues: false,
+    parseAttributeValue: false,
+    processEntities: true,
+  });
   type Ordered = Record<string, unknown> & { ":@"?: Record<string, string> };
   const convert = (node: Ordered): Element | undefined => {
     const tag = Object.keys(node).find((k) => k !== ":@")!;
     if (tag === "#text") return undefined;
-    const children = ((node[tag] as Ordered[]) ?? []);
+    const children = (node[tag] as Ordered[]) ?? [];
     const elements = children.map(convert).filter((e): e is Element => e !== undefined);
     const text = children.map((c) => (c["#text"] !== undefined ? String(c["#text"]) : "")).join("");
     return { tag, attrs: node[":@"] ?? {}, children: elements, text };
@@ -32,7 +39,10 @@ function parseSvg(svg: string): Element {
 
 function all(root: Element, predicate: (e: Element) => boolean): Element[] {
   const found: Element[] = [];
-  const walk = (e: Element) => { if (predicate(e)) found.push(e); e.children.forEach(walk); };
+  const walk = (e: Element) => {
+    if (predicate(e)) found.push(e);
+    e.children.forEach(walk);
+  };
   walk(root);
   return found;
 }
@@ -43,7 +53,10 @@ const seriesPaths = (root: Element) => all(root, (e) => e.tag === "path" && e.at
 /** The points of an SVG path made of M/L commands. */
 function pathPoints(d: string): [number, number][] {
   expect(d).toMatch(/^M[-\d.,eL]+$/);
-  return d.slice(1).split("L").map((pair) => pair.split(",").map(Number) as [number, number]);
+  return d
+    .slice(1)
+    .split("L")
+    .map((pair) => pair.split(",").map(Number) as [number, number]);
 }
 
 function plotArea(panel: Element): { left: number; top: number; right: number; bottom: number } {
@@ -53,12 +66,17 @@ function plotArea(panel: Element): { left: number; top: number; right: number; b
   return { left, top, right: left + Number(frame.attrs.width), bottom: top + Number(frame.attrs.height) };
 }
 
-const falling = (n: number, start: number, rate: number) => Array.from({ length: n }, (_, i) => start * Math.exp(-rate * i));
+const falling = (n: number, start: number, rate: number) =>
+  Array.from({ length: n }, (_, i) => start * Math.exp(-rate * i));
 
 describe("lineChart", () => {
   it("is a well-formed SVG with one path per series, axis labels, title and legend", () => {
     const svg = lineChart(
-      [{ name: "a", values: falling(20, 2, 0.1) }, { name: "b", values: falling(20, 1.5, 0.2) }, { name: "c", values: falling(20, 1, 0.05), dashed: true }],
+      [
+        { name: "a", values: falling(20, 2, 0.1) },
+        { name: "b", values: falling(20, 1.5, 0.2) },
+        { name: "c", values: falling(20, 1, 0.05), dashed: true },
+      ],
       { title: "Three curves", xLabel: "epoch", yLabel: "loss" },
     );
     const root = parseSvg(svg);
@@ -72,7 +90,11 @@ describe("lineChart", () => {
     expect(byClass(root, "title").map((e) => e.text)).toEqual(["Three curves"]);
     expect(byClass(root, "x-label").map((e) => e.text)).toEqual(["epoch"]);
     expect(byClass(root, "y-label").map((e) => e.text)).toEqual(["loss"]);
-    expect(byClass(root, "legend")[0]!.children.filter((e) => e.tag === "text").map((e) => e.text)).toEqual(["a", "b", "c"]);
+    expect(
+      byClass(root, "legend")[0]!
+        .children.filter((e) => e.tag === "text")
+        .map((e) => e.text),
+    ).toEqual(["a", "b", "c"]);
     // Tick labels: numbers, at least two per axis.
     const ticks = byClass(root, "tick-labels")[0]!.children.map((e) => e.text);
     expect(ticks.length).toBeGreaterThanOrEqual(4);
@@ -102,7 +124,9 @@ describe("lineChart", () => {
   });
 
   it("skips non-finite values (a diverged run) and, on a log axis, non-positive ones", () => {
-    const root = parseSvg(lineChart([{ name: "x", values: [1, 0.5, NaN, 0.25, Infinity, 0, -1, 0.1] }], { logY: true }));
+    const root = parseSvg(
+      lineChart([{ name: "x", values: [1, 0.5, NaN, 0.25, Infinity, 0, -1, 0.1] }], { logY: true }),
+    );
     const d = seriesPaths(root)[0]!.attrs.d!;
     expect(d).not.toMatch(/NaN|Infinity/);
     expect(pathPoints(d)).toHaveLength(4);
@@ -159,13 +183,23 @@ describe("panelChart", () => {
     expect(byClass(root, "panel-title").map((e) => e.text)).toEqual(names);
     expect(seriesPaths(root)).toHaveLength(6);
     expect(byClass(root, "x-label")).toHaveLength(6);
-    expect(byClass(root, "legend")[0]!.children.filter((e) => e.tag === "text").map((e) => e.text)).toEqual(names);
+    expect(
+      byClass(root, "legend")[0]!
+        .children.filter((e) => e.tag === "text")
+        .map((e) => e.text),
+    ).toEqual(names);
     // Three columns, two rows: the frames' positions.
     const frames = panels.map(plotArea);
     expect(new Set(frames.map((f) => f.left)).size).toBe(3);
     expect(new Set(frames.map((f) => f.top)).size).toBe(2);
     // Shared y range: every panel has the same tick labels.
-    const tickLabels = panels.map((p) => p.children.find((e) => e.attrs.class === "tick-labels")!.children.filter((e) => e.attrs["text-anchor"] === "end").map((e) => e.text).join(" "));
+    const tickLabels = panels.map((p) =>
+      p.children
+        .find((e) => e.attrs.class === "tick-labels")!
+        .children.filter((e) => e.attrs["text-anchor"] === "end")
+        .map((e) => e.text)
+        .join(" "),
+    );
     expect(new Set(tickLabels).size).toBe(1);
   });
 

@@ -1,7 +1,15 @@
 // gradgen/train: fit's loop, history, metrics, early stopping, schedules and progress output.
 import { PassThrough } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
-import { accuracy, evaluate, fit, linearDecay, meanAbsoluteError, TrainingDivergedError, type EpochRecord } from "../../src/runtime/train.ts";
+import {
+  accuracy,
+  evaluate,
+  fit,
+  linearDecay,
+  meanAbsoluteError,
+  TrainingDivergedError,
+  type EpochRecord,
+} from "../../src/runtime/train.ts";
 import { model, nn } from "gradgen";
 import { loadGenerated } from "../support/load-generated.js";
 import { createRandom, oneHot } from "../../src/runtime/data.ts";
@@ -43,7 +51,8 @@ describe("fit", () => {
   });
 
   it("is deterministic for a seed and shuffles differently for another", () => {
-    const run = (seed: number) => fit(createLinearTrainer({ features: d, outputs: k, batch: 8 }), train, { epochs: 3, seed, progress: false }).loss;
+    const run = (seed: number) =>
+      fit(createLinearTrainer({ features: d, outputs: k, batch: 8 }), train, { epochs: 3, seed, progress: false }).loss;
     expect(run(1)).toEqual(run(1));
     expect(run(1)).not.toEqual(run(2));
   });
@@ -64,15 +73,23 @@ describe("fit", () => {
     const history = fit(trainer, make(60), {
       epochs: 40,
       validation: make(30),
-      metrics: [accuracy({ output: "y", target: "t" }), accuracy({ output: "y", target: "label", name: "labelAccuracy" }), meanAbsoluteError({ output: "y", target: "t" })],
+      metrics: [
+        accuracy({ output: "y", target: "t" }),
+        accuracy({ output: "y", target: "label", name: "labelAccuracy" }),
+        meanAbsoluteError({ output: "y", target: "t" }),
+      ],
       progress: false,
     });
     expect(history.metrics.accuracy![39]).toBe(1);
     expect(history.validationMetrics.accuracy![39]).toBe(1);
     expect(history.validationMetrics.labelAccuracy).toEqual(history.validationMetrics.accuracy);
-    expect(history.validationMetrics.meanAbsoluteError![39]).toBeLessThan(history.validationMetrics.meanAbsoluteError![0]!);
+    expect(history.validationMetrics.meanAbsoluteError![39]).toBeLessThan(
+      history.validationMetrics.meanAbsoluteError![0]!,
+    );
     expect(history.metrics.accuracy![0]).toBeLessThanOrEqual(1);
-    expect(() => evaluate(trainer, make(5), { metrics: [accuracy({ output: "z", target: "t" })] })).toThrow(/no output "z" \(it has y\)/);
+    expect(() => evaluate(trainer, make(5), { metrics: [accuracy({ output: "z", target: "t" })] })).toThrow(
+      /no output "z" \(it has y\)/,
+    );
   });
 
   it("early stopping stops after `patience` epochs without improvement and restores the best parameters", () => {
@@ -103,7 +120,12 @@ describe("fit", () => {
 
   it("minDelta: smaller improvements do not count", () => {
     const trainer = createLinearTrainer({ features: d, outputs: k, batch: 10, learningRate: 0.2 });
-    const history = fit(trainer, train, { epochs: 40, validation: held, earlyStopping: { patience: 2, minDelta: 1e-2 }, progress: false });
+    const history = fit(trainer, train, {
+      epochs: 40,
+      validation: held,
+      earlyStopping: { patience: 2, minDelta: 1e-2 },
+      progress: false,
+    });
     expect(history.stoppedEarly).toBe(true);
     expect(history.epochs.length).toBe(history.bestEpoch! + 2);
   });
@@ -120,7 +142,14 @@ describe("fit", () => {
       onEpoch: (record) => (records.push(record), record.epoch < 3),
       progress: false,
     });
-    expect(seen).toEqual([[1, 0.1], [2, schedule(1)], [3, schedule(2)], [4, schedule(3)], [5, 0.01], [6, 0.01]]);
+    expect(seen).toEqual([
+      [1, 0.1],
+      [2, schedule(1)],
+      [3, schedule(2)],
+      [4, schedule(3)],
+      [5, 0.01],
+      [6, 0.01],
+    ]);
     expect(records.map((r) => r.epoch)).toEqual([1, 2, 3]);
     expect(history.stoppedEarly).toBe(true);
   });
@@ -130,7 +159,12 @@ describe("fit", () => {
     let text = "";
     stream.on("data", (chunk) => (text += chunk));
     const trainer = createLinearTrainer({ features: d, outputs: k, batch: 10 });
-    fit(trainer, train, { epochs: 2, validation: held, metrics: [meanAbsoluteError({ output: "y", target: "t", name: "mae" })], progress: stream });
+    fit(trainer, train, {
+      epochs: 2,
+      validation: held,
+      metrics: [meanAbsoluteError({ output: "y", target: "t", name: "mae" })],
+      progress: stream,
+    });
     expect(text).toMatch(/linear epoch 2\/2 .*\| loss \d\.\d+ \| val \d\.\d+ \| mae \d\.\d+/);
 
     const write = vi.spyOn(process.stdout, "write");
@@ -147,13 +181,22 @@ describe("fit", () => {
 
   it("refuses data and options that do not fit the trainer, in one clear sentence", () => {
     const trainer = createLinearTrainer({ features: d, outputs: k, batch: 10 });
-    const run = (data: Record<string, Float64Array>, options: Parameters<typeof fit>[2]) => () => fit(trainer, data, { progress: false, ...options });
-    expect(run({ x: train.x }, { epochs: 1 })).toThrow(/the data has no field "t", an input of model "linear" \(the data has x\)/);
-    expect(run({ x: train.x, t: train.t.subarray(0, 10) }, { epochs: 1 })).toThrow(/field "t" holds 5 examples but "x" holds 50/);
-    expect(run(train, { epochs: 1, batchSize: 11 })).toThrow(/batchSize = 11 must be an integer from 1 to the compiled batch size 10/);
+    const run = (data: Record<string, Float64Array>, options: Parameters<typeof fit>[2]) => () =>
+      fit(trainer, data, { progress: false, ...options });
+    expect(run({ x: train.x }, { epochs: 1 })).toThrow(
+      /the data has no field "t", an input of model "linear" \(the data has x\)/,
+    );
+    expect(run({ x: train.x, t: train.t.subarray(0, 10) }, { epochs: 1 })).toThrow(
+      /field "t" holds 5 examples but "x" holds 50/,
+    );
+    expect(run(train, { epochs: 1, batchSize: 11 })).toThrow(
+      /batchSize = 11 must be an integer from 1 to the compiled batch size 10/,
+    );
     expect(run(train, { epochs: 1, earlyStopping: { patience: 2 } })).toThrow(GradgenError);
     expect(run(train, { epochs: 1, earlyStopping: { patience: 2 } })).toThrow(/pass validation data/);
-    expect(run(train, { epochs: 1, validation: { x: held.x } })).toThrow(/fit \(validation data\): the data has no field "t"/);
+    expect(run(train, { epochs: 1, validation: { x: held.x } })).toThrow(
+      /fit \(validation data\): the data has no field "t"/,
+    );
   });
 });
 
@@ -162,10 +205,15 @@ describe("fit on a diverging run", () => {
   const k = 2;
   const train = linearData(50, d, k, 7);
   const held = linearData(20, d, k, 7);
-  const parametersOf = (trainer: { params: Readonly<Record<string, Float32Array | Float64Array>> }) => Object.values(trainer.params).flatMap((p) => [...p]);
+  const parametersOf = (trainer: { params: Readonly<Record<string, Float32Array | Float64Array>> }) =>
+    Object.values(trainer.params).flatMap((p) => [...p]);
 
   /** fit, expecting a TrainingDivergedError; with every finite step loss and the parameters after each epoch. */
-  function fitUntilDiverged(trainer: ReturnType<typeof createLinearTrainer>, data: Record<string, Float64Array>, options: Partial<Parameters<typeof fit>[2]> = {}) {
+  function fitUntilDiverged(
+    trainer: ReturnType<typeof createLinearTrainer>,
+    data: Record<string, Float64Array>,
+    options: Partial<Parameters<typeof fit>[2]> = {},
+  ) {
     const losses: number[] = [];
     const afterEpoch: number[][] = [];
     const initial = parametersOf(trainer);

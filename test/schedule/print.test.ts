@@ -186,7 +186,9 @@ describe("printProgram", () => {
 
   it("lists every buffer once, in the arena one after another on 16-byte boundaries", () => {
     const program = programOf(xor, { batch: 4, learningRate: 2 });
-    const lines = printProgram(program).split("\n").filter((line) => /^ {2}\S+: \w+, /.test(line));
+    const lines = printProgram(program)
+      .split("\n")
+      .filter((line) => /^ {2}\S+: \w+, /.test(line));
     let end = 0;
     for (const line of lines) {
       const [, size, perExample, offset] = /, (\d+)(·n)? at (\d+)$/.exec(line)!.map((v) => v);

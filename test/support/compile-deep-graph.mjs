@@ -20,8 +20,13 @@ try {
 }
 
 const { files } = gradgen.compile(deepGraphs[name](gradgen, Number(size)), { targets: targets.split(",") });
-const generated = Object.fromEntries(files.map(({ path: file, contents }) => [file, {
-  length: contents.length,
-  occurrences: Object.fromEntries(texts.map((text) => [text, contents.split(text).length - 1])),
-}]));
+const generated = Object.fromEntries(
+  files.map(({ path: file, contents }) => [
+    file,
+    {
+      length: contents.length,
+      occurrences: Object.fromEntries(texts.map((text) => [text, contents.split(text).length - 1])),
+    },
+  ]),
+);
 process.stdout.write(`${JSON.stringify({ recursionOverflows, generated })}\n`);

@@ -40,7 +40,11 @@ export interface GeneratedModule {
 let directory: string | undefined;
 let loaded = 0;
 
-export async function loadGenerated(definition: ModelDefinition, batch: number, options: CompileOptions = {}): Promise<GeneratedModule> {
+export async function loadGenerated(
+  definition: ModelDefinition,
+  batch: number,
+  options: CompileOptions = {},
+): Promise<GeneratedModule> {
   const { files } = compile(definition, { batch, dtype: "f64", source: `test model ${definition.name}`, ...options });
   const file = files[0]!;
   directory ??= mkdtempSync(path.join(tmpdir(), "gradgen-ops-"));

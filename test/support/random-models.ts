@@ -33,7 +33,11 @@ export interface RandomModelOptions {
   readonly kinks?: boolean;
 }
 
-const cube = customGradient("cube", (x) => x.mul(x).mul(x), ({ inputs: [x], adjoint }) => [adjoint.mul(x!.square()).mul(3)]);
+const cube = customGradient(
+  "cube",
+  (x) => x.mul(x).mul(x),
+  ({ inputs: [x], adjoint }) => [adjoint.mul(x!.square()).mul(3)],
+);
 
 export function randomModel(seed: number, options: RandomModelOptions = {}): RandomModel {
   const kinks = options.kinks ?? true;
@@ -56,7 +60,12 @@ export function randomModel(seed: number, options: RandomModelOptions = {}): Ran
     };
     const newParam = (shape: number[]): Value => {
       const name = `p${params.length}`;
-      const value = add(param(name, shape, { init: pick(["normal", "uniform", "xavier"] as const) }), `param ${name}`, true, false);
+      const value = add(
+        param(name, shape, { init: pick(["normal", "uniform", "xavier"] as const) }),
+        `param ${name}`,
+        true,
+        false,
+      );
       params.push(value);
       return value;
     };
@@ -64,7 +73,9 @@ export function randomModel(seed: number, options: RandomModelOptions = {}): Ran
       const candidates = pool.filter(filter);
       if (candidates.length === 0) return undefined;
       // Prefer recent values (deep graphs), but reuse older ones too (shared subexpressions).
-      const value = chance(0.6) ? candidates[candidates.length - 1 - int(Math.min(3, candidates.length))]! : pick(candidates);
+      const value = chance(0.6)
+        ? candidates[candidates.length - 1 - int(Math.min(3, candidates.length))]!
+        : pick(candidates);
       used.add(value);
       return value;
     };
@@ -85,26 +96,48 @@ export function randomModel(seed: number, options: RandomModelOptions = {}): Ran
       const choice = int(kinks ? 24 : 18);
       const b = a.bounded;
       switch (choice) {
-        case 0: add(a.tensor.neg(), `neg ${a.label}`, b, a.batched); break;
-        case 1: add(nn.tanh(a.tensor), `tanh ${a.label}`, true, a.batched); break;
-        case 2: add(nn.sigmoid(a.tensor), `sigmoid ${a.label}`, true, a.batched); break;
-        case 3: add(b ? a.tensor.sin() : nn.tanh(a.tensor).sin(), `sin ${a.label}`, true, a.batched); break;
-        case 4: add(b ? a.tensor.cos() : nn.tanh(a.tensor).cos(), `cos ${a.label}`, true, a.batched); break;
-        case 5: add(b ? a.tensor.exp() : nn.tanh(a.tensor).exp(), `exp ${a.label}`, false, a.batched); break;
-        case 6: add(positive(a, 0.1).log(), `log(softplus ${a.label} + 0.1)`, true, a.batched); break;
-        case 7: add(positive(a, 0.1).sqrt(), `sqrt(softplus ${a.label} + 0.1)`, b, a.batched); break;
+        case 0:
+          add(a.tensor.neg(), `neg ${a.label}`, b, a.batched);
+          break;
+        case 1:
+          add(nn.tanh(a.tensor), `tanh ${a.label}`, true, a.batched);
+          break;
+        case 2:
+          add(nn.sigmoid(a.tensor), `sigmoid ${a.label}`, true, a.batched);
+          break;
+        case 3:
+          add(b ? a.tensor.sin() : nn.tanh(a.tensor).sin(), `sin ${a.label}`, true, a.batched);
+          break;
+        case 4:
+          add(b ? a.tensor.cos() : nn.tanh(a.tensor).cos(), `cos ${a.label}`, true, a.batched);
+          break;
+        case 5:
+          add(b ? a.tensor.exp() : nn.tanh(a.tensor).exp(), `exp ${a.label}`, false, a.batched);
+          break;
+        case 6:
+          add(positive(a, 0.1).log(), `log(softplus ${a.label} + 0.1)`, true, a.batched);
+          break;
+        case 7:
+          add(positive(a, 0.1).sqrt(), `sqrt(softplus ${a.label} + 0.1)`, b, a.batched);
+          break;
         case 8: {
           const p = pick([2, 3, -1, 0.5, 1.5, -0.5]);
           const t = Number.isInteger(p) && p > 0 ? (b ? a.tensor : nn.tanh(a.tensor)).pow(p) : positive(a, 0.2).pow(p);
           add(t, `pow(${a.label}, ${p})`, true, a.batched);
           break;
         }
-        case 9: add(nn.softplus(a.tensor), `softplus ${a.label}`, b, a.batched); break;
-        case 10: case 11: case 12: {
+        case 9:
+          add(nn.softplus(a.tensor), `softplus ${a.label}`, b, a.batched);
+          break;
+        case 10:
+        case 11:
+        case 12: {
           // A binary op against a value of a broadcast-compatible shape, or a fresh parameter of one.
           const shape = a.tensor.shape;
           const compatible = (v: Value) => v !== a && isSuffix(v.tensor.shape, shape);
-          const other = chance(0.25) ? newParam(chance(0.5) || rank === 0 ? [] : [shape[shape.length - 1]!]) : take(compatible) ?? newParam([]);
+          const other = chance(0.25)
+            ? newParam(chance(0.5) || rank === 0 ? [] : [shape[shape.length - 1]!])
+            : (take(compatible) ?? newParam([]));
           const [x, y] = chance(0.5) ? [a, other] : [other, a];
           const op = pick(["add", "sub", "mul", "div"] as const);
           const t = op === "div" ? x.tensor.div(positive(y, 1)) : x.tensor[op](y.tensor);
@@ -112,15 +145,22 @@ export function randomModel(seed: number, options: RandomModelOptions = {}): Ran
           break;
         }
         case 13: {
-          if (rank === 0) { add(a.tensor.mul(a.tensor), `square ${a.label}`, b, a.batched); break; }
+          if (rank === 0) {
+            add(a.tensor.mul(a.tensor), `square ${a.label}`, b, a.batched);
+            break;
+          }
           const axis = int(rank);
           const op = pick(["sum", "mean"] as const);
           add(chance(0.3) ? a.tensor[op]() : a.tensor[op](axis), `${op} ${a.label}`, b && op === "mean", a.batched);
           break;
         }
-        case 14: case 15: {
+        case 14:
+        case 15: {
           // A layer: [.., k]·W[k, j] with a fresh or an existing parameter.
-          if (rank === 0) { add(a.tensor.mul(newParam([]).tensor), `scale ${a.label}`, b, a.batched); break; }
+          if (rank === 0) {
+            add(a.tensor.mul(newParam([]).tensor), `scale ${a.label}`, b, a.batched);
+            break;
+          }
           const inner = a.tensor.shape[rank - 1]!;
           const w = newParam([inner, pick([1, 2, 3, 4])]);
           add(a.tensor.matmul(w.tensor), `matmul ${a.label} ${w.label}`, b, a.batched);
@@ -128,38 +168,62 @@ export function randomModel(seed: number, options: RandomModelOptions = {}): Ran
         }
         case 16: {
           if (rank === 2 && chance(0.5)) add(a.tensor.transpose(), `transpose ${a.label}`, b, a.batched);
-          else if (rank >= 1) add(a.tensor.reshape([a.tensor.shape.reduce((p, d) => p * d, 1)]), `flatten ${a.label}`, b, a.batched);
+          else if (rank >= 1)
+            add(a.tensor.reshape([a.tensor.shape.reduce((p, d) => p * d, 1)]), `flatten ${a.label}`, b, a.batched);
           else add(cube(a.tensor), `cube ${a.label}`, false, a.batched);
           break;
         }
         case 17: {
-          if (rank === 0) { add(nn.swish(a.tensor), `swish ${a.label}`, b, a.batched); break; }
+          if (rank === 0) {
+            add(nn.swish(a.tensor), `swish ${a.label}`, b, a.batched);
+            break;
+          }
           const op = pick(["softmax", "logSoftmax", "logSumExp"] as const);
           add(nn[op](b ? a.tensor : nn.tanh(a.tensor)), `${op} ${a.label}`, op !== "logSumExp" || b, a.batched);
           break;
         }
         // Kinked operations: the checker skips coordinates whose stencil straddles a kink.
-        case 18: add(nn.relu(a.tensor), `relu ${a.label}`, b, a.batched); break;
-        case 19: add(chance(0.5) ? a.tensor.abs() : nn.leakyRelu(a.tensor, 0.1), `abs/leakyRelu ${a.label}`, b, a.batched); break;
-        case 20: add(chance(0.5) ? nn.hardTanh(a.tensor) : nn.elu(a.tensor), `hardTanh/elu ${a.label}`, b, a.batched); break;
+        case 18:
+          add(nn.relu(a.tensor), `relu ${a.label}`, b, a.batched);
+          break;
+        case 19:
+          add(chance(0.5) ? a.tensor.abs() : nn.leakyRelu(a.tensor, 0.1), `abs/leakyRelu ${a.label}`, b, a.batched);
+          break;
+        case 20:
+          add(chance(0.5) ? nn.hardTanh(a.tensor) : nn.elu(a.tensor), `hardTanh/elu ${a.label}`, b, a.batched);
+          break;
         case 21: {
           // Same shapes only: a maximum against a broadcast value makes copies, which a later max would tie.
           const other = take((v) => v !== a && v.tensor.shape.join() === a.tensor.shape.join());
-          if (!other) { add(nn.relu(a.tensor.sub(0.3)), `relu(${a.label} − 0.3)`, b, a.batched); break; }
+          if (!other) {
+            add(nn.relu(a.tensor.sub(0.3)), `relu(${a.label} − 0.3)`, b, a.batched);
+            break;
+          }
           const op = pick(["maximum", "minimum"] as const);
-          add(nn[op](a.tensor, other.tensor), `${op} ${a.label} ${other.label}`, b && other.bounded, a.batched || other.batched);
+          add(
+            nn[op](a.tensor, other.tensor),
+            `${op} ${a.label} ${other.label}`,
+            b && other.bounded,
+            a.batched || other.batched,
+          );
           break;
         }
         case 22: {
           // Only over an axis of a value that varies along it (never a broadcast copy): no structural ties.
-          if (rank === 0) { add(nn.relu(a.tensor), `relu ${a.label}`, b, a.batched); break; }
+          if (rank === 0) {
+            add(nn.relu(a.tensor), `relu ${a.label}`, b, a.batched);
+            break;
+          }
           const last = a.tensor.shape[rank - 1]!;
           if (last % 2 === 0 && chance(0.4)) add(nn.maxout(a.tensor, 2), `maxout ${a.label}`, b, a.batched);
           else add(a.tensor.max(rank - 1), `max ${a.label}`, b, a.batched);
           break;
         }
         case 23: {
-          if (rank !== 1 || a.tensor.shape[0]! < 2) { add(nn.l1(a.tensor), `l1 ${a.label}`, false, a.batched); break; }
+          if (rank !== 1 || a.tensor.shape[0]! < 2) {
+            add(nn.l1(a.tensor), `l1 ${a.label}`, false, a.batched);
+            break;
+          }
           add(nn.hinge(a.tensor, nn.softmax(a.tensor.mul(0.5))), `hinge ${a.label}`, false, a.batched);
           break;
         }
@@ -175,22 +239,42 @@ export function randomModel(seed: number, options: RandomModelOptions = {}): Ran
       loss = loss ? loss.add(t.mul(weight)) : t.mul(weight);
       log.push(`loss += ${weight}·${label}`);
     };
-    for (const v of sinks) term(v.tensor.shape.length === 0 ? v.tensor : chance(0.5) ? v.tensor.sum() : v.tensor.square().mean(), `reduce ${v.label}`);
+    for (const v of sinks)
+      term(
+        v.tensor.shape.length === 0 ? v.tensor : chance(0.5) ? v.tensor.sum() : v.tensor.square().mean(),
+        `reduce ${v.label}`,
+      );
     const last = pool[pool.length - 1]!;
     const lastShape = last.tensor.shape;
     if (lastShape.length >= 1 && chance(0.5)) {
       const target = input("t", lastShape);
       const which = int(4);
-      if (which === 0) term(nn.softmaxCrossEntropy(last.bounded ? last.tensor : nn.tanh(last.tensor), target), `softmaxCrossEntropy ${last.label}`);
+      if (which === 0)
+        term(
+          nn.softmaxCrossEntropy(last.bounded ? last.tensor : nn.tanh(last.tensor), target),
+          `softmaxCrossEntropy ${last.label}`,
+        );
       else if (which === 1) term(nn.halfSquaredError(last.tensor, target), `halfSquaredError ${last.label}`);
-      else if (which === 2) term(nn.sigmoidCrossEntropy(nn.tanh(last.tensor).mul(2), target), `sigmoidCrossEntropy ${last.label}`);
-      else term(nn.binaryCrossEntropy(nn.sigmoid(nn.tanh(last.tensor).mul(2)), target), `binaryCrossEntropy ${last.label}`);
+      else if (which === 2)
+        term(nn.sigmoidCrossEntropy(nn.tanh(last.tensor).mul(2), target), `sigmoidCrossEntropy ${last.label}`);
+      else
+        term(
+          nn.binaryCrossEntropy(nn.sigmoid(nn.tanh(last.tensor).mul(2)), target),
+          `binaryCrossEntropy ${last.label}`,
+        );
     }
     if (chance(0.1) && loss) {
       const p = pick(params);
       term(grad(nn.tanh(loss), p.tensor).square().sum(), `gradient penalty on ${p.label}`);
     }
-    if (!pool.some((v) => v.batched && sinks.includes(v))) term(pool.find((v) => v.batched)!.tensor.square().sum(), "reduce input");
+    if (!pool.some((v) => v.batched && sinks.includes(v)))
+      term(
+        pool
+          .find((v) => v.batched)!
+          .tensor.square()
+          .sum(),
+        "reduce input",
+      );
     return { loss: loss! };
   });
   return {

@@ -33,7 +33,13 @@ const F16 = 2 ** -11;
 const helpers = model("wgsl_f16_helpers", ({ input, param }) => {
   const x = input("x", [6]);
   const z = x.mul(param("p", [6], { init: "ones" }));
-  const y = nn.sigmoid(z).add(nn.tanh(z)).add(nn.softplus(z)).add(z.mul(z).add(1).log()).add(z.pow(3)).add(z.abs().add(0.5).pow(1.5));
+  const y = nn
+    .sigmoid(z)
+    .add(nn.tanh(z))
+    .add(nn.softplus(z))
+    .add(z.mul(z).add(1).log())
+    .add(z.pow(3))
+    .add(z.abs().add(0.5).pow(1.5));
   return { loss: nn.minimum(nn.maximum(y, -Infinity), Infinity).sum(), outputs: { y } };
 });
 
@@ -59,8 +65,12 @@ describe.runIf(device)("precision f16 on a device without shader-f16", () => {
   it("is refused with an error that says what to do", async () => {
     expect(device!.features.has("shader-f16")).toBe(false); // support.ts creates the default device without features
     const { gpu: gpuModule } = await loadBoth(xor, 4);
-    await expect(gpuModule.createGpuTrainer(device!, { precision: "f16" })).rejects.toThrow(/precision "f16" needs a device with the WebGPU feature "shader-f16".*requiredFeatures: \["shader-f16"\]/);
-    await expect(gpuModule.createGpuTrainer(device!, { precision: "f64" as "f16" })).rejects.toThrow(/precision must be "f32" or "f16"/);
+    await expect(gpuModule.createGpuTrainer(device!, { precision: "f16" })).rejects.toThrow(
+      /precision "f16" needs a device with the WebGPU feature "shader-f16".*requiredFeatures: \["shader-f16"\]/,
+    );
+    await expect(gpuModule.createGpuTrainer(device!, { precision: "f64" as "f16" })).rejects.toThrow(
+      /precision must be "f32" or "f16"/,
+    );
   });
 });
 
@@ -74,8 +84,11 @@ describe.runIf(deviceF16)("precision f16 against f32 (shader-f16)", () => {
     const f16 = await gpuModule.createGpuTrainer(deviceF16!, { seed: 1, precision: "f16" });
     expect([f32.precision, f16.precision]).toEqual(["f32", "f16"]);
     expect(close(TEST, [await f16.gradient(xorBatch)], [await f32.gradient(xorBatch)])).toBeLessThan(16 * F16);
-    for (const name of ["W1", "b1", "W2", "b2"]) expect(close(TEST, await f16.readGrad(name), await f32.readGrad(name)), name).toBeLessThan(16 * F16);
-    expect(close(TEST, (await f16.predict({ x: xorBatch.x! })).y!, (await f32.predict({ x: xorBatch.x! })).y!)).toBeLessThan(16 * F16);
+    for (const name of ["W1", "b1", "W2", "b2"])
+      expect(close(TEST, await f16.readGrad(name), await f32.readGrad(name)), name).toBeLessThan(16 * F16);
+    expect(
+      close(TEST, (await f16.predict({ x: xorBatch.x! })).y!, (await f32.predict({ x: xorBatch.x! })).y!),
+    ).toBeLessThan(16 * F16);
     f32.upload(xorBatch);
     f16.upload(xorBatch);
     const [lossF32, lossF16] = [await f32.steps(200), await f16.steps(200)];
@@ -97,10 +110,15 @@ describe.runIf(deviceF16)("precision f16 against f32 (shader-f16)", () => {
     const data = { x, label };
     const tolerance = 16 * F16;
     expect(close(TEST, [await f16.gradient(data)], [await f32.gradient(data)])).toBeLessThan(tolerance);
-    for (const name of ["W1", "b1", "W2", "b2"]) expect(close(TEST, await f16.readGrad(name), await f32.readGrad(name)), name).toBeLessThan(tolerance);
-    for (let i = 0; i < 3; i++) expect(close(TEST, [await f16.step(data)], [await f32.step(data)])).toBeLessThan(tolerance);
-    for (const name of ["W1", "b1", "W2", "b2"]) expect(close(TEST, await f16.read(name), await f32.read(name)), name).toBeLessThan(tolerance);
-    expect(close(TEST, (await f16.predict(data)).probabilities!, (await f32.predict(data)).probabilities!)).toBeLessThan(tolerance);
+    for (const name of ["W1", "b1", "W2", "b2"])
+      expect(close(TEST, await f16.readGrad(name), await f32.readGrad(name)), name).toBeLessThan(tolerance);
+    for (let i = 0; i < 3; i++)
+      expect(close(TEST, [await f16.step(data)], [await f32.step(data)])).toBeLessThan(tolerance);
+    for (const name of ["W1", "b1", "W2", "b2"])
+      expect(close(TEST, await f16.read(name), await f32.read(name)), name).toBeLessThan(tolerance);
+    expect(
+      close(TEST, (await f16.predict(data)).probabilities!, (await f32.predict(data)).probabilities!),
+    ).toBeLessThan(tolerance);
     f32.destroy();
     f16.destroy();
   }, 60_000);
@@ -111,7 +129,7 @@ describe.runIf(deviceF16)("precision f16 against f32 (shader-f16)", () => {
     const { gpu: gpuModule } = await loadBoth(helpers, batch);
     const f32 = await gpuModule.createGpuTrainer(deviceF16!, { seed: 2 });
     const f16 = await gpuModule.createGpuTrainer(deviceF16!, { seed: 2, precision: "f16" });
-    const data = { x: new Float32Array(batch * 6).map((_, i) => -1.5 + (i * 0.37) % 3) };
+    const data = { x: new Float32Array(batch * 6).map((_, i) => -1.5 + ((i * 0.37) % 3)) };
     expect(close(TEST, [await f16.gradient(data)], [await f32.gradient(data)])).toBeLessThan(16 * F16);
     expect(close(TEST, await f16.readGrad("p"), await f32.readGrad("p"))).toBeLessThan(16 * F16);
     expect(close(TEST, (await f16.predict(data)).y!, (await f32.predict(data)).y!)).toBeLessThan(16 * F16);

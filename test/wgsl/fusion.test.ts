@@ -7,7 +7,16 @@ import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
 import { planEpilogueFusions, planWgsl } from "../../src/emit/wgsl/index.js";
 import { removeTempDirs } from "../cli-helpers.js";
-import { gpu, loadBoth, loadWgsl, programOf, relativeError, type Fields, type GpuContext, type GpuTrainer } from "./support.js";
+import {
+  gpu,
+  loadBoth,
+  loadWgsl,
+  programOf,
+  relativeError,
+  type Fields,
+  type GpuContext,
+  type GpuTrainer,
+} from "./support.js";
 
 const context = await gpu();
 const device = typeof context === "string" ? undefined : (context as GpuContext).device;
@@ -19,10 +28,15 @@ const withoutLine = (comment: string) => comment.replace(/\s+\([^()]*:\d+\)$/, "
 /** Which kernels the planner fuses, as "gemm comment → loop comment", per entry point. */
 function fusedPairs(definition: Parameters<typeof programOf>[0], batch: number): Record<string, string[]> {
   const program = programOf(definition, { batch });
-  return Object.fromEntries(program.entryPoints.map((entry) => [
-    entry.name,
-    [...planEpilogueFusions(program, entry).values()].map((f) => `${withoutLine((entry.kernels[f.gemm] as { comment: string }).comment)} → ${withoutLine(f.loop.comment)}`),
-  ]));
+  return Object.fromEntries(
+    program.entryPoints.map((entry) => [
+      entry.name,
+      [...planEpilogueFusions(program, entry).values()].map(
+        (f) =>
+          `${withoutLine((entry.kernels[f.gemm] as { comment: string }).comment)} → ${withoutLine(f.loop.comment)}`,
+      ),
+    ]),
+  );
 }
 
 const stepDispatches = (definition: Parameters<typeof programOf>[0], fuseEpilogues: boolean) =>
@@ -64,7 +78,10 @@ describe("epilogue fusion: the plan", () => {
   it("does not fuse when a later kernel reads the product's values", () => {
     const pairs = fusedPairs(reusedProduct, 4);
     for (const name of ["loss", "gradient"]) {
-      expect(pairs[name]!.some((p) => p.startsWith("matmul [1, 4] per example → tanh")), `${name}: ${pairs[name]!.join("; ")}`).toBe(false);
+      expect(
+        pairs[name]!.some((p) => p.startsWith("matmul [1, 4] per example → tanh")),
+        `${name}: ${pairs[name]!.join("; ")}`,
+      ).toBe(false);
     }
   });
 });
@@ -83,33 +100,47 @@ describe.runIf(device)("epilogue fusion: fused and unfused shaders agree with th
     ["xor", xor, 4, { learningRate: 2 }, xorBatch, 1e-5 * 4],
     ["mlp", mlp, 5, { learningRate: 0.05 }, mlpBatch(5), 1e-5 * 5 * 784],
     ["a product read again later", reusedProduct, 4, { learningRate: 0.1 }, reusedBatch, 1e-5 * 4 * 4],
-  ] as const)("%s: gradients, predictions and three steps (also on a short batch)", async (_, definition, batch, options, data, tolerance) => {
-    const { cpu: cpuModule } = await loadBoth(definition, batch, options);
-    const fused = await loadWgsl(definition, { batch, ...options }, {});
-    const unfused = await loadWgsl(definition, { batch, ...options }, { fuseEpilogues: false });
-    expect(fused.source).not.toBe(unfused.source);
-    const cpu = cpuModule.createTrainer({ seed: 4 });
-    const trainers: GpuTrainer[] = [await fused.createGpuTrainer(device!, { seed: 4 }), await unfused.createGpuTrainer(device!, { seed: 4 })];
-    const params = Object.keys(cpu.params);
-    const outputs = (values: Fields) => Object.keys(values).sort().map((k) => values[k]!);
-    for (const n of [batch, batch - 1]) {
-      const expected = cpu.gradient(data, n);
-      for (const trainer of trainers) {
-        expect(relativeError([await trainer.gradient(data, n)], [expected])).toBeLessThan(tolerance);
-        for (const name of params) expect(relativeError(await trainer.readGrad(name), cpu.grads[name]!), name).toBeLessThan(tolerance);
-        const predicted = outputs(await trainer.predict(data, n));
-        outputs(cpu.predict(data, n)).forEach((values, i) => expect(relativeError(predicted[i]!, values)).toBeLessThan(tolerance));
+  ] as const)(
+    "%s: gradients, predictions and three steps (also on a short batch)",
+    async (_, definition, batch, options, data, tolerance) => {
+      const { cpu: cpuModule } = await loadBoth(definition, batch, options);
+      const fused = await loadWgsl(definition, { batch, ...options }, {});
+      const unfused = await loadWgsl(definition, { batch, ...options }, { fuseEpilogues: false });
+      expect(fused.source).not.toBe(unfused.source);
+      const cpu = cpuModule.createTrainer({ seed: 4 });
+      const trainers: GpuTrainer[] = [
+        await fused.createGpuTrainer(device!, { seed: 4 }),
+        await unfused.createGpuTrainer(device!, { seed: 4 }),
+      ];
+      const params = Object.keys(cpu.params);
+      const outputs = (values: Fields) =>
+        Object.keys(values)
+          .sort()
+          .map((k) => values[k]!);
+      for (const n of [batch, batch - 1]) {
+        const expected = cpu.gradient(data, n);
+        for (const trainer of trainers) {
+          expect(relativeError([await trainer.gradient(data, n)], [expected])).toBeLessThan(tolerance);
+          for (const name of params)
+            expect(relativeError(await trainer.readGrad(name), cpu.grads[name]!), name).toBeLessThan(tolerance);
+          const predicted = outputs(await trainer.predict(data, n));
+          outputs(cpu.predict(data, n)).forEach((values, i) =>
+            expect(relativeError(predicted[i]!, values)).toBeLessThan(tolerance),
+          );
+        }
       }
-    }
-    for (let i = 0; i < 3; i++) {
-      const expected = cpu.step(data);
-      for (const trainer of trainers) expect(relativeError([await trainer.step(data)], [expected])).toBeLessThan(tolerance);
-    }
-    for (const name of params) {
-      const [a, b] = [await trainers[0]!.read(name), await trainers[1]!.read(name)];
-      expect(relativeError(a, cpu.params[name]!), name).toBeLessThan(tolerance);
-      expect(relativeError(a, b), `${name}: fused against unfused`).toBeLessThan(1e-6);
-    }
-    trainers.forEach((t) => t.destroy());
-  }, 60_000);
+      for (let i = 0; i < 3; i++) {
+        const expected = cpu.step(data);
+        for (const trainer of trainers)
+          expect(relativeError([await trainer.step(data)], [expected])).toBeLessThan(tolerance);
+      }
+      for (const name of params) {
+        const [a, b] = [await trainers[0]!.read(name), await trainers[1]!.read(name)];
+        expect(relativeError(a, cpu.params[name]!), name).toBeLessThan(tolerance);
+        expect(relativeError(a, b), `${name}: fused against unfused`).toBeLessThan(1e-6);
+      }
+      trainers.forEach((t) => t.destroy());
+    },
+    60_000,
+  );
 });

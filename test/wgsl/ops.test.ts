@@ -11,14 +11,19 @@ const BATCH = 3;
 const SHORT = 2;
 
 type Fill = (random: () => number, size: number) => number[];
-const each = (draw: (random: () => number) => number): Fill => (random, size) => Array.from({ length: size }, () => draw(random));
+const each =
+  (draw: (random: () => number) => number): Fill =>
+  (random, size) =>
+    Array.from({ length: size }, () => draw(random));
 const uniform = (lo: number, hi: number): Fill => each((r) => lo + (hi - lo) * r());
 const signed = (lo: number, hi: number): Fill => each((r) => (r() < 0.5 ? -1 : 1) * (lo + (hi - lo) * r()));
-const oneHot = (classes: number): Fill => (random, size) => {
-  const values = new Array<number>(size).fill(0);
-  for (let row = 0; row < size; row += classes) values[row + Math.floor(random() * classes)] = 1;
-  return values;
-};
+const oneHot =
+  (classes: number): Fill =>
+  (random, size) => {
+    const values = new Array<number>(size).fill(0);
+    for (let row = 0; row < size; row += classes) values[row + Math.floor(random() * classes)] = 1;
+    return values;
+  };
 /** A shuffled grid on [−1, 1]: maxima never tie. */
 const distinct: Fill = (random, size) => {
   const slots = Array.from({ length: size }, (_, i) => i);
@@ -39,75 +44,297 @@ interface Row {
 
 const X = { grad: true } as const;
 const affine = (b: ModelBuilder, shape: number[]): Tensor => b.input("x", shape, X).add(b.param("p", shape));
-const layer = (b: ModelBuilder, n: number): Tensor => b.input("x", [3], X).matmul(b.param("W", [3, n])).add(b.param("c", [n]));
+const layer = (b: ModelBuilder, n: number): Tensor =>
+  b
+    .input("x", [3], X)
+    .matmul(b.param("W", [3, n]))
+    .add(b.param("c", [n]));
 const awayFromZero = { x: signed(0.5, 1.5), p: uniform(-0.3, 0.3) };
 
 const rows: Row[] = [
   // elementwise, with broadcasting
   { name: "add [2,3] + [3] broadcast", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [3])) },
-  { name: "add [2,1] + [1,3] both ways, + number", build: ({ input, param }) => input("x", [2, 1], X).add(param("p", [1, 3])).add(0.75) },
+  {
+    name: "add [2,1] + [1,3] both ways, + number",
+    build: ({ input, param }) =>
+      input("x", [2, 1], X)
+        .add(param("p", [1, 3]))
+        .add(0.75),
+  },
   { name: "sub scalar [] − [4]", build: ({ input, param }) => input("x", [], X).sub(param("p", [4])) },
-  { name: "mul [3] · [2,3] and · −2.5", build: ({ input, param }) => param("p", [3]).mul(input("x", [2, 3], X)).mul(-2.5) },
-  { name: "div [2,3] / [2,3]", build: ({ input, param }) => input("x", [2, 3], X).div(param("p", [2, 3])), fill: { p: signed(0.5, 1.5) } },
-  { name: "neg", build: ({ input, param }) => input("x", [2, 3], X).mul(param("p", [2, 3])).neg() },
-  { name: "pow 3 (any sign)", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(3) },
-  { name: "pow 4 (any sign)", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(4) },
-  { name: "pow 5 (any sign)", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(5) },
-  { name: "pow 2.5", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(2.5), fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) } },
-  { name: "pow −1.5", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).pow(-1.5), fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) } },
-  { name: "pow −1, 0.5, 0", build: ({ input, param }) => { const x = input("x", [4], X).add(param("p", [4])); return x.pow(-1).add(x.pow(0.5)).add(x.pow(0)); }, fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) } },
-  { name: "square, sqrt", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).square().add(1).sqrt() },
-  { name: "exp", build: ({ input, param }) => input("x", [4], X).add(param("p", [4])).exp() },
-  { name: "log (values near 1 too)", build: ({ input, param }) => input("x", [4], X).mul(param("p", [4])).log(), fill: { x: uniform(0.5, 2), p: uniform(0.5, 2) } },
-  { name: "sin, cos", build: ({ input, param }) => { const x = input("x", [4], X).mul(param("p", [4])); return x.sin().add(x.cos().mul(2)); }, fill: { x: uniform(-2, 2), p: uniform(-2, 2) } },
-  { name: "abs", build: ({ input, param }) => input("x", [2, 3], X).add(param("p", [2, 3])).abs(), fill: awayFromZero },
-  { name: "nn.maximum, nn.minimum", build: ({ input, param }) => { const x = input("x", [2, 3], X); const p = param("p", [2, 3]); return nn.maximum(x, p).add(nn.minimum(p, x.mul(0.5))); }, fill: awayFromZero },
-  { name: "maximum with −∞, minimum with +∞ (literals)", build: ({ input, param }) => nn.minimum(nn.maximum(input("x", [4], X).mul(param("p", [4])), -Infinity), Infinity) },
+  {
+    name: "mul [3] · [2,3] and · −2.5",
+    build: ({ input, param }) =>
+      param("p", [3])
+        .mul(input("x", [2, 3], X))
+        .mul(-2.5),
+  },
+  {
+    name: "div [2,3] / [2,3]",
+    build: ({ input, param }) => input("x", [2, 3], X).div(param("p", [2, 3])),
+    fill: { p: signed(0.5, 1.5) },
+  },
+  {
+    name: "neg",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .mul(param("p", [2, 3]))
+        .neg(),
+  },
+  {
+    name: "pow 3 (any sign)",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(3),
+  },
+  {
+    name: "pow 4 (any sign)",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(4),
+  },
+  {
+    name: "pow 5 (any sign)",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(5),
+  },
+  {
+    name: "pow 2.5",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(2.5),
+    fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) },
+  },
+  {
+    name: "pow −1.5",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .pow(-1.5),
+    fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) },
+  },
+  {
+    name: "pow −1, 0.5, 0",
+    build: ({ input, param }) => {
+      const x = input("x", [4], X).add(param("p", [4]));
+      return x.pow(-1).add(x.pow(0.5)).add(x.pow(0));
+    },
+    fill: { x: uniform(0.5, 1.5), p: uniform(0, 0.3) },
+  },
+  {
+    name: "square, sqrt",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .square()
+        .add(1)
+        .sqrt(),
+  },
+  {
+    name: "exp",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .add(param("p", [4]))
+        .exp(),
+  },
+  {
+    name: "log (values near 1 too)",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .mul(param("p", [4]))
+        .log(),
+    fill: { x: uniform(0.5, 2), p: uniform(0.5, 2) },
+  },
+  {
+    name: "sin, cos",
+    build: ({ input, param }) => {
+      const x = input("x", [4], X).mul(param("p", [4]));
+      return x.sin().add(x.cos().mul(2));
+    },
+    fill: { x: uniform(-2, 2), p: uniform(-2, 2) },
+  },
+  {
+    name: "abs",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .add(param("p", [2, 3]))
+        .abs(),
+    fill: awayFromZero,
+  },
+  {
+    name: "nn.maximum, nn.minimum",
+    build: ({ input, param }) => {
+      const x = input("x", [2, 3], X);
+      const p = param("p", [2, 3]);
+      return nn.maximum(x, p).add(nn.minimum(p, x.mul(0.5)));
+    },
+    fill: awayFromZero,
+  },
+  {
+    name: "maximum with −∞, minimum with +∞ (literals)",
+    build: ({ input, param }) => nn.minimum(nn.maximum(input("x", [4], X).mul(param("p", [4])), -Infinity), Infinity),
+  },
   // matmul forms
-  { name: "matmul vector·matrix [3]·[3,4]", build: ({ input, param }) => input("x", [3], X).matmul(param("W", [3, 4])) },
-  { name: "matmul matrix·vector [4,3]·[3]", build: ({ input, param }) => param("W", [4, 3]).matmul(input("x", [3], X)) },
+  {
+    name: "matmul vector·matrix [3]·[3,4]",
+    build: ({ input, param }) => input("x", [3], X).matmul(param("W", [3, 4])),
+  },
+  {
+    name: "matmul matrix·vector [4,3]·[3]",
+    build: ({ input, param }) => param("W", [4, 3]).matmul(input("x", [3], X)),
+  },
   { name: "matmul [2,3]·[3,4]", build: ({ input, param }) => input("x", [2, 3], X).matmul(param("W", [3, 4])) },
   { name: "matmul input·input [2,3]·[3,2]", build: ({ input }) => input("x", [2, 3], X).matmul(input("y", [3, 2], X)) },
-  { name: "matmul param·param times input", build: ({ input, param }) => param("A", [2, 3]).matmul(param("B", [3, 2])).mul(input("x", [2, 2], X)) },
-  { name: "matmul chain [3]·[3,4]·[4,2]", build: ({ input, param }) => input("x", [3], X).matmul(param("W1", [3, 4])).matmul(param("W2", [4, 2])) },
+  {
+    name: "matmul param·param times input",
+    build: ({ input, param }) =>
+      param("A", [2, 3])
+        .matmul(param("B", [3, 2]))
+        .mul(input("x", [2, 2], X)),
+  },
+  {
+    name: "matmul chain [3]·[3,4]·[4,2]",
+    build: ({ input, param }) =>
+      input("x", [3], X)
+        .matmul(param("W1", [3, 4]))
+        .matmul(param("W2", [4, 2])),
+  },
   // layout
-  { name: "transpose [2,3,4] perm [2,0,1]", build: ({ input, param }) => input("x", [2, 3, 4], X).transpose([2, 0, 1]).add(param("p", [4, 2, 3])) },
-  { name: "transpose then matmul", build: ({ input, param }) => input("x", [3, 2], X).transpose().matmul(param("W", [3, 4])) },
-  { name: "reshape [6] → [2,3] then sum(1)", build: ({ input, param }) => input("x", [6], X).add(param("p", [6])).reshape([2, 3]).sum(1) },
+  {
+    name: "transpose [2,3,4] perm [2,0,1]",
+    build: ({ input, param }) =>
+      input("x", [2, 3, 4], X)
+        .transpose([2, 0, 1])
+        .add(param("p", [4, 2, 3])),
+  },
+  {
+    name: "transpose then matmul",
+    build: ({ input, param }) =>
+      input("x", [3, 2], X)
+        .transpose()
+        .matmul(param("W", [3, 4])),
+  },
+  {
+    name: "reshape [6] → [2,3] then sum(1)",
+    build: ({ input, param }) =>
+      input("x", [6], X)
+        .add(param("p", [6]))
+        .reshape([2, 3])
+        .sum(1),
+  },
   // reductions
-  { name: "sum() and sum([0,2])", build: ({ input, param }) => { const x = input("x", [2, 3, 2], X).mul(param("p", [2, 3, 2])); return x.sum([0, 2]).add(x.sum()); } },
-  { name: "mean(0), mean(1)", build: ({ input, param }) => { const x = input("x", [2, 3], X).mul(param("p", [2, 3])); return x.mean(0).sum().add(x.mean(1).sum()); } },
+  {
+    name: "sum() and sum([0,2])",
+    build: ({ input, param }) => {
+      const x = input("x", [2, 3, 2], X).mul(param("p", [2, 3, 2]));
+      return x.sum([0, 2]).add(x.sum());
+    },
+  },
+  {
+    name: "mean(0), mean(1)",
+    build: ({ input, param }) => {
+      const x = input("x", [2, 3], X).mul(param("p", [2, 3]));
+      return x.mean(0).sum().add(x.mean(1).sum());
+    },
+  },
   { name: "max(1) [2,3]", build: ({ input }) => input("x", [2, 3], X).max(1), fill: { x: distinct } },
   { name: "max([0,2]) [2,3,2]", build: ({ input }) => input("x", [2, 3, 2], X).max([0, 2]), fill: { x: distinct } },
-  { name: "max(1) of a param times input", build: ({ input, param }) => param("p", [2, 3]).max(1).mul(input("x", [2], X)), fill: { p: distinct } },
+  {
+    name: "max(1) of a param times input",
+    build: ({ input, param }) =>
+      param("p", [2, 3])
+        .max(1)
+        .mul(input("x", [2], X)),
+    fill: { p: distinct },
+  },
   // activations
   { name: "nn.sigmoid", build: (b) => nn.sigmoid(affine(b, [2, 3])), fill: { x: uniform(-3, 3) } },
-  { name: "nn.tanh (small and large arguments)", build: (b) => nn.tanh(affine(b, [2, 3])), fill: { x: uniform(-0.2, 0.2), p: signed(0, 3) } },
-  { name: "nn.relu, nn.leakyRelu", build: (b) => { const z = affine(b, [2, 3]); return nn.relu(z).add(nn.leakyRelu(z, 0.2)); }, fill: awayFromZero },
+  {
+    name: "nn.tanh (small and large arguments)",
+    build: (b) => nn.tanh(affine(b, [2, 3])),
+    fill: { x: uniform(-0.2, 0.2), p: signed(0, 3) },
+  },
+  {
+    name: "nn.relu, nn.leakyRelu",
+    build: (b) => {
+      const z = affine(b, [2, 3]);
+      return nn.relu(z).add(nn.leakyRelu(z, 0.2));
+    },
+    fill: awayFromZero,
+  },
   { name: "nn.elu", build: (b) => nn.elu(affine(b, [2, 3]), 0.7), fill: awayFromZero },
   { name: "nn.softplus", build: (b) => nn.softplus(affine(b, [2, 3])), fill: { x: uniform(-12, 12) } },
   { name: "nn.swish", build: (b) => nn.swish(affine(b, [2, 3]), 1.5), fill: { x: uniform(-3, 3) } },
-  { name: "nn.hardTanh", build: (b) => nn.hardTanh(affine(b, [2, 3])), fill: { x: signed(0.2, 2), p: uniform(-0.1, 0.1) } },
+  {
+    name: "nn.hardTanh",
+    build: (b) => nn.hardTanh(affine(b, [2, 3])),
+    fill: { x: signed(0.2, 2), p: uniform(-0.1, 0.1) },
+  },
   { name: "nn.maxout [2,4] k = 2", build: ({ input }) => nn.maxout(input("x", [2, 4], X), 2), fill: { x: distinct } },
   { name: "nn.softmax [2,3]", build: (b) => nn.softmax(affine(b, [2, 3])), fill: { x: uniform(-2, 2) } },
   { name: "nn.logSoftmax [4]", build: (b) => nn.logSoftmax(affine(b, [4])), fill: { x: uniform(-2, 2) } },
-  { name: "nn.logSumExp [2,3] around 1000", build: (b) => nn.logSumExp(affine(b, [2, 3])), fill: { x: uniform(999, 1001) } },
+  {
+    name: "nn.logSumExp [2,3] around 1000",
+    build: (b) => nn.logSumExp(affine(b, [2, 3])),
+    fill: { x: uniform(999, 1001) },
+  },
   // losses
   { name: "nn.halfSquaredError", loss: true, build: (b) => nn.halfSquaredError(layer(b, 4), b.input("t", [4], X)) },
   { name: "nn.mse", loss: true, build: (b) => nn.mse(affine(b, [2, 3]), b.input("t", [2, 3], X)) },
-  { name: "nn.softmaxCrossEntropy", loss: true, build: (b) => nn.softmaxCrossEntropy(layer(b, 4), b.input("t", [4], X)), fill: { x: uniform(-2, 2), t: oneHot(4) } },
-  { name: "nn.sigmoidCrossEntropy", loss: true, build: (b) => nn.sigmoidCrossEntropy(affine(b, [2, 3]), b.input("t", [2, 3], X)), fill: { x: uniform(-3, 3), t: uniform(0, 1) } },
-  { name: "nn.crossEntropy of softmax", loss: true, build: (b) => nn.crossEntropy(nn.softmax(layer(b, 4)), b.input("t", [4], X)), fill: { t: oneHot(4) } },
-  { name: "nn.binaryCrossEntropy", loss: true, build: (b) => nn.binaryCrossEntropy(affine(b, [2, 3]), b.input("t", [2, 3], X)), fill: { x: uniform(0.2, 0.7), p: uniform(0, 0.1), t: uniform(0, 1) } },
-  { name: "nn.hinge", loss: true, build: (b) => nn.hinge(affine(b, [5]), b.input("t", [5], X)), fill: { x: each((r) => 0.6 * (Math.floor(r() * 5) - 2)), p: uniform(-0.03, 0.03), t: oneHot(5) } },
-  { name: "nn.l2, nn.l1", loss: true, build: (b) => { const z = affine(b, [2, 3]); return nn.l2(z).add(nn.l1(z)); }, fill: awayFromZero },
+  {
+    name: "nn.softmaxCrossEntropy",
+    loss: true,
+    build: (b) => nn.softmaxCrossEntropy(layer(b, 4), b.input("t", [4], X)),
+    fill: { x: uniform(-2, 2), t: oneHot(4) },
+  },
+  {
+    name: "nn.sigmoidCrossEntropy",
+    loss: true,
+    build: (b) => nn.sigmoidCrossEntropy(affine(b, [2, 3]), b.input("t", [2, 3], X)),
+    fill: { x: uniform(-3, 3), t: uniform(0, 1) },
+  },
+  {
+    name: "nn.crossEntropy of softmax",
+    loss: true,
+    build: (b) => nn.crossEntropy(nn.softmax(layer(b, 4)), b.input("t", [4], X)),
+    fill: { t: oneHot(4) },
+  },
+  {
+    name: "nn.binaryCrossEntropy",
+    loss: true,
+    build: (b) => nn.binaryCrossEntropy(affine(b, [2, 3]), b.input("t", [2, 3], X)),
+    fill: { x: uniform(0.2, 0.7), p: uniform(0, 0.1), t: uniform(0, 1) },
+  },
+  {
+    name: "nn.hinge",
+    loss: true,
+    build: (b) => nn.hinge(affine(b, [5]), b.input("t", [5], X)),
+    fill: { x: each((r) => 0.6 * (Math.floor(r() * 5) - 2)), p: uniform(-0.03, 0.03), t: oneHot(5) },
+  },
+  {
+    name: "nn.l2, nn.l1",
+    loss: true,
+    build: (b) => {
+      const z = affine(b, [2, 3]);
+      return nn.l2(z).add(nn.l1(z));
+    },
+    fill: awayFromZero,
+  },
   // derivatives inside the model
   {
     name: "grad(): f(x) + Σ (∂f/∂x)²",
     loss: true,
     build: (b) => {
       const x = b.input("x", [3], X);
-      const f = nn.tanh(x.matmul(b.param("W", [3, 4])).add(b.param("c", [4]))).mul(b.param("v", [4])).sum();
+      const f = nn
+        .tanh(x.matmul(b.param("W", [3, 4])).add(b.param("c", [4])))
+        .mul(b.param("v", [4]))
+        .sum();
       return f.add(grad(f, x).square().sum());
     },
   },
@@ -137,7 +364,8 @@ const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * 
 
 let worst = 0;
 afterAll(() => {
-  if (worst > 0) console.log(`largest relative error over every op, value, gradient and step: ${worst.toExponential(2)}`);
+  if (worst > 0)
+    console.log(`largest relative error over every op, value, gradient and step: ${worst.toExponential(2)}`);
 });
 
 const context = await gpu();
@@ -178,11 +406,14 @@ describe.runIf(device)("WGSL agrees with TypeScript (f32), op by op", () => {
     close([await gpuTrainer.loss(batch)], [cpu.loss(batch)], "loss");
     close([await gpuTrainer.loss(batch, SHORT)], [cpu.loss(batch, SHORT)], "loss, short batch");
     close([await gpuTrainer.gradient(batch)], [cpu.gradient(batch)], "loss from gradient()");
-    for (const name of Object.keys(spec.params)) close(await gpuTrainer.readGrad(name), cpu.grads[name]!, `∂loss/∂${name}`);
-    for (const name of Object.keys(cpu.inputGrads)) close(await gpuTrainer.readInputGrad(name), cpu.inputGrads[name]!, `∂loss/∂input ${name}`);
+    for (const name of Object.keys(spec.params))
+      close(await gpuTrainer.readGrad(name), cpu.grads[name]!, `∂loss/∂${name}`);
+    for (const name of Object.keys(cpu.inputGrads))
+      close(await gpuTrainer.readInputGrad(name), cpu.inputGrads[name]!, `∂loss/∂input ${name}`);
     if (!row.loss) close((await gpuTrainer.predict(batch)).value!, cpu.predict(batch).value!, "value");
     close([await gpuTrainer.step(batch)], [cpu.step(batch)], "loss from step()");
-    for (const name of Object.keys(spec.params)) close(await gpuTrainer.read(name), cpu.params[name]!, `${name} after one step`);
+    for (const name of Object.keys(spec.params))
+      close(await gpuTrainer.read(name), cpu.params[name]!, `${name} after one step`);
     gpuTrainer.destroy();
   });
 });

@@ -41,7 +41,8 @@ export function gpu(): Promise<GpuContext | string> {
         const info = adapter.info;
         const adapterName = [info.vendor, info.device, info.description].filter(Boolean).join(" / ");
         // Dawn's null backend validates shaders but computes nothing: never a substitute.
-        if (/\bnull\b/i.test(adapterName)) throw new Error(`the WebGPU adapter is Dawn's null backend (${adapterName}); it computes nothing`);
+        if (/\bnull\b/i.test(adapterName))
+          throw new Error(`the WebGPU adapter is Dawn's null backend (${adapterName}); it computes nothing`);
         const device = await adapter.requestDevice(); // WebGPU's default limits, as in browsers
         device.addEventListener("uncapturederror", (event) => {
           throw new Error(`uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
@@ -82,14 +83,22 @@ let loaded = 0;
 /** The generated WGSL host module (types erased to what the tests use). */
 export interface GpuModule {
   readonly source: string;
-  createGpuTrainer(device: GPUDevice, options?: { seed?: number; params?: Record<string, ArrayLike<number>>; precision?: "f32" | "f16" }): Promise<GpuTrainer>;
+  createGpuTrainer(
+    device: GPUDevice,
+    options?: { seed?: number; params?: Record<string, ArrayLike<number>>; precision?: "f32" | "f16" },
+  ): Promise<GpuTrainer>;
 }
 
 export type Fields = Record<string, Float32Array>;
 
 export interface GpuTrainer {
   readonly precision: "f32" | "f16";
-  readonly spec: { readonly batch: number; readonly inputs: Readonly<Record<string, readonly number[]>>; readonly params: Readonly<Record<string, readonly number[]>>; readonly outputs: Readonly<Record<string, readonly number[]>> };
+  readonly spec: {
+    readonly batch: number;
+    readonly inputs: Readonly<Record<string, readonly number[]>>;
+    readonly params: Readonly<Record<string, readonly number[]>>;
+    readonly outputs: Readonly<Record<string, readonly number[]>>;
+  };
   readonly state: { step: number };
   learningRate: number;
   upload(batch: Fields, n?: number): void;
@@ -141,8 +150,17 @@ async function importGenerated<T>(file: { path: string; contents: string }): Pro
 }
 
 /** Compiles `definition` (f32) for both targets and imports both generated modules. */
-export async function loadBoth(definition: ModelDefinition, batch: number, options: CompileOptions = {}): Promise<BothTargets> {
-  const { files } = compile(definition, { batch, source: `test model ${definition.name}`, ...options, targets: ["ts", "wgsl"] });
+export async function loadBoth(
+  definition: ModelDefinition,
+  batch: number,
+  options: CompileOptions = {},
+): Promise<BothTargets> {
+  const { files } = compile(definition, {
+    batch,
+    source: `test model ${definition.name}`,
+    ...options,
+    targets: ["ts", "wgsl"],
+  });
   const [cpu, gpuModule] = await Promise.all([
     importGenerated<BothTargets["cpu"]>(files.find((f) => !f.path.endsWith(".wgsl.ts"))!),
     importGenerated<GpuModule>(files.find((f) => f.path.endsWith(".wgsl.ts"))!),
@@ -162,8 +180,16 @@ export function shadersOf(definition: ModelDefinition, options: CompileOptions &
 }
 
 /** The WGSL host module for `definition` printed with emitter options (e.g. without epilogue fusion), imported. */
-export async function loadWgsl(definition: ModelDefinition, options: CompileOptions & { batch: number }, wgsl: Partial<WgslModuleOptions>): Promise<GpuModule> {
-  const contents = emitWgsl(programOf(definition, options), { source: `test model ${definition.name}`, command: "test", ...wgsl });
+export async function loadWgsl(
+  definition: ModelDefinition,
+  options: CompileOptions & { batch: number },
+  wgsl: Partial<WgslModuleOptions>,
+): Promise<GpuModule> {
+  const contents = emitWgsl(programOf(definition, options), {
+    source: `test model ${definition.name}`,
+    command: "test",
+    ...wgsl,
+  });
   return importGenerated<GpuModule>({ path: `${definition.name}.wgsl.ts`, contents });
 }
 
@@ -178,7 +204,8 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
   let worst = 0;
   for (let i = 0; i < expected.length; i++) {
     const difference = Math.abs(actual[i]! - expected[i]!);
-    if (!(difference <= worst)) worst = Number.isNaN(difference) && Number.isNaN(actual[i]!) && Number.isNaN(expected[i]!) ? worst : difference;
+    if (!(difference <= worst))
+      worst = Number.isNaN(difference) && Number.isNaN(actual[i]!) && Number.isNaN(expected[i]!) ? worst : difference;
   }
   return worst / scale;
 }

@@ -16,7 +16,16 @@ import { schedule } from "../../src/schedule/schedule.js";
 import { defaultTuning } from "../../src/schedule/lower.js";
 import { resolveOptions, type CompileOptions } from "../../src/compile.js";
 import { buildOnce, forbiddenConstructs, gradgen, removeTempDirs, root, tempDir, typeCheck } from "../cli-helpers.js";
-import { gpu, loadBoth, relativeError, shadersOf, type CpuTrainer, type Fields, type GpuContext, type GpuTrainer } from "./support.js";
+import {
+  gpu,
+  loadBoth,
+  relativeError,
+  shadersOf,
+  type CpuTrainer,
+  type Fields,
+  type GpuContext,
+  type GpuTrainer,
+} from "./support.js";
 
 const context = await gpu();
 const device = typeof context === "string" ? undefined : (context as GpuContext).device;
@@ -50,7 +59,8 @@ describe.runIf(device)("the WGSL trainer against the TypeScript trainer", () => 
     await sameStart(cpu, gpuTrainer);
     expect(relativeError([await gpuTrainer.loss(xorBatch)], [cpu.loss(xorBatch)])).toBeLessThan(1e-5 * 4);
     // one step at a time for 10, then 190 without reading back
-    for (let i = 0; i < 10; i++) expect(Math.abs((await gpuTrainer.step(xorBatch)) - cpu.step(xorBatch))).toBeLessThan(1e-5);
+    for (let i = 0; i < 10; i++)
+      expect(Math.abs((await gpuTrainer.step(xorBatch)) - cpu.step(xorBatch))).toBeLessThan(1e-5);
     for (let i = 0; i < 190; i++) cpu.step(xorBatch);
     gpuTrainer.upload(xorBatch);
     await gpuTrainer.steps(190);
@@ -75,10 +85,15 @@ describe.runIf(device)("the WGSL trainer against the TypeScript trainer", () => 
     const data = { x, label };
     const tolerance = 1e-5 * batch * 784;
     expect(relativeError([await gpuTrainer.gradient(data)], [cpu.gradient(data)])).toBeLessThan(tolerance);
-    for (const name of ["W1", "b1", "W2", "b2"]) expect(relativeError(await gpuTrainer.readGrad(name), cpu.grads[name]!), name).toBeLessThan(tolerance);
-    for (let i = 0; i < 3; i++) expect(relativeError([await gpuTrainer.step(data)], [cpu.step(data)])).toBeLessThan(tolerance);
-    for (const name of ["W1", "b1", "W2", "b2"]) expect(relativeError(await gpuTrainer.read(name), cpu.params[name]!), name).toBeLessThan(tolerance);
-    expect(relativeError((await gpuTrainer.predict(data)).probabilities!, cpu.predict(data).probabilities!)).toBeLessThan(tolerance);
+    for (const name of ["W1", "b1", "W2", "b2"])
+      expect(relativeError(await gpuTrainer.readGrad(name), cpu.grads[name]!), name).toBeLessThan(tolerance);
+    for (let i = 0; i < 3; i++)
+      expect(relativeError([await gpuTrainer.step(data)], [cpu.step(data)])).toBeLessThan(tolerance);
+    for (const name of ["W1", "b1", "W2", "b2"])
+      expect(relativeError(await gpuTrainer.read(name), cpu.params[name]!), name).toBeLessThan(tolerance);
+    expect(
+      relativeError((await gpuTrainer.predict(data)).probabilities!, cpu.predict(data).probabilities!),
+    ).toBeLessThan(tolerance);
     gpuTrainer.destroy();
   });
 
@@ -89,17 +104,26 @@ describe.runIf(device)("the WGSL trainer against the TypeScript trainer", () => 
     ["adagrad", {}],
     ["rmsprop", {}],
     ["adam", { weightDecay: 0.01 }],
-  ] as const)("optimizer %s: three steps update parameters and state like TypeScript", async (kind, hyperparameters) => {
-    const { cpu: cpuModule, gpu: gpuModule } = await loadBoth(xor, 4, { optimizer: kind, learningRate: 0.1, hyperparameters });
-    const cpu = cpuModule.createTrainer({ seed: 5 });
-    const gpuTrainer = await gpuModule.createGpuTrainer(device!, { seed: 5 });
-    for (let i = 0; i < 3; i++) expect(relativeError([await gpuTrainer.step(xorBatch)], [cpu.step(xorBatch)])).toBeLessThan(1e-4);
-    for (const name of Object.keys(cpu.params)) expect(relativeError(await gpuTrainer.read(name), cpu.params[name]!), name).toBeLessThan(1e-4);
-    for (const label of Object.keys(cpu.state.buffers)) {
-      expect(relativeError(await gpuTrainer.readState(label), cpu.state.buffers[label]!), label).toBeLessThan(1e-4);
-    }
-    gpuTrainer.destroy();
-  });
+  ] as const)(
+    "optimizer %s: three steps update parameters and state like TypeScript",
+    async (kind, hyperparameters) => {
+      const { cpu: cpuModule, gpu: gpuModule } = await loadBoth(xor, 4, {
+        optimizer: kind,
+        learningRate: 0.1,
+        hyperparameters,
+      });
+      const cpu = cpuModule.createTrainer({ seed: 5 });
+      const gpuTrainer = await gpuModule.createGpuTrainer(device!, { seed: 5 });
+      for (let i = 0; i < 3; i++)
+        expect(relativeError([await gpuTrainer.step(xorBatch)], [cpu.step(xorBatch)])).toBeLessThan(1e-4);
+      for (const name of Object.keys(cpu.params))
+        expect(relativeError(await gpuTrainer.read(name), cpu.params[name]!), name).toBeLessThan(1e-4);
+      for (const label of Object.keys(cpu.state.buffers)) {
+        expect(relativeError(await gpuTrainer.readState(label), cpu.state.buffers[label]!), label).toBeLessThan(1e-4);
+      }
+      gpuTrainer.destroy();
+    },
+  );
 
   it("dropout masks are drawn on the GPU: values 0 or 1/(1 − p), fresh each step, reproducible by seed; the loss and gradient use them", async () => {
     const batch = 8;
@@ -141,7 +165,9 @@ describe.runIf(device)("the WGSL trainer against the TypeScript trainer", () => 
     expect(chunkCount).toBeGreaterThan(2);
     const dir = tempDir("gradgen-wgsl-chunks-");
     writeFileSync(path.join(dir, "xor.wgsl.ts"), source);
-    const module = (await import(pathToFileURL(path.join(dir, "xor.wgsl.ts")).href)) as { createGpuTrainer(device: GPUDevice, options?: { seed?: number }): Promise<GpuTrainer> };
+    const module = (await import(pathToFileURL(path.join(dir, "xor.wgsl.ts")).href)) as {
+      createGpuTrainer(device: GPUDevice, options?: { seed?: number }): Promise<GpuTrainer>;
+    };
     const gpuTrainer = await module.createGpuTrainer(device!, { seed: 1 });
     const { cpu: cpuModule } = await loadBoth(xor, 4, { learningRate: 2 });
     const cpu = cpuModule.createTrainer({ seed: 1 });
@@ -181,7 +207,9 @@ describe.runIf(device)("the WGSL trainer against the TypeScript trainer", () => 
     expect(shaders.length).toBeGreaterThan(20);
     const errorsOf = async (code: string) => {
       device!.pushErrorScope("validation"); // a broken module is also a validation error: caught here, not uncaptured
-      const messages = (await device!.createShaderModule({ code }).getCompilationInfo()).messages.filter((m) => m.type === "error");
+      const messages = (await device!.createShaderModule({ code }).getCompilationInfo()).messages.filter(
+        (m) => m.type === "error",
+      );
       await device!.popErrorScope();
       return messages;
     };
@@ -227,7 +255,10 @@ describe("WGSL emission (no GPU needed)", () => {
   it("the generated hosts type-check under strict TypeScript without the DOM library, and accept a real GPUDevice", () => {
     const dir = tempDir("gradgen-wgsl-types-");
     const files: string[] = [];
-    for (const [definition, options] of [[xor, { batch: 4, optimizer: "adam" }], [dropoutModel, { batch: 8 }]] as const) {
+    for (const [definition, options] of [
+      [xor, { batch: 4, optimizer: "adam" }],
+      [dropoutModel, { batch: 8 }],
+    ] as const) {
       const { files: generated } = compile(definition, { ...options, targets: ["wgsl"] });
       const file = path.join(dir, generated[0]!.path);
       writeFileSync(file, generated[0]!.contents);
@@ -240,14 +271,17 @@ describe("WGSL emission (no GPU needed)", () => {
     mkdirSync(consumerDir, { recursive: true });
     const consumer = path.join(consumerDir, "consumer.ts");
     writeFileSync(path.join(consumerDir, "xor.wgsl.ts"), readFileSync(files[0]!, "utf8"));
-    writeFileSync(consumer, [
-      `/// <reference path="../@webgpu/types/dist/index.d.ts" />`,
-      `import { createGpuTrainer } from "./xor.wgsl.js";`,
-      `export async function train(device: GPUDevice): Promise<number> {`,
-      `  const trainer = await createGpuTrainer(device, { seed: 1 });`,
-      `  return trainer.steps(10, { x: new Float32Array(8), t: new Float32Array(4) });`,
-      `}`,
-    ].join("\n"));
+    writeFileSync(
+      consumer,
+      [
+        `/// <reference path="../@webgpu/types/dist/index.d.ts" />`,
+        `import { createGpuTrainer } from "./xor.wgsl.js";`,
+        `export async function train(device: GPUDevice): Promise<number> {`,
+        `  const trainer = await createGpuTrainer(device, { seed: 1 });`,
+        `  return trainer.steps(10, { x: new Float32Array(8), t: new Float32Array(4) });`,
+        `}`,
+      ].join("\n"),
+    );
     const withTypes = typeCheck([consumer]);
     expect(withTypes.status, withTypes.stdout + withTypes.stderr).toBe(0);
   }, 120_000);
@@ -258,7 +292,18 @@ describe("gradgen compile --target", () => {
 
   it("--target ts,wgsl writes both files, with the flag in their headers; a bad target is a one-line error", () => {
     const out = tempDir();
-    const run = gradgen(["compile", "examples/xor.ts", "--batch", "4", "--lr", "2", "--target", "ts,wgsl", "--out", out]);
+    const run = gradgen([
+      "compile",
+      "examples/xor.ts",
+      "--batch",
+      "4",
+      "--lr",
+      "2",
+      "--target",
+      "ts,wgsl",
+      "--out",
+      out,
+    ]);
     expect(run.status, run.stderr).toBe(0);
     const host = readFileSync(path.join(out, "xor.wgsl.ts"), "utf8");
     expect(host).toContain("regenerate with `gradgen compile examples/xor.ts --batch 4 --lr 2 --target ts,wgsl`");

@@ -68,22 +68,42 @@ export interface GemmBlocking {
  * unblocked. The dot-product path showed no gain from blocking (each row of B streams contiguously and
  * is reused by DOT_ROWS rows of A from L1), so it is off by default.
  */
-export const GEMM_BLOCKING: GemmBlocking = { nc: 128, kc: 384, dotNc: 1 << 30, dotKc: 1 << 30, unblockedElements: 1 << 17 };
+export const GEMM_BLOCKING: GemmBlocking = {
+  nc: 128,
+  kc: 384,
+  dotNc: 1 << 30,
+  dotKc: 1 << 30,
+  unblockedElements: 1 << 17,
+};
 
 /** The exported function's parameters, in order (all i32; offsets and strides in elements). */
 export const GEMM_PARAMETERS = [
-  "m", "n", "k",
-  "aOffset", "aRow", "aCol",
-  "bOffset", "bRow", "bCol",
-  "cOffset", "cRow",
+  "m",
+  "n",
+  "k",
+  "aOffset",
+  "aRow",
+  "aCol",
+  "bOffset",
+  "bRow",
+  "bCol",
+  "cOffset",
+  "cRow",
 ] as const;
 
 /** The signature of the exported `gemm`, as seen from JavaScript. */
 export type GemmFunction = (
-  m: number, n: number, k: number,
-  aOffset: number, aRow: number, aCol: number,
-  bOffset: number, bRow: number, bCol: number,
-  cOffset: number, cRow: number,
+  m: number,
+  n: number,
+  k: number,
+  aOffset: number,
+  aRow: number,
+  aCol: number,
+  bOffset: number,
+  bRow: number,
+  bCol: number,
+  cOffset: number,
+  cRow: number,
 ) => void;
 
 /** Rows of C per register block in the contiguous-B path (then single rows). */
@@ -112,12 +132,28 @@ interface Element {
 
 const ELEMENTS: Record<GemmDtype, Element> = {
   f32: {
-    bytes: 4, log2Bytes: 2, lanes: 4, scalar: ValType.f32, storeScalar: Op.f32_store, addScalar: Op.f32_add,
-    add: SimdOp.f32x4_add, mul: SimdOp.f32x4_mul, extractLane: SimdOp.f32x4_extract_lane, loadSplat: SimdOp.v128_load32_splat,
+    bytes: 4,
+    log2Bytes: 2,
+    lanes: 4,
+    scalar: ValType.f32,
+    storeScalar: Op.f32_store,
+    addScalar: Op.f32_add,
+    add: SimdOp.f32x4_add,
+    mul: SimdOp.f32x4_mul,
+    extractLane: SimdOp.f32x4_extract_lane,
+    loadSplat: SimdOp.v128_load32_splat,
   },
   f64: {
-    bytes: 8, log2Bytes: 3, lanes: 2, scalar: ValType.f64, storeScalar: Op.f64_store, addScalar: Op.f64_add,
-    add: SimdOp.f64x2_add, mul: SimdOp.f64x2_mul, extractLane: SimdOp.f64x2_extract_lane, loadSplat: SimdOp.v128_load64_splat,
+    bytes: 8,
+    log2Bytes: 3,
+    lanes: 2,
+    scalar: ValType.f64,
+    storeScalar: Op.f64_store,
+    addScalar: Op.f64_add,
+    add: SimdOp.f64x2_add,
+    mul: SimdOp.f64x2_mul,
+    extractLane: SimdOp.f64x2_extract_lane,
+    loadSplat: SimdOp.v128_load64_splat,
   },
 };
 
@@ -159,9 +195,13 @@ export function gemmModuleBytes(options: GemmOptions = { dtype: "f32" }): Uint8A
   if (!element) throw new Error(`unknown dtype ${String(options.dtype)}`);
   const blocking = { ...GEMM_BLOCKING, ...options.blocking };
   for (const [name, size] of Object.entries(blocking)) {
-    if (!Number.isInteger(size) || size < (name === "unblockedElements" ? 0 : 1) || size > 1 << 30) throw new Error(`bad block size ${name} = ${size}`);
+    if (!Number.isInteger(size) || size < (name === "unblockedElements" ? 0 : 1) || size > 1 << 30)
+      throw new Error(`bad block size ${name} = ${size}`);
   }
-  const f = new FunctionBuilder("gemm", GEMM_PARAMETERS.map((name) => [name, ValType.i32] as const));
+  const f = new FunctionBuilder(
+    "gemm",
+    GEMM_PARAMETERS.map((name) => [name, ValType.i32] as const),
+  );
   new GemmWriter(f, element, blocking).write();
   return encodeModule({ memoryImport: { module: "env", field: "memory" }, functions: [f] });
 }
@@ -227,7 +267,8 @@ class GemmWriter {
     for (let c = 1; c < DOT_COLUMNS; c++) this.bColMultiple[c] = f.local(ValType.i32, `bCol×${c}`);
     const maxAccumulators = Math.max(PANEL_ROWS * PANEL_VECTORS, DOT_ROWS * DOT_COLUMNS);
     for (let a = 0; a < maxAccumulators; a++) this.accumulators.push(f.local(ValType.v128, `acc${a}`));
-    for (let v = 0; v < Math.max(PANEL_VECTORS, DOT_COLUMNS) + 1; v++) this.vectors.push(f.local(ValType.v128, `v${v}`));
+    for (let v = 0; v < Math.max(PANEL_VECTORS, DOT_COLUMNS) + 1; v++)
+      this.vectors.push(f.local(ValType.v128, `v${v}`));
   }
 
   write(): void {
@@ -312,7 +353,13 @@ class GemmWriter {
     f.get(p.k).i32(this.blocking.unblockedElements).get(p.n).op(Op.i32_div_u).op(Op.i32_gt_u).if();
     // Otherwise the k block length kLength = ⌈k / ⌈k / kc⌉⌉ ≤ kc (k ≤ kc: one block of k), and nc columns.
     f.get(p.k).i32(kc).op(Op.i32_gt_s).if();
-    f.get(p.k).get(p.k).i32(kc - 1).op(Op.i32_add).i32(kc).op(Op.i32_div_u).tee(kLength);
+    f.get(p.k)
+      .get(p.k)
+      .i32(kc - 1)
+      .op(Op.i32_add)
+      .i32(kc)
+      .op(Op.i32_div_u)
+      .tee(kLength);
     f.op(Op.i32_add).i32(1).op(Op.i32_sub).get(kLength).op(Op.i32_div_u).set(kLength);
     f.end();
     f.get(p.n).i32(nc).op(Op.i32_gt_s).if().i32(nc).set(nLength).end();
@@ -322,7 +369,16 @@ class GemmWriter {
     f.get(jStart).get(nLength).op(Op.i32_add).tee(jEnd).get(p.n).op(Op.i32_gt_s).if().get(p.n).set(jEnd).end();
     f.i32(0).set(kStart);
     f.loop();
-    f.get(p.k).get(kStart).op(Op.i32_sub).tee(kBlock).get(this.kLength).op(Op.i32_gt_s).if().get(this.kLength).set(kBlock).end();
+    f.get(p.k)
+      .get(kStart)
+      .op(Op.i32_sub)
+      .tee(kBlock)
+      .get(this.kLength)
+      .op(Op.i32_gt_s)
+      .if()
+      .get(this.kLength)
+      .set(kBlock)
+      .end();
     f.get(p.aOffset).get(kStart).get(p.aCol).op(Op.i32_mul).op(Op.i32_add).set(this.aK);
     f.get(p.bOffset).get(kStart).get(p.bRow).op(Op.i32_mul).op(Op.i32_add).set(this.bK);
     body();
@@ -355,7 +411,9 @@ class GemmWriter {
       f.simdMem(LOAD_ZERO[first!.size], LOG2[first!.size], offset).set(target); // width ≥ 1: one piece at least
       for (const piece of rest) {
         address();
-        f.get(target).simdMemLane(LOAD_LANE[piece.size], LOG2[piece.size], offset + piece.offset, piece.offset / piece.size).set(target);
+        f.get(target)
+          .simdMemLane(LOAD_LANE[piece.size], LOG2[piece.size], offset + piece.offset, piece.offset / piece.size)
+          .set(target);
       }
     });
   }
@@ -365,7 +423,9 @@ class GemmWriter {
     this.partial(width, (pieces) => {
       for (const piece of pieces) {
         address();
-        this.f.get(source).simdMemLane(STORE_LANE[piece.size], LOG2[piece.size], offset + piece.offset, piece.offset / piece.size);
+        this.f
+          .get(source)
+          .simdMemLane(STORE_LANE[piece.size], LOG2[piece.size], offset + piece.offset, piece.offset / piece.size);
       }
     });
   }
@@ -402,7 +462,9 @@ class GemmWriter {
         // Full blocks of maxVectors vectors, then one block of each narrower count, then the
         // partial vector of the last (jEnd - jStart) mod lanes columns.
         for (let vectors = maxVectors; vectors >= 1; vectors--) {
-          this.forColumnBlocks(vectors * e.lanes, vectors !== maxVectors, () => this.panel(rows, vectors, null, bLayout));
+          this.forColumnBlocks(vectors * e.lanes, vectors !== maxVectors, () =>
+            this.panel(rows, vectors, null, bLayout),
+          );
         }
         f.get(this.jEnd).get(this.j).op(Op.i32_sub).tee(this.width).if();
         this.panel(rows, 0, this.width, bLayout);
@@ -429,7 +491,10 @@ class GemmWriter {
     f.else();
     this.forBlockRows(rows, (r) => {
       for (let v = 0; v < columnVectors; v++) {
-        if (storeWidth(v) === e.lanes) f.get(this.scratch).simdMem(SimdOp.v128_load, e.log2Bytes, v * VECTOR_BYTES).set(acc(r, v));
+        if (storeWidth(v) === e.lanes)
+          f.get(this.scratch)
+            .simdMem(SimdOp.v128_load, e.log2Bytes, v * VECTOR_BYTES)
+            .set(acc(r, v));
         else this.loadPartial(acc(r, v), () => f.get(this.scratch), storeWidth(v), v * VECTOR_BYTES);
       }
     });
@@ -443,7 +508,10 @@ class GemmWriter {
       for (let v = 0; v < columnVectors; v++) {
         const width = v < vectors || !partialWidth ? e.lanes : partialWidth;
         if (bLayout === "gathered") this.gather(bVector(v), v * e.lanes, width);
-        else if (width === e.lanes) f.get(pb).simdMem(SimdOp.v128_load, e.log2Bytes, v * VECTOR_BYTES).set(bVector(v));
+        else if (width === e.lanes)
+          f.get(pb)
+            .simdMem(SimdOp.v128_load, e.log2Bytes, v * VECTOR_BYTES)
+            .set(bVector(v));
         else this.loadPartial(bVector(v), () => f.get(pb), width, v * VECTOR_BYTES);
       }
       // Each row's A[i + r, p], splatted, times every B vector.
@@ -459,7 +527,10 @@ class GemmWriter {
     // Store the block, row by row.
     this.forBlockRows(rows, (r) => {
       for (let v = 0; v < columnVectors; v++) {
-        if (v < vectors) f.get(this.scratch).get(acc(r, v)).simdMem(SimdOp.v128_store, e.log2Bytes, v * VECTOR_BYTES);
+        if (v < vectors)
+          f.get(this.scratch)
+            .get(acc(r, v))
+            .simdMem(SimdOp.v128_store, e.log2Bytes, v * VECTOR_BYTES);
         else this.storePartial(acc(r, v), () => f.get(this.scratch), partialWidth!, v * VECTOR_BYTES);
       }
     });
@@ -522,7 +593,10 @@ class GemmWriter {
     for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) f.get(this.zero).set(acc(r, c));
     f.else();
     this.forBlockRows(rows, (r) => {
-      for (let c = 0; c < columns; c++) f.get(this.scratch).simdMem(LOAD_ZERO[e.bytes as 4 | 8], e.log2Bytes, c * e.bytes).set(acc(r, c));
+      for (let c = 0; c < columns; c++)
+        f.get(this.scratch)
+          .simdMem(LOAD_ZERO[e.bytes as 4 | 8], e.log2Bytes, c * e.bytes)
+          .set(acc(r, c));
     });
     f.end();
     f.get(this.aBlockStart).set(pa);
@@ -555,7 +629,11 @@ class GemmWriter {
       f.get(pa).i32(VECTOR_BYTES).op(Op.i32_add).set(pa);
       f.get(pb).i32(VECTOR_BYTES).op(Op.i32_add).set(pb);
     });
-    f.get(this.kBlock).i32(e.lanes - 1).op(Op.i32_and).tee(this.width).if();
+    f.get(this.kBlock)
+      .i32(e.lanes - 1)
+      .op(Op.i32_and)
+      .tee(this.width)
+      .if();
     step(this.width);
     f.end();
 

@@ -9,7 +9,8 @@ export type Factor = readonly [factor: number, power: number, divisor: number];
 export type Count = readonly (readonly Factor[])[];
 
 export const single: Count = [[]];
-export const isSingle = (count: Count) => count.length === 1 && count[0]!.every(([f, p, d]) => f === 1 && p === 0 && d === 1);
+export const isSingle = (count: Count) =>
+  count.length === 1 && count[0]!.every(([f, p, d]) => f === 1 && p === 0 && d === 1);
 
 export const factorOf = (e: Extent, divisor = 1): Factor => [e.factor, e.perExample ? 1 : 0, divisor];
 
@@ -34,7 +35,10 @@ export function extentCode(e: Extent): string {
 }
 
 export function factorCode([factor, power, divisor]: Factor): string {
-  const base = [...(factor !== 1 || power === 0 ? [`${factor}u`] : []), ...Array.from({ length: power }, () => "n")].join(" * ");
+  const base = [
+    ...(factor !== 1 || power === 0 ? [`${factor}u`] : []),
+    ...Array.from({ length: power }, () => "n"),
+  ].join(" * ");
   if (divisor === 1) return base;
   if (power === 0) return `${Math.ceil(factor / divisor)}u`;
   return `((${base} + ${divisor - 1}u) / ${divisor}u)`;

@@ -31,10 +31,13 @@ function describeTask(task: Task): string {
 }
 
 export function describeWgslPlan(plan: WgslPlan, sequences: readonly SequenceName[] = sequenceNames): string {
-  const lines = [`wgsl plan of ${plan.modelName}: ${plan.layout.chunks.length} storage chunk(s) of [${plan.layout.chunks.join(", ")}] f32`];
+  const lines = [
+    `wgsl plan of ${plan.modelName}: ${plan.layout.chunks.length} storage chunk(s) of [${plan.layout.chunks.join(", ")}] f32`,
+  ];
   lines.push("epilogue fusions:");
   for (const [entry, fusions] of plan.fusions) {
-    for (const fusion of fusions.values()) lines.push(`  ${entry}: kernel ${fusion.gemm} → ${fusion.gemm + 1} (${fusion.loop.comment})`);
+    for (const fusion of fusions.values())
+      lines.push(`  ${entry}: kernel ${fusion.gemm} → ${fusion.gemm + 1} (${fusion.loop.comment})`);
   }
   for (const name of sequences) {
     const phases = plan.sequences[name];

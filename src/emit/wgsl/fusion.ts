@@ -3,7 +3,15 @@
 // decided element by element. Planning only: the task printer prints what this decides.
 
 import type { Access, EntryPoint, Extent, GemmKernel, LoopKernel, Program } from "../../schedule/program.js";
-import { bufferOf, forEachElement, injective, maxExtent, sameAccess, touches, type Touch } from "../../schedule/queries.js";
+import {
+  bufferOf,
+  forEachElement,
+  injective,
+  maxExtent,
+  sameAccess,
+  touches,
+  type Touch,
+} from "../../schedule/queries.js";
 
 /** The planner's decision: the loop right after a gemm is computed in the gemm's epilogue. */
 export interface EpilogueFusion {
@@ -23,12 +31,18 @@ const trivial = (e: Extent) => !e.perExample && e.factor === 1;
 
 /** A canonical form of the elements of `dims`: extent-1 dims dropped, by stride, dense neighbours merged. */
 function canonicalDims(dims: Dims): [Extent, number][] {
-  const sorted = dims.filter(([e]) => !trivial(e)).map(([e, s]) => [e, s] as [Extent, number]).sort((x, y) => x[1] - y[1]);
+  const sorted = dims
+    .filter(([e]) => !trivial(e))
+    .map(([e, s]) => [e, s] as [Extent, number])
+    .sort((x, y) => x[1] - y[1]);
   const merged: [Extent, number][] = [];
   for (const [extent, stride] of sorted) {
     const inner = merged[merged.length - 1];
     if (inner && !inner[0].perExample && stride === inner[1] * inner[0].factor) {
-      merged[merged.length - 1] = [{ factor: inner[0].factor * extent.factor, perExample: extent.perExample }, inner[1]];
+      merged[merged.length - 1] = [
+        { factor: inner[0].factor * extent.factor, perExample: extent.perExample },
+        inner[1],
+      ];
     } else merged.push([extent, stride]);
   }
   return merged;
@@ -36,27 +50,47 @@ function canonicalDims(dims: Dims): [Extent, number][] {
 
 function sameDims(a: Dims, b: Dims): boolean {
   const [x, y] = [canonicalDims(a), canonicalDims(b)];
-  return x.length === y.length && x.every(([e, s], i) => e.factor === y[i]![0].factor && e.perExample === y[i]![0].perExample && s === y[i]![1]);
+  return (
+    x.length === y.length &&
+    x.every(([e, s], i) => e.factor === y[i]![0].factor && e.perExample === y[i]![0].perExample && s === y[i]![1])
+  );
 }
 
 /** The gemm's output elements as dims over (repetition, row, column). */
 function gemmOutputDims(kernel: GemmKernel): Dims {
   const { c, repeat } = kernel;
-  return [...(repeat ? [[repeat.count, repeat.cStride] as const] : []), [kernel.m, c.rowStride], [kernel.n, c.colStride]];
+  return [
+    ...(repeat ? [[repeat.count, repeat.cStride] as const] : []),
+    [kernel.m, c.rowStride],
+    [kernel.n, c.colStride],
+  ];
 }
 
 /**
  * Whether any kernel from `from` on (or the value the entry point returns) reads an element of
  * `buffer` that `written` wrote (and not `overwritten`) and no kernel in between overwrote, for n examples.
  */
-function readLater(entry: EntryPoint, from: number, buffer: string, written: readonly Touch[], overwritten: readonly Touch[], n: number, bufferSize: number): boolean {
+function readLater(
+  entry: EntryPoint,
+  from: number,
+  buffer: string,
+  written: readonly Touch[],
+  overwritten: readonly Touch[],
+  n: number,
+  bufferSize: number,
+): boolean {
   const live = new Uint8Array(bufferSize);
-  const mark = (touch: Touch, value: number) => forEachElement(touch, (e) => { if (e >= 0 && e < bufferSize) live[e] = value; });
+  const mark = (touch: Touch, value: number) =>
+    forEachElement(touch, (e) => {
+      if (e >= 0 && e < bufferSize) live[e] = value;
+    });
   written.forEach((t) => mark(t, 1));
   overwritten.forEach((t) => mark(t, 0));
   const anyLive = (touch: Touch) => {
     let found = false;
-    forEachElement(touch, (e) => { found ||= live[e] === 1; });
+    forEachElement(touch, (e) => {
+      found ||= live[e] === 1;
+    });
     return found;
   };
   for (let k = from; k < entry.kernels.length; k++) {
@@ -96,7 +130,13 @@ export function planEpilogueFusions(program: Program, entry: EntryPoint): Map<nu
   return fusions;
 }
 
-function epilogueFusion(program: Program, entry: EntryPoint, index: number, gemm: GemmKernel, loop: LoopKernel): EpilogueFusion | undefined {
+function epilogueFusion(
+  program: Program,
+  entry: EntryPoint,
+  index: number,
+  gemm: GemmKernel,
+  loop: LoopKernel,
+): EpilogueFusion | undefined {
   const { c } = gemm;
   const declared = program.buffers.find((b) => b.name === c.buffer);
   if (!declared || declared.role !== "work") return undefined;
@@ -105,11 +145,13 @@ function epilogueFusion(program: Program, entry: EntryPoint, index: number, gemm
   const ofC = loads.filter((a) => bufferOf(a) === c.buffer);
   const load = ofC[0];
   if (!load || ofC.some((a) => !sameAccess(a, load)) || load.offset !== c.offset) return undefined;
-  if ([...gemmOutputDims(gemm), ...load.strides.map((s) => [undefined, s] as const)].some(([, s]) => s < 0)) return undefined;
+  if ([...gemmOutputDims(gemm), ...load.strides.map((s) => [undefined, s] as const)].some(([, s]) => s < 0))
+    return undefined;
   const loopDims = (strides: readonly number[]): Dims => loop.dims.map((e, d) => [e, strides[d]!] as const);
   const batch = program.batch;
   const oneToOne = (strides: readonly number[]) =>
-    loop.dims.every((e, d) => trivial(e) || strides[d] !== 0) && injective(loop.dims.map((e, d) => [maxExtent(e, batch), Math.abs(strides[d]!)] as const));
+    loop.dims.every((e, d) => trivial(e) || strides[d] !== 0) &&
+    injective(loop.dims.map((e, d) => [maxExtent(e, batch), Math.abs(strides[d]!)] as const));
   // Each iteration reads one element of C, each element of C once: the same elements as the gemm writes.
   if (!oneToOne(load.strides) || !sameDims(loopDims(load.strides), gemmOutputDims(gemm))) return undefined;
   // The target: one element per iteration, not an operand of the gemm, read only in place.
@@ -123,7 +165,10 @@ function epilogueFusion(program: Program, entry: EntryPoint, index: number, gemm
     const overwritten = touches(loop, n).writes.filter((t) => t.buffer === c.buffer);
     if (readLater(entry, index + 2, c.buffer, touches(gemm, n).writes, overwritten, n, size)) return undefined;
   }
-  const decode = loop.dims.map((e, dim) => ({ dim, stride: load.strides[dim]!, trivial: trivial(e) }))
-    .filter((d) => !d.trivial).sort((x, y) => y.stride - x.stride).map(({ dim, stride }) => ({ dim, stride }));
+  const decode = loop.dims
+    .map((e, dim) => ({ dim, stride: load.strides[dim]!, trivial: trivial(e) }))
+    .filter((d) => !d.trivial)
+    .sort((x, y) => y.stride - x.stride)
+    .map(({ dim, stride }) => ({ dim, stride }));
   return { gemm: index, loop, load, decode };
 }

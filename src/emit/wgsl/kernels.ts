@@ -4,7 +4,16 @@
 import { GradgenError } from "../../errors.js";
 import type { ElementwiseOp } from "../../ir/scalar.js";
 import { wgslLocal, wgslOffsetName, wgslRegion } from "../../schedule/names.js";
-import type { Access, Extent, FillKernel, GemmKernel, LocalKernel, LoopKernel, ScalarCode, Value } from "../../schedule/program.js";
+import type {
+  Access,
+  Extent,
+  FillKernel,
+  GemmKernel,
+  LocalKernel,
+  LoopKernel,
+  ScalarCode,
+  Value,
+} from "../../schedule/program.js";
 import { bufferOf, sameAccess } from "../../schedule/queries.js";
 import { extentCode, factorCode, factorOf } from "./counts.js";
 import type { EpilogueFusion } from "./fusion.js";
@@ -33,20 +42,32 @@ class TaskPrinter {
   readonly regions = new Set<string>();
   private readonly num: Numbers;
 
-  constructor(private readonly layout: Layout, private readonly task: Task, private readonly precision: Precision) {
+  constructor(
+    private readonly layout: Layout,
+    private readonly task: Task,
+    private readonly precision: Precision,
+  ) {
     this.num = numbersOf(precision, this.helpers);
   }
 
   work(work: TaskWork): string[] {
     switch (work.kind) {
-      case "loop": return this.loop(work.kernel, work.parallelDims, work.absorbedFill);
-      case "gemm": return this.gemm(work.kernel, work.block, work.epilogue);
-      case "fill": return this.fill(work.kernel);
-      case "local": return this.local(work.kernel);
-      case "result": return this.result(work.returns);
-      case "mask": return this.mask(work.mask.buffer, work.mask.dropProbability, work.stream);
-      case "countMasks": return ["control[0] = control[0] + 1u;"];
-      default: return assertNever(work);
+      case "loop":
+        return this.loop(work.kernel, work.parallelDims, work.absorbedFill);
+      case "gemm":
+        return this.gemm(work.kernel, work.block, work.epilogue);
+      case "fill":
+        return this.fill(work.kernel);
+      case "local":
+        return this.local(work.kernel);
+      case "result":
+        return this.result(work.returns);
+      case "mask":
+        return this.mask(work.mask.buffer, work.mask.dropProbability, work.stream);
+      case "countMasks":
+        return ["control[0] = control[0] + 1u;"];
+      default:
+        return assertNever(work);
     }
   }
 
@@ -63,7 +84,8 @@ class TaskPrinter {
   private region(name: string): Region {
     const region = this.layout.regions.get(name);
     if (!region) throw new Error(`internal: the WGSL layout has no region ${name}`);
-    if (!this.task.reads.has(name) && !this.task.writes.has(name)) throw new Error(`internal: task "${this.task.comment}" touches ${name}, which its plan does not list`);
+    if (!this.task.reads.has(name) && !this.task.writes.has(name))
+      throw new Error(`internal: task "${this.task.comment}" touches ${name}, which its plan does not list`);
     return region;
   }
 
@@ -83,11 +105,16 @@ class TaskPrinter {
 
   private scalar(code: ScalarCode): string {
     switch (code.kind) {
-      case "literal": return this.num.literal(code.value);
-      case "batchSize": return `${this.precision}(u.n)`;
-      case "learningRate": return this.precision === "f16" ? "f16(u.rate)" : "u.rate";
-      case "local": return this.narrow(this.element(wgslRegion.local(this.task.entry, code.name), 0, []));
-      default: return assertNever(code);
+      case "literal":
+        return this.num.literal(code.value);
+      case "batchSize":
+        return `${this.precision}(u.n)`;
+      case "learningRate":
+        return this.precision === "f16" ? "f16(u.rate)" : "u.rate";
+      case "local":
+        return this.narrow(this.element(wgslRegion.local(this.task.entry, code.name), 0, []));
+      default:
+        return assertNever(code);
     }
   }
 
@@ -97,21 +124,39 @@ class TaskPrinter {
    * Literals stay `let`s: inlined, an op over literals only would be a WGSL constant expression, and
    * one that overflows is a shader-creation error.
    */
-  private values(values: readonly Value[], indices: readonly (string | null)[], replaced?: { readonly access: Access; readonly by: string }): string[] {
+  private values(
+    values: readonly Value[],
+    indices: readonly (string | null)[],
+    replaced?: { readonly access: Access; readonly by: string },
+  ): string[] {
     const prefix = wgslLocal.values;
     return values.map((value, i) => {
       let code: string;
       if (value.kind === "load") {
         const { storage, offset, strides } = value.access;
-        code = storage.kind === "scalar"
-          ? this.scalar(storage.code)
-          : replaced && sameAccess(value.access, replaced.access)
-            ? this.narrow(replaced.by)
-            : this.narrow(this.element(storage.name, offset, strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const)));
+        code =
+          storage.kind === "scalar"
+            ? this.scalar(storage.code)
+            : replaced && sameAccess(value.access, replaced.access)
+              ? this.narrow(replaced.by)
+              : this.narrow(
+                  this.element(
+                    storage.name,
+                    offset,
+                    strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const),
+                  ),
+                );
       } else {
         const print = elementwiseCode[value.op as ElementwiseOp];
-        if (!print) throw new GradgenError(`the WGSL target has no form for op "${value.op}" yet; compile this model for the TypeScript target only.`);
-        code = print(value.args.map((a) => `${prefix}${a}`), value.exponent ?? 1, this.num);
+        if (!print)
+          throw new GradgenError(
+            `the WGSL target has no form for op "${value.op}" yet; compile this model for the TypeScript target only.`,
+          );
+        code = print(
+          value.args.map((a) => `${prefix}${a}`),
+          value.exponent ?? 1,
+          this.num,
+        );
       }
       return `let ${prefix}${i}: ${this.precision} = ${code};`;
     });
@@ -130,20 +175,26 @@ class TaskPrinter {
       body.push("var rest = t;");
       [...parallel].reverse().forEach((d, k) => {
         if (k === parallel.length - 1) body.push(`let ${indexName(d)} = rest;`);
-        else body.push(`let ${indexName(d)} = rest % ${extentCode(dims[d]!)};`, `rest = rest / ${extentCode(dims[d]!)};`);
+        else
+          body.push(`let ${indexName(d)} = rest % ${extentCode(dims[d]!)};`, `rest = rest / ${extentCode(dims[d]!)};`);
       });
     }
     const target = kernel.target;
     const targetName = bufferOf(target);
     const at = (access: Access) => access.strides.map((s, d) => [indices[d]!, s] as const);
-    if (absorbedFill) body.push(`${this.element(targetName, target.offset, at(target))} = ${wgslLiteral(absorbedFill.value, this.helpers)};`);
+    if (absorbedFill)
+      body.push(
+        `${this.element(targetName, target.offset, at(target))} = ${wgslLiteral(absorbedFill.value, this.helpers)};`,
+      );
 
     // Serial loops, in the Program's order: outer dims not run in parallel, then the reduced dims.
     const lines: string[] = [];
     let depth = 0;
     const indent = () => "  ".repeat(depth);
     const open = (d: number) => {
-      lines.push(`${indent()}for (var ${indexName(d)} = 0u; ${indexName(d)} < ${extentCode(dims[d]!)}; ${indexName(d)}++) {`);
+      lines.push(
+        `${indent()}for (var ${indexName(d)} = 0u; ${indexName(d)} < ${extentCode(dims[d]!)}; ${indexName(d)}++) {`,
+      );
       depth++;
     };
     const close = () => {
@@ -169,7 +220,9 @@ class TaskPrinter {
       emit(this.values(kernel.values, indices));
       emit([storeValue(wide(last))]);
       for (const extra of kernel.extraStores ?? []) {
-        emit([`${this.element(bufferOf(extra.target), extra.target.offset, at(extra.target))} = ${wide(`${wgslLocal.values}${extra.value}`)};`]);
+        emit([
+          `${this.element(bufferOf(extra.target), extra.target.offset, at(extra.target))} = ${wide(`${wgslLocal.values}${extra.value}`)};`,
+        ]);
       }
     } else {
       emit(["{"]);
@@ -195,7 +248,8 @@ class TaskPrinter {
           innerLoops((v) => [...v, `total = total + exp(${wide(last)} - largest);`]);
           emit([storeValue("select(largest + log_(total), largest, largest == -inf_())")]);
           break;
-        default: assertNever(kernel.reduction.op);
+        default:
+          assertNever(kernel.reduction.op);
       }
       depth--;
       emit(["}"]);
@@ -214,7 +268,13 @@ class TaskPrinter {
    */
   private gemm(kernel: GemmKernel, [rows, cols]: readonly [number, number], epilogue?: EpilogueFusion): string[] {
     const { a, b, c } = kernel;
-    const [row, column, left, right, accumulator] = [wgslLocal.blockRow, wgslLocal.blockColumn, wgslLocal.left, wgslLocal.right, wgslLocal.accumulator];
+    const [row, column, left, right, accumulator] = [
+      wgslLocal.blockRow,
+      wgslLocal.blockColumn,
+      wgslLocal.left,
+      wgslLocal.right,
+      wgslLocal.accumulator,
+    ];
     const exact = (e: Extent, size: number) => !e.perExample && e.factor % size === 0;
     const blocksOf = (e: Extent, size: number) => (size === 1 ? extentCode(e) : factorCode(factorOf(e, size)));
     const r = kernel.repeat;
@@ -224,30 +284,81 @@ class TaskPrinter {
       `let columns = ${extentCode(kernel.n)};`,
       `let jb = t % ${blocksOf(kernel.n, cols)};`,
       `let rest = t / ${blocksOf(kernel.n, cols)};`,
-      ...(r ? [`let ib = rest % ${blocksOf(kernel.m, rows)};`, `let r = rest / ${blocksOf(kernel.m, rows)};`] : ["let ib = rest;"]),
+      ...(r
+        ? [`let ib = rest % ${blocksOf(kernel.m, rows)};`, `let r = rest / ${blocksOf(kernel.m, rows)};`]
+        : ["let ib = rest;"]),
       `let firstRow = ib * ${rows}u;`,
       `let firstColumn = jb * ${cols}u;`,
     ];
     // Rows and columns past the edge read the last one (clamped) and are not stored.
-    range(rows).forEach((k) => body.push(`let ${row(k)} = ${exact(kernel.m, rows) ? `firstRow + ${k}u` : `min(firstRow + ${k}u, m - 1u)`};`));
-    range(cols).forEach((l) => body.push(`let ${column(l)} = ${exact(kernel.n, cols) ? `firstColumn + ${l}u` : `min(firstColumn + ${l}u, columns - 1u)`};`));
-    range(rows).forEach((k) => body.push(`var ${range(cols).map((l) => `${accumulator(k, l)} = 0.0f`).join("; var ")};`));
+    range(rows).forEach((k) =>
+      body.push(`let ${row(k)} = ${exact(kernel.m, rows) ? `firstRow + ${k}u` : `min(firstRow + ${k}u, m - 1u)`};`),
+    );
+    range(cols).forEach((l) =>
+      body.push(
+        `let ${column(l)} = ${exact(kernel.n, cols) ? `firstColumn + ${l}u` : `min(firstColumn + ${l}u, columns - 1u)`};`,
+      ),
+    );
+    range(rows).forEach((k) =>
+      body.push(
+        `var ${range(cols)
+          .map((l) => `${accumulator(k, l)} = 0.0f`)
+          .join("; var ")};`,
+      ),
+    );
     body.push(`for (var p = 0u; p < ${extentCode(kernel.k)}; p++) {`);
-    range(rows).forEach((k) => body.push(`  let ${left(k)} = ${this.narrow(this.element(a.buffer, a.offset, [["r", r?.aStride ?? 0], [row(k), a.rowStride], ["p", a.colStride]]))};`));
-    range(cols).forEach((l) => body.push(`  let ${right(l)} = ${this.narrow(this.element(b.buffer, b.offset, [["r", r?.bStride ?? 0], ["p", b.rowStride], [column(l), b.colStride]]))};`));
-    range(rows).forEach((k) => range(cols).forEach((l) => body.push(`  ${accumulator(k, l)} = ${accumulator(k, l)} + ${this.widen(`${left(k)} * ${right(l)}`)};`)));
+    range(rows).forEach((k) =>
+      body.push(
+        `  let ${left(k)} = ${this.narrow(
+          this.element(a.buffer, a.offset, [
+            ["r", r?.aStride ?? 0],
+            [row(k), a.rowStride],
+            ["p", a.colStride],
+          ]),
+        )};`,
+      ),
+    );
+    range(cols).forEach((l) =>
+      body.push(
+        `  let ${right(l)} = ${this.narrow(
+          this.element(b.buffer, b.offset, [
+            ["r", r?.bStride ?? 0],
+            ["p", b.rowStride],
+            [column(l), b.colStride],
+          ]),
+        )};`,
+      ),
+    );
+    range(rows).forEach((k) =>
+      range(cols).forEach((l) =>
+        body.push(`  ${accumulator(k, l)} = ${accumulator(k, l)} + ${this.widen(`${left(k)} * ${right(l)}`)};`),
+      ),
+    );
     body.push("}");
-    range(rows).forEach((k) => range(cols).forEach((l) => {
-      const guard = [...(exact(kernel.m, rows) ? [] : [`firstRow + ${k}u < m`]), ...(exact(kernel.n, cols) ? [] : [`firstColumn + ${l}u < columns`])];
-      if (epilogue) {
-        body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{");
-        for (const line of this.epilogue(kernel, epilogue, k, l)) body.push(`  ${line}`);
-        body.push("}");
-        return;
-      }
-      const place = this.element(c.buffer, c.offset, [["r", r?.cStride ?? 0], [row(k), c.rowStride], [column(l), c.colStride]]);
-      body.push(guard.length ? `if (${guard.join(" && ")}) { ${place} = ${accumulator(k, l)}; }` : `${place} = ${accumulator(k, l)};`);
-    }));
+    range(rows).forEach((k) =>
+      range(cols).forEach((l) => {
+        const guard = [
+          ...(exact(kernel.m, rows) ? [] : [`firstRow + ${k}u < m`]),
+          ...(exact(kernel.n, cols) ? [] : [`firstColumn + ${l}u < columns`]),
+        ];
+        if (epilogue) {
+          body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{");
+          for (const line of this.epilogue(kernel, epilogue, k, l)) body.push(`  ${line}`);
+          body.push("}");
+          return;
+        }
+        const place = this.element(c.buffer, c.offset, [
+          ["r", r?.cStride ?? 0],
+          [row(k), c.rowStride],
+          [column(l), c.colStride],
+        ]);
+        body.push(
+          guard.length
+            ? `if (${guard.join(" && ")}) { ${place} = ${accumulator(k, l)}; }`
+            : `${place} = ${accumulator(k, l)};`,
+        );
+      }),
+    );
     return body;
   }
 
@@ -258,7 +369,11 @@ class TaskPrinter {
   private epilogue(kernel: GemmKernel, fusion: EpilogueFusion, k: number, l: number): string[] {
     const { c, repeat } = kernel;
     const { loop } = fusion;
-    const place = [...(repeat && repeat.cStride !== 0 ? [`r * ${repeat.cStride}u`] : []), `${wgslLocal.blockRow(k)} * ${c.rowStride}u`, `${wgslLocal.blockColumn(l)} * ${c.colStride}u`].join(" + ");
+    const place = [
+      ...(repeat && repeat.cStride !== 0 ? [`r * ${repeat.cStride}u`] : []),
+      `${wgslLocal.blockRow(k)} * ${c.rowStride}u`,
+      `${wgslLocal.blockColumn(l)} * ${c.colStride}u`,
+    ].join(" + ");
     const lines = [`var rest = ${place};`];
     const indices: (string | null)[] = loop.dims.map(() => null);
     fusion.decode.forEach(({ dim, stride }, x) => {
@@ -271,24 +386,33 @@ class TaskPrinter {
     const target = loop.target;
     const at = target.strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const);
     for (const value of values) lines.push(value);
-    lines.push(`${this.element(bufferOf(target), target.offset, at)} = ${this.widen(`${wgslLocal.values}${loop.values.length - 1}`)};`);
+    lines.push(
+      `${this.element(bufferOf(target), target.offset, at)} = ${this.widen(`${wgslLocal.values}${loop.values.length - 1}`)};`,
+    );
     return lines;
   }
 
   private fill(kernel: FillKernel): string[] {
     const single = !kernel.length.perExample && kernel.length.factor === 1;
-    return [`${this.element(kernel.buffer, 0, single ? [] : [["t", 1]])} = ${wgslLiteral(kernel.value, this.helpers)};`];
+    return [
+      `${this.element(kernel.buffer, 0, single ? [] : [["t", 1]])} = ${wgslLiteral(kernel.value, this.helpers)};`,
+    ];
   }
 
   private local(kernel: LocalKernel): string[] {
     const body = this.values(kernel.values, []);
-    body.push(`${this.element(wgslRegion.local(this.task.entry, kernel.name), 0, [])} = ${this.widen(`${wgslLocal.values}${kernel.values.length - 1}`)};`);
+    body.push(
+      `${this.element(wgslRegion.local(this.task.entry, kernel.name), 0, [])} = ${this.widen(`${wgslLocal.values}${kernel.values.length - 1}`)};`,
+    );
     return body;
   }
 
   /** Stores what the entry point returns (the mean loss) where the host reads it. */
   private result(returns: Access): string[] {
-    const value = returns.storage.kind === "scalar" ? this.widen(this.scalar(returns.storage.code)) : this.element(returns.storage.name, returns.offset, []);
+    const value =
+      returns.storage.kind === "scalar"
+        ? this.widen(this.scalar(returns.storage.code))
+        : this.element(returns.storage.name, returns.offset, []);
     return [`${this.element(wgslRegion.result(this.task.entry), 0, [])} = ${value};`];
   }
 

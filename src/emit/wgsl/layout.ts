@@ -27,10 +27,13 @@ export interface Layout {
 
 export function planLayout(program: Program, maxBindingBytes: number): Layout {
   const wanted: { name: string; elements: number }[] = [];
-  for (const buffer of program.buffers) wanted.push({ name: buffer.name, elements: Math.max(1, buffer.size * (buffer.perExample ? program.batch : 1)) });
-  for (const input of program.inputs) wanted.push({ name: bufferName.input(input.name), elements: Math.max(1, sizeOf(input.shape) * program.batch) });
+  for (const buffer of program.buffers)
+    wanted.push({ name: buffer.name, elements: Math.max(1, buffer.size * (buffer.perExample ? program.batch : 1)) });
+  for (const input of program.inputs)
+    wanted.push({ name: bufferName.input(input.name), elements: Math.max(1, sizeOf(input.shape) * program.batch) });
   for (const entry of program.entryPoints) {
-    for (const kernel of entry.kernels) if (kernel.kind === "local") wanted.push({ name: wgslRegion.local(entry.name, kernel.name), elements: 1 });
+    for (const kernel of entry.kernels)
+      if (kernel.kind === "local") wanted.push({ name: wgslRegion.local(entry.name, kernel.name), elements: 1 });
     if (entry.returns) wanted.push({ name: wgslRegion.result(entry.name), elements: 1 });
   }
   const capacity = Math.floor(maxBindingBytes / 4);

@@ -13,7 +13,8 @@ export type Phase = readonly TaskGroup[];
 export const groupCount = (group: TaskGroup): Count => (group.length === 1 ? group[0]!.count : single);
 
 /** Invocations of a phase: Σ over its groups. */
-export const phaseCount = (phase: Phase): Count => (phase.length === 1 ? groupCount(phase[0]!) : phase.flatMap(groupCount));
+export const phaseCount = (phase: Phase): Count =>
+  phase.length === 1 ? groupCount(phase[0]!) : phase.flatMap(groupCount);
 
 const groupReads = (group: TaskGroup) => new Set(group.flatMap((t) => [...t.reads]));
 const groupWrites = (group: TaskGroup) => new Set(group.flatMap((t) => [...t.writes]));
@@ -45,7 +46,8 @@ export function planPhases(tasks: readonly Task[]): Phase[] {
   let writes = new Set<string>();
   for (const group of mergeSingles(tasks)) {
     const [groupRead, groupWritten] = [groupReads(group), groupWrites(group)];
-    const hazard = [...groupRead].some((r) => writes.has(r)) || [...groupWritten].some((w) => writes.has(w) || reads.has(w));
+    const hazard =
+      [...groupRead].some((r) => writes.has(r)) || [...groupWritten].some((w) => writes.has(w) || reads.has(w));
     if (hazard && current.length > 0) {
       phases.push(current);
       current = [];

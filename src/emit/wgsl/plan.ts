@@ -11,7 +11,14 @@ import { planPhases, type Phase } from "./phases.js";
 import { entryTasks, maskTasks, type Task } from "./tasks.js";
 
 export type SequenceName = "loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample";
-export const sequenceNames: readonly SequenceName[] = ["loss", "trainingLoss", "gradient", "predict", "step", "resample"];
+export const sequenceNames: readonly SequenceName[] = [
+  "loss",
+  "trainingLoss",
+  "gradient",
+  "predict",
+  "step",
+  "resample",
+];
 
 export interface WgslPlanOptions {
   /** Largest storage buffer binding in bytes (default 128 MiB: WebGPU's default maxStorageBufferBindingSize). */
@@ -33,11 +40,18 @@ export interface WgslPlan {
 
 export function planWgsl(program: Program, options: WgslPlanOptions = {}): WgslPlan {
   if (program.dtype !== "f32") {
-    throw new GradgenError(`the WGSL target is f32 only (WGSL has no f64), but model "${program.modelName}" is compiled with --dtype ${program.dtype}; compile it with --dtype f32, or for the TypeScript target only.`);
+    throw new GradgenError(
+      `the WGSL target is f32 only (WGSL has no f64), but model "${program.modelName}" is compiled with --dtype ${program.dtype}; compile it with --dtype f32, or for the TypeScript target only.`,
+    );
   }
   const layout = planLayout(program, options.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES);
   const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name);
-  const fusions = new Map(program.entryPoints.map((e) => [e.name, options.fuseEpilogues === false ? new Map<number, EpilogueFusion>() : planEpilogueFusions(program, e)]));
+  const fusions = new Map(
+    program.entryPoints.map((e) => [
+      e.name,
+      options.fuseEpilogues === false ? new Map<number, EpilogueFusion>() : planEpilogueFusions(program, e),
+    ]),
+  );
   const tasks = new Map(program.entryPoints.map((e) => [e.name, entryTasks(program, e, fusions.get(e.name)!)]));
   const masks = program.dropout.length > 0 ? maskTasks(program) : [];
   const of = (e: EntryPoint | undefined): readonly Task[] => (e ? tasks.get(e.name)! : []);
@@ -50,7 +64,10 @@ export function planWgsl(program: Program, options: WgslPlanOptions = {}): WgslP
     step: [...masks, ...of(entry("beforeGradient")), ...of(gradient), ...of(entry("update"))],
     resample: masks,
   };
-  const sequences = Object.fromEntries(sequenceNames.map((name) => [name, planPhases(parts[name])])) as Record<SequenceName, Phase[]>;
+  const sequences = Object.fromEntries(sequenceNames.map((name) => [name, planPhases(parts[name])])) as Record<
+    SequenceName,
+    Phase[]
+  >;
   const results: Partial<Record<SequenceName, string>> = {
     loss: wgslRegion.result("loss"),
     trainingLoss: wgslRegion.result(entry("trainingLoss") ? "trainingLoss" : "loss"),

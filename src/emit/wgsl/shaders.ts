@@ -33,25 +33,32 @@ export function printShaders(plan: WgslPlan): WgslShaders {
   const shaders: string[] = [];
   const shadersF16: string[] = [];
   const shaderIndex = new Map<string, number>();
-  const dispatches = Object.fromEntries(sequenceNames.map((name) => [name, plan.sequences[name].map((phase) => {
-    const code = phaseShader(plan.modelName, phase, plan.layout, "f32");
-    const codeF16 = phaseShader(plan.modelName, phase, plan.layout, "f16");
-    const key = `${code}\n${codeF16}`;
-    let shader = shaderIndex.get(key);
-    if (shader === undefined) {
-      shader = shaders.length;
-      shaders.push(code);
-      shadersF16.push(codeF16);
-      shaderIndex.set(key, shader);
-    }
-    return { shader, count: phaseCount(phase) };
-  })])) as Record<SequenceName, WgslDispatch[]>;
+  const dispatches = Object.fromEntries(
+    sequenceNames.map((name) => [
+      name,
+      plan.sequences[name].map((phase) => {
+        const code = phaseShader(plan.modelName, phase, plan.layout, "f32");
+        const codeF16 = phaseShader(plan.modelName, phase, plan.layout, "f16");
+        const key = `${code}\n${codeF16}`;
+        let shader = shaderIndex.get(key);
+        if (shader === undefined) {
+          shader = shaders.length;
+          shaders.push(code);
+          shadersF16.push(codeF16);
+          shaderIndex.set(key, shader);
+        }
+        return { shader, count: phaseCount(phase) };
+      }),
+    ]),
+  ) as Record<SequenceName, WgslDispatch[]>;
   return { shaders, shadersF16, dispatches };
 }
 
 /** One group's body: a task's, or consecutive single-invocation tasks one after another. */
 function groupBody(printed: readonly PrintedTask[]): readonly string[] {
-  return printed.length === 1 ? printed[0]!.body : printed.flatMap((t) => ["{", ...t.body.map((line) => `  ${line}`), "}"]);
+  return printed.length === 1
+    ? printed[0]!.body
+    : printed.flatMap((t) => ["{", ...t.body.map((line) => `  ${line}`), "}"]);
 }
 
 /** One compute shader running the tasks of a phase, invocation ranges one after another. */
@@ -72,10 +79,19 @@ function phaseShader(modelName: string, phase: Phase, layout: Layout, precision:
     "struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }",
     `@group(0) @binding(${UNIFORM_BINDING}) var<uniform> u: Uniforms;`,
     ...(usesControl ? [`@group(0) @binding(${CONTROL_BINDING}) var<storage, read_write> control: array<u32>;`] : []),
-    ...[...used].sort((a, b) => a - b).map((chunk) => `@group(0) @binding(${FIRST_CHUNK_BINDING + chunk}) var<storage, read_write> ${wgslLocal.chunk(chunk)}: array<f32>;`),
+    ...[...used]
+      .sort((a, b) => a - b)
+      .map(
+        (chunk) =>
+          `@group(0) @binding(${FIRST_CHUNK_BINDING + chunk}) var<storage, read_write> ${wgslLocal.chunk(chunk)}: array<f32>;`,
+      ),
     // Each region's first element within its chunk.
-    ...[...layout.regions.values()].filter((r) => named.has(r.name)).map((r) => `const ${wgslOffsetName(r.name)} = ${r.offset}u;`),
-    ...helperClosure(printed.flat().flatMap((t) => [...t.helpers])).map((name) => helperCode[name] ?? helperCodeF16[name]!),
+    ...[...layout.regions.values()]
+      .filter((r) => named.has(r.name))
+      .map((r) => `const ${wgslOffsetName(r.name)} = ${r.offset}u;`),
+    ...helperClosure(printed.flat().flatMap((t) => [...t.helpers])).map(
+      (name) => helperCode[name] ?? helperCodeF16[name]!,
+    ),
   ];
   phase.forEach((_, k) => {
     lines.push(`// ${sanitize(comments[k]!)}`, `fn ${wgslLocal.task(k)}(t: u32) {`);

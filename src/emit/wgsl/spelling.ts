@@ -61,10 +61,12 @@ export const helperCode: Readonly<Record<string, string>> = {
 export const helperCodeF16: Readonly<Record<string, string>> = {
   nan_h: "fn nan_h() -> f16 { var bits = 0x7e007e00u; return bitcast<vec2<f16>>(bits).x; }",
   inf_h: "fn inf_h() -> f16 { var bits = 0x7c007c00u; return bitcast<vec2<f16>>(bits).x; }",
-  ...Object.fromEntries(["log1p_", "log_", "tanh_", "sigmoid_", "softplus_"].map((name) => [
-    `${name}h`,
-    helperCode[name]!.replace(/\bf32\b/g, "f16").replace(/\b(log1p|log|tanh|sigmoid|softplus)_(?=\()/g, "$1_h"),
-  ])),
+  ...Object.fromEntries(
+    ["log1p_", "log_", "tanh_", "sigmoid_", "softplus_"].map((name) => [
+      `${name}h`,
+      helperCode[name]!.replace(/\bf32\b/g, "f16").replace(/\b(log1p|log|tanh|sigmoid|softplus)_(?=\()/g, "$1_h"),
+    ]),
+  ),
 };
 
 /** Helpers that call other helpers. */
@@ -101,10 +103,10 @@ export function wgslLiteral(value: number, helpers?: Set<string>, precision: Pre
   const use = (name: string) => helpers?.add(name);
   const suffix = precision === "f16" ? "h" : "f";
   const [nan, inf] = precision === "f16" ? ["nan_h", "inf_h"] : ["nan_", "inf_"];
-  if (Number.isNaN(value)) return use(nan), `${nan}()`;
+  if (Number.isNaN(value)) return (use(nan), `${nan}()`);
   const f = precision === "f16" ? roundF16(value) : Math.fround(value);
-  if (f === Infinity) return use(inf), `${inf}()`;
-  if (f === -Infinity) return use(inf), `(-${inf}())`;
+  if (f === Infinity) return (use(inf), `${inf}()`);
+  if (f === -Infinity) return (use(inf), `(-${inf}())`);
   if (f === 0) return Object.is(f, -0) ? `(-0.0${suffix})` : `0.0${suffix}`;
   const text = String(Math.abs(f));
   const spelled = /[.e]/.test(text) ? `${text}${suffix}` : `${text}.0${suffix}`;
@@ -135,7 +137,9 @@ export function numbersOf(precision: Precision, helpers: Set<string>): Numbers {
 }
 
 /** Each elementwise op over already-named operands; typed by the op list, so a new op without a WGSL form is a type error. */
-export const elementwiseCode: { readonly [K in ElementwiseOp]: (args: readonly string[], exponent: number, num: Numbers) => string } = {
+export const elementwiseCode: {
+  readonly [K in ElementwiseOp]: (args: readonly string[], exponent: number, num: Numbers) => string;
+} = {
   [Op.Neg]: ([x]) => `-${x}`,
   [Op.Exp]: ([x]) => `exp(${x})`,
   [Op.Log]: ([x], _, num) => `${num.helper("log_")}(${x})`,
@@ -168,7 +172,8 @@ function powCode(x: string, p: number, num: Numbers): string {
   if (p === -1) return `${num.literal(1)} / ${x}`;
   if (p === 0.5) return `sqrt(${x})`;
   const magnitude = `pow(abs(${x}), ${num.literal(p)})`;
-  if (Number.isInteger(p)) return p % 2 === 0 ? magnitude : `select(${magnitude}, -${magnitude}, ${x} < ${num.literal(0)})`;
+  if (Number.isInteger(p))
+    return p % 2 === 0 ? magnitude : `select(${magnitude}, -${magnitude}, ${x} < ${num.literal(0)})`;
   return `select(${magnitude}, ${num.helper("nan_")}(), ${x} < ${num.literal(0)})`;
 }
 

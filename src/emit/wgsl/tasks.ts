@@ -8,7 +8,17 @@
 import { GradgenError } from "../../errors.js";
 import { wgslRegion } from "../../schedule/names.js";
 import type {
-  Access, DropoutInfo, EntryPoint, Extent, FillKernel, GemmKernel, Kernel, LocalKernel, LoopKernel, Program, Value,
+  Access,
+  DropoutInfo,
+  EntryPoint,
+  Extent,
+  FillKernel,
+  GemmKernel,
+  Kernel,
+  LocalKernel,
+  LoopKernel,
+  Program,
+  Value,
 } from "../../schedule/program.js";
 import { bufferOf, injective, maxExtent, sameAccess } from "../../schedule/queries.js";
 import { countOf, factorOf, sameCount, single, type Count } from "./counts.js";
@@ -16,8 +26,18 @@ import type { EpilogueFusion } from "./fusion.js";
 
 /** What one task does: a kernel with the planner's decisions, or the host's own work. */
 export type TaskWork =
-  | { readonly kind: "loop"; readonly kernel: LoopKernel; readonly parallelDims: readonly number[]; readonly absorbedFill?: FillKernel }
-  | { readonly kind: "gemm"; readonly kernel: GemmKernel; readonly block: readonly [rows: number, columns: number]; readonly epilogue?: EpilogueFusion }
+  | {
+      readonly kind: "loop";
+      readonly kernel: LoopKernel;
+      readonly parallelDims: readonly number[];
+      readonly absorbedFill?: FillKernel;
+    }
+  | {
+      readonly kind: "gemm";
+      readonly kernel: GemmKernel;
+      readonly block: readonly [rows: number, columns: number];
+      readonly epilogue?: EpilogueFusion;
+    }
   | { readonly kind: "fill"; readonly kernel: FillKernel }
   | { readonly kind: "local"; readonly kernel: LocalKernel }
   /** Stores what the entry point returns (the mean loss) where the host reads it. */
@@ -46,18 +66,37 @@ export function parallelDims(kernel: LoopKernel, batch: number): number[] {
   const outer = kernel.dims.length - (kernel.reduction?.dims ?? 0);
   const storedNames = new Set(stores.map(bufferOf));
   // A load of a stored buffer at another element than the one this invocation stores: keep the Program's order.
-  const crossed = kernel.values.some((v) => v.kind === "load" && v.access.storage.kind === "buffer" && storedNames.has(v.access.storage.name)
-    && stores.some((s) => bufferOf(s) === bufferOf(v.access) && !sameAccess(s, v.access)));
+  const crossed = kernel.values.some(
+    (v) =>
+      v.kind === "load" &&
+      v.access.storage.kind === "buffer" &&
+      storedNames.has(v.access.storage.name) &&
+      stores.some((s) => bufferOf(s) === bufferOf(v.access) && !sameAccess(s, v.access)),
+  );
   if (crossed) return [];
   const parallel = range(outer).filter((d) => stores.every((s) => s.strides[d] !== 0));
-  const oneToOne = stores.every((s) => injective(parallel.map((d) => [maxExtent(kernel.dims[d]!, batch), Math.abs(s.strides[d]!)] as const)));
+  const oneToOne = stores.every((s) =>
+    injective(parallel.map((d) => [maxExtent(kernel.dims[d]!, batch), Math.abs(s.strides[d]!)] as const)),
+  );
   return oneToOne ? parallel : [];
 }
 
 /** Whether `fill` can be done by `loop` (which accumulates into exactly the filled elements, one each). */
 export function canAbsorb(fill: FillKernel, loop: Kernel, batch: number): boolean {
-  if (loop.kind !== "loop" || loop.mode !== "add" || loop.extraStores?.length || bufferOf(loop.target) !== fill.buffer || loop.target.offset !== 0) return false;
-  if (loop.values.some((v) => v.kind === "load" && v.access.storage.kind === "buffer" && v.access.storage.name === fill.buffer)) return false;
+  if (
+    loop.kind !== "loop" ||
+    loop.mode !== "add" ||
+    loop.extraStores?.length ||
+    bufferOf(loop.target) !== fill.buffer ||
+    loop.target.offset !== 0
+  )
+    return false;
+  if (
+    loop.values.some(
+      (v) => v.kind === "load" && v.access.storage.kind === "buffer" && v.access.storage.name === fill.buffer,
+    )
+  )
+    return false;
   const parallel = parallelDims(loop, batch);
   if (loop.target.strides.some((s, d) => s !== 0 && !parallel.includes(d))) return false;
   // The stores must cover 0 … length−1 contiguously: strides 1, e₀, e₀e₁, … from the innermost parallel dim out.
@@ -79,14 +118,22 @@ function valueReads(values: readonly Value[], entry: string, replaced?: Access):
   return values.flatMap((value) => {
     if (value.kind !== "load") return [];
     const { storage } = value.access;
-    if (storage.kind === "scalar") return storage.code.kind === "local" ? [wgslRegion.local(entry, storage.code.name)] : [];
+    if (storage.kind === "scalar")
+      return storage.code.kind === "local" ? [wgslRegion.local(entry, storage.code.name)] : [];
     return replaced && sameAccess(value.access, replaced) ? [] : [storage.name];
   });
 }
 
 function task(work: TaskWork, entry: string, f32Only: boolean): Task {
-  const make = (comment: string, count: Count, reads: readonly string[], writes: readonly string[]): Task =>
-    ({ work, entry, f32Only, comment, count, reads: new Set(reads), writes: new Set(writes) });
+  const make = (comment: string, count: Count, reads: readonly string[], writes: readonly string[]): Task => ({
+    work,
+    entry,
+    f32Only,
+    comment,
+    count,
+    reads: new Set(reads),
+    writes: new Set(writes),
+  });
   switch (work.kind) {
     case "loop": {
       const { kernel } = work;
@@ -97,24 +144,49 @@ function task(work: TaskWork, entry: string, f32Only: boolean): Task {
       return make(comment, countOf(work.parallelDims.map((d) => kernel.dims[d]!)), reads, writes);
     }
     case "gemm": {
-      const { kernel, epilogue, block: [rows, cols] } = work;
+      const {
+        kernel,
+        epilogue,
+        block: [rows, cols],
+      } = work;
       const r = kernel.repeat;
       const count: Count = [[...(r ? [factorOf(r.count)] : []), factorOf(kernel.m, rows), factorOf(kernel.n, cols)]];
-      const reads = [kernel.a.buffer, kernel.b.buffer, ...(epilogue ? valueReads(epilogue.loop.values, entry, epilogue.load) : [])];
+      const reads = [
+        kernel.a.buffer,
+        kernel.b.buffer,
+        ...(epilogue ? valueReads(epilogue.loop.values, entry, epilogue.load) : []),
+      ];
       const writes = [epilogue ? bufferOf(epilogue.loop.target) : kernel.c.buffer];
-      return make(epilogue ? `${kernel.comment}, then ${epilogue.loop.comment} in its epilogue` : kernel.comment, count, reads, writes);
+      return make(
+        epilogue ? `${kernel.comment}, then ${epilogue.loop.comment} in its epilogue` : kernel.comment,
+        count,
+        reads,
+        writes,
+      );
     }
     case "fill":
       return make(`fill ${work.kernel.buffer}`, countOf([work.kernel.length]), [], [work.kernel.buffer]);
     case "local":
-      return make(`${work.kernel.comment} (local ${work.kernel.name})`, single, valueReads(work.kernel.values, entry), [wgslRegion.local(entry, work.kernel.name)]);
+      return make(`${work.kernel.comment} (local ${work.kernel.name})`, single, valueReads(work.kernel.values, entry), [
+        wgslRegion.local(entry, work.kernel.name),
+      ]);
     case "result": {
       const { storage } = work.returns;
-      const reads = storage.kind === "buffer" ? [storage.name] : storage.code.kind === "local" ? [wgslRegion.local(entry, storage.code.name)] : [];
+      const reads =
+        storage.kind === "buffer"
+          ? [storage.name]
+          : storage.code.kind === "local"
+            ? [wgslRegion.local(entry, storage.code.name)]
+            : [];
       return make(`the loss ${entry} returns`, single, reads, [wgslRegion.result(entry)]);
     }
     case "mask":
-      return make(`dropout mask ${work.mask.buffer} (p = ${work.mask.dropProbability})`, countOf([{ factor: work.mask.size, perExample: true }]), ["control"], [work.mask.buffer]);
+      return make(
+        `dropout mask ${work.mask.buffer} (p = ${work.mask.dropProbability})`,
+        countOf([{ factor: work.mask.size, perExample: true }]),
+        ["control"],
+        [work.mask.buffer],
+      );
     case "countMasks":
       return make("count the masks drawn", single, ["control"], ["control"]);
   }
@@ -128,13 +200,24 @@ export function entryTasks(program: Program, entry: EntryPoint, fusions: Readonl
   // The optimizer's work computes in f32 at any precision.
   const f32Only = entry.name === "update" || entry.name === "beforeGradient";
   const of = (work: TaskWork) => task(work, entry.name, f32Only);
-  const loop = (kernel: LoopKernel, absorbedFill?: FillKernel): TaskWork =>
-    ({ kind: "loop", kernel, parallelDims: parallelDims(kernel, program.batch), ...(absorbedFill ? { absorbedFill } : {}) });
+  const loop = (kernel: LoopKernel, absorbedFill?: FillKernel): TaskWork => ({
+    kind: "loop",
+    kernel,
+    parallelDims: parallelDims(kernel, program.batch),
+    ...(absorbedFill ? { absorbedFill } : {}),
+  });
   const gemm = (kernel: GemmKernel, epilogue?: EpilogueFusion): TaskWork => {
     if (kernel.c.buffer === kernel.a.buffer || kernel.c.buffer === kernel.b.buffer) {
-      throw new GradgenError(`internal: the WGSL target cannot run a matrix product that overwrites its operand (${kernel.comment}).`);
+      throw new GradgenError(
+        `internal: the WGSL target cannot run a matrix product that overwrites its operand (${kernel.comment}).`,
+      );
     }
-    return { kind: "gemm", kernel, block: [blockSize(kernel.m), blockSize(kernel.n)], ...(epilogue ? { epilogue } : {}) };
+    return {
+      kind: "gemm",
+      kernel,
+      block: [blockSize(kernel.m), blockSize(kernel.n)],
+      ...(epilogue ? { epilogue } : {}),
+    };
   };
   const tasks: Task[] = [];
   const kernels = entry.kernels;
@@ -150,11 +233,20 @@ export function entryTasks(program: Program, entry: EntryPoint, fusions: Readonl
       i++;
     } else {
       switch (kernel.kind) {
-        case "loop": tasks.push(of(loop(kernel))); break;
-        case "gemm": tasks.push(of(gemm(kernel))); break;
-        case "fill": tasks.push(of({ kind: "fill", kernel })); break;
-        case "local": tasks.push(of({ kind: "local", kernel })); break;
-        default: assertNever(kernel);
+        case "loop":
+          tasks.push(of(loop(kernel)));
+          break;
+        case "gemm":
+          tasks.push(of(gemm(kernel)));
+          break;
+        case "fill":
+          tasks.push(of({ kind: "fill", kernel }));
+          break;
+        case "local":
+          tasks.push(of({ kind: "local", kernel }));
+          break;
+        default:
+          assertNever(kernel);
       }
     }
   }

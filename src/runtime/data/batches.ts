@@ -56,13 +56,17 @@ export class Batcher implements IterableIterator<BatchView, undefined> {
     const selected: Dataset = {};
     for (const name of names) {
       const values = ownField(data, name);
-      if (values === undefined) throw new GradgenError(`Batcher: the data has no field "${name}" (it has ${Object.keys(data).join(", ") || "none"}).`);
+      if (values === undefined)
+        throw new GradgenError(
+          `Batcher: the data has no field "${name}" (it has ${Object.keys(data).join(", ") || "none"}).`,
+        );
       setOwn(selected, name, values);
     }
     const count = options.count ?? countExamples(selected, options.sizes ?? {}, "Batcher");
     const sizes = fieldSizes(selected, count, options.sizes, "Batcher");
     const batchSize = options.batchSize;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new GradgenError(`Batcher: batchSize = ${batchSize} must be a positive integer.`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new GradgenError(`Batcher: batchSize = ${batchSize} must be a positive integer.`);
     this.count = count;
     this.batchSize = batchSize;
     this.batchesPerEpoch = Math.ceil(count / batchSize);
@@ -72,7 +76,12 @@ export class Batcher implements IterableIterator<BatchView, undefined> {
     for (const name of names) {
       const source = selected[name]!;
       const size = sizes[name]!;
-      const ArrayType = options.dtype === "f64" ? Float64Array : options.dtype === "f32" ? Float32Array : (source.constructor as Float32ArrayConstructor | Float64ArrayConstructor);
+      const ArrayType =
+        options.dtype === "f64"
+          ? Float64Array
+          : options.dtype === "f32"
+            ? Float32Array
+            : (source.constructor as Float32ArrayConstructor | Float64ArrayConstructor);
       const target = new ArrayType(batchSize * size);
       setOwn(this.batch, name, target);
       this.fields.push({ source, target, size });

@@ -9,7 +9,8 @@ export function oneHot<T extends Real = Float32Array>(labels: ArrayLike<number>,
   checkFeatures(classes, "oneHot");
   const n = labels.length;
   const out = (into ?? new Float32Array(n * classes)) as T;
-  if (out.length < n * classes) throw new GradgenError(`oneHot: the output array holds ${out.length} values, ${n * classes} are needed.`);
+  if (out.length < n * classes)
+    throw new GradgenError(`oneHot: the output array holds ${out.length} values, ${n * classes} are needed.`);
   out.fill(0, 0, n * classes);
   for (let i = 0; i < n; i++) {
     const label = labels[i]!;
@@ -22,7 +23,11 @@ export function oneHot<T extends Real = Float32Array>(labels: ArrayLike<number>,
 }
 
 /** Index of the largest value in each row of `features` values (the inverse of oneHot). */
-export function argmaxRows(x: Real, features: number, into: Int32Array = new Int32Array(rowsOf(x, features, "argmaxRows"))): Int32Array {
+export function argmaxRows(
+  x: Real,
+  features: number,
+  into: Int32Array = new Int32Array(rowsOf(x, features, "argmaxRows")),
+): Int32Array {
   const n = rowsOf(x, features, "argmaxRows");
   for (let i = 0; i < n; i++) into[i] = argmaxRow(x, i * features, features);
   return into;

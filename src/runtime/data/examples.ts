@@ -64,15 +64,28 @@ export function selectExamples(data: Dataset, count: number, indices: ArrayLike<
 }
 
 /** Split into the first `at` examples and the rest, after a seeded shuffle when `seed` is given. */
-export function splitExamples(data: Dataset, count: number, at: number, options: { seed?: number } = {}): [Dataset, Dataset] {
-  if (!Number.isInteger(at) || at < 0 || at > count) throw new GradgenError(`splitExamples: at = ${at} must be an integer from 0 to ${count}.`);
-  const order = options.seed === undefined ? Uint32Array.from({ length: count }, (_, i) => i) : permutation(count, options.seed);
+export function splitExamples(
+  data: Dataset,
+  count: number,
+  at: number,
+  options: { seed?: number } = {},
+): [Dataset, Dataset] {
+  if (!Number.isInteger(at) || at < 0 || at > count)
+    throw new GradgenError(`splitExamples: at = ${at} must be an integer from 0 to ${count}.`);
+  const order =
+    options.seed === undefined ? Uint32Array.from({ length: count }, (_, i) => i) : permutation(count, options.seed);
   return [selectExamples(data, count, order.subarray(0, at)), selectExamples(data, count, order.subarray(at))];
 }
 
 /** Values per example of each field: `sizes[name]` where given, else length / count. */
-export function fieldSizes(data: Dataset, count: number, sizes: Readonly<Record<string, number>> | undefined, what: string): Record<string, number> {
-  if (!Number.isInteger(count) || count < 0) throw new GradgenError(`${what}: count = ${count} must be a non-negative integer.`);
+export function fieldSizes(
+  data: Dataset,
+  count: number,
+  sizes: Readonly<Record<string, number>> | undefined,
+  what: string,
+): Record<string, number> {
+  if (!Number.isInteger(count) || count < 0)
+    throw new GradgenError(`${what}: count = ${count} must be a non-negative integer.`);
   const result: Record<string, number> = {};
   for (const [name, values] of Object.entries(data)) {
     const given = sizes && ownField(sizes, name);
@@ -98,14 +111,19 @@ export function countExamples(data: Dataset, sizes: Readonly<Record<string, numb
     if (values === undefined) continue;
     const n = values.length / size;
     if (!Number.isInteger(n)) {
-      throw new GradgenError(`${what}: field "${name}" holds ${values.length} values, not a whole number of examples of ${size} values.`);
+      throw new GradgenError(
+        `${what}: field "${name}" holds ${values.length} values, not a whole number of examples of ${size} values.`,
+      );
     }
     if (count !== undefined && n !== count) {
-      throw new GradgenError(`${what}: field "${name}" holds ${n} examples but "${from}" holds ${count}; every field needs one row per example.`);
+      throw new GradgenError(
+        `${what}: field "${name}" holds ${n} examples but "${from}" holds ${count}; every field needs one row per example.`,
+      );
     }
     count = n;
     from = name;
   }
-  if (count === undefined) throw new GradgenError(`${what}: none of the fields ${Object.keys(sizes).join(", ")} is in the data.`);
+  if (count === undefined)
+    throw new GradgenError(`${what}: none of the fields ${Object.keys(sizes).join(", ")} is in the data.`);
   return count;
 }

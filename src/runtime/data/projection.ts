@@ -108,13 +108,22 @@ export class PCAProjection extends LinearProjection {
     }
     if (options.retainVariance !== undefined) {
       const fraction = options.retainVariance;
-      if (!(fraction > 0 && fraction <= 1)) throw new GradgenError(`fitPCA: retainVariance = ${fraction} must lie in (0, 1].`);
+      if (!(fraction > 0 && fraction <= 1))
+        throw new GradgenError(`fitPCA: retainVariance = ${fraction} must lie in (0, 1].`);
       let kept = 0;
       let needed = 0;
       while (needed < k && kept < fraction * total * (1 - 1e-12)) kept += values[needed++]!;
       k = Math.max(needed, 1);
     }
-    return new PCAProjection(d, mean, vectors.slice(0, k * d), values.slice(0, k), total, options.whiten ?? false, epsilon);
+    return new PCAProjection(
+      d,
+      mean,
+      vectors.slice(0, k * d),
+      values.slice(0, k),
+      total,
+      options.whiten ?? false,
+      epsilon,
+    );
   }
 
   static fromJSON(json: TransformJSON): PCAProjection {
@@ -198,11 +207,22 @@ export class ZCAWhitening extends LinearProjection {
 
   static fromJSON(json: TransformJSON): ZCAWhitening {
     const j = expectKind(json, "zca");
-    return new ZCAWhitening(j.features, vector(j.mean, j.features, "mean"), vector(j.matrix, j.features * j.features, "matrix"), j.epsilon);
+    return new ZCAWhitening(
+      j.features,
+      vector(j.mean, j.features, "mean"),
+      vector(j.matrix, j.features * j.features, "matrix"),
+      j.epsilon,
+    );
   }
 
   toJSON(): TransformJSON {
-    return { kind: "zca", features: this.features, mean: Array.from(this.mean), matrix: Array.from(this.matrix), epsilon: this.epsilon };
+    return {
+      kind: "zca",
+      features: this.features,
+      mean: Array.from(this.mean),
+      matrix: Array.from(this.matrix),
+      epsilon: this.epsilon,
+    };
   }
 }
 
@@ -210,7 +230,11 @@ export class ZCAWhitening extends LinearProjection {
  * Mean, and eigenvalues (descending, ≥ 0) and unit eigenvectors (rows, largest |component|
  * positive, for reproducible signs) of the population covariance (1/n) Σ (x − μ)(x − μ)ᵀ.
  */
-function principalAxes(x: Real, n: number, d: number): { mean: Float64Array; values: Float64Array; vectors: Float64Array } {
+function principalAxes(
+  x: Real,
+  n: number,
+  d: number,
+): { mean: Float64Array; values: Float64Array; vectors: Float64Array } {
   const mean = featureMeans(x, n, d);
   const covariance = new Float64Array(d * d);
   const row = new Float64Array(d);

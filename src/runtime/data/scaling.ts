@@ -68,7 +68,12 @@ export class Standardization extends AffineTransform {
     readonly mean: Float64Array,
     readonly std: Float64Array,
   ) {
-    super(mean.length, mean, std.map((s) => (s > 0 ? 1 / s : 1)), 0);
+    super(
+      mean.length,
+      mean,
+      std.map((s) => (s > 0 ? 1 / s : 1)),
+      0,
+    );
   }
 
   static fit(x: Real, features: number): Standardization {
@@ -83,7 +88,10 @@ export class Standardization extends AffineTransform {
         variance[j]! += centred * centred;
       }
     }
-    return new Standardization(mean, variance.map((v) => Math.sqrt(v / n)));
+    return new Standardization(
+      mean,
+      variance.map((v) => Math.sqrt(v / n)),
+    );
   }
 
   static fromJSON(json: TransformJSON): Standardization {
@@ -106,14 +114,20 @@ export class MinMaxScaling extends AffineTransform {
     readonly range: readonly [number, number],
   ) {
     const width = range[1] - range[0];
-    super(min.length, min, min.map((lo, j) => (max[j]! > lo ? width / (max[j]! - lo) : 1)), range[0]);
+    super(
+      min.length,
+      min,
+      min.map((lo, j) => (max[j]! > lo ? width / (max[j]! - lo) : 1)),
+      range[0],
+    );
   }
 
   static fit(x: Real, features: number, options: { range?: readonly [number, number] } = {}): MinMaxScaling {
     const n = rowsOf(x, features, "fitMinMax");
     requireExamples(n, 1, "fitMinMax");
     const range = options.range ?? [0, 1];
-    if (!(range[1] > range[0])) throw new GradgenError(`fitMinMax: range [${range[0]}, ${range[1]}] must be increasing.`);
+    if (!(range[1] > range[0]))
+      throw new GradgenError(`fitMinMax: range [${range[0]}, ${range[1]}] must be increasing.`);
     const d = features;
     const min = new Float64Array(d).fill(Infinity);
     const max = new Float64Array(d).fill(-Infinity);
@@ -129,10 +143,19 @@ export class MinMaxScaling extends AffineTransform {
 
   static fromJSON(json: TransformJSON): MinMaxScaling {
     const j = expectKind(json, "minmax");
-    return new MinMaxScaling(vector(j.min, j.features, "min"), vector(j.max, j.features, "max"), [j.range[0], j.range[1]]);
+    return new MinMaxScaling(vector(j.min, j.features, "min"), vector(j.max, j.features, "max"), [
+      j.range[0],
+      j.range[1],
+    ]);
   }
 
   toJSON(): TransformJSON {
-    return { kind: "minmax", features: this.features, min: Array.from(this.min), max: Array.from(this.max), range: this.range };
+    return {
+      kind: "minmax",
+      features: this.features,
+      min: Array.from(this.min),
+      max: Array.from(this.max),
+      range: this.range,
+    };
   }
 }

@@ -6,7 +6,12 @@ import { checkFeatures } from "./shape.js";
 
 export type TransformJSON =
   | { readonly kind: "center"; readonly features: number; readonly mean: readonly number[] }
-  | { readonly kind: "standardize"; readonly features: number; readonly mean: readonly number[]; readonly std: readonly number[] }
+  | {
+      readonly kind: "standardize";
+      readonly features: number;
+      readonly mean: readonly number[];
+      readonly std: readonly number[];
+    }
   | {
       readonly kind: "minmax";
       readonly features: number;
@@ -26,7 +31,13 @@ export type TransformJSON =
       readonly whiten: boolean;
       readonly epsilon: number;
     }
-  | { readonly kind: "zca"; readonly features: number; readonly mean: readonly number[]; readonly matrix: readonly number[]; readonly epsilon: number };
+  | {
+      readonly kind: "zca";
+      readonly features: number;
+      readonly mean: readonly number[];
+      readonly matrix: readonly number[];
+      readonly epsilon: number;
+    };
 
 export interface FittedTransform {
   readonly kind: TransformJSON["kind"];
@@ -41,11 +52,16 @@ export interface FittedTransform {
 }
 
 export function requireExamples(n: number, least: number, what: string): void {
-  if (n < least) throw new GradgenError(`${what}: fitting needs at least ${least} example${least > 1 ? "s" : ""}, got ${n}.`);
+  if (n < least)
+    throw new GradgenError(`${what}: fitting needs at least ${least} example${least > 1 ? "s" : ""}, got ${n}.`);
 }
 
-export function expectKind<K extends TransformJSON["kind"]>(json: TransformJSON, kind: K): Extract<TransformJSON, { kind: K }> {
-  if (json?.kind !== kind) throw new GradgenError(`Expected a saved "${kind}" transform, got kind ${JSON.stringify(json?.kind)}.`);
+export function expectKind<K extends TransformJSON["kind"]>(
+  json: TransformJSON,
+  kind: K,
+): Extract<TransformJSON, { kind: K }> {
+  if (json?.kind !== kind)
+    throw new GradgenError(`Expected a saved "${kind}" transform, got kind ${JSON.stringify(json?.kind)}.`);
   checkFeatures(json.features, `${kind}.fromJSON`);
   return json as Extract<TransformJSON, { kind: K }>;
 }

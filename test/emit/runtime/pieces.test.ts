@@ -42,7 +42,8 @@ describe("mulberry32", () => {
 
 describe("the initialisers", () => {
   it("portableLog and portableCos agree with Math.log and Math.cos to a few ulps", () => {
-    for (const x of [1e-300, 1e-8, 0.1, 0.5, 1, 1.5, 2, Math.E, 10, 1e8, 1e300]) expect(Math.abs(portableLog(x) - Math.log(x))).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(Math.log(x))));
+    for (const x of [1e-300, 1e-8, 0.1, 0.5, 1, 1.5, 2, Math.E, 10, 1e8, 1e300])
+      expect(Math.abs(portableLog(x) - Math.log(x))).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(Math.log(x))));
     for (let k = -16; k <= 16; k++) {
       const x = (k / 16) * Math.PI;
       expect(Math.abs(portableCos(x) - Math.cos(x))).toBeLessThan(1e-15);
@@ -81,20 +82,31 @@ describe("the initialisers", () => {
 });
 
 describe("one source for what both generated modules carry", () => {
-  const modules = ["generated/xor.ts", "generated/xor.wgsl.ts"].map((file) => [file, readFileSync(path.join(root, file), "utf8")] as const);
+  const modules = ["generated/xor.ts", "generated/xor.wgsl.ts"].map(
+    (file) => [file, readFileSync(path.join(root, file), "utf8")] as const,
+  );
 
-  it.each(sharedPieces)("generated/xor.ts and generated/xor.wgsl.ts both hold src/emit/runtime/%s.ts, once", (piece) => {
-    const text = runtimeSource(piece);
-    expect(text.length).toBeGreaterThan(100);
-    for (const [file, code] of modules) expect(code.split(text).length - 1, file).toBe(1);
-  });
+  it.each(sharedPieces)(
+    "generated/xor.ts and generated/xor.wgsl.ts both hold src/emit/runtime/%s.ts, once",
+    (piece) => {
+      const text = runtimeSource(piece);
+      expect(text.length).toBeGreaterThan(100);
+      for (const [file, code] of modules) expect(code.split(text).length - 1, file).toBe(1);
+    },
+  );
 
   it("the copy is the source file without its opening comment, declarations and `export`", () => {
     const source = readFileSync(path.join(root, "src/emit/runtime/checks.ts"), "utf8");
     const copy = runtimeSource("checks");
     expect(source).toContain("declare const spec");
     expect(copy).not.toMatch(/^(export|declare|import) /m);
-    expect(copy.replace(/^function /gm, "")).toBe(source.replace(/^\/\/.*\n/gm, "").replace(/^declare .*\n/m, "").replace(/^export function /gm, "").trim());
+    expect(copy.replace(/^function /gm, "")).toBe(
+      source
+        .replace(/^\/\/.*\n/gm, "")
+        .replace(/^declare .*\n/m, "")
+        .replace(/^export function /gm, "")
+        .trim(),
+    );
   });
 
   it("both modules print the same spec, name types and argument checks", () => {
@@ -102,7 +114,15 @@ describe("one source for what both generated modules carry", () => {
     const spec = /export const spec = \{[\s\S]*?\n\} as const;/.exec(ts!)?.[0];
     expect(spec).toBeDefined();
     expect(wgsl).toContain(spec);
-    for (const name of ["InputName", "ParamName", "OutputName", "StateName", "InputGradName", "Batch", "PredictInputs"]) {
+    for (const name of [
+      "InputName",
+      "ParamName",
+      "OutputName",
+      "StateName",
+      "InputGradName",
+      "Batch",
+      "PredictInputs",
+    ]) {
       const line = new RegExp(`^export type ${name} = .*$`, "m").exec(ts!)?.[0];
       expect(line, name).toBeDefined();
       expect(wgsl, name).toContain(line);

@@ -175,8 +175,16 @@ describe("the plan decides, the printer follows", () => {
     const { shaders, dispatches } = printShaders(mnistPlan);
     mnistPlan.sequences.step.forEach((phase, d) => {
       const code = shaders[dispatches.step[d]!.shader]!;
-      const named = new Set(phase.flat().flatMap((t) => [...t.reads, ...t.writes]).filter((r) => r !== "control"));
-      for (const region of named) expect(code, region).toMatch(new RegExp(`\\bconst ${region} = ${mnistPlan.layout.regions.get(region)!.offset}u;`));
+      const named = new Set(
+        phase
+          .flat()
+          .flatMap((t) => [...t.reads, ...t.writes])
+          .filter((r) => r !== "control"),
+      );
+      for (const region of named)
+        expect(code, region).toMatch(
+          new RegExp(`\\bconst ${region} = ${mnistPlan.layout.regions.get(region)!.offset}u;`),
+        );
     });
   });
 
