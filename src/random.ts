@@ -1,7 +1,12 @@
-// mulberry32, the generator generated modules carry (templates/trainer.ts.tpl): integer arithmetic
-// only, so every engine agrees. The state lives in a Uint32Array: a closure variable holding a
-// uint32 ≥ 2³¹ would be a heap number, allocated afresh on every draw.
+// mulberry32: the one generator of the compiler's tools, its tests and both generated modules
+// (initialisers, the TypeScript trainer's dropout masks). src/emit/runtime-source.ts copies this
+// file's code into each generated module, so it must stay self-contained.
 
+/**
+ * mulberry32: a small, fast 32-bit generator; integer arithmetic only, so every engine agrees. The
+ * state lives in a Uint32Array: a closure variable holding a uint32 ≥ 2³¹ would be a heap number,
+ * allocated afresh on every draw.
+ */
 export function createRandom(seed: number): () => number {
   const state = new Uint32Array([seed >>> 0]);
   return () => {

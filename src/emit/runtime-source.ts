@@ -1,5 +1,5 @@
-// Runtime pieces that every generated module carries (src/emit/runtime/*.ts: mulberry32, the
-// initialisers, the argument checks) are ordinary TypeScript files, type-checked and tested
+// Runtime pieces that every generated module carries (src/random.ts: mulberry32; src/emit/runtime/*.ts:
+// the initialisers, the argument checks) are ordinary TypeScript files, type-checked and tested
 // directly; an emitter copies their text into the module. Copying drops what serves only the
 // repository: the file's opening comment, `import type` and `declare` lines (what the generated
 // module itself provides), and `export` (the module exports only its own API).
@@ -21,7 +21,10 @@ const cache = new Map<RuntimePiece, string>();
 export function runtimeSource(name: RuntimePiece): string {
   let text = cache.get(name);
   if (text === undefined) {
-    const lines = readFileSync(path.join(runtimeDir, `${name}.ts`), "utf8").split("\n");
+    // mulberry32 is also the compiler's own generator: one file, src/random.ts, serves both
+    const file =
+      name === "random" ? path.join(runtimeDir, "..", "..", "random.ts") : path.join(runtimeDir, `${name}.ts`);
+    const lines = readFileSync(file, "utf8").split("\n");
     const firstCode = lines.findIndex((line) => !line.startsWith("//"));
     text = lines
       .slice(firstCode)

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { createRandom } from "../../../src/emit/runtime/random.js";
+import { createRandom } from "../../../src/random.js";
 import { initialise, normal, portableCos, portableLog } from "../../../src/emit/runtime/initialisers.js";
 import { drawMask } from "../../../src/emit/runtime/dropout.js";
 import { runtimeSource, sharedPieces } from "../../../src/emit/runtime-source.js";
