@@ -25,7 +25,7 @@ const stages: readonly { readonly name: string; readonly paths: readonly string[
   { name: "schedule", paths: ["schedule/"] },
   { name: "emit", paths: ["emit/"] },
   // compile(): definition → files, over every stage above; importGenerated loads what it wrote.
-  { name: "compile", paths: ["compile.ts", "import-generated.ts"] },
+  { name: "compile", paths: ["compile.ts", "compile-flags.ts", "import-generated.ts"] },
   { name: "inspect", paths: ["inspect/"] },
   { name: "check", paths: ["check/"] },
   { name: "runtime", paths: ["runtime/"] },
