@@ -88,7 +88,6 @@ function scanRnn({ model, nn }, steps) {
 }
 
 const BUILDERS = { mlp: tanhMlp, rnn: unrolledRnn, scan: scanRnn };
-const unitName = (kind) => (kind === "mlp" ? "layer" : "time step");
 const label = ({ kind, size }) =>
   kind === "mlp" ? `mlp ${size} layers` : kind === "rnn" ? `rnn T=${size} unrolled` : `rnn T=${size} scan`;
 

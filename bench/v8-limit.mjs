@@ -20,7 +20,6 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
 import { compile, model, nn } from "../dist/index.js";
 import { declarationSize, functionSizes } from "./support/function-sizes.mjs";
