@@ -5,35 +5,30 @@
 //   inline  an elementwise value used once: computed inside its consumer's loop (fusion)
 //   buffer  everything else: a kernel writes it to a buffer
 //   fused   a per-example matmul summed over the batch: one GEMM whose contraction runs over examples
+//
+// The strided views and loop nests its kernels are built from are in views.ts, the matrix products
+// in matmul-kernels.ts.
 
 import { GradgenError, unreachable, type SourceLocation } from "../errors.js";
 import type { Node } from "../ir/node.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { elementwiseOps, isElementwiseOp, isLeafOp, layoutOps, leafOps, Op } from "../ir/ops.js";
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
-import type {
-  Access,
-  Extent,
-  GemmForm,
-  GemmKernel,
-  Kernel,
-  LoopKernel,
-  MatrixAccess,
-  Storage,
-  Value,
-} from "./program.js";
+import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value } from "./program.js";
 import { bufferName, localName } from "./names.js";
+import { batchContraction, contractionLayout, matmulKernel, type MatmulContext } from "./matmul-kernels.js";
+import {
+  accessFor,
+  broadcastView,
+  coalesce,
+  contiguousView,
+  dimsOf,
+  permuteAccess,
+  type Space,
+  type View,
+} from "./views.js";
 
 type NodeKind = "leaf" | "view" | "local" | "inline" | "buffer" | "fused";
-
-/** A strided window onto storage: element (b, i₀, i₁, …) at offset + b·batchStride + Σ iₖ·strides[k]. */
-interface View {
-  readonly storage: Storage;
-  readonly offset: number;
-  readonly shape: Shape;
-  readonly strides: readonly number[];
-  readonly batchStride: number;
-}
 
 /** Where a root's value must end up. */
 export type BindingTarget =
@@ -54,11 +49,6 @@ export interface LoweredEntry {
 
 const scalarLiteral = (value: number): Storage => ({ kind: "scalar", code: { kind: "literal", value } });
 const isReduction = (op: Op): boolean => op === Op.Sum || op === Op.Max || op === Op.LogSumExp || op === Op.BatchSum;
-
-function contiguousView(storage: Storage, shape: Shape, perExample: boolean): View {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return { storage, offset: 0, shape, strides: contiguousStrides(shape), batchStride: perExample ? size : 0 };
-}
 
 /** A kernel's comment: the op, its shape, and where the model file wrote it. */
 function describe(node: Node, origins: ReadonlyMap<Node, SourceLocation>): string {
@@ -101,12 +91,20 @@ class EntryLowering {
   private readonly localNames = new Map<Node, string>();
   /** Roots whose kernel writes straight into their binding's buffer. */
   private readonly assignedTargets = new Map<Node, string>();
+  /** What the matrix-product kernels (matmul-kernels.ts) read from this lowering. */
+  private readonly matmul: MatmulContext;
 
   constructor(
     private readonly bindings: readonly Binding[],
-    private readonly tuning: Tuning,
+    tuning: Tuning,
     private readonly origins: ReadonlyMap<Node, SourceLocation>,
-  ) {}
+  ) {
+    this.matmul = {
+      views: this.views,
+      straightLineLimit: tuning.straightLineLimit,
+      describe: (node) => this.describe(node),
+    };
+  }
 
   private describe(node: Node): string {
     return describe(node, this.origins);
@@ -189,7 +187,7 @@ class EntryLowering {
     if (node.op === Op.MatMul) {
       for (const operand of node.inputs) this.requireBufferStorage(operand);
       const [consumer] = consumers;
-      if (!isRoot && consumers.size === 1 && consumer?.op === Op.BatchSum && this.contractionLayout(node))
+      if (!isRoot && consumers.size === 1 && consumer?.op === Op.BatchSum && contractionLayout(node, this.views))
         return "fused";
       return "buffer";
     }
@@ -336,7 +334,7 @@ class EntryLowering {
         this.batchSumKernels(node, target);
         return;
       case Op.MatMul:
-        this.kernels.push(this.staged(this.matmulKernel(node, target)));
+        this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
         return;
       case Op.Input:
       case Op.Param:
@@ -433,7 +431,7 @@ class EntryLowering {
     const length: Extent = { factor: node.size, perExample: false };
     const buffer = (target.storage as { name: string }).name;
     if (this.kinds.get(operand) === "fused") {
-      this.kernels.push(this.staged(this.batchContraction(operand, target, this.describe(node))));
+      this.kernels.push(this.staged(batchContraction(this.matmul, operand, target, this.describe(node))));
       return;
     }
     this.kernels.push({ kind: "fill", buffer, length, value: 0 });
@@ -452,10 +450,6 @@ class EntryLowering {
         unrolled: 0,
       }),
     );
-  }
-
-  private withForm(kernel: Omit<GemmKernel, "form">): GemmKernel {
-    return { ...kernel, form: gemmForm(kernel.m, kernel.n, kernel.k, this.tuning.straightLineLimit) } as GemmKernel;
   }
 
   /**
@@ -489,223 +483,4 @@ class EntryLowering {
     };
     return { ...kernel, a: stage(kernel.a), b: stage(kernel.b) };
   }
-
-  private matrix(view: View): MatrixAccess {
-    return {
-      buffer: (view.storage as { name: string }).name,
-      offset: view.offset,
-      rowStride: view.strides[0]!,
-      colStride: view.strides[1]!,
-    };
-  }
-
-  /** The operands of Σ_b A_b·B_b as matrices whose contraction runs over (example, k), if the layouts allow it. */
-  private contractionLayout(matmul: Node): { a: MatrixAccess; b: MatrixAccess } | undefined {
-    const [left, right] = matmul.inputs as [Node, Node];
-    const a = this.views.get(left);
-    const b = this.views.get(right);
-    if (!left.batched || !right.batched || !a || !b || a.storage.kind !== "buffer" || b.storage.kind !== "buffer")
-      return undefined;
-    const k = left.shape[1]!;
-    const aColumns = k === 1 ? a.batchStride : a.strides[1]!;
-    const bRows = k === 1 ? b.batchStride : b.strides[0]!;
-    if (a.batchStride !== k * aColumns || b.batchStride !== k * bRows) return undefined;
-    return { a: { ...this.matrix(a), colStride: aColumns }, b: { ...this.matrix(b), rowStride: bRows } };
-  }
-
-  private batchContraction(matmul: Node, target: View, comment: string): GemmKernel {
-    const { a, b } = this.contractionLayout(matmul)!;
-    const [m, k] = matmul.inputs[0]!.shape as [number, number];
-    const n = matmul.inputs[1]!.shape[1]!;
-    return this.withForm({
-      kind: "gemm",
-      comment: `${comment}: Σ over examples of ${this.describe(matmul)}`,
-      m: { factor: m, perExample: false },
-      n: { factor: n, perExample: false },
-      k: { factor: k, perExample: true },
-      a,
-      b,
-      c: this.matrix(target),
-    });
-  }
-
-  private matmulKernel(node: Node, target: View): GemmKernel {
-    const [left, right] = node.inputs as [Node, Node];
-    const a = this.views.get(left)!;
-    const b = this.views.get(right)!;
-    const [m, k] = left.shape as [number, number];
-    const n = right.shape[1]!;
-    const comment = this.describe(node);
-    const c = this.matrix(target);
-    const fixed = (factor: number): Extent => ({ factor, perExample: false });
-    if (!node.batched)
-      return this.withForm({
-        kind: "gemm",
-        comment,
-        m: fixed(m),
-        n: fixed(n),
-        k: fixed(k),
-        a: this.matrix(a),
-        b: this.matrix(b),
-        c,
-      });
-    // One batched operand against a shared one: fold the examples into the rows of one big GEMM.
-    if (left.batched && !right.batched && (m === 1 || a.batchStride === m * a.strides[0]!)) {
-      const rowStride = m === 1 ? a.batchStride : a.strides[0]!;
-      return this.withForm({
-        kind: "gemm",
-        comment,
-        m: { factor: m, perExample: true },
-        n: fixed(n),
-        k: fixed(k),
-        a: { ...this.matrix(a), rowStride },
-        b: this.matrix(b),
-        c,
-      });
-    }
-    if (right.batched && !left.batched && n === 1) {
-      // (A·x_b)ᵀ = x_bᵀ·Aᵀ: the examples become rows again
-      return this.withForm({
-        kind: "gemm",
-        comment,
-        m: { factor: 1, perExample: true },
-        n: fixed(m),
-        k: fixed(k),
-        a: { buffer: this.matrix(b).buffer, offset: b.offset, rowStride: b.batchStride, colStride: b.strides[0]! },
-        b: { buffer: this.matrix(a).buffer, offset: a.offset, rowStride: a.strides[1]!, colStride: a.strides[0]! },
-        c: { ...c, rowStride: m, colStride: 1 },
-      });
-    }
-    return this.withForm({
-      kind: "gemm",
-      comment,
-      m: fixed(m),
-      n: fixed(n),
-      k: fixed(k),
-      a: this.matrix(a),
-      b: this.matrix(b),
-      c,
-      repeat: {
-        count: { factor: 1, perExample: true },
-        aStride: a.batchStride,
-        bStride: b.batchStride,
-        cStride: m * n,
-      },
-    });
-  }
-}
-
-// ── Iteration spaces ──────────────────────────────────────────────────────────────────────────
-
-/** A loop nest: optionally over the examples, then over `shape`. */
-interface Space {
-  readonly shape: Shape;
-  readonly perExample: boolean;
-}
-
-function dimsOf(space: Space): Extent[] {
-  return [
-    ...(space.perExample ? [{ factor: 1, perExample: true }] : []),
-    ...space.shape.map((d) => ({ factor: d, perExample: false })),
-  ];
-}
-
-function broadcastView(view: View, shape: Shape): View {
-  const lead = shape.length - view.shape.length;
-  const strides = shape.map((dim, i) => {
-    if (i < lead) return 0;
-    return view.shape[i - lead] === 1 && dim !== 1 ? 0 : view.strides[i - lead]!;
-  });
-  return { ...view, shape, strides };
-}
-
-/** The view read at the loop indices of `space` (broadcasting it to the space's shape). */
-function accessFor(view: View, space: Space): Access {
-  const aligned = broadcastView(view, space.shape);
-  const strides = [...(space.perExample ? [view.batchStride] : []), ...aligned.strides];
-  return {
-    storage: view.storage,
-    offset: view.offset,
-    strides: view.storage.kind === "scalar" ? strides.map(() => 0) : strides,
-  };
-}
-
-function permuteAccess(access: Access, order: readonly number[]): Access {
-  return { ...access, strides: order.map((d) => access.strides[d]!) };
-}
-
-function accessesOf(kernel: LoopKernel): Access[] {
-  return [
-    kernel.target,
-    ...(kernel.extraStores ?? []).map((store) => store.target),
-    ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : [])),
-  ];
-}
-
-/** Merge adjacent loops that every access walks as one (row-major runs), and drop unit loops. */
-export function coalesce(kernel: LoopKernel): LoopKernel {
-  const dims = [...kernel.dims];
-  let accesses = accessesOf(kernel).map((a) => [...a.strides]);
-  let reduced = kernel.reduction?.dims ?? 0;
-  const isReduced = (d: number) => d >= dims.length - reduced;
-  // Drop extent-1 loops.
-  for (let d = dims.length - 1; d >= 0; d--) {
-    if (!dims[d]!.perExample && dims[d]!.factor === 1) {
-      if (isReduced(d)) reduced--;
-      dims.splice(d, 1);
-      accesses = accesses.map((s) => s.filter((_, i) => i !== d));
-    }
-  }
-  for (let d = dims.length - 2; d >= 0; d--) {
-    const inner = dims[d + 1]!;
-    if (inner.perExample || isReduced(d) !== isReduced(d + 1)) continue;
-    if (!accesses.every((s) => s[d] === s[d + 1]! * inner.factor)) continue;
-    const outer = dims[d]!;
-    const mergesReducedLoops = isReduced(d);
-    dims[d] = { factor: outer.factor * inner.factor, perExample: outer.perExample };
-    dims.splice(d + 1, 1);
-    accesses = accesses.map((s) => [...s.slice(0, d), s[d + 1]!, ...s.slice(d + 2)]);
-    if (mergesReducedLoops) reduced--;
-  }
-  let next = 1;
-  const extraStores = kernel.extraStores?.map((store) => ({
-    ...store,
-    target: { ...store.target, strides: accesses[next++]! },
-  }));
-  const values = kernel.values.map((v) =>
-    v.kind === "load" ? { ...v, access: { ...v.access, strides: accesses[next++]! } } : v,
-  );
-  return {
-    ...kernel,
-    dims,
-    values,
-    ...(extraStores ? { extraStores } : {}),
-    target: { ...kernel.target, strides: accesses[0]! },
-    ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),
-  };
-}
-
-/**
- * Tiny static loops are cheaper written out: V8 then folds every index into a constant. How many of
- * the innermost loops of `dims` to write out so that at most `limit` copies of the body result (a
- * limit far below the function sizes at which V8 stops optimizing).
- */
-export function straightLineDims(dims: readonly Extent[], limit: number): number {
-  let count = 0;
-  let copies = 1;
-  for (let d = dims.length - 1; d >= 0; d--) {
-    const dim = dims[d]!;
-    if (dim.perExample || copies * dim.factor > limit) break;
-    copies *= dim.factor;
-    count++;
-  }
-  return count;
-}
-
-/** Straight-line forms for small products (see GemmForm); the blocked routine otherwise. */
-export function gemmForm(m: Extent, n: Extent, k: Extent, limit: number): GemmForm {
-  const isStatic = (e: Extent) => !e.perExample;
-  if (isStatic(n) && isStatic(k) && n.factor * k.factor <= 4 * limit) return "rows";
-  if (isStatic(m) && isStatic(n) && m.factor * n.factor <= 2 * limit) return "contraction";
-  return "blocked";
 }

@@ -4,7 +4,7 @@
 
 import { Op } from "../ir/ops.js";
 import type { OptimizerSpec } from "../optimizers.js";
-import { coalesce } from "./lower.js";
+import { coalesce } from "./views.js";
 import type { Access, Kernel, LoopKernel, ParamInfo, Value } from "./program.js";
 import { bufferName } from "./names.js";
 import { sizeOf } from "../ir/shape.js";

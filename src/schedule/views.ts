@@ -1,0 +1,128 @@
+// Strided views and the loop nests that read them: a value as a window onto storage, its accesses
+// at the indices of an iteration space, and the loop merging (coalesce) and writing-out
+// (straightLineDims) every loop kernel goes through. Separate from lower.ts, which decides what each
+// node becomes; these are the pure pieces its kernels are built from (optimizer-updates.ts uses them too).
+
+import { contiguousStrides, type Shape } from "../ir/shape.js";
+import type { Access, Extent, LoopKernel, Storage } from "./program.js";
+
+/** A strided window onto storage: element (b, i₀, i₁, …) at offset + b·batchStride + Σ iₖ·strides[k]. */
+export interface View {
+  readonly storage: Storage;
+  readonly offset: number;
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly batchStride: number;
+}
+
+export function contiguousView(storage: Storage, shape: Shape, perExample: boolean): View {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return { storage, offset: 0, shape, strides: contiguousStrides(shape), batchStride: perExample ? size : 0 };
+}
+
+// ── Iteration spaces ──────────────────────────────────────────────────────────────────────────
+
+/** A loop nest: optionally over the examples, then over `shape`. */
+export interface Space {
+  readonly shape: Shape;
+  readonly perExample: boolean;
+}
+
+export function dimsOf(space: Space): Extent[] {
+  return [
+    ...(space.perExample ? [{ factor: 1, perExample: true }] : []),
+    ...space.shape.map((d) => ({ factor: d, perExample: false })),
+  ];
+}
+
+export function broadcastView(view: View, shape: Shape): View {
+  const lead = shape.length - view.shape.length;
+  const strides = shape.map((dim, i) => {
+    if (i < lead) return 0;
+    return view.shape[i - lead] === 1 && dim !== 1 ? 0 : view.strides[i - lead]!;
+  });
+  return { ...view, shape, strides };
+}
+
+/** The view read at the loop indices of `space` (broadcasting it to the space's shape). */
+export function accessFor(view: View, space: Space): Access {
+  const aligned = broadcastView(view, space.shape);
+  const strides = [...(space.perExample ? [view.batchStride] : []), ...aligned.strides];
+  return {
+    storage: view.storage,
+    offset: view.offset,
+    strides: view.storage.kind === "scalar" ? strides.map(() => 0) : strides,
+  };
+}
+
+export function permuteAccess(access: Access, order: readonly number[]): Access {
+  return { ...access, strides: order.map((d) => access.strides[d]!) };
+}
+
+function accessesOf(kernel: LoopKernel): Access[] {
+  return [
+    kernel.target,
+    ...(kernel.extraStores ?? []).map((store) => store.target),
+    ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : [])),
+  ];
+}
+
+/** Merge adjacent loops that every access walks as one (row-major runs), and drop unit loops. */
+export function coalesce(kernel: LoopKernel): LoopKernel {
+  const dims = [...kernel.dims];
+  let accesses = accessesOf(kernel).map((a) => [...a.strides]);
+  let reduced = kernel.reduction?.dims ?? 0;
+  const isReduced = (d: number) => d >= dims.length - reduced;
+  // Drop extent-1 loops.
+  for (let d = dims.length - 1; d >= 0; d--) {
+    if (!dims[d]!.perExample && dims[d]!.factor === 1) {
+      if (isReduced(d)) reduced--;
+      dims.splice(d, 1);
+      accesses = accesses.map((s) => s.filter((_, i) => i !== d));
+    }
+  }
+  for (let d = dims.length - 2; d >= 0; d--) {
+    const inner = dims[d + 1]!;
+    if (inner.perExample || isReduced(d) !== isReduced(d + 1)) continue;
+    if (!accesses.every((s) => s[d] === s[d + 1]! * inner.factor)) continue;
+    const outer = dims[d]!;
+    const mergesReducedLoops = isReduced(d);
+    dims[d] = { factor: outer.factor * inner.factor, perExample: outer.perExample };
+    dims.splice(d + 1, 1);
+    accesses = accesses.map((s) => [...s.slice(0, d), s[d + 1]!, ...s.slice(d + 2)]);
+    if (mergesReducedLoops) reduced--;
+  }
+  let next = 1;
+  const extraStores = kernel.extraStores?.map((store) => ({
+    ...store,
+    target: { ...store.target, strides: accesses[next++]! },
+  }));
+  const values = kernel.values.map((v) =>
+    v.kind === "load" ? { ...v, access: { ...v.access, strides: accesses[next++]! } } : v,
+  );
+  return {
+    ...kernel,
+    dims,
+    values,
+    ...(extraStores ? { extraStores } : {}),
+    target: { ...kernel.target, strides: accesses[0]! },
+    ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),
+  };
+}
+
+/**
+ * Tiny static loops are cheaper written out: V8 then folds every index into a constant. How many of
+ * the innermost loops of `dims` to write out so that at most `limit` copies of the body result (a
+ * limit far below the function sizes at which V8 stops optimizing).
+ */
+export function straightLineDims(dims: readonly Extent[], limit: number): number {
+  let count = 0;
+  let copies = 1;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    const dim = dims[d]!;
+    if (dim.perExample || copies * dim.factor > limit) break;
+    copies *= dim.factor;
+    count++;
+  }
+  return count;
+}
