@@ -17,7 +17,10 @@ import xor from "../examples/xor.js";
 import mlp from "../examples/mlp.js";
 import circuit from "../examples/circuit.js";
 import { randomModel } from "./support/random-models.js";
-import { buildOnce, gradgen, removeBuild } from "./cli-helpers.js";
+import { buildOnce, fixtures, gradgen, lineOf, removeBuild } from "./cli-helpers.js";
+
+/** Where the fixture applies its wrong custom rule (the location a report names). */
+const wrongRuleLine = () => lineOf(`${fixtures}/wrong-rule.ts`, "badSquare(x.mul(w))");
 
 beforeAll(buildOnce);
 afterAll(removeBuild);
@@ -102,9 +105,13 @@ describe("gradient checking", () => {
     const wrong = await checkGradients(wrongRule);
     expect(wrong.passed).toBe(false);
     expect(wrong.params[0]!.worstElementError).toBeGreaterThan(0.1);
-    expect(wrong.params[0]!.customRules).toEqual([expect.stringMatching(/^"badSquare" \(.*wrong-rule\.ts:9:\d+\)$/)]);
+    expect(wrong.params[0]!.customRules).toEqual([
+      expect.stringMatching(new RegExp(`^"badSquare" \\(.*wrong-rule\\.ts:${wrongRuleLine()}:\\d+\\)$`)),
+    ]);
     expect(wrong.verdict).toMatch(
-      /customGradient rule "badSquare" \(.*wrong-rule\.ts:9:\d+\): the custom rule disagrees/,
+      new RegExp(
+        `customGradient rule "badSquare" \\(.*wrong-rule\\.ts:${wrongRuleLine()}:\\d+\\): the custom rule disagrees`,
+      ),
     );
     expect(wrong.verdict).not.toMatch(/a derivative rule is wrong/);
     const right = await checkGradients(rightRule);

@@ -306,7 +306,10 @@ describe("gradgen compile --target", () => {
     ]);
     expect(run.status, run.stderr).toBe(0);
     const host = readFileSync(path.join(out, "xor.wgsl.ts"), "utf8");
-    expect(host).toContain("regenerate with `gradgen compile examples/xor.ts --batch 4 --lr 2 --target ts,wgsl`");
+    const model = path.relative(out, path.resolve("examples/xor.ts")).split(path.sep).join("/"); // named from the output folder
+    expect(host).toContain(
+      `regenerate with \`gradgen compile ${model} --out . --batch 4 --lr 2 --target ts,wgsl\` in this file's folder`,
+    );
     expect(readFileSync(path.join(out, "xor.ts"), "utf8")).toContain("--target ts,wgsl");
     const wgslOnly = gradgen(["compile", "examples/xor.ts", "--target", "wgsl", "--out", out, "--check"]);
     expect(wgslOnly.status).toBe(1); // the header differs (no --batch 4 --lr 2): --check sees a stale file
