@@ -8,6 +8,7 @@ import { buildTrainingGraph, dump } from "./pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
+import { emitJavaScript } from "./emit/javascript.js";
 import { describeWgslPlan, emitWgsl, planWgsl, printShaders } from "./emit/wgsl/index.js";
 import { quotedPath, shellWord } from "./emit/header-text.js";
 import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
@@ -34,31 +35,39 @@ export interface CompileOptions {
   readonly outputFolder?: string;
   /** Code-shape knobs, for measuring them (bench/straight-line.mjs); the defaults are measured. */
   readonly tuning?: Partial<Tuning>;
-  /** What to emit (default ["ts"]): "ts" writes <name>.ts, "wgsl" writes <name>.wgsl.ts (WebGPU shaders and their host). */
+  /**
+   * What to emit (default ["ts"]): "ts" writes <name>.ts; "js" writes <name>.mjs (an ES module for plain
+   * JavaScript: .mjs, so that Node loads it as one in any package) and <name>.d.mts (its types); "wgsl" writes <name>.wgsl.ts (WebGPU shaders and their host).
+   */
   readonly targets?: readonly Target[];
 }
 
-export type Target = "ts" | "wgsl";
+export type Target = "ts" | "js" | "wgsl";
 
-interface TargetSpec {
-  readonly file: (model: string) => string;
-  readonly emit: (program: Program, header: Header) => Omit<CompiledFile, "path">;
-}
+/** The files of one target, paths relative to the output directory. */
+type TargetSpec = (program: Program, header: Header) => CompiledFile[];
 
 /** What each target writes, in the order files are listed: a new target is one row here. */
 const targetTable: { readonly [T in Target]: TargetSpec } = {
-  ts: {
-    file: (model: string) => `${model}.ts`,
-    emit: (program: Program, header: Header) => ({ contents: emitTypeScript(program, header) }),
+  ts: (program, header) => [{ path: `${program.modelName}.ts`, contents: emitTypeScript(program, header) }],
+  js: (program, header) => {
+    const { javascript, declarations } = emitJavaScript(program, header);
+    return [
+      { path: `${program.modelName}.mjs`, contents: javascript },
+      { path: `${program.modelName}.d.mts`, contents: declarations },
+    ];
   },
-  wgsl: {
-    file: (model: string) => `${model}.wgsl.ts`,
-    emit: (program: Program, header: Header) => {
-      const plan = planWgsl(program);
-      dump("wgsl-plan", "WGSL plan", () => describeWgslPlan(plan));
-      const shaders = printShaders(plan);
-      return { contents: emitWgsl(program, header, { plan, shaders }), shaders: shaders.shaders };
-    },
+  wgsl: (program, header) => {
+    const plan = planWgsl(program);
+    dump("wgsl-plan", "WGSL plan", () => describeWgslPlan(plan));
+    const shaders = printShaders(plan);
+    return [
+      {
+        path: `${program.modelName}.wgsl.ts`,
+        contents: emitWgsl(program, header, { plan, shaders }),
+        shaders: shaders.shaders,
+      },
+    ];
   },
 };
 
@@ -138,11 +147,6 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const shownSource = sourceFile === undefined ? source : shellWord(sourceFile);
   const command = regenerateCommand(inOutputFolder ? `${shownSource} --out .` : shownSource, options, resolved, wanted);
   const header: Header = { source, command, ...(inOutputFolder ? { commandRunsInOutputFolder: true } : {}) };
-  const files = targets
-    .filter((t) => wanted.includes(t))
-    .map((t): CompiledFile => ({
-      path: targetTable[t].file(definition.name),
-      ...targetTable[t].emit(program, header),
-    }));
+  const files = targets.filter((t) => wanted.includes(t)).flatMap((t) => targetTable[t](program, header));
   return { files };
 }

@@ -139,9 +139,15 @@ export function lineOf(file: string, marker: string): number {
 /**
  * Type-check `files` with tsc in strict mode plus noUncheckedIndexedAccess and the unused checks (as a
  * strict user project would import them), ES2022 library only and no @types (generated code must not
- * lean on Node or DOM globals). Returns tsc's exit status and output.
+ * lean on Node or DOM globals). Declaration files are skipped unless `checkDeclarations`. Returns tsc's exit status and output.
  */
-export function typeCheck(files: readonly string[]): Run {
+export function typeCheck(
+  files: readonly string[],
+  options: {
+    /** Check declaration files too (tsc skips them by default here, as most projects do). */
+    readonly checkDeclarations?: boolean;
+  } = {},
+): Run {
   const dir = tempDir("gradgen-tsc-");
   writeFileSync(
     path.join(dir, "tsconfig.json"),
@@ -157,7 +163,7 @@ export function typeCheck(files: readonly string[]): Run {
           lib: ["ES2022"],
           module: "NodeNext",
           moduleResolution: "NodeNext",
-          skipLibCheck: true,
+          skipLibCheck: !options.checkDeclarations,
           types: [],
         },
         files: files.map((f) => path.resolve(f)),

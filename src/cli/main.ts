@@ -19,7 +19,7 @@ import { validateWgsl } from "../emit/wgsl-validate.js";
 import { examplesPerCall } from "../emit/module-spec.js";
 import { checkCommand, checkUsage } from "./check-command.js";
 
-const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,wgsl] [--check]
+const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,js,wgsl] [--check]
 
   --out dir          where generated files go (default: generated/; "." for the current directory, never "")
   --batch N          examples per call; calls may pass fewer (default: 1)
@@ -31,8 +31,9 @@ const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--d
   --delta δ          adagrad, rmsprop stabiliser (defaults 1e-7, 1e-6)
   --beta1 β₁ --beta2 β₂ --eps ϵ   adam (defaults 0.9, 0.999, 1e-8)
   --weight-decay λ   decoupled weight decay, any optimizer (default 0)
-  --target list      what to emit, comma-separated: ts (<name>.ts), wgsl (<name>.wgsl.ts: WebGPU
-                     compute shaders and their TypeScript host) (default: ts)
+  --target list      what to emit, comma-separated (default: ts): ts (<name>.ts, a TypeScript module),
+                     js (<name>.mjs, an ES module for plain JavaScript, its types in <name>.d.mts),
+                     wgsl (<name>.wgsl.ts: WebGPU compute shaders and their TypeScript host)
   --check            write nothing; exit 1 if the files on disk differ from what would be generated
 
 Flags win over the optimizer given in the model file.`;

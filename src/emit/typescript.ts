@@ -32,7 +32,10 @@ import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
 import { bufferName, propertyKey, stringLiteral, typescriptLocal as local } from "../schedule/names.js";
 
-export type TypeScriptModuleOptions = ModuleHeaderText;
+export type TypeScriptModuleOptions = ModuleHeaderText & {
+  /** The header's words for the target after the model's name (", JavaScript target"); default none. */
+  readonly target?: string;
+};
 
 /** Each elementwise op as an expression over already-named operands (so every operand is a plain name). */
 const elementwiseCode: { readonly [K in ElementwiseOpName]: (args: readonly string[], exponent: number) => string } = {
@@ -527,7 +530,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       ].join("\n")
     : "";
 
-  const header = moduleHeader(program, options, "", program.dtype, ".");
+  const header = moduleHeader(program, options, options.target ?? "", program.dtype, ".");
 
   return fillTemplate(readTemplate("trainer.ts.tpl"), {
     header,
