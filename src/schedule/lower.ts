@@ -22,6 +22,7 @@ import type {
   Storage,
   Value,
 } from "./program.js";
+import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
 
 type NodeKind = "leaf" | "view" | "local" | "inline" | "buffer" | "fused";
@@ -228,8 +229,8 @@ class EntryLowering {
         this.inputsRead.add(node.attrs.name!);
         this.inputSizes.set(bufferName.input(node.attrs.name!), node.size);
         return contiguousView({ kind: "buffer", name: bufferName.input(node.attrs.name!) }, node.shape, true);
-      case Op.Param:
-        return contiguousView({ kind: "buffer", name: bufferName.param(node.attrs.name!) }, node.shape, false);
+      case Op.Param: // the parameter, or an optimizer slot shaped like it (a direction v)
+        return contiguousView({ kind: "buffer", name: paramLeafBuffer(node) }, node.shape, false);
       case Op.Const:
         return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
       case Op.DropoutMask:
