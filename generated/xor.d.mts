@@ -95,6 +95,11 @@ export interface Trainer {
   beginStep(n?: number): void;
   /** The part of step() after the gradient: the optimizer update from `grads` (for data-parallel training). */
   applyUpdate(): void;
+  /**
+   * newton and hessian-free only: state.buffers["<param>.product"] = H·v for v in state.buffers["<param>.direction"],
+   * H the Hessian of trainingLoss over all parameters at the current ones (a generated reverse-over-reverse product).
+   */
+  hessianVector?(batch: Batch, n?: number): void;
   /** The named outputs for n examples (as loss() counts them), without dropout, in buffers reused by every call. */
   predict(inputs: PredictInputs, n?: number): Record<OutputName, Real>;
   /** Copies parameters and optimizer state into buffers allocated once (for early stopping). */

@@ -13,6 +13,8 @@ export const hyperparameterFlags: Readonly<Record<string, string>> = {
   beta2: "beta2",
   epsilon: "eps",
   weightDecay: "weight-decay",
+  damping: "damping",
+  cgIterations: "cg-iterations",
 };
 
 /** `gradgen compile <model> <flags>` with the flags that reproduce these options (source already shell-quoted). */

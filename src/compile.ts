@@ -3,7 +3,8 @@
 import path from "node:path";
 import { GradgenError } from "./errors.js";
 import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions } from "./dsl/model.js";
-import { optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
+import { isSecondOrder, optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
+import { checkSecondOrder, usesDropout } from "./schedule/second-order.js";
 import { buildTrainingGraph, dump } from "./pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
@@ -121,7 +122,13 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
     options.outputFolder === undefined
       ? file
       : path.relative(path.resolve(options.outputFolder), path.resolve(file)).split(path.sep).join("/");
-  const built = buildTrainingGraph(traced);
+  const wantedTargets = options.targets ?? ["ts"];
+  const secondOrder = isSecondOrder(resolved.optimizer.kind);
+  if (secondOrder) {
+    const parameterCount = traced.params.reduce((total, p) => total + p.size, 0);
+    checkSecondOrder(resolved.optimizer, parameterCount, usesDropout(traced.loss), wantedTargets, definition.origin);
+  }
+  const built = buildTrainingGraph(traced, { hessianVector: secondOrder });
   const graph =
     options.outputFolder === undefined
       ? built

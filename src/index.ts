@@ -22,6 +22,8 @@ export {
   adagrad,
   rmsprop,
   adam,
+  newton,
+  hessianFree,
   type OptimizerSpec,
   type OptimizerKind,
 } from "./optimizers.js";

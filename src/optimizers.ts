@@ -16,7 +16,14 @@ export type OptimizerSpec =
   | (Common & { readonly kind: "nesterov"; readonly alpha: number })
   | (Common & { readonly kind: "adagrad"; readonly delta: number })
   | (Common & { readonly kind: "rmsprop"; readonly rho: number; readonly delta: number })
-  | (Common & { readonly kind: "adam"; readonly beta1: number; readonly beta2: number; readonly epsilon: number });
+  | (Common & { readonly kind: "adam"; readonly beta1: number; readonly beta2: number; readonly epsilon: number })
+  | (Common & { readonly kind: "newton"; readonly damping: number })
+  | (Common & { readonly kind: "hessian-free"; readonly damping: number; readonly cgIterations: number });
+
+/** Second-order optimizers (src/schedule/second-order.ts): the step solves (H + λI)Δ = −g. */
+export const secondOrderKinds = ["newton", "hessian-free"] as const;
+export const isSecondOrder = (kind: OptimizerKind): kind is (typeof secondOrderKinds)[number] =>
+  (secondOrderKinds as readonly string[]).includes(kind);
 
 export type OptimizerKind = OptimizerSpec["kind"];
 
@@ -28,6 +35,9 @@ const optimizerDefaults: { readonly [K in OptimizerKind]: Omit<Extract<Optimizer
   adagrad: { learningRate: 0.01, delta: 1e-7, weightDecay: 0 },
   rmsprop: { learningRate: 0.001, rho: 0.9, delta: 1e-6, weightDecay: 0 },
   adam: { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
+  // learningRate scales the solved step (1: the full Newton step); damping is the initial λ
+  newton: { learningRate: 1, damping: 1e-3, weightDecay: 0 },
+  "hessian-free": { learningRate: 1, damping: 1e-2, cgIterations: 20, weightDecay: 0 },
 };
 
 export const optimizerKinds = Object.keys(optimizerDefaults) as OptimizerKind[];
@@ -40,7 +50,16 @@ export function takesHyperparameter(kind: OptimizerKind, name: string): boolean 
 type Options<K extends OptimizerKind> = Partial<Omit<Extract<OptimizerSpec, { kind: K }>, "kind">>;
 
 export type HyperparameterName =
-  "learningRate" | "weightDecay" | "alpha" | "rho" | "delta" | "beta1" | "beta2" | "epsilon";
+  | "learningRate"
+  | "weightDecay"
+  | "alpha"
+  | "rho"
+  | "delta"
+  | "beta1"
+  | "beta2"
+  | "epsilon"
+  | "damping"
+  | "cgIterations";
 
 export interface HyperparameterRange {
   /** What a valid value is, e.g. "a positive finite number". */
@@ -88,6 +107,17 @@ export const hyperparameterRanges: Readonly<Record<HyperparameterName, Hyperpara
     valid: positive,
     example: 1e-7,
     why: "the update divides by it where the gradient is 0, so δ = 0 makes 0/0 = NaN",
+  },
+  damping: {
+    range: "a finite number ≥ 0",
+    valid: (value) => Number.isFinite(value) && value >= 0,
+    example: 1e-3,
+    why: "λ in (H + λI)Δ = −g; the step raises it where H + λI is not positive definite",
+  },
+  cgIterations: {
+    range: "an integer from 1 to 10000",
+    valid: (value) => Number.isInteger(value) && value >= 1 && value <= 10000,
+    example: 20,
   },
   epsilon: {
     range: "a positive finite number",
@@ -161,3 +191,7 @@ export const adagrad = (options: Options<"adagrad"> = {}) => atCaller("adagrad",
 export const rmsprop = (options: Options<"rmsprop"> = {}) => atCaller("rmsprop", options);
 /** Adam with bias correction */
 export const adam = (options: Options<"adam"> = {}) => atCaller("adam", options);
+/** Damped Newton: solve (H + λI)Δ = −g by Cholesky with the symbolic Hessian; θ ← θ + εΔ; λ adapts */
+export const newton = (options: Options<"newton"> = {}) => atCaller("newton", options);
+/** Hessian-free: truncated conjugate gradients on (H + λI)Δ = −g with generated Hessian-vector products */
+export const hessianFree = (options: Options<"hessian-free"> = {}) => atCaller("hessian-free", options);

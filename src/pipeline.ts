@@ -9,6 +9,7 @@ import type { Node } from "./ir/node.js";
 import type { SourceLocation } from "./errors.js";
 import { printGraph } from "./ir/print.js";
 import { gradients } from "./grad/reverse.js";
+import { hessianVectorProducts } from "./grad/hessian-vector.js";
 import type { TracedModel } from "./dsl/model.js";
 import { expandComposites } from "./passes/expand.js";
 import { simplifiedForm, simplify } from "./passes/simplify.js";
@@ -31,6 +32,8 @@ export interface TrainingGraph {
   /** ∂(mean loss)/∂input for inputs declared with { grad: true }, in declaration order. */
   readonly inputGrads: readonly { readonly name: string; readonly node: Node }[];
   readonly outputs: readonly { readonly name: string; readonly node: Node }[];
+  /** With { hessianVector: true }: (H·v) per parameter, H the Hessian of the training loss, v its direction slot. */
+  readonly hessianVector?: readonly Node[];
   /** The model line of each node: the model's own, and for backward nodes that of the forward op they differentiate. */
   readonly origins: ReadonlyMap<Node, SourceLocation>;
 }
@@ -107,7 +110,7 @@ function withoutDropout(roots: readonly Node[], memo: Map<Node, Node>): Node[] {
   );
 }
 
-export function buildTrainingGraph(model: TracedModel): TrainingGraph {
+export function buildTrainingGraph(model: TracedModel, options: { hessianVector?: boolean } = {}): TrainingGraph {
   // The cost is the average of per-example costs (the batch is the compiler's business).
   const trainingLoss = mul(batchSum(model.loss), div(1, batchSize()));
   const gradInputs = model.inputs.filter((input) => input.attrs.wantsGrad);
@@ -121,13 +124,21 @@ export function buildTrainingGraph(model: TracedModel): TrainingGraph {
   const withoutMasks = new Map<Node, Node>();
   const inference = withoutDropout(forward, withoutMasks);
   carryOrigins(forward, (node) => withoutMasks.get(node), origins);
-  let roots: readonly Node[] = [trainingLoss, ...grads, ...inference];
+  const noteOrigin = (derived: Node, forward: Node) => {
+    const origin = origins.get(forward);
+    if (origin && !origins.has(derived)) origins.set(derived, origin);
+  };
+  const products = options.hessianVector
+    ? hessianVectorProducts(grads.slice(0, model.params.length), model.params, noteOrigin)
+    : [];
+  let roots: readonly Node[] = [trainingLoss, ...grads, ...inference, ...products];
   const labels = [
     "training loss",
     ...model.params.map((p) => `grad ${p.attrs.name}`),
     ...gradInputs.map((x) => `inputGrad ${x.attrs.name}`),
     "loss",
     ...model.outputs.map((o) => `output ${o.name}`),
+    ...products.map((_, i) => `hessianVector ${model.params[i]!.attrs.name}`),
   ];
   dumpGraph("differentiate", roots, labels);
   for (const pass of passes) {
@@ -146,6 +157,7 @@ export function buildTrainingGraph(model: TracedModel): TrainingGraph {
     inputGrads: gradInputs.map((x, i) => ({ name: x.attrs.name!, node: roots[1 + p + i]! })),
     meanLoss: roots[afterGrads]!,
     outputs: model.outputs.map((o, i) => ({ name: o.name, node: roots[afterGrads + 1 + i]! })),
+    ...(options.hessianVector ? { hessianVector: roots.slice(afterGrads + 1 + model.outputs.length) } : {}),
     dropoutMasks: masks.map((m) => ({
       name: m.attrs.name!,
       shape: m.shape,

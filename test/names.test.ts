@@ -306,16 +306,13 @@ function structure(roles: Roles) {
     { optimizer: adam({ learningRate: 0.05 }) },
   );
 }
-const modelCallLine = readFileSync(path.join(root, "test", "names.test.ts"), "utf8")
-  .split("\n")
-  // the model(...) call that holds the marker comment, a few lines above it
-  .reduce(
-    (found, line, i, lines) =>
-      found === 0 && line.includes("// the line refusals name")
-        ? lines.slice(0, i).findLastIndex((l) => l.includes("model(")) + 1
-        : found,
-    0,
-  );
+/** The line of the model(...) call that holds the marker comment, a few lines above it. */
+const modelCallLine = (() => {
+  const lines = readFileSync(path.join(root, "test", "names.test.ts"), "utf8").split("\n");
+  let line = lines.findIndex((text) => text.includes("// the line refusals name"));
+  while (line > 0 && !lines[line]!.includes("model(")) line--;
+  return line + 1;
+})();
 
 const safe: Roles = { model: "reference", a: "a", b: "b", c: "c", d: "d", e: "e", f: "f", g: "g" };
 /** Model k gives names[k + i] to role i: every name takes every role once, and neighbours (W, w) share a model. */

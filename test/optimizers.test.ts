@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   adagrad,
   adam,
+  newton,
+  hessianFree,
   model,
   momentum,
   nesterov,
@@ -297,7 +299,7 @@ describe("Adam agrees with TensorFlow.js's Adam (f32)", () => {
  * never forget, and Adam's bias correction divides by 1 − βᵗ = 0); δ, ϵ > 0 keep the denominators
  * δ + √r, √(δ + r), √r̂ + ϵ away from 0 where the gradient is 0 (0/0 = NaN after one step).
  */
-type Domain = "positive" | "nonNegative" | "unitInterval";
+type Domain = "positive" | "nonNegative" | "unitInterval" | "count";
 const domains: Record<OptimizerKind, Record<string, Domain>> = {
   sgd: { learningRate: "positive", weightDecay: "nonNegative" },
   momentum: { learningRate: "positive", alpha: "unitInterval", weightDecay: "nonNegative" },
@@ -311,16 +313,26 @@ const domains: Record<OptimizerKind, Record<string, Domain>> = {
     epsilon: "positive",
     weightDecay: "nonNegative",
   },
+  // λ in (H + λI)Δ = −g is a damping, ≥ 0; CG iterations are a count
+  newton: { learningRate: "positive", damping: "nonNegative", weightDecay: "nonNegative" },
+  "hessian-free": {
+    learningRate: "positive",
+    damping: "nonNegative",
+    cgIterations: "count",
+    weightDecay: "nonNegative",
+  },
 };
 const outside: Record<Domain, number[]> = {
   positive: [0, -0, -1e-8, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
   nonNegative: [-1e-4, Number.NaN, Number.POSITIVE_INFINITY],
   unitInterval: [1, 1.5, -0.1, Number.NaN, Number.POSITIVE_INFINITY],
+  count: [0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY],
 };
 const inside: Record<Domain, number[]> = {
   positive: [1e-300, 0.5, 10],
   nonNegative: [0, 0.5],
   unitInterval: [0, 0.5, 0.999999],
+  count: [1, 20],
 };
 const flagOf: Record<string, string> = {
   learningRate: "--lr",
@@ -331,8 +343,10 @@ const flagOf: Record<string, string> = {
   beta1: "--beta1",
   beta2: "--beta2",
   epsilon: "--eps",
+  damping: "--damping",
+  cgIterations: "--cg-iterations",
 };
-const factories = { sgd, momentum, nesterov, adagrad, rmsprop, adam } as Record<
+const factories = { sgd, momentum, nesterov, adagrad, rmsprop, adam, newton, "hessian-free": hessianFree } as Record<
   OptimizerKind,
   (options: Record<string, number>) => OptimizerSpec
 >;

@@ -26,6 +26,7 @@ import type {
   Value,
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
+import { secondOrderParts } from "./second-order.js";
 import { runtimeSource } from "./runtime-source.js";
 import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
@@ -512,6 +513,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   ]
     .map((line) => line.slice(2))
     .join("\n");
+  const secondOrder = secondOrderParts(program, scalarArgs, (name) => prepare(name, "batch", true));
   const usesRandom = program.params.length > 0;
   const setup = [
     ...(usesRandom || hasDropout ? [`  const seed = options.seed ?? 0;`] : []),
@@ -538,7 +540,8 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     ...sharedHoles(program, { random: program.params.length > 0 || program.dropout.length > 0 }),
     allocations: allocations.join("\n"),
     initialisation: initialisation.join("\n"),
-    entryFunctions: entryFunctions.join("\n\n"),
+    entryFunctions: [...entryFunctions, ...(secondOrder ? [secondOrder.setup] : [])].join("\n\n"),
+    secondOrderMembers: secondOrder?.members ?? "",
     outputsObject: record(
       program.outputs.map((o) => [o.name, bufferName.output(o.name)]),
       "  ",
@@ -562,7 +565,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     lossCall: lossMethod("loss"),
     trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
     gradientCall: lossMethod("gradient"),
-    stepCall,
+    stepCall: secondOrder?.stepCall ?? stepCall,
     beginStepCall: entry("beforeGradient")
       ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n", "trainer.learningRate").join(", ")});`
       : `      // no look-ahead for ${program.optimizer.kind}`,
@@ -581,10 +584,12 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     restoreCopies: snapshotted.map((name) => `      ${name}.set(${bufferName.snapshot(name)});`).join("\n"),
     arena,
     backendExpression: usesGemm ? `wasmGemm === undefined ? "js" : "wasm"` : `"js"`,
-    kernelFunctions: usesGemm
-      ? fillTemplate(readTemplate("gemm.ts.tpl"), {
-          wasmGemmBase64: Buffer.from(gemmModuleBytes({ dtype: program.dtype })).toString("base64"),
-        })
-      : "",
+    kernelFunctions:
+      (secondOrder ? `${runtimeSource("second-order")}\n\n` : "") +
+      (usesGemm
+        ? fillTemplate(readTemplate("gemm.ts.tpl"), {
+            wasmGemmBase64: Buffer.from(gemmModuleBytes({ dtype: program.dtype })).toString("base64"),
+          })
+        : ""),
   });
 }

@@ -14,6 +14,11 @@ export interface NodeAttrs {
   readonly name?: string;
   /** Input, Param, Reshape, Broadcast: the (target) shape. */
   readonly shape?: Shape;
+  /**
+   * Param: an optimizer's per-parameter buffer shaped like the parameter (state_<name>_<slot>), such
+   * as the direction v of a Hessian-vector product; a leaf distinct from the parameter itself.
+   */
+  readonly slot?: string;
   /** Param: how the trainer initialises it. */
   readonly init?: InitSpec;
   /** Input: whether gradient() reports ∂loss/∂input. */
@@ -76,6 +81,7 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.name !== undefined) parts.push(`n=${attrs.name}`);
   if (attrs.shape !== undefined) parts.push(`s=${attrs.shape.join("x")}`);
   if (attrs.init !== undefined) parts.push(`i=${initKey(attrs.init)}`);
+  if (attrs.slot !== undefined) parts.push(`o=${attrs.slot}`);
   if (attrs.wantsGrad) parts.push("g");
   if (attrs.value !== undefined) parts.push(`v=${Object.is(attrs.value, -0) ? 0 : attrs.value}`);
   if (attrs.exponent !== undefined) parts.push(`p=${attrs.exponent}`);

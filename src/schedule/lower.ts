@@ -15,6 +15,7 @@ import { reachableInOrder } from "../ir/graph.js";
 import { elementwiseOps, isElementwiseOp, isLeafOp, layoutOps, leafOps, Op } from "../ir/ops.js";
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
 import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value } from "./program.js";
+import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
 import { batchContraction, contractionLayout, matmulKernel, type MatmulContext } from "./matmul-kernels.js";
 import {
@@ -226,8 +227,8 @@ class EntryLowering {
         this.inputsRead.add(node.attrs.name!);
         this.inputSizes.set(bufferName.input(node.attrs.name!), node.size);
         return contiguousView({ kind: "buffer", name: bufferName.input(node.attrs.name!) }, node.shape, true);
-      case Op.Param:
-        return contiguousView({ kind: "buffer", name: bufferName.param(node.attrs.name!) }, node.shape, false);
+      case Op.Param: // the parameter, or an optimizer slot shaped like it (a direction v)
+        return contiguousView({ kind: "buffer", name: paramLeafBuffer(node) }, node.shape, false);
       case Op.Const:
         return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
       case Op.DropoutMask:

@@ -8,6 +8,7 @@ import { coalesce } from "./views.js";
 import type { Access, Kernel, LoopKernel, ParamInfo, Value } from "./program.js";
 import { bufferName } from "./names.js";
 import { sizeOf } from "../ir/shape.js";
+import { planSecondOrder } from "./second-order.js";
 
 export interface StateBuffer {
   /** Buffer name in generated code. */
@@ -113,6 +114,7 @@ class Body {
 }
 
 export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[]): OptimizerPlan {
+  if (spec.kind === "newton" || spec.kind === "hessian-free") return planSecondOrder(spec, params);
   const state: StateBuffer[] = [];
   const beforeGradient: Kernel[] = [];
   const update: Kernel[] = [];

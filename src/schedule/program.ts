@@ -114,7 +114,8 @@ export interface LocalKernel {
 
 export type Kernel = LoopKernel | GemmKernel | FillKernel | LocalKernel;
 
-export type EntryPointName = "loss" | "trainingLoss" | "gradient" | "predict" | "beforeGradient" | "update";
+export type EntryPointName =
+  "loss" | "trainingLoss" | "gradient" | "predict" | "beforeGradient" | "update" | "hessianVector"; // second-order optimizers: state_<p>_product = (H·v)_p for v in state_<p>_direction
 
 export interface EntryPoint {
   readonly name: EntryPointName;

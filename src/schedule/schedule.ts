@@ -10,6 +10,7 @@ import { defaultTuning, lowerEntryPoint, type Binding, type Tuning } from "./low
 import { straightLineDims } from "./views.js";
 import { planOptimizer } from "./optimizer-updates.js";
 import { bufferName } from "./names.js";
+import { productSlot } from "./second-order.js";
 import type { Access, BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
 import { sizeOf } from "../ir/shape.js";
 import { printKernels, printProgram } from "./print.js";
@@ -53,6 +54,17 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
         target: toBuffer(bufferName.output(name), node.batched),
       })),
     },
+    ...(graph.hessianVector
+      ? [
+          {
+            name: "hessianVector" as const,
+            bindings: graph.hessianVector.map((node, i) => ({
+              node,
+              target: toBuffer(bufferName.state(model.params[i]!.attrs.name!, productSlot), false),
+            })),
+          },
+        ]
+      : []),
   ];
   const tuning = options.tuning ?? defaultTuning;
   const lowered = entrySpecs.map((spec) => lowerEntryPoint(spec.bindings, tuning, graph.origins));
