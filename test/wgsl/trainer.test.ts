@@ -315,7 +315,7 @@ describe("gradgen compile --target", () => {
     expect(wgslOnly.status).toBe(1); // the header differs (no --batch 4 --lr 2): --check sees a stale file
     const bad = gradgen(["compile", "examples/xor.ts", "--target", "glsl"]);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/--target expects a comma-separated list of ts, wgsl/);
+    expect(bad.stderr).toMatch(/--target expects a comma-separated list of ts, js, wgsl/);
     const f64 = gradgen(["compile", "examples/xor.ts", "--target", "wgsl", "--dtype", "f64", "--out", out]);
     expect(f64.status).toBe(1);
     expect(f64.stderr).toMatch(/WGSL target is f32 only/);
