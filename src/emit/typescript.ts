@@ -27,11 +27,19 @@ import type {
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
 import { secondOrderParts } from "./second-order.js";
+import { functionBudget } from "../schedule/split.js";
+import { printEntryFunctions, uses as usesOf, Writer } from "./typescript-functions.js";
 import { runtimeSource } from "./runtime-source.js";
 import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
-import { bufferName, propertyKey, stringLiteral, typescriptLocal as local } from "../schedule/names.js";
+import {
+  bufferName,
+  propertyKey,
+  stringLiteral,
+  typescriptFunction,
+  typescriptLocal as local,
+} from "../schedule/names.js";
 
 export type TypeScriptModuleOptions = ModuleHeaderText & {
   /** The header's words for the target after the model's name (", JavaScript target"); default none. */
@@ -107,22 +115,6 @@ interface Index {
 function indexText({ expr, constant }: Index): string {
   if (expr === "0" || expr === "") return String(constant);
   return constant === 0 ? expr : `${expr} + ${constant}`;
-}
-
-class Writer {
-  readonly lines: string[] = [];
-  constructor(private indent: number) {}
-  line(text: string): void {
-    this.lines.push("  ".repeat(this.indent) + text);
-  }
-  open(text: string): void {
-    this.line(text);
-    this.indent++;
-  }
-  close(text = "}"): void {
-    this.indent--;
-    this.line(text);
-  }
 }
 
 /** A literal as an operand: negatives in parentheses (`-` before `-2` would be a decrement). */
@@ -339,37 +331,6 @@ function printLocal(out: Writer, kernel: LocalKernel, id: number): void {
   out.line(`const ${kernel.name} = ${names[names.length - 1]};`);
 }
 
-/** Whether an entry function reads the call's example count n and the learning rate. */
-function uses(entry: EntryPoint): { n: boolean; rate: boolean } {
-  let [n, rate] = [false, false];
-  const extent = (e: Extent | undefined) => void (n ||= e?.perExample === true);
-  const scalar = (access: Access | undefined) => {
-    if (access?.storage.kind !== "scalar") return;
-    n ||= access.storage.code.kind === "batchSize";
-    rate ||= access.storage.code.kind === "learningRate";
-  };
-  const values = (list: readonly Value[]) => list.forEach((v) => v.kind === "load" && scalar(v.access));
-  for (const kernel of entry.kernels) {
-    switch (kernel.kind) {
-      case "loop":
-        kernel.dims.forEach(extent);
-        values(kernel.values);
-        break;
-      case "gemm":
-        [kernel.m, kernel.n, kernel.k, kernel.repeat?.count].forEach(extent);
-        break;
-      case "fill":
-        extent(kernel.length);
-        break;
-      case "local":
-        values(kernel.values);
-        break;
-    }
-  }
-  scalar(entry.returns);
-  return { n, rate };
-}
-
 function printKernel(out: Writer, kernel: Kernel, id: number): void {
   switch (kernel.kind) {
     case "loop":
@@ -436,25 +397,17 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     ...program.state.filter((s) => s.initial !== 0).map((s) => `  ${s.buffer}.fill(${literal(s.initial)});`),
   ];
 
-  const entryFunctions = program.entryPoints.map((ep) => {
-    const out = new Writer(2);
-    ep.kernels.forEach((kernel, i) => printKernel(out, kernel, i));
-    if (ep.returns) {
-      // Into a Float64Array, not a return value: a double returned from a call that is not inlined
-      // is boxed as a heap number, an allocation on every step.
-      const r = ep.returns;
-      out.line(
-        `lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`,
-      );
-    }
-    const { n, rate } = uses(ep);
-    const params = [
-      ...ep.inputs.map((name) => `${bufferName.input(name)}: Values`),
-      ...(n ? ["n: number"] : []),
-      ...(rate ? ["rate: number"] : []),
-    ].join(", ");
-    return [`  function ${ep.name}Program(${params}): void {`, ...out.lines, `  }`].join("\n");
-  });
+  const entryFunctions = printEntryFunctions(
+    program,
+    printKernel,
+    (r) =>
+      `lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`,
+  );
+  if (entryFunctions.carried > 0)
+    allocations.push(
+      `  const ${typescriptFunction.carry} = new Float64Array(${entryFunctions.carried}); // shared scalars between the parts of split entry functions`,
+    );
+  const uses = (ep: EntryPoint) => usesOf(ep.kernels, ep.returns);
 
   /** The arguments entry function `name` takes after its inputs, given the call's example count and learning rate. */
   const scalarArgs = (name: EntryPointName, count: string, rate: string) => {
@@ -532,7 +485,12 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       ].join("\n")
     : "";
 
-  const header = moduleHeader(program, options, options.target ?? "", program.dtype, ".");
+  const { largest } = entryFunctions;
+  const header = [
+    moduleHeader(program, options, options.target ?? "", program.dtype, "."),
+    `// Largest entry function: ${largest.name}, ${largest.lines} lines, ${(largest.bytes / 1000).toFixed(1)} KB ` +
+      `(entry points past ${functionBudget / 1000} KB are split so V8 optimises each part: docs/v8-function-limits.md).`,
+  ].join("\n");
 
   return fillTemplate(readTemplate("trainer.ts.tpl"), {
     header,
@@ -540,7 +498,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     ...sharedHoles(program, { random: program.params.length > 0 || program.dropout.length > 0 }),
     allocations: allocations.join("\n"),
     initialisation: initialisation.join("\n"),
-    entryFunctions: [...entryFunctions, ...(secondOrder ? [secondOrder.setup] : [])].join("\n\n"),
+    entryFunctions: [...entryFunctions.functions, ...(secondOrder ? [secondOrder.setup] : [])].join("\n\n"),
     secondOrderMembers: secondOrder?.members ?? "",
     outputsObject: record(
       program.outputs.map((o) => [o.name, bufferName.output(o.name)]),

@@ -96,6 +96,16 @@ export const typescriptLocal = {
   right: (kernel: number, j: number) => `y${kernel}_${j}`,
 };
 
+/**
+ * Functions of the TypeScript trainer: entry point `name`'s function, its parts when it is split
+ * (src/schedule/split.ts), and the Float64Array that carries shared scalar locals between parts.
+ */
+export const typescriptFunction = {
+  entry: (name: string) => `${name}Program`,
+  part: (name: string, part: number) => `${name}Program${part}`,
+  carry: "carried",
+};
+
 /** Locals of WGSL tasks: values (`values + i`), loop and epilogue indices, a product block's operands and accumulators. */
 export const wgslLocal = {
   values: "v",

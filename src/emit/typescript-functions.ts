@@ -1,0 +1,155 @@
+// The TypeScript trainer's entry functions: each entry point as one function, or, when its kernels
+// print larger than src/schedule/split.ts's budget, as parts called in order from a short driver
+// (each part small enough for V8 to optimise). This file measures each kernel's printed size and
+// prints the plan split.ts makes from those sizes; it decides nothing itself.
+
+import type { Access, EntryPoint, Extent, Kernel, Program, Value } from "../schedule/program.js";
+import { planEntrySplit, type EntryPart } from "../schedule/split.js";
+import { bufferName, typescriptFunction } from "../schedule/names.js";
+
+export class Writer {
+  readonly lines: string[] = [];
+  constructor(private indent: number) {}
+  line(text: string): void {
+    this.lines.push("  ".repeat(this.indent) + text);
+  }
+  open(text: string): void {
+    this.line(text);
+    this.indent++;
+  }
+  close(text = "}"): void {
+    this.indent--;
+    this.line(text);
+  }
+}
+
+/** Whether kernels (and the scalar an entry returns) read the call's example count n and the learning rate. */
+export function uses(kernels: readonly Kernel[], returns?: Access): { n: boolean; rate: boolean } {
+  let [n, rate] = [false, false];
+  const extent = (e: Extent | undefined) => void (n ||= e?.perExample === true);
+  const scalar = (access: Access | undefined) => {
+    if (access?.storage.kind !== "scalar") return;
+    n ||= access.storage.code.kind === "batchSize";
+    rate ||= access.storage.code.kind === "learningRate";
+  };
+  const values = (list: readonly Value[]) => list.forEach((v) => v.kind === "load" && scalar(v.access));
+  for (const kernel of kernels) {
+    switch (kernel.kind) {
+      case "loop":
+        kernel.dims.forEach(extent);
+        values(kernel.values);
+        break;
+      case "gemm":
+        [kernel.m, kernel.n, kernel.k, kernel.repeat?.count].forEach(extent);
+        break;
+      case "fill":
+        extent(kernel.length);
+        break;
+      case "local":
+        values(kernel.values);
+        break;
+    }
+  }
+  scalar(returns);
+  return { n, rate };
+}
+
+/** Buffers a kernel names. */
+function buffersOf(kernel: Kernel): string[] {
+  const named = (access: Access) => (access.storage.kind === "buffer" ? [access.storage.name] : []);
+  const loads = (values: readonly Value[]) => values.flatMap((v) => (v.kind === "load" ? named(v.access) : []));
+  switch (kernel.kind) {
+    case "loop":
+      return [
+        ...named(kernel.target),
+        ...(kernel.extraStores ?? []).flatMap((s) => named(s.target)),
+        ...loads(kernel.values),
+      ];
+    case "gemm":
+      return [kernel.a.buffer, kernel.b.buffer, kernel.c.buffer];
+    case "fill":
+      return [kernel.buffer];
+    case "local":
+      return loads(kernel.values);
+  }
+}
+
+/** A function's parameter list: the inputs it reads, then n and rate where used. */
+function parameters(inputs: readonly string[], used: { n: boolean; rate: boolean }): string[] {
+  return [
+    ...inputs.map((name) => `${bufferName.input(name)}: Values`),
+    ...(used.n ? ["n: number"] : []),
+    ...(used.rate ? ["rate: number"] : []),
+  ];
+}
+
+const argumentNames = (params: readonly string[]) => params.map((p) => p.slice(0, p.indexOf(":")));
+
+export interface EntryFunctions {
+  /** Each entry point's function(s), in the Program's order. */
+  readonly functions: readonly string[];
+  /** Slots the carry array needs (the most any entry point uses; 0: no array). */
+  readonly carried: number;
+  /** The largest function printed here (its declaration in the generated TypeScript). */
+  readonly largest: { readonly name: string; readonly lines: number; readonly bytes: number };
+}
+
+/**
+ * Prints every entry point. `printKernel` writes kernel `id` of an entry point; `returnLine` is the
+ * statement that leaves the entry's result in lossSlot.
+ */
+export function printEntryFunctions(
+  program: Program,
+  printKernel: (out: Writer, kernel: Kernel, id: number) => void,
+  returnLine: (returns: Access) => string,
+): EntryFunctions {
+  let carried = 0;
+  let largest = { name: "", lines: 0, bytes: 0 };
+  const declare = (name: string, params: readonly string[], body: readonly string[]) => {
+    const text = [`  function ${name}(${params.join(", ")}): void {`, ...body, `  }`].join("\n");
+    const size = { name, lines: body.length + 2, bytes: Buffer.byteLength(text) };
+    if (size.bytes > largest.bytes) largest = size;
+    return text;
+  };
+  const functions = program.entryPoints.map((ep: EntryPoint) => {
+    const printed = ep.kernels.map((kernel, i) => {
+      const out = new Writer(2);
+      printKernel(out, kernel, i);
+      return out.lines;
+    });
+    const split = planEntrySplit(
+      ep,
+      printed.map((lines) => lines.reduce((sum, line) => sum + line.length + 1, 0)),
+    );
+    carried = Math.max(carried, split.carried);
+    const entryName = typescriptFunction.entry(ep.name);
+    const entryParams = parameters(ep.inputs, uses(ep.kernels, ep.returns));
+    const body = (part: EntryPart) => {
+      const lines = part.loads.map(({ name, slot }) => `    const ${name} = ${typescriptFunction.carry}[${slot}]!;`);
+      for (let i = part.start; i < part.end; i++) {
+        lines.push(...printed[i]!);
+        const store = part.stores.get(i);
+        if (store) lines.push(`    ${typescriptFunction.carry}[${store.slot}] = ${store.name};`);
+      }
+      // Into a Float64Array, not a return value: a double returned from a call that is not inlined
+      // is boxed as a heap number, an allocation on every step.
+      if (part.returns && ep.returns) lines.push(`    ${returnLine(ep.returns)}`);
+      return lines;
+    };
+    if (split.parts.length === 1) return declare(entryName, entryParams, body(split.parts[0]!));
+    const parts = split.parts.map((part, k) => {
+      const kernels = ep.kernels.slice(part.start, part.end);
+      const named = new Set(kernels.flatMap(buffersOf));
+      const inputs = ep.inputs.filter((x) => named.has(bufferName.input(x)));
+      const params = parameters(inputs, uses(kernels, part.returns ? ep.returns : undefined));
+      const name = typescriptFunction.part(ep.name, k + 1);
+      return { name, params, text: declare(name, params, body(part)) };
+    });
+    const driver = declare(entryName, entryParams, [
+      `    // ${ep.kernels.length} kernels in ${parts.length} functions, each small enough for V8 to optimise`,
+      ...parts.map(({ name, params }) => `    ${name}(${argumentNames(params).join(", ")});`),
+    ]);
+    return [...parts.map((p) => p.text), driver].join("\n");
+  });
+  return { functions, carried, largest };
+}
