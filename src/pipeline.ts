@@ -20,6 +20,18 @@ export interface DropoutMaskInfo {
   readonly dropProbability: number;
 }
 
+/** A running statistic of nn.batchNorm: step() folds `estimate` (this step's batch value) into it. */
+export interface RunningStatisticInfo {
+  /** Its name in trainer.state.buffers, e.g. "batchNorm0.runningMean". */
+  readonly label: string;
+  readonly shape: readonly number[];
+  readonly initial: number;
+  /** running ← momentum·running + (1 − momentum)·estimate. */
+  readonly momentum: number;
+  /** The batch estimate, computed by gradient() (training form, dropout masks applied). */
+  readonly estimate: Node;
+}
+
 /** The graphs an entry point needs, after every pass. */
 export interface TrainingGraph {
   readonly model: TracedModel;
@@ -28,6 +40,8 @@ export interface TrainingGraph {
   /** The same with the current dropout masks applied: what the gradient is the gradient of. */
   readonly trainingLoss: Node;
   readonly dropoutMasks: readonly DropoutMaskInfo[];
+  /** Running statistics (nn.batchNorm), in a structural order. */
+  readonly statistics: readonly RunningStatisticInfo[];
   readonly paramGrads: readonly Node[];
   /** ∂(mean loss)/∂input for inputs declared with { grad: true }, in declaration order. */
   readonly inputGrads: readonly { readonly name: string; readonly node: Node }[];
@@ -110,20 +124,46 @@ function withoutDropout(roots: readonly Node[], memo: Map<Node, Node>): Node[] {
   );
 }
 
+/**
+ * Batch statistics resolved: operand 0 (the batch's own statistic) in training graphs, operand 1 (the
+ * running statistic) in the inference graphs loss() and predict() evaluate.
+ */
+function resolveStatistics(roots: readonly Node[], form: "training" | "inference", memo: Map<Node, Node>): Node[] {
+  const pick = form === "training" ? 0 : 1;
+  return transformGraph(
+    roots,
+    (node, inputs) => (node.op === Op.BatchStatistic ? inputs[pick]! : rebuild(node, inputs)),
+    memo,
+  );
+}
+
 export function buildTrainingGraph(model: TracedModel, options: { hessianVector?: boolean } = {}): TrainingGraph {
   // The cost is the average of per-example costs (the batch is the compiler's business).
-  const trainingLoss = mul(batchSum(model.loss), div(1, batchSize()));
+  const meanOfLoss = mul(batchSum(model.loss), div(1, batchSize()));
+  const origins = new Map(model.origins);
+  const statisticNodes = reachableInOrder([meanOfLoss, ...model.outputs.map((o) => o.node)]).filter(
+    (node) => node.op === Op.BatchStatistic,
+  );
+  const training = new Map<Node, Node>();
+  const [trainingLoss, ...estimates] = resolveStatistics(
+    [meanOfLoss, ...statisticNodes.map((s) => s.inputs[2]!)],
+    "training",
+    training,
+  ) as [Node, ...Node[]];
+  carryOrigins([meanOfLoss, ...statisticNodes], (node) => training.get(node), origins);
   const gradInputs = model.inputs.filter((input) => input.attrs.wantsGrad);
   const wrt = [...model.params, ...gradInputs];
-  const origins = new Map(model.origins);
   const grads = gradients(trainingLoss, wrt, undefined, (derived, forward) => {
     const origin = origins.get(forward);
     if (origin && !origins.has(derived)) origins.set(derived, origin);
   });
-  const forward = [trainingLoss, ...model.outputs.map((o) => o.node)];
+  const forward = [meanOfLoss, ...model.outputs.map((o) => o.node)];
+  const running = new Map<Node, Node>();
+  const withRunning = resolveStatistics(forward, "inference", running);
+  carryOrigins(forward, (node) => running.get(node), origins);
   const withoutMasks = new Map<Node, Node>();
-  const inference = withoutDropout(forward, withoutMasks);
-  carryOrigins(forward, (node) => withoutMasks.get(node), origins);
+  const inference = withoutDropout(withRunning, withoutMasks);
+  carryOrigins(withRunning, (node) => withoutMasks.get(node), origins);
   const noteOrigin = (derived: Node, forward: Node) => {
     const origin = origins.get(forward);
     if (origin && !origins.has(derived)) origins.set(derived, origin);
@@ -131,13 +171,14 @@ export function buildTrainingGraph(model: TracedModel, options: { hessianVector?
   const products = options.hessianVector
     ? hessianVectorProducts(grads.slice(0, model.params.length), model.params, noteOrigin)
     : [];
-  let roots: readonly Node[] = [trainingLoss, ...grads, ...inference, ...products];
+  let roots: readonly Node[] = [trainingLoss, ...grads, ...inference, ...estimates, ...products];
   const labels = [
     "training loss",
     ...model.params.map((p) => `grad ${p.attrs.name}`),
     ...gradInputs.map((x) => `inputGrad ${x.attrs.name}`),
     "loss",
     ...model.outputs.map((o) => `output ${o.name}`),
+    ...statisticNodes.map((s) => `estimate ${s.inputs[1]!.attrs.name}`),
     ...products.map((_, i) => `hessianVector ${model.params[i]!.attrs.name}`),
   ];
   dumpGraph("differentiate", roots, labels);
@@ -149,6 +190,7 @@ export function buildTrainingGraph(model: TracedModel, options: { hessianVector?
   }
   const p = model.params.length;
   const afterGrads = 1 + p + gradInputs.length;
+  const afterOutputs = afterGrads + 1 + model.outputs.length;
   const masks = reachableInOrder([roots[0]!]).filter((node) => node.op === Op.DropoutMask);
   return {
     model,
@@ -157,11 +199,18 @@ export function buildTrainingGraph(model: TracedModel, options: { hessianVector?
     inputGrads: gradInputs.map((x, i) => ({ name: x.attrs.name!, node: roots[1 + p + i]! })),
     meanLoss: roots[afterGrads]!,
     outputs: model.outputs.map((o, i) => ({ name: o.name, node: roots[afterGrads + 1 + i]! })),
-    ...(options.hessianVector ? { hessianVector: roots.slice(afterGrads + 1 + model.outputs.length) } : {}),
+    ...(options.hessianVector ? { hessianVector: roots.slice(afterOutputs + statisticNodes.length) } : {}),
     dropoutMasks: masks.map((m) => ({
       name: m.attrs.name!,
       shape: m.shape,
       dropProbability: m.attrs.dropProbability!,
+    })),
+    statistics: statisticNodes.map((s, i) => ({
+      label: s.inputs[1]!.attrs.name!,
+      shape: s.shape,
+      initial: s.inputs[1]!.attrs.value!,
+      momentum: s.attrs.momentum!,
+      estimate: roots[afterOutputs + i]!,
     })),
     origins,
   };

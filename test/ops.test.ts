@@ -6,6 +6,13 @@ import { describe, expect, it } from "vitest";
 import { grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
 import { loadGenerated, type Fields, type GeneratedTrainer } from "./support/load-generated.js";
 import { createRandom as mulberry32 } from "../src/random.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { GradgenError } from "../src/errors.js";
+import { traceModel } from "../src/dsl/model.js";
+import { checkGradients } from "../src/check/gradient-check.js";
+import { decodeCheckpoint, encodeCheckpoint } from "../src/runtime/checkpoint.js";
 
 const BATCH = 3;
 const SHORT = 2;
@@ -1020,6 +1027,19 @@ describe("kinks and ties: the documented convention on the kink, finite differen
   }
 });
 
+// Per-example normalisation (across the batch: the block at the end of this file)
+const layerNormRows: Row[] = [
+  {
+    name: "nn.layerNorm [2,3] over the last axis, γ β [3]",
+    build: ({ input, param }) => nn.layerNorm(input("x", [2, 3], X), param("g", [3]), param("b", [3]), 0.1),
+  },
+  {
+    name: "nn.layerNorm [4] of x·p, γ β [4], default eps",
+    build: ({ input, param }) =>
+      nn.layerNorm(input("x", [4], X).mul(param("p", [4])), param("g", [4]), param("b", [4])),
+  },
+];
+
 // ─── The specification ─────────────────────────────────────────────────────────────────────────
 
 const tables: [string, Row[]][] = [
@@ -1027,6 +1047,7 @@ const tables: [string, Row[]][] = [
   ["activations", activationRows],
   ["losses", lossRows],
   ["grad() inside a model", gradRows],
+  ["layer normalisation", layerNormRows],
 ];
 
 let seed = 1;
@@ -1395,5 +1416,282 @@ describe("grad() inside a model: higher derivatives", () => {
       sig.map((s) => (s * (1 - s) * (1 - 6 * s + 6 * s * s)) / BATCH),
       "d³σ/dx³ / n",
     );
+  });
+});
+
+// ─── Across the batch: x.batchMean(), x.batchVariance(), nn.batchNorm ──────────────────────────
+//
+// These values depend on every example of the call, so the per-example checks above do not apply.
+// gradient() is checked against central differences of trainingLoss() (the training form: batch
+// statistics over the n examples of the call, n = 3 and the short n = 2), and trainingLoss()
+// against the definition computed here. loss() and predict() use the running statistics: see the
+// tests of step() below.
+
+/** The per-example value of a row from its inputs (one array per example) and parameters. */
+type BatchReference = (x: readonly number[][], params: Readonly<Record<string, readonly number[]>>) => number[][];
+
+interface BatchRow {
+  readonly name: string;
+  readonly build: (b: ModelBuilder) => Tensor;
+  readonly reference: BatchReference;
+}
+
+const meanOf = (rows: readonly number[][]): number[] =>
+  rows[0]!.map((_, i) => rows.reduce((sum, row) => sum + row[i]!, 0) / rows.length);
+const times = (a: readonly number[], b: readonly number[]): number[] => a.map((v, i) => v * b[i]!);
+
+/** (u − μ)/√(σ² + eps)·γ + β with μ, σ² (biased) over the examples and over groups of `group` adjacent elements. */
+function batchNormByHand(
+  u: readonly number[][],
+  gamma: readonly number[],
+  beta: readonly number[],
+  eps: number,
+  group = 1,
+): { y: number[][]; mean: number[]; variance: number[] } {
+  const stats = gamma.map((_, g) => {
+    const values = u.flatMap((row) => row.slice(g * group, (g + 1) * group));
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    return { mean, variance: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length };
+  });
+  const y = u.map((row) =>
+    row.map((v, i) => {
+      const g = Math.floor(i / group);
+      return ((v - stats[g]!.mean) / Math.sqrt(stats[g]!.variance + eps)) * gamma[g]! + beta[g]!;
+    }),
+  );
+  return { y, mean: stats.map((s) => s.mean), variance: stats.map((s) => s.variance) };
+}
+
+const batchRows: BatchRow[] = [
+  {
+    name: "(x·p).batchMean() · x [2,3]",
+    build: ({ input, param }) => {
+      const x = input("x", [2, 3], X);
+      return x
+        .mul(param("p", [2, 3]))
+        .batchMean()
+        .mul(x);
+    },
+    reference: (x, { p }) => {
+      const mean = meanOf(x.map((row) => times(row, p!)));
+      return x.map((row) => times(mean, row));
+    },
+  },
+  {
+    name: "(x·p).batchVariance() · x [3]",
+    build: ({ input, param }) => {
+      const x = input("x", [3], X);
+      return x
+        .mul(param("p", [3]))
+        .batchVariance()
+        .mul(x);
+    },
+    reference: (x, { p }) => {
+      const u = x.map((row) => times(row, p!));
+      const mean = meanOf(u);
+      const variance = meanOf(u.map((row) => row.map((v, i) => (v - mean[i]!) ** 2)));
+      return x.map((row) => times(variance, row));
+    },
+  },
+  {
+    name: "nn.batchNorm(x·p) [3], γ β [3], eps 0.1",
+    build: ({ input, param }) =>
+      nn.batchNorm(input("x", [3], X).mul(param("p", [3])), param("g", [3]), param("b", [3]), { eps: 0.1 }),
+    reference: (x, { p, g, b }) =>
+      batchNormByHand(
+        x.map((row) => times(row, p!)),
+        g!,
+        b!,
+        0.1,
+      ).y,
+  },
+  {
+    name: "nn.batchNorm [2,3] with γ β [2,1]: statistics over the examples and the last axis, default eps",
+    build: ({ input, param }) => nn.batchNorm(input("x", [2, 3], X), param("g", [2, 1]), param("b", [2, 1])),
+    reference: (x, { g, b }) => batchNormByHand(x, g!, b!, 1e-5, 3).y,
+  },
+];
+
+function batchRowMismatches(row: BatchRow, trainer: GeneratedTrainer, batch: Fields, n: number): string[] {
+  const problems: string[] = [];
+  const compare = (what: string, generated: number, expected: number): void => {
+    const error = relativeError(generated, expected);
+    if (!(error < TOLERANCE)) problems.push(`n=${n} ${what}: generated ${generated}, expected ${expected} (${error})`);
+  };
+  const size = sizeOf(trainer.spec.inputs.x!);
+  const examples = Array.from({ length: n }, (_, e) => [...batch.x!.subarray(e * size, (e + 1) * size)]);
+  const params = Object.fromEntries(Object.entries(trainer.params).map(([k, v]) => [k, [...v]]));
+  const values = row.reference(examples, params);
+  const byHand = values.reduce((sum, t) => sum + t.reduce((s, v, i) => s + v * params.probe![i]!, 0), 0) / n;
+  const trainingLoss = (): number => trainer.trainingLoss(batch, n);
+  compare("trainingLoss() vs the definition", trainingLoss(), byHand);
+  compare("gradient() return value vs trainingLoss()", trainer.gradient(batch, n), byHand);
+  const grads = Object.fromEntries(Object.entries(trainer.grads).map(([k, v]) => [k, Float64Array.from(v)]));
+  const inputGrad = Float64Array.from(trainer.inputGrads.x!);
+  for (const [name, values] of Object.entries(trainer.params))
+    for (let i = 0; i < values.length; i++)
+      compare(`∂/∂${name}[${i}]`, grads[name]![i]!, finiteDifference(trainingLoss, values, i));
+  for (let i = 0; i < n * size; i++)
+    compare(`∂/∂x[${i}] (input)`, inputGrad[i]!, finiteDifference(trainingLoss, batch.x!, i));
+  return problems;
+}
+
+describe("generated gradients match finite differences of trainingLoss(): statistics across the batch", () => {
+  for (const row of batchRows) {
+    const rowSeed = seed++ * 7919;
+    it(row.name, async () => {
+      const definition = model(`ops_${modelCount++}`, (b) => {
+        const t = row.build(b);
+        return { loss: t.mul(b.param("probe", t.shape)).sum(), outputs: { value: t } };
+      });
+      const trainer = (await loadGenerated(definition, BATCH)).createTrainer();
+      const random = mulberry32(rowSeed);
+      for (const values of Object.values(trainer.params)) values.set(uniform(-1, 1)(random, values.length));
+      const x = Float64Array.from(uniform(-1, 1)(random, BATCH * sizeOf(trainer.spec.inputs.x!)));
+      expect(batchRowMismatches(row, trainer, { x }, BATCH)).toEqual([]);
+      expect(batchRowMismatches(row, trainer, shortBatch(trainer, { x }, SHORT), SHORT)).toEqual([]);
+    });
+  }
+});
+
+describe("nn.batchNorm's running statistics: updated by step(), used by loss() and predict(), saved in checkpoints", () => {
+  const momentum = 0.8;
+  const eps = 0.01;
+  const definition = model(`ops_${modelCount++}`, ({ input, param }) => {
+    const x = input("x", [2]);
+    const t = input("t", [2]);
+    const y = nn.batchNorm(x, param("g", [2], { init: "ones" }), param("b", [2]), { momentum, eps });
+    return { loss: nn.halfSquaredError(y, t), outputs: { y } };
+  });
+  const steps: { x: number[][]; t: number[][] }[] = [
+    {
+      x: [
+        [1, -2],
+        [3, 0.5],
+        [-1, 4],
+        [2, 2],
+      ],
+      t: [
+        [0, 1],
+        [1, 0],
+        [0.5, 0.5],
+        [-1, 2],
+      ],
+    },
+    {
+      x: [
+        [0.5, 1],
+        [-3, 2],
+        [2.5, -1],
+      ],
+      t: [
+        [1, 1],
+        [0, -1],
+        [2, 0],
+      ],
+    }, // a short batch: n = 3
+    {
+      x: [
+        [4, 0],
+        [1, 1],
+        [-2, 3],
+        [0, -5],
+      ],
+      t: [
+        [0, 0],
+        [1, 1],
+        [1, -1],
+        [0, 2],
+      ],
+    },
+  ];
+  const fields = (s: { x: number[][]; t: number[][] }): Fields => ({
+    x: Float64Array.from(s.x.flat()),
+    t: Float64Array.from(s.t.flat()),
+  });
+
+  it("after k steps the running mean and (unbiased) variance are the formula's, and loss()/predict() use them", async () => {
+    const { createTrainer } = await loadGenerated(definition, 4, { optimizer: "sgd", learningRate: 0.1 });
+    const trainer = createTrainer();
+    expect([...trainer.state.buffers["batchNorm0.runningMean"]!]).toEqual([0, 0]);
+    expect([...trainer.state.buffers["batchNorm0.runningVariance"]!]).toEqual([1, 1]);
+    let runningMean = [0, 0];
+    let runningVariance = [1, 1];
+    for (const s of steps) {
+      const g = [...trainer.params.g!];
+      const b = [...trainer.params.b!];
+      const { y, mean, variance } = batchNormByHand(s.x, g, b, eps);
+      const expectedLoss =
+        y.reduce((sum, row, e) => sum + row.reduce((a, v, i) => a + 0.5 * (v - s.t[e]![i]!) ** 2, 0), 0) / s.x.length;
+      // gradient() alone leaves the running statistics as they are
+      trainer.gradient(fields(s), s.x.length);
+      expectValues(trainer.state.buffers["batchNorm0.runningMean"]!, runningMean, "running mean after gradient()");
+      expectValues([trainer.step(fields(s), s.x.length)], [expectedLoss], "step() loss (batch statistics)");
+      const m = s.x.length;
+      runningMean = runningMean.map((r, i) => momentum * r + (1 - momentum) * mean[i]!);
+      runningVariance = runningVariance.map((r, i) => momentum * r + (1 - momentum) * ((variance[i]! * m) / (m - 1)));
+      expectValues(trainer.state.buffers["batchNorm0.runningMean"]!, runningMean, "running mean");
+      expectValues(trainer.state.buffers["batchNorm0.runningVariance"]!, runningVariance, "running variance");
+    }
+    // The inference form: (x − running mean)/√(running variance + eps)·γ + β
+    const probe = steps[0]!;
+    const g = [...trainer.params.g!];
+    const b = [...trainer.params.b!];
+    const y = probe.x.map((row) =>
+      row.map((v, i) => ((v - runningMean[i]!) / Math.sqrt(runningVariance[i]! + eps)) * g[i]! + b[i]!),
+    );
+    expectValues(trainer.predict({ x: fields(probe).x! }).y!, y.flat(), "predict()");
+    const loss = y.reduce((sum, row, e) => sum + row.reduce((a, v, i) => a + 0.5 * (v - probe.t[e]![i]!) ** 2, 0), 0);
+    expectValues([trainer.loss(fields(probe))], [loss / probe.x.length], "loss()");
+    // one example predicts the same through the running statistics (no batch statistic of one example)
+    expectValues(trainer.predict({ x: Float64Array.from(probe.x[1]!) }).y!, y[1]!, "predict() of one example");
+  });
+
+  it("checkpoints and snapshot()/restore() carry the running statistics", async () => {
+    const { createTrainer } = await loadGenerated(definition, 4, { optimizer: "sgd", learningRate: 0.1 });
+    const trainer = createTrainer();
+    for (const s of steps) trainer.step(fields(s), s.x.length);
+    const saved = Object.fromEntries(Object.entries(trainer.state.buffers).map(([k, v]) => [k, [...v]]));
+    const bytes = encodeCheckpoint(trainer as never);
+    const fresh = createTrainer();
+    decodeCheckpoint(fresh as never, bytes);
+    for (const [name, values] of Object.entries(saved)) expect([...fresh.state.buffers[name]!], name).toEqual(values);
+    const x = fields(steps[2]!).x!;
+    expect([...fresh.predict({ x }).y!]).toEqual([...trainer.predict({ x }).y!]);
+    trainer.snapshot();
+    trainer.step(fields(steps[0]!));
+    expect([...trainer.state.buffers["batchNorm0.runningMean"]!]).not.toEqual(saved["batchNorm0.runningMean"]);
+    trainer.restore();
+    expect([...trainer.state.buffers["batchNorm0.runningMean"]!]).toEqual(saved["batchNorm0.runningMean"]);
+  });
+
+  it("gradgen check refuses a model with batch statistics (one example's loss depends on the others)", async () => {
+    await expect(checkGradients(definition)).rejects.toThrow(/statistic across the batch/);
+  });
+
+  it("batch statistics of a value shared by all examples, and bad γ/β/momentum/eps, are refused at the call (file:line)", () => {
+    const thisFile = fileURLToPath(import.meta.url);
+    const cases: [string, (b: ModelBuilder) => Tensor][] = [
+      ["batchMean: the value is already shared", ({ param }) => param("p", [3]).batchMean()],
+      ["batchVariance: the value is already shared", ({ param }) => param("p", [3]).mul(2).batchVariance()],
+      ["nn.batchNorm: the value is already shared", ({ param }) => nn.batchNorm(param("p", [3]), 1, 0)],
+      ["must have one shape that broadcasts", ({ input, param }) => nn.batchNorm(input("x", [3]), param("g", [2]), 0)],
+      ["momentum must be a number in [0, 1)", ({ input }) => nn.batchNorm(input("x", [3]), 1, 0, { momentum: 1 })],
+      ["eps must be a finite number > 0", ({ input }) => nn.layerNorm(input("x", [3]), 1, 0, 0)],
+    ];
+    for (const [message, build] of cases) {
+      let error: unknown;
+      try {
+        traceModel(model("refused", (b) => ({ loss: build(b).sum().add(b.input("z", []).mul(0)) })));
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, message).toBeInstanceOf(GradgenError);
+      const { location } = error as GradgenError;
+      expect((error as GradgenError).message).toContain(message);
+      expect(location?.file && path.resolve(location.file), message).toBe(thisFile);
+      const source = readFileSync(thisFile, "utf8").split("\n");
+      expect(source[location!.line - 1], message).toContain(`["${message}"`);
+    }
   });
 });

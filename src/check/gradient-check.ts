@@ -131,6 +131,14 @@ export async function checkGradients(
   options: GradientCheckOptions = {},
 ): Promise<GradientCheckReport> {
   const traced = traceModel(definition);
+  const acrossBatch = reachableInOrder([traced.loss]).find(
+    (node) => node.op === Op.BatchSum || node.op === Op.BatchStatistic,
+  );
+  if (acrossBatch)
+    throw new GradgenError(
+      `gradgen check compares each example's loss with its own finite differences, but model "${traced.name}" uses a statistic across the batch (batchMean, batchVariance or nn.batchNorm), so one example's loss depends on the others. Check it with its trainer instead: gradient() against central differences of trainingLoss() (as test/ops.test.ts does).`,
+      traced.origins.get(acrossBatch) ?? definition.origin,
+    );
   const source = await compiledSource(definition, traced, options.batch ?? 2, options.seed ?? 0);
   return checkSource(traced, source, options);
 }

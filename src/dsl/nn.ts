@@ -7,6 +7,7 @@ import { GradgenError } from "../errors.js";
 import { formatShape, sameShape } from "../ir/shape.js";
 import { describeValue, nodeOf, requireFinite, traced, type Tensor, type TensorLike } from "./tensor.js";
 import { newDropoutMask } from "./model.js";
+import { batchNorm, layerNorm, type BatchNormOptions } from "./normalization.js";
 
 const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 /** maximum/minimum accept ±Infinity as a number operand: a bound that never binds. */
@@ -170,4 +171,19 @@ export const nn = {
   l2: (w: Tensor): Tensor => traced(() => ir.sum(ir.powConst(w.node, 2))),
   /** Σ |W| */
   l1: (w: Tensor): Tensor => traced(() => ir.sum(ir.abs(w.node))),
+
+  // Normalisation (src/dsl/normalization.ts)
+
+  /**
+   * (x − μ)/√(σ² + eps)·γ + β with μ, σ² over the batch while training (gradient, step) and the running
+   * statistics in loss and predict; step updates running ← momentum·running + (1 − momentum)·batch value
+   * (the variance unbiased, as PyTorch). Defaults: momentum 0.99, eps 1e-5.
+   */
+  batchNorm: (x: Tensor, gamma: TensorLike, beta: TensorLike, options?: BatchNormOptions): Tensor =>
+    traced(() =>
+      batchNorm(x.node, nodeOf(gamma, "nn.batchNorm", "gamma"), nodeOf(beta, "nn.batchNorm", "beta"), options),
+    ),
+  /** (x − μ)/√(σ² + eps)·γ + β over the last axis of each example (σ² biased); eps defaults to 1e-5. */
+  layerNorm: (x: Tensor, gamma: TensorLike, beta: TensorLike, eps?: number): Tensor =>
+    traced(() => layerNorm(x.node, nodeOf(gamma, "nn.layerNorm", "gamma"), nodeOf(beta, "nn.layerNorm", "beta"), eps)),
 };

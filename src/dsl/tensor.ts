@@ -7,6 +7,7 @@ import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
 import { recordOrigin } from "./trace.js";
+import { batchMean, batchVariance } from "./normalization.js";
 import { expressionBundle, expressionForms, type MimeBundle } from "../print/expression.js";
 import { inspectText } from "../print/notebook.js";
 
@@ -168,6 +169,14 @@ export class Tensor {
   }
   max(axis?: number | readonly number[]): Tensor {
     return traced(() => ir.max(this.node, axesOf("max", this.node, axis)));
+  }
+  /** The mean over the n examples of the call (one shared value per element); its gradient reaches every example. */
+  batchMean(): Tensor {
+    return traced(() => batchMean(this.node));
+  }
+  /** The biased variance (1/n) Σₑ (xₑ − μ)² over the n examples of the call, shared by all examples. */
+  batchVariance(): Tensor {
+    return traced(() => batchVariance(this.node));
   }
 
   // Display (src/print): compact text with shared subexpressions as temporaries, LaTeX, notebook bundles.

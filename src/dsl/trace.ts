@@ -8,6 +8,8 @@ import type { Node } from "../ir/node.js";
 export interface Trace {
   dropoutMasks: number;
   customRules: number;
+  /** nn.batchNorm layers so far: their running statistics are batchNorm0.runningMean, … */
+  batchNorms: number;
   readonly origins: Map<Node, SourceLocation>;
 }
 
@@ -15,7 +17,7 @@ let current: Trace | undefined;
 let customRulesOutsideModels = 0;
 
 export function newTrace(): Trace {
-  return { dropoutMasks: 0, customRules: 0, origins: new Map() };
+  return { dropoutMasks: 0, customRules: 0, batchNorms: 0, origins: new Map() };
 }
 
 export function activeTrace(): Trace | undefined {

@@ -53,6 +53,7 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.Const]: leaf,
   [Op.BatchSize]: leaf,
   [Op.DropoutMask]: leaf,
+  [Op.RunningStat]: leaf,
 
   // −x ↦ −ḡ
   [Op.Neg]: ({ adjoint }) => [neg(adjoint)],
@@ -152,6 +153,12 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
     undefined,
     ...customRules.apply(out.attrs.rule!, { inputs: inputs.slice(1), out, adjoint }),
   ],
+
+  // The training form is the batch statistic (operand 0) ↦ ḡ to it. The pipeline replaces the node by its
+  // operand 0 before differentiating, so the statistic's own nodes (batchSum(x)/n, batchSum((x − μ)²)/n) carry the
+  // full Jacobian: every example's input reaches every example's output through μ and σ². The running value and
+  // the estimate step folds in take no gradient.
+  [Op.BatchStatistic]: ({ adjoint }) => [adjoint, undefined, undefined],
 
   // Σ y·(lse(z) − z) ↦ ∂/∂z = softmax(z) − y (for targets summing to 1), ∂/∂y = lse(z) − z = −log softmax(z)
   [Op.SoftmaxCrossEntropy]: ({ inputs: [z, y], adjoint }) => {

@@ -88,6 +88,16 @@ export function batchSum(x: Node): Node {
   return x.batched ? makeNode(Op.BatchSum, [x]) : mul(x, batchSize());
 }
 
+/** A running statistic (non-trained state of nn.batchNorm), shared by all examples. */
+export function runningStat(label: string, shape: Shape, initial: number): Node {
+  return makeNode(Op.RunningStat, [], { name: label, shape: [...shape], value: initial });
+}
+
+/** `batch` while training, `running` in loss and predict; step folds `estimate` into `running` with `momentum`. */
+export function batchStatistic(batch: Node, running: Node, estimate: Node, momentum: number): Node {
+  return makeNode(Op.BatchStatistic, [batch, running, estimate], { momentum });
+}
+
 /** `node` with new operands (as passes rebuild graphs), keeping the semantics where an operand stopped being per-example. */
 export function rebuild(node: Node, inputs: readonly Node[]): Node {
   if (inputs.every((input, i) => input === node.inputs[i])) return node;

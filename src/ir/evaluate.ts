@@ -67,7 +67,8 @@ function evaluateNode(
   switch (op) {
     case Op.Input:
     case Op.Param:
-    case Op.DropoutMask: {
+    case Op.DropoutMask:
+    case Op.RunningStat: {
       const given = leaves.get(node);
       if (!given || given.length !== out.length)
         throw new GradgenError(`evaluate: no value of size ${out.length} for ${node.op} "${node.attrs.name}".`);
@@ -82,6 +83,7 @@ function evaluateNode(
       return out;
     case Op.Reshape:
     case Op.CustomGradient:
+    case Op.BatchStatistic: // the training form: the batch statistic
     case Op.BatchSum:
       out.set(arg(0));
       if (node.op === Op.BatchSum) for (let i = 0; i < out.length; i++) out[i]! *= batchSize;

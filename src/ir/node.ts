@@ -10,9 +10,9 @@ import { initKey, type InitSpec } from "../initializers.js";
 export type { InitSpec } from "../initializers.js";
 
 export interface NodeAttrs {
-  /** Input and Param: the user's name. */
+  /** Input and Param: the user's name; RunningStat: its label ("batchNorm0.runningMean"). */
   readonly name?: string;
-  /** Input, Param, Reshape, Broadcast: the (target) shape. */
+  /** Input, Param, RunningStat, Reshape, Broadcast: the (target) shape. */
   readonly shape?: Shape;
   /**
    * Param: an optimizer's per-parameter buffer shaped like the parameter (state_<name>_<slot>), such
@@ -23,7 +23,7 @@ export interface NodeAttrs {
   readonly init?: InitSpec;
   /** Input: whether gradient() reports ∂loss/∂input. */
   readonly wantsGrad?: boolean;
-  /** Const: the scalar value. */
+  /** Const: the scalar value; RunningStat: its initial value. */
   readonly value?: number;
   /** PowConst: the exponent. */
   readonly exponent?: number;
@@ -33,6 +33,8 @@ export interface NodeAttrs {
   readonly dropProbability?: number;
   /** Transpose: the permutation of axes. */
   readonly perm?: readonly number[];
+  /** BatchStatistic: the running statistic's momentum (running ← momentum·running + (1 − momentum)·batch). */
+  readonly momentum?: number;
   /** Sum, Max: the reduced axes, sorted. */
   readonly axes?: readonly number[];
 }
@@ -89,6 +91,7 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.rule !== undefined) parts.push(`r=${attrs.rule}`);
   if (attrs.perm !== undefined) parts.push(`t=${attrs.perm.join(",")}`);
   if (attrs.axes !== undefined) parts.push(`a=${attrs.axes.join(",")}`);
+  if (attrs.momentum !== undefined) parts.push(`m=${attrs.momentum}`);
   return parts.join(";");
 }
 
@@ -215,6 +218,21 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       if (!a!.batched) fail(`batchSum: operand is already shared by all examples.`);
       return a!.shape;
     case Op.CustomGradient:
+      return a!.shape;
+    case Op.RunningStat:
+      return attrs.shape!;
+    case Op.BatchStatistic:
+      if (
+        inputs.length !== 3 ||
+        a!.batched ||
+        inputs[2]!.batched ||
+        b!.op !== Op.RunningStat ||
+        !sameShape(a!.shape, b!.shape) ||
+        !sameShape(a!.shape, inputs[2]!.shape)
+      )
+        fail(
+          `batchStatistic: needs a statistic shared by all examples, its running statistic and the estimate step folds in, all of one shape; got ${inputs.map((i) => `${i.op} ${formatShape(i.shape)}${i.batched ? " (per example)" : ""}`).join(", ")}.`,
+        );
       return a!.shape;
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {

@@ -53,6 +53,12 @@ export enum Op {
   // Composite ops: one node with a hand-written stable derivative, expanded into primitives before scheduling
   SoftmaxCrossEntropy = "softmaxCrossEntropy", // Σ y·(logSumExp(z) − z); ∂/∂z = softmax(z) − y
   CustomGradient = "customGradient", // value of operand 0, derivative by a user rule for operands 1…
+
+  // Batch statistics (nn.batchNorm): running values kept as non-trained state
+  RunningStat = "runningStat", // leaf: a running statistic (shared), read by loss and predict, updated by step
+  // operand 0 (the batch statistic) while training, operand 1 (its RunningStat) in loss and predict; step folds
+  // operand 2 (the estimate kept: the unbiased variance for a variance) into operand 1 with the node's momentum
+  BatchStatistic = "batchStatistic",
 }
 
 export const unaryElementwise = [
@@ -98,7 +104,7 @@ export const commutativeOps: ReadonlySet<Op> = new Set<Op>([Op.Add, Op.Mul, Op.M
 
 export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast]);
 
-const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask] as const;
+const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask, Op.RunningStat] as const;
 export type LeafOp = (typeof leafOpList)[number];
 export const leafOps: ReadonlySet<Op> = new Set<Op>(leafOpList);
 

@@ -13,7 +13,14 @@ function attrsText(node: Node): string {
   if (a.dropProbability !== undefined) parts.push(`p=${a.dropProbability}`);
   if (a.perm !== undefined) parts.push(`perm=[${a.perm.join(",")}]`);
   if (a.axes !== undefined) parts.push(`axes=[${a.axes.join(",")}]`);
-  if (a.shape !== undefined && node.op !== Op.Input && node.op !== Op.Param && node.op !== Op.DropoutMask)
+  if (a.momentum !== undefined) parts.push(`momentum=${a.momentum}`);
+  if (
+    a.shape !== undefined &&
+    node.op !== Op.Input &&
+    node.op !== Op.Param &&
+    node.op !== Op.DropoutMask &&
+    node.op !== Op.RunningStat
+  )
     parts.push(`to=[${a.shape.join(",")}]`);
   return parts.length ? ` {${parts.join(" ")}}` : "";
 }

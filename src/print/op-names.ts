@@ -58,4 +58,6 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.BatchSum]: { ...plain(Op.BatchSum), graph: "Σₙ" },
   [Op.SoftmaxCrossEntropy]: fn("CE", "\\operatorname{CE}"),
   [Op.CustomGradient]: plain(Op.CustomGradient),
+  [Op.RunningStat]: plain(Op.RunningStat),
+  [Op.BatchStatistic]: { ...plain(Op.BatchStatistic), graph: "batch|running" },
 };

@@ -116,7 +116,10 @@ export class Printer {
       case Op.Param:
       case Op.Input:
       case Op.DropoutMask:
+      case Op.RunningStat:
         return atom(d.name(node.attrs.name ?? "?"), node.shape);
+      case Op.BatchStatistic: // printed in its training form, the batch statistic
+        return arg(0);
       case Op.Const: {
         const value = node.attrs.value!;
         return value < 0

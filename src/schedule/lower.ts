@@ -233,6 +233,8 @@ class EntryLowering {
         return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
       case Op.DropoutMask:
         return contiguousView({ kind: "buffer", name: bufferName.mask(node.attrs.name!) }, node.shape, true);
+      case Op.RunningStat:
+        return contiguousView({ kind: "buffer", name: bufferName.running(node.attrs.name!) }, node.shape, false);
       case Op.BatchSize:
         return {
           storage: { kind: "scalar", code: { kind: "batchSize" } },
@@ -342,9 +344,13 @@ class EntryLowering {
       case Op.Const:
       case Op.BatchSize:
       case Op.DropoutMask:
+      case Op.RunningStat:
       case Op.CustomGradient:
       case Op.SoftmaxCrossEntropy:
-        throw new Error(`internal: no kernel for ${op} (leaves are views; composites are expanded before scheduling)`);
+      case Op.BatchStatistic:
+        throw new Error(
+          `internal: no kernel for ${op} (leaves are views; composites are expanded and batch statistics resolved before scheduling)`,
+        );
       default:
         unreachable(op, "op");
     }

@@ -23,10 +23,21 @@ export const rolePrefixes = [
   "state_",
   "mask_",
   "snapshot_",
+  "running_",
+  "batchStat_",
 ] as const;
 
 /** Per-parameter optimizer slots ("m", "velocity", …) contain no "_", so state_<param>_<slot> is one-to-one. */
 const slotName = /^[A-Za-z0-9]+$/;
+
+const statisticLabelPattern = /^[A-Za-z0-9]+\.[A-Za-z0-9]+$/;
+function statisticLabel(label: string): string {
+  if (!statisticLabelPattern.test(label))
+    throw new Error(
+      `internal: running statistic label ${JSON.stringify(label)} must be <letters and digits>.<letters and digits>`,
+    );
+  return label.replace(".", "_");
+}
 
 export const bufferName = {
   /** A batch field (the TypeScript trainer's entry-function argument; a WGSL input buffer). */
@@ -49,6 +60,12 @@ export const bufferName = {
       throw new Error(`internal: optimizer state name ${JSON.stringify(name)} must be letters and digits`);
     return `state_${name}`;
   },
+  /**
+   * A running statistic of nn.batchNorm, by its label "batchNorm<k>.runningMean" (labels are the
+   * compiler's: letters and digits around one "."), and the batch statistic step() folds into it.
+   */
+  running: (label: string) => `running_${statisticLabel(label)}`,
+  batchStatistic: (label: string) => `batchStat_${statisticLabel(label)}`,
   /** A work buffer that temporaries share. */
   work: (index: number) => `work${index}`,
   /** The TypeScript trainer's copy of a buffer for snapshot()/restore(). */

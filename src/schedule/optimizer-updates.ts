@@ -113,6 +113,20 @@ class Body {
   }
 }
 
+/** nn.batchNorm's running statistic: running ← momentum·running + (1 − momentum)·(the batch estimate of the last gradient()). */
+export function runningStatisticUpdate(statistic: {
+  readonly label: string;
+  readonly shape: readonly number[];
+  readonly momentum: number;
+}): Kernel {
+  const body = new Body(true);
+  const running = bufferName.running(statistic.label);
+  const kept = body.mul(body.constant(statistic.momentum), body.load(running));
+  const folded = body.mul(body.constant(1 - statistic.momentum), body.load(bufferName.batchStatistic(statistic.label)));
+  const result = body.add(kept, folded);
+  return body.kernel(`running ${statistic.label}`, sizeOf(statistic.shape), running, result);
+}
+
 export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[]): OptimizerPlan {
   if (spec.kind === "newton" || spec.kind === "hessian-free") return planSecondOrder(spec, params);
   const state: StateBuffer[] = [];

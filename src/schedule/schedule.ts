@@ -8,7 +8,7 @@ import type { OptimizerSpec } from "../optimizers.js";
 import { planBuffers } from "./buffers.js";
 import { defaultTuning, lowerEntryPoint, type Binding, type Tuning } from "./lower.js";
 import { straightLineDims } from "./views.js";
-import { planOptimizer } from "./optimizer-updates.js";
+import { planOptimizer, runningStatisticUpdate } from "./optimizer-updates.js";
 import { bufferName } from "./names.js";
 import { productSlot } from "./second-order.js";
 import type { Access, BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
@@ -35,7 +35,9 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   const trainingLoss: Binding = { node: graph.trainingLoss, target: { kind: "return" } };
   const entrySpecs: { name: EntryPointName; bindings: Binding[] }[] = [
     { name: "loss", bindings: [{ node: graph.meanLoss, target: { kind: "return" } }] },
-    ...(graph.dropoutMasks.length > 0 ? [{ name: "trainingLoss" as const, bindings: [trainingLoss] }] : []),
+    ...(graph.dropoutMasks.length > 0 || graph.statistics.length > 0
+      ? [{ name: "trainingLoss" as const, bindings: [trainingLoss] }]
+      : []),
     {
       name: "gradient",
       bindings: [
@@ -45,6 +47,11 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
           target: toBuffer(bufferName.grad(model.params[i]!.attrs.name!), false),
         })),
         ...graph.inputGrads.map(({ name, node }) => ({ node, target: toBuffer(bufferName.inputGrad(name), true) })),
+        // The batch estimates step() folds into the running statistics (nn.batchNorm)
+        ...graph.statistics.map(({ label, estimate }) => ({
+          node: estimate,
+          target: toBuffer(bufferName.batchStatistic(label), false),
+        })),
       ],
     },
     {
@@ -92,7 +99,11 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
           },
         ]
       : []),
-    { name: "update", kernels: optimizer.update.map((k) => writeOut(k, tuning)), inputs: [] },
+    {
+      name: "update",
+      kernels: [...optimizer.update, ...graph.statistics.map(runningStatisticUpdate)].map((k) => writeOut(k, tuning)),
+      inputs: [],
+    },
   ];
 
   const declared: Omit<BufferDecl, "offset">[] = [
@@ -109,6 +120,10 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
       perExample: false,
     })),
     ...optimizer.state.map((s) => ({ name: s.name, role: "state" as const, size: s.size, perExample: false })),
+    ...graph.statistics.flatMap((s) => [
+      { name: bufferName.running(s.label), role: "state" as const, size: sizeOf(s.shape), perExample: false },
+      { name: bufferName.batchStatistic(s.label), role: "state" as const, size: sizeOf(s.shape), perExample: false },
+    ]),
     ...graph.dropoutMasks.map((m) => ({
       name: bufferName.mask(m.name),
       role: "mask" as const,
@@ -157,7 +172,15 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     dtype: options.dtype,
     optimizer: options.optimizer,
     structureHash: createHash("sha256").update(structure).digest("hex").slice(0, 16),
-    state: optimizer.state.map((s) => ({ buffer: s.name, label: s.label, size: s.size, initial: s.initial })),
+    state: [
+      ...optimizer.state.map((s) => ({ buffer: s.name, label: s.label, size: s.size, initial: s.initial })),
+      ...graph.statistics.map((s) => ({
+        buffer: bufferName.running(s.label),
+        label: s.label,
+        size: sizeOf(s.shape),
+        initial: s.initial,
+      })),
+    ],
     dropout: graph.dropoutMasks.map((m) => ({
       buffer: bufferName.mask(m.name),
       size: sizeOf(m.shape),

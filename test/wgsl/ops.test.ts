@@ -348,6 +348,26 @@ const rows: Row[] = [
     },
     fill: { x: uniform(-2, 2), a: uniform(0.5, 1.5) },
   },
+  // normalisation; across the batch (statistics over the n examples of the call)
+  {
+    name: "nn.layerNorm [2,3], γ β [3]",
+    build: (b) => nn.layerNorm(affine(b, [2, 3]), b.param("g", [3]), b.param("h", [3]), 0.1),
+  },
+  {
+    name: "(x + p).batchMean() · x and batchVariance() · x",
+    build: (b) => {
+      const z = affine(b, [2, 3]);
+      return z.batchMean().mul(z).add(z.batchVariance().mul(z));
+    },
+  },
+  {
+    name: "nn.batchNorm [3], γ β [3] (running statistics in loss and predict)",
+    build: (b) => nn.batchNorm(affine(b, [3]), b.param("g", [3]), b.param("h", [3]), { momentum: 0.5, eps: 0.1 }),
+  },
+  {
+    name: "nn.batchNorm [2,3], γ β [2,1]",
+    build: (b) => nn.batchNorm(affine(b, [2, 3]), b.param("g", [2, 1]), b.param("h", [2, 1]), { momentum: 0.5 }),
+  },
 ];
 
 let modelCount = 0;
@@ -414,6 +434,12 @@ describe.runIf(device)("WGSL agrees with TypeScript (f32), op by op", () => {
     close([await gpuTrainer.step(batch)], [cpu.step(batch)], "loss from step()");
     for (const name of Object.keys(spec.params))
       close(await gpuTrainer.read(name), cpu.params[name]!, `${name} after one step`);
+    // batch statistics: the training form (batch statistics, short batch too) and the running statistics
+    close([await gpuTrainer.trainingLoss(batch, SHORT)], [cpu.trainingLoss(batch, SHORT)], "trainingLoss, short batch");
+    close([await gpuTrainer.step(batch, SHORT)], [cpu.step(batch, SHORT)], "loss from step(), short batch");
+    for (const [name, values] of Object.entries(cpu.state.buffers))
+      close(await gpuTrainer.readState(name), values, `state ${name} after two steps`);
+    close([await gpuTrainer.loss(batch)], [cpu.loss(batch)], "loss after two steps");
     gpuTrainer.destroy();
   });
 });
