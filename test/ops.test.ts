@@ -1695,3 +1695,263 @@ describe("nn.batchNorm's running statistics: updated by step(), used by loss() a
     }
   });
 });
+
+// ─── Slicing and joining, transpose of any rank, reductions along an axis (issue 11) ───────────
+
+/** h ← tanh(xₜ·W + h·U + b) over the rows xₜ = x[t] of a per-example [5, 3] input: an Elman RNN, one slice per step. */
+function elmanRnn({ input, param }: ModelBuilder): Tensor {
+  const x = input("x", [5, 3], X);
+  const [W, U, b] = [param("W", [3, 4]), param("U", [4, 4]), param("b", [4])];
+  let h: Tensor | undefined;
+  for (let t = 0; t < 5; t++) {
+    const xt = x.slice([t, 0], [1, -1]).reshape([3]);
+    const z = xt.matmul(W).add(b);
+    h = nn.tanh(h ? z.add(h.matmul(U)) : z);
+  }
+  return h!;
+}
+
+const slicingRows: Row[] = [
+  { name: "slice [5,3] rows 1…2, size −1 to the end", build: (b) => affine(b, [5, 3]).slice([1, 0], [2, -1]) },
+  {
+    name: "slice [2,3,4] inner window [0,1,1] size [2,2,−1]",
+    build: (b) => affine(b, [2, 3, 4]).slice([0, 1, 1], [2, 2, -1]),
+  },
+  { name: "slice [6] vector, begin as a number", build: (b) => affine(b, [6]).slice(2, 3) },
+  {
+    name: "slice of a transposed view [3,4]ᵀ → [2,2]",
+    build: ({ input, param }) =>
+      input("x", [3, 4], X)
+        .transpose()
+        .slice([1, 1], [2, 2])
+        .mul(param("p", [2, 2])),
+  },
+  {
+    name: "slice of a param row, matmul (a view read by the product)",
+    build: ({ input, param }) => input("x", [3], X).matmul(param("W", [5, 3]).slice([1, 0], [3, -1])),
+  },
+  { name: "Elman RNN step by step on slices of a [5,3] input", build: elmanRnn },
+  {
+    name: "nn.concat axis 0: input [2,3] with param [1,3]",
+    build: ({ input, param }) => nn.concat([input("x", [2, 3], X), param("p", [1, 3])], 0),
+  },
+  {
+    name: "nn.concat axis −1 of three: affine [2,3], tanh [2,2], input [2,1]",
+    build: (b) =>
+      nn.concat(
+        [affine(b, [2, 3]), nn.tanh(b.input("y", [2, 2], X).mul(b.param("q", [2, 2]))), b.input("z", [2, 1], X)],
+        -1,
+      ),
+  },
+  {
+    name: "nn.concat of x with itself along axis 1",
+    build: (b) => {
+      const x = affine(b, [2, 2]);
+      return nn.concat([x, x.square()], 1);
+    },
+  },
+  {
+    name: "nn.stack axis 0 of three [3] (input, param, product)",
+    build: ({ input, param }) => {
+      const x = input("x", [3], X);
+      const p = param("p", [3]);
+      return nn.stack([x, p, x.mul(p)]);
+    },
+  },
+  { name: "nn.stack axis 1 of two [2,2]", build: (b) => nn.stack([affine(b, [2, 2]), b.input("y", [2, 2], X)], 1) },
+  {
+    name: "nn.pad [2,3] by [[1,0],[2,1]] with 0",
+    build: (b) =>
+      nn.pad(affine(b, [2, 3]), [
+        [1, 0],
+        [2, 1],
+      ]),
+  },
+  { name: "nn.pad [3] by [[2,2]] with 1.5", build: (b) => nn.pad(affine(b, [3]), [[2, 2]], 1.5) },
+  {
+    name: "nn.pad of a slice (back to [4,3])",
+    build: (b) =>
+      nn.pad(affine(b, [4, 3]).slice([1, 0], [2, -1]), [
+        [1, 1],
+        [0, 0],
+      ]),
+  },
+  {
+    name: "nn.pad then slice across the border",
+    build: (b) =>
+      nn
+        .pad(affine(b, [2, 2]), [
+          [1, 1],
+          [1, 1],
+        ])
+        .slice([0, 1], [3, 3]),
+  },
+  { name: "transpose rank 4 [2,3,1,2] perm [3,1,0,2]", build: (b) => affine(b, [2, 3, 1, 2]).transpose([3, 1, 0, 2]) },
+  { name: "transpose rank 3 then sum over axis 0", build: (b) => affine(b, [2, 3, 2]).transpose([1, 2, 0]).sum(0) },
+  { name: "nn.softmax [3,2] axis 0", build: (b) => nn.softmax(affine(b, [3, 2]), 0), fill: { x: uniform(-2, 2) } },
+  {
+    name: "nn.logSoftmax [2,3,2] axis 1",
+    build: (b) => nn.logSoftmax(affine(b, [2, 3, 2]), 1),
+    fill: { x: uniform(-2, 2) },
+  },
+  {
+    name: "nn.logSumExp [3,2] axis 0 → [2]",
+    build: (b) => nn.logSumExp(affine(b, [3, 2]), 0),
+    fill: { x: uniform(-2, 2) },
+  },
+  { name: "nn.logSumExp [2,3,2] axes [0,2] → [3]", build: (b) => nn.logSumExp(affine(b, [2, 3, 2]), [0, 2]) },
+  { name: "sum [2,3] axis 1 keepDims → [2,1]", build: (b) => affine(b, [2, 3]).sum(1, { keepDims: true }) },
+  { name: "mean [2,3] axis 0 keepDims → [1,3]", build: (b) => affine(b, [2, 3]).mean(0, { keepDims: true }) },
+  {
+    name: "max [2,3] axis 1 keepDims",
+    build: ({ input, param }) =>
+      input("x", [2, 3], X)
+        .max(1, { keepDims: true })
+        .mul(param("p", [2, 1])),
+    fill: { x: distinct },
+  },
+  {
+    name: "min [3,2] axis 0",
+    build: ({ input, param }) =>
+      input("x", [3, 2], X)
+        .min(0)
+        .mul(param("p", [2])),
+    fill: { x: distinct },
+  },
+  {
+    name: "min [4] all axes keepDims",
+    build: ({ input, param }) =>
+      input("x", [4], X)
+        .min(undefined, { keepDims: true })
+        .mul(param("p", [1])),
+    fill: { x: distinct },
+  },
+];
+
+describe("generated gradients match finite differences: slicing, joining and axes", () => {
+  for (const row of slicingRows) {
+    const rowSeed = seed++ * 7919;
+    it(row.name, () => checkRow(row, rowSeed));
+  }
+});
+
+const slicingKinkRows: KinkRow[] = [
+  {
+    name: "min() over two copies of 0.25x: the copies share ḡ, so ∂/∂x = 0.25 (max's convention)",
+    build: ({ input }) =>
+      input("x", [1], X)
+        .mul(0.25)
+        .add(input("z", [2]))
+        .min(),
+    on: [
+      { at: { x: [0.4], z: [0, 0] }, gradient: { x: [0.25] } },
+      { at: { x: [-2], z: [1, 1] }, gradient: { x: [0.25] } },
+    ],
+    beside: [
+      { x: [0.4], z: [0, d] },
+      { x: [0.4], z: [d, 0] },
+    ],
+  },
+  {
+    name: "min(x, axis 0) of [2,2] with a tie in column 0: ½ each there, 1 to the smaller in column 1",
+    build: ({ input }) => input("x", [2, 2], X).min(0).sum(),
+    on: [{ at: { x: [0.3, 1, 0.3, -1] }, gradient: { x: [0.5, 0, 0.5, 1] } }],
+    beside: [{ x: [0.3, 1, 0.3 + d, -1] }],
+  },
+];
+
+describe("kinks and ties: min along an axis", () => {
+  for (const row of slicingKinkRows) {
+    it(row.name, async () => {
+      const trainer = (await loadGenerated(definitionOf({ ...row, loss: true }), BATCH)).createTrainer();
+      const batch = batchOfPoints(
+        trainer,
+        row.on.map((p) => p.at),
+      );
+      expect(kinkMismatches(trainer, batch, BATCH, row.on)).toEqual([]);
+      expect(kinkMismatches(trainer, shortBatch(trainer, batch, SHORT), SHORT, row.on)).toEqual([]);
+      const beside = batchOfPoints(trainer, row.beside);
+      expect(gradientMismatches(trainer, beside, BATCH)).toEqual([]);
+    });
+  }
+});
+
+const range = (n: number, start = 0): number[] => Array.from({ length: n }, (_, i) => start + i);
+
+const slicingForwardRows: ForwardRow[] = [
+  {
+    name: "slice [3,4] begin [1,1] size [2,−1]: rows 1–2, columns 1–3",
+    build: ({ input }) => input("x", [3, 4]).slice([1, 1], [2, -1]),
+    examples: [{ x: range(12) }, { x: range(12, 100) }, { x: range(12, -50) }],
+    reference: ({ x }) => [x![5]!, x![6]!, x![7]!, x![9]!, x![10]!, x![11]!],
+  },
+  {
+    name: "nn.concat [2,1] and [2,2] along axis 1",
+    build: ({ input }) => nn.concat([input("a", [2, 1]), input("b", [2, 2])], 1),
+    examples: [
+      { a: [1, 2], b: [3, 4, 5, 6] },
+      { a: [-1, -2], b: [0.5, 0.25, 7, 8] },
+      { a: [9, 9], b: [1, 1, 1, 1] },
+    ],
+    reference: ({ a, b }) => [a![0]!, b![0]!, b![1]!, a![1]!, b![2]!, b![3]!],
+  },
+  {
+    name: "nn.stack two [2] along axis 1",
+    build: ({ input }) => nn.stack([input("a", [2]), input("b", [2])], 1),
+    examples: [
+      { a: [1, 2], b: [3, 4] },
+      { a: [5, 6], b: [7, 8] },
+      { a: [0, -1], b: [-2, -3] },
+    ],
+    reference: ({ a, b }) => [a![0]!, b![0]!, a![1]!, b![1]!],
+  },
+  {
+    name: "nn.pad [2] by [[1,2]] with −3",
+    build: ({ input }) => nn.pad(input("x", [2]), [[1, 2]], -3),
+    examples: [{ x: [1, 2] }, { x: [5, 6] }, { x: [0.5, 0.25] }],
+    reference: ({ x }) => [-3, x![0]!, x![1]!, -3, -3],
+  },
+  {
+    name: "nn.argmax [5]: the first index of the maximum at ties",
+    build: ({ input }) => nn.argmax(input("x", [5])),
+    examples: [{ x: [1, 3, 2, 3, 0] }, { x: [-1, -2, -3, -4, -0.5] }, { x: [7, 7, 7, 7, 7] }],
+    reference: ({ x }) => [x!.indexOf(Math.max(...x!))],
+  },
+  {
+    name: "nn.argmax [2,3] axis 0",
+    build: ({ input }) => nn.argmax(input("x", [2, 3]), 0),
+    examples: [{ x: [1, 5, 2, 3, 4, 2] }, { x: [0, 0, 0, 0, 0, 1] }, { x: [-1, 2, 3, -2, 1, 4] }],
+    reference: ({ x }) => [0, 1, 2].map((j) => (x![3 + j]! > x![j]! ? 1 : 0)),
+  },
+  {
+    name: "nn.softmax [2,3] axis 0 and x.min(1, keepDims)",
+    build: ({ input }) => {
+      const x = input("x", [2, 3]);
+      return nn.concat([nn.softmax(x, 0), x.min(1, { keepDims: true })], 1);
+    },
+    examples: [{ x: [1, 2, 3, 4, 5, 6] }, { x: [0, -1, 2, 1, 1, 1] }, { x: [1000, 0, -1000, 999, 1, -999] }],
+    reference: ({ x }) => {
+      const column = (j: number): number[] => [x![j]!, x![3 + j]!];
+      const soft = (i: number, j: number): number => Math.exp(x![3 * i + j]! - logSumExp(column(j)));
+      return [0, 1].flatMap((i) => [soft(i, 0), soft(i, 1), soft(i, 2), Math.min(...x!.slice(3 * i, 3 * i + 3))]);
+    },
+  },
+];
+
+describe("forward values: slicing, joining, argmax and axes", () => {
+  for (const row of slicingForwardRows) {
+    it(row.name, async () => {
+      const definition = model(`ops_${modelCount++}`, (b) => {
+        const value = row.build(b);
+        return { loss: value.sum(), outputs: { value } };
+      });
+      const trainer = (await loadGenerated(definition, BATCH)).createTrainer();
+      const inputs: Fields = {};
+      for (const name of Object.keys(trainer.spec.inputs))
+        inputs[name] = Float64Array.from(row.examples.flatMap((e) => [...e[name]!]));
+      const expected = row.examples.map(row.reference);
+      expectValues(trainer.predict(inputs, BATCH).value!, expected.flat(), "predict");
+      expectValues(trainer.predict(inputs, SHORT).value!, expected.slice(0, SHORT).flat(), "predict (short batch)");
+    });
+  }
+});

@@ -10,6 +10,7 @@ import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
+import { concatOffsets, placementMap } from "../ir/slicing.js";
 
 /** Ops whose value or derivative changes form across a surface in their operands' space. */
 const kinkOps: ReadonlySet<Op> = new Set([
@@ -279,6 +280,34 @@ export class ForwardEvaluator {
               out[i * n + j] = dot;
             }
           }
+        };
+      }
+      case Op.Slice:
+      case Op.Pad:
+      case Op.Concat: {
+        // Each operand's elements placed into the result (a slice reads its window), the rest a pad's border
+        const source = node.inputs.map((_, k) => at(k));
+        const shapes = node.inputs.map((input) => input.shape);
+        const op = node.op;
+        const maps =
+          op === Op.Slice
+            ? [placementMap(node.shape, shapes[0]!, node.attrs.begin!)]
+            : (op === Op.Pad ? [node.attrs.begin!] : concatOffsets(shapes, node.attrs.axis!)).map((begin, k) =>
+                placementMap(shapes[k]!, node.shape, begin),
+              );
+        const border = node.attrs.value ?? 0;
+        return (values) => {
+          const out = values[self]!;
+          if (op === Op.Slice) {
+            const x = values[source[0]!]!;
+            for (let i = 0; i < out.length; i++) out[i] = x[maps[0]![i]!]!;
+            return;
+          }
+          if (op === Op.Pad) out.fill(border);
+          maps.forEach((map, k) => {
+            const x = values[source[k]!]!;
+            for (let i = 0; i < map.length; i++) out[map[i]!] = x[i]!;
+          });
         };
       }
       case Op.SoftmaxCrossEntropy: {

@@ -5,6 +5,7 @@ import * as ir from "../ir/build.js";
 import type { Node } from "../ir/node.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, sameShape } from "../ir/shape.js";
+import { resolveAxis, resolvePaddings } from "../ir/slicing.js";
 import { describeValue, nodeOf, requireFinite, traced, type Tensor, type TensorLike } from "./tensor.js";
 import { newDropoutMask } from "./model.js";
 import { batchNorm, layerNorm, type BatchNormOptions } from "./normalization.js";
@@ -13,10 +14,49 @@ const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 /** maximum/minimum accept ±Infinity as a number operand: a bound that never binds. */
 const bound = { infiniteBound: true };
 
-/** logΣexp over the last axis, broadcast back over it. */
-function logSumExpKept(x: Node): Node {
-  const lse = ir.logSumExp(x);
-  return ir.broadcastTo(ir.reshape(lse, [...x.shape.slice(0, -1), 1]), x.shape);
+/**
+ * logΣexp over `axes`: the op reduces the last axis, so another axis is first moved there (a
+ * transpose, which the generated code reads in place); several axes one after another
+ * (log Σᵢ Σⱼ e^xᵢⱼ = log Σᵢ e^(log Σⱼ e^xᵢⱼ)), the highest first so the others keep their numbers.
+ */
+function logSumExpOver(x: Node, axes: readonly number[]): Node {
+  let result = x;
+  for (const axis of [...axes].sort((a, b) => b - a)) {
+    const perm = [...result.shape.keys()].filter((i) => i !== axis);
+    result = ir.logSumExp(ir.transpose(result, [...perm, axis]));
+  }
+  return result;
+}
+
+/** logΣexp over `axis`, broadcast back over it. */
+function logSumExpKept(x: Node, axis = x.shape.length - 1): Node {
+  const lse = logSumExpOver(x, [axis]);
+  return ir.broadcastTo(
+    ir.reshape(
+      lse,
+      x.shape.map((dim, i) => (i === axis ? 1 : dim)),
+    ),
+    x.shape,
+  );
+}
+
+/** One axis of x, −rank … rank − 1 (the last by default). */
+function axisOf(fn: string, x: Node, axis: unknown): number {
+  requireVectorLike(fn, x);
+  return resolveAxis(fn, axis ?? -1, x.shape.length, `a tensor of shape ${formatShape(x.shape)}`);
+}
+
+/** Tensors to join: a non-empty list of Tensors. */
+function tensorList(fn: string, tensors: unknown): Node[] {
+  if (
+    !Array.isArray(tensors) ||
+    tensors.length === 0 ||
+    !tensors.every((t) => t !== null && typeof t === "object" && "node" in t)
+  )
+    throw new GradgenError(
+      `${fn}: needs a non-empty list of tensors, such as ${fn}([a, b], 0), got ${describeValue(tensors)}.`,
+    );
+  return tensors.map((t: Tensor) => t.node);
 }
 
 function requireVectorLike(name: string, x: Node): void {
@@ -77,22 +117,74 @@ export const nn = {
       const grouped = ir.reshape(x.node, [...x.node.shape.slice(0, -1), last / k, k]);
       return ir.max(grouped, [grouped.shape.length - 1]);
     }),
-  /** Softmax over the last axis: e^(x − logΣeˣ), stable for any x. */
-  softmax: (x: Tensor): Tensor =>
+  /** Softmax over `axis` (the last by default): e^(x − logΣeˣ), stable for any x. */
+  softmax: (x: Tensor, axis = -1): Tensor =>
+    traced(() => ir.exp(ir.sub(x.node, logSumExpKept(x.node, axisOf("nn.softmax", x.node, axis))))),
+  /** log softmax over `axis` (the last by default): x − logΣeˣ. */
+  logSoftmax: (x: Tensor, axis = -1): Tensor =>
+    traced(() => ir.sub(x.node, logSumExpKept(x.node, axisOf("nn.logSoftmax", x.node, axis)))),
+  /** log Σ eˣ over `axis` (the last by default; a list of axes reduces each), stable. */
+  logSumExp: (x: Tensor, axis: number | readonly number[] = -1): Tensor =>
     traced(() => {
-      requireVectorLike("softmax", x.node);
-      return ir.exp(ir.sub(x.node, logSumExpKept(x.node)));
+      const axes = Array.isArray(axis) ? axis : [axis];
+      if (axes.length === 0) return x.node;
+      const resolved = axes.map((a) => axisOf("nn.logSumExp", x.node, a));
+      return logSumExpOver(x.node, [...new Set(resolved)]);
     }),
-  logSoftmax: (x: Tensor): Tensor =>
+  /**
+   * The index of the largest element along `axis` (the last by default), as a number in the real
+   * dtype; ties give the first such index (as numpy and TF.js). For outputs: it has no gradient.
+   */
+  argmax: (x: Tensor, axis = -1): Tensor =>
     traced(() => {
-      requireVectorLike("logSoftmax", x.node);
-      return ir.sub(x.node, logSumExpKept(x.node));
+      const a = axisOf("nn.argmax", x.node, axis);
+      const shape = x.node.shape;
+      const n = shape[a]!;
+      const largest = ir.broadcastTo(
+        ir.reshape(
+          ir.max(x.node, [a]),
+          shape.map((d, i) => (i === a ? 1 : d)),
+        ),
+        shape,
+      );
+      const index = ir.broadcastTo(ir.reshape(ir.iota(n), shape.map((d, i) => (i === a ? d : 1)).slice(a)), shape);
+      // −(the smallest index holding the maximum) is the largest of −i over those indices; −n elsewhere
+      const negated = ir.select(ir.equal(x.node, largest), ir.neg(index), -n);
+      return ir.neg(ir.max(negated, [a]));
     }),
-  /** log Σ eˣ over the last axis, stable. */
-  logSumExp: (x: Tensor): Tensor =>
+  /** Tensors joined along `axis` (0 by default), as tf.concat: every other axis must agree. */
+  concat: (tensors: readonly Tensor[], axis = 0): Tensor =>
     traced(() => {
-      requireVectorLike("logSumExp", x.node);
-      return ir.logSumExp(x.node);
+      const xs = tensorList("nn.concat", tensors);
+      const shapes = xs.map((x) => formatShape(x.shape)).join(", ");
+      if (xs[0]!.shape.length === 0)
+        throw new GradgenError(`nn.concat: cannot join scalars (${shapes}); use nn.stack to make a vector of them.`);
+      const a = resolveAxis("nn.concat", axis, xs[0]!.shape.length, `tensors of shapes ${shapes}`);
+      return ir.concat(xs, a);
+    }),
+  /** Tensors of one shape stacked along a new axis `axis` (0 by default), as tf.stack. */
+  stack: (tensors: readonly Tensor[], axis = 0): Tensor =>
+    traced(() => {
+      const xs = tensorList("nn.stack", tensors);
+      const shape = xs[0]!.shape;
+      const odd = xs.findIndex((x) => !sameShape(x.shape, shape));
+      if (odd >= 0)
+        throw new GradgenError(
+          `nn.stack: every tensor must have the same shape, but tensor 0 is ${formatShape(shape)} and tensor ${odd} is ${formatShape(xs[odd]!.shape)}. Reshape, slice or pad them to one shape (nn.concat joins tensors of different lengths along an existing axis).`,
+        );
+      const a = resolveAxis("nn.stack", axis, shape.length + 1, `stacking tensors of shape ${formatShape(shape)}`);
+      const expanded = [...shape.slice(0, a), 1, ...shape.slice(a)];
+      return ir.concat(
+        xs.map((x) => ir.reshape(x, expanded)),
+        a,
+      );
+    }),
+  /** x inside a border of `value` (0 by default): `paddings` is [before, after] per axis, as tf.pad. */
+  pad: (x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor =>
+    traced(() => {
+      requireFinite("nn.pad", "value", value);
+      const { before, after } = resolvePaddings(x.node.shape, paddings);
+      return ir.pad(x.node, before, after, value);
     }),
   /** Elementwise max; tied expressions share the gradient equally, and against a number x gets 0 at the tie (as relu). */
   maximum: (a: TensorLike, b: TensorLike): Tensor =>

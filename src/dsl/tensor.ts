@@ -6,6 +6,7 @@ import type { Node } from "../ir/node.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
+import { resolveSlice } from "../ir/slicing.js";
 import { recordOrigin } from "./trace.js";
 import { batchMean, batchVariance } from "./normalization.js";
 import { expressionBundle, expressionForms, type MimeBundle } from "../print/expression.js";
@@ -67,6 +68,23 @@ function axesOf(fn: string, x: Node, axis: number | readonly number[] | undefine
     );
   }
   return normalized;
+}
+
+/** Options of the reductions: `keepDims` keeps each reduced axis with length 1 (so the result broadcasts against x). */
+export interface ReduceOptions {
+  readonly keepDims?: boolean;
+}
+
+function keptDims(reduced: Node, x: Node, axes: readonly number[], options: ReduceOptions | undefined): Node {
+  if (options !== undefined && (typeof options !== "object" || options === null))
+    throw new GradgenError(
+      `the reduction's options must be an object such as { keepDims: true }, got ${describeValue(options)}.`,
+    );
+  if (!options?.keepDims) return reduced;
+  return ir.reshape(
+    reduced,
+    x.shape.map((dim, i) => (axes.includes(i) ? 1 : dim)),
+  );
 }
 
 export class Tensor {
@@ -144,9 +162,17 @@ export class Tensor {
     });
   }
 
-  /** Reverse the axes, or permute them by `perm`. */
+  /** Reverse the axes, or permute them by `perm` (any rank: axis i of the result is axis perm[i] of x). */
   transpose(perm?: readonly number[]): Tensor {
-    return traced(() => ir.transpose(this.node, perm));
+    return traced(() => {
+      if (perm !== undefined && !(Array.isArray(perm) && perm.every((p) => typeof p === "number"))) {
+        const rank = this.node.shape.length;
+        throw new GradgenError(
+          `transpose: perm must be a list of the ${rank} axes of ${formatShape(this.node.shape)} in their new order, for example [${this.node.shape.map((_, i) => rank - 1 - i).join(", ")}], got ${describeValue(perm)}.`,
+        );
+      }
+      return ir.transpose(this.node, perm);
+    });
   }
   reshape(shape: Shape): Tensor {
     return traced(() => {
@@ -157,18 +183,44 @@ export class Tensor {
       return ir.reshape(this.node, shape);
     });
   }
-  sum(axis?: number | readonly number[]): Tensor {
-    return traced(() => ir.sum(this.node, axesOf("sum", this.node, axis)));
+  /** Σ over `axis` (all axes by default); `keepDims` keeps each reduced axis with length 1. */
+  sum(axis?: number | readonly number[], options?: ReduceOptions): Tensor {
+    return traced(() => {
+      const axes = axesOf("sum", this.node, axis);
+      return keptDims(ir.sum(this.node, axes), this.node, axes, options);
+    });
   }
-  mean(axis?: number | readonly number[]): Tensor {
+  mean(axis?: number | readonly number[], options?: ReduceOptions): Tensor {
     return traced(() => {
       const axes = axesOf("mean", this.node, axis);
       const count = axes.reduce((n, a) => n * this.node.shape[a]!, 1);
-      return ir.div(ir.sum(this.node, axes), count);
+      return keptDims(ir.div(ir.sum(this.node, axes), count), this.node, axes, options);
     });
   }
-  max(axis?: number | readonly number[]): Tensor {
-    return traced(() => ir.max(this.node, axesOf("max", this.node, axis)));
+  /** Max over `axis`; tied elements share the gradient equally. */
+  max(axis?: number | readonly number[], options?: ReduceOptions): Tensor {
+    return traced(() => {
+      const axes = axesOf("max", this.node, axis);
+      return keptDims(ir.max(this.node, axes), this.node, axes, options);
+    });
+  }
+  /** Min over `axis`, as −max(−x): tied elements share the gradient equally, as max's. */
+  min(axis?: number | readonly number[], options?: ReduceOptions): Tensor {
+    return traced(() => {
+      const axes = axesOf("min", this.node, axis);
+      return keptDims(ir.neg(ir.max(ir.neg(this.node), axes)), this.node, axes, options);
+    });
+  }
+  /**
+   * The window that starts at `begin` and has `size` elements on each axis (TF.js's tf.slice: a
+   * size of −1 runs to the end of that axis; no size is the rest of the tensor). No copy: the
+   * generated code reads the window in place, and its gradient lands in the window, 0 elsewhere.
+   */
+  slice(begin: number | readonly number[], size?: number | readonly number[]): Tensor {
+    return traced(() => {
+      const window = resolveSlice(this.node.shape, begin, size);
+      return ir.slice(this.node, window.begin, window.size);
+    });
   }
   /** The mean over the n examples of the call (one shared value per element); its gradient reaches every example. */
   batchMean(): Tensor {

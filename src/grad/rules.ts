@@ -23,6 +23,8 @@ import {
   sub,
   sum,
   transpose,
+  slice,
+  pad,
 } from "../ir/build.js";
 import type { Node } from "../ir/node.js";
 import { customRules } from "./custom-rules.js";
@@ -125,6 +127,32 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   },
   // Broadcasting copies a value; its adjoint sums the copies (reverse.ts's unbroadcast does the summing)
   [Op.Broadcast]: ({ adjoint }) => [adjoint],
+
+  // Slicing and joining move the adjoint back into place
+  // x[b : b + s] ↦ ḡ at the window, 0 elsewhere: ḡ padded with zeros back to x's shape
+  [Op.Slice]: ({ inputs: [x], out, adjoint }) => {
+    const begin = out.attrs.begin!;
+    return [
+      pad(
+        adjoint,
+        begin,
+        x!.shape.map((dim, i) => dim - begin[i]! - out.shape[i]!),
+        0,
+      ),
+    ];
+  },
+  // pad(x, v) ↦ (ḡ's window where x sits); the border is constant, so nothing flows from it
+  [Op.Pad]: ({ inputs: [x], out, adjoint }) => [slice(adjoint, out.attrs.begin!, x!.shape)],
+  // concat(x₀, x₁, …) along an axis ↦ each xₖ gets ḡ's window over its own extent of that axis
+  [Op.Concat]: ({ inputs, out, adjoint }) => {
+    const axis = out.attrs.axis!;
+    let start = 0;
+    return inputs.map((x) => {
+      const begin = x.shape.map((_, i) => (i === axis ? start : 0));
+      start += x.shape[axis]!;
+      return slice(adjoint, begin, x.shape);
+    });
+  },
 
   // Σx ↦ ḡ copied to every summed element
   [Op.Sum]: ({ inputs: [x], out, adjoint }) => [expandReduced(adjoint, x!, out.attrs.axes!)],

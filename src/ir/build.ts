@@ -104,3 +104,30 @@ export function rebuild(node: Node, inputs: readonly Node[]): Node {
   if (node.op === Op.BatchSum) return batchSum(inputs[0]!);
   return makeNode(node.op, inputs, node.attrs);
 }
+
+// ── Slicing and joining ─────────────────────────────────────────────────────────────────────────
+
+/** The window [begin, begin + size) of each axis; the whole tensor is itself. */
+export function slice(x: Node, begin: readonly number[], size: Shape): Node {
+  if (begin.every((b) => b === 0) && sameShape(size, x.shape)) return x;
+  return makeNode(Op.Slice, [x], { begin: [...begin], shape: [...size] });
+}
+
+/** x inside a border of `value`: `before[i]` elements before axis i, `after[i]` after it. */
+export function pad(x: Node, before: readonly number[], after: readonly number[], value = 0): Node {
+  if ([...before, ...after].every((p) => p === 0)) return x;
+  return makeNode(Op.Pad, [x], { begin: [...before], end: [...after], value });
+}
+
+/** The operands joined along `axis`; one operand is itself. */
+export function concat(xs: readonly Node[], axis: number): Node {
+  if (xs.length === 1) return xs[0]!;
+  return makeNode(Op.Concat, xs, { axis });
+}
+
+/** 0, 1, …, n − 1 as a shared vector (built by doubling: log n joins, no constant tensors needed). */
+export function iota(n: number): Node {
+  let values = reshape(constant(0), [1]);
+  while (values.shape[0]! < n) values = concat([values, add(values, values.shape[0]!)], 0);
+  return slice(values, [0], [n]);
+}

@@ -8,6 +8,7 @@ import type { Node } from "./node.js";
 import { Op } from "./ops.js";
 import { isElementwiseOp, scalarFunctions } from "./scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "./shape.js";
+import { concatOffsets, placementMap } from "./slicing.js";
 
 /** Index into a row-major tensor of `shape` from the indices of a (broadcast) result of `outShape`. */
 function broadcastIndex(outIndex: readonly number[], shape: Shape): number {
@@ -132,6 +133,24 @@ function evaluateNode(
           out[i * n + j] = dot;
         }
       }
+      return out;
+    }
+    case Op.Slice: {
+      const map = placementMap(node.shape, node.inputs[0]!.shape, node.attrs.begin!);
+      for (let flat = 0; flat < out.length; flat++) out[flat] = arg(0)[map[flat]!]!;
+      return out;
+    }
+    case Op.Pad: {
+      const map = placementMap(node.inputs[0]!.shape, node.shape, node.attrs.begin!);
+      out.fill(node.attrs.value!);
+      map.forEach((target, flat) => (out[target] = arg(0)[flat]!));
+      return out;
+    }
+    case Op.Concat: {
+      const shapes = node.inputs.map((input) => input.shape);
+      concatOffsets(shapes, node.attrs.axis!).forEach((begin, k) =>
+        placementMap(shapes[k]!, node.shape, begin).forEach((target, flat) => (out[target] = arg(k)[flat]!)),
+      );
       return out;
     }
     case Op.SoftmaxCrossEntropy: {

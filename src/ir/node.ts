@@ -5,6 +5,7 @@
 import { GradgenError, unreachable, type SourceLocation } from "../errors.js";
 import { commutativeOps, isElementwiseOp, Op } from "./ops.js";
 import { broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, sizeOf, type Shape } from "./shape.js";
+import { concatShape, padShape, sliceShape } from "./slicing.js";
 
 import { initKey, type InitSpec } from "../initializers.js";
 export type { InitSpec } from "../initializers.js";
@@ -37,6 +38,12 @@ export interface NodeAttrs {
   readonly momentum?: number;
   /** Sum, Max: the reduced axes, sorted. */
   readonly axes?: readonly number[];
+  /** Slice: the first element's index on each axis (attrs.shape is the window's size); Pad: the border before each axis. */
+  readonly begin?: readonly number[];
+  /** Pad: the border after each axis (its value is attrs.value). */
+  readonly end?: readonly number[];
+  /** Concat: the axis the operands are joined along. */
+  readonly axis?: number;
 }
 
 export class Node {
@@ -92,6 +99,9 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.perm !== undefined) parts.push(`t=${attrs.perm.join(",")}`);
   if (attrs.axes !== undefined) parts.push(`a=${attrs.axes.join(",")}`);
   if (attrs.momentum !== undefined) parts.push(`m=${attrs.momentum}`);
+  if (attrs.begin !== undefined) parts.push(`b=${attrs.begin.join(",")}`);
+  if (attrs.end !== undefined) parts.push(`e=${attrs.end.join(",")}`);
+  if (attrs.axis !== undefined) parts.push(`x=${attrs.axis}`);
   return parts.join(";");
 }
 
@@ -234,6 +244,15 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
           `batchStatistic: needs a statistic shared by all examples, its running statistic and the estimate step folds in, all of one shape; got ${inputs.map((i) => `${i.op} ${formatShape(i.shape)}${i.batched ? " (per example)" : ""}`).join(", ")}.`,
         );
       return a!.shape;
+    case Op.Slice:
+      return sliceShape(a!.shape, attrs.begin!, attrs.shape!);
+    case Op.Pad:
+      return padShape(a!.shape, attrs.begin!, attrs.end!);
+    case Op.Concat:
+      return concatShape(
+        inputs.map((input) => input.shape),
+        attrs.axis!,
+      );
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {
         fail(

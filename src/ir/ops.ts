@@ -39,6 +39,11 @@ export enum Op {
   Transpose = "transpose",
   Broadcast = "broadcast",
 
+  // Slicing and joining
+  Slice = "slice", // a window [begin, begin + size) per axis: never computed, read through strides at an offset
+  Pad = "pad", // the operand inside a border of a constant value
+  Concat = "concat", // operands joined along one axis
+
   // Reductions over per-example axes
   Sum = "sum",
   Max = "max",
@@ -102,7 +107,7 @@ export function isElementwiseOp(op: Op): op is ElementwiseOp {
 /** Ops whose operands are interchangeable; interning sorts their operands so a·b and b·a are one node. */
 export const commutativeOps: ReadonlySet<Op> = new Set<Op>([Op.Add, Op.Mul, Op.Maximum, Op.Minimum, Op.Equal]);
 
-export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast]);
+export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast, Op.Slice]);
 
 const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask, Op.RunningStat] as const;
 export type LeafOp = (typeof leafOpList)[number];

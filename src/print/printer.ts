@@ -265,6 +265,30 @@ export class Printer {
           shape,
         );
       }
+      case Op.Slice: {
+        // numpy's reading: x[b:e, …], ":" for a whole axis
+        const x = arg(0);
+        const source = node.inputs[0]!.shape;
+        const ranges = node.shape.map((n, i) => {
+          const b = node.attrs.begin![i]!;
+          return b === 0 && n === source[i] ? ":" : `${b}${textual ? ":" : "{:}"}${b + n}`;
+        });
+        const index = textual ? `[${ranges.join(", ")}]` : `\\left[${ranges.join(",\\, ")}\\right]`;
+        return atom(`${wrap(d, x, Prec.Atom)}${index}`, agreeing(x.shape, source) && node.shape);
+      }
+      case Op.Pad: {
+        const x = arg(0);
+        const pairs = node.attrs.begin!.map((b, i) => `[${b}, ${node.attrs.end![i]}]`).join(", ");
+        const value = node.attrs.value === 0 ? [] : [String(node.attrs.value)];
+        const shape = agreeing(x.shape, node.inputs[0]!.shape) && node.shape;
+        return atom(d.call(textual ? "pad" : "\\operatorname{pad}", [x.s, `[${pairs}]`, ...value]), shape);
+      }
+      case Op.Concat: {
+        const xs = args();
+        const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
+        const axis = `${textual ? "axis" : "\\text{axis}"} ${node.attrs.axis}`;
+        return atom(d.call(textual ? "concat" : "\\operatorname{concat}", [...xs.map((x) => x.s), axis]), shape);
+      }
       default:
         return unreachable(node.op, "op");
     }

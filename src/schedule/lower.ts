@@ -14,6 +14,7 @@ import type { Node } from "../ir/node.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { elementwiseOps, isElementwiseOp, isLeafOp, layoutOps, leafOps, Op } from "../ir/ops.js";
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
+import { concatOffsets } from "../ir/slicing.js";
 import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value } from "./program.js";
 import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
@@ -25,6 +26,7 @@ import {
   contiguousView,
   dimsOf,
   permuteAccess,
+  sliceView,
   type Space,
   type View,
 } from "./views.js";
@@ -203,6 +205,7 @@ class EntryLowering {
         !(!consumer.batched && consumer.shape.length === 0)
       );
     }
+    if (consumer.op === Op.Pad || consumer.op === Op.Concat) return node.batched === consumer.batched;
     return isReduction(consumer.op);
   }
 
@@ -256,6 +259,7 @@ class EntryLowering {
       return { ...source, shape: node.shape, strides: perm.map((p) => source.strides[p]!) };
     }
     if (node.op === Op.Broadcast) return broadcastView(source, node.shape);
+    if (node.op === Op.Slice) return sliceView(source, node.attrs.begin!, node.shape);
     // Reshape: a window is reshapeable when it is contiguous (or a broadcast scalar)
     if (source.storage.kind === "scalar" || source.strides.every((s) => s === 0)) {
       return { ...source, shape: node.shape, strides: node.shape.map(() => 0) };
@@ -333,12 +337,35 @@ class EntryLowering {
       case Op.LogSumExp:
         this.kernels.push(this.reductionKernel(node, target));
         return;
+      case Op.Pad: {
+        // The border's value everywhere, then the operand written into its window
+        const length: Extent = { factor: node.size, perExample: node.batched };
+        this.kernels.push({
+          kind: "fill",
+          buffer: (target.storage as { name: string }).name,
+          length,
+          value: node.attrs.value!,
+        });
+        this.kernels.push(
+          this.placeKernel(node, node.inputs[0]!, sliceView(target, node.attrs.begin!, node.inputs[0]!.shape)),
+        );
+        return;
+      }
+      case Op.Concat: {
+        // Each operand written into its window of the result (an elementwise operand computed right there)
+        const shapes = node.inputs.map((input) => input.shape);
+        concatOffsets(shapes, node.attrs.axis!).forEach((begin, k) =>
+          this.kernels.push(this.placeKernel(node, node.inputs[k]!, sliceView(target, begin, shapes[k]!))),
+        );
+        return;
+      }
       case Op.BatchSum:
         this.batchSumKernels(node, target);
         return;
       case Op.MatMul:
         this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
         return;
+      case Op.Slice:
       case Op.Input:
       case Op.Param:
       case Op.Const:
@@ -398,6 +425,22 @@ class EntryLowering {
       unrolled: 0,
       values: [{ kind: "load", access: accessFor(source, space) }],
       target: accessFor(destination, space),
+    });
+  }
+
+  /** `operand`, computed or loaded, stored into `window` (a part of `node`'s buffer), once per example when `node` is per example. */
+  private placeKernel(node: Node, operand: Node, window: View): LoopKernel {
+    const space = { shape: operand.shape, perExample: node.batched };
+    const values: Value[] = [];
+    this.valueOf(operand, space, values, new Map());
+    return coalesce({
+      kind: "loop",
+      comment: `${this.describe(node)}, from ${operand.op} [${operand.shape.join(", ")}]`,
+      dims: dimsOf(space),
+      values,
+      target: accessFor(window, space),
+      mode: "assign",
+      unrolled: 0,
     });
   }
 

@@ -44,6 +44,13 @@ export function broadcastView(view: View, shape: Shape): View {
   return { ...view, shape, strides };
 }
 
+/** The window [begin, begin + size) of each axis of a view: the same strides, from a later first element. */
+export function sliceView(view: View, begin: readonly number[], size: Shape): View {
+  if (view.storage.kind === "scalar") return { ...view, shape: size, strides: size.map(() => 0) };
+  const offset = view.offset + begin.reduce((total, b, i) => total + b * view.strides[i]!, 0);
+  return { ...view, offset, shape: size };
+}
+
 /** The view read at the loop indices of `space` (broadcasting it to the space's shape). */
 export function accessFor(view: View, space: Space): Access {
   const aligned = broadcastView(view, space.shape);

@@ -370,6 +370,84 @@ const rows: Row[] = [
   },
 ];
 
+// Slicing and joining, transpose of any rank, reductions along an axis (issue 11)
+rows.push(
+  { name: "slice [5,3] rows 1…2 (a view)", build: (b) => affine(b, [5, 3]).slice([1, 0], [2, -1]) },
+  {
+    name: "Elman RNN, two steps on slices of a [5,3] input",
+    build: ({ input, param }) => {
+      const x = input("x", [5, 3], X);
+      const [W, U] = [param("W", [3, 4]), param("U", [4, 4])];
+      const h = nn.tanh(x.slice([1, 0], [1, -1]).reshape([3]).matmul(W));
+      return nn.tanh(x.slice([4, 0], [1, -1]).reshape([3]).matmul(W).add(h.matmul(U)));
+    },
+  },
+  {
+    name: "nn.concat axis 1 of affine [2,3], tanh [2,2], input [2,1]",
+    build: (b) =>
+      nn.concat(
+        [affine(b, [2, 3]), nn.tanh(b.input("y", [2, 2], X).mul(b.param("q", [2, 2]))), b.input("z", [2, 1], X)],
+        1,
+      ),
+  },
+  {
+    name: "nn.stack axis 0 of input, param, product [3]",
+    build: ({ input, param }) => {
+      const x = input("x", [3], X);
+      const p = param("p", [3]);
+      return nn.stack([x, p, x.mul(p)]);
+    },
+  },
+  {
+    name: "nn.pad [2,3] by [[1,0],[2,1]] with 1.5",
+    build: (b) =>
+      nn.pad(
+        affine(b, [2, 3]),
+        [
+          [1, 0],
+          [2, 1],
+        ],
+        1.5,
+      ),
+  },
+  {
+    name: "nn.pad then slice across the border",
+    build: (b) =>
+      nn
+        .pad(affine(b, [2, 2]), [
+          [1, 1],
+          [1, 1],
+        ])
+        .slice([0, 1], [3, 3]),
+  },
+  { name: "transpose rank 4 perm [3,1,0,2]", build: (b) => affine(b, [2, 3, 1, 2]).transpose([3, 1, 0, 2]) },
+  { name: "nn.softmax [3,2] axis 0", build: (b) => nn.softmax(affine(b, [3, 2]), 0), fill: { x: uniform(-2, 2) } },
+  { name: "nn.logSumExp [2,3,2] axes [0,2]", build: (b) => nn.logSumExp(affine(b, [2, 3, 2]), [0, 2]) },
+  {
+    name: "sum axis 1 keepDims, mean axis 0 keepDims",
+    build: (b) => {
+      const x = affine(b, [2, 3]);
+      return x.sum(1, { keepDims: true }).add(x.mean(0, { keepDims: true }));
+    },
+  },
+  {
+    name: "min [3,2] axis 0",
+    build: ({ input, param }) =>
+      input("x", [3, 2], X)
+        .min(0)
+        .mul(param("p", [2])),
+    fill: { x: distinct },
+  },
+  {
+    name: "nn.argmax [2,3] axis 0 (no gradient) beside a product",
+    build: ({ input, param }) => {
+      const x = input("x", [2, 3], X);
+      return nn.argmax(x, 0).add(x.sum(0).mul(param("p", [3])));
+    },
+    fill: { x: distinct },
+  },
+);
+
 let modelCount = 0;
 
 function definitionOf(row: Row): ModelDefinition {
