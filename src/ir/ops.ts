@@ -53,7 +53,15 @@ export enum Op {
   // Composite ops: one node with a hand-written stable derivative, expanded into primitives before scheduling
   SoftmaxCrossEntropy = "softmaxCrossEntropy", // Σ y·(logSumExp(z) − z); ∂/∂z = softmax(z) − y
   CustomGradient = "customGradient", // value of operand 0, derivative by a user rule for operands 1…
+
+  // Integer ids (issue 11): operand `ids` is an int32 input; batchDims leading axes are shared by table and ids
+  Gather = "gather", // gather(table [B…, V, R…], ids [B…, I…]) → [B…, I…, R…]: out[b, i, r] = table[b, ids[b, i], r]
+  ScatterAdd = "scatterAdd", // scatterAdd(base [B…, V, R…], values [B…, I…, R…], ids): base plus values added at rows ids
+  OneHot = "oneHot", // oneHot(ids [I…]) → [I…, depth]: 1 at ids, else 0; no gradient
 }
+
+/** Ops that read integer ids (their last operand): an int32 input may appear only there. */
+export const idOps: ReadonlySet<Op> = new Set<Op>([Op.Gather, Op.ScatterAdd, Op.OneHot]);
 
 export const unaryElementwise = [
   Op.Neg,

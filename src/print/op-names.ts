@@ -58,4 +58,7 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.BatchSum]: { ...plain(Op.BatchSum), graph: "Σₙ" },
   [Op.SoftmaxCrossEntropy]: fn("CE", "\\operatorname{CE}"),
   [Op.CustomGradient]: plain(Op.CustomGradient),
+  [Op.Gather]: fn("gather", "\\operatorname{gather}"),
+  [Op.ScatterAdd]: fn("scatterAdd", "\\operatorname{scatterAdd}"),
+  [Op.OneHot]: fn("onehot", "\\operatorname{onehot}"),
 };
