@@ -146,6 +146,8 @@ const regions: Readonly<Record<BufferName, readonly [number, number, number]>> =
 /** Where each call leaves the loss it returns. */
 const results: Readonly<Record<string, readonly [number, number, number]>> = {{results}};
 const inputSizes: Readonly<Record<InputName, number>> = {{inputSizes}};
+/** int32 inputs (integer ids): how many ids each may name (uploaded as f32, exact below 2²⁴). */
+const idsBounds: Readonly<Partial<Record<InputName, number>>> = {{idsBounds}};
 const entryInputs: Readonly<Record<string, readonly InputName[]>> = {{entryInputs}};
 /** Each output as [elements per example (or in all), per example]. */
 const outputSizes: Readonly<Record<OutputName, readonly [number, boolean]>> = {{outputSizes}};
@@ -184,10 +186,14 @@ function lookup<Name extends string, Value>(table: Readonly<Record<Name, Value>>
 }
 
 /** The batch field `name` if the batch has it (an own property), checked to be a Float32Array or Float64Array. */
-function inputField(fields: object, name: string): Values | undefined {
+function inputField(fields: object, name: string): Values | Int32Array | undefined {
   if (typeof fields !== "object" || fields === null) throw new TypeError(`${spec.model}: the inputs must be an object of Float32Array or Float64Array fields, got ${fields}`);
   if (!Object.hasOwn(fields, name)) return undefined;
   const values: unknown = (fields as Record<string, unknown>)[name];
+  if (Object.hasOwn(idsBounds, name)) {
+    if (values === undefined || values instanceof Int32Array) return values;
+    throw new TypeError(`${spec.model}: input ${JSON.stringify(name)} holds integer ids and needs an Int32Array, got ${Object.prototype.toString.call(values)}`);
+  }
   if (values === undefined || values instanceof Float32Array || values instanceof Float64Array) return values;
   throw new TypeError(`${spec.model}: input ${JSON.stringify(name)} needs a Float32Array or Float64Array, got ${Object.prototype.toString.call(values)}`);
 }
@@ -215,7 +221,19 @@ function examplesOf(batch: object, names: readonly InputName[], n: number | unde
       throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
     }
   }
-  return count ?? spec.batch;
+  const examples = count ?? spec.batch;
+  for (const name of names) {
+    const bound = idsBounds[name];
+    const values = bound === undefined ? undefined : inputField(batch, name);
+    if (bound === undefined || values === undefined) continue;
+    const size = inputSizes[name];
+    for (let i = 0; i < examples * size; i++) {
+      const id = values[i]!;
+      if (id >= 0 && id < bound) continue;
+      throw new RangeError(`${spec.model}: input ${JSON.stringify(name)}, example ${Math.floor(i / size)}, position ${i % size}: id ${id} is out of range; ids index ${bound} rows, so each must be an integer from 0 to ${bound - 1}`);
+    }
+  }
+  return examples;
 }
 
 {{checks}}

@@ -87,6 +87,8 @@ interface Row {
   readonly loss?: boolean;
   /** How to draw each input or parameter; uniform(−1, 1) otherwise. */
   readonly fill?: Readonly<Record<string, Fill>>;
+  /** int32 inputs (integer ids), each with its number of valid ids: drawn uniformly from 0 … bound − 1. */
+  readonly ids?: Readonly<Record<string, number>>;
 }
 
 const X = { grad: true } as const;
@@ -603,6 +605,57 @@ function smallNet(b: ModelBuilder): { x: Tensor; W: Tensor; f: Tensor } {
   return { x, W, f };
 }
 
+// Integer ids (issue 11): tables small enough that ids repeat within an example, so the scatter-adds accumulate.
+const INT = { dtype: "int32" } as const;
+const idRows: Row[] = [
+  {
+    name: "nn.gather param E [4,3] by ids [5] (repeated ids) → [5,3]",
+    build: ({ input, param }) => nn.gather(param("E", [4, 3]), input("ids", [5], INT)).mul(input("x", [5, 3], X)),
+    ids: { ids: 4 },
+  },
+  {
+    name: "nn.gather from a per-example table x [4,3] (input, grad) by ids [2,2] → [2,2,3]",
+    build: ({ input, param }) => nn.gather(input("x", [4, 3], X), input("ids", [2, 2], INT)).mul(param("p", [2, 2, 3])),
+    ids: { ids: 4 },
+  },
+  {
+    name: "nn.gather param E [6] (scalar rows) by ids [3] → [3]",
+    build: ({ input, param }) => nn.gather(param("E", [6]), input("ids", [3], INT)).add(input("x", [3], X)),
+    ids: { ids: 6 },
+  },
+  {
+    name: "nn.gather twice from one table (two scatter-adds into one gradient)",
+    build: ({ input, param }) => {
+      const E = param("E", [3, 2]);
+      return nn
+        .gather(E, input("a", [4], INT))
+        .mul(input("x", [4, 2], X))
+        .add(nn.gather(E, input("b", [4], INT)));
+    },
+    ids: { a: 3, b: 3 },
+  },
+  {
+    name: "nn.oneHot ids [3], depth 4 → [3,4] (no gradient to ids)",
+    build: ({ input }) => nn.oneHot(input("ids", [3], INT), 4).mul(input("x", [3, 4], X)),
+    ids: { ids: 4 },
+  },
+  {
+    name: "nn.sparseSoftmaxCrossEntropy logits [4,5], labels [4]",
+    loss: true,
+    build: ({ input, param }) =>
+      nn.sparseSoftmaxCrossEntropy(input("z", [4, 5], X).mul(param("a", [5])), input("labels", [4], INT)),
+    fill: { z: uniform(-2, 2) },
+    ids: { labels: 5 },
+  },
+  {
+    name: "nn.sparseSoftmaxCrossEntropy logits [3], scalar label []",
+    loss: true,
+    build: ({ input, param }) =>
+      nn.sparseSoftmaxCrossEntropy(input("z", [3], X).add(param("b", [3])), input("label", [], INT)),
+    ids: { label: 3 },
+  },
+];
+
 const gradRows: Row[] = [
   {
     name: "grad(): loss = f(x) + Σ (∂f/∂x)² (input gradient penalty)",
@@ -671,6 +724,12 @@ async function prepare(row: Row, seed: number): Promise<Case> {
   const batch: Fields = {};
   for (const [name, shape] of Object.entries(trainer.spec.inputs)) {
     const size = sizeOf(shape);
+    const bound = row.ids?.[name];
+    if (bound !== undefined) {
+      const ids = Int32Array.from({ length: BATCH * size }, () => Math.floor(random() * bound));
+      batch[name] = ids as unknown as Float64Array; // the generated module takes an Int32Array there
+      continue;
+    }
     const values = new Float64Array(BATCH * size);
     for (let e = 0; e < BATCH; e++) values.set(fillOf(name)(random, size), e * size);
     batch[name] = values;
@@ -696,6 +755,14 @@ const relativeError = (a: number, b: number): number => Math.abs(a - b) / Math.m
 function shortBatch(trainer: GeneratedTrainer, batch: Fields, n: number): Fields {
   const result: Fields = {};
   for (const [name, shape] of Object.entries(trainer.spec.inputs)) {
+    const given: ArrayLike<number> = batch[name]!;
+    if (given instanceof Int32Array) {
+      // ids past n out of every range: reading one would load undefined, NaN in the loss
+      const ids = new Int32Array(BATCH * sizeOf(shape)).fill(2 ** 30);
+      ids.set(given.subarray(0, n * sizeOf(shape)));
+      result[name] = ids as unknown as Float64Array;
+      continue;
+    }
     const values = new Float64Array(BATCH * sizeOf(shape)).fill(NaN);
     values.set(batch[name]!.subarray(0, n * sizeOf(shape)));
     result[name] = values;
@@ -1046,6 +1113,7 @@ const tables: [string, Row[]][] = [
   ["Tensor methods", tensorRows],
   ["activations", activationRows],
   ["losses", lossRows],
+  ["integer ids", idRows],
   ["grad() inside a model", gradRows],
   ["layer normalisation", layerNormRows],
 ];

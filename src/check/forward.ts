@@ -7,6 +7,7 @@
 
 import { reachableInOrder } from "../ir/graph.js";
 import type { Node } from "../ir/node.js";
+import { gatherMap, idAt } from "../ir/ids.js";
 import { Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
@@ -327,6 +328,34 @@ export class ForwardEvaluator {
             for (let c = 0; c < classes; c++) total += y[row + c]! * (lse - z[row + c]!);
           }
           values[self]![0] = total;
+        };
+      }
+      case Op.Gather:
+      case Op.ScatterAdd: {
+        const { idsAt, rest, rowStride, rows } = gatherMap(node);
+        const operands = node.inputs.map((_, i) => at(i));
+        const gathers = node.op === Op.Gather;
+        return (values) => {
+          const out = values[self]!;
+          const ids = values[operands[operands.length - 1]!]!;
+          const table = values[operands[0]!]!;
+          if (gathers) {
+            for (let f = 0; f < out.length; f++) out[f] = table[rest[f]! + idAt(ids, idsAt[f]!, rows) * rowStride]!;
+            return;
+          }
+          out.set(table);
+          const added = values[operands[1]!]!;
+          for (let f = 0; f < added.length; f++) out[rest[f]! + idAt(ids, idsAt[f]!, rows) * rowStride]! += added[f]!;
+        };
+      }
+      case Op.OneHot: {
+        const depth = node.attrs.depth!;
+        const operand = at(0);
+        return (values) => {
+          const out = values[self]!;
+          const ids = values[operand]!;
+          out.fill(0);
+          for (let i = 0; i < ids.length; i++) out[i * depth + idAt(ids, i, depth)] = 1;
         };
       }
       default:

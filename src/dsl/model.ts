@@ -14,6 +14,8 @@ import { activeTrace, newTrace, recordOrigin, withTrace } from "./trace.js";
 export interface InputOptions {
   /** Also report ∂loss/∂input from gradient() (input sensitivities, adversarial examples). */
   readonly grad?: boolean;
+  /** "int32": integer ids (the batch field is an Int32Array), read by nn.gather, nn.oneHot, nn.sparseSoftmaxCrossEntropy. */
+  readonly dtype?: "float32" | "int32";
 }
 
 export interface ParamOptions {
@@ -166,6 +168,23 @@ function checkShape(what: string, name: string, shape: Shape, location: SourceLo
   }
 }
 
+/** Whether an input holds int32 ids; refuses an unknown dtype and a gradient with respect to ids. */
+function integerInput(name: string, options: InputOptions, location: SourceLocation | undefined): boolean {
+  const dtype: unknown = options.dtype;
+  if (dtype !== undefined && dtype !== "float32" && dtype !== "int32")
+    throw new GradgenError(
+      `input "${name}": dtype ${JSON.stringify(dtype)} is not supported; use "int32" for integer ids or leave it out for float values.`,
+      location,
+    );
+  if (dtype === "int32" && options.grad === true)
+    throw new GradgenError(
+      `input "${name}": an int32 input has no gradient (ids are not continuous), so { grad: true } cannot be given with dtype "int32"; ` +
+        `to differentiate with respect to what the ids select, ask for the gradient of the table they index (a parameter).`,
+      location,
+    );
+  return dtype === "int32";
+}
+
 export function traceModel(definition: ModelDefinition): TracedModel {
   const inputs: Node[] = [];
   const params: Node[] = [];
@@ -194,7 +213,13 @@ export function traceModel(definition: ModelDefinition): TracedModel {
   const builder: ModelBuilder = {
     input(name, shape, options = {}) {
       const location = declare("input", name, shape);
-      const node = makeNode(Op.Input, [], { name, shape: [...shape], wantsGrad: options.grad === true });
+      const integer = integerInput(name, options, location);
+      const node = makeNode(Op.Input, [], {
+        name,
+        shape: [...shape],
+        wantsGrad: options.grad === true,
+        ...(integer ? { dtype: "int32" as const } : {}),
+      });
       recordOrigin(node, location);
       inputs.push(node);
       return new Tensor(node);

@@ -2,7 +2,8 @@
 // follow from the primitives' rules); numerically delicate ones map to single stable ops.
 
 import * as ir from "../ir/build.js";
-import type { Node } from "../ir/node.js";
+import { isIntegerNode, type Node } from "../ir/node.js";
+import { Op } from "../ir/ops.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, sameShape } from "../ir/shape.js";
 import { resolveAxis, resolvePaddings } from "../ir/slicing.js";
@@ -71,7 +72,35 @@ function requireSameShape(name: string, y: Node, t: Node): void {
   }
 }
 
+/** Integer ids must come from an int32 input: a float tensor is refused here, with the model's line. */
+function requireIds(fn: string, argument: string, ids: Node): void {
+  if (isIntegerNode(ids)) return;
+  const what = ids.op === Op.Input ? `the float input "${ids.attrs.name}"` : `a float tensor ${formatShape(ids.shape)}`;
+  throw new GradgenError(
+    `${fn}: ${argument} must be an int32 input, got ${what}; declare it with input(name, shape, { dtype: "int32" }) and pass that tensor.`,
+  );
+}
+
 export const nn = {
+  /**
+   * Rows of `table` at integer `ids` (an embedding lookup): table [vocab, d…], ids [T…] → [T…, d…].
+   * Its gradient scatter-adds into the table: O(T·d) per example, whatever the vocabulary.
+   */
+  gather: (table: Tensor, ids: Tensor): Tensor =>
+    traced(() => {
+      requireIds("nn.gather", "ids", ids.node);
+      return ir.gather(table.node, ids.node);
+    }),
+  /** 1 at each id along a new last axis of length `depth`: int32 ids [T…] → float [T…, depth]; no gradient. */
+  oneHot: (ids: Tensor, depth: number): Tensor =>
+    traced(() => {
+      if (!Number.isInteger(depth) || depth < 1)
+        throw new GradgenError(
+          `nn.oneHot: depth must be a positive integer (the number of classes), got ${describeValue(depth)}.`,
+        );
+      requireIds("nn.oneHot", "ids", ids.node);
+      return ir.oneHot(ids.node, depth);
+    }),
   sigmoid: (x: Tensor): Tensor => traced(() => ir.sigmoid(x.node)),
   tanh: (x: Tensor): Tensor => traced(() => ir.tanh(x.node)),
   /** max(x, 0); relu′(0) = 0 (as jax.nn.relu and TensorFlow). */
@@ -225,6 +254,24 @@ export const nn = {
     traced(() => {
       requireSameShape("softmaxCrossEntropy", logits.node, onehot.node);
       return ir.softmaxCrossEntropy(logits.node, onehot.node);
+    }),
+  /**
+   * −log softmax(z)[label] per position, summed: logits [..., C] and int32 labels [...]. Written as
+   * logΣexp(z) − gather(z, label) (stable for any logits); its gradient softmax(z) − onehot(label) is
+   * a scatter of −ḡ into ḡ·softmax(z), the one-hot never materialised.
+   */
+  sparseSoftmaxCrossEntropy: (logits: Tensor, labels: Tensor): Tensor =>
+    traced(() => {
+      const z = logits.node;
+      const y = labels.node;
+      if (z.shape.length === 0 || !sameShape(z.shape.slice(0, -1), y.shape)) {
+        throw new GradgenError(
+          `sparseSoftmaxCrossEntropy: logits ${formatShape(z.shape)} and labels ${formatShape(y.shape)} do not fit; ` +
+            `the labels have the logits' shape without its last axis (logits [T, classes] take labels [T]; logits [classes] take a scalar label, shape []).`,
+        );
+      }
+      requireIds("sparseSoftmaxCrossEntropy", "labels", y);
+      return ir.sub(ir.sum(ir.logSumExp(z)), ir.sum(ir.gather(z, y, y.shape.length)));
     }),
   /** Binary cross-entropy from logits: Σ softplus(z) − z·y, stable; its gradient is σ(z) − y. */
   sigmoidCrossEntropy: (logits: Tensor, y: Tensor): Tensor =>

@@ -56,14 +56,24 @@ const union = (names: readonly string[]) =>
  */
 export function sharedHoles(program: Program, uses: { readonly random: boolean }): Record<string, string> {
   const predict = program.entryPoints.find((e) => e.name === ("predict" satisfies EntryPointName))!;
+  const idsInputs = program.inputs.filter((x) => x.ids).map((x) => x.name);
   const nameTypes = [
     `export type InputName = ${union(program.inputs.map((x) => x.name))};`,
     `export type ParamName = ${union(program.params.map((p) => p.name))};`,
     `export type OutputName = ${union(program.outputs.map((o) => o.name))};`,
     `export type StateName = ${union(program.state.map((s) => s.label))};`,
     `export type InputGradName = ${union(program.inputs.filter((x) => x.wantsGrad).map((x) => x.name))};`,
-    `export type Batch = { readonly [K in InputName]: Values };`,
-    `export type PredictInputs = { readonly [K in ${union(predict.inputs)}]: Values };`,
+    ...(idsInputs.length === 0
+      ? [
+          `export type Batch = { readonly [K in InputName]: Values };`,
+          `export type PredictInputs = { readonly [K in ${union(predict.inputs)}]: Values };`,
+        ]
+      : [
+          // int32 inputs (integer ids) are Int32Arrays
+          `export type IdsInputName = ${union(idsInputs)};`,
+          `export type Batch = { readonly [K in InputName]: K extends IdsInputName ? Int32Array : Values };`,
+          `export type PredictInputs = { readonly [K in ${union(predict.inputs)}]: K extends IdsInputName ? Int32Array : Values };`,
+        ]),
   ].join("\n");
   return {
     spec: objectLiteral(moduleSpec(program)),

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 /** src/emit/runtime, from src/emit (tests) or dist/emit (the built compiler): both two levels below the package root. */
 const runtimeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "emit", "runtime");
 
-export type RuntimePiece = "random" | "initialisers" | "checks" | "dropout" | "second-order";
+export type RuntimePiece = "random" | "initialisers" | "checks" | "dropout" | "second-order" | "ids";
 /** The pieces both targets carry (the TypeScript trainer also carries "dropout"). */
 export const sharedPieces: readonly RuntimePiece[] = ["random", "initialisers", "checks"];
 

@@ -75,9 +75,13 @@ function buffersOf(kernel: Kernel): string[] {
 }
 
 /** A function's parameter list: the inputs it reads, then n and rate where used. */
-function parameters(inputs: readonly string[], used: { n: boolean; rate: boolean }): string[] {
+function parameters(
+  inputs: readonly string[],
+  used: { n: boolean; rate: boolean },
+  inputType: (name: string) => string,
+): string[] {
   return [
-    ...inputs.map((name) => `${bufferName.input(name)}: Values`),
+    ...inputs.map((name) => `${bufferName.input(name)}: ${inputType(name)}`),
     ...(used.n ? ["n: number"] : []),
     ...(used.rate ? ["rate: number"] : []),
   ];
@@ -102,6 +106,7 @@ export function printEntryFunctions(
   program: Program,
   printKernel: (out: Writer, kernel: Kernel, id: number) => void,
   returnLine: (returns: Access) => string,
+  inputType: (name: string) => string = () => "Values",
 ): EntryFunctions {
   let carried = 0;
   let largest = { name: "", lines: 0, bytes: 0 };
@@ -123,7 +128,7 @@ export function printEntryFunctions(
     );
     carried = Math.max(carried, split.carried);
     const entryName = typescriptFunction.entry(ep.name);
-    const entryParams = parameters(ep.inputs, uses(ep.kernels, ep.returns));
+    const entryParams = parameters(ep.inputs, uses(ep.kernels, ep.returns), inputType);
     const body = (part: EntryPart) => {
       const lines = part.loads.map(({ name, slot }) => `    const ${name} = ${typescriptFunction.carry}[${slot}]!;`);
       for (let i = part.start; i < part.end; i++) {
@@ -141,7 +146,7 @@ export function printEntryFunctions(
       const kernels = ep.kernels.slice(part.start, part.end);
       const named = new Set(kernels.flatMap(buffersOf));
       const inputs = ep.inputs.filter((x) => named.has(bufferName.input(x)));
-      const params = parameters(inputs, uses(kernels, part.returns ? ep.returns : undefined));
+      const params = parameters(inputs, uses(kernels, part.returns ? ep.returns : undefined), inputType);
       const name = typescriptFunction.part(ep.name, k + 1);
       return { name, params, text: declare(name, params, body(part)) };
     });

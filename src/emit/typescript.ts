@@ -33,6 +33,7 @@ import { runtimeSource } from "./runtime-source.js";
 import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
+import { bufferOf, withIndexAccesses } from "../schedule/queries.js";
 import {
   bufferName,
   propertyKey,
@@ -162,7 +163,12 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
     kernel.target,
     ...extraStores.map((store) => store.target),
     ...kernel.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : [])),
-  ];
+  ].flatMap(withIndexAccesses);
+  /** An access's index; an indirect one adds the id it reads (an int32 input, checked at the call) times its stride. */
+  const indexAt = (indices: Map<Access, Index>, access: Access): string => {
+    const [direct, ids] = [indexText(indices.get(access)!), access.indirect];
+    return ids ? `${direct} + ${bufferOf(ids.access)}[${indexAt(indices, ids.access)}]! * ${ids.stride}` : direct;
+  };
   const dims = kernel.dims;
   const reduced = kernel.reduction?.dims ?? 0;
   const outerCount = dims.length - reduced;
@@ -214,11 +220,11 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
 
   const start = new Map<Access, Index>(accesses.map((a) => [a, { expr: "0", constant: a.offset }]));
   const valuesAt = (indices: Map<Access, Index>) =>
-    printValues(out, kernel.values, (access) => indexText(indices.get(access)!), local.values(id, copy++));
+    printValues(out, kernel.values, (access) => indexAt(indices, access), local.values(id, copy++));
   const lastOf = (names: readonly string[]) => names[names.length - 1]!;
   iterate(0, outerCount, start, (outer) => {
     // `+=` reads the target too: `!` for readers compiling with noUncheckedIndexedAccess.
-    const target = `${targetName}[${indexText(outer.get(kernel.target)!)}]${kernel.mode === "add" ? "!" : ""}`;
+    const target = `${targetName}[${indexAt(outer, kernel.target)}]${kernel.mode === "add" ? "!" : ""}`;
     if (!kernel.reduction || reduced === 0) {
       const names = valuesAt(outer);
       out.line(`${target} ${store} ${lastOf(names)};`);
@@ -353,6 +359,8 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   const arrayType = program.dtype === "f32" ? "Float32Array" : "Float64Array";
   const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name);
   const sizeOfInput = (name: string) => sizeOf(program.inputs.find((x) => x.name === name)!.shape);
+  /** An int32 input's range of ids (undefined for a float input). */
+  const idsOf = (name: string) => program.inputs.find((x) => x.name === name)!.ids;
 
   const bytesPerElement = program.dtype === "f32" ? 4 : 8;
   const usesGemm = program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm" && k.form === "blocked"));
@@ -402,6 +410,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     printKernel,
     (r) =>
       `lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`,
+    (name) => (idsOf(name) ? "Int32Array" : "Values"),
   );
   if (entryFunctions.carried > 0)
     allocations.push(
@@ -420,21 +429,24 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
    */
   const prepare = (name: EntryPointName, source: string, countUsed: boolean) => {
     const inputs = entry(name)!.inputs;
-    const lines = inputs.map((x) => `      const ${bufferName.input(x)} = inputField(${source}, ${stringLiteral(x)});`);
+    const field = (x: string) => (idsOf(x) ? "idsField" : "inputField");
+    const lines = inputs.map(
+      (x) => `      const ${bufferName.input(x)} = ${field(x)}(${source}, ${stringLiteral(x)});`,
+    );
     const first = inputs[0];
     const derived =
       first === undefined
         ? "spec.batch"
-        : `examplesIn(${bufferName.input(first)}, ${stringLiteral(first)}, ${sizeOfInput(first)})`;
+        : `${idsOf(first) ? "examplesInIds" : "examplesIn"}(${bufferName.input(first)}, ${stringLiteral(first)}, ${sizeOfInput(first)})`;
     lines.push(
       countUsed || inputs.length > 0
         ? `      const count = checkCount(n ?? ${derived});`
         : `      checkCount(n ?? ${derived});`,
     );
+    const args = (x: string) =>
+      `${bufferName.input(x)}, ${stringLiteral(x)}, ${sizeOfInput(x)}, count, n === undefined`;
     for (const x of inputs)
-      lines.push(
-        `      checkInput(${bufferName.input(x)}, ${stringLiteral(x)}, ${sizeOfInput(x)}, count, n === undefined);`,
-      );
+      lines.push(idsOf(x) ? `      checkIds(${args(x)}, ${idsOf(x)!.bound});` : `      checkInput(${args(x)});`);
     return lines;
   };
   const call = (name: EntryPointName, rate: string) =>
@@ -496,6 +508,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     header,
     arrayType,
     ...sharedHoles(program, { random: program.params.length > 0 || program.dropout.length > 0 }),
+    ...(program.inputs.some((x) => x.ids) ? { checks: `${runtimeSource("checks")}\n\n${runtimeSource("ids")}` } : {}),
     allocations: allocations.join("\n"),
     initialisation: initialisation.join("\n"),
     entryFunctions: [...entryFunctions.functions, ...(secondOrder ? [secondOrder.setup] : [])].join("\n\n"),

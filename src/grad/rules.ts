@@ -9,6 +9,7 @@ import {
   div,
   equal,
   exp,
+  gather,
   greater,
   logSumExp,
   matmul,
@@ -16,6 +17,7 @@ import {
   neg,
   powConst,
   reshape,
+  scatterAdd,
   select,
   sigmoid,
   sign,
@@ -25,6 +27,7 @@ import {
   transpose,
   slice,
   pad,
+  constant,
 } from "../ir/build.js";
 import type { Node } from "../ir/node.js";
 import { customRules } from "./custom-rules.js";
@@ -195,4 +198,19 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
     const softmax = exp(sub(z!, lse));
     return [mul(adjoint, sub(softmax, y!)), mul(adjoint, sub(lse, z!))];
   },
+
+  // out[b, i, r] = table[b, ids[b, i], r] ↦ ∂table = Σ_{i: ids[b, i] = v} ḡ[b, i, r]: a scatter-add of ḡ into
+  // zeros, O(|ids|·|r|) work per example (reverse.ts sums it over examples, lowered as one shared scatter); ids: none
+  [Op.Gather]: ({ inputs: [table, ids], out, adjoint }) => [
+    scatterAdd(broadcastTo(constant(0), table!.shape), adjoint, ids!, out.attrs.batchDims ?? 0),
+    undefined,
+  ],
+  // base + scatter(values, ids) ↦ (ḡ, gather(ḡ, ids), none): linear in base and values
+  [Op.ScatterAdd]: ({ inputs: [, , ids], out, adjoint }) => [
+    adjoint,
+    gather(adjoint, ids!, out.attrs.batchDims ?? 0),
+    undefined,
+  ],
+  // a function of integer ids only: no gradient
+  [Op.OneHot]: noGradient,
 };

@@ -98,6 +98,23 @@ export function batchStatistic(batch: Node, running: Node, estimate: Node, momen
   return makeNode(Op.BatchStatistic, [batch, running, estimate], { momentum });
 }
 
+// ── Integer ids (issue 11) ───────────────────────────────────────────────────────────────────
+
+/** Rows of `table` at `ids` (an int32 input); `batchDims` leading axes are shared: table[b…, ids[b…, i…], r…]. */
+export function gather(table: Node, ids: Node, batchDims = 0): Node {
+  return makeNode(Op.Gather, [table, ids], batchDims ? { batchDims } : {});
+}
+
+/** `base` with `values` added at the rows `ids` name (repeated ids add up): gather's transpose. */
+export function scatterAdd(base: Node, values: Node, ids: Node, batchDims = 0): Node {
+  return makeNode(Op.ScatterAdd, [base, values, ids], batchDims ? { batchDims } : {});
+}
+
+/** 1 at each id along a new last axis of length `depth`, 0 elsewhere. */
+export function oneHot(ids: Node, depth: number): Node {
+  return makeNode(Op.OneHot, [ids], { depth });
+}
+
 /** `node` with new operands (as passes rebuild graphs), keeping the semantics where an operand stopped being per-example. */
 export function rebuild(node: Node, inputs: readonly Node[]): Node {
   if (inputs.every((input, i) => input === node.inputs[i])) return node;

@@ -6,6 +6,7 @@ import { GradgenError, unreachable } from "../errors.js";
 import { reachableInOrder } from "./graph.js";
 import type { Node } from "./node.js";
 import { Op } from "./ops.js";
+import { gatherMap, idAt } from "./ids.js";
 import { isElementwiseOp, scalarFunctions } from "./scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "./shape.js";
 import { concatOffsets, placementMap } from "./slicing.js";
@@ -165,6 +166,24 @@ function evaluateNode(
         for (let c = 0; c < classes; c++) total += y[row + c]! * (lse - z[row + c]!);
       }
       out[0] = total;
+      return out;
+    }
+    case Op.Gather: {
+      const { idsAt, rest, rowStride, rows } = gatherMap(node);
+      for (let f = 0; f < out.length; f++) out[f] = arg(0)[rest[f]! + idAt(arg(1), idsAt[f]!, rows) * rowStride]!;
+      return out;
+    }
+    case Op.ScatterAdd: {
+      const { idsAt, rest, rowStride, rows } = gatherMap(node);
+      out.set(arg(0));
+      const values = arg(1);
+      for (let f = 0; f < values.length; f++) out[rest[f]! + idAt(arg(2), idsAt[f]!, rows) * rowStride]! += values[f]!;
+      return out;
+    }
+    case Op.OneHot: {
+      const depth = node.attrs.depth!;
+      const ids = arg(0);
+      for (let i = 0; i < ids.length; i++) out[i * depth + idAt(ids, i, depth)] = 1;
       return out;
     }
     default:

@@ -3,7 +3,7 @@
 // common subexpressions are shared by construction, and equality is `===`.
 
 import { GradgenError, unreachable, type SourceLocation } from "../errors.js";
-import { commutativeOps, isElementwiseOp, Op } from "./ops.js";
+import { commutativeOps, idOps, isElementwiseOp, Op } from "./ops.js";
 import { broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, sizeOf, type Shape } from "./shape.js";
 import { concatShape, padShape, sliceShape } from "./slicing.js";
 
@@ -44,6 +44,12 @@ export interface NodeAttrs {
   readonly end?: readonly number[];
   /** Concat: the axis the operands are joined along. */
   readonly axis?: number;
+  /** Input: "int32" for integer ids (read only by gather, oneHot, sparseSoftmaxCrossEntropy). */
+  readonly dtype?: "int32";
+  /** Gather, ScatterAdd: leading axes shared by the table and the ids. */
+  readonly batchDims?: number;
+  /** OneHot: the length of the one-hot axis (ids range over 0 … depth − 1). */
+  readonly depth?: number;
 }
 
 export class Node {
@@ -102,6 +108,9 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.begin !== undefined) parts.push(`b=${attrs.begin.join(",")}`);
   if (attrs.end !== undefined) parts.push(`e=${attrs.end.join(",")}`);
   if (attrs.axis !== undefined) parts.push(`x=${attrs.axis}`);
+  if (attrs.dtype !== undefined) parts.push(`dt=${attrs.dtype}`);
+  if (attrs.batchDims !== undefined) parts.push(`bd=${attrs.batchDims}`);
+  if (attrs.depth !== undefined) parts.push(`dp=${attrs.depth}`);
   return parts.join(";");
 }
 
@@ -160,7 +169,24 @@ function fail(message: string): never {
   throw new GradgenError(message);
 }
 
+/** Whether a node holds integer ids (an int32 input). */
+export function isIntegerNode(node: Node): boolean {
+  return node.op === Op.Input && node.attrs.dtype === "int32";
+}
+
+/** Integer ids flow only into the ids operand (the last) of gather, scatterAdd and oneHot. */
+function checkIntegerOperands(op: Op, inputs: readonly Node[]): void {
+  inputs.forEach((input, i) => {
+    if (!isIntegerNode(input) || (idOps.has(op) && i === inputs.length - 1)) return;
+    fail(
+      `${op}: "${input.attrs.name}" is an int32 input (integer ids), which can only be the ids of nn.gather, nn.oneHot or nn.sparseSoftmaxCrossEntropy; ` +
+        `for arithmetic on it, declare it as a float input, or take nn.oneHot(ids, depth) first.`,
+    );
+  });
+}
+
 function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
+  checkIntegerOperands(op, inputs);
   if (isElementwiseOp(op)) {
     let shape: Shape = [];
     for (const input of inputs) {
@@ -253,6 +279,10 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
         inputs.map((input) => input.shape),
         attrs.axis!,
       );
+    case Op.Gather:
+    case Op.ScatterAdd:
+    case Op.OneHot:
+      return idShape(op, inputs, attrs);
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {
         fail(
@@ -263,4 +293,33 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     default:
       return unreachable(op, "op");
   }
+}
+
+/** Shapes of the id ops (see ops.ts): ids must be an int32 input; tables and values must line up with them. */
+function idShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
+  const ids = inputs[inputs.length - 1]!;
+  if (!isIntegerNode(ids)) {
+    const what =
+      ids.op === Op.Input ? `the float input "${ids.attrs.name}"` : `a float tensor ${formatShape(ids.shape)}`;
+    fail(
+      `${op}: ids must be an int32 input, got ${what}; declare the ids with input(name, shape, { dtype: "int32" }) and pass that tensor.`,
+    );
+  }
+  if (op === Op.OneHot) return [...ids.shape, attrs.depth!];
+  const b = attrs.batchDims ?? 0;
+  const lead = ids.shape.slice(0, b);
+  const table = op === Op.Gather ? inputs[0]! : inputs[0]!;
+  if (table.shape.length < b + 1 || !sameShape(table.shape.slice(0, b), lead) || ids.shape.length < b) {
+    fail(
+      `${op}: a table of shape ${formatShape(table.shape)} cannot be indexed by ids of shape ${formatShape(ids.shape)}` +
+        (b > 0 ? ` sharing ${b} leading axes` : "") +
+        `; the table needs an axis of rows to pick from (gather(table [vocab, d], ids [T]) → [T, d]).`,
+    );
+  }
+  const gathered = [...ids.shape, ...table.shape.slice(b + 1)];
+  if (op === Op.Gather) return gathered;
+  const values = inputs[1]!;
+  if (!sameShape(values.shape, gathered))
+    fail(`scatterAdd: values ${formatShape(values.shape)} must have the gathered shape ${formatShape(gathered)}.`);
+  return table.shape;
 }

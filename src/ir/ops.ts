@@ -64,7 +64,14 @@ export enum Op {
   // operand 0 (the batch statistic) while training, operand 1 (its RunningStat) in loss and predict; step folds
   // operand 2 (the estimate kept: the unbiased variance for a variance) into operand 1 with the node's momentum
   BatchStatistic = "batchStatistic",
+  // Integer ids (issue 11): operand `ids` is an int32 input; batchDims leading axes are shared by table and ids
+  Gather = "gather", // gather(table [B…, V, R…], ids [B…, I…]) → [B…, I…, R…]: out[b, i, r] = table[b, ids[b, i], r]
+  ScatterAdd = "scatterAdd", // scatterAdd(base [B…, V, R…], values [B…, I…, R…], ids): base plus values added at rows ids
+  OneHot = "oneHot", // oneHot(ids [I…]) → [I…, depth]: 1 at ids, else 0; no gradient
 }
+
+/** Ops that read integer ids (their last operand): an int32 input may appear only there. */
+export const idOps: ReadonlySet<Op> = new Set<Op>([Op.Gather, Op.ScatterAdd, Op.OneHot]);
 
 export const unaryElementwise = [
   Op.Neg,

@@ -3,7 +3,19 @@
 // broadcast back), so a rewrite can change rounding but never the value. Rebuilding goes through
 // the intern table, so the simplified forward and gradient graphs share every common subexpression.
 
-import { add, broadcastTo, constant, mul, neg, powConst, rebuild, reshape, sub, transpose } from "../ir/build.js";
+import {
+  add,
+  broadcastTo,
+  constant,
+  mul,
+  neg,
+  powConst,
+  rebuild,
+  reshape,
+  scatterAdd,
+  sub,
+  transpose,
+} from "../ir/build.js";
 import { makeNode, type Node } from "../ir/node.js";
 import { elementwiseOps, Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
@@ -215,6 +227,21 @@ export const rewriteRules: readonly RewriteRule[] = [
     rewrite: ({ inputs: [x], attrs, shape }) => {
       const moved = attrs.perm!.filter((p) => x!.shape[p] !== 1);
       return moved.every((p, i) => i === 0 || p > moved[i - 1]!) ? reshape(x!, shape) : undefined;
+    },
+  },
+  {
+    // x + scatterAdd(0, v, ids) = scatterAdd(x, v, ids): the scatter adds straight into x's buffer, so the
+    // sparse cross-entropy's gradient softmax(z) − onehot(label) never holds the (scaled) one-hot
+    name: "scatter into a sum",
+    ops: [Op.Add],
+    rewrite: (node) => {
+      for (const [x, scatter] of [node.inputs, [...node.inputs].reverse()] as const) {
+        if (scatter!.op !== Op.ScatterAdd || constantOf(scatter!.inputs[0]!) !== 0) continue;
+        if (!sameShape(x!.shape, node.shape) || !sameShape(scatter!.shape, node.shape)) continue;
+        const [, values, ids] = scatter!.inputs;
+        return scatterAdd(x!, values!, ids!, scatter!.attrs.batchDims ?? 0);
+      }
+      return undefined;
     },
   },
 ];

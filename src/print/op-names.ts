@@ -63,4 +63,7 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.CustomGradient]: plain(Op.CustomGradient),
   [Op.RunningStat]: plain(Op.RunningStat),
   [Op.BatchStatistic]: { ...plain(Op.BatchStatistic), graph: "batch|running" },
+  [Op.Gather]: fn("gather", "\\operatorname{gather}"),
+  [Op.ScatterAdd]: fn("scatterAdd", "\\operatorname{scatterAdd}"),
+  [Op.OneHot]: fn("onehot", "\\operatorname{onehot}"),
 };

@@ -254,6 +254,9 @@ export class Printer {
           shape,
         };
       }
+      case Op.Gather: // gather(E, ids), scatterAdd(base, values, ids), onehot(ids): as calls
+      case Op.ScatterAdd:
+      case Op.OneHot:
       case Op.CustomGradient: {
         const xs = args();
         const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;

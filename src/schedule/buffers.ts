@@ -159,9 +159,13 @@ class MinHeap {
 }
 
 function renameAccess(access: Access, rename: (name: string) => string): Access {
-  return access.storage.kind === "buffer"
-    ? { ...access, storage: { kind: "buffer", name: rename(access.storage.name) } }
-    : access;
+  const renamed: Access =
+    access.storage.kind === "buffer"
+      ? { ...access, storage: { kind: "buffer", name: rename(access.storage.name) } }
+      : access;
+  return access.indirect
+    ? { ...renamed, indirect: { ...access.indirect, access: renameAccess(access.indirect.access, rename) } }
+    : renamed;
 }
 
 function renameMatrix(matrix: MatrixAccess, rename: (name: string) => string): MatrixAccess {

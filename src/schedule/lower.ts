@@ -19,6 +19,7 @@ import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Stor
 import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
 import { batchContraction, contractionLayout, matmulKernel, type MatmulContext } from "./matmul-kernels.js";
+import { gatherKernels, isZero, oneHotKernels, scatterKernels, type GatherContext } from "./gather-kernels.js";
 import {
   accessFor,
   broadcastView,
@@ -96,6 +97,8 @@ class EntryLowering {
   private readonly assignedTargets = new Map<Node, string>();
   /** What the matrix-product kernels (matmul-kernels.ts) read from this lowering. */
   private readonly matmul: MatmulContext;
+  /** What the integer-id kernels (gather-kernels.ts) read from this lowering. */
+  private readonly ids: GatherContext;
 
   constructor(
     private readonly bindings: readonly Binding[],
@@ -106,6 +109,11 @@ class EntryLowering {
       views: this.views,
       straightLineLimit: tuning.straightLineLimit,
       describe: (node) => this.describe(node),
+    };
+    this.ids = {
+      views: this.views,
+      describe: (node) => this.describe(node),
+      valueOf: (node, space, values) => this.valueOf(node, space, values, new Map()),
     };
   }
 
@@ -194,6 +202,11 @@ class EntryLowering {
         return "fused";
       return "buffer";
     }
+    if (node.op === Op.Gather) this.requireBufferStorage(node.inputs[0]!); // read through ids: must be in memory
+    if (node.op === Op.ScatterAdd && !isRoot && isZero(node.inputs[0]!)) {
+      const [consumer] = consumers;
+      if (consumers.size === 1 && consumer?.op === Op.BatchSum) return "fused"; // one shared scatter
+    }
     return "buffer";
   }
 
@@ -206,6 +219,10 @@ class EntryLowering {
       );
     }
     if (consumer.op === Op.Pad || consumer.op === Op.Concat) return node.batched === consumer.batched;
+    if (consumer.op === Op.ScatterAdd && consumer.inputs[2] !== node && consumer.inputs[0] !== consumer.inputs[1]) {
+      const space = consumer.inputs[0] === node ? consumer.shape : consumer.inputs[1]!.shape; // base or values
+      return sameShape(node.shape, space) && node.batched === consumer.batched;
+    }
     return isReduction(consumer.op);
   }
 
@@ -365,6 +382,15 @@ class EntryLowering {
       case Op.MatMul:
         this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
         return;
+      case Op.Gather:
+        this.kernels.push(...gatherKernels(this.ids, node, target));
+        return;
+      case Op.ScatterAdd:
+        this.kernels.push(...scatterKernels(this.ids, node, target));
+        return;
+      case Op.OneHot:
+        this.kernels.push(...oneHotKernels(this.ids, node, target));
+        return;
       case Op.Slice:
       case Op.Input:
       case Op.Param:
@@ -480,6 +506,10 @@ class EntryLowering {
     const operand = node.inputs[0]!;
     const length: Extent = { factor: node.size, perExample: false };
     const buffer = (target.storage as { name: string }).name;
+    if (this.kinds.get(operand) === "fused" && operand.op === Op.ScatterAdd) {
+      this.kernels.push(...scatterKernels(this.ids, operand, target, true));
+      return;
+    }
     if (this.kinds.get(operand) === "fused") {
       this.kernels.push(this.staged(batchContraction(this.matmul, operand, target, this.describe(node))));
       return;

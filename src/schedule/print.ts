@@ -52,6 +52,7 @@ export function formatAccess(access: Access): string {
   const terms = access.strides.flatMap((stride, i) =>
     stride === 0 ? [] : [stride === 1 ? `i${i}` : `${stride}·i${i}`],
   );
+  if (access.indirect) terms.push(`${access.indirect.stride}·${formatAccess(access.indirect.access)}`);
   const index = [...(access.offset !== 0 || terms.length === 0 ? [String(access.offset)] : []), ...terms].join(" + ");
   return `${storage}[${index}]`;
 }

@@ -39,6 +39,14 @@ export interface Access {
   readonly storage: Storage;
   readonly offset: number;
   readonly strides: readonly number[];
+  /** Plus ids[indirect.access]·indirect.stride: gather's load, scatterAdd's and oneHot's store (issue 11). */
+  readonly indirect?: IndirectIndex;
+}
+
+/** An index read from integer ids at the loop indices (an int32 input's element, never out of range: checked at the call). */
+export interface IndirectIndex {
+  readonly access: Access;
+  readonly stride: number;
 }
 
 /** One fused computation step: `v<index> = op(args)` or a load. */
@@ -137,6 +145,11 @@ export interface TensorInfo {
   readonly shape: Shape;
 }
 
+/** An int32 input (issue 11): every id must lie in 0 … bound − 1, checked at each call before any work. */
+export interface IdsInfo {
+  readonly bound: number;
+}
+
 export interface StateInfo {
   readonly buffer: string;
   /** Name in trainer.state.buffers, e.g. "W1.m". */
@@ -162,7 +175,7 @@ export interface Program {
   readonly state: readonly StateInfo[];
   readonly dropout: readonly DropoutInfo[];
   readonly params: readonly ParamInfo[];
-  readonly inputs: readonly (TensorInfo & { readonly wantsGrad: boolean })[];
+  readonly inputs: readonly (TensorInfo & { readonly wantsGrad: boolean; readonly ids?: IdsInfo })[];
   readonly outputs: readonly TensorInfo[];
   readonly buffers: readonly BufferDecl[];
   /** Elements of the block of memory all buffers live in (WebAssembly memory when available). */

@@ -16,8 +16,24 @@ export function sameAccess(a: Access, b: Access): boolean {
     bufferOf(a) === bufferOf(b) &&
     a.offset === b.offset &&
     a.strides.length === b.strides.length &&
-    a.strides.every((s, i) => s === b.strides[i])
+    a.strides.every((s, i) => s === b.strides[i]) &&
+    sameIndirect(a, b)
   );
+}
+
+function sameIndirect(a: Access, b: Access): boolean {
+  if (!a.indirect || !b.indirect) return a.indirect === b.indirect;
+  return a.indirect.stride === b.indirect.stride && sameAccess(a.indirect.access, b.indirect.access);
+}
+
+/** An access, then the accesses its indirect index reads (in that order). */
+export function withIndexAccesses(access: Access): Access[] {
+  return access.indirect ? [access, ...withIndexAccesses(access.indirect.access)] : [access];
+}
+
+/** The buffers an access reads to find its element: the ids of an indirect one. */
+export function indexReads(access: Access): string[] {
+  return access.indirect ? [bufferOf(access.indirect.access), ...indexReads(access.indirect.access)] : [];
 }
 
 /** The largest value of an extent: at the compiled batch when it counts examples. */
@@ -40,8 +56,9 @@ export function buffersOf(kernel: Kernel): { reads: string[]; writes: string[] }
     case "loop":
       return {
         reads: kernel.values
-          .flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : []))
-          .concat(kernel.mode === "add" ? storageName(kernel.target.storage) : []),
+          .flatMap((v) => (v.kind === "load" ? [...storageName(v.access.storage), ...indexReads(v.access)] : []))
+          .concat(kernel.mode === "add" ? storageName(kernel.target.storage) : [])
+          .concat(indexReads(kernel.target)),
         writes: [kernel.target, ...(kernel.extraStores ?? []).map((store) => store.target)].flatMap((target) =>
           storageName(target.storage),
         ),

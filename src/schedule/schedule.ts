@@ -13,6 +13,7 @@ import { bufferName } from "./names.js";
 import { productSlot } from "./second-order.js";
 import type { Access, BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
 import { sizeOf } from "../ir/shape.js";
+import { idBound } from "../ir/ids.js";
 import { printKernels, printProgram } from "./print.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
@@ -166,6 +167,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
     ...params.map((p) => `${p.name}: [${p.shape.join(",")}]`),
   ].join("\n");
+  const roots = [graph.trainingLoss, graph.meanLoss, ...graph.paramGrads, ...graph.outputs.map((o) => o.node)];
   const program: Program = {
     modelName: model.name,
     batch: options.batch,
@@ -187,7 +189,12 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
       dropProbability: m.dropProbability,
     })),
     params,
-    inputs: model.inputs.map((x) => ({ name: x.attrs.name!, shape: x.shape, wantsGrad: x.attrs.wantsGrad === true })),
+    inputs: model.inputs.map((x) => ({
+      name: x.attrs.name!,
+      shape: x.shape,
+      wantsGrad: x.attrs.wantsGrad === true,
+      ...(x.attrs.dtype === "int32" ? { ids: { bound: idBound(roots, x) ?? 2 ** 31 - 1 } } : {}),
+    })),
     outputs: graph.outputs.map(({ name, node }) => ({ name, shape: node.shape })),
     buffers,
     arenaSize,

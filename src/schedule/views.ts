@@ -5,6 +5,7 @@
 
 import { contiguousStrides, type Shape } from "../ir/shape.js";
 import type { Access, Extent, LoopKernel, Storage } from "./program.js";
+import { withIndexAccesses } from "./queries.js";
 
 /** A strided window onto storage: element (b, i₀, i₁, …) at offset + b·batchStride + Σ iₖ·strides[k]. */
 export interface View {
@@ -71,7 +72,15 @@ function accessesOf(kernel: LoopKernel): Access[] {
     kernel.target,
     ...(kernel.extraStores ?? []).map((store) => store.target),
     ...kernel.values.flatMap((v) => (v.kind === "load" ? [v.access] : [])),
-  ];
+  ].flatMap(withIndexAccesses);
+}
+
+/** `access` with new strides, taken in withIndexAccesses' order. */
+function restrided(access: Access, take: () => readonly number[]): Access {
+  const strides = take();
+  return access.indirect
+    ? { ...access, strides, indirect: { ...access.indirect, access: restrided(access.indirect.access, take) } }
+    : { ...access, strides };
 }
 
 /** Merge adjacent loops that every access walks as one (row-major runs), and drop unit loops. */
@@ -99,20 +108,17 @@ export function coalesce(kernel: LoopKernel): LoopKernel {
     accesses = accesses.map((s) => [...s.slice(0, d), s[d + 1]!, ...s.slice(d + 2)]);
     if (mergesReducedLoops) reduced--;
   }
-  let next = 1;
-  const extraStores = kernel.extraStores?.map((store) => ({
-    ...store,
-    target: { ...store.target, strides: accesses[next++]! },
-  }));
-  const values = kernel.values.map((v) =>
-    v.kind === "load" ? { ...v, access: { ...v.access, strides: accesses[next++]! } } : v,
-  );
+  let next = 0;
+  const take = () => accesses[next++]!;
+  const target = restrided(kernel.target, take);
+  const extraStores = kernel.extraStores?.map((store) => ({ ...store, target: restrided(store.target, take) }));
+  const values = kernel.values.map((v) => (v.kind === "load" ? { ...v, access: restrided(v.access, take) } : v));
   return {
     ...kernel,
     dims,
     values,
     ...(extraStores ? { extraStores } : {}),
-    target: { ...kernel.target, strides: accesses[0]! },
+    target,
     ...(kernel.reduction ? { reduction: { ...kernel.reduction, dims: reduced } } : {}),
   };
 }

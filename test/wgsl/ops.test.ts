@@ -40,6 +40,8 @@ interface Row {
   /** The tensor is itself the per-example loss (otherwise the loss is Σ t ⊙ probe and t is an output). */
   readonly loss?: boolean;
   readonly fill?: Readonly<Record<string, Fill>>;
+  /** int32 inputs (integer ids), each with its number of valid ids: Int32Arrays drawn from 0 … bound − 1. */
+  readonly ids?: Readonly<Record<string, number>>;
 }
 
 const X = { grad: true } as const;
@@ -368,6 +370,34 @@ const rows: Row[] = [
     name: "nn.batchNorm [2,3], γ β [2,1]",
     build: (b) => nn.batchNorm(affine(b, [2, 3]), b.param("g", [2, 1]), b.param("h", [2, 1]), { momentum: 0.5 }),
   },
+  // integer ids (issue 11): repeated ids, so the scatter-adds accumulate into one row from many places
+  {
+    name: "nn.gather param E [4,3] by ids [5] → [5,3]",
+    build: ({ input, param }) =>
+      nn.gather(param("E", [4, 3]), input("ids", [5], { dtype: "int32" })).mul(input("x", [5, 3], X)),
+    ids: { ids: 4 },
+  },
+  {
+    name: "nn.gather from a per-example table x [4,3] by ids [2,2]",
+    build: ({ input, param }) =>
+      nn.gather(input("x", [4, 3], X), input("ids", [2, 2], { dtype: "int32" })).mul(param("p", [2, 2, 3])),
+    ids: { ids: 4 },
+  },
+  {
+    name: "nn.oneHot ids [3], depth 4",
+    build: ({ input }) => nn.oneHot(input("ids", [3], { dtype: "int32" }), 4).mul(input("x", [3, 4], X)),
+    ids: { ids: 4 },
+  },
+  {
+    name: "nn.sparseSoftmaxCrossEntropy logits [4,5], labels [4]",
+    loss: true,
+    build: ({ input, param }) =>
+      nn.sparseSoftmaxCrossEntropy(
+        input("z", [4, 5], X).mul(param("a", [5])),
+        input("labels", [4], { dtype: "int32" }),
+      ),
+    ids: { labels: 5 },
+  },
 ];
 
 // Slicing and joining, transpose of any rank, reductions along an axis (issue 11)
@@ -488,6 +518,12 @@ describe.runIf(device)("WGSL agrees with TypeScript (f32), op by op", () => {
     const batch: Fields = {};
     for (const [name, shape] of Object.entries(spec.inputs)) {
       const size = sizeOf(shape);
+      const bound = row.ids?.[name];
+      if (bound !== undefined) {
+        const ids = Int32Array.from({ length: BATCH * size }, () => Math.floor(random() * bound));
+        batch[name] = ids as unknown as Float32Array; // both trainers take an Int32Array there
+        continue;
+      }
       const values = new Float32Array(BATCH * size);
       for (let e = 0; e < BATCH; e++) values.set(fillOf(name)(random, size), e * size);
       batch[name] = values;

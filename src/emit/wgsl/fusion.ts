@@ -144,6 +144,8 @@ function epilogueFusion(
   const loads = loop.values.flatMap((v) => (v.kind === "load" && v.access.storage.kind === "buffer" ? [v.access] : []));
   const ofC = loads.filter((a) => bufferOf(a) === c.buffer);
   const load = ofC[0];
+  // a gather or scatter reads or stores through ids: not element for element with C
+  if (loop.target.indirect || loop.values.some((v) => v.kind === "load" && v.access.indirect)) return undefined;
   if (!load || ofC.some((a) => !sameAccess(a, load)) || load.offset !== c.offset) return undefined;
   if ([...gemmOutputDims(gemm), ...load.strides.map((s) => [undefined, s] as const)].some(([, s]) => s < 0))
     return undefined;

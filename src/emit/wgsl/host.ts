@@ -119,6 +119,9 @@ export function emitWgsl(
     regions: record(bufferNames.map((name) => [name, regionLiteral(name)])),
     results: record((Object.entries(plan.results) as [string, string][]).map(([name, r]) => [name, regionLiteral(r)])),
     inputSizes: record(program.inputs.map((x) => [x.name, String(sizeOf(x.shape))])),
+    idsBounds: record(
+      program.inputs.flatMap((x) => (x.ids ? [[x.name, String(x.ids.bound)] as [string, string]] : [])),
+    ),
     entryInputs: record(
       (["loss", "trainingLoss", "gradient", "predict", "step"] as const).map((name) => {
         const source =

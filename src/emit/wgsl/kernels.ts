@@ -9,6 +9,7 @@ import type {
   Extent,
   FillKernel,
   GemmKernel,
+  IndirectIndex,
   LocalKernel,
   LoopKernel,
   ScalarCode,
@@ -133,18 +134,17 @@ class TaskPrinter {
     return values.map((value, i) => {
       let code: string;
       if (value.kind === "load") {
-        const { storage, offset, strides } = value.access;
+        const { storage, offset, strides, indirect } = value.access;
         code =
           storage.kind === "scalar"
             ? this.scalar(storage.code)
             : replaced && sameAccess(value.access, replaced.access)
               ? this.narrow(replaced.by)
               : this.narrow(
-                  this.element(
-                    storage.name,
-                    offset,
-                    strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const),
-                  ),
+                  this.element(storage.name, offset, [
+                    ...strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const),
+                    ...this.idTerm(indirect, indices),
+                  ]),
                 );
       } else {
         const print = elementwiseCode[value.op as ElementwiseOp];
@@ -160,6 +160,17 @@ class TaskPrinter {
       }
       return `let ${prefix}${i}: ${this.precision} = ${code};`;
     });
+  }
+
+  /** The term an indirect access adds: the id (an int32 input, uploaded as f32, exact below 2²⁴) times its stride. */
+  private idTerm(indirect: IndirectIndex | undefined, indices: readonly (string | null)[]): Terms {
+    if (!indirect) return [];
+    const { access, stride } = indirect;
+    const at = [
+      ...access.strides.map((s, d) => [indices[d] ?? "0u", indices[d] ? s : 0] as const),
+      ...this.idTerm(access.indirect, indices),
+    ];
+    return [[`u32(${this.element(bufferOf(access), access.offset, at)})`, stride]];
   }
 
   private loop(kernel: LoopKernel, parallel: readonly number[], absorbedFill?: FillKernel): string[] {
@@ -181,7 +192,10 @@ class TaskPrinter {
     }
     const target = kernel.target;
     const targetName = bufferOf(target);
-    const at = (access: Access) => access.strides.map((s, d) => [indices[d]!, s] as const);
+    const at = (access: Access) => [
+      ...access.strides.map((s, d) => [indices[d]!, s] as const),
+      ...this.idTerm(access.indirect, indices),
+    ];
     if (absorbedFill)
       body.push(
         `${this.element(targetName, target.offset, at(target))} = ${wgslLiteral(absorbedFill.value, this.helpers)};`,

@@ -20,7 +20,7 @@ import type {
   Program,
   Value,
 } from "../../schedule/program.js";
-import { bufferOf, injective, maxExtent, sameAccess } from "../../schedule/queries.js";
+import { bufferOf, indexReads, injective, maxExtent, sameAccess } from "../../schedule/queries.js";
 import { countOf, factorOf, sameCount, single, type Count } from "./counts.js";
 import type { EpilogueFusion } from "./fusion.js";
 
@@ -88,7 +88,8 @@ export function canAbsorb(fill: FillKernel, loop: Kernel, batch: number): boolea
     loop.mode !== "add" ||
     loop.extraStores?.length ||
     bufferOf(loop.target) !== fill.buffer ||
-    loop.target.offset !== 0
+    loop.target.offset !== 0 ||
+    loop.target.indirect !== undefined // a scatter adds to rows in any order: zero them all first
   )
     return false;
   if (
@@ -120,7 +121,7 @@ function valueReads(values: readonly Value[], entry: string, replaced?: Access):
     const { storage } = value.access;
     if (storage.kind === "scalar")
       return storage.code.kind === "local" ? [wgslRegion.local(entry, storage.code.name)] : [];
-    return replaced && sameAccess(value.access, replaced) ? [] : [storage.name];
+    return replaced && sameAccess(value.access, replaced) ? [] : [storage.name, ...indexReads(value.access)];
   });
 }
 
@@ -138,7 +139,11 @@ function task(work: TaskWork, entry: string, f32Only: boolean): Task {
     case "loop": {
       const { kernel } = work;
       const target = bufferOf(kernel.target);
-      const reads = [...valueReads(kernel.values, entry), ...(kernel.mode === "add" ? [target] : [])];
+      const reads = [
+        ...valueReads(kernel.values, entry),
+        ...(kernel.mode === "add" ? [target] : []),
+        ...indexReads(kernel.target),
+      ];
       const writes = [target, ...(kernel.extraStores ?? []).map((s) => bufferOf(s.target))];
       const comment = work.absorbedFill ? `${kernel.comment} (zeroing its target)` : kernel.comment;
       return make(comment, countOf(work.parallelDims.map((d) => kernel.dims[d]!)), reads, writes);
