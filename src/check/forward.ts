@@ -10,6 +10,7 @@ import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
+import { patchSources } from "../ir/window.js";
 
 /** Ops whose value or derivative changes form across a surface in their operands' space. */
 const kinkOps: ReadonlySet<Op> = new Set([
@@ -278,6 +279,22 @@ export class ForwardEvaluator {
               for (let p = 0; p < k; p++) dot += left[i * k + p]! * right[p * n + j]!;
               out[i * n + j] = dot;
             }
+          }
+        };
+      }
+      case Op.Patches:
+      case Op.PatchesAdjoint: {
+        const gather = node.op === Op.Patches;
+        const sources = patchSources(gather ? node.inputs[0]!.shape : node.shape, node.attrs.window!);
+        const operand = at(0);
+        return (values) => {
+          const out = values[self]!;
+          const x = values[operand]!;
+          if (!gather) out.fill(0);
+          for (let i = 0; i < sources.length; i++) {
+            const source = sources[i]!;
+            if (gather) out[i] = source < 0 ? 0 : x[source]!;
+            else if (source >= 0) out[source]! += x[i]!;
           }
         };
       }

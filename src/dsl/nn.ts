@@ -7,6 +7,7 @@ import { GradgenError } from "../errors.js";
 import { formatShape, sameShape } from "../ir/shape.js";
 import { describeValue, nodeOf, requireFinite, traced, type Tensor, type TensorLike } from "./tensor.js";
 import { newDropoutMask } from "./model.js";
+import { convolutionOps } from "./conv.js";
 
 const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 /** maximum/minimum accept ±Infinity as a number operand: a bound that never binds. */
@@ -170,4 +171,7 @@ export const nn = {
   l2: (w: Tensor): Tensor => traced(() => ir.sum(ir.powConst(w.node, 2))),
   /** Σ |W| */
   l1: (w: Tensor): Tensor => traced(() => ir.sum(ir.abs(w.node))),
+
+  // Convolution and pooling (conv.ts): conv1d, conv2d, maxPool1d, maxPool2d, avgPool1d, avgPool2d
+  ...convolutionOps,
 };

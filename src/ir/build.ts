@@ -4,6 +4,7 @@
 import { makeNode, type Node } from "./node.js";
 import { Op } from "./ops.js";
 import { sameShape, type Shape } from "./shape.js";
+import type { WindowSpec } from "./window.js";
 
 export type Operand = Node | number;
 
@@ -93,4 +94,14 @@ export function rebuild(node: Node, inputs: readonly Node[]): Node {
   if (inputs.every((input, i) => input === node.inputs[i])) return node;
   if (node.op === Op.BatchSum) return batchSum(inputs[0]!);
   return makeNode(node.op, inputs, node.attrs);
+}
+
+/** im2col: every window of the zero-padded image [C, S…] as [O…, C, K…] (window.ts). */
+export function patches(image: Node, window: WindowSpec): Node {
+  return makeNode(Op.Patches, [image], { window });
+}
+
+/** col2im, the transpose of `patches`: each window of `columns` scatter-added onto an image of `imageShape`. */
+export function patchesAdjoint(columns: Node, imageShape: Shape, window: WindowSpec): Node {
+  return makeNode(Op.PatchesAdjoint, [columns], { window, shape: imageShape });
 }

@@ -8,6 +8,7 @@ import type { Node } from "./node.js";
 import { Op } from "./ops.js";
 import { isElementwiseOp, scalarFunctions } from "./scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "./shape.js";
+import { patchSources } from "./window.js";
 
 /** Index into a row-major tensor of `shape` from the indices of a (broadcast) result of `outShape`. */
 function broadcastIndex(outIndex: readonly number[], shape: Shape): number {
@@ -130,6 +131,18 @@ function evaluateNode(
           out[i * n + j] = dot;
         }
       }
+      return out;
+    }
+    case Op.Patches: {
+      const sources = patchSources(node.inputs[0]!.shape, node.attrs.window!);
+      sources.forEach((source, i) => (out[i] = source < 0 ? 0 : arg(0)[source]!));
+      return out;
+    }
+    case Op.PatchesAdjoint: {
+      const sources = patchSources(node.shape, node.attrs.window!);
+      sources.forEach((source, i) => {
+        if (source >= 0) out[source]! += arg(0)[i]!;
+      });
       return out;
     }
     case Op.SoftmaxCrossEntropy: {

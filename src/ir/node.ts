@@ -7,6 +7,7 @@ import { commutativeOps, isElementwiseOp, Op } from "./ops.js";
 import { broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, sizeOf, type Shape } from "./shape.js";
 
 import { initKey, type InitSpec } from "../initializers.js";
+import { patchesShape, windowKey, windowOutputs, type WindowSpec } from "./window.js";
 export type { InitSpec } from "../initializers.js";
 
 export interface NodeAttrs {
@@ -30,6 +31,8 @@ export interface NodeAttrs {
   readonly perm?: readonly number[];
   /** Sum, Max: the reduced axes, sorted. */
   readonly axes?: readonly number[];
+  /** Patches, PatchesAdjoint: the sliding window (PatchesAdjoint's `shape` is the image's). */
+  readonly window?: WindowSpec;
 }
 
 export class Node {
@@ -83,6 +86,7 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.rule !== undefined) parts.push(`r=${attrs.rule}`);
   if (attrs.perm !== undefined) parts.push(`t=${attrs.perm.join(",")}`);
   if (attrs.axes !== undefined) parts.push(`a=${attrs.axes.join(",")}`);
+  if (attrs.window !== undefined) parts.push(`w=${windowKey(attrs.window)}`);
   return parts.join(";");
 }
 
@@ -210,6 +214,18 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       return a!.shape;
     case Op.CustomGradient:
       return a!.shape;
+    case Op.Patches:
+    case Op.PatchesAdjoint: {
+      const image = op === Op.Patches ? a!.shape : attrs.shape!;
+      const outputs = windowOutputs(image, attrs.window!);
+      if (typeof outputs === "string") fail(`${op}: ${outputs}.`);
+      const shape = patchesShape(image, attrs.window!);
+      if (op === Op.PatchesAdjoint && !sameShape(a!.shape, shape))
+        fail(
+          `${op}: the operand ${formatShape(a!.shape)} is not the patches shape ${formatShape(shape)} of the image.`,
+        );
+      return op === Op.Patches ? shape : image;
+    }
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {
         fail(

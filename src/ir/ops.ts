@@ -53,6 +53,10 @@ export enum Op {
   // Composite ops: one node with a hand-written stable derivative, expanded into primitives before scheduling
   SoftmaxCrossEntropy = "softmaxCrossEntropy", // Σ y·(logSumExp(z) − z); ∂/∂z = softmax(z) − y
   CustomGradient = "customGradient", // value of operand 0, derivative by a user rule for operands 1…
+
+  // Sliding windows (convolution and pooling; geometry in window.ts)
+  Patches = "patches", // im2col: [C, S…] → [O…, C, K…], every window of the zero-padded image
+  PatchesAdjoint = "patchesAdjoint", // col2im: [O…, C, K…] → [C, S…], each window scatter-added back
 }
 
 export const unaryElementwise = [

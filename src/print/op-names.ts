@@ -58,4 +58,6 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.BatchSum]: { ...plain(Op.BatchSum), graph: "Σₙ" },
   [Op.SoftmaxCrossEntropy]: fn("CE", "\\operatorname{CE}"),
   [Op.CustomGradient]: plain(Op.CustomGradient),
+  [Op.Patches]: fn("im2col", "\\operatorname{im2col}"),
+  [Op.PatchesAdjoint]: fn("col2im", "\\operatorname{col2im}"),
 };

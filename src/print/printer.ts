@@ -251,6 +251,12 @@ export class Printer {
           shape,
         };
       }
+      case Op.Patches:
+      case Op.PatchesAdjoint: {
+        const x = arg(0);
+        const shape = agreeing(x.shape, node.inputs[0]!.shape) && node.shape;
+        return atom(d.call(d.functionName(node.op), [x.s]), shape);
+      }
       case Op.CustomGradient: {
         const xs = args();
         const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
