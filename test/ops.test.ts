@@ -2023,3 +2023,281 @@ describe("forward values: slicing, joining, argmax and axes", () => {
     });
   }
 });
+
+// ─── Convolution and pooling (channels first per example) ──────────────────────────────────────
+//
+// Gradients against central differences (full and short batch), max-pooling ties against the
+// convention (tied elements of a window share its adjoint equally; an element that is the maximum of
+// several overlapping windows collects from each), and forward values against the definition
+//   y[o, i, j] = Σ_c Σ_p Σ_q W[o, c, p, q] · x[c, i·s − pad + p·dil, j·s − pad + q·dil]   (0 outside x).
+
+const convolutionRows: Row[] = [
+  {
+    name: "nn.conv2d x [2,5,5] W [3,2,3,3] valid",
+    build: ({ input, param }) => nn.conv2d(input("x", [2, 5, 5], X), param("W", [3, 2, 3, 3])),
+  },
+  {
+    name: "nn.conv2d x [2,6,5] W [2,2,3,2] stride 2",
+    build: ({ input, param }) => nn.conv2d(input("x", [2, 6, 5], X), param("W", [2, 2, 3, 2]), { stride: 2 }),
+  },
+  {
+    name: "nn.conv2d x [1,6,6] W [2,1,2,3] dilation 2",
+    build: ({ input, param }) => nn.conv2d(input("x", [1, 6, 6], X), param("W", [2, 1, 2, 3]), { dilation: 2 }),
+  },
+  {
+    name: 'nn.conv2d x [2,4,5] W [2,2,3,2] "same" (even kernel: the extra zero at the end)',
+    build: ({ input, param }) => nn.conv2d(input("x", [2, 4, 5], X), param("W", [2, 2, 3, 2]), { padding: "same" }),
+  },
+  {
+    name: "nn.conv2d x [1,5,5] W [2,1,3,3] padding 1, stride 2",
+    build: ({ input, param }) =>
+      nn.conv2d(input("x", [1, 5, 5], X), param("W", [2, 1, 3, 3]), { padding: 1, stride: 2 }),
+  },
+  {
+    name: "nn.conv2d of a computed image (x·p) with strides [1, 2]",
+    build: ({ input, param }) =>
+      nn.conv2d(input("x", [2, 4, 5], X).mul(param("p", [2, 4, 5])), param("W", [2, 2, 2, 2]), { stride: [1, 2] }),
+  },
+  {
+    name: "nn.conv1d x [2,7] W [3,2,3] valid",
+    build: ({ input, param }) => nn.conv1d(input("x", [2, 7], X), param("W", [3, 2, 3])),
+  },
+  {
+    name: 'nn.conv1d x [2,7] W [2,2,3] "same", stride 2',
+    build: ({ input, param }) =>
+      nn.conv1d(input("x", [2, 7], X), param("W", [2, 2, 3]), { padding: "same", stride: 2 }),
+  },
+  {
+    name: "nn.conv1d x [1,8] W [2,1,3] dilation 2, padding 2",
+    build: ({ input, param }) => nn.conv1d(input("x", [1, 8], X), param("W", [2, 1, 3]), { dilation: 2, padding: 2 }),
+  },
+  {
+    name: "nn.maxPool2d x [2,4,4] size 2",
+    build: ({ input }) => nn.maxPool2d(input("x", [2, 4, 4], X), 2),
+    fill: { x: distinct },
+  },
+  {
+    name: "nn.maxPool2d x [1,5,5] size 3 stride 2 (overlapping windows)",
+    build: ({ input }) => nn.maxPool2d(input("x", [1, 5, 5], X), 3, 2),
+    fill: { x: distinct },
+  },
+  {
+    name: "nn.avgPool2d x [2,4,6] size 2",
+    build: ({ input }) => nn.avgPool2d(input("x", [2, 4, 6], X), 2),
+  },
+  {
+    name: "nn.avgPool2d x [1,4,5] size [2,3] stride 1",
+    build: ({ input }) => nn.avgPool2d(input("x", [1, 4, 5], X), [2, 3], 1),
+  },
+  {
+    name: "nn.maxPool1d x [2,6] size 2, nn.avgPool1d x [2,7] size 3 stride 2",
+    build: ({ input }) =>
+      nn.maxPool1d(input("x", [2, 6], X), 2).add(nn.avgPool1d(input("y", [2, 7], X), 3, 2).reshape([2, 3])),
+    fill: { x: distinct },
+  },
+  {
+    name: "conv2d → + bias → relu → maxPool2d → conv2d (a small LeNet)",
+    build: ({ input, param }) => {
+      const h = nn.relu(nn.conv2d(input("x", [1, 6, 6], X), param("W1", [2, 1, 3, 3])).add(param("b", [2, 1, 1])));
+      return nn.conv2d(nn.maxPool2d(h, 2), param("W2", [3, 2, 2, 2]));
+    },
+    fill: { x: distinct },
+  },
+];
+
+describe("generated gradients match finite differences: convolution and pooling", () => {
+  convolutionRows.forEach((row, i) => it(row.name, () => checkRow(row, 104729 + i * 7919)));
+});
+
+/** y[o, i…] of a convolution by the definition, for 1 or 2 spatial axes; `shape` is x's [C, S…]. */
+function convolutionByDefinition(
+  x: readonly number[],
+  shape: readonly number[],
+  w: readonly number[],
+  wShape: readonly number[],
+  { stride = 1, dilation = 1, before = 0, after = 0 } = {},
+): number[] {
+  const [channels, ...spatial] = shape as [number, ...number[]];
+  const [outChannels, , ...kernel] = wShape as [number, number, ...number[]];
+  const [H, W] = spatial.length === 1 ? [1, spatial[0]!] : (spatial as [number, number]);
+  const [kh, kw] = kernel.length === 1 ? [1, kernel[0]!] : (kernel as [number, number]);
+  const rowPad = spatial.length === 1 ? [0, 0] : [before, after];
+  const outputs = (size: number, k: number, pad: number[]) =>
+    Math.floor((size + pad[0]! + pad[1]! - dilation * (k - 1) - 1) / stride) + 1;
+  const OH = outputs(H, kh, rowPad);
+  const OW = outputs(W, kw, [before, after]);
+  const y: number[] = [];
+  for (let o = 0; o < outChannels; o++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++) {
+        let total = 0;
+        for (let c = 0; c < channels; c++)
+          for (let p = 0; p < kh; p++)
+            for (let q = 0; q < kw; q++) {
+              const r = i * stride - rowPad[0]! + p * dilation;
+              const s = j * stride - before + q * dilation;
+              if (r < 0 || r >= H || s < 0 || s >= W) continue;
+              total += w[((o * channels + c) * kh + p) * kw + q]! * x[(c * H + r) * W + s]!;
+            }
+        y.push(total);
+      }
+  return y;
+}
+
+/** max or mean over each window of x [C, H, W] (valid windows, no padding). */
+function poolByDefinition(
+  x: readonly number[],
+  [C, H, W]: readonly number[],
+  [kh, kw]: readonly number[],
+  [sh, sw]: readonly number[],
+  reduce: "max" | "mean",
+): number[] {
+  const y: number[] = [];
+  for (let c = 0; c < C!; c++)
+    for (let i = 0; i + kh! <= H!; i += sh!)
+      for (let j = 0; j + kw! <= W!; j += sw!) {
+        const window: number[] = [];
+        for (let p = 0; p < kh!; p++) for (let q = 0; q < kw!; q++) window.push(x[(c * H! + i + p) * W! + j + q]!);
+        y.push(reduce === "max" ? Math.max(...window) : window.reduce((a, b) => a + b, 0) / window.length);
+      }
+  return y;
+}
+
+/** Small integers, so sums are exact whatever the order. */
+const integers = (count: number, seed: number): number[] => {
+  const random = mulberry32(seed);
+  return Array.from({ length: count }, () => Math.floor(random() * 9) - 4);
+};
+
+const convolutionForwardRows: ForwardRow[] = [
+  {
+    name: "nn.conv2d x [2,5,5] W [3,2,3,3], valid",
+    build: ({ input }) => nn.conv2d(input("x", [2, 5, 5]), input("w", [3, 2, 3, 3])),
+    examples: [1, 2, 3].map((e) => ({ x: integers(50, e), w: integers(54, 10 + e) })),
+    reference: ({ x, w }) => convolutionByDefinition(x!, [2, 5, 5], w!, [3, 2, 3, 3]),
+  },
+  {
+    name: "nn.conv2d x [2,6,7] W [2,2,3,3], stride 2, padding 1",
+    build: ({ input }) => nn.conv2d(input("x", [2, 6, 7]), input("w", [2, 2, 3, 3]), { stride: 2, padding: 1 }),
+    examples: [1, 2, 3].map((e) => ({ x: integers(84, e), w: integers(36, 10 + e) })),
+    reference: ({ x, w }) =>
+      convolutionByDefinition(x!, [2, 6, 7], w!, [2, 2, 3, 3], { stride: 2, before: 1, after: 1 }),
+  },
+  {
+    name: 'nn.conv2d x [1,5,5] W [2,1,2,2], "same" (pads 0 before, 1 after), and dilation 2 valid',
+    build: ({ input }) => {
+      const x = input("x", [1, 5, 5]);
+      const w = input("w", [2, 1, 2, 2]);
+      return nn
+        .conv2d(x, w, { padding: "same" })
+        .reshape([50])
+        .add(nn.conv2d(x, w, { dilation: 2 }).reshape([1, 18]).sum().mul(1000));
+    },
+    examples: [1, 2, 3].map((e) => ({ x: integers(25, e), w: integers(8, 10 + e) })),
+    reference: ({ x, w }) => {
+      const same = convolutionByDefinition(x!, [1, 5, 5], w!, [2, 1, 2, 2], { after: 1 });
+      const dilated = convolutionByDefinition(x!, [1, 5, 5], w!, [2, 1, 2, 2], { dilation: 2 });
+      return same.map((v) => v + 1000 * dilated.reduce((a, b) => a + b, 0));
+    },
+  },
+  {
+    name: 'nn.conv1d x [2,9] W [2,2,3]: valid, then "same" with stride 2 (pads 1 and 1)',
+    build: ({ input }) => {
+      const x = input("x", [2, 9]);
+      const w = input("w", [2, 2, 3]);
+      return nn
+        .conv1d(x, w)
+        .reshape([14])
+        .add(nn.conv1d(x, w, { padding: "same", stride: 2 }).sum().mul(1000));
+    },
+    examples: [1, 2, 3].map((e) => ({ x: integers(18, e), w: integers(12, 10 + e) })),
+    reference: ({ x, w }) => {
+      const strided = convolutionByDefinition(x!, [2, 9], w!, [2, 2, 3], { stride: 2, before: 1, after: 1 });
+      return convolutionByDefinition(x!, [2, 9], w!, [2, 2, 3]).map(
+        (v) => v + 1000 * strided.reduce((a, b) => a + b, 0),
+      );
+    },
+  },
+  {
+    name: "nn.maxPool2d and nn.avgPool2d x [2,5,6] size [2,3] stride [1,3]",
+    build: ({ input }) => {
+      const x = input("x", [2, 5, 6]);
+      return nn.maxPool2d(x, [2, 3], [1, 3]).add(nn.avgPool2d(x, [2, 3], [1, 3]).mul(1000));
+    },
+    examples: [1, 2, 3].map((e) => ({ x: integers(60, e) })),
+    reference: ({ x }) => {
+      const max = poolByDefinition(x!, [2, 5, 6], [2, 3], [1, 3], "max");
+      const mean = poolByDefinition(x!, [2, 5, 6], [2, 3], [1, 3], "mean");
+      return max.map((m, i) => m + 1000 * mean[i]!);
+    },
+  },
+  {
+    name: "nn.maxPool1d x [2,7] size 3 stride 2, nn.avgPool1d size 2",
+    build: ({ input }) => {
+      const x = input("x", [2, 7]);
+      return nn.maxPool1d(x, 3, 2).add(nn.avgPool1d(x, 2).mul(1000));
+    },
+    examples: [1, 2, 3].map((e) => ({ x: integers(14, e) })),
+    reference: ({ x }) => {
+      const max = poolByDefinition(x!, [2, 1, 7], [1, 3], [1, 2], "max");
+      const mean = poolByDefinition(x!, [2, 1, 7], [1, 2], [1, 2], "mean");
+      return max.map((m, i) => m + 1000 * mean[i]!);
+    },
+  },
+];
+
+describe("forward values of convolution and pooling match the definition", () => {
+  for (const row of convolutionForwardRows) {
+    it(row.name, async () => {
+      const definition = model(`ops_${modelCount++}`, (b) => {
+        const value = row.build(b);
+        return { loss: value.sum(), outputs: { value } };
+      });
+      const trainer = (await loadGenerated(definition, BATCH)).createTrainer();
+      const inputs: Fields = {};
+      for (const name of Object.keys(trainer.spec.inputs))
+        inputs[name] = Float64Array.from(row.examples.flatMap((e) => [...e[name]!]));
+      const expected = row.examples.map(row.reference);
+      expectValues(trainer.predict(inputs, BATCH).value!, expected.flat(), "predict");
+      expectValues(trainer.predict(inputs, SHORT).value!, expected.slice(0, SHORT).flat(), "predict, short batch");
+    });
+  }
+});
+
+const poolingKinkRows: KinkRow[] = [
+  {
+    name: "nn.maxPool2d [1,2,4] size 2: a window tied in 3 gives ḡ/3 to each, one tied in 2 ḡ/2",
+    build: ({ input }) => nn.maxPool2d(input("x", [1, 2, 4], X), 2).sum(),
+    on: [
+      { at: { x: [1, 1, 0, 2, 1, 0, 2, 1] }, gradient: { x: [1 / 3, 1 / 3, 0, 0.5, 1 / 3, 0, 0.5, 0] } },
+      { at: { x: [3, 3, 3, 3, 3, 3, 3, 3] }, gradient: { x: [0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25] } },
+    ],
+    beside: [{ x: [1, 1 - d, 0, 2, 1 + d, 0, 2 - d, 1] }],
+  },
+  {
+    name: "nn.maxPool1d [1,5] size 3 stride 1: a maximum shared by overlapping windows collects from each",
+    build: ({ input }) => nn.maxPool1d(input("x", [1, 5], X), 3, 1).sum(),
+    on: [
+      { at: { x: [0, 1, 1, 0, -1] }, gradient: { x: [0, 1, 2, 0, 0] } },
+      { at: { x: [2, 0, 2, 0, 2] }, gradient: { x: [0.5, 0, 2, 0, 0.5] } },
+    ],
+    beside: [{ x: [0, 1 + d, 1, 0, -1] }, { x: [2, 0, 2 - d, 0, 2 + d] }],
+  },
+];
+
+describe("max pooling at ties: the documented convention on the tie, finite differences beside it", () => {
+  for (const row of poolingKinkRows) {
+    it(row.name, async () => {
+      const trainer = (await loadGenerated(definitionOf({ ...row, loss: true }), BATCH)).createTrainer();
+      const batch = batchOfPoints(
+        trainer,
+        row.on.map((p) => p.at),
+      );
+      expect(kinkMismatches(trainer, batch, BATCH, row.on)).toEqual([]);
+      expect(kinkMismatches(trainer, shortBatch(trainer, batch, SHORT), SHORT, row.on)).toEqual([]);
+      const beside = batchOfPoints(trainer, row.beside);
+      expect(gradientMismatches(trainer, beside, BATCH)).toEqual([]);
+      expect(gradientMismatches(trainer, shortBatch(trainer, beside, SHORT), SHORT)).toEqual([]);
+    });
+  }
+});

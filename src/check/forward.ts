@@ -12,6 +12,7 @@ import { Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
 import { concatOffsets, placementMap } from "../ir/slicing.js";
+import { patchSources } from "../ir/window.js";
 
 /** Ops whose value or derivative changes form across a surface in their operands' space. */
 const kinkOps: ReadonlySet<Op> = new Set([
@@ -309,6 +310,22 @@ export class ForwardEvaluator {
             const x = values[source[k]!]!;
             for (let i = 0; i < map.length; i++) out[map[i]!] = x[i]!;
           });
+        };
+      }
+      case Op.Patches:
+      case Op.PatchesAdjoint: {
+        const gather = node.op === Op.Patches;
+        const sources = patchSources(gather ? node.inputs[0]!.shape : node.shape, node.attrs.window!);
+        const operand = at(0);
+        return (values) => {
+          const out = values[self]!;
+          const x = values[operand]!;
+          if (!gather) out.fill(0);
+          for (let i = 0; i < sources.length; i++) {
+            const source = sources[i]!;
+            if (gather) out[i] = source < 0 ? 0 : x[source]!;
+            else if (source >= 0) out[source]! += x[i]!;
+          }
         };
       }
       case Op.SoftmaxCrossEntropy: {

@@ -10,6 +10,7 @@ import { resolveAxis, resolvePaddings } from "../ir/slicing.js";
 import { describeValue, nodeOf, requireFinite, traced, type Tensor, type TensorLike } from "./tensor.js";
 import { newDropoutMask } from "./model.js";
 import { batchNorm, layerNorm, type BatchNormOptions } from "./normalization.js";
+import { convolutionOps } from "./conv.js";
 
 const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 /** maximum/minimum accept ±Infinity as a number operand: a bound that never binds. */
@@ -325,4 +326,6 @@ export const nn = {
   /** (x − μ)/√(σ² + eps)·γ + β over the last axis of each example (σ² biased); eps defaults to 1e-5. */
   layerNorm: (x: Tensor, gamma: TensorLike, beta: TensorLike, eps?: number): Tensor =>
     traced(() => layerNorm(x.node, nodeOf(gamma, "nn.layerNorm", "gamma"), nodeOf(beta, "nn.layerNorm", "beta"), eps)),
+  // Convolution and pooling (conv.ts): conv1d, conv2d, maxPool1d, maxPool2d, avgPool1d, avgPool2d
+  ...convolutionOps,
 };

@@ -13,6 +13,8 @@ import {
   greater,
   logSumExp,
   matmul,
+  patches,
+  patchesAdjoint,
   mul,
   neg,
   powConst,
@@ -213,4 +215,9 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   ],
   // a function of integer ids only: no gradient
   [Op.OneHot]: noGradient,
+  // patches is a linear gather P·x (each element a copy of one image element, or 0 on padding) ↦ Pᵀ·ḡ:
+  // col2im, every window's adjoint scatter-added back where it was read (overlapping windows sum)
+  [Op.Patches]: ({ inputs: [x], out, adjoint }) => [patchesAdjoint(adjoint, x!.shape, out.attrs.window!)],
+  // col2im is Pᵀ·c ↦ (Pᵀ)ᵀ·ḡ = P·ḡ: im2col of the adjoint
+  [Op.PatchesAdjoint]: ({ out, adjoint }) => [patches(adjoint, out.attrs.window!)],
 };

@@ -4,6 +4,7 @@
 import { makeNode, type Node } from "./node.js";
 import { Op } from "./ops.js";
 import { sameShape, type Shape } from "./shape.js";
+import type { WindowSpec } from "./window.js";
 
 export type Operand = Node | number;
 
@@ -147,4 +148,14 @@ export function iota(n: number): Node {
   let values = reshape(constant(0), [1]);
   while (values.shape[0]! < n) values = concat([values, add(values, values.shape[0]!)], 0);
   return slice(values, [0], [n]);
+}
+
+/** im2col: every window of the zero-padded image [C, S…] as [O…, C, K…] (window.ts). */
+export function patches(image: Node, window: WindowSpec): Node {
+  return makeNode(Op.Patches, [image], { window });
+}
+
+/** col2im, the transpose of `patches`: each window of `columns` scatter-added onto an image of `imageShape`. */
+export function patchesAdjoint(columns: Node, imageShape: Shape, window: WindowSpec): Node {
+  return makeNode(Op.PatchesAdjoint, [columns], { window, shape: imageShape });
 }

@@ -10,6 +10,7 @@ import { gatherMap, idAt } from "./ids.js";
 import { isElementwiseOp, scalarFunctions } from "./scalar.js";
 import { contiguousStrides, sizeOf, type Shape } from "./shape.js";
 import { concatOffsets, placementMap } from "./slicing.js";
+import { patchSources } from "./window.js";
 
 /** Index into a row-major tensor of `shape` from the indices of a (broadcast) result of `outShape`. */
 function broadcastIndex(outIndex: readonly number[], shape: Shape): number {
@@ -152,6 +153,18 @@ function evaluateNode(
       concatOffsets(shapes, node.attrs.axis!).forEach((begin, k) =>
         placementMap(shapes[k]!, node.shape, begin).forEach((target, flat) => (out[target] = arg(k)[flat]!)),
       );
+      return out;
+    }
+    case Op.Patches: {
+      const sources = patchSources(node.inputs[0]!.shape, node.attrs.window!);
+      sources.forEach((source, i) => (out[i] = source < 0 ? 0 : arg(0)[source]!));
+      return out;
+    }
+    case Op.PatchesAdjoint: {
+      const sources = patchSources(node.shape, node.attrs.window!);
+      sources.forEach((source, i) => {
+        if (source >= 0) out[source]! += arg(0)[i]!;
+      });
       return out;
     }
     case Op.SoftmaxCrossEntropy: {

@@ -8,6 +8,7 @@ import { broadcastShapes, broadcastsTo, formatShape, normalizeAxes, sameShape, s
 import { concatShape, padShape, sliceShape } from "./slicing.js";
 
 import { initKey, type InitSpec } from "../initializers.js";
+import { patchesShape, windowKey, windowOutputs, type WindowSpec } from "./window.js";
 export type { InitSpec } from "../initializers.js";
 
 export interface NodeAttrs {
@@ -50,6 +51,8 @@ export interface NodeAttrs {
   readonly batchDims?: number;
   /** OneHot: the length of the one-hot axis (ids range over 0 … depth − 1). */
   readonly depth?: number;
+  /** Patches, PatchesAdjoint: the sliding window (PatchesAdjoint's `shape` is the image's). */
+  readonly window?: WindowSpec;
 }
 
 export class Node {
@@ -111,6 +114,7 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.dtype !== undefined) parts.push(`dt=${attrs.dtype}`);
   if (attrs.batchDims !== undefined) parts.push(`bd=${attrs.batchDims}`);
   if (attrs.depth !== undefined) parts.push(`dp=${attrs.depth}`);
+  if (attrs.window !== undefined) parts.push(`w=${windowKey(attrs.window)}`);
   return parts.join(";");
 }
 
@@ -283,6 +287,18 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     case Op.ScatterAdd:
     case Op.OneHot:
       return idShape(op, inputs, attrs);
+    case Op.Patches:
+    case Op.PatchesAdjoint: {
+      const image = op === Op.Patches ? a!.shape : attrs.shape!;
+      const outputs = windowOutputs(image, attrs.window!);
+      if (typeof outputs === "string") fail(`${op}: ${outputs}.`);
+      const shape = patchesShape(image, attrs.window!);
+      if (op === Op.PatchesAdjoint && !sameShape(a!.shape, shape))
+        fail(
+          `${op}: the operand ${formatShape(a!.shape)} is not the patches shape ${formatShape(shape)} of the image.`,
+        );
+      return op === Op.Patches ? shape : image;
+    }
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {
         fail(

@@ -68,6 +68,9 @@ export enum Op {
   Gather = "gather", // gather(table [B…, V, R…], ids [B…, I…]) → [B…, I…, R…]: out[b, i, r] = table[b, ids[b, i], r]
   ScatterAdd = "scatterAdd", // scatterAdd(base [B…, V, R…], values [B…, I…, R…], ids): base plus values added at rows ids
   OneHot = "oneHot", // oneHot(ids [I…]) → [I…, depth]: 1 at ids, else 0; no gradient
+  // Sliding windows (convolution and pooling; geometry in window.ts)
+  Patches = "patches", // im2col: [C, S…] → [O…, C, K…], every window of the zero-padded image
+  PatchesAdjoint = "patchesAdjoint", // col2im: [O…, C, K…] → [C, S…], each window scatter-added back
 }
 
 /** Ops that read integer ids (their last operand): an int32 input may appear only there. */

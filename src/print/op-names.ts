@@ -66,4 +66,6 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.Gather]: fn("gather", "\\operatorname{gather}"),
   [Op.ScatterAdd]: fn("scatterAdd", "\\operatorname{scatterAdd}"),
   [Op.OneHot]: fn("onehot", "\\operatorname{onehot}"),
+  [Op.Patches]: fn("im2col", "\\operatorname{im2col}"),
+  [Op.PatchesAdjoint]: fn("col2im", "\\operatorname{col2im}"),
 };

@@ -254,6 +254,12 @@ export class Printer {
           shape,
         };
       }
+      case Op.Patches:
+      case Op.PatchesAdjoint: {
+        const x = arg(0);
+        const shape = agreeing(x.shape, node.inputs[0]!.shape) && node.shape;
+        return atom(d.call(d.functionName(node.op), [x.s]), shape);
+      }
       case Op.Gather: // gather(E, ids), scatterAdd(base, values, ids), onehot(ids): as calls
       case Op.ScatterAdd:
       case Op.OneHot:

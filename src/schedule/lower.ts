@@ -20,6 +20,7 @@ import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
 import { batchContraction, contractionLayout, matmulKernel, type MatmulContext } from "./matmul-kernels.js";
 import { gatherKernels, isZero, oneHotKernels, scatterKernels, type GatherContext } from "./gather-kernels.js";
+import { patchesView, windowKernels } from "./window-kernels.js";
 import {
   accessFor,
   broadcastView,
@@ -184,6 +185,11 @@ class EntryLowering {
         return "view";
       }
       return "buffer";
+    }
+    if (node.op === Op.Patches) {
+      const view = patchesView(this.views.get(node.inputs[0]!), node);
+      if (view) this.views.set(node, view);
+      return view ? "view" : "buffer";
     }
     if (node.op === Op.SoftmaxCrossEntropy)
       throw new GradgenError(`internal: ${node.op} reached scheduling unexpanded`);
@@ -381,6 +387,10 @@ class EntryLowering {
         return;
       case Op.MatMul:
         this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
+        return;
+      case Op.Patches:
+      case Op.PatchesAdjoint:
+        this.kernels.push(...windowKernels(node, this.views.get(node.inputs[0]!)!, target, this.describe(node)));
         return;
       case Op.Gather:
         this.kernels.push(...gatherKernels(this.ids, node, target));

@@ -478,6 +478,49 @@ rows.push(
   },
 );
 
+// Convolution and pooling: im2col views and copies, col2im scatter-adds (one kernel per window offset)
+const convolutionRows: Row[] = [
+  {
+    name: "nn.conv2d [2,5,5] W [3,2,3,3] valid",
+    build: ({ input, param }) => nn.conv2d(input("x", [2, 5, 5], X), param("W", [3, 2, 3, 3])),
+  },
+  {
+    name: 'nn.conv2d [2,6,5] W [2,2,3,2] stride 2, "same"; dilation 2',
+    build: ({ input, param }) => {
+      const x = input("x", [2, 6, 5], X);
+      const W = param("W", [2, 2, 3, 2]);
+      return nn
+        .conv2d(x, W, { stride: 2, padding: "same" })
+        .sum()
+        .add(nn.conv2d(x, W, { dilation: 2 }).sum());
+    },
+  },
+  {
+    name: "nn.conv1d [2,7] W [3,2,3] padding 1",
+    build: ({ input, param }) => nn.conv1d(input("x", [2, 7], X), param("W", [3, 2, 3]), { padding: 1 }),
+  },
+  {
+    name: "nn.maxPool2d [2,4,4] size 2, nn.avgPool2d size 3 stride 1",
+    build: ({ input }) => {
+      const x = input("x", [2, 4, 4], X);
+      return nn
+        .maxPool2d(x, 2)
+        .sum()
+        .add(nn.avgPool2d(x, 3, 1).sum());
+    },
+    fill: { x: distinct },
+  },
+  {
+    name: "nn.maxPool1d [2,6] size 3 stride 1 (overlapping), nn.avgPool1d size 2",
+    build: ({ input }) => {
+      const x = input("x", [2, 6], X);
+      return nn.maxPool1d(x, 3, 1).sum().add(nn.avgPool1d(x, 2).sum());
+    },
+    fill: { x: distinct },
+  },
+];
+rows.push(...convolutionRows);
+
 let modelCount = 0;
 
 function definitionOf(row: Row): ModelDefinition {
