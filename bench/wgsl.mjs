@@ -8,7 +8,7 @@
 //   ts          trainer.step(batch) of the TypeScript trainer (WebAssembly GEMM where it applies),
 //   wgsl        trainer.steps(k) on an uploaded batch: k steps recorded as dispatches, one read-back,
 //   wgsl step   await trainer.step(batch): upload, one step and the loss read back (latency per call),
-//   wgsl f16    trainer.steps(k) with createGpuTrainer(device, { precision: "f16" }) (where the adapter
+//   wgsl f16    trainer.steps(k) with createGpuTrainer(gpu, { precision: "f16" }) (where the adapter
 //               offers shader-f16; f16 arithmetic, f32 storage),
 // and the ratios wgsl/ts. The figures are medians over interleaved chunks. On this machine the "GPU"
 // is Mesa's lavapipe (LLVM on the CPU, 2 shared cores), so the ratios say what the dispatch overhead
@@ -56,15 +56,16 @@ async function load(model) {
 }
 
 Object.assign(globalThis, globals);
-const instance = create([]);
-const adapter = await instance.requestAdapter();
+// The trainers are created from Dawn's instance (createGpuTrainer(gpu)) and hold it: an instance
+// collected while its device is in use crashes the process.
+const gpuInstance = create([]);
+const adapter = await gpuInstance.requestAdapter();
 if (!adapter) {
   process.stderr.write("bench/wgsl.mjs: no WebGPU adapter; run `bash scripts/setup-webgpu.sh` as root\n");
   process.exit(1);
 }
 const adapterName = [adapter.info.vendor, adapter.info.description].filter(Boolean).join(" / ");
 const hasF16 = adapter.features.has("shader-f16");
-const device = await adapter.requestDevice(hasF16 ? { requiredFeatures: ["shader-f16"] } : {});
 
 // Each model runs in a child process of its own (a fresh device; a crash of the native driver in one
 // model cannot take the others with it); the parent prints the table.
@@ -111,7 +112,6 @@ if (child === undefined) {
     `${JSON.stringify({ adapter: adapterName, quick: QUICK, date: new Date().toISOString(), rows }, null, 2)}\n`,
   );
   process.stdout.write("\nratio > 1: the WGSL trainer is slower. Written to bench/results/wgsl.json\n");
-  device.destroy();
   process.exit(0);
 }
 
@@ -121,8 +121,8 @@ for (const model of MODELS.filter((m) => m.name === child)) {
   if (process.env.BENCH_DEBUG)
     process.stderr.write(`${model.name}: compiled in ${(performance.now() - started).toFixed(0)} ms\n`);
   const cpuTrainer = cpu.createTrainer({ seed: 7 });
-  const gpuTrainer = await gpu.createGpuTrainer(device, { seed: 7 });
-  const f16Trainer = hasF16 ? await gpu.createGpuTrainer(device, { seed: 7, precision: "f16" }) : undefined;
+  const gpuTrainer = await gpu.createGpuTrainer(gpuInstance, { seed: 7 });
+  const f16Trainer = hasF16 ? await gpu.createGpuTrainer(gpuInstance, { seed: 7, precision: "f16" }) : undefined;
   const random = createRandom(12345);
   const batch = {};
   for (const [name, shape] of Object.entries(cpuTrainer.spec.inputs)) {
@@ -178,5 +178,4 @@ for (const model of MODELS.filter((m) => m.name === child)) {
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
 rmSync(directory, { recursive: true, force: true });
-device.destroy();
 process.exit(0);

@@ -46,7 +46,18 @@ export interface GpuDevice {
   createComputePipelineAsync(descriptor: { label?: string; layout: unknown; compute: { module: unknown; entryPoint?: string } }): Promise<object>;
   createCommandEncoder(descriptor?: { label?: string }): GpuCommandEncoder;
   pushErrorScope(filter: "validation"): void;
+  destroy(): void;
   popErrorScope(): Promise<{ readonly message: string } | null>;
+}
+
+/** What requestAdapter() returns (a real GPUAdapter fits). */
+export interface GpuAdapter {
+  readonly features: { has(name: string): boolean };
+  requestDevice(descriptor?: { requiredFeatures?: Iterable<string> }): Promise<GpuDevice>;
+}
+/** navigator.gpu in a browser, or the npm package webgpu's `create([])` in Node (a real GPU fits). */
+export interface Gpu {
+  requestAdapter(options?: object): Promise<GpuAdapter | null>;
 }
 
 /** GPUBufferUsage, GPUMapMode and GPUShaderStage flags (fixed by the WebGPU specification). */
@@ -103,11 +114,12 @@ export interface GpuTrainerOptions {
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
   /**
-   * "f32" (default), or "f16": forward and backward values computed in f16 (WGSL `enable f16;`; the
-   * device must have been created with the "shader-f16" feature). Storage stays f32 (the same
-   * buffers, reads and writes): loads round to f16 and stores widen to f32; sums (matrix products,
-   * reductions, sums over the batch) accumulate in f32; the optimizer update runs in f32 on the f32
-   * parameters and state. Expect agreement with f32 to about 1e-3 relative (f16 has 11 significant bits).
+   * "f32" (default), or "f16": forward values up to the last layer computed in f16 (WGSL `enable f16;`;
+   * a device given must have been created with the "shader-f16" feature). Storage stays f32 (the same
+   * buffers, reads and writes): loads round to f16 and stores widen to f32; sums accumulate in f32; the
+   * loss head (last product, softmax, cross-entropy, the loss), the backward pass and the optimizer
+   * update run in f32 (in f16 they cancel near convergence). Expect agreement with f32 to a few 1e-3
+   * relative on the loss, also at convergence.
    */
   readonly precision?: "f32" | "f16";
 }
@@ -115,6 +127,12 @@ export interface GpuTrainerOptions {
 export interface GpuTrainer {
   readonly spec: typeof spec;
   readonly device: GpuDevice;
+  /**
+   * The GPU object the trainer was created from (undefined when given a device). Held for the
+   * trainer's life: in Node, Dawn's instance (`create([])` of the npm package webgpu) collected while
+   * its device is in use crashes the process, so a trainer created from it keeps it referenced.
+   */
+  readonly gpu: Gpu | undefined;
   /** The precision the shaders compute in. */
   readonly precision: "f32" | "f16";
   /** Updates applied so far. */
@@ -136,6 +154,12 @@ export interface GpuTrainer {
   gradient(batch?: Batch, n?: number): Promise<number>;
   /** Fresh dropout masks, gradient and the optimizer update; resolves to the loss before the update. */
   step(batch?: Batch, n?: number): Promise<number>;
+  /**
+   * One step (fresh dropout masks, gradient, update) submitted to the GPU without reading anything
+   * back: nothing waits, so many queued steps pipeline. Gives the same parameters, bit for bit, as
+   * as many awaited step() calls; read the loss later with loss() or the last steps()/step().
+   */
+  queueStep(batch?: Batch, n?: number): void;
   /** step(), leaving the loss in losses[index] (the TypeScript trainer's allocation-free form; here for the same calling code). */
   stepInto(batch: Batch | undefined, losses: Float64Array, index: number, n?: number): Promise<void>;
   /** `count` steps on one batch (default: the uploaded one) with no read-back in between; resolves to the last step's loss. */
@@ -1733,8 +1757,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `enable f16;
-// xor: matmul [1, 1] per example  (../examples/xor.ts:12)
+  `// xor: matmul [1, 1] per example  (../examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1761,15 +1784,15 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = f16(c0[work1 + i0 * 4u + p]);
-    let a1 = f16(c0[work1 + i1 * 4u + p]);
-    let a2 = f16(c0[work1 + i2 * 4u + p]);
-    let a3 = f16(c0[work1 + i3 * 4u + p]);
-    let b0 = f16(c0[param_W2 + p + j0]);
-    c0_0 = c0_0 + f32(a0 * b0);
-    c1_0 = c1_0 + f32(a1 * b0);
-    c2_0 = c2_0 + f32(a2 * b0);
-    c3_0 = c3_0 + f32(a3 * b0);
+    let a0 = c0[work1 + i0 * 4u + p];
+    let a1 = c0[work1 + i1 * 4u + p];
+    let a2 = c0[work1 + i2 * 4u + p];
+    let a3 = c0[work1 + i3 * 4u + p];
+    let b0 = c0[param_W2 + p + j0];
+    c0_0 = c0_0 + a0 * b0;
+    c1_0 = c1_0 + a1 * b0;
+    c2_0 = c2_0 + a2 * b0;
+    c3_0 = c3_0 + a3 * b0;
   }
   if (firstRow + 0u < m) { c0[work0 + i0 + j0] = c0_0; }
   if (firstRow + 1u < m) { c0[work0 + i1 + j0] = c1_0; }
@@ -1782,8 +1805,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `enable f16;
-// xor: sum [] per example  (../examples/xor.ts:13)
+  `// xor: sum [] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1791,7 +1813,7 @@ const param_b2 = 16u;
 const work0 = 38u;
 const work1 = 54u;
 const input_t = 99u;
-fn sigmoid_h(x: f16) -> f16 {
+fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
@@ -1802,14 +1824,14 @@ fn task0(t: u32) {
   let i0 = t;
   {
     var total = 0.0f;
-    let v0: f16 = f16(c0[work0 + i0]);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    let v4: f16 = f16(c0[input_t + i0]);
-    let v5: f16 = v3 - v4;
-    let v6: f16 = v5 * v5;
-    total = total + f32(v6);
+    let v0: f32 = c0[work0 + i0];
+    let v1: f32 = c0[param_b2];
+    let v2: f32 = v0 + v1;
+    let v3: f32 = sigmoid_(v2);
+    let v4: f32 = c0[input_t + i0];
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v5 * v5;
+    total = total + v6;
     c0[work1 + i0] = total;
   }
 }
@@ -1819,8 +1841,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `enable f16;
-// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
+  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1835,26 +1856,26 @@ fn task0(t: u32) {
     let n = u.n;
     c0[work0] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
-      let v0: f16 = 0.5h;
-      let v1: f16 = f16(c0[work1 + i0]);
-      let v2: f16 = v0 * v1;
-      c0[work0] = c0[work0] + f32(v2);
+      let v0: f32 = 0.5f;
+      let v1: f32 = c0[work1 + i0];
+      let v2: f32 = v0 * v1;
+      c0[work0] = c0[work0] + v2;
     }
   }
   {
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(u.n);
-    let v2: f16 = v0 / v1;
-    c0[local_loss_s0] = f32(v2);
+    let v0: f32 = 1.0f;
+    let v1: f32 = f32(u.n);
+    let v2: f32 = v0 / v1;
+    c0[local_loss_s0] = v2;
   }
   {
-    let v0: f16 = f16(c0[work0]);
-    let v1: f16 = f16(c0[local_loss_s0]);
-    let v2: f16 = v0 * v1;
-    c0[local_loss_s1] = f32(v2);
+    let v0: f32 = c0[work0];
+    let v1: f32 = c0[local_loss_s0];
+    let v2: f32 = v0 * v1;
+    c0[local_loss_s1] = v2;
   }
   {
-    c0[result_loss] = f32(f16(c0[local_loss_s1]));
+    c0[result_loss] = c0[local_loss_s1];
   }
 }
 @compute @workgroup_size(64)
@@ -1863,8 +1884,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < 1u) { task0(t); }
 }`,
-  `enable f16;
-// xor: matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
+  `// xor: matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1872,7 +1892,7 @@ const param_W2 = 12u;
 const param_b2 = 16u;
 const work1 = 54u;
 const work2 = 70u;
-fn sigmoid_h(x: f16) -> f16 {
+fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
@@ -1897,51 +1917,51 @@ fn task0(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < 4u; p++) {
-    let a0 = f16(c0[work1 + i0 * 4u + p]);
-    let a1 = f16(c0[work1 + i1 * 4u + p]);
-    let a2 = f16(c0[work1 + i2 * 4u + p]);
-    let a3 = f16(c0[work1 + i3 * 4u + p]);
-    let b0 = f16(c0[param_W2 + p + j0]);
-    c0_0 = c0_0 + f32(a0 * b0);
-    c1_0 = c1_0 + f32(a1 * b0);
-    c2_0 = c2_0 + f32(a2 * b0);
-    c3_0 = c3_0 + f32(a3 * b0);
+    let a0 = c0[work1 + i0 * 4u + p];
+    let a1 = c0[work1 + i1 * 4u + p];
+    let a2 = c0[work1 + i2 * 4u + p];
+    let a3 = c0[work1 + i3 * 4u + p];
+    let b0 = c0[param_W2 + p + j0];
+    c0_0 = c0_0 + a0 * b0;
+    c1_0 = c1_0 + a1 * b0;
+    c2_0 = c2_0 + a2 * b0;
+    c3_0 = c3_0 + a3 * b0;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 1u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = f16(c0_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work2 + e0] = f32(v3);
+    let v0: f32 = c0_0;
+    let v1: f32 = c0[param_b2];
+    let v2: f32 = v0 + v1;
+    let v3: f32 = sigmoid_(v2);
+    c0[work2 + e0] = v3;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 1u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = f16(c1_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work2 + e0] = f32(v3);
+    let v0: f32 = c1_0;
+    let v1: f32 = c0[param_b2];
+    let v2: f32 = v0 + v1;
+    let v3: f32 = sigmoid_(v2);
+    c0[work2 + e0] = v3;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 1u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = f16(c2_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work2 + e0] = f32(v3);
+    let v0: f32 = c2_0;
+    let v1: f32 = c0[param_b2];
+    let v2: f32 = v0 + v1;
+    let v3: f32 = sigmoid_(v2);
+    c0[work2 + e0] = v3;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 1u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = f16(c3_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work2 + e0] = f32(v3);
+    let v0: f32 = c3_0;
+    let v1: f32 = c0[param_b2];
+    let v2: f32 = v0 + v1;
+    let v3: f32 = sigmoid_(v2);
+    c0[work2 + e0] = v3;
   }
 }
 @compute @workgroup_size(64)
@@ -1950,8 +1970,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `enable f16;
-// xor: sub [1] per example  (../examples/xor.ts:13)
+  `// xor: sub [1] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1962,10 +1981,10 @@ const input_t = 99u;
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f16 = f16(c0[work2 + i0]);
-  let v1: f16 = f16(c0[input_t + i0]);
-  let v2: f16 = v0 - v1;
-  c0[work0 + i0] = f32(v2);
+  let v0: f32 = c0[work2 + i0];
+  let v1: f32 = c0[input_t + i0];
+  let v2: f32 = v0 - v1;
+  c0[work0 + i0] = v2;
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -1973,8 +1992,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `enable f16;
-// xor: sum [] per example  (../examples/xor.ts:13)
+  `// xor: sum [] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -1986,9 +2004,9 @@ fn task0(t: u32) {
   let i0 = t;
   {
     var total = 0.0f;
-    let v0: f16 = f16(c0[work0 + i0]);
-    let v1: f16 = v0 * v0;
-    total = total + f32(v1);
+    let v0: f32 = c0[work0 + i0];
+    let v1: f32 = v0 * v0;
+    total = total + v1;
     c0[work3 + i0] = total;
   }
 }
@@ -1998,8 +2016,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `enable f16;
-// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (../examples/xor.ts:13) (local s2)
+  `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (../examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2014,29 +2031,29 @@ fn task0(t: u32) {
     let n = u.n;
     c0[work4] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
-      let v0: f16 = 0.5h;
-      let v1: f16 = f16(c0[work3 + i0]);
-      let v2: f16 = v0 * v1;
-      c0[work4] = c0[work4] + f32(v2);
+      let v0: f32 = 0.5f;
+      let v1: f32 = c0[work3 + i0];
+      let v2: f32 = v0 * v1;
+      c0[work4] = c0[work4] + v2;
     }
   }
   {
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(u.n);
-    let v2: f16 = v0 / v1;
-    c0[local_gradient_s0] = f32(v2);
+    let v0: f32 = 1.0f;
+    let v1: f32 = f32(u.n);
+    let v2: f32 = v0 / v1;
+    c0[local_gradient_s0] = v2;
   }
   {
-    let v0: f16 = f16(c0[work4]);
-    let v1: f16 = f16(c0[local_gradient_s0]);
-    let v2: f16 = v0 * v1;
-    c0[local_gradient_s1] = f32(v2);
+    let v0: f32 = c0[work4];
+    let v1: f32 = c0[local_gradient_s0];
+    let v2: f32 = v0 * v1;
+    c0[local_gradient_s1] = v2;
   }
   {
-    let v0: f16 = 0.5h;
-    let v1: f16 = f16(c0[local_gradient_s0]);
-    let v2: f16 = v0 * v1;
-    c0[local_gradient_s2] = f32(v2);
+    let v0: f32 = 0.5f;
+    let v1: f32 = c0[local_gradient_s0];
+    let v2: f32 = v0 * v1;
+    c0[local_gradient_s2] = v2;
   }
 }
 @compute @workgroup_size(64)
@@ -2045,8 +2062,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < 1u) { task0(t); }
 }`,
-  `enable f16;
-// xor: mul [1] per example  (../examples/xor.ts:12)
+  `// xor: mul [1] per example  (../examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2058,17 +2074,17 @@ const local_gradient_s2 = 108u;
 fn task0(t: u32) {
   let n = u.n;
   let i0 = t;
-  let v0: f16 = 2.0h;
-  let v1: f16 = f16(c0[work2 + i0]);
-  let v2: f16 = 1.0h;
-  let v3: f16 = v2 - v1;
-  let v4: f16 = v1 * v3;
-  let v5: f16 = f16(c0[work0 + i0]);
-  let v6: f16 = f16(c0[local_gradient_s2]);
-  let v7: f16 = v5 * v6;
-  let v8: f16 = v4 * v7;
-  let v9: f16 = v0 * v8;
-  c0[work3 + i0] = f32(v9);
+  let v0: f32 = 2.0f;
+  let v1: f32 = c0[work2 + i0];
+  let v2: f32 = 1.0f;
+  let v3: f32 = v2 - v1;
+  let v4: f32 = v1 * v3;
+  let v5: f32 = c0[work0 + i0];
+  let v6: f32 = c0[local_gradient_s2];
+  let v7: f32 = v5 * v6;
+  let v8: f32 = v4 * v7;
+  let v9: f32 = v0 * v8;
+  c0[work3 + i0] = v9;
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -2076,8 +2092,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < n) { task0(t); }
 }`,
-  `enable f16;
-// xor: matmul [1, 4] per example  (../examples/xor.ts:12), then mul [4] per example  (../examples/xor.ts:11) in its epilogue
+  `// xor: matmul [1, 4] per example  (../examples/xor.ts:12), then mul [4] per example  (../examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2108,206 +2123,206 @@ fn task0(t: u32) {
   var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
   var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
   for (var p = 0u; p < 1u; p++) {
-    let a0 = f16(c0[work3 + i0 + p]);
-    let a1 = f16(c0[work3 + i1 + p]);
-    let a2 = f16(c0[work3 + i2 + p]);
-    let a3 = f16(c0[work3 + i3 + p]);
-    let b0 = f16(c0[param_W2 + p * 4u + j0]);
-    let b1 = f16(c0[param_W2 + p * 4u + j1]);
-    let b2 = f16(c0[param_W2 + p * 4u + j2]);
-    let b3 = f16(c0[param_W2 + p * 4u + j3]);
-    c0_0 = c0_0 + f32(a0 * b0);
-    c0_1 = c0_1 + f32(a0 * b1);
-    c0_2 = c0_2 + f32(a0 * b2);
-    c0_3 = c0_3 + f32(a0 * b3);
-    c1_0 = c1_0 + f32(a1 * b0);
-    c1_1 = c1_1 + f32(a1 * b1);
-    c1_2 = c1_2 + f32(a1 * b2);
-    c1_3 = c1_3 + f32(a1 * b3);
-    c2_0 = c2_0 + f32(a2 * b0);
-    c2_1 = c2_1 + f32(a2 * b1);
-    c2_2 = c2_2 + f32(a2 * b2);
-    c2_3 = c2_3 + f32(a2 * b3);
-    c3_0 = c3_0 + f32(a3 * b0);
-    c3_1 = c3_1 + f32(a3 * b1);
-    c3_2 = c3_2 + f32(a3 * b2);
-    c3_3 = c3_3 + f32(a3 * b3);
+    let a0 = c0[work3 + i0 + p];
+    let a1 = c0[work3 + i1 + p];
+    let a2 = c0[work3 + i2 + p];
+    let a3 = c0[work3 + i3 + p];
+    let b0 = c0[param_W2 + p * 4u + j0];
+    let b1 = c0[param_W2 + p * 4u + j1];
+    let b2 = c0[param_W2 + p * 4u + j2];
+    let b3 = c0[param_W2 + p * 4u + j3];
+    c0_0 = c0_0 + a0 * b0;
+    c0_1 = c0_1 + a0 * b1;
+    c0_2 = c0_2 + a0 * b2;
+    c0_3 = c0_3 + a0 * b3;
+    c1_0 = c1_0 + a1 * b0;
+    c1_1 = c1_1 + a1 * b1;
+    c1_2 = c1_2 + a1 * b2;
+    c1_3 = c1_3 + a1 * b3;
+    c2_0 = c2_0 + a2 * b0;
+    c2_1 = c2_1 + a2 * b1;
+    c2_2 = c2_2 + a2 * b2;
+    c2_3 = c2_3 + a2 * b3;
+    c3_0 = c3_0 + a3 * b0;
+    c3_1 = c3_1 + a3 * b1;
+    c3_2 = c3_2 + a3 * b2;
+    c3_3 = c3_3 + a3 * b3;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c0_0);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c0_0;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j1 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c0_1);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c0_1;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j2 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c0_2);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c0_2;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 0u < m) {
     var rest = i0 * 4u + j3 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c0_3);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c0_3;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c1_0);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c1_0;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j1 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c1_1);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c1_1;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j2 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c1_2);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c1_2;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 1u < m) {
     var rest = i1 * 4u + j3 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c1_3);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c1_3;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c2_0);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c2_0;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j1 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c2_1);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c2_1;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j2 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c2_2);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c2_2;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 2u < m) {
     var rest = i2 * 4u + j3 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c2_3);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c2_3;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j0 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c3_0);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c3_0;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j1 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c3_1);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c3_1;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j2 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c3_2);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c3_2;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
   if (firstRow + 3u < m) {
     var rest = i3 * 4u + j3 * 1u;
     let e0 = rest;
-    let v0: f16 = 1.0h;
-    let v1: f16 = f16(c0[work1 + e0]);
-    let v2: f16 = v0 - v1;
-    let v3: f16 = v2 * v1;
-    let v4: f16 = f16(c3_3);
-    let v5: f16 = v3 * v4;
-    c0[work2 + e0] = f32(v5);
+    let v0: f32 = 1.0f;
+    let v1: f32 = c0[work1 + e0];
+    let v2: f32 = v0 - v1;
+    let v3: f32 = v2 * v1;
+    let v4: f32 = c3_3;
+    let v5: f32 = v3 * v4;
+    c0[work2 + e0] = v5;
   }
 }
 @compute @workgroup_size(64)
@@ -2316,8 +2331,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   var t = (group.y * groups.x + group.x) * 64u + local;
   if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
 }`,
-  `enable f16;
-// xor: batchSum [2, 4]  (../examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (../examples/xor.ts:11) | batchSum [4]  (../examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (../examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (../examples/xor.ts:12) | batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
+  `// xor: batchSum [2, 4]  (../examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (../examples/xor.ts:11) | batchSum [4]  (../examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (../examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (../examples/xor.ts:12) | batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(2) var<storage, read_write> c0: array<f32>;
@@ -2350,20 +2364,20 @@ fn task0(t: u32) {
   var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
   var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
   for (var p = 0u; p < n; p++) {
-    let a0 = f16(c0[input_x + i0 + p * 2u]);
-    let a1 = f16(c0[input_x + i1 + p * 2u]);
-    let b0 = f16(c0[work2 + p * 4u + j0]);
-    let b1 = f16(c0[work2 + p * 4u + j1]);
-    let b2 = f16(c0[work2 + p * 4u + j2]);
-    let b3 = f16(c0[work2 + p * 4u + j3]);
-    c0_0 = c0_0 + f32(a0 * b0);
-    c0_1 = c0_1 + f32(a0 * b1);
-    c0_2 = c0_2 + f32(a0 * b2);
-    c0_3 = c0_3 + f32(a0 * b3);
-    c1_0 = c1_0 + f32(a1 * b0);
-    c1_1 = c1_1 + f32(a1 * b1);
-    c1_2 = c1_2 + f32(a1 * b2);
-    c1_3 = c1_3 + f32(a1 * b3);
+    let a0 = c0[input_x + i0 + p * 2u];
+    let a1 = c0[input_x + i1 + p * 2u];
+    let b0 = c0[work2 + p * 4u + j0];
+    let b1 = c0[work2 + p * 4u + j1];
+    let b2 = c0[work2 + p * 4u + j2];
+    let b3 = c0[work2 + p * 4u + j3];
+    c0_0 = c0_0 + a0 * b0;
+    c0_1 = c0_1 + a0 * b1;
+    c0_2 = c0_2 + a0 * b2;
+    c0_3 = c0_3 + a0 * b3;
+    c1_0 = c1_0 + a1 * b0;
+    c1_1 = c1_1 + a1 * b1;
+    c1_2 = c1_2 + a1 * b2;
+    c1_3 = c1_3 + a1 * b3;
   }
   c0[grad_W1 + i0 * 4u + j0] = c0_0;
   c0[grad_W1 + i0 * 4u + j1] = c0_1;
@@ -2380,8 +2394,8 @@ fn task1(t: u32) {
   let i1 = t;
   c0[grad_b1 + i1] = 0.0f;
   for (var i0 = 0u; i0 < n; i0++) {
-    let v0: f16 = f16(c0[work2 + i0 * 4u + i1]);
-    c0[grad_b1 + i1] = c0[grad_b1 + i1] + f32(v0);
+    let v0: f32 = c0[work2 + i0 * 4u + i1];
+    c0[grad_b1 + i1] = c0[grad_b1 + i1] + v0;
   }
 }
 // batchSum [4, 1]  (../examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (../examples/xor.ts:12)
@@ -2404,15 +2418,15 @@ fn task2(t: u32) {
   var c2_0 = 0.0f;
   var c3_0 = 0.0f;
   for (var p = 0u; p < n; p++) {
-    let a0 = f16(c0[work1 + i0 + p * 4u]);
-    let a1 = f16(c0[work1 + i1 + p * 4u]);
-    let a2 = f16(c0[work1 + i2 + p * 4u]);
-    let a3 = f16(c0[work1 + i3 + p * 4u]);
-    let b0 = f16(c0[work3 + p + j0]);
-    c0_0 = c0_0 + f32(a0 * b0);
-    c1_0 = c1_0 + f32(a1 * b0);
-    c2_0 = c2_0 + f32(a2 * b0);
-    c3_0 = c3_0 + f32(a3 * b0);
+    let a0 = c0[work1 + i0 + p * 4u];
+    let a1 = c0[work1 + i1 + p * 4u];
+    let a2 = c0[work1 + i2 + p * 4u];
+    let a3 = c0[work1 + i3 + p * 4u];
+    let b0 = c0[work3 + p + j0];
+    c0_0 = c0_0 + a0 * b0;
+    c1_0 = c1_0 + a1 * b0;
+    c2_0 = c2_0 + a2 * b0;
+    c3_0 = c3_0 + a3 * b0;
   }
   c0[grad_W2 + i0 + j0] = c0_0;
   c0[grad_W2 + i1 + j0] = c1_0;
@@ -2425,12 +2439,12 @@ fn task3(t: u32) {
     let n = u.n;
     c0[grad_b2] = 0.0f;
     for (var i0 = 0u; i0 < n; i0++) {
-      let v0: f16 = f16(c0[work3 + i0]);
-      c0[grad_b2] = c0[grad_b2] + f32(v0);
+      let v0: f32 = c0[work3 + i0];
+      c0[grad_b2] = c0[grad_b2] + v0;
     }
   }
   {
-    c0[result_gradient] = f32(f16(c0[local_gradient_s1]));
+    c0[result_gradient] = c0[local_gradient_s1];
   }
 }
 @compute @workgroup_size(64)
@@ -2717,10 +2731,24 @@ function checkIndex(losses: Float64Array, index: number): void {
   }
 }
 
-/** Compiles every shader (errors with their line and column), then builds the trainer's buffers, pipelines and bind group once. */
-export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOptions = {}): Promise<GpuTrainer> {
+/**
+ * Compiles every shader (errors with their line and column), then builds the trainer's buffers,
+ * pipelines and bind group once. `target` is a GPU (navigator.gpu; in Node `create([])` from the npm
+ * package webgpu): the trainer requests the adapter and a device (with "shader-f16" for precision
+ * "f16") and holds the GPU for its life; or a device the caller created (and whose GPU the caller
+ * then keeps referenced).
+ */
+export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrainerOptions = {}): Promise<GpuTrainer> {
   const precision = options.precision ?? "f32";
   if (precision !== "f32" && precision !== "f16") throw new RangeError(`${spec.model}: precision must be "f32" or "f16", got ${JSON.stringify(precision)}`);
+  const gpu = "requestAdapter" in target ? target : undefined;
+  let device: GpuDevice;
+  if (gpu) {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) throw new Error(`${spec.model}: the GPU offers no WebGPU adapter (in Node, the npm package webgpu needs a Vulkan, Metal or D3D12 driver)`);
+    if (precision === "f16" && !adapter.features.has("shader-f16")) throw new Error(`${spec.model}: precision "f16" needs the WebGPU feature "shader-f16", and this adapter lacks it; use precision "f32".`);
+    device = await adapter.requestDevice(precision === "f16" ? { requiredFeatures: ["shader-f16"] } : {});
+  } else device = target as GpuDevice;
   if (precision === "f16" && !device.features.has("shader-f16")) {
     throw new Error(
       `${spec.model}: precision "f16" needs a device with the WebGPU feature "shader-f16", and this device lacks it; ` +
@@ -2912,6 +2940,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
   const trainer: GpuTrainer = {
     spec,
     device,
+    gpu,
     precision,
     state: { step: 0 },
     learningRate: spec.optimizer.learningRate,
@@ -2927,6 +2956,13 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
     gradient: (batch?: Batch, n?: number) => run("gradient", batch, n),
     step(batch?: Batch, n?: number): Promise<number> {
       return trainer.steps(1, batch, n);
+    },
+    queueStep(batch?: Batch, n?: number): void {
+      const examples = prepare("step", batch, n);
+      const encoder = device.createCommandEncoder();
+      encode(encoder, sequences.step, examples);
+      device.queue.submit([encoder.finish()]);
+      trainer.state.step += 1;
     },
     async stepInto(batch: Batch | undefined, losses: Float64Array, index: number, n?: number): Promise<void> {
       checkIndex(losses, index);
@@ -3008,6 +3044,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
     },
     destroy(): void {
       for (const buffer of [...chunks, uniformBuffer, ...(control ? [control] : []), ...staging, ...(snapshotBuffer ? [snapshotBuffer] : [])]) buffer.destroy();
+      if (gpu) device.destroy(); // the trainer's own device
     },
   };
   return trainer;

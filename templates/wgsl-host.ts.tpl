@@ -44,7 +44,18 @@ export interface GpuDevice {
   createComputePipelineAsync(descriptor: { label?: string; layout: unknown; compute: { module: unknown; entryPoint?: string } }): Promise<object>;
   createCommandEncoder(descriptor?: { label?: string }): GpuCommandEncoder;
   pushErrorScope(filter: "validation"): void;
+  destroy(): void;
   popErrorScope(): Promise<{ readonly message: string } | null>;
+}
+
+/** What requestAdapter() returns (a real GPUAdapter fits). */
+export interface GpuAdapter {
+  readonly features: { has(name: string): boolean };
+  requestDevice(descriptor?: { requiredFeatures?: Iterable<string> }): Promise<GpuDevice>;
+}
+/** navigator.gpu in a browser, or the npm package webgpu's `create([])` in Node (a real GPU fits). */
+export interface Gpu {
+  requestAdapter(options?: object): Promise<GpuAdapter | null>;
 }
 
 /** GPUBufferUsage, GPUMapMode and GPUShaderStage flags (fixed by the WebGPU specification). */
@@ -71,11 +82,12 @@ export interface GpuTrainerOptions {
   /** Initial values that replace the initialisers, row-major. */
   readonly params?: Partial<Record<ParamName, ArrayLike<number>>>;
   /**
-   * "f32" (default), or "f16": forward and backward values computed in f16 (WGSL `enable f16;`; the
-   * device must have been created with the "shader-f16" feature). Storage stays f32 (the same
-   * buffers, reads and writes): loads round to f16 and stores widen to f32; sums (matrix products,
-   * reductions, sums over the batch) accumulate in f32; the optimizer update runs in f32 on the f32
-   * parameters and state. Expect agreement with f32 to about 1e-3 relative (f16 has 11 significant bits).
+   * "f32" (default), or "f16": forward values up to the last layer computed in f16 (WGSL `enable f16;`;
+   * a device given must have been created with the "shader-f16" feature). Storage stays f32 (the same
+   * buffers, reads and writes): loads round to f16 and stores widen to f32; sums accumulate in f32; the
+   * loss head (last product, softmax, cross-entropy, the loss), the backward pass and the optimizer
+   * update run in f32 (in f16 they cancel near convergence). Expect agreement with f32 to a few 1e-3
+   * relative on the loss, also at convergence.
    */
   readonly precision?: "f32" | "f16";
 }
@@ -83,6 +95,12 @@ export interface GpuTrainerOptions {
 export interface GpuTrainer {
   readonly spec: typeof spec;
   readonly device: GpuDevice;
+  /**
+   * The GPU object the trainer was created from (undefined when given a device). Held for the
+   * trainer's life: in Node, Dawn's instance (`create([])` of the npm package webgpu) collected while
+   * its device is in use crashes the process, so a trainer created from it keeps it referenced.
+   */
+  readonly gpu: Gpu | undefined;
   /** The precision the shaders compute in. */
   readonly precision: "f32" | "f16";
   /** Updates applied so far. */
@@ -104,6 +122,12 @@ export interface GpuTrainer {
   gradient(batch?: Batch, n?: number): Promise<number>;
   /** Fresh dropout masks, gradient and the optimizer update; resolves to the loss before the update. */
   step(batch?: Batch, n?: number): Promise<number>;
+  /**
+   * One step (fresh dropout masks, gradient, update) submitted to the GPU without reading anything
+   * back: nothing waits, so many queued steps pipeline. Gives the same parameters, bit for bit, as
+   * as many awaited step() calls; read the loss later with loss() or the last steps()/step().
+   */
+  queueStep(batch?: Batch, n?: number): void;
   /** step(), leaving the loss in losses[index] (the TypeScript trainer's allocation-free form; here for the same calling code). */
   stepInto(batch: Batch | undefined, losses: Float64Array, index: number, n?: number): Promise<void>;
   /** `count` steps on one batch (default: the uploaded one) with no read-back in between; resolves to the last step's loss. */
@@ -238,10 +262,24 @@ function examplesOf(batch: object, names: readonly InputName[], n: number | unde
 
 {{checks}}
 
-/** Compiles every shader (errors with their line and column), then builds the trainer's buffers, pipelines and bind group once. */
-export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOptions = {}): Promise<GpuTrainer> {
+/**
+ * Compiles every shader (errors with their line and column), then builds the trainer's buffers,
+ * pipelines and bind group once. `target` is a GPU (navigator.gpu; in Node `create([])` from the npm
+ * package webgpu): the trainer requests the adapter and a device (with "shader-f16" for precision
+ * "f16") and holds the GPU for its life; or a device the caller created (and whose GPU the caller
+ * then keeps referenced).
+ */
+export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrainerOptions = {}): Promise<GpuTrainer> {
   const precision = options.precision ?? "f32";
   if (precision !== "f32" && precision !== "f16") throw new RangeError(`${spec.model}: precision must be "f32" or "f16", got ${JSON.stringify(precision)}`);
+  const gpu = "requestAdapter" in target ? target : undefined;
+  let device: GpuDevice;
+  if (gpu) {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) throw new Error(`${spec.model}: the GPU offers no WebGPU adapter (in Node, the npm package webgpu needs a Vulkan, Metal or D3D12 driver)`);
+    if (precision === "f16" && !adapter.features.has("shader-f16")) throw new Error(`${spec.model}: precision "f16" needs the WebGPU feature "shader-f16", and this adapter lacks it; use precision "f32".`);
+    device = await adapter.requestDevice(precision === "f16" ? { requiredFeatures: ["shader-f16"] } : {});
+  } else device = target as GpuDevice;
   if (precision === "f16" && !device.features.has("shader-f16")) {
     throw new Error(
       `${spec.model}: precision "f16" needs a device with the WebGPU feature "shader-f16", and this device lacks it; ` +
@@ -409,6 +447,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
   const trainer: GpuTrainer = {
     spec,
     device,
+    gpu,
     precision,
     state: { step: 0 },
     learningRate: spec.optimizer.learningRate,
@@ -424,6 +463,13 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
     gradient: (batch?: Batch, n?: number) => run("gradient", batch, n),
     step(batch?: Batch, n?: number): Promise<number> {
       return trainer.steps(1, batch, n);
+    },
+    queueStep(batch?: Batch, n?: number): void {
+      const examples = prepare("step", batch, n);
+      const encoder = device.createCommandEncoder();
+      encode(encoder, sequences.step, examples);
+      device.queue.submit([encoder.finish()]);
+      trainer.state.step += 1;
     },
     async stepInto(batch: Batch | undefined, losses: Float64Array, index: number, n?: number): Promise<void> {
       checkIndex(losses, index);
@@ -505,6 +551,7 @@ export async function createGpuTrainer(device: GpuDevice, options: GpuTrainerOpt
     },
     destroy(): void {
       for (const buffer of [...chunks, uniformBuffer, ...(control ? [control] : []), ...staging, ...(snapshotBuffer ? [snapshotBuffer] : [])]) buffer.destroy();
+      if (gpu) device.destroy(); // the trainer's own device
     },
   };
   return trainer;

@@ -8,7 +8,7 @@ import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
 import { roundF16, wgslLiteral } from "../../src/emit/wgsl/index.js";
 import { removeTempDirs } from "../cli-helpers.js";
-import { f16Device, gpu, loadBoth, relativeError, type Fields, type GpuContext } from "./support.js";
+import { f16Device, gpu, loadBoth, relativeError, type Fields, type GpuContext, type GpuTrainer } from "./support.js";
 
 const context = await gpu();
 const device = typeof context === "string" ? undefined : (context as GpuContext).device;
@@ -122,6 +122,75 @@ describe.runIf(deviceF16)("precision f16 against f32 (shader-f16)", () => {
     f32.destroy();
     f16.destroy();
   }, 60_000);
+
+  /** max |a − b| / max |b|: no floor, so a loss or gradient near zero is compared relatively. */
+  const strict = (actual: ArrayLike<number>, expected: ArrayLike<number>) => {
+    let [scale, worst] = [0, 0];
+    for (let i = 0; i < expected.length; i++) {
+      scale = Math.max(scale, Math.abs(expected[i]!));
+      worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+    }
+    return worst / scale;
+  };
+  /** Evaluates f16 at f32's parameters: loss within 1e-2 relative, every gradient within 5e-2. */
+  async function agreeAt(test: string, f32: GpuTrainer, f16: GpuTrainer, data: Fields, params: readonly string[]) {
+    for (const name of params) f16.write(name, await f32.read(name));
+    const [lossF32, lossF16] = [await f32.gradient(data), await f16.gradient(data)];
+    worst[`${test} loss`] = Math.abs(lossF16 - lossF32) / lossF32;
+    expect(lossF16).toBeGreaterThan(0);
+    expect(Math.abs(lossF16 - lossF32) / lossF32).toBeLessThan(1e-2);
+    // The gradient as one vector (every parameter's, concatenated), relative to its largest component:
+    // near convergence a small tensor's gradient (a bias's) is a cancelling sum far below the rest.
+    const [g16, g32] = [[] as number[], [] as number[]];
+    for (const name of params) {
+      for (const value of await f16.readGrad(name)) g16.push(value);
+      for (const value of await f32.readGrad(name)) g32.push(value);
+    }
+    const error = strict(g16, g32);
+    worst[`${test} gradient`] = error;
+    expect(error).toBeLessThan(5e-2);
+    return lossF32;
+  }
+
+  it("near convergence: after 2,000 xor steps, f16 at f32's parameters gives the loss within 1e-2 and gradients within 5e-2", async () => {
+    const { gpu: gpuModule } = await loadBoth(xor, 4, { learningRate: 2 });
+    const f32 = await gpuModule.createGpuTrainer(deviceF16!, { seed: 1 });
+    const f16 = await gpuModule.createGpuTrainer(deviceF16!, { seed: 1, precision: "f16" });
+    f32.upload(xorBatch);
+    f16.upload(xorBatch);
+    await f16.steps(2000);
+    await f32.steps(2000);
+    const loss = await agreeAt("xor 2000 steps", f32, f16, xorBatch, ["W1", "b1", "W2", "b2"]);
+    expect(loss).toBeLessThan(2e-3); // converged: the regime where f16 cancelled
+    expect(await f16.loss()).toBeLessThan(2 * loss + 1e-3); // and f16 trains there itself
+    f32.destroy();
+    f16.destroy();
+  }, 120_000);
+
+  it("near convergence: the mlp (784-128-10) at 100% training accuracy and loss < 1e-3, f16 within 1e-2 (loss) and 5e-2 (gradients)", async () => {
+    const batch = 16;
+    const { gpu: gpuModule } = await loadBoth(mlp, batch, { learningRate: 0.3 });
+    const f32 = await gpuModule.createGpuTrainer(deviceF16!, { seed: 3 });
+    const f16 = await gpuModule.createGpuTrainer(deviceF16!, { seed: 3, precision: "f16" });
+    const x = new Float32Array(batch * 784).map((_, i) => ((i * 7919 + (i >> 5) * 31) % 256) / 255);
+    const label = new Float32Array(batch * 10);
+    for (let e = 0; e < batch; e++) label[e * 10 + ((e * 7) % 10)] = 1;
+    const data = { x, label };
+    f32.upload(data);
+    let loss = Infinity;
+    for (let round = 0; round < 40 && loss >= 1e-3; round++) loss = await f32.steps(50);
+    expect(loss).toBeLessThan(1e-3);
+    const probabilities = (await f32.predict(data)).probabilities!;
+    let correct = 0;
+    for (let e = 0; e < batch; e++) {
+      const row = Array.from(probabilities.subarray(e * 10, e * 10 + 10));
+      if (row.indexOf(Math.max(...row)) === (e * 7) % 10) correct++;
+    }
+    expect(correct / batch).toBeGreaterThanOrEqual(0.97);
+    await agreeAt("mlp converged", f32, f16, data, ["W1", "b1", "W2", "b2"]);
+    f32.destroy();
+    f16.destroy();
+  }, 180_000);
 
   it("every f16 helper compiles and agrees with f32 (values and gradients)", async () => {
     const TEST = "helpers";

@@ -106,6 +106,7 @@ export interface GpuTrainer {
   trainingLoss(batch?: Fields, n?: number): Promise<number>;
   gradient(batch?: Fields, n?: number): Promise<number>;
   step(batch?: Fields, n?: number): Promise<number>;
+  queueStep(batch?: Fields, n?: number): void;
   steps(count: number, batch?: Fields, n?: number): Promise<number>;
   resampleDropout(n?: number): void;
   predict(inputs?: Fields, n?: number): Promise<Fields>;

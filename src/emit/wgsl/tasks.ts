@@ -256,7 +256,36 @@ export function entryTasks(program: Program, entry: EntryPoint, fusions: Readonl
     }
   }
   if (entry.returns) tasks.push(of({ kind: "result", returns: entry.returns }));
-  return tasks;
+  const head = lossHead(tasks);
+  // A copy (one load, stored) moves f32 values: at f16 it would round them.
+  const copy = (t: Task) => t.work.kind === "loop" && t.work.kernel.values.length === 1 && !t.work.kernel.reduction;
+  return tasks.map((t, i) => ((head.has(i) || copy(t)) && !t.f32Only ? { ...t, f32Only: true } : t));
+}
+
+/**
+ * The tasks that compute in f32 at any precision because f16 cancels near convergence (the loss
+ * log Σ eˡ − l and y − t cancel; δ = softmax − label falls below f16's normal range, 6.1e-5, and
+ * backward sums of such terms cancel): the loss head — the tasks the returned loss is computed from,
+ * back to the last matrix product (that product and its epilogue included: logits, output
+ * activation) — and every task after its first (the backward pass). The forward pass up to the last
+ * layer stays in the task's precision.
+ */
+export function lossHead(tasks: readonly Task[]): Set<number> {
+  const head = new Set<number>();
+  const result = tasks.findIndex((t) => t.work.kind === "result");
+  if (result < 0) return head;
+  const needed = new Set<string>();
+  for (let i = result; i >= 0; i--) {
+    const t = tasks[i]!;
+    if (i !== result && ![...t.writes].some((w) => needed.has(w))) continue;
+    head.add(i);
+    for (const w of t.writes) if (!t.reads.has(w)) needed.delete(w);
+    if (t.work.kind !== "gemm") for (const r of t.reads) needed.add(r);
+  }
+  // Everything after the head's first task: the backward pass.
+  const first = Math.min(...head);
+  for (let i = first; i < tasks.length; i++) head.add(i);
+  return head;
 }
 
 /** Fresh dropout masks (one task each), then the counter that makes the next step's differ. */
