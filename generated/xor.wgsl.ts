@@ -361,7 +361,7 @@ const inputSizes: Readonly<Record<InputName, number>> = {
     "t": 1,
   };
 /** int32 inputs (integer ids): how many ids each may name (uploaded as f32, exact below 2²⁴). */
-const idsBounds: Readonly<Partial<Record<InputName, number>>> = {};
+const idsBounds: Readonly<Record<string, number>> = {}; // by input name (string keys: a name like __proto__ must not meet Object's own members)
 const entryInputs: Readonly<Record<string, readonly InputName[]>> = {
     "loss": ["x", "t"],
     "trainingLoss": ["x", "t"],
@@ -2679,7 +2679,7 @@ function examplesOf(batch: object, names: readonly InputName[], n: number | unde
   }
   const examples = count ?? spec.batch;
   for (const name of names) {
-    const bound = idsBounds[name];
+    const bound = Object.hasOwn(idsBounds, name) ? idsBounds[name] : undefined;
     const values = bound === undefined ? undefined : inputField(batch, name);
     if (bound === undefined || values === undefined) continue;
     const size = inputSizes[name];

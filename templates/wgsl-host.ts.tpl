@@ -171,7 +171,7 @@ const regions: Readonly<Record<BufferName, readonly [number, number, number]>> =
 const results: Readonly<Record<string, readonly [number, number, number]>> = {{results}};
 const inputSizes: Readonly<Record<InputName, number>> = {{inputSizes}};
 /** int32 inputs (integer ids): how many ids each may name (uploaded as f32, exact below 2²⁴). */
-const idsBounds: Readonly<Partial<Record<InputName, number>>> = {{idsBounds}};
+const idsBounds: Readonly<Record<string, number>> = {{idsBounds}}; // by input name (string keys: a name like __proto__ must not meet Object's own members)
 const entryInputs: Readonly<Record<string, readonly InputName[]>> = {{entryInputs}};
 /** Each output as [elements per example (or in all), per example]. */
 const outputSizes: Readonly<Record<OutputName, readonly [number, boolean]>> = {{outputSizes}};
@@ -247,7 +247,7 @@ function examplesOf(batch: object, names: readonly InputName[], n: number | unde
   }
   const examples = count ?? spec.batch;
   for (const name of names) {
-    const bound = idsBounds[name];
+    const bound = Object.hasOwn(idsBounds, name) ? idsBounds[name] : undefined;
     const values = bound === undefined ? undefined : inputField(batch, name);
     if (bound === undefined || values === undefined) continue;
     const size = inputSizes[name];

@@ -132,7 +132,7 @@ export function printEntryFunctions(
     const body = (part: EntryPart) => {
       const lines = part.loads.map(({ name, slot }) => `    const ${name} = ${typescriptFunction.carry}[${slot}]!;`);
       for (let i = part.start; i < part.end; i++) {
-        lines.push(...printed[i]!);
+        for (const line of printed[i]!) lines.push(line); // no spread: one long kernel overflows the stack
         const store = part.stores.get(i);
         if (store) lines.push(`    ${typescriptFunction.carry}[${store.slot}] = ${store.name};`);
       }

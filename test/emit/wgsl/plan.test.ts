@@ -31,28 +31,28 @@ describe("the WGSL plan of xor (batch 4)", () => {
         dispatch 0: ((n + 3) / 4) * 1 invocations
           gemm "matmul [1, 4] per example  (examples/xor.ts:11)": block 4×4; epilogue sigmoid [4] per example  (examples/xor.ts:11), C not stored
         dispatch 1: ((n + 3) / 4) * 1 invocations
-          gemm "matmul [1, 1] per example  (examples/xor.ts:12)": block 4×1; epilogue sigmoid [1] per example  (examples/xor.ts:12), C not stored
+          gemm "matmul [1, 1] per example  (examples/xor.ts:12)": block 4×1; epilogue sigmoid [1] per example  (examples/xor.ts:12), C not stored, f32 only
         dispatch 2: n invocations
-          loop "sub [1] per example  (examples/xor.ts:13)": parallel dims [0]
+          loop "sub [1] per example  (examples/xor.ts:13)": parallel dims [0], f32 only
         dispatch 3: n invocations
-          loop "sum [] per example  (examples/xor.ts:13)": parallel dims [0]
+          loop "sum [] per example  (examples/xor.ts:13)": parallel dims [0], f32 only
         dispatch 4: 1 invocations
           one invocation (1) runs:
-            loop "batchSum []": parallel dims []; absorbs fill work4
-            local "div [] (local s0)"
-            local "mul [] (local s1)"
-            local "mul []  (examples/xor.ts:13) (local s2)"
+            loop "batchSum []": parallel dims []; absorbs fill work4, f32 only
+            local "div [] (local s0)", f32 only
+            local "mul [] (local s1)", f32 only
+            local "mul []  (examples/xor.ts:13) (local s2)", f32 only
         dispatch 5: n invocations
-          loop "mul [1] per example  (examples/xor.ts:12)": parallel dims [0]
+          loop "mul [1] per example  (examples/xor.ts:12)": parallel dims [0], f32 only
         dispatch 6: ((n + 3) / 4) * 1 invocations
-          gemm "matmul [1, 4] per example  (examples/xor.ts:12)": block 4×4; epilogue mul [4] per example  (examples/xor.ts:11), C not stored
+          gemm "matmul [1, 4] per example  (examples/xor.ts:12)": block 4×4; epilogue mul [4] per example  (examples/xor.ts:11), C not stored, f32 only
         dispatch 7: 1 * 1 + 4 + 1 * 1 + 1 invocations
-          gemm "batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)": block 2×4
-          loop "batchSum [4]  (examples/xor.ts:11)": parallel dims [1]; absorbs fill grad_b1
-          gemm "batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)": block 4×1
+          gemm "batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)": block 2×4, f32 only
+          loop "batchSum [4]  (examples/xor.ts:11)": parallel dims [1]; absorbs fill grad_b1, f32 only
+          gemm "batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)": block 4×1, f32 only
           one invocation (1) runs:
-            loop "batchSum [1]  (examples/xor.ts:12)": parallel dims []; absorbs fill grad_b2
-            result "the loss gradient returns"
+            loop "batchSum [1]  (examples/xor.ts:12)": parallel dims []; absorbs fill grad_b2, f32 only
+            result "the loss gradient returns", f32 only
         dispatch 8: 8 + 4 + 4 + 1 invocations
           loop "sgd: W1": parallel dims [0], f32 only
           loop "sgd: b1": parallel dims [0], f32 only
@@ -79,30 +79,30 @@ describe("the WGSL plan of the MNIST MLP (examples/mlp.ts, batch 64)", () => {
         predict: kernel 3 → 4 (add [10] per example  (examples/mlp.ts:12))
       step: 10 dispatch(es)
         dispatch 0: 784 * n invocations
-          loop "input_x copied for the matrix product": parallel dims [0]
+          loop "input_x copied for the matrix product": parallel dims [0], f32 only
         dispatch 1: ((n + 3) / 4) * 32 invocations
           gemm "matmul [1, 128] per example  (examples/mlp.ts:11)": block 4×4; epilogue maximum [128] per example  (examples/mlp.ts:11), C not stored
         dispatch 2: ((n + 3) / 4) * 3 invocations
-          gemm "matmul [1, 10] per example  (examples/mlp.ts:12)": block 4×4; epilogue add [10] per example  (examples/mlp.ts:12), C not stored
+          gemm "matmul [1, 10] per example  (examples/mlp.ts:12)": block 4×4; epilogue add [10] per example  (examples/mlp.ts:12), C not stored, f32 only
         dispatch 3: n invocations
-          loop "logSumExp [] per example  (examples/mlp.ts:13)": parallel dims [0]
+          loop "logSumExp [] per example  (examples/mlp.ts:13)": parallel dims [0], f32 only
         dispatch 4: n invocations
-          loop "sum [] per example  (examples/mlp.ts:13)": parallel dims [0]
+          loop "sum [] per example  (examples/mlp.ts:13)": parallel dims [0], f32 only
         dispatch 5: 1 invocations
           one invocation (1) runs:
-            loop "batchSum []": parallel dims []; absorbs fill work5
-            local "div [] (local s0)"
-            local "mul [] (local s1)"
+            loop "batchSum []": parallel dims []; absorbs fill work5, f32 only
+            local "div [] (local s0)", f32 only
+            local "mul [] (local s1)", f32 only
         dispatch 6: n * 10 invocations
-          loop "mul [10] per example  (examples/mlp.ts:13)": parallel dims [0, 1]
+          loop "mul [10] per example  (examples/mlp.ts:13)": parallel dims [0, 1], f32 only
         dispatch 7: ((n + 3) / 4) * 32 invocations
-          gemm "matmul [1, 128] per example  (examples/mlp.ts:12)": block 4×4; epilogue mul [128] per example  (examples/mlp.ts:11), C not stored
+          gemm "matmul [1, 128] per example  (examples/mlp.ts:12)": block 4×4; epilogue mul [128] per example  (examples/mlp.ts:11), C not stored, f32 only
         dispatch 8: 196 * 32 + 128 + 32 * 3 + 10 + 1 invocations
-          gemm "batchSum [784, 128]  (examples/mlp.ts:11): Σ over examples of matmul [784, 128] per example  (examples/mlp.ts:11)": block 4×4
-          loop "batchSum [128]  (examples/mlp.ts:11)": parallel dims [1]; absorbs fill grad_b1
-          gemm "batchSum [128, 10]  (examples/mlp.ts:12): Σ over examples of matmul [128, 10] per example  (examples/mlp.ts:12)": block 4×4
-          loop "batchSum [10]  (examples/mlp.ts:12)": parallel dims [1]; absorbs fill grad_b2
-          result "the loss gradient returns"
+          gemm "batchSum [784, 128]  (examples/mlp.ts:11): Σ over examples of matmul [784, 128] per example  (examples/mlp.ts:11)": block 4×4, f32 only
+          loop "batchSum [128]  (examples/mlp.ts:11)": parallel dims [1]; absorbs fill grad_b1, f32 only
+          gemm "batchSum [128, 10]  (examples/mlp.ts:12): Σ over examples of matmul [128, 10] per example  (examples/mlp.ts:12)": block 4×4, f32 only
+          loop "batchSum [10]  (examples/mlp.ts:12)": parallel dims [1]; absorbs fill grad_b2, f32 only
+          result "the loss gradient returns", f32 only
         dispatch 9: 100352 + 128 + 1280 + 10 invocations
           loop "sgd: W1": parallel dims [0], f32 only
           loop "sgd: b1": parallel dims [0], f32 only
@@ -131,33 +131,33 @@ describe("the WGSL plan of examples/mnist.ts (batch 64, dropout)", () => {
           mask "dropout mask mask_dropout0 (p = 0.2)", f32 only
         dispatch 1: 1 + 784 * n invocations
           countMasks "count the masks drawn", f32 only
-          loop "input_x copied for the matrix product": parallel dims [0]
+          loop "input_x copied for the matrix product": parallel dims [0], f32 only
         dispatch 2: ((n + 3) / 4) * 32 invocations
           gemm "matmul [1, 128] per example  (examples/mnist.ts:15)": block 4×4; epilogue maximum [128] per example  (examples/mnist.ts:15), C not stored
         dispatch 3: 128 * n invocations
           loop "mul [128] per example  (examples/mnist.ts:15)": parallel dims [0]
         dispatch 4: ((n + 3) / 4) * 3 invocations
-          gemm "matmul [1, 10] per example  (examples/mnist.ts:16)": block 4×4; epilogue add [10] per example  (examples/mnist.ts:16), C not stored
+          gemm "matmul [1, 10] per example  (examples/mnist.ts:16)": block 4×4; epilogue add [10] per example  (examples/mnist.ts:16), C not stored, f32 only
         dispatch 5: n invocations
-          loop "logSumExp [] per example  (examples/mnist.ts:17)": parallel dims [0]
+          loop "logSumExp [] per example  (examples/mnist.ts:17)": parallel dims [0], f32 only
         dispatch 6: n invocations
-          loop "sum [] per example  (examples/mnist.ts:17)": parallel dims [0]
+          loop "sum [] per example  (examples/mnist.ts:17)": parallel dims [0], f32 only
         dispatch 7: 1 invocations
           one invocation (1) runs:
-            loop "batchSum []": parallel dims []; absorbs fill work6
-            local "div [] (local s0)"
-            local "mul [] (local s1)"
+            loop "batchSum []": parallel dims []; absorbs fill work6, f32 only
+            local "div [] (local s0)", f32 only
+            local "mul [] (local s1)", f32 only
         dispatch 8: n * 10 invocations
-          loop "mul [10] per example  (examples/mnist.ts:17)": parallel dims [0, 1]
+          loop "mul [10] per example  (examples/mnist.ts:17)": parallel dims [0, 1], f32 only
         dispatch 9: ((n + 3) / 4) * 32 invocations
-          gemm "matmul [1, 128] per example  (examples/mnist.ts:16)": block 4×4; epilogue mul [128] per example  (examples/mnist.ts:15), C not stored
+          gemm "matmul [1, 128] per example  (examples/mnist.ts:16)": block 4×4; epilogue mul [128] per example  (examples/mnist.ts:15), C not stored, f32 only
         dispatch 10: 196 * 32 + 128 + 32 * 3 + 10 + 1 invocations
-          gemm "batchSum [784, 128]  (examples/mnist.ts:15): Σ over examples of matmul [784, 128] per example  (examples/mnist.ts:15)": block 4×4
-          loop "batchSum [128]  (examples/mnist.ts:15)": parallel dims [1]; absorbs fill grad_b1
-          gemm "batchSum [128, 10]  (examples/mnist.ts:16): Σ over examples of matmul [128, 10] per example  (examples/mnist.ts:16)": block 4×4
-          loop "batchSum [10]  (examples/mnist.ts:16)": parallel dims [1]; absorbs fill grad_b2
+          gemm "batchSum [784, 128]  (examples/mnist.ts:15): Σ over examples of matmul [784, 128] per example  (examples/mnist.ts:15)": block 4×4, f32 only
+          loop "batchSum [128]  (examples/mnist.ts:15)": parallel dims [1]; absorbs fill grad_b1, f32 only
+          gemm "batchSum [128, 10]  (examples/mnist.ts:16): Σ over examples of matmul [128, 10] per example  (examples/mnist.ts:16)": block 4×4, f32 only
+          loop "batchSum [10]  (examples/mnist.ts:16)": parallel dims [1]; absorbs fill grad_b2, f32 only
           one invocation (1) runs:
-            result "the loss gradient returns"
+            result "the loss gradient returns", f32 only
             loop "β₁ᵗ, β₂ᵗ": parallel dims [], f32 only
             local "bias correction 1 − beta1Power (local correction1)", f32 only
             local "bias correction 1 − beta2Power (local correction2)", f32 only
