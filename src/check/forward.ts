@@ -9,6 +9,7 @@ import { reachableInOrder } from "../ir/graph.js";
 import type { Node } from "../ir/node.js";
 import { Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
+import { matmulInto } from "../ir/evaluate.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
 
 /** Ops whose value or derivative changes form across a surface in their operands' space. */
@@ -105,7 +106,8 @@ export class ForwardEvaluator {
     // Layout-only ops that keep the element order share their operand's array.
     for (const row of this.values) {
       this.nodes.forEach((node, i) => {
-        if (node.op === Op.Reshape || node.op === Op.CustomGradient) row[i] = row[this.indexOf.get(node.inputs[0]!)!]!;
+        if (node.op === Op.Reshape || node.op === Op.CustomGradient || node.op === Op.StopGradient)
+          row[i] = row[this.indexOf.get(node.inputs[0]!)!]!;
       });
     }
     this.steps = this.nodes.map((node) => this.plan(node));
@@ -208,6 +210,7 @@ export class ForwardEvaluator {
       case Op.DropoutMask:
       case Op.Reshape:
       case Op.CustomGradient:
+      case Op.StopGradient:
         return undefined;
       case Op.Const: {
         const value = node.attrs.value!;
@@ -264,22 +267,9 @@ export class ForwardEvaluator {
         };
       }
       case Op.MatMul: {
-        const [m, k] = node.inputs[0]!.shape as [number, number];
-        const n = node.inputs[1]!.shape[1]!;
         const a = at(0);
         const b = at(1);
-        return (values) => {
-          const out = values[self]!;
-          const left = values[a]!;
-          const right = values[b]!;
-          for (let i = 0; i < m; i++) {
-            for (let j = 0; j < n; j++) {
-              let dot = 0;
-              for (let p = 0; p < k; p++) dot += left[i * k + p]! * right[p * n + j]!;
-              out[i * n + j] = dot;
-            }
-          }
-        };
+        return (values) => matmulInto(values[self]!, node, values[a]!, values[b]!);
       }
       case Op.SoftmaxCrossEntropy: {
         const classes = node.inputs[0]!.shape[node.inputs[0]!.shape.length - 1]!;

@@ -119,17 +119,20 @@ export class Tensor {
     return traced(() => ir.abs(this.node));
   }
 
-  /** numpy matmul for vectors and matrices: [k]·[k,n] → [n], [m,k]·[k] → [m], [m,k]·[k,n] → [m,n], [k]·[k] → []. */
+  /**
+   * numpy matmul: [k]·[k,n] → [n], [m,k]·[k] → [m], [m,k]·[k,n] → [m,n], [k]·[k] → [], and stacks of
+   * matrices with the leading (batch) dims broadcast: [h,T,d]·[h,d,T] → [h,T,T], [T,d]·[h,d,k] → [h,T,k].
+   */
   matmul(other: Tensor): Tensor {
     return traced(() => {
       const a = this.node;
-      const b = other.node;
-      if (a.shape.length === 0 || b.shape.length === 0 || a.shape.length > 2 || b.shape.length > 2) {
+      const b = nodeOf(other, "matmul", "other");
+      if (a.shape.length === 0 || b.shape.length === 0) {
         throw new GradgenError(
-          `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; both operands must be vectors or matrices.`,
+          `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; both operands need at least one axis (use mul for a scalar factor).`,
         );
       }
-      const inner = [a.shape[a.shape.length - 1], b.shape[0]];
+      const inner = [a.shape[a.shape.length - 1], b.shape[b.shape.length === 1 ? 0 : b.shape.length - 2]];
       if (inner[0] !== inner[1]) {
         throw new GradgenError(
           `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; the inner dimensions (${inner[0]} and ${inner[1]}) must agree. Transpose or reshape an operand, or check the parameter's [in, out] shape.`,
@@ -138,9 +141,27 @@ export class Tensor {
       const left = a.shape.length === 1 ? ir.reshape(a, [1, a.shape[0]!]) : a;
       const right = b.shape.length === 1 ? ir.reshape(b, [b.shape[0]!, 1]) : b;
       const product = ir.matmul(left, right);
-      const shape = [...(a.shape.length === 2 ? [a.shape[0]!] : []), ...(b.shape.length === 2 ? [b.shape[1]!] : [])];
+      const shape = [
+        ...product.shape.slice(0, -2),
+        ...(a.shape.length >= 2 ? [product.shape[product.shape.length - 2]!] : []),
+        ...(b.shape.length >= 2 ? [product.shape[product.shape.length - 1]!] : []),
+      ];
       return ir.reshape(product, shape);
     });
+  }
+
+  // Comparisons: 0/1 tensors (numpy broadcasting) through which no gradient flows.
+  /** 1 where this > other, else 0. */
+  greater(other: TensorLike): Tensor {
+    return traced(() => ir.greater(this.node, nodeOf(other, "greater", "other")));
+  }
+  /** 1 where this < other, else 0. */
+  less(other: TensorLike): Tensor {
+    return traced(() => ir.greater(nodeOf(other, "less", "other"), this.node));
+  }
+  /** 1 where this == other, else 0. */
+  equal(other: TensorLike): Tensor {
+    return traced(() => ir.equal(this.node, nodeOf(other, "equal", "other")));
   }
 
   /** Reverse the axes, or permute them by `perm`. */

@@ -199,16 +199,12 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       if (a!.shape.length === 0) fail(`logSumExp: needs at least one axis, got a scalar.`);
       return a!.shape.slice(0, -1);
     case Op.MatMul:
-      if (a!.shape.length !== 2 || b!.shape.length !== 2 || a!.shape[1] !== b!.shape[0]) {
-        fail(
-          `matmul: cannot multiply ${formatShape(a!.shape)} by ${formatShape(b!.shape)}; the inner dimensions must agree ([m, k]·[k, n]).`,
-        );
-      }
-      return [a!.shape[0]!, b!.shape[1]!];
+      return matmulShape(a!.shape, b!.shape);
     case Op.BatchSum:
       if (!a!.batched) fail(`batchSum: operand is already shared by all examples.`);
       return a!.shape;
     case Op.CustomGradient:
+    case Op.StopGradient:
       return a!.shape;
     case Op.SoftmaxCrossEntropy:
       if (!sameShape(a!.shape, b!.shape) || a!.shape.length === 0) {
@@ -220,4 +216,20 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     default:
       return unreachable(op, "op");
   }
+}
+
+/** [...La, m, k]·[...Lb, k, n] → [...broadcast(La, Lb), m, n] (numpy's matmul for operands of rank ≥ 2). */
+export function matmulShape(a: Shape, b: Shape): Shape {
+  if (a.length < 2 || b.length < 2 || a[a.length - 1] !== b[b.length - 2]) {
+    fail(
+      `matmul: cannot multiply ${formatShape(a)} by ${formatShape(b)}; the inner dimensions must agree ([…, m, k]·[…, k, n]).`,
+    );
+  }
+  const lead = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
+  if (!lead) {
+    fail(
+      `matmul: the leading (batch) dimensions of ${formatShape(a)} and ${formatShape(b)} do not broadcast together (numpy rules: trailing dimensions must be equal or 1); reshape one operand so they line up.`,
+    );
+  }
+  return [...lead, a[a.length - 2]!, b[b.length - 1]!];
 }

@@ -45,7 +45,7 @@ export enum Op {
   LogSumExp = "logSumExp", // over the last axis, stable
 
   // Linear algebra
-  MatMul = "matmul", // [m,k]·[k,n]
+  MatMul = "matmul", // [m,k]·[k,n], or [...L, m,k]·[...L, k,n] with leading dims broadcast (numpy)
 
   // Across the batch: batched operand → one shared value
   BatchSum = "batchSum",
@@ -53,6 +53,9 @@ export enum Op {
   // Composite ops: one node with a hand-written stable derivative, expanded into primitives before scheduling
   SoftmaxCrossEntropy = "softmaxCrossEntropy", // Σ y·(logSumExp(z) − z); ∂/∂z = softmax(z) − y
   CustomGradient = "customGradient", // value of operand 0, derivative by a user rule for operands 1…
+
+  // Issue 11 (batched products, constants, stop-gradient)
+  StopGradient = "stopGradient", // identity forward, no gradient; removed before scheduling
 }
 
 export const unaryElementwise = [

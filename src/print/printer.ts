@@ -251,7 +251,8 @@ export class Printer {
           shape,
         };
       }
-      case Op.CustomGradient: {
+      case Op.CustomGradient:
+      case Op.StopGradient: {
         const xs = args();
         const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
         return atom(

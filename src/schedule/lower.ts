@@ -16,7 +16,13 @@ import { elementwiseOps, isElementwiseOp, isLeafOp, layoutOps, leafOps, Op } fro
 import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
 import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value } from "./program.js";
 import { bufferName, localName } from "./names.js";
-import { batchContraction, contractionLayout, matmulKernel, type MatmulContext } from "./matmul-kernels.js";
+import {
+  batchContraction,
+  batchedMatmulKernels,
+  contractionLayout,
+  matmulKernel,
+  type MatmulContext,
+} from "./matmul-kernels.js";
 import {
   accessFor,
   broadcastView,
@@ -334,7 +340,9 @@ class EntryLowering {
         this.batchSumKernels(node, target);
         return;
       case Op.MatMul:
-        this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
+        if (node.shape.length > 2)
+          for (const kernel of batchedMatmulKernels(this.matmul, node, target)) this.kernels.push(this.staged(kernel));
+        else this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
         return;
       case Op.Input:
       case Op.Param:
@@ -342,6 +350,7 @@ class EntryLowering {
       case Op.BatchSize:
       case Op.DropoutMask:
       case Op.CustomGradient:
+      case Op.StopGradient:
       case Op.SoftmaxCrossEntropy:
         throw new Error(`internal: no kernel for ${op} (leaves are views; composites are expanded before scheduling)`);
       default:
