@@ -131,7 +131,9 @@ export async function checkGradients(
   options: GradientCheckOptions = {},
 ): Promise<GradientCheckReport> {
   const traced = traceModel(definition);
-  const source = await compiledSource(definition, traced, options.batch ?? 2, options.seed ?? 0);
+  // A model without inputs has no batch (compile refuses an explicit one): one "example".
+  const batch = options.batch ?? (traced.inputs.length === 0 ? 1 : 2);
+  const source = await compiledSource(definition, traced, batch, options.seed ?? 0);
   return checkSource(traced, source, options);
 }
 

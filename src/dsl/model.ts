@@ -226,7 +226,7 @@ export function traceModel(definition: ModelDefinition): TracedModel {
       result.loss.node.origin ?? where,
     );
   }
-  if (!result.loss.node.batched) {
+  if (!result.loss.node.batched && inputs.length > 0) {
     throw new GradgenError(
       `model "${definition.name}": the loss does not depend on any input, so there is nothing to average over the batch.`,
       result.loss.node.origin ?? where,
