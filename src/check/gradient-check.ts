@@ -269,7 +269,9 @@ export function checkSource(
     traced.inputs.map((x) => [x.attrs.name!, new Float64Array(batchSize * x.size)]),
   );
   const entries = [
-    ...traced.params.map((node) => ({ node, kind: "param" as const, values: source.params[node.attrs.name!]! })),
+    ...traced.params
+      .filter((node) => !node.attrs.frozen) // frozen: no gradient by definition, nothing to check
+      .map((node) => ({ node, kind: "param" as const, values: source.params[node.attrs.name!]! })),
     ...traced.inputs
       .filter((x) => x.attrs.wantsGrad)
       .map((node) => ({ node, kind: "input" as const, values: batch[node.attrs.name!]! })),

@@ -30,6 +30,8 @@ export interface NodeAttrs {
   readonly perm?: readonly number[];
   /** Sum, Max: the reduced axes, sorted. */
   readonly axes?: readonly number[];
+  /** Param: not trained (param(name, shape, { trainable: false })): the optimizer never updates it. */
+  readonly frozen?: boolean;
 }
 
 export class Node {
@@ -83,6 +85,7 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.rule !== undefined) parts.push(`r=${attrs.rule}`);
   if (attrs.perm !== undefined) parts.push(`t=${attrs.perm.join(",")}`);
   if (attrs.axes !== undefined) parts.push(`a=${attrs.axes.join(",")}`);
+  if (attrs.frozen) parts.push("frozen");
   return parts.join(";");
 }
 

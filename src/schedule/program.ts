@@ -129,6 +129,8 @@ export interface ParamInfo {
   readonly name: string;
   readonly shape: Shape;
   readonly init: InitSpec;
+  /** param(…, { trainable: false }): no optimizer update (its gradient is 0). */
+  readonly frozen?: boolean;
 }
 
 export interface TensorInfo {

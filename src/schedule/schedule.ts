@@ -68,8 +68,17 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     [...slots.map((slot) => `${slot.name}: ${slot.size}`), entryText((i) => planned[i]!)].join("\n"),
   );
 
-  const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
-  const optimizer = planOptimizer(options.optimizer, params);
+  const params = model.params.map((p) => ({
+    name: p.attrs.name!,
+    shape: p.shape,
+    init: p.attrs.init ?? "zeros",
+    ...(p.attrs.frozen ? { frozen: true } : {}),
+  }));
+  // Frozen parameters get no update (and no optimizer state).
+  const optimizer = planOptimizer(
+    options.optimizer,
+    params.filter((p) => !p.frozen),
+  );
   const optimizerEntries: EntryPoint[] = [
     ...(optimizer.beforeGradient.length > 0
       ? [
@@ -137,7 +146,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   ];
   const structure = [
     printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
-    ...params.map((p) => `${p.name}: [${p.shape.join(",")}]`),
+    ...params.map((p) => `${p.name}: [${p.shape.join(",")}]${p.frozen ? " frozen" : ""}`),
   ].join("\n");
   const program: Program = {
     modelName: model.name,
