@@ -3,7 +3,7 @@
 // to every parameter element and every element of each input declared { grad: true }, for a full
 // batch and for a short last batch (n < batch), at seeded random points away from kinks.
 import { describe, expect, it } from "vitest";
-import { grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
+import { constant, grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
 import { loadGenerated, type Fields, type GeneratedTrainer } from "./support/load-generated.js";
 import { createRandom as mulberry32 } from "../src/random.js";
 
@@ -1106,6 +1106,28 @@ const issue11Rows: Row[] = [
     name: "nn.clip [2,3] to [−0.5, 0.5]",
     build: (b) => nn.clip(affine(b, [2, 3]), -0.5, 0.5),
     fill: { x: within([-2, -1], [-0.3, 0.3], [1, 2]), p: uniform(-0.1, 0.1) },
+  },
+  {
+    name: "constant [2,3] and [3] (nested and flat values) times and plus an input",
+    build: ({ input }) =>
+      input("x", [2, 3], X)
+        .mul(
+          constant(
+            [
+              [1, -2, 0.5],
+              [3, 0.25, -1],
+            ],
+            [2, 3],
+          ),
+        )
+        .add(constant([0.1, 0.2, 1 / 3], [3])),
+  },
+  {
+    name: "constant matrix in a product [3]·[3,2]",
+    build: ({ input }) =>
+      input("x", [3], X)
+        .matmul(constant([1, 2, 3, 4, 5, 6], [3, 2]))
+        .sin(),
   },
   {
     name: "nn.clip with an open side (−∞, 0.25]",

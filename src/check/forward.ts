@@ -212,6 +212,10 @@ export class ForwardEvaluator {
       case Op.CustomGradient:
       case Op.StopGradient:
         return undefined;
+      case Op.ConstTensor: {
+        const values = node.attrs.values!;
+        return (values_) => values_[self]!.set(values);
+      }
       case Op.Const: {
         const value = node.attrs.value!;
         return (values) => {

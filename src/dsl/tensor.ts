@@ -2,7 +2,8 @@
 // where in the model file it was written, so a shape error names the user's line, not ours.
 
 import * as ir from "../ir/build.js";
-import type { Node } from "../ir/node.js";
+import { makeNode, type Node } from "../ir/node.js";
+import { Op } from "../ir/ops.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
@@ -210,4 +211,41 @@ export class Tensor {
   [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string {
     return inspectText(this, depth, options);
   }
+}
+
+/**
+ * A constant tensor baked into the generated module (shared by all examples, not trained, no
+ * gradient): `values` row-major (a flat array, or nested arrays matching `shape`), finite numbers.
+ * Usable inside and outside a model: `constant([1, 2, 3, 4], [2, 2])`.
+ */
+export function constant(values: number | readonly unknown[], shape: Shape): Tensor {
+  return traced(() => {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new GradgenError(
+        `constant: shape ${JSON.stringify(shape)} must be an array of positive integers, e.g. [3] or [2, 2] ([] for a scalar).`,
+      );
+    }
+    const flat: unknown[] = [];
+    const pending: unknown[] = [values];
+    while (pending.length > 0) {
+      const next = pending.pop();
+      if (Array.isArray(next)) for (let i = next.length - 1; i >= 0; i--) pending.push(next[i]);
+      else flat.push(next);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (flat.length !== size) {
+      throw new GradgenError(
+        `constant: ${flat.length} value(s) do not fill shape ${formatShape(shape)} (${size} elements); give one value per element, row-major.`,
+      );
+    }
+    const bad = flat.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new GradgenError(
+        `constant: value ${bad} is ${describeValue(flat[bad])}; every value must be a finite number.`,
+      );
+    }
+    const numbers = (flat as number[]).map((v) => (Object.is(v, -0) ? 0 : v));
+    if (shape.length === 0) return ir.constant(numbers[0]!);
+    return makeNode(Op.ConstTensor, [], { shape: [...shape], values: numbers });
+  });
 }

@@ -430,6 +430,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       ].join("\n");
     }),
     ...program.state.filter((s) => s.initial !== 0).map((s) => `  ${s.buffer}.fill(${literal(s.initial)});`),
+    ...(program.constants ?? []).map((c) => `  ${c.buffer}.set([${c.values.map(literal).join(", ")}]);`),
   ];
 
   const entryFunctions = program.entryPoints.map((ep) => {

@@ -59,6 +59,7 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.Const]: leaf,
   [Op.BatchSize]: leaf,
   [Op.DropoutMask]: leaf,
+  [Op.ConstTensor]: leaf,
 
   // −x ↦ −ḡ
   [Op.Neg]: ({ adjoint }) => [neg(adjoint)],

@@ -77,6 +77,9 @@ function evaluateNode(
     case Op.Const:
       out[0] = node.attrs.value!;
       return out;
+    case Op.ConstTensor:
+      out.set(node.attrs.values!);
+      return out;
     case Op.BatchSize:
       out[0] = batchSize;
       return out;

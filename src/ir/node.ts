@@ -30,6 +30,8 @@ export interface NodeAttrs {
   readonly perm?: readonly number[];
   /** Sum, Max: the reduced axes, sorted. */
   readonly axes?: readonly number[];
+  /** ConstTensor: the values, row-major. */
+  readonly values?: readonly number[];
   /** Param: not trained (param(name, shape, { trainable: false })): the optimizer never updates it. */
   readonly frozen?: boolean;
 }
@@ -86,6 +88,8 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.perm !== undefined) parts.push(`t=${attrs.perm.join(",")}`);
   if (attrs.axes !== undefined) parts.push(`a=${attrs.axes.join(",")}`);
   if (attrs.frozen) parts.push("frozen");
+  // String(x) is the shortest text that reads back as x: exact, and the same in every process.
+  if (attrs.values !== undefined) parts.push(`c=${attrs.values.map(String).join(",")}`);
   return parts.join(";");
 }
 
@@ -164,6 +168,7 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     case Op.Input:
     case Op.Param:
     case Op.DropoutMask:
+    case Op.ConstTensor:
       return attrs.shape!;
     case Op.Const:
     case Op.BatchSize:

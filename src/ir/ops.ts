@@ -56,6 +56,7 @@ export enum Op {
 
   // Issue 11 (batched products, constants, stop-gradient)
   StopGradient = "stopGradient", // identity forward, no gradient; removed before scheduling
+  ConstTensor = "constTensor", // constant(values, shape): a tensor baked into the module (shared, not trained)
 }
 
 export const unaryElementwise = [
@@ -101,7 +102,7 @@ export const commutativeOps: ReadonlySet<Op> = new Set<Op>([Op.Add, Op.Mul, Op.M
 
 export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast]);
 
-const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask] as const;
+const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask, Op.ConstTensor] as const;
 export type LeafOp = (typeof leafOpList)[number];
 export const leafOps: ReadonlySet<Op> = new Set<Op>(leafOpList);
 

@@ -58,5 +58,6 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.BatchSum]: { ...plain(Op.BatchSum), graph: "Σₙ" },
   [Op.SoftmaxCrossEntropy]: fn("CE", "\\operatorname{CE}"),
   [Op.CustomGradient]: plain(Op.CustomGradient),
+  [Op.ConstTensor]: fn("constant", "\\operatorname{constant}"),
   [Op.StopGradient]: fn("stopGradient", "\\operatorname{sg}", "sg"),
 };

@@ -117,6 +117,12 @@ export class Printer {
       case Op.Input:
       case Op.DropoutMask:
         return atom(d.name(node.attrs.name ?? "?"), node.shape);
+      case Op.ConstTensor: {
+        // A short constant shows its values; a long one, its shape.
+        const values = node.attrs.values!;
+        const shown = values.length <= 6 ? values.map((v) => d.number(v)).join(", ") : node.shape.join("×");
+        return atom(d.call(d.functionName(node.op), [`[${shown}]`]), node.shape);
+      }
       case Op.Const: {
         const value = node.attrs.value!;
         return value < 0

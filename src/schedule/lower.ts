@@ -238,6 +238,8 @@ class EntryLowering {
         return { storage: scalarLiteral(node.attrs.value!), offset: 0, shape: [], strides: [], batchStride: 0 };
       case Op.DropoutMask:
         return contiguousView({ kind: "buffer", name: bufferName.mask(node.attrs.name!) }, node.shape, true);
+      case Op.ConstTensor:
+        return contiguousView({ kind: "buffer", name: bufferName.constant(node.hash) }, node.shape, false);
       case Op.BatchSize:
         return {
           storage: { kind: "scalar", code: { kind: "batchSize" } },
@@ -349,6 +351,7 @@ class EntryLowering {
       case Op.Const:
       case Op.BatchSize:
       case Op.DropoutMask:
+      case Op.ConstTensor:
       case Op.CustomGradient:
       case Op.StopGradient:
       case Op.SoftmaxCrossEntropy:

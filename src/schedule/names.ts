@@ -49,6 +49,8 @@ export const bufferName = {
       throw new Error(`internal: optimizer state name ${JSON.stringify(name)} must be letters and digits`);
     return `state_${name}`;
   },
+  /** A constant tensor baked into the module, named by its structural hash (no user name involved). */
+  constant: (hash: number) => `constant${hash.toString(36)}`,
   /** A work buffer that temporaries share. */
   work: (index: number) => `work${index}`,
   /** The TypeScript trainer's copy of a buffer for snapshot()/restore(). */

@@ -12,6 +12,8 @@ import { planOptimizer } from "./optimizer-updates.js";
 import { bufferName } from "./names.js";
 import type { Access, BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
 import { sizeOf } from "../ir/shape.js";
+import { reachableInOrder } from "../ir/graph.js";
+import { Op } from "../ir/ops.js";
 import { printKernels, printProgram } from "./print.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
@@ -92,7 +94,21 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     { name: "update", kernels: optimizer.update.map((k) => writeOut(k, tuning)), inputs: [] },
   ];
 
+  // Constant tensors the program reads, in a deterministic order (first reached), each once.
+  const constantNodes = reachableInOrder(entrySpecs.flatMap((spec) => spec.bindings.map((b) => b.node))).filter(
+    (node) => node.op === Op.ConstTensor,
+  );
+  const constants = constantNodes.map((node) => ({
+    buffer: bufferName.constant(node.hash),
+    values: node.attrs.values!,
+  }));
   const declared: Omit<BufferDecl, "offset">[] = [
+    ...constants.map((c) => ({
+      name: c.buffer,
+      role: "constant" as const,
+      size: c.values.length,
+      perExample: false,
+    })),
     ...params.map((p) => ({
       name: bufferName.param(p.name),
       role: "param" as const,
@@ -160,6 +176,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
       size: sizeOf(m.shape),
       dropProbability: m.dropProbability,
     })),
+    ...(constants.length > 0 ? { constants } : {}),
     params,
     inputs: model.inputs.map((x) => ({ name: x.attrs.name!, shape: x.shape, wantsGrad: x.attrs.wantsGrad === true })),
     outputs: graph.outputs.map(({ name, node }) => ({ name, shape: node.shape })),

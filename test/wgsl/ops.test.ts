@@ -3,7 +3,7 @@
 // { grad: true }) and one optimizer step agree within 1e-5·K relative, K the number of terms of the
 // model's longest sum (batch × largest tensor). One row per op, as in test/ops.test.ts.
 import { afterAll, describe, expect, it } from "vitest";
-import { grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
+import { constant, grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
 import { gpu, loadBoth, relativeError, type Fields, type GpuContext } from "./support.js";
 import { createRandom as mulberry32 } from "../../src/random.js";
 
@@ -373,6 +373,13 @@ const rows: Row[] = [
       input("x", [2, 3, 4], X)
         .matmul(param("W", [4, 5]))
         .add(param("A", [2, 3, 3]).matmul(param("B", [2, 3, 5]))),
+  },
+  {
+    name: "constant [2,3] times an input, constant matrix in a product",
+    build: ({ input }) =>
+      input("x", [2, 3], X)
+        .mul(constant([1, -2, 0.5, 3, 0.25, -1], [2, 3]))
+        .matmul(constant([0.5, 1, -1, 2, 0.1, 0.2], [3, 2])),
   },
   {
     name: "greater, less, equal as masks; nn.where; nn.clip; nn.stopGradient",
