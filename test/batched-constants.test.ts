@@ -66,3 +66,42 @@ describe("constants in generated code", () => {
     expect(compile(definition, { dtype: "f64" }).files[0]!.contents).toBe(first);
   });
 });
+
+describe("batched products large enough for the blocked GEMM (WebAssembly and JavaScript)", () => {
+  it("[2, 24, 20]·[20, 24] per example and [2, 24, 20]·[2, 20, 24] against the definition", async () => {
+    const { loadGenerated } = await import("./support/load-generated.js");
+    const definition = model("bigStacks", ({ input, param }) => {
+      const x = input("x", [2, 24, 20]);
+      const y = x.matmul(param("W", [20, 24])).add(x.matmul(input("z", [2, 20, 24])));
+      return { loss: y.sum(), outputs: { y } };
+    });
+    const module = await loadGenerated(definition, 3);
+    const random = (() => {
+      let s = 1;
+      return () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    })();
+    const W = Array.from({ length: 20 * 24 }, random);
+    const x = Float64Array.from({ length: 3 * 2 * 24 * 20 }, random);
+    const z = Float64Array.from({ length: 3 * 2 * 20 * 24 }, random);
+    for (const backend of ["wasm", "js"] as const) {
+      const trainer = (module.createTrainer as (o: object) => ReturnType<typeof module.createTrainer>)({
+        params: { W },
+        backend,
+      });
+      const { y } = trainer.predict({ x, z });
+      let worst = 0;
+      for (let e = 0; e < 3; e++)
+        for (let h = 0; h < 2; h++)
+          for (let i = 0; i < 24; i++)
+            for (let j = 0; j < 24; j++) {
+              let want = 0;
+              for (let p = 0; p < 20; p++) {
+                const a = x[((e * 2 + h) * 24 + i) * 20 + p]!;
+                want += a * W[p * 24 + j]! + a * z[((e * 2 + h) * 20 + p) * 24 + j]!;
+              }
+              worst = Math.max(worst, Math.abs(y![((e * 2 + h) * 24 + i) * 24 + j]! - want));
+            }
+      expect(worst, backend).toBeLessThan(1e-12);
+    }
+  });
+});
