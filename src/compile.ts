@@ -5,6 +5,7 @@ import { GradgenError } from "./errors.js";
 import { isModelDefinition, traceModel, type ModelDefinition, type ModelOptions } from "./dsl/model.js";
 import { isSecondOrder, optimizer, type OptimizerKind, type OptimizerSpec } from "./optimizers.js";
 import { checkSecondOrder, usesDropout } from "./schedule/second-order.js";
+import type { TracedModel } from "./dsl/model.js";
 import { buildTrainingGraph, dump } from "./pipeline.js";
 import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
@@ -111,12 +112,30 @@ export function resolveOptions(options: CompileOptions, modelOptions: ModelOptio
   return { batch, dtype, optimizer: optimizer(kind, hyperparameters as never) };
 }
 
+/**
+ * A model without inputs (an objective of its parameters alone, such as Rosenbrock's function) has
+ * no examples: it is compiled for one, and an explicit batch size is refused rather than ignored.
+ */
+export function noInputBatch(
+  traced: TracedModel,
+  options: CompileOptions,
+  definition: ModelDefinition,
+): CompileOptions {
+  if (traced.inputs.length > 0) return options;
+  if (options.batch !== undefined && options.batch !== 1)
+    throw new GradgenError(
+      `model "${definition.name}" has no inputs, so there is no batch: its trainer's loss(), gradient() and step() take no data. Leave out the batch size (--batch ${options.batch}).`,
+      definition.origin,
+    );
+  return { ...options, batch: 1 };
+}
+
 export function compile(definition: ModelDefinition, options: CompileOptions = {}): { files: CompiledFile[] } {
   if (!isModelDefinition(definition)) {
     throw new GradgenError(`compile() needs a model definition made by model("name", ...), got ${typeof definition}.`);
   }
-  const resolved = resolveOptions(options, definition.options);
   const traced = traceModel(definition);
+  const resolved = resolveOptions(noInputBatch(traced, options, definition), definition.options);
   checkTensorSizes(traced, resolved.batch, definition.origin);
   const fromOutput = (file: string) =>
     options.outputFolder === undefined

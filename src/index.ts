@@ -4,6 +4,7 @@ export { nn } from "./dsl/nn.js";
 export { grad } from "./dsl/grad.js";
 export { customGradient, type CustomGradientContext } from "./dsl/custom.js";
 export { Tensor, type TensorLike } from "./dsl/tensor.js";
+export { constant } from "./dsl/tensor.js";
 export { compile, type CompileOptions, type CompiledFile } from "./compile.js";
 export { importGenerated } from "./import-generated.js";
 export { GradgenError } from "./errors.js";

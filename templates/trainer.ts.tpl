@@ -45,13 +45,13 @@ export interface Trainer {
    * hold (a whole number from 1 to the compiled batch, the same for every input); with n, the first
    * n. Inputs holding more examples than the compiled batch are refused, never cut short.
    */
-  loss(batch: Batch, n?: number): number;
+  loss(batch{{batchMark}}: Batch, n?: number): number;
   /** Mean loss with the current dropout masks: the function gradient() differentiates. */
-  trainingLoss(batch: Batch, n?: number): number;
+  trainingLoss(batch{{batchMark}}: Batch, n?: number): number;
   /** trainingLoss, filling `grads` (and `inputGrads`) with its gradient; the masks stay as they are. */
-  gradient(batch: Batch, n?: number): number;
+  gradient(batch{{batchMark}}: Batch, n?: number): number;
   /** Draws fresh dropout masks, then gradient() and the optimizer update; returns the loss before the update. */
-  step(batch: Batch, n?: number): number;
+  step(batch{{batchMark}}: Batch, n?: number): number;
   /**
    * step(), leaving the loss in losses[index] instead of returning it. A number returned from a call
    * that V8 does not inline is boxed (16 bytes per step); this returns nothing, so a training loop
@@ -70,7 +70,7 @@ export interface Trainer {
    */
   hessianVector?(batch: Batch, n?: number): void;
   /** The named outputs for n examples (as loss() counts them), without dropout, in buffers reused by every call. */
-  predict(inputs: PredictInputs, n?: number): Record<OutputName, Real>;
+  predict(inputs{{predictMark}}: PredictInputs, n?: number): Record<OutputName, Real>;
   /** Copies parameters and optimizer state into buffers allocated once (for early stopping). */
   snapshot(): void;
   /** Copies the last snapshot back. */
@@ -110,7 +110,7 @@ function checkInput(values: Values, name: string, size: number, count: number, e
   const which = exact ? " (as many examples as the call's first input; pass n to use fewer)" : "";
   throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
 }
-
+{{unusedInputHelpers}}
 {{checks}}
 {{kernelFunctions}}
 export function createTrainer(options: TrainerOptions = {}): Trainer {
@@ -124,7 +124,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   let hasSnapshot = false;
   let snapshotStep = 0;
 {{resampleFunction}}  /** step() without its result (a number returned through a call that is not inlined is boxed). */
-  function runStep(batch: Batch, n: number | undefined): void {
+  function runStep(batch: Batch{{batchOrUndefined}}, n: number | undefined): void {
 {{stepCall}}
     trainer.state.step += 1;
   }
@@ -140,16 +140,16 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new RangeError(`${spec.model}: learning rate ${learningRate} must be a finite number ≥ 0`);
       trainer.learningRate = learningRate;
     },
-    loss(batch: Batch, n?: number): number {
+    loss(batch{{batchMark}}: Batch, n?: number): number {
 {{lossCall}}
     },
-    trainingLoss(batch: Batch, n?: number): number {
+    trainingLoss(batch{{batchMark}}: Batch, n?: number): number {
 {{trainingLossCall}}
     },
-    gradient(batch: Batch, n?: number): number {
+    gradient(batch{{batchMark}}: Batch, n?: number): number {
 {{gradientCall}}
     },
-    step(batch: Batch, n?: number): number {
+    step(batch{{batchMark}}: Batch, n?: number): number {
       runStep(batch, n);
       return lossSlot[0]!;
     },
@@ -169,7 +169,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
 {{applyUpdateCall}}
       trainer.state.step += 1;
     },
-{{secondOrderMembers}}    predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {
+{{secondOrderMembers}}    predict(inputs{{predictMark}}: PredictInputs, n?: number): Record<OutputName, Real> {
 {{predictCall}}
       return outputs;
     },

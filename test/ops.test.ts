@@ -3,7 +3,7 @@
 // to every parameter element and every element of each input declared { grad: true }, for a full
 // batch and for a short last batch (n < batch), at seeded random points away from kinks.
 import { describe, expect, it } from "vitest";
-import { grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
+import { constant, grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
 import { loadGenerated, type Fields, type GeneratedTrainer } from "./support/load-generated.js";
 import { createRandom as mulberry32 } from "../src/random.js";
 import { readFileSync } from "node:fs";
@@ -1029,6 +1029,13 @@ const kinkRows: KinkRow[] = [
       { s: [-0.5, 0, -1.5 + d], t: [1, 0, 0] },
     ],
   },
+  // nn.clip (issue 11)
+  {
+    name: "nn.clip(x, −0.5, 0.5) at the bounds: 0 (as hardTanh′(±1))",
+    build: ({ input }) => nn.clip(input("x", [3], X), -0.5, 0.5).sum(),
+    on: [{ at: { x: [0.5, -0.5, 0] }, gradient: { x: [0, 0, 1] } }],
+    beside: [{ x: [0.5 + d, 0.5 - d, -0.5 - d] }, { x: [-0.5 + d, 0.2, 2] }],
+  },
 ];
 
 /** Examples (cycled to fill the batch) as a batch. */
@@ -1107,6 +1114,139 @@ const layerNormRows: Row[] = [
   },
 ];
 
+// ─── Issue 11: batched products, comparisons and selection ─────────────────────────────────────
+
+/** Multi-head self-attention on one example's [T, d] = [4, 8], h = 2 heads of width 4, written with batched products. */
+function attention(b: ModelBuilder): Tensor {
+  const x = b.input("x", [4, 8], X);
+  const q = x.matmul(b.param("Wq", [2, 8, 4])); // [T, d]·[h, d, k] → [h, T, k]
+  const k = x.matmul(b.param("Wk", [2, 8, 4]));
+  const v = x.matmul(b.param("Wv", [2, 8, 4]));
+  const scores = q.matmul(k.transpose([0, 2, 1])).mul(0.5); // [h, T, k]·[h, k, T] → [h, T, T], ÷ √k
+  const heads = nn.softmax(scores).matmul(v); // [h, T, T]·[h, T, k] → [h, T, k]
+  return heads
+    .transpose([1, 0, 2])
+    .reshape([4, 8])
+    .matmul(b.param("Wo", [8, 8]));
+}
+
+const issue11Rows: Row[] = [
+  { name: "multi-head self-attention (h = 2, T = 4, d = 8)", build: attention },
+  {
+    name: "matmul [2,3,4]·[2,4,3] input·input (batched, as q·kᵀ)",
+    build: ({ input }) => input("x", [2, 3, 4], X).matmul(input("y", [2, 4, 3], X)),
+  },
+  {
+    name: "matmul [3,4]·[2,4,5] (shared stack broadcast over the left's missing axis)",
+    build: ({ input, param }) => input("x", [3, 4], X).matmul(param("W", [2, 4, 5])),
+  },
+  {
+    name: "matmul [2,3,4]·[4,5] (a 2-D param broadcast over the stack)",
+    build: ({ input, param }) => input("x", [2, 3, 4], X).matmul(param("W", [4, 5])),
+  },
+  {
+    name: "matmul [2,1,2,3]·[3,3,2] (leading axes broadcast both ways)",
+    build: ({ input, param }) => input("x", [2, 1, 2, 3], X).matmul(param("W", [3, 3, 2])),
+  },
+  {
+    name: "matmul [3]·[2,3,4] and [2,4,3]·[3] (vectors against stacks)",
+    build: ({ input, param }) =>
+      input("x", [3], X)
+        .matmul(param("W", [2, 3, 4]))
+        .add(param("V", [2, 4, 3]).matmul(input("y", [3], X))),
+  },
+  {
+    name: "matmul param stack [2,2,3]·[2,3,2], then times input",
+    build: ({ input, param }) =>
+      param("A", [2, 2, 3])
+        .matmul(param("B", [2, 3, 2]))
+        .mul(input("x", [2, 2, 2], X)),
+  },
+  {
+    name: "greater, less, equal as masks (no gradient through the comparison)",
+    build: ({ input }) => {
+      const x = input("x", [6], X);
+      const [y, z] = [input("y", [6]), input("z", [6])];
+      return x
+        .mul(y.greater(z))
+        .add(x.sin().mul(y.less(z)))
+        .add(x.exp().mul(y.equal(z)));
+    },
+    fill: { y: lattice(1, 0), z: lattice(1, 0) },
+  },
+  {
+    name: "nn.where [2,3] (condition from an input, branches of x and a param)",
+    build: ({ input, param }) => {
+      const x = input("x", [2, 3], X);
+      return nn.where(input("c", [2, 3]).greater(0), x.mul(param("p", [3])), x.sin());
+    },
+  },
+  {
+    name: "nn.where with numbers as branches",
+    build: ({ input }) => {
+      const x = input("x", [4], X);
+      return nn.where(x.greater(0), 1.5, x.square());
+    },
+    fill: { x: signed(0.1, 1) },
+  },
+  {
+    name: "nn.clip [2,3] to [−0.5, 0.5]",
+    build: (b) => nn.clip(affine(b, [2, 3]), -0.5, 0.5),
+    fill: { x: within([-2, -1], [-0.3, 0.3], [1, 2]), p: uniform(-0.1, 0.1) },
+  },
+  {
+    name: "constant [2,3] and [3] (nested and flat values) times and plus an input",
+    build: ({ input }) =>
+      input("x", [2, 3], X)
+        .mul(
+          constant(
+            [
+              [1, -2, 0.5],
+              [3, 0.25, -1],
+            ],
+            [2, 3],
+          ),
+        )
+        .add(constant([0.1, 0.2, 1 / 3], [3])),
+  },
+  {
+    name: "constant matrix in a product [3]·[3,2]",
+    build: ({ input }) =>
+      input("x", [3], X)
+        .matmul(constant([1, 2, 3, 4, 5, 6], [3, 2]))
+        .sin(),
+  },
+  {
+    name: "nn.clip with an open side (−∞, 0.25]",
+    build: (b) => nn.clip(affine(b, [4]), -Infinity, 0.25),
+    fill: { x: within([-2, 0], [0.5, 2]), p: uniform(-0.1, 0.1) },
+  },
+];
+
+describe("nn.stopGradient: the value forward, no gradient through it", () => {
+  it("loss = Σ sg(x⊙p)⊙x + Σ sg(p)²: ∂/∂x = x⊙p (not 2x⊙p), ∂/∂p = 0", async () => {
+    const definition = model(`ops_${modelCount++}`, ({ input, param }) => {
+      const x = input("x", [3], X);
+      const p = param("p", [3]);
+      return { loss: nn.stopGradient(x.mul(p)).mul(x).sum().add(nn.stopGradient(p).square().sum()) };
+    });
+    const trainer = (await loadGenerated(definition, BATCH)).createTrainer();
+    const p = [0.5, -1.25, 2];
+    trainer.params.p!.set(p);
+    const x = new Float64Array([0.3, -0.7, 1.1, 2, 0.1, -0.4, -1, 1.5, 0.25]);
+    for (const n of [BATCH, SHORT]) {
+      const loss = trainer.gradient({ x }, n);
+      let expected = 0;
+      for (let e = 0; e < n; e++) for (let i = 0; i < 3; i++) expected += (x[3 * e + i]! ** 2 * p[i]! + p[i]! ** 2) / n;
+      expect(loss).toBeCloseTo(expected, 12);
+      expect([...trainer.grads.p!]).toEqual([0, 0, 0]);
+      for (let e = 0; e < n; e++)
+        for (let i = 0; i < 3; i++)
+          expect(trainer.inputGrads.x![3 * e + i]).toBeCloseTo((x[3 * e + i]! * p[i]!) / n, 14);
+    }
+  });
+});
+
 // ─── The specification ─────────────────────────────────────────────────────────────────────────
 
 const tables: [string, Row[]][] = [
@@ -1116,6 +1256,7 @@ const tables: [string, Row[]][] = [
   ["integer ids", idRows],
   ["grad() inside a model", gradRows],
   ["layer normalisation", layerNormRows],
+  ["batched products, comparisons and selection", issue11Rows],
 ];
 
 let seed = 1;

@@ -38,6 +38,12 @@ const expression: Build = (depth) => {
     sub.map((a) => ir.sum(ir.broadcastTo(a, [3]))),
     fc.tuple(sub, sub).map(([a, b]) => ir.select(ir.greater(a, b), a, b)),
     fc.tuple(sub, sub, sub).map(([c, a, b]) => ir.select(c, a, b)),
+    // a·b as a [1, 3]·[3, 1] product of broadcast rows (issue 11: a zero operand makes the product 0)
+    fc
+      .tuple(sub, sub)
+      .map(([a, b]) =>
+        ir.sum(ir.matmul(ir.reshape(ir.broadcastTo(a, [3]), [1, 3]), ir.reshape(ir.broadcastTo(b, [3]), [3, 1]))),
+      ),
   );
 };
 
@@ -91,6 +97,13 @@ describe("simplify", () => {
     const expected = rewriteRules.map((r) => r.name).filter((name) => !/transpose|reshape|layout|scatter/.test(name));
     const missing = expected.filter((name) => !fired.has(name));
     expect(missing).toEqual([]);
+  });
+
+  it("a product with a zero operand is zero: Aᵀ·0 (a stop-gradient's leftover) leaves no matmul", () => {
+    const a = makeNode(Op.Param, [], { name: "sa", shape: [2, 3, 4] });
+    const zero = ir.broadcastTo(ir.constant(0), [2, 3, 5]);
+    const [product] = simplify([ir.matmul(ir.transpose(a, [0, 2, 1]), zero)]);
+    expect(product).toBe(ir.broadcastTo(ir.constant(0), [2, 4, 5]));
   });
 
   it("gives the canonical forms: x + x = 2x, x·x = x², x − x = 0, −−x = x, 3x − x = 2x", () => {

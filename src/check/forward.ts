@@ -10,6 +10,7 @@ import type { Node } from "../ir/node.js";
 import { gatherMap, idAt } from "../ir/ids.js";
 import { Op } from "../ir/ops.js";
 import { isElementwiseOp, scalarFunctions } from "../ir/scalar.js";
+import { matmulInto } from "../ir/evaluate.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
 import { concatOffsets, placementMap } from "../ir/slicing.js";
 import { patchSources } from "../ir/window.js";
@@ -108,7 +109,8 @@ export class ForwardEvaluator {
     // Layout-only ops that keep the element order share their operand's array.
     for (const row of this.values) {
       this.nodes.forEach((node, i) => {
-        if (node.op === Op.Reshape || node.op === Op.CustomGradient) row[i] = row[this.indexOf.get(node.inputs[0]!)!]!;
+        if (node.op === Op.Reshape || node.op === Op.CustomGradient || node.op === Op.StopGradient)
+          row[i] = row[this.indexOf.get(node.inputs[0]!)!]!;
       });
     }
     this.steps = this.nodes.map((node) => this.plan(node));
@@ -211,7 +213,12 @@ export class ForwardEvaluator {
       case Op.DropoutMask:
       case Op.Reshape:
       case Op.CustomGradient:
+      case Op.StopGradient:
         return undefined;
+      case Op.ConstTensor: {
+        const values = node.attrs.values!;
+        return (values_) => values_[self]!.set(values);
+      }
       case Op.Const: {
         const value = node.attrs.value!;
         return (values) => {
@@ -267,22 +274,9 @@ export class ForwardEvaluator {
         };
       }
       case Op.MatMul: {
-        const [m, k] = node.inputs[0]!.shape as [number, number];
-        const n = node.inputs[1]!.shape[1]!;
         const a = at(0);
         const b = at(1);
-        return (values) => {
-          const out = values[self]!;
-          const left = values[a]!;
-          const right = values[b]!;
-          for (let i = 0; i < m; i++) {
-            for (let j = 0; j < n; j++) {
-              let dot = 0;
-              for (let p = 0; p < k; p++) dot += left[i * k + p]! * right[p * n + j]!;
-              out[i * n + j] = dot;
-            }
-          }
-        };
+        return (values) => matmulInto(values[self]!, node, values[a]!, values[b]!);
       }
       case Op.Slice:
       case Op.Pad:

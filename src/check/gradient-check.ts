@@ -139,7 +139,9 @@ export async function checkGradients(
       `gradgen check compares each example's loss with its own finite differences, but model "${traced.name}" uses a statistic across the batch (batchMean, batchVariance or nn.batchNorm), so one example's loss depends on the others. Check it with its trainer instead: gradient() against central differences of trainingLoss() (as test/ops.test.ts does).`,
       traced.origins.get(acrossBatch) ?? definition.origin,
     );
-  const source = await compiledSource(definition, traced, options.batch ?? 2, options.seed ?? 0);
+  // A model without inputs has no batch (compile refuses an explicit one): one "example".
+  const batch = options.batch ?? (traced.inputs.length === 0 ? 1 : 2);
+  const source = await compiledSource(definition, traced, batch, options.seed ?? 0);
   return checkSource(traced, source, options);
 }
 
@@ -275,7 +277,9 @@ export function checkSource(
     traced.inputs.map((x) => [x.attrs.name!, new Float64Array(batchSize * x.size)]),
   );
   const entries = [
-    ...traced.params.map((node) => ({ node, kind: "param" as const, values: source.params[node.attrs.name!]! })),
+    ...traced.params
+      .filter((node) => !node.attrs.frozen) // frozen: no gradient by definition, nothing to check
+      .map((node) => ({ node, kind: "param" as const, values: source.params[node.attrs.name!]! })),
     ...traced.inputs
       .filter((x) => x.attrs.wantsGrad)
       .map((node) => ({ node, kind: "input" as const, values: batch[node.attrs.name!]! })),

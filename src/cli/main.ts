@@ -315,7 +315,13 @@ async function validateShaders(outputs: readonly { file: string; shaders?: reado
 async function compileCommand(args: readonly string[]): Promise<number> {
   const { files, out, check, options } = parseCompileArgs(args);
   // Compile everything first: a failure anywhere leaves every existing output untouched.
-  const outputs: { file: string; contents: string; source: string; shaders?: readonly string[] }[] = [];
+  const outputs: {
+    file: string;
+    contents: string;
+    source: string;
+    shaders?: readonly string[];
+    noInputs?: boolean;
+  }[] = [];
   const sources: { model: string; file: string }[] = [];
   for (const file of files) {
     const loaded = await loadModelWithSources(file);
@@ -337,6 +343,7 @@ async function compileCommand(args: readonly string[]): Promise<number> {
           contents: generated.contents,
           source,
           ...(generated.shaders ? { shaders: generated.shaders } : {}),
+          noInputs: traceModel(definition).inputs.length === 0,
         });
     }
   }
@@ -367,9 +374,11 @@ async function compileCommand(args: readonly string[]): Promise<number> {
     }
   }
   writeAllAtomically(outputs);
-  for (const { file } of outputs)
+  for (const { file, noInputs } of outputs)
     process.stdout.write(
-      `gradgen: wrote ${file} (batch ${options.batch ?? 1}: ${examplesPerCall(options.batch ?? 1)})\n`,
+      noInputs
+        ? `gradgen: wrote ${file} (no inputs: its calls take no batch)\n`
+        : `gradgen: wrote ${file} (batch ${options.batch ?? 1}: ${examplesPerCall(options.batch ?? 1)})\n`,
     );
   return 0;
 }

@@ -21,6 +21,11 @@ export interface InputOptions {
 export interface ParamOptions {
   /** "zeros" (default), "ones", "uniform", "normal", "lecun", "xavier"/"glorot", "xavierNormal", "he", "heUniform", a constant, or init.uniform/normal/sparse(...). */
   readonly init?: InitSpec;
+  /**
+   * false: a frozen value — settable (createTrainer({ params })), saved in checkpoints, never updated
+   * by the optimizer; no gradient flows into it (its grads entry stays 0).
+   */
+  readonly trainable?: boolean;
 }
 
 export interface ModelBuilder {
@@ -229,10 +234,20 @@ export function traceModel(definition: ModelDefinition): TracedModel {
       const init = options.init ?? "zeros";
       const problem = initProblem(init, shape);
       if (problem) throw new GradgenError(`param "${name}": ${problem}.`, location);
-      const node = makeNode(Op.Param, [], { name, shape: [...shape], init });
+      if (options.trainable !== undefined && typeof options.trainable !== "boolean")
+        throw new GradgenError(
+          `param "${name}": trainable must be true or false, got ${JSON.stringify(options.trainable)}.`,
+          location,
+        );
+      const frozen = options.trainable === false;
+      const node = makeNode(Op.Param, [], { name, shape: [...shape], init, ...(frozen ? { frozen } : {}) });
       recordOrigin(node, location);
       params.push(node);
-      return new Tensor(node);
+      if (!frozen) return new Tensor(node);
+      // A frozen parameter is read through a stop-gradient, so nothing differentiates it.
+      const stopped = makeNode(Op.StopGradient, [node]);
+      recordOrigin(stopped, location);
+      return new Tensor(stopped);
     },
   };
 
@@ -251,7 +266,7 @@ export function traceModel(definition: ModelDefinition): TracedModel {
       result.loss.node.origin ?? where,
     );
   }
-  if (!result.loss.node.batched) {
+  if (!result.loss.node.batched && inputs.length > 0) {
     throw new GradgenError(
       `model "${definition.name}": the loss does not depend on any input, so there is nothing to average over the batch.`,
       result.loss.node.origin ?? where,

@@ -233,6 +233,32 @@ export const nn = {
   minimum: (a: TensorLike, b: TensorLike): Tensor =>
     traced(() => ir.minimum(nodeOf(a, "nn.minimum", "a", bound), nodeOf(b, "nn.minimum", "b", bound))),
 
+  // Selection and gradient control
+
+  /** cond ≠ 0 ? a : b elementwise (numpy broadcasting); the branch taken gets the gradient, cond none. */
+  where: (cond: TensorLike, a: TensorLike, b: TensorLike): Tensor =>
+    traced(() => ir.select(nodeOf(cond, "nn.where", "cond"), nodeOf(a, "nn.where", "a"), nodeOf(b, "nn.where", "b"))),
+  /**
+   * min(max(x, lo), hi) for numbers lo ≤ hi (±Infinity for an open side); clip′ = 1 strictly inside
+   * (lo, hi) and 0 outside and at the bounds themselves (as hardTanh′(±1) = 0 and relu′(0) = 0).
+   */
+  clip: (x: Tensor, lo: number, hi: number): Tensor =>
+    traced(() => {
+      for (const [name, value] of [
+        ["lo", lo],
+        ["hi", hi],
+      ] as const) {
+        if (typeof value !== "number" || Number.isNaN(value))
+          throw new GradgenError(
+            `nn.clip: ${name} must be a number (±Infinity for a side that never binds), got ${describeValue(value)}.`,
+          );
+      }
+      if (!(lo <= hi)) throw new GradgenError(`nn.clip: lo (${lo}) must not exceed hi (${hi}); swap them.`);
+      return ir.maximum(lo, ir.minimum(hi, x.node));
+    }),
+  /** x in the forward pass; no gradient flows through it (∂/∂x := 0). Removed before scheduling. */
+  stopGradient: (x: Tensor): Tensor => traced(() => ir.stopGradient(x.node)),
+
   // Losses: one value per example; the trainer averages them over the batch.
 
   /** ½ Σ (y − t)² */

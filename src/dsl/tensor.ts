@@ -2,7 +2,8 @@
 // where in the model file it was written, so a shape error names the user's line, not ours.
 
 import * as ir from "../ir/build.js";
-import type { Node } from "../ir/node.js";
+import { makeNode, type Node } from "../ir/node.js";
+import { Op } from "../ir/ops.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, normalizeAxes, type Shape } from "../ir/shape.js";
 import { callerLocation } from "./callsite.js";
@@ -138,17 +139,20 @@ export class Tensor {
     return traced(() => ir.abs(this.node));
   }
 
-  /** numpy matmul for vectors and matrices: [k]·[k,n] → [n], [m,k]·[k] → [m], [m,k]·[k,n] → [m,n], [k]·[k] → []. */
+  /**
+   * numpy matmul: [k]·[k,n] → [n], [m,k]·[k] → [m], [m,k]·[k,n] → [m,n], [k]·[k] → [], and stacks of
+   * matrices with the leading (batch) dims broadcast: [h,T,d]·[h,d,T] → [h,T,T], [T,d]·[h,d,k] → [h,T,k].
+   */
   matmul(other: Tensor): Tensor {
     return traced(() => {
       const a = this.node;
-      const b = other.node;
-      if (a.shape.length === 0 || b.shape.length === 0 || a.shape.length > 2 || b.shape.length > 2) {
+      const b = nodeOf(other, "matmul", "other");
+      if (a.shape.length === 0 || b.shape.length === 0) {
         throw new GradgenError(
-          `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; both operands must be vectors or matrices.`,
+          `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; both operands need at least one axis (use mul for a scalar factor).`,
         );
       }
-      const inner = [a.shape[a.shape.length - 1], b.shape[0]];
+      const inner = [a.shape[a.shape.length - 1], b.shape[b.shape.length === 1 ? 0 : b.shape.length - 2]];
       if (inner[0] !== inner[1]) {
         throw new GradgenError(
           `matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}; the inner dimensions (${inner[0]} and ${inner[1]}) must agree. Transpose or reshape an operand, or check the parameter's [in, out] shape.`,
@@ -157,9 +161,27 @@ export class Tensor {
       const left = a.shape.length === 1 ? ir.reshape(a, [1, a.shape[0]!]) : a;
       const right = b.shape.length === 1 ? ir.reshape(b, [b.shape[0]!, 1]) : b;
       const product = ir.matmul(left, right);
-      const shape = [...(a.shape.length === 2 ? [a.shape[0]!] : []), ...(b.shape.length === 2 ? [b.shape[1]!] : [])];
+      const shape = [
+        ...product.shape.slice(0, -2),
+        ...(a.shape.length >= 2 ? [product.shape[product.shape.length - 2]!] : []),
+        ...(b.shape.length >= 2 ? [product.shape[product.shape.length - 1]!] : []),
+      ];
       return ir.reshape(product, shape);
     });
+  }
+
+  // Comparisons: 0/1 tensors (numpy broadcasting) through which no gradient flows.
+  /** 1 where this > other, else 0. */
+  greater(other: TensorLike): Tensor {
+    return traced(() => ir.greater(this.node, nodeOf(other, "greater", "other")));
+  }
+  /** 1 where this < other, else 0. */
+  less(other: TensorLike): Tensor {
+    return traced(() => ir.greater(nodeOf(other, "less", "other"), this.node));
+  }
+  /** 1 where this == other, else 0. */
+  equal(other: TensorLike): Tensor {
+    return traced(() => ir.equal(this.node, nodeOf(other, "equal", "other")));
   }
 
   /** Reverse the axes, or permute them by `perm` (any rank: axis i of the result is axis perm[i] of x). */
@@ -250,4 +272,41 @@ export class Tensor {
   [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }): string {
     return inspectText(this, depth, options);
   }
+}
+
+/**
+ * A constant tensor baked into the generated module (shared by all examples, not trained, no
+ * gradient): `values` row-major (a flat array, or nested arrays matching `shape`), finite numbers.
+ * Usable inside and outside a model: `constant([1, 2, 3, 4], [2, 2])`.
+ */
+export function constant(values: number | readonly unknown[], shape: Shape): Tensor {
+  return traced(() => {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new GradgenError(
+        `constant: shape ${JSON.stringify(shape)} must be an array of positive integers, e.g. [3] or [2, 2] ([] for a scalar).`,
+      );
+    }
+    const flat: unknown[] = [];
+    const pending: unknown[] = [values];
+    while (pending.length > 0) {
+      const next = pending.pop();
+      if (Array.isArray(next)) for (let i = next.length - 1; i >= 0; i--) pending.push(next[i]);
+      else flat.push(next);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (flat.length !== size) {
+      throw new GradgenError(
+        `constant: ${flat.length} value(s) do not fill shape ${formatShape(shape)} (${size} elements); give one value per element, row-major.`,
+      );
+    }
+    const bad = flat.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new GradgenError(
+        `constant: value ${bad} is ${describeValue(flat[bad])}; every value must be a finite number.`,
+      );
+    }
+    const numbers = (flat as number[]).map((v) => (Object.is(v, -0) ? 0 : v));
+    if (shape.length === 0) return ir.constant(numbers[0]!);
+    return makeNode(Op.ConstTensor, [], { shape: [...shape], values: numbers });
+  });
 }

@@ -403,6 +403,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       ].join("\n");
     }),
     ...program.state.filter((s) => s.initial !== 0).map((s) => `  ${s.buffer}.fill(${literal(s.initial)});`),
+    ...(program.constants ?? []).map((c) => `  ${c.buffer}.set([${c.values.map(literal).join(", ")}]);`),
   ];
 
   const entryFunctions = printEntryFunctions(
@@ -433,6 +434,8 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     const lines = inputs.map(
       (x) => `      const ${bufferName.input(x)} = ${field(x)}(${source}, ${stringLiteral(x)});`,
     );
+    // A model without inputs takes no batch: the (optional) argument is accepted and unused.
+    if (program.inputs.length === 0) lines.push(`      void ${source}; // no inputs`);
     const first = inputs[0];
     const derived =
       first === undefined
@@ -533,6 +536,12 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       program.state.map((s) => [s.label, s.buffer]),
       "    ",
     ),
+    // Without inputs (an objective of the parameters alone) the calls take no batch.
+    batchMark: program.inputs.length === 0 ? "?" : "",
+    batchOrUndefined: program.inputs.length === 0 ? " | undefined" : "",
+    predictMark: (entry("predict")?.inputs.length ?? 0) === 0 ? "?" : "",
+    unusedInputHelpers:
+      program.inputs.length === 0 ? `void [inputField, examplesIn, checkInput]; // no inputs: unused here\n` : "",
     lossCall: lossMethod("loss"),
     trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
     gradientCall: lossMethod("gradient"),

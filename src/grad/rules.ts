@@ -54,6 +54,12 @@ function expandReduced(value: Node, operand: Node, axes: readonly number[]): Nod
 
 const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 
+/** Swap the last two axes (the matrix transpose of every matrix in a stack). */
+function transposeLastTwo(x: Node): Node {
+  const r = x.shape.length;
+  return transpose(x, [...x.shape.slice(0, -2).map((_, i) => i), r - 1, r - 2]);
+}
+
 export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.Input]: leaf,
   [Op.Param]: leaf,
@@ -61,6 +67,7 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.BatchSize]: leaf,
   [Op.DropoutMask]: leaf,
   [Op.RunningStat]: leaf,
+  [Op.ConstTensor]: leaf,
 
   // −x ↦ −ḡ
   [Op.Neg]: ({ adjoint }) => [neg(adjoint)],
@@ -175,8 +182,12 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
     return [mul(expandReduced(adjoint, x!, axes), exp(sub(x!, expandReduced(out, x!, axes))))];
   },
 
-  // C = A·B ↦ (Ḡ·Bᵀ, Aᵀ·Ḡ)
-  [Op.MatMul]: ({ inputs: [a, b], adjoint }) => [matmul(adjoint, transpose(b!)), matmul(transpose(a!), adjoint)],
+  // C = A·B ↦ (Ḡ·Bᵀ, Aᵀ·Ḡ), transposing the last two axes; over broadcast leading (batch) axes the
+  // contributions are summed back to the operand's shape by reverse.ts's unbroadcast
+  [Op.MatMul]: ({ inputs: [a, b], adjoint }) => [
+    matmul(adjoint, transposeLastTwo(b!)),
+    matmul(transposeLastTwo(a!), adjoint),
+  ],
 
   // Σ over examples ↦ ḡ to every example (broadcast happens where the adjoint is used)
   [Op.BatchSum]: ({ adjoint }) => [adjoint],
@@ -192,6 +203,8 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   // full Jacobian: every example's input reaches every example's output through μ and σ². The running value and
   // the estimate step folds in take no gradient.
   [Op.BatchStatistic]: ({ adjoint }) => [adjoint, undefined, undefined],
+  // stopGradient(x) = x with ∂/∂x := 0 (removed before scheduling)
+  [Op.StopGradient]: noGradient,
 
   // Σ y·(lse(z) − z) ↦ ∂/∂z = softmax(z) − y (for targets summing to 1), ∂/∂y = lse(z) − z = −log softmax(z)
   [Op.SoftmaxCrossEntropy]: ({ inputs: [z, y], adjoint }) => {

@@ -49,6 +49,7 @@ export const equal = binary(Op.Equal);
 export const matmul = binary(Op.MatMul);
 export const softmaxCrossEntropy = binary(Op.SoftmaxCrossEntropy);
 export const logSumExp = unary(Op.LogSumExp);
+export const stopGradient = unary(Op.StopGradient);
 
 export function powConst(x: Operand, exponent: number): Node {
   return makeNode(Op.PowConst, [lift(x)], { exponent });

@@ -81,12 +81,16 @@ function evaluateNode(
     case Op.Const:
       out[0] = node.attrs.value!;
       return out;
+    case Op.ConstTensor:
+      out.set(node.attrs.values!);
+      return out;
     case Op.BatchSize:
       out[0] = batchSize;
       return out;
     case Op.Reshape:
     case Op.CustomGradient:
     case Op.BatchStatistic: // the training form: the batch statistic
+    case Op.StopGradient:
     case Op.BatchSum:
       out.set(arg(0));
       if (node.op === Op.BatchSum) for (let i = 0; i < out.length; i++) out[i]! *= batchSize;
@@ -125,18 +129,9 @@ function evaluateNode(
       });
       return out;
     }
-    case Op.MatMul: {
-      const [m, k] = node.inputs[0]!.shape as [number, number];
-      const n = node.inputs[1]!.shape[1]!;
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let dot = 0;
-          for (let p = 0; p < k; p++) dot += arg(0)[i * k + p]! * arg(1)[p * n + j]!;
-          out[i * n + j] = dot;
-        }
-      }
+    case Op.MatMul:
+      matmulInto(out, node, arg(0), arg(1));
       return out;
-    }
     case Op.Slice: {
       const map = placementMap(node.shape, node.inputs[0]!.shape, node.attrs.begin!);
       for (let flat = 0; flat < out.length; flat++) out[flat] = arg(0)[map[flat]!]!;
@@ -201,5 +196,27 @@ function evaluateNode(
     }
     default:
       return unreachable(op, "op");
+  }
+}
+
+/** out = a·b for (batched, broadcast) matrix stacks: [...L, m, k]·[...L, k, n]. */
+export function matmulInto(out: Float64Array, node: Node, a: Float64Array, b: Float64Array): void {
+  const [left, right] = node.inputs as [Node, Node];
+  const m = left.shape[left.shape.length - 2]!;
+  const k = left.shape[left.shape.length - 1]!;
+  const n = right.shape[right.shape.length - 1]!;
+  const lead = node.shape.slice(0, -2);
+  const count = sizeOf(lead);
+  for (let r = 0; r < count; r++) {
+    const index = unravel(r, lead);
+    const aBase = broadcastIndex(index, left.shape.slice(0, -2)) * m * k;
+    const bBase = broadcastIndex(index, right.shape.slice(0, -2)) * k * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let dot = 0;
+        for (let p = 0; p < k; p++) dot += a[aBase + i * k + p]! * b[bBase + p * n + j]!;
+        out[r * m * n + i * n + j] = dot;
+      }
+    }
   }
 }

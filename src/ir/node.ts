@@ -53,6 +53,10 @@ export interface NodeAttrs {
   readonly depth?: number;
   /** Patches, PatchesAdjoint: the sliding window (PatchesAdjoint's `shape` is the image's). */
   readonly window?: WindowSpec;
+  /** ConstTensor: the values, row-major. */
+  readonly values?: readonly number[];
+  /** Param: not trained (param(name, shape, { trainable: false })): the optimizer never updates it. */
+  readonly frozen?: boolean;
 }
 
 export class Node {
@@ -115,6 +119,9 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.batchDims !== undefined) parts.push(`bd=${attrs.batchDims}`);
   if (attrs.depth !== undefined) parts.push(`dp=${attrs.depth}`);
   if (attrs.window !== undefined) parts.push(`w=${windowKey(attrs.window)}`);
+  if (attrs.frozen) parts.push("frozen");
+  // String(x) is the shortest text that reads back as x: exact, and the same in every process.
+  if (attrs.values !== undefined) parts.push(`c=${attrs.values.map(String).join(",")}`);
   return parts.join(";");
 }
 
@@ -210,6 +217,7 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     case Op.Input:
     case Op.Param:
     case Op.DropoutMask:
+    case Op.ConstTensor:
       return attrs.shape!;
     case Op.Const:
     case Op.BatchSize:
@@ -248,16 +256,12 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
       if (a!.shape.length === 0) fail(`logSumExp: needs at least one axis, got a scalar.`);
       return a!.shape.slice(0, -1);
     case Op.MatMul:
-      if (a!.shape.length !== 2 || b!.shape.length !== 2 || a!.shape[1] !== b!.shape[0]) {
-        fail(
-          `matmul: cannot multiply ${formatShape(a!.shape)} by ${formatShape(b!.shape)}; the inner dimensions must agree ([m, k]·[k, n]).`,
-        );
-      }
-      return [a!.shape[0]!, b!.shape[1]!];
+      return matmulShape(a!.shape, b!.shape);
     case Op.BatchSum:
       if (!a!.batched) fail(`batchSum: operand is already shared by all examples.`);
       return a!.shape;
     case Op.CustomGradient:
+    case Op.StopGradient:
       return a!.shape;
     case Op.RunningStat:
       return attrs.shape!;
@@ -338,4 +342,20 @@ function idShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
   if (!sameShape(values.shape, gathered))
     fail(`scatterAdd: values ${formatShape(values.shape)} must have the gathered shape ${formatShape(gathered)}.`);
   return table.shape;
+}
+
+/** [...La, m, k]·[...Lb, k, n] → [...broadcast(La, Lb), m, n] (numpy's matmul for operands of rank ≥ 2). */
+export function matmulShape(a: Shape, b: Shape): Shape {
+  if (a.length < 2 || b.length < 2 || a[a.length - 1] !== b[b.length - 2]) {
+    fail(
+      `matmul: cannot multiply ${formatShape(a)} by ${formatShape(b)}; the inner dimensions must agree ([…, m, k]·[…, k, n]).`,
+    );
+  }
+  const lead = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
+  if (!lead) {
+    fail(
+      `matmul: the leading (batch) dimensions of ${formatShape(a)} and ${formatShape(b)} do not broadcast together (numpy rules: trailing dimensions must be equal or 1); reshape one operand so they line up.`,
+    );
+  }
+  return [...lead, a[a.length - 2]!, b[b.length - 1]!];
 }

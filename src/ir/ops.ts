@@ -50,7 +50,7 @@ export enum Op {
   LogSumExp = "logSumExp", // over the last axis, stable
 
   // Linear algebra
-  MatMul = "matmul", // [m,k]·[k,n]
+  MatMul = "matmul", // [m,k]·[k,n], or [...L, m,k]·[...L, k,n] with leading dims broadcast (numpy)
 
   // Across the batch: batched operand → one shared value
   BatchSum = "batchSum",
@@ -71,6 +71,9 @@ export enum Op {
   // Sliding windows (convolution and pooling; geometry in window.ts)
   Patches = "patches", // im2col: [C, S…] → [O…, C, K…], every window of the zero-padded image
   PatchesAdjoint = "patchesAdjoint", // col2im: [O…, C, K…] → [C, S…], each window scatter-added back
+  // Issue 11 (batched products, constants, stop-gradient)
+  StopGradient = "stopGradient", // identity forward, no gradient; removed before scheduling
+  ConstTensor = "constTensor", // constant(values, shape): a tensor baked into the module (shared, not trained)
 }
 
 /** Ops that read integer ids (their last operand): an int32 input may appear only there. */
@@ -119,7 +122,15 @@ export const commutativeOps: ReadonlySet<Op> = new Set<Op>([Op.Add, Op.Mul, Op.M
 
 export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast, Op.Slice]);
 
-const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask, Op.RunningStat] as const;
+const leafOpList = [
+  Op.Input,
+  Op.Param,
+  Op.Const,
+  Op.BatchSize,
+  Op.DropoutMask,
+  Op.RunningStat,
+  Op.ConstTensor,
+] as const;
 export type LeafOp = (typeof leafOpList)[number];
 export const leafOps: ReadonlySet<Op> = new Set<Op>(leafOpList);
 

@@ -8,7 +8,7 @@ import { Op } from "../ir/ops.js";
 
 function expandNode(node: Node, inputs: readonly Node[]): Node {
   // After differentiation a custom-gradient node is just its value.
-  if (node.op === Op.CustomGradient) return inputs[0]!;
+  if (node.op === Op.CustomGradient || node.op === Op.StopGradient) return inputs[0]!;
   if (node.op === Op.SoftmaxCrossEntropy) {
     // Σ y·(logΣe^z − z), with the log-sum-exp broadcast back over the last axis
     const [z, y] = inputs as [Node, Node];

@@ -38,6 +38,12 @@ function constantOf(x: Node): number | undefined {
   return undefined;
 }
 
+/** Every element 0: a (broadcast) zero, or a layout of one. */
+function isZeroTensor(x: Node): boolean {
+  for (; x.op === Op.Transpose || x.op === Op.Reshape; x = x.inputs[0]!);
+  return constantOf(x) === 0;
+}
+
 /** A scalar coefficient and the rest: c·x ↦ (c, x), −x ↦ (−1, x), x ↦ (1, x). */
 function splitCoefficient(x: Node): [number, Node] {
   let sign = 1;
@@ -196,17 +202,28 @@ export const rewriteRules: readonly RewriteRule[] = [
     },
   },
   {
+    // A·0 = 0·B = 0 (a product with a zero operand, as a stop-gradient's Aᵀ·0 leaves after differentiation)
+    name: "product with a zero operand",
+    ops: [Op.MatMul],
+    rewrite: ({ inputs: [a, b] }) => (isZeroTensor(a!) || isZeroTensor(b!) ? constant(0) : undefined),
+  },
+  {
     name: "reshape of a reshape",
     ops: [Op.Reshape],
     rewrite: ({ inputs: [x], attrs }) => (x!.op === Op.Reshape ? reshape(x!.inputs[0]!, attrs.shape!) : undefined),
   },
   {
     name: "layout of a constant",
-    ops: [Op.Reshape, Op.Broadcast],
-    rewrite: ({ op, inputs: [x], attrs }) => {
+    ops: [Op.Reshape, Op.Broadcast, Op.Transpose],
+    rewrite: (node) => {
+      const {
+        op,
+        inputs: [x],
+        attrs,
+      } = node;
       const value = constantOf(x!);
       if (value === undefined || (op === Op.Broadcast && x!.op === Op.Const)) return undefined;
-      return broadcastTo(constant(value), attrs.shape!);
+      return broadcastTo(constant(value), op === Op.Transpose ? node.shape : attrs.shape!);
     },
   },
   {

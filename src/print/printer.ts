@@ -120,6 +120,12 @@ export class Printer {
         return atom(d.name(node.attrs.name ?? "?"), node.shape);
       case Op.BatchStatistic: // printed in its training form, the batch statistic
         return arg(0);
+      case Op.ConstTensor: {
+        // A short constant shows its values; a long one, its shape.
+        const values = node.attrs.values!;
+        const shown = values.length <= 6 ? values.map((v) => d.number(v)).join(", ") : node.shape.join("×");
+        return atom(d.call(d.functionName(node.op), [`[${shown}]`]), node.shape);
+      }
       case Op.Const: {
         const value = node.attrs.value!;
         return value < 0
@@ -263,7 +269,8 @@ export class Printer {
       case Op.Gather: // gather(E, ids), scatterAdd(base, values, ids), onehot(ids): as calls
       case Op.ScatterAdd:
       case Op.OneHot:
-      case Op.CustomGradient: {
+      case Op.CustomGradient:
+      case Op.StopGradient: {
         const xs = args();
         const shape = xs.every((x, i) => printsAs(x.shape, node.inputs[i]!.shape)) ? node.shape : null;
         return atom(

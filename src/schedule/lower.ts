@@ -18,9 +18,15 @@ import { concatOffsets } from "../ir/slicing.js";
 import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value } from "./program.js";
 import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
-import { batchContraction, contractionLayout, matmulKernel, type MatmulContext } from "./matmul-kernels.js";
 import { gatherKernels, isZero, oneHotKernels, scatterKernels, type GatherContext } from "./gather-kernels.js";
 import { patchesView, windowKernels } from "./window-kernels.js";
+import {
+  batchContraction,
+  batchedMatmulKernels,
+  contractionLayout,
+  matmulKernel,
+  type MatmulContext,
+} from "./matmul-kernels.js";
 import {
   accessFor,
   broadcastView,
@@ -261,6 +267,8 @@ class EntryLowering {
         return contiguousView({ kind: "buffer", name: bufferName.mask(node.attrs.name!) }, node.shape, true);
       case Op.RunningStat:
         return contiguousView({ kind: "buffer", name: bufferName.running(node.attrs.name!) }, node.shape, false);
+      case Op.ConstTensor:
+        return contiguousView({ kind: "buffer", name: bufferName.constant(node.hash) }, node.shape, false);
       case Op.BatchSize:
         return {
           storage: { kind: "scalar", code: { kind: "batchSize" } },
@@ -386,7 +394,9 @@ class EntryLowering {
         this.batchSumKernels(node, target);
         return;
       case Op.MatMul:
-        this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
+        if (node.shape.length > 2)
+          for (const kernel of batchedMatmulKernels(this.matmul, node, target)) this.kernels.push(this.staged(kernel));
+        else this.kernels.push(this.staged(matmulKernel(this.matmul, node, target)));
         return;
       case Op.Patches:
       case Op.PatchesAdjoint:
@@ -408,7 +418,9 @@ class EntryLowering {
       case Op.BatchSize:
       case Op.DropoutMask:
       case Op.RunningStat:
+      case Op.ConstTensor:
       case Op.CustomGradient:
+      case Op.StopGradient:
       case Op.SoftmaxCrossEntropy:
       case Op.BatchStatistic:
         throw new Error(

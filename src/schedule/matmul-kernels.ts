@@ -46,7 +46,15 @@ export function contractionLayout(
   const [left, right] = matmul.inputs as [Node, Node];
   const a = views.get(left);
   const b = views.get(right);
-  if (!left.batched || !right.batched || !a || !b || a.storage.kind !== "buffer" || b.storage.kind !== "buffer")
+  if (
+    matmul.shape.length !== 2 ||
+    !left.batched ||
+    !right.batched ||
+    !a ||
+    !b ||
+    a.storage.kind !== "buffer" ||
+    b.storage.kind !== "buffer"
+  )
     return undefined;
   const k = left.shape[1]!;
   const aColumns = k === 1 ? a.batchStride : a.strides[1]!;
@@ -133,5 +141,89 @@ export function matmulKernel(context: MatmulContext, node: Node, target: View): 
       bStride: b.batchStride,
       cStride: m * n,
     },
+  });
+}
+
+// ── Batched products: [...L, m, k]·[...L, k, n] with the leading dims L broadcast (numpy) ──────────
+
+/** The strides of a view's leading (batch) dims, aligned to the product's leading shape (0 where broadcast). */
+function leadingStrides(view: View, lead: readonly number[]): number[] {
+  const own = view.shape.slice(0, -2);
+  const offset = lead.length - own.length;
+  return lead.map((dim, i) => (i < offset || (own[i - offset] === 1 && dim !== 1) ? 0 : view.strides[i - offset]!));
+}
+
+/** One (count, stride per operand) run over the leading dims, if every operand walks them as one. */
+function collapse(lead: readonly number[], strides: readonly (readonly number[])[]): number[] | undefined {
+  const dims = lead.map((_, i) => i).filter((i) => lead[i] !== 1);
+  for (let j = 0; j + 1 < dims.length; j++) {
+    const [outer, inner] = [dims[j]!, dims[j + 1]!];
+    if (!strides.every((s) => s[outer] === s[inner]! * lead[inner]!)) return undefined;
+  }
+  const innermost = dims[dims.length - 1];
+  return strides.map((s) => (innermost === undefined ? 0 : s[innermost]!));
+}
+
+/**
+ * A product with leading dims, as the 2-D GEMM over each matrix of the stack: one kernel repeated over
+ * the stack (and the examples) when the operands walk the stack with one stride each, otherwise one
+ * kernel per matrix of the stack, each repeated over the examples.
+ */
+export function batchedMatmulKernels(context: MatmulContext, node: Node, target: View): GemmKernel[] {
+  const [left, right] = node.inputs as [Node, Node];
+  const views = [context.views.get(left)!, context.views.get(right)!, target] as const;
+  const [a, b, c] = views.map((view) => {
+    const rank = view.shape.length;
+    return { ...matrix({ ...view, strides: view.strides.slice(rank - 2) }) };
+  }) as [MatrixAccess, MatrixAccess, MatrixAccess];
+  const m = left.shape[left.shape.length - 2]!;
+  const k = left.shape[left.shape.length - 1]!;
+  const n = right.shape[right.shape.length - 1]!;
+  const lead = node.shape.slice(0, -2);
+  const count = lead.reduce((x, y) => x * y, 1);
+  const strides = views.map((view) => leadingStrides(view, lead));
+  const comment = context.describe(node);
+  const fixed = (factor: number): Extent => ({ factor, perExample: false });
+  const kernel = (offsets: readonly number[], repeat: GemmKernel["repeat"]): GemmKernel =>
+    withForm(context, {
+      kind: "gemm",
+      comment,
+      m: fixed(m),
+      n: fixed(n),
+      k: fixed(k),
+      a: { ...a, offset: a.offset + offsets[0]! },
+      b: { ...b, offset: b.offset + offsets[1]! },
+      c: { ...c, offset: c.offset + offsets[2]! },
+      ...(repeat ? { repeat } : {}),
+    });
+  const batchStrides = views.map((view) => view.batchStride);
+  const run = collapse(lead, strides);
+  if (run) {
+    if (!node.batched) {
+      const [aStride, bStride, cStride] = run as [number, number, number];
+      return [kernel([0, 0, 0], { count: fixed(count), aStride, bStride, cStride })];
+    }
+    if (batchStrides.every((stride, i) => stride === run[i]! * count)) {
+      const [aStride, bStride, cStride] = run as [number, number, number];
+      return [kernel([0, 0, 0], { count: { factor: count, perExample: true }, aStride, bStride, cStride })];
+    }
+  }
+  const perExample = node.batched
+    ? {
+        count: { factor: 1, perExample: true },
+        aStride: batchStrides[0]!,
+        bStride: batchStrides[1]!,
+        cStride: batchStrides[2]!,
+      }
+    : undefined;
+  return Array.from({ length: count }, (_, r) => {
+    let rest = r;
+    const offsets = [0, 0, 0];
+    for (let d = lead.length - 1; d >= 0; d--) {
+      const index = rest % lead[d]!;
+      rest = Math.floor(rest / lead[d]!);
+      strides.forEach((s, i) => (offsets[i]! += index * s[d]!));
+    }
+    return kernel(offsets, perExample);
   });
 }

@@ -66,6 +66,8 @@ export const bufferName = {
    */
   running: (label: string) => `running_${statisticLabel(label)}`,
   batchStatistic: (label: string) => `batchStat_${statisticLabel(label)}`,
+  /** A constant tensor baked into the module, named by its structural hash (no user name involved). */
+  constant: (hash: number) => `constant${hash.toString(36)}`,
   /** A work buffer that temporaries share. */
   work: (index: number) => `work${index}`,
   /** The TypeScript trainer's copy of a buffer for snapshot()/restore(). */

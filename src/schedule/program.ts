@@ -12,7 +12,7 @@ export interface Extent {
   readonly perExample: boolean;
 }
 
-export type BufferRole = "param" | "grad" | "input" | "inputGrad" | "output" | "work" | "state" | "mask";
+export type BufferRole = "param" | "grad" | "input" | "inputGrad" | "output" | "work" | "state" | "mask" | "constant";
 
 export interface BufferDecl {
   readonly name: string;
@@ -138,6 +138,8 @@ export interface ParamInfo {
   readonly name: string;
   readonly shape: Shape;
   readonly init: InitSpec;
+  /** param(…, { trainable: false }): no optimizer update (its gradient is 0). */
+  readonly frozen?: boolean;
 }
 
 export interface TensorInfo {
@@ -174,6 +176,8 @@ export interface Program {
   readonly structureHash: string;
   readonly state: readonly StateInfo[];
   readonly dropout: readonly DropoutInfo[];
+  /** Constant tensors (constant(values, shape)), written into their buffers once, when a trainer is made. */
+  readonly constants?: readonly { readonly buffer: string; readonly values: readonly number[] }[];
   readonly params: readonly ParamInfo[];
   readonly inputs: readonly (TensorInfo & { readonly wantsGrad: boolean; readonly ids?: IdsInfo })[];
   readonly outputs: readonly TensorInfo[];

@@ -14,6 +14,8 @@ import { productSlot } from "./second-order.js";
 import type { Access, BufferDecl, EntryPoint, EntryPointName, Kernel, Program } from "./program.js";
 import { sizeOf } from "../ir/shape.js";
 import { idBound } from "../ir/ids.js";
+import { reachableInOrder } from "../ir/graph.js";
+import { Op } from "../ir/ops.js";
 import { printKernels, printProgram } from "./print.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
@@ -88,8 +90,17 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     [...slots.map((slot) => `${slot.name}: ${slot.size}`), entryText((i) => planned[i]!)].join("\n"),
   );
 
-  const params = model.params.map((p) => ({ name: p.attrs.name!, shape: p.shape, init: p.attrs.init ?? "zeros" }));
-  const optimizer = planOptimizer(options.optimizer, params);
+  const params = model.params.map((p) => ({
+    name: p.attrs.name!,
+    shape: p.shape,
+    init: p.attrs.init ?? "zeros",
+    ...(p.attrs.frozen ? { frozen: true } : {}),
+  }));
+  // Frozen parameters get no update (and no optimizer state).
+  const optimizer = planOptimizer(
+    options.optimizer,
+    params.filter((p) => !p.frozen),
+  );
   const optimizerEntries: EntryPoint[] = [
     ...(optimizer.beforeGradient.length > 0
       ? [
@@ -107,7 +118,21 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     },
   ];
 
+  // Constant tensors the program reads, in a deterministic order (first reached), each once.
+  const constantNodes = reachableInOrder(entrySpecs.flatMap((spec) => spec.bindings.map((b) => b.node))).filter(
+    (node) => node.op === Op.ConstTensor,
+  );
+  const constants = constantNodes.map((node) => ({
+    buffer: bufferName.constant(node.hash),
+    values: node.attrs.values!,
+  }));
   const declared: Omit<BufferDecl, "offset">[] = [
+    ...constants.map((c) => ({
+      name: c.buffer,
+      role: "constant" as const,
+      size: c.values.length,
+      perExample: false,
+    })),
     ...params.map((p) => ({
       name: bufferName.param(p.name),
       role: "param" as const,
@@ -165,7 +190,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   ];
   const structure = [
     printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
-    ...params.map((p) => `${p.name}: [${p.shape.join(",")}]`),
+    ...params.map((p) => `${p.name}: [${p.shape.join(",")}]${p.frozen ? " frozen" : ""}`),
   ].join("\n");
   const roots = [graph.trainingLoss, graph.meanLoss, ...graph.paramGrads, ...graph.outputs.map((o) => o.node)];
   const program: Program = {
@@ -188,6 +213,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
       size: sizeOf(m.shape),
       dropProbability: m.dropProbability,
     })),
+    ...(constants.length > 0 ? { constants } : {}),
     params,
     inputs: model.inputs.map((x) => ({
       name: x.attrs.name!,

@@ -3,7 +3,7 @@
 // { grad: true }) and one optimizer step agree within 1e-5·K relative, K the number of terms of the
 // model's longest sum (batch × largest tensor). One row per op, as in test/ops.test.ts.
 import { afterAll, describe, expect, it } from "vitest";
-import { grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
+import { constant, grad, model, nn, type ModelBuilder, type ModelDefinition, type Tensor } from "gradgen";
 import { gpu, loadBoth, relativeError, type Fields, type GpuContext } from "./support.js";
 import { createRandom as mulberry32 } from "../../src/random.js";
 
@@ -397,6 +397,53 @@ const rows: Row[] = [
         input("labels", [4], { dtype: "int32" }),
       ),
     ids: { labels: 5 },
+  },
+  // issue 11: batched products, comparisons and selection, stop-gradient
+  {
+    name: "multi-head self-attention (h = 2, T = 4, d = 8), batched products",
+    build: (b) => {
+      const x = b.input("x", [4, 8], X);
+      const q = x.matmul(b.param("Wq", [2, 8, 4]));
+      const k = x.matmul(b.param("Wk", [2, 8, 4]));
+      const v = x.matmul(b.param("Wv", [2, 8, 4]));
+      const heads = nn.softmax(q.matmul(k.transpose([0, 2, 1])).mul(0.5)).matmul(v);
+      return heads
+        .transpose([1, 0, 2])
+        .reshape([4, 8])
+        .matmul(b.param("Wo", [8, 8]));
+    },
+  },
+  {
+    name: "matmul [2,1,2,3]·[3,3,2] (leading axes broadcast both ways)",
+    build: ({ input, param }) => input("x", [2, 1, 2, 3], X).matmul(param("W", [3, 3, 2])),
+  },
+  {
+    name: "matmul [2,3,4]·[4,5] and param stacks [2,3,3]·[2,3,5]",
+    build: ({ input, param }) =>
+      input("x", [2, 3, 4], X)
+        .matmul(param("W", [4, 5]))
+        .add(param("A", [2, 3, 3]).matmul(param("B", [2, 3, 5]))),
+  },
+  {
+    name: "constant [2,3] times an input, constant matrix in a product",
+    build: ({ input }) =>
+      input("x", [2, 3], X)
+        .mul(constant([1, -2, 0.5, 3, 0.25, -1], [2, 3]))
+        .matmul(constant([0.5, 1, -1, 2, 0.1, 0.2], [3, 2])),
+  },
+  {
+    name: "greater, less, equal as masks; nn.where; nn.clip; nn.stopGradient",
+    build: ({ input, param }) => {
+      const x = input("x", [6], X);
+      const y = input("y", [6]);
+      const masked = x
+        .mul(y.greater(0.5))
+        .add(x.sin().mul(y.less(-0.5)))
+        .add(x.exp().mul(y.equal(0)));
+      const chosen = nn.where(y.greater(0), x.mul(param("p", [6])), nn.clip(x, -0.5, 0.5));
+      return masked.add(chosen).add(nn.stopGradient(x.mul(param("q", [6]))).mul(x));
+    },
+    fill: { y: each((r) => Math.floor(r() * 5) - 2) },
   },
 ];
 

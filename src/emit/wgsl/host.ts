@@ -76,6 +76,9 @@ export function emitWgsl(
     ...program.state
       .filter((s) => s.initial !== 0)
       .map((s) => `  view(${quote(s.buffer)}).fill(${wgslNumber(s.initial)});`),
+    ...(program.constants ?? []).map(
+      (c) => `  view(${quote(c.buffer)}).set([${c.values.map(wgslNumber).join(", ")}]);`,
+    ),
   ];
 
   const dispatchList = (dispatches: readonly WgslDispatch[]) =>
