@@ -23,6 +23,7 @@ export {
   rmsprop,
   adam,
   newton,
+  levenbergMarquardt,
   hessianFree,
   type OptimizerSpec,
   type OptimizerKind,
