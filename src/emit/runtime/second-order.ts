@@ -100,8 +100,12 @@ export function createSecondOrder(
       }
   }
 
+  // The solvers read λ from `damping` rather than taking it as an argument: a double passed to (or
+  // returned from) a call V8 does not inline is boxed, a heap allocation per call.
+
   /** (H + λI) = LLᵀ in `factor`'s lower triangle, then Δ = −(LLᵀ)⁻¹g; false when a pivot is not > 0. */
-  function solveCholesky(lambda: number): boolean {
+  function solveCholesky(): boolean {
+    const lambda = damping[0]!;
     for (let i = 0; i < size; i++) {
       for (let j = 0; j <= i; j++) {
         let s = hessian[i * size + j]! + (i === j ? lambda : 0);
@@ -126,7 +130,8 @@ export function createSecondOrder(
   }
 
   /** Truncated CG from Δ = 0 on (H + λI)Δ = −g; false when the first direction has pᵀ(H + λI)p ≤ 0. */
-  function solveConjugateGradient(lambda: number): boolean {
+  function solveConjugateGradient(): boolean {
+    const lambda = damping[0]!;
     let rr = 0;
     for (let i = 0; i < size; i++) {
       delta[i] = 0;
@@ -167,7 +172,7 @@ export function createSecondOrder(
     if (newton) buildHessian();
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const lambda = damping[0]!;
-      if (newton ? solveCholesky(lambda) : solveConjugateGradient(lambda)) {
+      if (newton ? solveCholesky() : solveConjugateGradient()) {
         for (let i = 0; i < size; i++)
           delta[i] = theta[i]! + rate * delta[i]! - rate * settings.weightDecay * theta[i]!;
         scatter(delta, params);
