@@ -96,8 +96,10 @@ export interface Trainer {
   /** The part of step() after the gradient: the optimizer update from `grads` (for data-parallel training). */
   applyUpdate(): void;
   /**
-   * newton and hessian-free only: state.buffers["<param>.product"] = H·v for v in state.buffers["<param>.direction"],
-   * H the Hessian of trainingLoss over all parameters at the current ones (a generated reverse-over-reverse product).
+   * newton, levenberg-marquardt and hessian-free only: state.buffers["<param>.product"] = H·v for v in
+   * state.buffers["<param>.direction"], H the Hessian of trainingLoss over all parameters at the current ones (a
+   * generated reverse-over-reverse product); with levenberg-marquardt, and hessian-free on a loss nn.leastSquares(r),
+   * H is the Gauss–Newton matrix JᵀJ/n of the residuals r instead.
    */
   hessianVector?(batch: Batch, n?: number): void;
   /** The named outputs for n examples (as loss() counts them), without dropout, in buffers reused by every call. */

@@ -145,9 +145,21 @@ export function compile(definition: ModelDefinition, options: CompileOptions = {
   const secondOrder = isSecondOrder(resolved.optimizer.kind);
   if (secondOrder) {
     const parameterCount = traced.params.reduce((total, p) => total + p.size, 0);
-    checkSecondOrder(resolved.optimizer, parameterCount, usesDropout(traced.loss), wantedTargets, definition.origin);
+    const { optimizer: spec } = resolved;
+    checkSecondOrder(
+      spec,
+      parameterCount,
+      usesDropout(traced.loss),
+      wantedTargets,
+      definition.origin,
+      !!traced.residual,
+    );
   }
-  const built = buildTrainingGraph(traced, { hessianVector: secondOrder });
+  // newton: the Hessian; levenberg-marquardt, and hessian-free on nn.leastSquares: Gauss–Newton JᵀJ
+  const gaussNewton = traced.residual !== undefined && resolved.optimizer.kind !== "newton";
+  const built = buildTrainingGraph(traced, {
+    hessianVector: secondOrder ? (gaussNewton ? "gauss-newton" : "hessian") : undefined,
+  });
   const graph =
     options.outputFolder === undefined
       ? built

@@ -24,6 +24,7 @@ export {
   rmsprop,
   adam,
   newton,
+  levenbergMarquardt,
   hessianFree,
   type OptimizerSpec,
   type OptimizerKind,
@@ -35,4 +36,5 @@ export { paths, PathReport } from "./inspect/paths.js";
 export { ComputationGraph } from "./inspect/graph.js";
 // The model view: inspect(mlp) (or a definition as a notebook cell's value) shows its equations with shapes and its drawing.
 export { inspect, inspectModel, type ModelInspection, type InspectOptions, type ValueShape } from "./inspect/model.js";
+export { inspectHessian, type HessianInspection } from "./inspect/hessian.js";
 export type { Displayable } from "./print/notebook.js";

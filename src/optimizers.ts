@@ -18,10 +18,11 @@ export type OptimizerSpec =
   | (Common & { readonly kind: "rmsprop"; readonly rho: number; readonly delta: number })
   | (Common & { readonly kind: "adam"; readonly beta1: number; readonly beta2: number; readonly epsilon: number })
   | (Common & { readonly kind: "newton"; readonly damping: number })
+  | (Common & { readonly kind: "levenberg-marquardt"; readonly damping: number })
   | (Common & { readonly kind: "hessian-free"; readonly damping: number; readonly cgIterations: number });
 
 /** Second-order optimizers (src/schedule/second-order.ts): the step solves (H + λI)Δ = −g. */
-export const secondOrderKinds = ["newton", "hessian-free"] as const;
+export const secondOrderKinds = ["newton", "levenberg-marquardt", "hessian-free"] as const;
 export const isSecondOrder = (kind: OptimizerKind): kind is (typeof secondOrderKinds)[number] =>
   (secondOrderKinds as readonly string[]).includes(kind);
 
@@ -37,6 +38,7 @@ const optimizerDefaults: { readonly [K in OptimizerKind]: Omit<Extract<Optimizer
   adam: { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
   // learningRate scales the solved step (1: the full Newton step); damping is the initial λ
   newton: { learningRate: 1, damping: 1e-3, weightDecay: 0 },
+  "levenberg-marquardt": { learningRate: 1, damping: 1e-3, weightDecay: 0 },
   "hessian-free": { learningRate: 1, damping: 1e-2, cgIterations: 20, weightDecay: 0 },
 };
 
@@ -193,5 +195,8 @@ export const rmsprop = (options: Options<"rmsprop"> = {}) => atCaller("rmsprop",
 export const adam = (options: Options<"adam"> = {}) => atCaller("adam", options);
 /** Damped Newton: solve (H + λI)Δ = −g by Cholesky with the symbolic Hessian; θ ← θ + εΔ; λ adapts */
 export const newton = (options: Options<"newton"> = {}) => atCaller("newton", options);
+/** Levenberg–Marquardt for a loss nn.leastSquares(r): newton's damped solve with JᵀJ (Gauss–Newton) for H */
+export const levenbergMarquardt = (options: Options<"levenberg-marquardt"> = {}) =>
+  atCaller("levenberg-marquardt", options);
 /** Hessian-free: truncated conjugate gradients on (H + λI)Δ = −g with generated Hessian-vector products */
 export const hessianFree = (options: Options<"hessian-free"> = {}) => atCaller("hessian-free", options);

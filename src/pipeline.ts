@@ -9,7 +9,7 @@ import type { Node } from "./ir/node.js";
 import type { SourceLocation } from "./errors.js";
 import { printGraph } from "./ir/print.js";
 import { gradients } from "./grad/reverse.js";
-import { hessianVectorProducts } from "./grad/hessian-vector.js";
+import { gaussNewtonVectorProducts, hessianVectorProducts } from "./grad/hessian-vector.js";
 import type { TracedModel } from "./dsl/model.js";
 import { expandComposites } from "./passes/expand.js";
 import { simplifiedForm, simplify } from "./passes/simplify.js";
@@ -46,7 +46,10 @@ export interface TrainingGraph {
   /** ∂(mean loss)/∂input for inputs declared with { grad: true }, in declaration order. */
   readonly inputGrads: readonly { readonly name: string; readonly node: Node }[];
   readonly outputs: readonly { readonly name: string; readonly node: Node }[];
-  /** With { hessianVector: true }: (H·v) per parameter, H the Hessian of the training loss, v its direction slot. */
+  /**
+   * With { hessianVector: "hessian" }: (H·v) per parameter, H the Hessian of the training loss, v its
+   * direction slot; with "gauss-newton" (a loss nn.leastSquares(r)): (G·v), G = JᵀJ/n the Gauss–Newton matrix.
+   */
   readonly hessianVector?: readonly Node[];
   /** The model line of each node: the model's own, and for backward nodes that of the forward op they differentiate. */
   readonly origins: ReadonlyMap<Node, SourceLocation>;
@@ -137,7 +140,10 @@ function resolveStatistics(roots: readonly Node[], form: "training" | "inference
   );
 }
 
-export function buildTrainingGraph(model: TracedModel, options: { hessianVector?: boolean } = {}): TrainingGraph {
+export function buildTrainingGraph(
+  model: TracedModel,
+  options: { hessianVector?: "hessian" | "gauss-newton" | undefined } = {},
+): TrainingGraph {
   // The cost is the average of per-example costs (the batch is the compiler's business).
   const meanOfLoss = mul(batchSum(model.loss), div(1, batchSize()));
   const origins = new Map(model.origins);
@@ -168,9 +174,12 @@ export function buildTrainingGraph(model: TracedModel, options: { hessianVector?
     const origin = origins.get(forward);
     if (origin && !origins.has(derived)) origins.set(derived, origin);
   };
-  const products = options.hessianVector
-    ? hessianVectorProducts(grads.slice(0, model.params.length), model.params, noteOrigin)
-    : [];
+  const products =
+    options.hessianVector === "gauss-newton"
+      ? gaussNewtonVectorProducts(model.residual!, model.params, noteOrigin)
+      : options.hessianVector === "hessian"
+        ? hessianVectorProducts(grads.slice(0, model.params.length), model.params, noteOrigin)
+        : [];
   let roots: readonly Node[] = [trainingLoss, ...grads, ...inference, ...estimates, ...products];
   const labels = [
     "training loss",

@@ -8,6 +8,7 @@ import {
   adam,
   newton,
   hessianFree,
+  levenbergMarquardt,
   model,
   momentum,
   nesterov,
@@ -315,6 +316,7 @@ const domains: Record<OptimizerKind, Record<string, Domain>> = {
   },
   // λ in (H + λI)Δ = −g is a damping, ≥ 0; CG iterations are a count
   newton: { learningRate: "positive", damping: "nonNegative", weightDecay: "nonNegative" },
+  "levenberg-marquardt": { learningRate: "positive", damping: "nonNegative", weightDecay: "nonNegative" },
   "hessian-free": {
     learningRate: "positive",
     damping: "nonNegative",
@@ -346,10 +348,17 @@ const flagOf: Record<string, string> = {
   damping: "--damping",
   cgIterations: "--cg-iterations",
 };
-const factories = { sgd, momentum, nesterov, adagrad, rmsprop, adam, newton, "hessian-free": hessianFree } as Record<
-  OptimizerKind,
-  (options: Record<string, number>) => OptimizerSpec
->;
+const factories = {
+  sgd,
+  momentum,
+  nesterov,
+  adagrad,
+  rmsprop,
+  adam,
+  newton,
+  "levenberg-marquardt": levenbergMarquardt,
+  "hessian-free": hessianFree,
+} as Record<OptimizerKind, (options: Record<string, number>) => OptimizerSpec>;
 
 const badCases = Object.entries(domains).flatMap(([kind, names]) =>
   Object.entries(names).flatMap(([name, domain]) =>

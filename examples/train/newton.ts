@@ -1,7 +1,8 @@
 // Second-order steps against first-order ones on one small problem: a 2-8-1 tanh network fitting
 // t = sin(2x₁)·cos(x₂) on 64 points, full batch, f64, from the same initial parameters. The model is
-// compiled in-process once per optimizer (sgd, adam, newton, hessian-free) and trained for the same
-// number of steps; writes the loss against step as one SVG (log scale) and a JSON summary.
+// compiled in-process once per optimizer (sgd, adam, newton, hessian-free, and, with the same loss
+// written nn.leastSquares(y − t), levenberg-marquardt and hessian-free on the Gauss–Newton matrix) and
+// trained for the same number of steps; writes the loss against step as one SVG (log scale) and a JSON summary.
 //
 //   npm run build && node scripts/run-ts.mjs examples/train/newton.ts [--steps N] [--out dir]
 //
@@ -19,17 +20,21 @@ const { values: args } = parseArgs({
 });
 const steps = Number(args.steps);
 
-const net = model("tanhNet", ({ input, param }) => {
-  const x = input("x", [2]);
-  const t = input("t", [1]);
-  const W1 = param("W1", [2, 8], { init: "xavier" });
-  const b1 = param("b1", [8]);
-  const W2 = param("W2", [8, 1], { init: "xavier" });
-  const b2 = param("b2", [1]);
-  const h = nn.tanh(x.reshape([1, 2]).matmul(W1).reshape([8]).add(b1));
-  const y = h.reshape([1, 8]).matmul(W2).reshape([1]).add(b2);
-  return { loss: nn.halfSquaredError(y, t) };
-});
+/** The network, its loss ½(y − t)² marked as least squares (leastSquares) or not. */
+const network = (leastSquares: boolean) =>
+  model(leastSquares ? "tanhNetLeastSquares" : "tanhNet", ({ input, param }) => {
+    const x = input("x", [2]);
+    const t = input("t", [1]);
+    const W1 = param("W1", [2, 8], { init: "xavier" });
+    const b1 = param("b1", [8]);
+    const W2 = param("W2", [8, 1], { init: "xavier" });
+    const b2 = param("b2", [1]);
+    const h = nn.tanh(x.reshape([1, 2]).matmul(W1).reshape([8]).add(b1));
+    const y = h.reshape([1, 8]).matmul(W2).reshape([1]).add(b2);
+    return { loss: leastSquares ? nn.leastSquares(y.sub(t)) : nn.halfSquaredError(y, t) };
+  });
+const net = network(false);
+const netLeastSquares = network(true);
 
 const N = 64;
 const random = createRandom(11);
@@ -39,13 +44,16 @@ const batch = { x, t };
 
 const runs: {
   name: string;
-  optimizer: OptimizerSpec | "sgd" | "adam" | "newton" | "hessian-free";
+  optimizer: OptimizerSpec | "sgd" | "adam" | "newton" | "hessian-free" | "levenberg-marquardt";
   learningRate?: number;
+  leastSquares?: boolean;
 }[] = [
   { name: "SGD (ε = 0.5)", optimizer: "sgd", learningRate: 0.5 },
   { name: "Adam (ε = 0.01)", optimizer: "adam", learningRate: 0.01 },
   { name: "Newton", optimizer: "newton" },
   { name: "Hessian-free (10 CG)", optimizer: "hessian-free" },
+  { name: "Levenberg–Marquardt", optimizer: "levenberg-marquardt", leastSquares: true },
+  { name: "Hessian-free, Gauss–Newton (10 CG)", optimizer: "hessian-free", leastSquares: true },
 ];
 
 interface Trainer {
@@ -54,7 +62,7 @@ interface Trainer {
 }
 const results: { name: string; loss: number[]; msPerStep: number }[] = [];
 for (const run of runs) {
-  const { files } = compile(net, {
+  const { files } = compile(run.leastSquares ? netLeastSquares : net, {
     batch: N,
     dtype: "f64",
     optimizer: run.optimizer,
@@ -75,11 +83,17 @@ for (const run of runs) {
 mkdirSync(args.out, { recursive: true });
 const svg = lineChart(
   results.map((r) => ({ name: r.name, values: r.loss })),
-  { title: "2-8-1 tanh, full batch of 64: loss against step", xLabel: "step", yLabel: "mean loss", logY: true },
+  {
+    title: "2-8-1 tanh, full batch of 64: loss against step",
+    xLabel: "step",
+    yLabel: "mean loss",
+    logY: true,
+    width: 960,
+  },
 );
 writeFileSync(path.join(args.out, "newton.svg"), svg);
 writeFileSync(path.join(args.out, "newton.json"), JSON.stringify(results, null, 2) + "\n");
 for (const r of results)
   console.log(
-    `${r.name.padEnd(22)} loss ${r.loss[0]!.toExponential(3)} → ${r.loss.at(-1)!.toExponential(3)} after ${steps} steps (${r.msPerStep.toFixed(3)} ms/step)`,
+    `${r.name.padEnd(36)} loss ${r.loss[0]!.toExponential(3)} → ${r.loss.at(-1)!.toExponential(3)} after ${steps} steps (${r.msPerStep.toFixed(3)} ms/step)`,
   );

@@ -4,15 +4,18 @@
 import { GradgenError } from "../errors.js";
 import { traceModel } from "../dsl/model.js";
 import { inspectModel } from "../inspect/model.js";
+import { inspectHessian } from "../inspect/hessian.js";
 import { loadModel } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
 
-export const inspectUsage = `usage: gradgen inspect <model.ts> [--wrt name]... [--format text|tex|svg|dot]
+export const inspectUsage = `usage: gradgen inspect <model.ts> [--wrt name]... [--format text|tex|svg|dot] [--hessian]
 
   --wrt name     only the backward equations for this parameter (or input); repeat or comma-separate
   --format f     text (default): forward and backward equations and the saved-residuals report
                  tex: the equations as one LaTeX aligned block
-                 svg: the computational graph drawn (standalone SVG); dot: the graph for Graphviz`;
+                 svg: the computational graph drawn (standalone SVG); dot: the graph for Graphviz
+  --hessian      the Hessian of C over the parameters (--wrt: these) instead, text or tex: its entries
+                 ∂²C/∂θi∂θj for at most 8 scalar parameters, else the Hessian-vector product (H·v)_p`;
 
 const formats = ["text", "tex", "svg", "dot"] as const;
 type Format = (typeof formats)[number];
@@ -25,8 +28,13 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
   const files: string[] = [];
   const wrt: string[] = [];
   let format: Format = "text";
+  let hessian = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    if (arg === "--hessian") {
+      hessian = true;
+      continue;
+    }
     const [flag, inline] =
       arg.startsWith("--") && arg.includes("=")
         ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
@@ -37,7 +45,7 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
     }
     if (flag !== "--wrt" && flag !== "--format")
       throw new GradgenError(
-        `unknown option ${flag}; the options of inspect are --wrt and --format (run \`gradgen inspect --help\`).`,
+        `unknown option ${flag}; the options of inspect are --wrt, --format and --hessian (run \`gradgen inspect --help\`).`,
       );
     const value = inline ?? args[++i];
     if (value === undefined || value.startsWith("--"))
@@ -58,6 +66,13 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
   if (files.length !== 1)
     throw new GradgenError(`inspect takes one model file, e.g. gradgen inspect examples/xor.ts (got ${files.length}).`);
   const definition = await loadModel(files[0]!);
+  if (hessian) {
+    if (format !== "text" && format !== "tex")
+      throw new GradgenError(`--hessian prints equations: use --format text or --format tex (got ${format}).`);
+    const view = asUserErrors(definition, files[0]!, () => inspectHessian(traceModel(definition), wrt));
+    process.stdout.write(`${format === "text" ? view.toText() : view.toTex()}\n`);
+    return 0;
+  }
   const inspection = asUserErrors(definition, files[0]!, () => inspectModel(traceModel(definition), { wrt }));
   const output =
     format === "text"

@@ -31,7 +31,8 @@ const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--d
   --delta δ          adagrad, rmsprop stabiliser (defaults 1e-7, 1e-6)
   --beta1 β₁ --beta2 β₂ --eps ϵ   adam (defaults 0.9, 0.999, 1e-8)
   --weight-decay λ   decoupled weight decay, any optimizer (default 0)
-  --damping λ        newton, hessian-free: initial damping of (H + λI)Δ = −g (defaults 1e-3, 1e-2)
+  --damping λ        newton, levenberg-marquardt, hessian-free: initial damping of (H + λI)Δ = −g
+                     (defaults 1e-3, 1e-3, 1e-2)
   --cg-iterations k  hessian-free: conjugate-gradient iterations per step (default 20)
   --target list      what to emit, comma-separated (default: ts): ts (<name>.ts, a TypeScript module),
                      js (<name>.mjs, an ES module for plain JavaScript, its types in <name>.d.mts),

@@ -60,6 +60,8 @@ export interface TracedModel {
   /** Per-example loss (batched scalar). */
   readonly loss: Node;
   readonly outputs: readonly { readonly name: string; readonly node: Node }[];
+  /** The residual r when the loss is nn.leastSquares(r) (½‖r‖² per example). */
+  readonly residual?: Node;
   /** Where this model's file created each node (first use within this model, whatever else was traced before). */
   readonly origins: ReadonlyMap<Node, SourceLocation>;
 }
@@ -294,5 +296,14 @@ export function traceModel(definition: ModelDefinition): TracedModel {
     }
     return { name, node: tensor.node };
   });
-  return { name: definition.name, inputs, params, loss: result.loss.node, outputs, origins: trace.origins };
+  const residual = trace.leastSquares.get(result.loss.node);
+  return {
+    name: definition.name,
+    inputs,
+    params,
+    loss: result.loss.node,
+    outputs,
+    origins: trace.origins,
+    ...(residual ? { residual } : {}),
+  };
 }

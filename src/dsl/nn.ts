@@ -11,6 +11,7 @@ import { describeValue, nodeOf, requireFinite, traced, type Tensor, type TensorL
 import { newDropoutMask } from "./model.js";
 import { batchNorm, layerNorm, type BatchNormOptions } from "./normalization.js";
 import { convolutionOps } from "./conv.js";
+import { activeTrace } from "./trace.js";
 
 const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 /** maximum/minimum accept ±Infinity as a number operand: a bound that never binds. */
@@ -266,6 +267,16 @@ export const nn = {
     traced(() => {
       requireSameShape("halfSquaredError", y.node, t.node);
       return ir.mul(0.5, ir.sum(ir.powConst(ir.sub(y.node, t.node), 2)));
+    }),
+  /**
+   * ½ Σ r² of a residual r (any shape per example), marking r as the model's residual: with it as the
+   * loss, --optimizer levenberg-marquardt and hessian-free use the Gauss–Newton matrix JᵀJ of r.
+   */
+  leastSquares: (r: Tensor): Tensor =>
+    traced(() => {
+      const loss = ir.mul(0.5, ir.sum(ir.powConst(r.node, 2)));
+      activeTrace()?.leastSquares.set(loss, r.node);
+      return loss;
     }),
   /** mean over elements of (y − t)² */
   mse: (y: Tensor, t: Tensor): Tensor =>

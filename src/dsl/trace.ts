@@ -11,13 +11,15 @@ export interface Trace {
   /** nn.batchNorm layers so far: their running statistics are batchNorm0.runningMean, … */
   batchNorms: number;
   readonly origins: Map<Node, SourceLocation>;
+  /** nn.leastSquares: each ½‖r‖² node it returned → its residual r (Levenberg–Marquardt, Gauss–Newton products). */
+  readonly leastSquares: Map<Node, Node>;
 }
 
 let current: Trace | undefined;
 let customRulesOutsideModels = 0;
 
 export function newTrace(): Trace {
-  return { dropoutMasks: 0, customRules: 0, batchNorms: 0, origins: new Map() };
+  return { dropoutMasks: 0, customRules: 0, batchNorms: 0, origins: new Map(), leastSquares: new Map() };
 }
 
 export function activeTrace(): Trace | undefined {

@@ -1,4 +1,4 @@
-// The TypeScript trainer's parts for newton and hessian-free (src/schedule/second-order.ts): the
+// The TypeScript trainer's parts for newton, levenberg-marquardt and hessian-free (src/schedule/second-order.ts): the
 // solver of src/emit/runtime/second-order.ts wired to the generated entry points, the step that runs
 // it, and trainer.hessianVector. Text only: what to compute is in the Program.
 
@@ -27,7 +27,7 @@ export function secondOrderParts(
   prepare: (name: EntryPointName) => readonly string[],
 ): SecondOrderParts | undefined {
   const spec = program.optimizer;
-  if (spec.kind !== "newton" && spec.kind !== "hessian-free") return undefined;
+  if (spec.kind !== "newton" && spec.kind !== "levenberg-marquardt" && spec.kind !== "hessian-free") return undefined;
   const inputs = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name)?.inputs ?? [];
   if (!program.entryPoints.some((e) => e.name === "hessianVector"))
     throw new Error("internal: a second-order optimizer without its hessianVector entry");

@@ -128,7 +128,8 @@ export function runningStatisticUpdate(statistic: {
 }
 
 export function planOptimizer(spec: OptimizerSpec, params: readonly ParamInfo[]): OptimizerPlan {
-  if (spec.kind === "newton" || spec.kind === "hessian-free") return planSecondOrder(spec, params);
+  if (spec.kind === "newton" || spec.kind === "levenberg-marquardt" || spec.kind === "hessian-free")
+    return planSecondOrder(spec, params);
   const state: StateBuffer[] = [];
   const beforeGradient: Kernel[] = [];
   const update: Kernel[] = [];

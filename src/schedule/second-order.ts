@@ -21,7 +21,7 @@ import type { OptimizerPlan } from "./optimizer-updates.js";
 /** The slot each parameter's (H·v) block is written to. */
 export const productSlot = "product";
 
-/** The most scalar parameters a Newton step takes: H is P² doubles (32 MB at 2,000) and P products per step. */
+/** The most scalar parameters a Newton (or Levenberg–Marquardt) step takes: H is P² doubles (32 MB at 2,000) and P products per step. */
 export const newtonParameterLimit = 2000;
 
 /** The damping λ, shared by all parameters (kept in the state so snapshots and checkpoints carry it). */
@@ -59,8 +59,9 @@ export function checkSecondOrder(
   hasDropout: boolean,
   targets: readonly string[],
   where: SourceLocation | undefined,
+  hasResidual = false,
 ): void {
-  if (spec.kind !== "newton" && spec.kind !== "hessian-free") return;
+  if (spec.kind !== "newton" && spec.kind !== "levenberg-marquardt" && spec.kind !== "hessian-free") return;
   if (targets.includes("wgsl")) {
     throw new GradgenError(
       `--optimizer ${spec.kind} runs on the TypeScript target only: its step solves a linear system over all parameters (a sequential Cholesky factorisation or conjugate-gradient loop) that the WGSL target does not generate. Compile with --target ts, or pick a first-order optimizer (sgd, momentum, nesterov, adagrad, rmsprop, adam) for --target wgsl.`,
@@ -73,9 +74,15 @@ export function checkSecondOrder(
       where,
     );
   }
-  if (spec.kind === "newton" && parameterCount > newtonParameterLimit) {
+  if (spec.kind === "levenberg-marquardt" && !hasResidual) {
     throw new GradgenError(
-      `--optimizer newton takes at most ${newtonParameterLimit} scalar parameters (the Hessian is P×P and each step computes P Hessian-vector products); this model has ${parameterCount}. Use --optimizer hessian-free, which needs only a few Hessian-vector products per step, for larger models.`,
+      `--optimizer levenberg-marquardt fits least-squares losses: the model must return { loss: nn.leastSquares(r) } for its residual r (the loss is then ½‖r‖² per example, and the step uses the Gauss–Newton matrix JᵀJ of r). Write the loss that way, or use --optimizer newton for any other loss.`,
+      where,
+    );
+  }
+  if (spec.kind !== "hessian-free" && parameterCount > newtonParameterLimit) {
+    throw new GradgenError(
+      `--optimizer ${spec.kind} takes at most ${newtonParameterLimit} scalar parameters (the ${spec.kind === "newton" ? "Hessian" : "Gauss–Newton matrix"} is P×P and each step computes P matrix-vector products); this model has ${parameterCount}. Use --optimizer hessian-free, which needs only a few such products per step, for larger models.`,
       where,
     );
   }

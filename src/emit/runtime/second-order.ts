@@ -1,10 +1,11 @@
-// The step of the second-order optimizers (newton, hessian-free), copied into generated modules by
+// The step of the second-order optimizers (newton, levenberg-marquardt, hessian-free), copied into generated modules by
 // src/emit/runtime-source.ts when one is chosen; tested directly. The generated entry points do the
 // calculus (gradient; H·v by reverse over reverse, src/grad/hessian-vector.ts); this does the linear
 // algebra over the parameters as one vector θ of P entries, in buffers allocated once.
 //
 // One step:  g = ∇J(θ₀), J₀ = J(θ₀); then, with λ the damping (state "damping"):
 //   newton:       H column by column from P products H·e_j (symmetrised), (H + λI)Δ = −g by Cholesky;
+//                 levenberg-marquardt the same with G = JᵀJ/n (the generated products are G·v);
 //   hessian-free: truncated conjugate gradients on (H + λI)Δ = −g, one product H·p per iteration;
 //   θ = θ₀ + ε·Δ − ε·w·θ₀ (ε the learning rate, w the decoupled weight decay); accepted when J(θ) ≤ J₀
 //   (within rounding). The damping schedule (Levenberg–Marquardt's): on acceptance λ ← λ/10; when H + λI
@@ -15,7 +16,8 @@
 declare type Real = Float32Array | Float64Array;
 
 export interface SecondOrderSettings {
-  readonly method: "newton" | "hessian-free";
+  /** levenberg-marquardt is newton's solve over products with the Gauss–Newton matrix instead of H. */
+  readonly method: "newton" | "levenberg-marquardt" | "hessian-free";
   readonly cgIterations: number;
   readonly weightDecay: number;
   /** Relative rise of the loss still counted as no rise (rounding of the dtype). */
@@ -54,7 +56,7 @@ export function createSecondOrder(
   const g = new Float64Array(size);
   const theta = new Float64Array(size);
   const delta = new Float64Array(size);
-  const newton = settings.method === "newton";
+  const newton = settings.method !== "hessian-free";
   // newton: H and its Cholesky factor; hessian-free: the CG residual, direction and product
   const hessian = new Float64Array(newton ? size * size : 0);
   const factor = new Float64Array(newton ? size * size : 0);
@@ -98,8 +100,12 @@ export function createSecondOrder(
       }
   }
 
+  // The solvers read λ from `damping` rather than taking it as an argument: a double passed to (or
+  // returned from) a call V8 does not inline is boxed, a heap allocation per call.
+
   /** (H + λI) = LLᵀ in `factor`'s lower triangle, then Δ = −(LLᵀ)⁻¹g; false when a pivot is not > 0. */
-  function solveCholesky(lambda: number): boolean {
+  function solveCholesky(): boolean {
+    const lambda = damping[0]!;
     for (let i = 0; i < size; i++) {
       for (let j = 0; j <= i; j++) {
         let s = hessian[i * size + j]! + (i === j ? lambda : 0);
@@ -124,7 +130,8 @@ export function createSecondOrder(
   }
 
   /** Truncated CG from Δ = 0 on (H + λI)Δ = −g; false when the first direction has pᵀ(H + λI)p ≤ 0. */
-  function solveConjugateGradient(lambda: number): boolean {
+  function solveConjugateGradient(): boolean {
+    const lambda = damping[0]!;
     let rr = 0;
     for (let i = 0; i < size; i++) {
       delta[i] = 0;
@@ -165,7 +172,7 @@ export function createSecondOrder(
     if (newton) buildHessian();
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const lambda = damping[0]!;
-      if (newton ? solveCholesky(lambda) : solveConjugateGradient(lambda)) {
+      if (newton ? solveCholesky() : solveConjugateGradient()) {
         for (let i = 0; i < size; i++)
           delta[i] = theta[i]! + rate * delta[i]! - rate * settings.weightDecay * theta[i]!;
         scatter(delta, params);
