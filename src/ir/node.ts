@@ -9,6 +9,7 @@ import { concatShape, padShape, sliceShape } from "./slicing.js";
 
 import { initKey, type InitSpec } from "../initializers.js";
 import { patchesShape, windowKey, windowOutputs, type WindowSpec } from "./window.js";
+import { scanKey, scanShape, type ScanBody } from "./scan.js";
 export type { InitSpec } from "../initializers.js";
 
 export interface NodeAttrs {
@@ -53,6 +54,10 @@ export interface NodeAttrs {
   readonly depth?: number;
   /** Patches, PatchesAdjoint: the sliding window (PatchesAdjoint's `shape` is the image's). */
   readonly window?: WindowSpec;
+  /** Scan: its body (scan.ts). */
+  readonly scan?: ScanBody;
+  /** ScanArg: whether the placeholder holds one value per example. */
+  readonly perExample?: boolean;
 }
 
 export class Node {
@@ -94,7 +99,7 @@ export class Node {
 const internTable = new Map<string, Node>();
 let nextId = 0;
 
-function attrsKey(attrs: NodeAttrs): string {
+function attrsKey(attrs: NodeAttrs, of: (node: Node) => number = (node) => node.id): string {
   const parts: string[] = [];
   if (attrs.name !== undefined) parts.push(`n=${attrs.name}`);
   if (attrs.shape !== undefined) parts.push(`s=${attrs.shape.join("x")}`);
@@ -115,6 +120,8 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.batchDims !== undefined) parts.push(`bd=${attrs.batchDims}`);
   if (attrs.depth !== undefined) parts.push(`dp=${attrs.depth}`);
   if (attrs.window !== undefined) parts.push(`w=${windowKey(attrs.window)}`);
+  if (attrs.scan !== undefined) parts.push(`sc=${scanKey(attrs.scan, of)}`);
+  if (attrs.perExample) parts.push("pe");
   return parts.join(";");
 }
 
@@ -153,8 +160,13 @@ export function makeNode(op: Op, inputs: readonly Node[], attrs: NodeAttrs = {})
   if (existing) return existing;
   const shape = inferShape(op, inputs, attrs);
   const batched =
-    op === Op.Input || op === Op.DropoutMask || (op !== Op.BatchSum && inputs.some((input) => input.batched));
-  const hash = hashString(`${op}(${inputs.map((input) => input.hash).join(",")})${attrsKey(attrs)}`);
+    op === Op.Input ||
+    op === Op.DropoutMask ||
+    (op === Op.ScanArg && attrs.perExample === true) ||
+    (op !== Op.BatchSum && inputs.some((input) => input.batched));
+  const hash = hashString(
+    `${op}(${inputs.map((input) => input.hash).join(",")})${attrsKey(attrs, (node) => node.hash)}`,
+  );
   const node = new Node(
     nextId++,
     hash,
@@ -210,7 +222,13 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     case Op.Input:
     case Op.Param:
     case Op.DropoutMask:
+    case Op.ScanArg:
       return attrs.shape!;
+    case Op.Scan: {
+      const shape = scanShape(inputs, attrs.scan!);
+      if (typeof shape === "string") fail(`scan: ${shape}.`);
+      return shape;
+    }
     case Op.Const:
     case Op.BatchSize:
       return [];

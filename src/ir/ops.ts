@@ -71,6 +71,9 @@ export enum Op {
   // Sliding windows (convolution and pooling; geometry in window.ts)
   Patches = "patches", // im2col: [C, S…] → [O…, C, K…], every window of the zero-padded image
   PatchesAdjoint = "patchesAdjoint", // col2im: [O…, C, K…] → [C, S…], each window scatter-added back
+  // Loops over a leading time axis (issue 12; scan.ts): one body graph traced once, run T times
+  Scan = "scan", // scan(init [c], xs [T, x], closures…) → [c + T·y]: the final carry, then each step's y
+  ScanArg = "scanArg", // leaf: a scan body's placeholder (its carry, its x_t, or a closed-over value)
 }
 
 /** Ops that read integer ids (their last operand): an int32 input may appear only there. */
@@ -119,7 +122,7 @@ export const commutativeOps: ReadonlySet<Op> = new Set<Op>([Op.Add, Op.Mul, Op.M
 
 export const layoutOps: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.Transpose, Op.Broadcast, Op.Slice]);
 
-const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask, Op.RunningStat] as const;
+const leafOpList = [Op.Input, Op.Param, Op.Const, Op.BatchSize, Op.DropoutMask, Op.RunningStat, Op.ScanArg] as const;
 export type LeafOp = (typeof leafOpList)[number];
 export const leafOps: ReadonlySet<Op> = new Set<Op>(leafOpList);
 

@@ -68,4 +68,6 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.OneHot]: fn("onehot", "\\operatorname{onehot}"),
   [Op.Patches]: fn("im2col", "\\operatorname{im2col}"),
   [Op.PatchesAdjoint]: fn("col2im", "\\operatorname{col2im}"),
+  [Op.Scan]: fn("scan", "\\operatorname{scan}"),
+  [Op.ScanArg]: plain(Op.ScanArg),
 };

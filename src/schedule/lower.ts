@@ -21,6 +21,7 @@ import { bufferName, localName } from "./names.js";
 import { batchContraction, contractionLayout, matmulKernel, type MatmulContext } from "./matmul-kernels.js";
 import { gatherKernels, isZero, oneHotKernels, scatterKernels, type GatherContext } from "./gather-kernels.js";
 import { patchesView, windowKernels } from "./window-kernels.js";
+import { scanKernels, type NestedScope, type ScanContext } from "./scan-kernels.js";
 import {
   accessFor,
   broadcastView,
@@ -32,7 +33,6 @@ import {
   type Space,
   type View,
 } from "./views.js";
-
 type NodeKind = "leaf" | "view" | "local" | "inline" | "buffer" | "fused";
 
 /** Where a root's value must end up. */
@@ -76,8 +76,9 @@ export function lowerEntryPoint(
   bindings: readonly Binding[],
   tuning: Tuning = defaultTuning,
   origins: ReadonlyMap<Node, SourceLocation> = new Map(),
+  nested?: NestedScope,
 ): LoweredEntry {
-  return new EntryLowering(bindings, tuning, origins).run();
+  return new EntryLowering(bindings, tuning, origins, nested).run();
 }
 
 class EntryLowering {
@@ -86,8 +87,9 @@ class EntryLowering {
   private readonly consumers = new Map<Node, Set<Node>>();
   private readonly rootCount = new Map<Node, number>();
   private readonly kernels: Kernel[] = [];
-  private readonly temporaries = new Map<string, { size: number; perExample: boolean }>();
-  private readonly inputsRead = new Set<string>();
+  private readonly temporaries: Map<string, { size: number; perExample: boolean }>;
+  private readonly inputsRead: Set<string>;
+  private readonly locals: { count: number };
   /** Per-example sizes of the inputs, by buffer name. */
   private readonly inputSizes = new Map<string, number>();
   /** Inputs copied into a work buffer for the blocked GEMM (which runs in WebAssembly memory when it can). */
@@ -103,9 +105,12 @@ class EntryLowering {
 
   constructor(
     private readonly bindings: readonly Binding[],
-    tuning: Tuning,
+    private readonly tuning: Tuning,
     private readonly origins: ReadonlyMap<Node, SourceLocation>,
+    private readonly nested?: NestedScope,
   ) {
+    [this.temporaries, this.inputsRead] = [nested?.temporaries ?? new Map(), nested?.inputsRead ?? new Set()];
+    this.locals = nested?.locals ?? { count: 0 };
     this.matmul = {
       views: this.views,
       straightLineLimit: tuning.straightLineLimit,
@@ -162,7 +167,7 @@ class EntryLowering {
     this.kinds.set(node, kind);
     if (kind === "buffer") this.views.set(node, this.bufferViewFor(node));
     if (kind === "local") {
-      this.localNames.set(node, localName(this.localNames.size));
+      this.localNames.set(node, localName(this.locals.count++));
       this.views.set(node, {
         storage: { kind: "scalar", code: { kind: "local", name: this.localNames.get(node)! } },
         offset: 0,
@@ -261,6 +266,8 @@ class EntryLowering {
         return contiguousView({ kind: "buffer", name: bufferName.mask(node.attrs.name!) }, node.shape, true);
       case Op.RunningStat:
         return contiguousView({ kind: "buffer", name: bufferName.running(node.attrs.name!) }, node.shape, false);
+      case Op.ScanArg: // a scan body's placeholder, where its scan put it (scan-kernels.ts)
+        return this.nested!.placeholders.get(node)!;
       case Op.BatchSize:
         return {
           storage: { kind: "scalar", code: { kind: "batchSize" } },
@@ -401,6 +408,9 @@ class EntryLowering {
       case Op.OneHot:
         this.kernels.push(...oneHotKernels(this.ids, node, target));
         return;
+      case Op.Scan:
+        this.kernels.push(...scanKernels(this.scanContext(), node, target));
+        return;
       case Op.Slice:
       case Op.Input:
       case Op.Param:
@@ -408,6 +418,7 @@ class EntryLowering {
       case Op.BatchSize:
       case Op.DropoutMask:
       case Op.RunningStat:
+      case Op.ScanArg:
       case Op.CustomGradient:
       case Op.SoftmaxCrossEntropy:
       case Op.BatchStatistic:
@@ -449,6 +460,18 @@ class EntryLowering {
       if (!waiting) return index;
       waiting.args.push(index);
     }
+  }
+
+  private scanContext(): ScanContext {
+    const { temporaries, inputsRead, locals } = this;
+    return {
+      views: this.views,
+      describe: (node) => this.describe(node),
+      temporary: (size) => `%${temporaries.set(`%${temporaries.size}`, { size, perExample: true }).size - 1}`,
+      copy: (comment, source, shape, destination) => this.copyKernel(comment, source, shape, true, destination),
+      lowerBody: (bindings, placeholders) =>
+        lowerEntryPoint(bindings, this.tuning, this.origins, { temporaries, inputsRead, locals, placeholders }).kernels,
+    };
   }
 
   private copyKernel(comment: string, source: View, shape: Shape, perExample: boolean, destination: View): LoopKernel {
