@@ -14,6 +14,7 @@ import { matmulInto } from "../ir/evaluate.js";
 import { contiguousStrides, sizeOf, type Shape } from "../ir/shape.js";
 import { concatOffsets, placementMap } from "../ir/slicing.js";
 import { patchSources } from "../ir/window.js";
+import { evaluateScan } from "../ir/evaluate.js";
 
 /** Ops whose value or derivative changes form across a surface in their operands' space. */
 const kinkOps: ReadonlySet<Op> = new Set([
@@ -367,6 +368,19 @@ export class ForwardEvaluator {
           const ids = values[operand]!;
           out.fill(0);
           for (let i = 0; i < ids.length; i++) out[i * depth + idAt(ids, i, depth)] = 1;
+        };
+      }
+      case Op.Scan: {
+        const operands = node.inputs.map((_, i) => at(i));
+        const batch = this.batch;
+        return (values) => {
+          values[self]!.set(
+            evaluateScan(
+              node,
+              operands.map((k) => values[k]!),
+              batch,
+            ),
+          );
         };
       }
       default:

@@ -12,6 +12,7 @@ import { newDropoutMask } from "./model.js";
 import { batchNorm, layerNorm, type BatchNormOptions } from "./normalization.js";
 import { convolutionOps } from "./conv.js";
 import { activeTrace } from "./trace.js";
+import { scan } from "./scan.js";
 
 const lastAxis = (x: Node): number[] => [x.shape.length - 1];
 /** maximum/minimum accept ±Infinity as a number operand: a bound that never binds. */
@@ -84,6 +85,11 @@ function requireIds(fn: string, argument: string, ids: Node): void {
 }
 
 export const nn = {
+  /**
+   * A loop over the leading (time) axis of `xs`: step(carry, x_t) → [carry, y_t], traced once (JAX's
+   * lax.scan). Returns [final carry, ys stacked [T, …]]; the generated code is one loop over t.
+   */
+  scan,
   /**
    * Rows of `table` at integer `ids` (an embedding lookup): table [vocab, d…], ids [T…] → [T…, d…].
    * Its gradient scatter-adds into the table: O(T·d) per example, whatever the vocabulary.

@@ -48,6 +48,12 @@ export function uses(kernels: readonly Kernel[], returns?: Access): { n: boolean
       case "local":
         values(kernel.values);
         break;
+      case "scan": {
+        const inner = uses(kernel.kernels);
+        n ||= inner.n;
+        rate ||= inner.rate;
+        break;
+      }
     }
   }
   scalar(returns);
@@ -71,6 +77,8 @@ function buffersOf(kernel: Kernel): string[] {
       return [kernel.buffer];
     case "local":
       return loads(kernel.values);
+    case "scan":
+      return kernel.kernels.flatMap(buffersOf);
   }
 }
 

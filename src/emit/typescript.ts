@@ -20,6 +20,7 @@ import type {
   GemmKernel,
   Kernel,
   LocalKernel,
+  ScanKernel,
   LoopKernel,
   Program,
   ScalarCode,
@@ -218,7 +219,9 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
     out.close();
   };
 
-  const start = new Map<Access, Index>(accesses.map((a) => [a, { expr: "0", constant: a.offset }]));
+  const start = new Map<Access, Index>(
+    accesses.map((a) => [a, { expr: a.stepStride ? `${scanStep} * ${a.stepStride}` : "0", constant: a.offset }]),
+  );
   const valuesAt = (indices: Map<Access, Index>) =>
     printValues(out, kernel.values, (access) => indexAt(indices, access), local.values(id, copy++));
   const lastOf = (names: readonly string[]) => names[names.length - 1]!;
@@ -347,7 +350,27 @@ function printKernel(out: Writer, kernel: Kernel, id: number): void {
       return printFill(out, kernel);
     case "local":
       return printLocal(out, kernel, id);
+    case "scan":
+      return printScan(out, kernel, id);
   }
+}
+
+/** The step of the scan being printed (scans do not nest). */
+let scanStep = "";
+
+/** One loop over the steps, the body's kernels inside (their locals block-scoped to one step). */
+function printScan(out: Writer, kernel: ScanKernel, id: number): void {
+  out.line(`// ${kernel.comment}`);
+  scanStep = local.step(id);
+  const t = scanStep;
+  out.open(
+    kernel.reverse
+      ? `for (let ${t} = ${kernel.length - 1}; ${t} >= 0; ${t}--) {`
+      : `for (let ${t} = 0; ${t} < ${kernel.length}; ${t}++) {`,
+  );
+  kernel.kernels.forEach((nested, j) => printKernel(out, nested, (id + 1) * 1000 + j));
+  out.close();
+  scanStep = "";
 }
 
 const quote = (s: string) => JSON.stringify(s);
@@ -363,7 +386,9 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   const idsOf = (name: string) => program.inputs.find((x) => x.name === name)!.ids;
 
   const bytesPerElement = program.dtype === "f32" ? 4 : 8;
-  const usesGemm = program.entryPoints.some((ep) => ep.kernels.some((k) => k.kind === "gemm" && k.form === "blocked"));
+  const blocked = (k: Kernel): boolean =>
+    (k.kind === "gemm" && k.form === "blocked") || (k.kind === "scan" && k.kernels.some(blocked));
+  const usesGemm = program.entryPoints.some((ep) => ep.kernels.some(blocked));
   // Every buffer is a view into one block of memory (WebAssembly's, when the blocked product runs there).
   const arena = usesGemm
     ? [

@@ -34,6 +34,7 @@ import {
 import type { Node } from "../ir/node.js";
 import { customRules } from "./custom-rules.js";
 import { Op } from "../ir/ops.js";
+import { scanRule } from "./scan-rule.js";
 
 export interface RuleContext {
   readonly inputs: readonly Node[];
@@ -68,6 +69,9 @@ export const derivativeRules: { readonly [K in Op]: DerivativeRule } = {
   [Op.DropoutMask]: leaf,
   [Op.RunningStat]: leaf,
   [Op.ConstTensor]: leaf,
+  [Op.ScanArg]: leaf,
+  // a scan's derivative is a reverse scan over its body's VJP (scan-rule.ts)
+  [Op.Scan]: scanRule,
 
   // −x ↦ −ḡ
   [Op.Neg]: ({ adjoint }) => [neg(adjoint)],

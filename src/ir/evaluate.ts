@@ -71,7 +71,10 @@ function evaluateNode(
     case Op.Input:
     case Op.Param:
     case Op.DropoutMask:
-    case Op.RunningStat: {
+    case Op.RunningStat:
+    case Op.ScanArg: {
+      if (op === Op.ScanArg && !leaves.has(node))
+        throw new GradgenError(`evaluate: the scan placeholder "${node.attrs.name}" has no value outside its scan.`);
       const given = leaves.get(node);
       if (!given || given.length !== out.length)
         throw new GradgenError(`evaluate: no value of size ${out.length} for ${node.op} "${node.attrs.name}".`);
@@ -194,6 +197,15 @@ function evaluateNode(
       for (let i = 0; i < ids.length; i++) out[i * depth + idAt(ids, i, depth)] = 1;
       return out;
     }
+    case Op.Scan:
+      out.set(
+        evaluateScan(
+          node,
+          node.inputs.map((_, i) => arg(i)),
+          batchSize,
+        ),
+      );
+      return out;
     default:
       return unreachable(op, "op");
   }
@@ -219,4 +231,24 @@ export function matmulInto(out: Float64Array, node: Node, a: Float64Array, b: Fl
       }
     }
   }
+}
+
+/** A scan's value for one example, from its operands' values: the body evaluated once per step. */
+export function evaluateScan(node: Node, operands: readonly ArrayLike<number>[], batchSize: number): Float64Array {
+  const body = node.attrs.scan!;
+  const [c, xw, y, T] = [body.carry.size, body.x.size, body.yOut.size, body.length];
+  const out = new Float64Array(c + T * y);
+  let carry = Float64Array.from(operands[0]!);
+  const xs = operands[1]!;
+  const leaves = new Map<Node, ArrayLike<number>>(body.closures.map((p, i) => [p, operands[2 + i]!]));
+  for (let k = 0; k < T; k++) {
+    const t = body.reverse ? T - 1 - k : k;
+    leaves.set(body.carry, carry);
+    leaves.set(body.x, Array.prototype.slice.call(xs, t * xw, (t + 1) * xw) as number[]);
+    const [next, yt] = evaluate([body.carryOut, body.yOut], leaves, batchSize);
+    out.set(yt!, c + t * y);
+    carry = Float64Array.from(next!);
+  }
+  out.set(carry, 0);
+  return out;
 }

@@ -9,6 +9,7 @@ import { concatShape, padShape, sliceShape } from "./slicing.js";
 
 import { initKey, type InitSpec } from "../initializers.js";
 import { patchesShape, windowKey, windowOutputs, type WindowSpec } from "./window.js";
+import { scanKey, scanShape, type ScanBody } from "./scan.js";
 export type { InitSpec } from "../initializers.js";
 
 export interface NodeAttrs {
@@ -57,6 +58,10 @@ export interface NodeAttrs {
   readonly values?: readonly number[];
   /** Param: not trained (param(name, shape, { trainable: false })): the optimizer never updates it. */
   readonly frozen?: boolean;
+  /** Scan: its body (scan.ts). */
+  readonly scan?: ScanBody;
+  /** ScanArg: whether the placeholder holds one value per example. */
+  readonly perExample?: boolean;
 }
 
 export class Node {
@@ -98,7 +103,7 @@ export class Node {
 const internTable = new Map<string, Node>();
 let nextId = 0;
 
-function attrsKey(attrs: NodeAttrs): string {
+function attrsKey(attrs: NodeAttrs, of: (node: Node) => number = (node) => node.id): string {
   const parts: string[] = [];
   if (attrs.name !== undefined) parts.push(`n=${attrs.name}`);
   if (attrs.shape !== undefined) parts.push(`s=${attrs.shape.join("x")}`);
@@ -122,6 +127,8 @@ function attrsKey(attrs: NodeAttrs): string {
   if (attrs.frozen) parts.push("frozen");
   // String(x) is the shortest text that reads back as x: exact, and the same in every process.
   if (attrs.values !== undefined) parts.push(`c=${attrs.values.map(String).join(",")}`);
+  if (attrs.scan !== undefined) parts.push(`sc=${scanKey(attrs.scan, of)}`);
+  if (attrs.perExample) parts.push("pe");
   return parts.join(";");
 }
 
@@ -160,8 +167,13 @@ export function makeNode(op: Op, inputs: readonly Node[], attrs: NodeAttrs = {})
   if (existing) return existing;
   const shape = inferShape(op, inputs, attrs);
   const batched =
-    op === Op.Input || op === Op.DropoutMask || (op !== Op.BatchSum && inputs.some((input) => input.batched));
-  const hash = hashString(`${op}(${inputs.map((input) => input.hash).join(",")})${attrsKey(attrs)}`);
+    op === Op.Input ||
+    op === Op.DropoutMask ||
+    (op === Op.ScanArg && attrs.perExample === true) ||
+    (op !== Op.BatchSum && inputs.some((input) => input.batched));
+  const hash = hashString(
+    `${op}(${inputs.map((input) => input.hash).join(",")})${attrsKey(attrs, (node) => node.hash)}`,
+  );
   const node = new Node(
     nextId++,
     hash,
@@ -218,7 +230,13 @@ function inferShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
     case Op.Param:
     case Op.DropoutMask:
     case Op.ConstTensor:
+    case Op.ScanArg:
       return attrs.shape!;
+    case Op.Scan: {
+      const shape = scanShape(inputs, attrs.scan!);
+      if (typeof shape === "string") fail(`scan: ${shape}.`);
+      return shape;
+    }
     case Op.Const:
     case Op.BatchSize:
       return [];

@@ -74,6 +74,9 @@ export enum Op {
   // Issue 11 (batched products, constants, stop-gradient)
   StopGradient = "stopGradient", // identity forward, no gradient; removed before scheduling
   ConstTensor = "constTensor", // constant(values, shape): a tensor baked into the module (shared, not trained)
+  // Loops over a leading time axis (issue 12; scan.ts): one body graph traced once, run T times
+  Scan = "scan", // scan(init [c], xs [T, x], closures…) → [c + T·y]: the final carry, then each step's y
+  ScanArg = "scanArg", // leaf: a scan body's placeholder (its carry, its x_t, or a closed-over value)
 }
 
 /** Ops that read integer ids (their last operand): an int32 input may appear only there. */
@@ -130,6 +133,7 @@ const leafOpList = [
   Op.DropoutMask,
   Op.RunningStat,
   Op.ConstTensor,
+  Op.ScanArg,
 ] as const;
 export type LeafOp = (typeof leafOpList)[number];
 export const leafOps: ReadonlySet<Op> = new Set<Op>(leafOpList);

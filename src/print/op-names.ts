@@ -70,4 +70,6 @@ export const opNames: { readonly [K in Op]: OpNames } = {
   [Op.PatchesAdjoint]: fn("col2im", "\\operatorname{col2im}"),
   [Op.ConstTensor]: fn("constant", "\\operatorname{constant}"),
   [Op.StopGradient]: fn("stopGradient", "\\operatorname{sg}", "sg"),
+  [Op.Scan]: fn("scan", "\\operatorname{scan}"),
+  [Op.ScanArg]: plain(Op.ScanArg),
 };

@@ -117,6 +117,7 @@ export class Printer {
       case Op.Input:
       case Op.DropoutMask:
       case Op.RunningStat:
+      case Op.ScanArg:
         return atom(d.name(node.attrs.name ?? "?"), node.shape);
       case Op.BatchStatistic: // printed in its training form, the batch statistic
         return arg(0);
@@ -266,6 +267,7 @@ export class Printer {
         const shape = agreeing(x.shape, node.inputs[0]!.shape) && node.shape;
         return atom(d.call(d.functionName(node.op), [x.s]), shape);
       }
+      case Op.Scan: // scan(init, xs, closures…): the body is printed on its own (not inline)
       case Op.Gather: // gather(E, ids), scatterAdd(base, values, ids), onehot(ids): as calls
       case Op.ScatterAdd:
       case Op.OneHot:

@@ -203,6 +203,8 @@ function renameKernel(kernel: Kernel, rename: (name: string) => string): Kernel 
       return { ...kernel, buffer: rename(kernel.buffer) };
     case "local":
       return { ...kernel, values: kernel.values.map((v) => renameValue(v, rename)) };
+    case "scan":
+      return { ...kernel, kernels: kernel.kernels.map((k) => renameKernel(k, rename)) };
     default:
       return unreachable(kernel, "kernel kind");
   }

@@ -13,13 +13,14 @@ import { GradgenError, unreachable, type SourceLocation } from "../errors.js";
 import type { Node } from "../ir/node.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { elementwiseOps, isElementwiseOp, isLeafOp, layoutOps, leafOps, Op } from "../ir/ops.js";
-import { contiguousStrides, sameShape, type Shape } from "../ir/shape.js";
+import { contiguousStrides, sameShape } from "../ir/shape.js";
 import { concatOffsets } from "../ir/slicing.js";
 import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value } from "./program.js";
 import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
 import { gatherKernels, isZero, oneHotKernels, scatterKernels, type GatherContext } from "./gather-kernels.js";
 import { patchesView, windowKernels } from "./window-kernels.js";
+import { scanKernels, type NestedScope, type ScanContext } from "./scan-kernels.js";
 import {
   batchContraction,
   batchedMatmulKernels,
@@ -32,13 +33,13 @@ import {
   broadcastView,
   coalesce,
   contiguousView,
+  copyKernel,
   dimsOf,
-  permuteAccess,
+  reductionLoop,
   sliceView,
   type Space,
   type View,
 } from "./views.js";
-
 type NodeKind = "leaf" | "view" | "local" | "inline" | "buffer" | "fused";
 
 /** Where a root's value must end up. */
@@ -82,8 +83,9 @@ export function lowerEntryPoint(
   bindings: readonly Binding[],
   tuning: Tuning = defaultTuning,
   origins: ReadonlyMap<Node, SourceLocation> = new Map(),
+  nested?: NestedScope,
 ): LoweredEntry {
-  return new EntryLowering(bindings, tuning, origins).run();
+  return new EntryLowering(bindings, tuning, origins, nested).run();
 }
 
 class EntryLowering {
@@ -92,8 +94,9 @@ class EntryLowering {
   private readonly consumers = new Map<Node, Set<Node>>();
   private readonly rootCount = new Map<Node, number>();
   private readonly kernels: Kernel[] = [];
-  private readonly temporaries = new Map<string, { size: number; perExample: boolean }>();
-  private readonly inputsRead = new Set<string>();
+  private readonly temporaries: Map<string, { size: number; perExample: boolean }>;
+  private readonly inputsRead: Set<string>;
+  private readonly locals: { count: number };
   /** Per-example sizes of the inputs, by buffer name. */
   private readonly inputSizes = new Map<string, number>();
   /** Inputs copied into a work buffer for the blocked GEMM (which runs in WebAssembly memory when it can). */
@@ -109,9 +112,12 @@ class EntryLowering {
 
   constructor(
     private readonly bindings: readonly Binding[],
-    tuning: Tuning,
+    private readonly tuning: Tuning,
     private readonly origins: ReadonlyMap<Node, SourceLocation>,
+    private readonly nested?: NestedScope,
   ) {
+    [this.temporaries, this.inputsRead] = [nested?.temporaries ?? new Map(), nested?.inputsRead ?? new Set()];
+    this.locals = nested?.locals ?? { count: 0 };
     this.matmul = {
       views: this.views,
       straightLineLimit: tuning.straightLineLimit,
@@ -148,7 +154,7 @@ class EntryLowering {
       } else if (this.assignedTargets.get(node) !== target.name) {
         const destination = contiguousView({ kind: "buffer", name: target.name }, node.shape, target.perExample);
         this.kernels.push(
-          this.copyKernel(
+          copyKernel(
             `${target.name} = ${this.describe(node)}`,
             this.views.get(node)!,
             node.shape,
@@ -168,7 +174,7 @@ class EntryLowering {
     this.kinds.set(node, kind);
     if (kind === "buffer") this.views.set(node, this.bufferViewFor(node));
     if (kind === "local") {
-      this.localNames.set(node, localName(this.localNames.size));
+      this.localNames.set(node, localName(this.locals.count++));
       this.views.set(node, {
         storage: { kind: "scalar", code: { kind: "local", name: this.localNames.get(node)! } },
         offset: 0,
@@ -269,6 +275,8 @@ class EntryLowering {
         return contiguousView({ kind: "buffer", name: bufferName.running(node.attrs.name!) }, node.shape, false);
       case Op.ConstTensor:
         return contiguousView({ kind: "buffer", name: bufferName.constant(node.hash) }, node.shape, false);
+      case Op.ScanArg: // a scan body's placeholder, where its scan put it (scan-kernels.ts)
+        return this.nested!.placeholders.get(node)!;
       case Op.BatchSize:
         return {
           storage: { kind: "scalar", code: { kind: "batchSize" } },
@@ -321,7 +329,7 @@ class EntryLowering {
     const pending = this.pendingCopies.get(node);
     if (pending) {
       this.kernels.push(
-        this.copyKernel(`copy of ${this.describe(node)}`, pending, node.shape, node.batched, this.views.get(node)!),
+        copyKernel(`copy of ${this.describe(node)}`, pending, node.shape, node.batched, this.views.get(node)!),
       );
       return;
     }
@@ -359,7 +367,7 @@ class EntryLowering {
         const operand = node.inputs[0]!;
         const destination = { ...target, shape: operand.shape, strides: contiguousStrides(operand.shape) };
         this.kernels.push(
-          this.copyKernel(this.describe(node), this.views.get(operand)!, operand.shape, node.batched, destination),
+          copyKernel(this.describe(node), this.views.get(operand)!, operand.shape, node.batched, destination),
         );
         return;
       }
@@ -411,6 +419,9 @@ class EntryLowering {
       case Op.OneHot:
         this.kernels.push(...oneHotKernels(this.ids, node, target));
         return;
+      case Op.Scan:
+        this.kernels.push(...scanKernels(this.scanContext(), node, target));
+        return;
       case Op.Slice:
       case Op.Input:
       case Op.Param:
@@ -419,6 +430,7 @@ class EntryLowering {
       case Op.DropoutMask:
       case Op.RunningStat:
       case Op.ConstTensor:
+      case Op.ScanArg:
       case Op.CustomGradient:
       case Op.StopGradient:
       case Op.SoftmaxCrossEntropy:
@@ -463,17 +475,16 @@ class EntryLowering {
     }
   }
 
-  private copyKernel(comment: string, source: View, shape: Shape, perExample: boolean, destination: View): LoopKernel {
-    const space = { shape, perExample };
-    return coalesce({
-      kind: "loop",
-      comment,
-      dims: dimsOf(space),
-      mode: "assign",
-      unrolled: 0,
-      values: [{ kind: "load", access: accessFor(source, space) }],
-      target: accessFor(destination, space),
-    });
+  private scanContext(): ScanContext {
+    const { temporaries, inputsRead, locals } = this;
+    return {
+      views: this.views,
+      describe: (node) => this.describe(node),
+      temporary: (size) => `%${temporaries.set(`%${temporaries.size}`, { size, perExample: true }).size - 1}`,
+      copy: (comment, source, shape, destination) => copyKernel(comment, source, shape, true, destination),
+      lowerBody: (bindings, placeholders) =>
+        lowerEntryPoint(bindings, this.tuning, this.origins, { temporaries, inputsRead, locals, placeholders }).kernels,
+    };
   }
 
   /** `operand`, computed or loaded, stored into `window` (a part of `node`'s buffer), once per example when `node` is per example. */
@@ -497,31 +508,7 @@ class EntryLowering {
     const space = { shape: operand.shape, perExample: operand.batched };
     const values: Value[] = [];
     this.valueOf(operand, space, values, new Map());
-    const axes = node.op === Op.LogSumExp ? [operand.shape.length - 1] : node.attrs.axes!;
-    // Loop order: batch, kept axes, then the reduced axes innermost.
-    const lead = space.perExample ? 1 : 0;
-    const kept = operand.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-    const order = [...(lead ? [0] : []), ...kept.map((i) => i + lead), ...axes.map((i) => i + lead)];
-    const keptTarget = accessFor(target, { shape: node.shape, perExample: node.batched });
-    const targetStrides = [
-      ...(lead ? [keptTarget.strides[0]!] : []),
-      ...kept.map((_, j) => keptTarget.strides[j + lead]!),
-      ...axes.map(() => 0),
-    ];
-    const dims = dimsOf(space);
-    const op = node.op === Op.Sum ? "sum" : node.op === Op.Max ? "max" : "logSumExp";
-    return coalesce({
-      kind: "loop",
-      comment: this.describe(node),
-      mode: "assign",
-      unrolled: 0,
-      dims: order.map((d) => dims[d]!),
-      values: values.map((value) =>
-        value.kind === "load" ? { kind: "load", access: permuteAccess(value.access, order) } : value,
-      ),
-      reduction: { op, dims: axes.length },
-      target: { ...keptTarget, strides: targetStrides },
-    });
+    return reductionLoop(node, values, target, this.describe(node));
   }
 
   private batchSumKernels(node: Node, target: View): void {

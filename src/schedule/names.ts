@@ -105,6 +105,7 @@ export const typescriptLocal = {
   sum: (kernel: number, copy: number) => `sum${kernel}_${copy}`,
   max: (kernel: number, copy: number) => `max${kernel}_${copy}`,
   repeat: (kernel: number) => `r${kernel}`,
+  step: (kernel: number) => `t${kernel}`,
   row: (kernel: number) => `i${kernel}`,
   aRow: (kernel: number) => `aRow${kernel}`,
   cRow: (kernel: number) => `cRow${kernel}`,

@@ -53,6 +53,7 @@ export function formatAccess(access: Access): string {
     stride === 0 ? [] : [stride === 1 ? `i${i}` : `${stride}·i${i}`],
   );
   if (access.indirect) terms.push(`${access.indirect.stride}·${formatAccess(access.indirect.access)}`);
+  if (access.stepStride) terms.push(`${access.stepStride}·t`);
   const index = [...(access.offset !== 0 || terms.length === 0 ? [String(access.offset)] : []), ...terms].join(" + ");
   return `${storage}[${index}]`;
 }
@@ -104,6 +105,12 @@ export function formatKernel(kernel: Kernel): string[] {
         `local ${kernel.name} ${kernel.comment}`,
         ...kernel.values.map((value, i) => `    ${formatValue(value, i)}`),
         `  ${kernel.name} = v${kernel.values.length - 1}`,
+      ];
+    case "scan":
+      return [
+        `scan ${kernel.comment}`,
+        `  for t ${kernel.reverse ? `= ${kernel.length - 1} … 0` : `< ${kernel.length}`}`,
+        ...kernel.kernels.flatMap(formatKernel).map((line) => `    ${line}`),
       ];
     default:
       return unreachable(kernel, "kernel kind");

@@ -41,6 +41,8 @@ export interface Access {
   readonly strides: readonly number[];
   /** Plus ids[indirect.access]·indirect.stride: gather's load, scatterAdd's and oneHot's store (issue 11). */
   readonly indirect?: IndirectIndex;
+  /** Inside a scan kernel: plus t·stepStride, t the scan's step (its x_t read, its y_t stored). */
+  readonly stepStride?: number;
 }
 
 /** An index read from integer ids at the loop indices (an int32 input's element, never out of range: checked at the call). */
@@ -120,7 +122,16 @@ export interface LocalKernel {
   readonly values: readonly Value[];
 }
 
-export type Kernel = LoopKernel | GemmKernel | FillKernel | LocalKernel;
+/** A loop over a scan's steps t (T − 1 … 0 when `reverse`): its kernels run once per step (issue 12). */
+export interface ScanKernel {
+  readonly kind: "scan";
+  readonly comment: string;
+  readonly length: number;
+  readonly reverse: boolean;
+  readonly kernels: readonly Kernel[];
+}
+
+export type Kernel = LoopKernel | GemmKernel | FillKernel | LocalKernel | ScanKernel;
 
 export type EntryPointName =
   "loss" | "trainingLoss" | "gradient" | "predict" | "beforeGradient" | "update" | "hessianVector"; // second-order optimizers: state_<p>_product = (H·v)_p for v in state_<p>_direction

@@ -72,6 +72,10 @@ export function buffersOf(kernel: Kernel): { reads: string[]; writes: string[] }
         reads: kernel.values.flatMap((v) => (v.kind === "load" ? storageName(v.access.storage) : [])),
         writes: [],
       };
+    case "scan": {
+      const nested = kernel.kernels.map(buffersOf);
+      return { reads: nested.flatMap((k) => k.reads), writes: nested.flatMap((k) => k.writes) };
+    }
   }
 }
 
@@ -136,6 +140,21 @@ export function touches(kernel: Kernel, n: number): { reads: Touch[]; writes: To
           [size(kernel.n), c.colStride],
         ],
       });
+      break;
+    }
+    case "scan": {
+      // Every step's elements: an access that moves with t gets the step as one more dimension
+      const stepped = (touch: Touch, stride: number | undefined): Touch =>
+        stride ? { ...touch, dims: [...touch.dims, [kernel.length, stride] as const] } : touch;
+      for (const nested of kernel.kernels) {
+        const inner = touches(nested, n);
+        const strides = nested.kind === "loop" ? nested : undefined;
+        const loadStride = strides?.values.find((v) => v.kind === "load" && v.access.stepStride);
+        reads.push(
+          ...inner.reads.map((t) => stepped(t, loadStride?.kind === "load" ? loadStride.access.stepStride : undefined)),
+        );
+        writes.push(...inner.writes.map((t) => stepped(t, strides?.target.stepStride)));
+      }
       break;
     }
   }

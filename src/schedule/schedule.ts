@@ -20,6 +20,7 @@ import { printKernels, printProgram } from "./print.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
 function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
+  if (kernel.kind === "scan") return { ...kernel, kernels: kernel.kernels.map((k) => writeOut(k, tuning)) };
   return kernel.kind === "loop"
     ? { ...kernel, unrolled: straightLineDims(kernel.dims, tuning.straightLineLimit) }
     : kernel;

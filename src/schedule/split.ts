@@ -59,6 +59,8 @@ export function localsRead(kernel: Kernel): string[] {
     case "gemm":
     case "fill":
       return [];
+    case "scan":
+      return kernel.kernels.flatMap(localsRead);
   }
 }
 

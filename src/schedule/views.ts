@@ -4,7 +4,9 @@
 // node becomes; these are the pure pieces its kernels are built from (optimizer-updates.ts uses them too).
 
 import { contiguousStrides, type Shape } from "../ir/shape.js";
-import type { Access, Extent, LoopKernel, Storage } from "./program.js";
+import type { Node } from "../ir/node.js";
+import { Op } from "../ir/ops.js";
+import type { Access, Extent, LoopKernel, Storage, Value } from "./program.js";
 import { withIndexAccesses } from "./queries.js";
 
 /** A strided window onto storage: element (b, i₀, i₁, …) at offset + b·batchStride + Σ iₖ·strides[k]. */
@@ -138,4 +140,55 @@ export function straightLineDims(dims: readonly Extent[], limit: number): number
     count++;
   }
   return count;
+}
+
+/** `source` copied into `destination`, element by element over `shape` (per example when `perExample`). */
+export function copyKernel(
+  comment: string,
+  source: View,
+  shape: Shape,
+  perExample: boolean,
+  destination: View,
+): LoopKernel {
+  const space = { shape, perExample };
+  return coalesce({
+    kind: "loop",
+    comment,
+    dims: dimsOf(space),
+    mode: "assign",
+    unrolled: 0,
+    values: [{ kind: "load", access: accessFor(source, space) }],
+    target: accessFor(destination, space),
+  });
+}
+
+/** The loop that reduces `node`'s operand (its `values`, over the operand's space) into `target`: reduced axes innermost. */
+export function reductionLoop(node: Node, values: readonly Value[], target: View, comment: string): LoopKernel {
+  const operand = node.inputs[0]!;
+  const space = { shape: operand.shape, perExample: operand.batched };
+  const axes = node.op === Op.LogSumExp ? [operand.shape.length - 1] : node.attrs.axes!;
+  // Loop order: batch, kept axes, then the reduced axes innermost.
+  const lead = space.perExample ? 1 : 0;
+  const kept = operand.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const order = [...(lead ? [0] : []), ...kept.map((i) => i + lead), ...axes.map((i) => i + lead)];
+  const keptTarget = accessFor(target, { shape: node.shape, perExample: node.batched });
+  const targetStrides = [
+    ...(lead ? [keptTarget.strides[0]!] : []),
+    ...kept.map((_, j) => keptTarget.strides[j + lead]!),
+    ...axes.map(() => 0),
+  ];
+  const dims = dimsOf(space);
+  const op = node.op === Op.Sum ? "sum" : node.op === Op.Max ? "max" : "logSumExp";
+  return coalesce({
+    kind: "loop",
+    comment,
+    mode: "assign",
+    unrolled: 0,
+    dims: order.map((d) => dims[d]!),
+    values: values.map((value) =>
+      value.kind === "load" ? { kind: "load", access: permuteAccess(value.access, order) } : value,
+    ),
+    reduction: { op, dims: axes.length },
+    target: { ...keptTarget, strides: targetStrides },
+  });
 }

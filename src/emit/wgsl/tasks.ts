@@ -250,6 +250,10 @@ export function entryTasks(program: Program, entry: EntryPoint, fusions: Readonl
         case "local":
           tasks.push(of({ kind: "local", kernel }));
           break;
+        case "scan":
+          throw new GradgenError(
+            `nn.scan is not supported by --target wgsl yet (its per-step loop runs on the host); compile this model for --target typescript or javascript.`,
+          );
         default:
           assertNever(kernel);
       }
