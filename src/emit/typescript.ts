@@ -30,6 +30,7 @@ import { secondOrderParts } from "./second-order.js";
 import { functionBudget } from "../schedule/split.js";
 import { printEntryFunctions, uses as usesOf, Writer } from "./typescript-functions.js";
 import { runtimeSource } from "./runtime-source.js";
+import { printRowsFill, printRowsLoop, printTouches, rowSetAllocations, rowSetsAnyRow } from "./typescript-rows.js";
 import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
@@ -156,7 +157,7 @@ function printValues(
  * A loop nest. Loops are opened outermost first; each loop's share of every index is hoisted into
  * a const at its top. The innermost `kernel.unrolled` loops are written out as straight-line code.
  */
-function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
+function printLoop(out: Writer, kernel: LoopKernel, id: number, base = "0"): void {
   out.line(`// ${kernel.comment}`);
   const extraStores = kernel.extraStores ?? [];
   const accesses = [
@@ -218,7 +219,7 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
     out.close();
   };
 
-  const start = new Map<Access, Index>(accesses.map((a) => [a, { expr: "0", constant: a.offset }]));
+  const start = new Map<Access, Index>(accesses.map((a) => [a, { expr: base, constant: a.offset }]));
   const valuesAt = (indices: Map<Access, Index>) =>
     printValues(out, kernel.values, (access) => indexAt(indices, access), local.values(id, copy++));
   const lastOf = (names: readonly string[]) => names[names.length - 1]!;
@@ -337,14 +338,23 @@ function printLocal(out: Writer, kernel: LocalKernel, id: number): void {
   out.line(`const ${kernel.name} = ${names[names.length - 1]};`);
 }
 
-function printKernel(out: Writer, kernel: Kernel, id: number): void {
+function printKernel(out: Writer, kernel: Kernel, id: number, program: Program): void {
   switch (kernel.kind) {
     case "loop":
-      return printLoop(out, kernel, id);
+      if (kernel.touches) printTouches(out, kernel.touches, id);
+      if (!kernel.rows) return printLoop(out, kernel, id);
+      return printRowsLoop(
+        out,
+        program,
+        kernel,
+        id,
+        () => printLoop(out, kernel, id),
+        (row, base) => printLoop(out, row, id, base),
+      );
     case "gemm":
       return printGemm(out, kernel, id);
     case "fill":
-      return printFill(out, kernel);
+      return kernel.rows ? printRowsFill(out, program, kernel, id) : printFill(out, kernel);
     case "local":
       return printLocal(out, kernel, id);
   }
@@ -405,9 +415,10 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     ...program.state.filter((s) => s.initial !== 0).map((s) => `  ${s.buffer}.fill(${literal(s.initial)});`),
   ];
 
+  allocations.push(...rowSetAllocations(program));
   const entryFunctions = printEntryFunctions(
     program,
-    printKernel,
+    (out, kernel, id) => printKernel(out, kernel, id, program),
     (r) =>
       `lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`,
     (name) => (idsOf(name) ? "Int32Array" : "Values"),
@@ -540,7 +551,10 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     beginStepCall: entry("beforeGradient")
       ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n", "trainer.learningRate").join(", ")});`
       : `      // no look-ahead for ${program.optimizer.kind}`,
-    applyUpdateCall: `      updateProgram(${scalarArgs("update", "0", "trainer.learningRate").join(", ")});`,
+    applyUpdateCall: [
+      ...rowSetsAnyRow(program),
+      `      updateProgram(${scalarArgs("update", "0", "trainer.learningRate").join(", ")});`,
+    ].join("\n"),
     predictCall: [
       ...prepare("predict", "inputs", uses(entry("predict")!).n),
       call("predict", "trainer.learningRate"),

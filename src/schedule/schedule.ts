@@ -15,6 +15,7 @@ import type { Access, BufferDecl, EntryPoint, EntryPointName, Kernel, Program } 
 import { sizeOf } from "../ir/shape.js";
 import { idBound } from "../ir/ids.js";
 import { printKernels, printProgram } from "./print.js";
+import { sparseRows } from "./sparse-rows.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
 function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
@@ -154,7 +155,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     arenaSize += Math.ceil(elements / alignment) * alignment;
     return { ...buffer, offset };
   });
-  const entryPoints: EntryPoint[] = [
+  const dense: EntryPoint[] = [
     ...entrySpecs.map((spec, i) => ({
       name: spec.name,
       kernels: planned[i]!.kernels.map((kernel) => writeOut(kernel, tuning)),
@@ -163,6 +164,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     })),
     ...optimizerEntries,
   ];
+  const { entryPoints, rowSets } = sparseRows(dense, params, options.optimizer, options.batch, tuning.sparseRows);
   const structure = [
     printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
     ...params.map((p) => `${p.name}: [${p.shape.join(",")}]`),
@@ -199,6 +201,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     buffers,
     arenaSize,
     entryPoints,
+    rowSets,
   };
   dump("program", "program", () => printProgram(program));
   return program;
