@@ -5,6 +5,7 @@
 
 import type { Access, EntryPoint, Extent, Kernel, Program, Value } from "../schedule/program.js";
 import { planEntrySplit, type EntryPart } from "../schedule/split.js";
+import { withIndexAccesses } from "../schedule/queries.js";
 import { bufferName, typescriptFunction } from "../schedule/names.js";
 
 export class Writer {
@@ -20,6 +21,11 @@ export class Writer {
   close(text = "}"): void {
     this.indent--;
     this.line(text);
+  }
+  /** `} else {`: closes a block and opens the next at the same depth. */
+  reopen(text: string): void {
+    this.close(text);
+    this.indent++;
   }
 }
 
@@ -37,6 +43,7 @@ export function uses(kernels: readonly Kernel[], returns?: Access): { n: boolean
     switch (kernel.kind) {
       case "loop":
         kernel.dims.forEach(extent);
+        kernel.touches?.dims.forEach(extent);
         values(kernel.values);
         break;
       case "gemm":
@@ -67,9 +74,10 @@ function buffersOf(kernel: Kernel): string[] {
   switch (kernel.kind) {
     case "loop":
       return [
-        ...named(kernel.target),
+        ...withIndexAccesses(kernel.target).flatMap(named),
         ...(kernel.extraStores ?? []).flatMap((s) => named(s.target)),
-        ...loads(kernel.values),
+        ...kernel.values.flatMap((v) => (v.kind === "load" ? withIndexAccesses(v.access).flatMap(named) : [])),
+        ...(kernel.touches ? named(kernel.touches.ids) : []),
       ];
     case "gemm":
       return [kernel.a.buffer, kernel.b.buffer, kernel.c.buffer];

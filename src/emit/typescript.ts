@@ -9,7 +9,6 @@ import {
   sharedHoles,
   snapshottedBuffers,
 } from "./module-spec.js";
-import { Op } from "../ir/ops.js";
 import type { ElementwiseOp as ElementwiseOpName } from "../ir/scalar.js";
 import type {
   Access,
@@ -27,10 +26,12 @@ import type {
   Value,
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
+import { elementwiseCode } from "./typescript-ops.js";
 import { secondOrderParts } from "./second-order.js";
 import { functionBudget } from "../schedule/split.js";
 import { printEntryFunctions, uses as usesOf, Writer } from "./typescript-functions.js";
 import { runtimeSource } from "./runtime-source.js";
+import { printRowsFill, printRowsLoop, printTouches, rowSetAllocations, rowSetsAnyRow } from "./typescript-rows.js";
 import { fans } from "../initializers.js";
 import { gemmModuleBytes } from "./wasm/gemm.js";
 import { sizeOf } from "../ir/shape.js";
@@ -46,41 +47,6 @@ import {
 export type TypeScriptModuleOptions = ModuleHeaderText & {
   /** The header's words for the target after the model's name (", JavaScript target"); default none. */
   readonly target?: string;
-};
-
-/** Each elementwise op as an expression over already-named operands (so every operand is a plain name). */
-const elementwiseCode: { readonly [K in ElementwiseOpName]: (args: readonly string[], exponent: number) => string } = {
-  [Op.Neg]: ([x]) => `-${x}`,
-  [Op.Exp]: ([x]) => `Math.exp(${x})`,
-  [Op.Log]: ([x]) => `Math.log(${x})`,
-  [Op.Sin]: ([x]) => `Math.sin(${x})`,
-  [Op.Cos]: ([x]) => `Math.cos(${x})`,
-  [Op.Sqrt]: ([x]) => `Math.sqrt(${x})`,
-  [Op.Abs]: ([x]) => `Math.abs(${x})`,
-  [Op.Sign]: ([x]) => `Math.sign(${x})`,
-  [Op.Sigmoid]: ([x]) => `1 / (1 + Math.exp(-${x}))`,
-  [Op.Tanh]: ([x]) => `Math.tanh(${x})`,
-  // log(1 + eˣ) without overflow: x + log(1 + e⁻ˣ) for x > 0
-  [Op.Softplus]: ([x]) => `(${x} > 0 ? ${x} + Math.log1p(Math.exp(-${x})) : Math.log1p(Math.exp(${x})))`,
-  [Op.PowConst]: ([x], p) =>
-    p === 2
-      ? `${x} * ${x}`
-      : p === 3
-        ? `${x} * ${x} * ${x}`
-        : p === -1
-          ? `1 / ${x}`
-          : p === 0.5
-            ? `Math.sqrt(${x})`
-            : `Math.pow(${x}, ${literal(p)})`,
-  [Op.Add]: ([a, b]) => `${a} + ${b}`,
-  [Op.Sub]: ([a, b]) => `${a} - ${b}`,
-  [Op.Mul]: ([a, b]) => `${a} * ${b}`,
-  [Op.Div]: ([a, b]) => `${a} / ${b}`,
-  [Op.Maximum]: ([a, b]) => `Math.max(${a}, ${b})`,
-  [Op.Minimum]: ([a, b]) => `Math.min(${a}, ${b})`,
-  [Op.Greater]: ([a, b]) => `(${a} > ${b} ? 1 : 0)`,
-  [Op.Equal]: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
-  [Op.Select]: ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`,
 };
 
 function extent(e: Extent): string {
@@ -157,7 +123,7 @@ function printValues(
  * A loop nest. Loops are opened outermost first; each loop's share of every index is hoisted into
  * a const at its top. The innermost `kernel.unrolled` loops are written out as straight-line code.
  */
-function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
+function printLoop(out: Writer, kernel: LoopKernel, id: number, base = "0"): void {
   out.line(`// ${kernel.comment}`);
   const extraStores = kernel.extraStores ?? [];
   const accesses = [
@@ -220,7 +186,10 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number): void {
   };
 
   const start = new Map<Access, Index>(
-    accesses.map((a) => [a, { expr: a.stepStride ? `${scanStep} * ${a.stepStride}` : "0", constant: a.offset }]),
+    accesses.map((a) => [
+      a,
+      { expr: a.stepStride ? offsetPlus(base, scanStep, a.stepStride) : base, constant: a.offset },
+    ]),
   );
   const valuesAt = (indices: Map<Access, Index>) =>
     printValues(out, kernel.values, (access) => indexAt(indices, access), local.values(id, copy++));
@@ -340,18 +309,27 @@ function printLocal(out: Writer, kernel: LocalKernel, id: number): void {
   out.line(`const ${kernel.name} = ${names[names.length - 1]};`);
 }
 
-function printKernel(out: Writer, kernel: Kernel, id: number): void {
+function printKernel(out: Writer, kernel: Kernel, id: number, program: Program): void {
   switch (kernel.kind) {
     case "loop":
-      return printLoop(out, kernel, id);
+      if (kernel.touches) printTouches(out, kernel.touches, id);
+      if (!kernel.rows) return printLoop(out, kernel, id);
+      return printRowsLoop(
+        out,
+        program,
+        kernel,
+        id,
+        () => printLoop(out, kernel, id),
+        (row, base) => printLoop(out, row, id, base),
+      );
     case "gemm":
       return printGemm(out, kernel, id);
     case "fill":
-      return printFill(out, kernel);
+      return kernel.rows ? printRowsFill(out, program, kernel, id) : printFill(out, kernel);
     case "local":
       return printLocal(out, kernel, id);
     case "scan":
-      return printScan(out, kernel, id);
+      return printScan(out, kernel, id, program);
   }
 }
 
@@ -359,7 +337,7 @@ function printKernel(out: Writer, kernel: Kernel, id: number): void {
 let scanStep = "";
 
 /** One loop over the steps, the body's kernels inside (their locals block-scoped to one step). */
-function printScan(out: Writer, kernel: ScanKernel, id: number): void {
+function printScan(out: Writer, kernel: ScanKernel, id: number, program: Program): void {
   out.line(`// ${kernel.comment}`);
   scanStep = local.step(id);
   const t = scanStep;
@@ -368,7 +346,7 @@ function printScan(out: Writer, kernel: ScanKernel, id: number): void {
       ? `for (let ${t} = ${kernel.length - 1}; ${t} >= 0; ${t}--) {`
       : `for (let ${t} = 0; ${t} < ${kernel.length}; ${t}++) {`,
   );
-  kernel.kernels.forEach((nested, j) => printKernel(out, nested, (id + 1) * 1000 + j));
+  kernel.kernels.forEach((nested, j) => printKernel(out, nested, (id + 1) * 1000 + j, program));
   out.close();
   scanStep = "";
 }
@@ -431,9 +409,10 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     ...(program.constants ?? []).map((c) => `  ${c.buffer}.set([${c.values.map(literal).join(", ")}]);`),
   ];
 
+  allocations.push(...rowSetAllocations(program));
   const entryFunctions = printEntryFunctions(
     program,
-    printKernel,
+    (out, kernel, id) => printKernel(out, kernel, id, program),
     (r) =>
       `lossSlot[0] = ${r.storage.kind === "scalar" ? scalarCode(r.storage.code) : `${r.storage.name}[${r.offset}]!`};`,
     (name) => (idsOf(name) ? "Int32Array" : "Values"),
@@ -574,7 +553,10 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     beginStepCall: entry("beforeGradient")
       ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n", "trainer.learningRate").join(", ")});`
       : `      // no look-ahead for ${program.optimizer.kind}`,
-    applyUpdateCall: `      updateProgram(${scalarArgs("update", "0", "trainer.learningRate").join(", ")});`,
+    applyUpdateCall: [
+      ...rowSetsAnyRow(program),
+      `      updateProgram(${scalarArgs("update", "0", "trainer.learningRate").join(", ")});`,
+    ].join("\n"),
     predictCall: [
       ...prepare("predict", "inputs", uses(entry("predict")!).n),
       call("predict", "trainer.learningRate"),

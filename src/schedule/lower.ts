@@ -74,10 +74,12 @@ function describe(node: Node, origins: ReadonlyMap<Node, SourceLocation>): strin
 export interface Tuning {
   /** Most copies of a loop body written out as straight-line code (0: loops only). */
   readonly straightLineLimit: number;
+  /** Zero a gather table's gradient (and apply SGD) only at the rows the ids touched (src/schedule/sparse-rows.ts). */
+  readonly sparseRows: boolean;
 }
 
 /** Measured on this project's reference machine with bench/straight-line.mjs (see the README). */
-export const defaultTuning: Tuning = { straightLineLimit: 8 };
+export const defaultTuning: Tuning = { straightLineLimit: 8, sparseRows: true };
 
 export function lowerEntryPoint(
   bindings: readonly Binding[],

@@ -25,6 +25,9 @@ export const rolePrefixes = [
   "snapshot_",
   "running_",
   "batchStat_",
+  "touched_",
+  "touchedMark_",
+  "touchedCount_",
 ] as const;
 
 /** Per-parameter optimizer slots ("m", "velocity", …) contain no "_", so state_<param>_<slot> is one-to-one. */
@@ -70,6 +73,13 @@ export const bufferName = {
   constant: (hash: number) => `constant${hash.toString(36)}`,
   /** A work buffer that temporaries share. */
   work: (index: number) => `work${index}`,
+  /**
+   * Sparse rows of a parameter's gradient (src/schedule/sparse-rows.ts): the rows the last gradient()
+   * touched (an Int32Array), a mark per row (Uint8Array), and how many (−1: any row may be nonzero).
+   */
+  touchedRows: (param: string) => `touched_${param}`,
+  touchedMarks: (param: string) => `touchedMark_${param}`,
+  touchedCount: (param: string) => `touchedCount_${param}`,
   /** The TypeScript trainer's copy of a buffer for snapshot()/restore(). */
   snapshot: (buffer: string) => `snapshot_${buffer}`,
 };
@@ -114,6 +124,9 @@ export const typescriptLocal = {
   cell: (kernel: number, i: number, j: number) => `c${kernel}_${i}_${j}`,
   left: (kernel: number, i: number) => `x${kernel}_${i}`,
   right: (kernel: number, j: number) => `y${kernel}_${j}`,
+  /** Sparse rows (src/emit/typescript-rows.ts): the position in a touched-rows list, and a row (or its first element). */
+  touchedAt: (kernel: number) => `touchedAt${kernel}`,
+  rowBase: (kernel: number) => `rowBase${kernel}`,
 };
 
 /**

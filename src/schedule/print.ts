@@ -94,12 +94,21 @@ export function formatKernel(kernel: Kernel): string[] {
         ...kernel.values.map((value, i) => `    ${formatValue(value, i)}`),
         `  ${formatAccess(kernel.target)} ${kernel.mode === "add" ? "+=" : "="} v${kernel.values.length - 1}`,
         ...(kernel.extraStores ?? []).map((store) => `  ${formatAccess(store.target)} = v${store.value}`),
+        ...(kernel.rows ? [`  only the rows ${kernel.rows}'s ids touched`] : []),
+        ...(kernel.touches
+          ? [
+              `  touches rows ${formatAccess(kernel.touches.ids)} for ${kernel.touches.dims.map((d, i) => `i${i} < ${formatExtent(d)}`).join(", ")}`,
+            ]
+          : []),
       ];
     }
     case "gemm":
       return formatGemm(kernel);
     case "fill":
-      return [`fill ${kernel.buffer}[0 … ${formatExtent(kernel.length)}] = ${kernel.value}`];
+      return [
+        `fill ${kernel.buffer}[0 … ${formatExtent(kernel.length)}] = ${kernel.value}`,
+        ...(kernel.rows ? [`  only the rows ${kernel.rows}'s ids touched last call`] : []),
+      ];
     case "local":
       return [
         `local ${kernel.name} ${kernel.comment}`,

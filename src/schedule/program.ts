@@ -71,6 +71,20 @@ export interface LoopKernel {
   readonly unrolled: number;
   /** Further values stored in the same iteration (an optimizer updates a parameter and its moments together). */
   readonly extraStores?: readonly { readonly target: Access; readonly value: number }[];
+  /**
+   * Sparse rows (issue 11; src/schedule/sparse-rows.ts): only the rows of parameter `rows`'s touched set
+   * need visiting — one dim of extent rows·rowSize, every buffer access at offset 0 with stride 1.
+   */
+  readonly rows?: string;
+  /** Sparse rows: add the row each id at the loop indices names to parameter `rows`'s touched set. */
+  readonly touches?: TouchRecord;
+}
+
+/** The ids a scatter into a gradient reads, over the loop dims where they vary: the rows it touches. */
+export interface TouchRecord {
+  readonly rows: string;
+  readonly dims: readonly Extent[];
+  readonly ids: Access;
 }
 
 /** A matrix operand: element (row, col) at offset + row·rowStride + col·colStride. */
@@ -112,6 +126,8 @@ export interface FillKernel {
   readonly buffer: string;
   readonly length: Extent;
   readonly value: number;
+  /** Sparse rows: only the touched set's rows of parameter `rows`'s gradient can be nonzero; zero them, then empty the set. */
+  readonly rows?: string;
 }
 
 /** `const name = …` for a shared scalar, computed once per call. */
@@ -178,6 +194,19 @@ export interface DropoutInfo {
   readonly dropProbability: number;
 }
 
+/**
+ * A parameter whose gradient is a sum of scatter-adds (a gather table; src/schedule/sparse-rows.ts).
+ * The kernels' `rows` and `touches` fields name it. An emitter honours all of them or none: without
+ * them every kernel is the dense computation, which gives the same values.
+ */
+export interface RowSet {
+  readonly param: string;
+  readonly rows: number;
+  readonly rowSize: number;
+  /** Most distinct rows one gradient() can touch: min(rows, ids read per call at the compiled batch). */
+  readonly capacity: number;
+}
+
 export interface Program {
   readonly modelName: string;
   readonly batch: number;
@@ -196,4 +225,6 @@ export interface Program {
   /** Elements of the block of memory all buffers live in (WebAssembly memory when available). */
   readonly arenaSize: number;
   readonly entryPoints: readonly EntryPoint[];
+  /** Parameters whose gradient zeroing (and SGD update) may visit only the rows the ids touched. */
+  readonly rowSets: readonly RowSet[];
 }

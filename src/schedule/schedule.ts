@@ -17,6 +17,7 @@ import { idBound } from "../ir/ids.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
 import { printKernels, printProgram } from "./print.js";
+import { sparseRows } from "./sparse-rows.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
 function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
@@ -180,7 +181,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     arenaSize += Math.ceil(elements / alignment) * alignment;
     return { ...buffer, offset };
   });
-  const entryPoints: EntryPoint[] = [
+  const dense: EntryPoint[] = [
     ...entrySpecs.map((spec, i) => ({
       name: spec.name,
       kernels: planned[i]!.kernels.map((kernel) => writeOut(kernel, tuning)),
@@ -189,6 +190,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     })),
     ...optimizerEntries,
   ];
+  const { entryPoints, rowSets } = sparseRows(dense, params, options.optimizer, options.batch, tuning.sparseRows);
   const structure = [
     printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
     ...params.map((p) => `${p.name}: [${p.shape.join(",")}]${p.frozen ? " frozen" : ""}`),
@@ -226,6 +228,7 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     buffers,
     arenaSize,
     entryPoints,
+    rowSets,
   };
   dump("program", "program", () => printProgram(program));
   return program;
