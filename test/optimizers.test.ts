@@ -14,6 +14,7 @@ import {
   nn,
   rmsprop,
   sgd,
+  compile,
   type OptimizerKind,
   type OptimizerSpec,
 } from "gradgen";
@@ -156,6 +157,27 @@ describe("optimizers match the textbook formulas (f64, 3 steps)", () => {
       expect(got).not.toEqual([...initial.w, ...initial.b]);
     });
   }
+
+  it("updates each parameter in a loop: the update's code does not grow with the parameter's size", () => {
+    const sized = (size: number) =>
+      model("sized", ({ input, param }) => {
+        const y = input("x", [size])
+          .mul(param("w", [size]))
+          .sum();
+        return { loss: y.sub(input("t", [])).square() };
+      });
+    /** The text of the generated functions that update parameters (before and after the gradient). */
+    const updateCode = (size: number, spec: OptimizerSpec) => {
+      const source = compile(sized(size), { batch: 2, optimizer: spec }).files[0]!.contents;
+      return ["beforeGradientProgram", "updateProgram"]
+        .map((name) => source.indexOf(`function ${name}(`))
+        .filter((at) => at >= 0)
+        .map((at) => source.slice(at, source.indexOf("\n  }\n", at)).replace(/\b\d+\b/g, "N"))
+        .join("\n");
+    };
+    // 2 and 8 elements: both within the straight-line limit, where other loops are written out
+    for (const spec of cases) expect(updateCode(8, spec)).toBe(updateCode(2, spec));
+  });
 
   it("exposes the optimizer state by name, and setLearningRate changes later steps", async () => {
     const { createTrainer } = await loadGenerated(linear, 4, { optimizer: "adam" });
