@@ -142,6 +142,25 @@ describe("simplify", () => {
     });
     expect(fired).toContain("product with a constant matrix");
     expect(fired).toContain("product with a zero matrix");
+
+    // (Aᵀ·B)ᵀ = Bᵀ·A: the transposes move onto the operands, one cancels
+    const tall = makeNode(Op.Param, [], { name: "mT", shape: [3, 2] });
+    const t = [1, -2, 0.5, 3, -1, 4];
+    const tallT = [1, 0.5, -1, -2, 3, 4]; // tall transposed, [2, 3]
+    const product23x34 = product(tallT, b, 2, 3, 4);
+    const expected = Array.from({ length: 8 }, (_, at) => product23x34[(at % 2) * 4 + Math.floor(at / 2)]!);
+    const rules: string[] = [];
+    const [moved] = simplify([ir.transpose(ir.matmul(ir.transpose(tall), B))], rules);
+    expect(rules).toContain("transpose of a product");
+    expect(moved!.op).toBe(Op.MatMul);
+    const value = evaluate(
+      [moved!],
+      new Map<Node, ArrayLike<number>>([
+        [tall, t],
+        [B, b],
+      ]),
+    )[0]!;
+    expected.forEach((e, j) => expect(value[j]).toBeCloseTo(e, 12));
   });
 
   it("removes +0, −0, ×1, ×0, /1 and 0/ when the constant is broadcast to a larger shape", () => {

@@ -7,6 +7,7 @@ import {
   add,
   broadcastTo,
   constant,
+  matmul,
   mul,
   neg,
   powConst,
@@ -233,6 +234,17 @@ export const rewriteRules: readonly RewriteRule[] = [
             attrs.perm!.map((p) => x!.attrs.perm![p]!),
           )
         : undefined,
+  },
+  {
+    // (A·B)ᵀ = Bᵀ·Aᵀ where an operand is itself transposed, so a transpose cancels and the product is
+    // stored as its consumers read it (a shared weight's gradient then sums over examples in one product)
+    name: "transpose of a product",
+    ops: [Op.Transpose],
+    rewrite: ({ inputs: [x] }) => {
+      if (x!.op !== Op.MatMul) return undefined;
+      const [a, b] = x!.inputs as [Node, Node];
+      return a.op === Op.Transpose || b.op === Op.Transpose ? matmul(transpose(b), transpose(a)) : undefined;
+    },
   },
   {
     // Moving a size-1 axis changes no element's position
