@@ -15,7 +15,11 @@
 // importGenerated loads it) and as declared in the generated TypeScript; whether V8 optimised that
 // function (--trace-opt, and to which tier); ms/step; ms per layer-step (MLP) or per time step
 // (RNN); GCs in the measured steps (PerformanceObserver 'gc' entries); new-space bytes per step.
-// Timing: warm-up for at least 50 steps and 3 s (so V8 can finish optimising), then 12 chunks
+// Timing: warm-up for at least 2,000 steps and 3 s (capped at 120 s). Steps, not seconds: V8 tiers a
+// function up after executing an amount of bytecode that grows with the function's size, so a deep
+// model's multi-KB parts need ~1,000 calls however long each takes (a 3 s warm-up left mlp 120/240
+// and rnn 200 unoptimised: 32 B/step and 1.5x slower). The "late" column counts the tier-ups
+// --trace-opt reports during the measured chunks (0: the warm-up was long enough). Then 12 chunks
 // alternating C and 2C steps (a chunk ~150 ms); ms/step is the median chunk's. Bytes per step:
 // the growth of new_space's used size over the chunks in which no GC started, from the difference
 // between the 2C and C chunks' means (what reading the statistics allocates cancels; as in
@@ -37,6 +41,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const QUICK = args.includes("--quick");
+const WARM_STEPS = Number(option("--warm-steps", QUICK ? 200 : 2000));
+const WARM_LIMIT_MS = 120_000;
 const ROW_LIMIT_S = Number(option("--row-limit", 300));
 const COMPILE_LIMIT_S = Number(option("--compile-limit", 120));
 const BATCH = 32;
@@ -162,10 +168,10 @@ async function measureRow(kind, size) {
   const warmStart = performance.now();
   let warmSteps = 0;
   const minWarmMs = QUICK ? 1000 : 3000;
-  while (warmSteps < (QUICK ? 20 : 50) || performance.now() - warmStart < minWarmMs) {
+  while (warmSteps < WARM_STEPS || performance.now() - warmStart < minWarmMs) {
     run(1);
     warmSteps++;
-    if (performance.now() - warmStart > 60_000) break;
+    if (performance.now() - warmStart > WARM_LIMIT_MS) break;
   }
   const warmMs = performance.now() - warmStart;
   const warmGcs = await gcsBetween(warmStart, performance.now());
@@ -174,6 +180,7 @@ async function measureRow(kind, size) {
   await sleep(100);
   await settle();
 
+  process.stdout.write("\nSCALE-MEASURING\n"); // tier-ups the trace shows after this line are late
   const chunk = Math.max(1, Math.round((QUICK ? 60 : 150) / stepEstimate));
   const chunks = QUICK ? 6 : 12;
   const perStep = [];
@@ -241,6 +248,8 @@ function runRow(row) {
       row.kind,
       String(row.size),
       ...(QUICK ? ["--quick"] : []),
+      "--warm-steps",
+      String(WARM_STEPS),
       "--compile-limit",
       String(COMPILE_LIMIT_S),
     ];
@@ -248,12 +257,16 @@ function runRow(row) {
     const optimised = new Map(); // function name → Set of tiers
     const deoptimised = new Map();
     let resultLine = null;
+    let measuring = false;
+    const late = []; // functions tiered up during the measured chunks
     let stderr = "";
     let pending = "";
     const onLine = (line) => {
       if (line.startsWith("SCALE-RESULT ")) resultLine = line.slice(13);
+      if (line === "SCALE-MEASURING") measuring = true;
       const done = /^\[completed (?:optimizing|compiling) .*?<JSFunction ([\w$]+)[^>]*> \(target (\w+)\)/.exec(line);
       if (done) (optimised.get(done[1]) ?? optimised.set(done[1], new Set()).get(done[1])).add(done[2]);
+      if (done && measuring) late.push(done[1]);
       const deopt = /^\[bailout \(kind: ([\w-]+).*?<JSFunction ([\w$]+)/.exec(line);
       if (deopt) deoptimised.set(deopt[2], (deoptimised.get(deopt[2]) ?? 0) + 1);
     };
@@ -284,7 +297,7 @@ function runRow(row) {
         });
         return;
       }
-      const result = { ...row, ...JSON.parse(resultLine), seconds };
+      const result = { ...row, ...JSON.parse(resultLine), seconds, lateTierUps: late };
       if (result.largestFunction) {
         result.largestFunction.optimisedTo = [...(optimised.get(result.largestFunction.name) ?? [])];
         result.largestFunction.deopts = deoptimised.get(result.largestFunction.name) ?? 0;
@@ -338,17 +351,18 @@ const header = [
   "generated KiB (lines)",
   "largest function: JS KiB (lines), TS lines",
   "optimised",
+  "warm steps, late",
   "compile s",
 ];
 const tableRows = results.map((r) => {
-  if (r.available === false) return [label(r), "with scan: not available", "", "", "", "", "", "", ""];
-  if (r.failed) return [label(r), r.failed, "", "", "", "", "", "", ""];
+  if (r.available === false) return [label(r), "with scan: not available", "", "", "", "", "", "", "", ""];
+  if (r.failed) return [label(r), r.failed, "", "", "", "", "", "", "", ""];
   const f = r.largestFunction;
   const sizes = [
     `${fmt(r.generatedBytes / 1024, 0)} (${fmt(r.generatedLines, 0)})`,
     `${f.name} ${fmt(f.jsBytes / 1024, 1)} (${fmt(f.jsLines, 0)}), ${fmt(f.ts?.lines, 0)}`,
   ];
-  if (r.skipped) return [label(r), r.skipped, "", "", "", ...sizes, "", fmt(r.compileMs / 1000, 1)];
+  if (r.skipped) return [label(r), r.skipped, "", "", "", ...sizes, "", "", fmt(r.compileMs / 1000, 1)];
   return [
     label(r),
     fmt(r.msPerStep, 3),
@@ -357,6 +371,7 @@ const tableRows = results.map((r) => {
     r.bytesPerStep === null ? "n/a (GC in every chunk)" : fmt(r.bytesPerStep, 1),
     ...sizes,
     tierOf(f) + (f.deopts ? `, ${f.deopts} deopts` : ""),
+    `${fmt(r.warmSteps, 0)}, ${r.lateTierUps.length}`,
     fmt(r.compileMs / 1000, 1),
   ];
 });
@@ -441,7 +456,7 @@ writeFileSync(
       loadAverageAtStart: loadAtStart,
       loadAverageAtEnd: loadAtEnd,
       limits: { rowSeconds: ROW_LIMIT_S, compileSeconds: COMPILE_LIMIT_S },
-      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= 50 steps and 3 s; msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth, GC-free chunks only (null if none); largestFunction: own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
+      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= --warm-steps (default 2000) steps and 3 s (at most 120 s); lateTierUps: functions --trace-opt saw optimised during the measured chunks (empty: warm-up long enough); msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth, GC-free chunks only (null if none); largestFunction: own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
       targets,
       results,
       totalSeconds,

@@ -41,6 +41,23 @@ describe("backends", () => {
     expect((createTrainer() as unknown as { backend: string }).backend).toBe("wasm");
   });
 
+  it("a model whose products are all small embeds no WebAssembly (and says js)", async () => {
+    const tiny = model("tinyNet", ({ input, param }) => {
+      const h = nn.tanh(
+        input("x", [2])
+          .matmul(param("W1", [2, 4]))
+          .add(param("b1", [4])),
+      );
+      return { loss: nn.halfSquaredError(h.matmul(param("W2", [4, 1])), input("t", [1])) };
+    });
+    const { createTrainer, source } = await loadGenerated(tiny, 4, { dtype: "f32" });
+    // the blocked routine and its module (~10 KB of base64) are absent; the products are written out
+    expect(source).not.toMatch(/AGFzbQ|wasmGemm|gemm\(/); // AGFzbQ: "\0asm", a module's first bytes in base64
+    expect((createTrainer() as unknown as { backend: string }).backend).toBe("js");
+    const { source: larger } = await loadGenerated(net, batchSize, { dtype: "f32" });
+    expect(larger).toMatch(/AGFzbQ/); // the same check finds the module where a product uses it
+  });
+
   for (const dtype of ["f32", "f64"] as const) {
     it(`${dtype}: wasm and js agree on loss, gradients and 20 training steps; both agree with f64`, async () => {
       const { createTrainer } = await loadGenerated(net, batchSize, { dtype, optimizer: "adam", learningRate: 0.01 });

@@ -15,6 +15,7 @@ import {
   nn,
   rmsprop,
   sgd,
+  compile,
   type OptimizerKind,
   type OptimizerSpec,
 } from "gradgen";
@@ -157,6 +158,29 @@ describe("optimizers match the textbook formulas (f64, 3 steps)", () => {
       expect(got).not.toEqual([...initial.w, ...initial.b]);
     });
   }
+
+  it("Adam updates each parameter in a loop: its code does not grow with the parameter's size", () => {
+    const sized = (size: number) =>
+      model("sized", ({ input, param }) => {
+        const y = input("x", [size])
+          .mul(param("w", [size]))
+          .sum();
+        return { loss: y.sub(input("t", [])).square() };
+      });
+    /** The text of the generated functions that update parameters (before and after the gradient). */
+    const updateCode = (size: number, spec: OptimizerSpec) => {
+      const source = compile(sized(size), { batch: 2, optimizer: spec }).files[0]!.contents;
+      return ["beforeGradientProgram", "updateProgram"]
+        .map((name) => source.indexOf(`function ${name}(`))
+        .filter((at) => at >= 0)
+        .map((at) => source.slice(at, source.indexOf("\n  }\n", at)).replace(/\b\d+\b/g, "N"))
+        .join("\n");
+    };
+    // 3 and 8 elements: both within the straight-line limit, where short loops (SGD's update) are written out
+    for (const spec of cases.filter((c) => c.kind === "adam")) expect(updateCode(8, spec)).toBe(updateCode(3, spec));
+    const sgdSpec = cases.find((c) => c.kind === "sgd" && c.weightDecay === 0)!;
+    expect(updateCode(8, sgdSpec)).not.toBe(updateCode(3, sgdSpec)); // the comparison sees a written-out body
+  });
 
   it("exposes the optimizer state by name, and setLearningRate changes later steps", async () => {
     const { createTrainer } = await loadGenerated(linear, 4, { optimizer: "adam" });

@@ -93,8 +93,10 @@ describe("simplify", () => {
       { numRuns: 400, seed: 20261122 },
     );
     // Rules that random scalar arithmetic should exercise; each must have been tested above.
-    // (the scatter rule needs integer ids: test/ids.test.ts checks it)
-    const expected = rewriteRules.map((r) => r.name).filter((name) => !/transpose|reshape|layout|scatter/.test(name));
+    // (the scatter rule needs integer ids: test/ids.test.ts checks it; the matrix rules are tested below)
+    const expected = rewriteRules
+      .map((r) => r.name)
+      .filter((name) => !/transpose|reshape|layout|scatter|matrix/.test(name));
     const missing = expected.filter((name) => !fired.has(name));
     expect(missing).toEqual([]);
   });
@@ -104,6 +106,102 @@ describe("simplify", () => {
     const zero = ir.broadcastTo(ir.constant(0), [2, 3, 5]);
     const [product] = simplify([ir.matmul(ir.transpose(a, [0, 2, 1]), zero)]);
     expect(product).toBe(ir.broadcastTo(ir.constant(0), [2, 4, 5]));
+  });
+
+  it("products with a constant or zero matrix become sums, with the triple loop's values", () => {
+    const A = makeNode(Op.Param, [], { name: "mA", shape: [2, 3] });
+    const B = makeNode(Op.Param, [], { name: "mB", shape: [3, 4] });
+    const column = makeNode(Op.Param, [], { name: "mC", shape: [2, 1] });
+    const [a, b] = [
+      [0.5, -1, 2, 3, 0.25, -4],
+      [1, 2, 3, 4, -1, -2, -3, -4, 0.5, 1.5, 2.5, 3.5],
+    ];
+    const values = new Map<Node, ArrayLike<number>>([
+      [A, a],
+      [B, b],
+      [column, [7, -3]],
+    ]);
+    /** Σₖ left[i,k]·right[k,j] written out, from the matrices' values (a product's definition). */
+    const product = (left: number[], right: number[], m: number, k: number, n: number) =>
+      Array.from({ length: m * n }, (_, at) => {
+        let total = 0;
+        for (let p = 0; p < k; p++) total += left[Math.floor(at / n) * k + p]! * right[p * n + (at % n)]!;
+        return total;
+      });
+    const filled = (c: number, size: number) => Array<number>(size).fill(c);
+    const cases: [Node, number[]][] = [
+      [ir.matmul(ir.broadcastTo(ir.constant(2), [2, 3]), B), product(filled(2, 6), b, 2, 3, 4)],
+      [ir.matmul(A, ir.broadcastTo(ir.constant(-0.5), [3, 4])), product(a, filled(-0.5, 12), 2, 3, 4)],
+      [ir.matmul(column, ir.broadcastTo(ir.constant(1), [1, 4])), product([7, -3], filled(1, 4), 2, 1, 4)],
+      [ir.matmul(ir.broadcastTo(ir.constant(1), [2, 3]), B), product(filled(1, 6), b, 2, 3, 4)],
+      [ir.matmul(A, ir.broadcastTo(ir.constant(0), [3, 4])), filled(0, 8)],
+      [ir.matmul(ir.broadcastTo(ir.constant(0), [2, 3]), B), filled(0, 8)],
+    ];
+    const fired: string[] = [];
+    const simplified = simplify(
+      cases.map(([node]) => node),
+      fired,
+    );
+    cases.forEach(([node, expected], i) => {
+      const after = simplified[i]!;
+      expect(after.shape).toEqual(node.shape);
+      // no product left: the simplified form is a sum or a constant
+      const ops = new Set<Op>();
+      const visit = (n: Node) => (ops.add(n.op), n.inputs.forEach(visit));
+      visit(after);
+      expect(ops.has(Op.MatMul)).toBe(false);
+      const value = evaluate([after], values)[0]!;
+      expected.forEach((e, j) => expect(value[j]).toBeCloseTo(e, 12));
+    });
+    expect(fired).toContain("product with a constant matrix");
+    expect(fired).toContain("product with a zero operand");
+
+    // (Aᵀ·B)ᵀ = Bᵀ·A: the transposes move onto the operands, one cancels
+    const tall = makeNode(Op.Param, [], { name: "mT", shape: [3, 2] });
+    const t = [1, -2, 0.5, 3, -1, 4];
+    const tallT = [1, 0.5, -1, -2, 3, 4]; // tall transposed, [2, 3]
+    const product23x34 = product(tallT, b, 2, 3, 4);
+    const expected = Array.from({ length: 8 }, (_, at) => product23x34[(at % 2) * 4 + Math.floor(at / 2)]!);
+    const rules: string[] = [];
+    const [moved] = simplify([ir.transpose(ir.matmul(ir.transpose(tall), B))], rules);
+    expect(rules).toContain("transpose of a product");
+    expect(moved!.op).toBe(Op.MatMul);
+    const value = evaluate(
+      [moved!],
+      new Map<Node, ArrayLike<number>>([
+        [tall, t],
+        [B, b],
+      ]),
+    )[0]!;
+    expected.forEach((e, j) => expect(value[j]).toBeCloseTo(e, 12));
+  });
+
+  it("removes +0, −0, ×1, ×0, /1 and 0/ when the constant is broadcast to a larger shape", () => {
+    const zeros = ir.broadcastTo(ir.constant(0), [2, 3]);
+    const ones = ir.broadcastTo(ir.constant(1), [2, 3]);
+    const pv = [0.5, -2, 3];
+    const cases: [Node, number[]][] = [
+      [ir.add(v, zeros), [...pv, ...pv]],
+      [ir.add(zeros, v), [...pv, ...pv]],
+      [ir.sub(v, zeros), [...pv, ...pv]],
+      [ir.sub(zeros, v), [...pv, ...pv].map((e) => -e)],
+      [ir.mul(v, ones), [...pv, ...pv]],
+      [ir.mul(ones, v), [...pv, ...pv]],
+      [ir.mul(v, zeros), [0, 0, 0, 0, 0, 0]],
+      [ir.div(v, ones), [...pv, ...pv]],
+      [ir.div(zeros, v), [0, 0, 0, 0, 0, 0]],
+    ];
+    const simplified = simplify(cases.map(([node]) => node));
+    cases.forEach(([node, expected], i) => {
+      const after = simplified[i]!;
+      expect(after.shape).toEqual(node.shape);
+      const ops = new Set<Op>();
+      const visit = (n: Node) => (ops.add(n.op), n.inputs.forEach(visit));
+      visit(after);
+      for (const op of [Op.Add, Op.Sub, Op.Mul, Op.Div]) expect(ops.has(op)).toBe(false);
+      const value = evaluate([after], new Map<Node, ArrayLike<number>>([[v, pv]]))[0]!;
+      expect([...value]).toEqual(expected);
+    });
   });
 
   it("gives the canonical forms: x + x = 2x, x·x = x², x − x = 0, −−x = x, 3x − x = 2x", () => {

@@ -7,6 +7,7 @@ import {
   add,
   broadcastTo,
   constant,
+  matmul,
   mul,
   neg,
   powConst,
@@ -14,6 +15,7 @@ import {
   reshape,
   scatterAdd,
   sub,
+  sum,
   transpose,
 } from "../ir/build.js";
 import { makeNode, type Node } from "../ir/node.js";
@@ -88,9 +90,14 @@ export const rewriteRules: readonly RewriteRule[] = [
       return makeNode(node.op, inputs, node.attrs);
     },
   },
-  { name: "x + 0 = x", ops: [Op.Add], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 0) ? b : undefined) },
-  { name: "x − 0 = x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (isConst(b!, 0) ? a : undefined) },
-  { name: "0 − x = −x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 0) ? neg(b!) : undefined) },
+  // The identities below also see a constant broadcast to a shape (a gradient's ones and zeros) as the constant
+  {
+    name: "x + 0 = x",
+    ops: [Op.Add],
+    rewrite: ({ inputs: [a, b] }) => (constantOf(a!) === 0 ? b : constantOf(b!) === 0 ? a : undefined),
+  },
+  { name: "x − 0 = x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (constantOf(b!) === 0 ? a : undefined) },
+  { name: "0 − x = −x", ops: [Op.Sub], rewrite: ({ inputs: [a, b] }) => (constantOf(a!) === 0 ? neg(b!) : undefined) },
   {
     name: "x + (−y) = x − y",
     ops: [Op.Add],
@@ -143,8 +150,16 @@ export const rewriteRules: readonly RewriteRule[] = [
       return undefined;
     },
   },
-  { name: "1·x = x", ops: [Op.Mul], rewrite: ({ inputs: [a, b] }) => (isConst(a!, 1) ? b : undefined) },
-  { name: "0·x = 0", ops: [Op.Mul], rewrite: ({ inputs: [a] }) => (isConst(a!, 0) ? constant(0) : undefined) },
+  {
+    name: "1·x = x",
+    ops: [Op.Mul],
+    rewrite: ({ inputs: [a, b] }) => (constantOf(a!) === 1 ? b : constantOf(b!) === 1 ? a : undefined),
+  },
+  {
+    name: "0·x = 0",
+    ops: [Op.Mul],
+    rewrite: ({ inputs: [a, b] }) => (constantOf(a!) === 0 || constantOf(b!) === 0 ? constant(0) : undefined),
+  },
   { name: "(−1)·x = −x", ops: [Op.Mul], rewrite: ({ inputs: [a, b] }) => (isConst(a!, -1) ? neg(b!) : undefined) },
   {
     // c·(d·x) = (cd)·x, (c·x)·y = c·(x·y), (−x)·y = −(x·y): coefficients move outward, where they fold
@@ -167,8 +182,8 @@ export const rewriteRules: readonly RewriteRule[] = [
       return xa === xb && !isConst(xa) ? powConst(xa, pa + pb) : undefined;
     },
   },
-  { name: "x/1 = x", ops: [Op.Div], rewrite: ({ inputs: [a, b] }) => (isConst(b!, 1) ? a : undefined) },
-  { name: "0/x = 0", ops: [Op.Div], rewrite: ({ inputs: [a] }) => (isConst(a!, 0) ? constant(0) : undefined) },
+  { name: "x/1 = x", ops: [Op.Div], rewrite: ({ inputs: [a, b] }) => (constantOf(b!) === 1 ? a : undefined) },
+  { name: "0/x = 0", ops: [Op.Div], rewrite: ({ inputs: [a] }) => (constantOf(a!) === 0 ? constant(0) : undefined) },
   { name: "−(−x) = x", ops: [Op.Neg], rewrite: ({ inputs: [x] }) => (x!.op === Op.Neg ? x!.inputs[0] : undefined) },
   {
     name: "−(c·x) = (−c)·x",
@@ -238,12 +253,40 @@ export const rewriteRules: readonly RewriteRule[] = [
         : undefined,
   },
   {
+    // (A·B)ᵀ = Bᵀ·Aᵀ where an operand is itself transposed, so a transpose cancels and the product is
+    // stored as its consumers read it (a shared weight's gradient then sums over examples in one product)
+    name: "transpose of a product",
+    ops: [Op.Transpose],
+    rewrite: ({ inputs: [x] }) => {
+      if (x!.op !== Op.MatMul) return undefined;
+      const [a, b] = x!.inputs as [Node, Node];
+      return a.op === Op.Transpose || b.op === Op.Transpose ? matmul(transpose(b), transpose(a)) : undefined;
+    },
+  },
+  {
     // Moving a size-1 axis changes no element's position
     name: "transpose that only moves unit axes",
     ops: [Op.Transpose],
     rewrite: ({ inputs: [x], attrs, shape }) => {
       const moved = attrs.perm!.filter((p) => x!.shape[p] !== 1);
       return moved.every((p, i) => i === 0 || p > moved[i - 1]!) ? reshape(x!, shape) : undefined;
+    },
+  },
+  {
+    // A product with a constant matrix c·1 is a sum, broadcast: (c·1)·B = c·1ᵀ(Σᵢ Bᵢⱼ) row by row, and
+    // A·(c·1) = c·(Σⱼ Aᵢⱼ)·1 column by column; with k = 1 the sum is a reshape (a gradient penalty's 1·W₂ᵀ)
+    name: "product with a constant matrix",
+    ops: [Op.MatMul],
+    rewrite: ({ inputs: [a, b], shape }) => {
+      const [left, right] = [constantOf(a!), constantOf(b!)];
+      if (left === undefined && right === undefined) return undefined;
+      if (a!.shape.length !== 2 || b!.shape.length !== 2) return undefined; // stacks of matrices: not rewritten
+      const [m, n] = shape as [number, number];
+      const summed =
+        left !== undefined
+          ? reshape(b!.shape[0] === 1 ? b! : sum(b!, [0]), [1, n])
+          : reshape(a!.shape[1] === 1 ? a! : sum(a!, [1]), [m, 1]);
+      return scaled(left ?? right!, broadcastTo(summed, [m, n]));
     },
   },
   {
