@@ -2,7 +2,8 @@
 // only if it passes what is right (kinks, zero initial parameters, large losses, random models),
 // fails what is wrong (a planted rule, a custom rule, input gradients), and says what it checked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkGradients, type GradientCheckReport } from "gradgen";
+import { checkGradients, model, nn, type GradientCheckReport } from "gradgen";
+import { checkGradientsInterpreted } from "../src/check/interpreted.js";
 import { derivativeRules, type DerivativeRule } from "../src/grad/rules.js";
 import { add, mul, sub } from "../src/ir/build.js";
 import { Op } from "../src/ir/ops.js";
@@ -131,6 +132,35 @@ describe("gradient checking", () => {
     expect(wrong.passed).toBe(false);
     expect(wrong.inputs[0]!.status).toBe("failed");
     expect(wrong.verdict).toMatch(/customGradient rule "badSquare"/);
+  });
+
+  it("checks a model over int32 ids (an embedding and a sparse cross-entropy), and catches a wrong gather rule", async () => {
+    // Ids are drawn in range for every op reading them: tokens below the table's 5 rows, labels below the 3 classes.
+    const embedding = model("embedding", ({ input, param }) => {
+      const tokens = input("tokens", [4], { dtype: "int32" });
+      const label = input("label", [4], { dtype: "int32" });
+      const E = param("E", [5, 2], { init: "normal" });
+      const W = param("W", [2, 3], { init: "normal" });
+      return { loss: nn.sparseSoftmaxCrossEntropy(nn.tanh(nn.gather(E, tokens)).matmul(W), label) };
+    });
+    for (const report of [await checkGradients(embedding), checkGradientsInterpreted(embedding)]) {
+      expect(report.passed, report.verdict).toBe(true);
+      expect(report.params.map((p) => [p.name, p.status, p.elementsChecked > 0])).toEqual([
+        ["E", "ok", true],
+        ["W", "ok", true],
+      ]);
+    }
+    // gather's rule planted 0.1% too large: E fails, and so does W (the cross-entropy's pick z[t, label[t]] is a gather too).
+    const original = derivativeRules[Op.Gather];
+    const report = await withRule(
+      Op.Gather,
+      (context) => original(context).map((g) => g && mul(g, 1.001)),
+      () => checkGradients(embedding),
+    );
+    expect(report.params.map((p) => [p.name, p.status])).toEqual([
+      ["E", "failed"],
+      ["W", "failed"],
+    ]);
   });
 
   it("says so when there is nothing to check, instead of passing", async () => {

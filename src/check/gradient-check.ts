@@ -19,7 +19,8 @@ import { importGenerated } from "../import-generated.js";
 import { traceModel, type ModelDefinition, type TracedModel } from "../dsl/model.js";
 import { buildTrainingGraph } from "../pipeline.js";
 import { formatLocation, GradgenError } from "../errors.js";
-import type { Node } from "../ir/node.js";
+import { isIntegerNode, type Node } from "../ir/node.js";
+import { idBound } from "../ir/ids.js";
 import { Op } from "../ir/ops.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { ForwardEvaluator } from "./forward.js";
@@ -88,15 +89,18 @@ export interface GradientCheckReport {
   readonly verdict: string;
 }
 
+/** A batch field: an input's values, or the ids of an int32 input. */
+export type BatchField = Float64Array | Int32Array;
+
 /** What the checker needs of an implementation of a model: values it can move, a loss and a gradient. */
 export interface GradientSource {
   readonly batch: number;
   /** Live parameter values by name: the checker writes them, and the loss and gradient read them. */
   readonly params: Readonly<Record<string, Float64Array>>;
   /** Mean loss over the batch with the current dropout masks. */
-  trainingLoss(batch: Readonly<Record<string, Float64Array>>): number;
+  trainingLoss(batch: Readonly<Record<string, BatchField>>): number;
   /** Its gradient with respect to the parameters and to the inputs declared { grad: true } (copies). */
-  gradient(batch: Readonly<Record<string, Float64Array>>): {
+  gradient(batch: Readonly<Record<string, BatchField>>): {
     params: Record<string, Float64Array>;
     inputs: Record<string, Float64Array>;
   };
@@ -108,8 +112,8 @@ interface CompiledTrainer {
   readonly params: Record<string, Float64Array>;
   readonly grads: Record<string, Float64Array>;
   readonly inputGrads: Record<string, Float64Array>;
-  gradient(batch: Record<string, Float64Array>): number;
-  trainingLoss(batch: Record<string, Float64Array>): number;
+  gradient(batch: Record<string, BatchField>): number;
+  trainingLoss(batch: Record<string, BatchField>): number;
   resampleDropout(): void;
 }
 
@@ -169,9 +173,9 @@ async function compiledSource(
   return {
     batch,
     params: trainer.params,
-    trainingLoss: (data) => trainer.trainingLoss(data as Record<string, Float64Array>),
+    trainingLoss: (data) => trainer.trainingLoss(data as Record<string, BatchField>),
     gradient(data) {
-      trainer.gradient(data as Record<string, Float64Array>);
+      trainer.gradient(data as Record<string, BatchField>);
       return { params: copy(trainer.grads), inputs: copy(trainer.inputGrads) };
     },
     resampleDropout() {
@@ -273,8 +277,11 @@ export function checkSource(
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
   const distributions = distributionInputs(traced);
-  const batch: Record<string, Float64Array> = Object.fromEntries(
-    traced.inputs.map((x) => [x.attrs.name!, new Float64Array(batchSize * x.size)]),
+  const batch: Record<string, BatchField> = Object.fromEntries(
+    traced.inputs.map((x) => [
+      x.attrs.name!,
+      isIntegerNode(x) ? new Int32Array(batchSize * x.size) : new Float64Array(batchSize * x.size),
+    ]),
   );
   const entries = [
     ...traced.params
@@ -282,7 +289,7 @@ export function checkSource(
       .map((node) => ({ node, kind: "param" as const, values: source.params[node.attrs.name!]! })),
     ...traced.inputs
       .filter((x) => x.attrs.wantsGrad)
-      .map((node) => ({ node, kind: "input" as const, values: batch[node.attrs.name!]! })),
+      .map((node) => ({ node, kind: "input" as const, values: batch[node.attrs.name!] as Float64Array })),
   ];
   const tallies: Tally[] = entries.map(() => ({
     notFinite: 0,
@@ -306,9 +313,15 @@ export function checkSource(
       const scale = point === 0 ? 0 : Math.max(0.5 * rms, 0.05);
       for (let i = 0; i < values.length; i++) values[i] = start[i]! + scale * (point === 0 ? 0 : gaussian());
     }
-    // Inputs in (0.05, 0.95): inside the domain of log, sqrt and the probability losses.
+    // Inputs in (0.05, 0.95): inside the domain of log, sqrt and the probability losses; ids uniform
+    // over the rows every op that reads them accepts (they have no derivative: nothing moves them).
     for (const input of traced.inputs) {
       const values = batch[input.attrs.name!]!;
+      if (values instanceof Int32Array) {
+        const bound = idBound([traced.loss], input) ?? 1;
+        for (let i = 0; i < values.length; i++) values[i] = Math.floor(bound * random());
+        continue;
+      }
       for (let i = 0; i < values.length; i++) values[i] = 0.05 + 0.9 * random();
       if (distributions.has(input.attrs.name!)) normalizeRows(values, input.shape[input.shape.length - 1] ?? 1);
     }
@@ -316,7 +329,10 @@ export function checkSource(
     const analytic = source.gradient(batch);
     const leaves = new Map<Node, Float64Array>();
     for (const p of traced.params) leaves.set(p, source.params[p.attrs.name!]!);
-    for (const x of traced.inputs) leaves.set(x, batch[x.attrs.name!]!);
+    for (const x of traced.inputs) {
+      const values = batch[x.attrs.name!]!;
+      leaves.set(x, values instanceof Int32Array ? Float64Array.from(values) : values); // ids: nothing moves them
+    }
     for (const node of reachableInOrder([traced.loss]))
       if (node.op === Op.DropoutMask) leaves.set(node, masks.get(node.attrs.name!)!);
     const evaluator = new ForwardEvaluator(traced.loss, batchSize, leaves);

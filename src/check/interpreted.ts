@@ -15,6 +15,7 @@ import {
   checkSource,
   type GradientCheckOptions,
   type GradientCheckReport,
+  type BatchField,
   type GradientSource,
 } from "./gradient-check.js";
 
@@ -30,10 +31,17 @@ function interpretedSource(traced: TracedModel, batch: number, seed: number): Gr
   const gradInputs = graph.inputGrads;
   let forward: { data: object; evaluator: ForwardEvaluator } | undefined;
 
-  const leavesOf = (data: Readonly<Record<string, Float64Array>>): Map<Node, Float64Array> => {
+  // Ids (an Int32Array) are read through a float copy, which trainingLoss refreshes before evaluating.
+  const idCopies: [Int32Array, Float64Array][] = [];
+  const leavesOf = (data: Readonly<Record<string, BatchField>>, track = false): Map<Node, Float64Array> => {
     const leaves = new Map<Node, Float64Array>();
     for (const p of traced.params) leaves.set(p, params[p.attrs.name!]!);
-    for (const x of traced.inputs) leaves.set(x, data[x.attrs.name!]!);
+    for (const x of traced.inputs) {
+      const values = data[x.attrs.name!]!;
+      const copy = values instanceof Int32Array ? Float64Array.from(values) : values;
+      if (track && values instanceof Int32Array) idCopies.push([values, copy]);
+      leaves.set(x, copy);
+    }
     for (const m of maskNodes) leaves.set(m, masks.get(m.attrs.name!)!);
     return leaves;
   };
@@ -42,8 +50,11 @@ function interpretedSource(traced: TracedModel, batch: number, seed: number): Gr
     batch,
     params,
     trainingLoss(data) {
-      if (forward?.data !== data)
-        forward = { data, evaluator: new ForwardEvaluator(traced.loss, batch, leavesOf(data)) };
+      if (forward?.data !== data) {
+        idCopies.length = 0;
+        forward = { data, evaluator: new ForwardEvaluator(traced.loss, batch, leavesOf(data, true)) };
+      }
+      for (const [ids, copy] of idCopies) copy.set(ids);
       forward.evaluator.evaluateAll();
       return forward.evaluator.meanRoot();
     },

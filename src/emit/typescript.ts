@@ -544,8 +544,9 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     batchMark: program.inputs.length === 0 ? "?" : "",
     batchOrUndefined: program.inputs.length === 0 ? " | undefined" : "",
     predictMark: (entry("predict")?.inputs.length ?? 0) === 0 ? "?" : "",
-    unusedInputHelpers:
-      program.inputs.length === 0 ? `void [inputField, examplesIn, checkInput]; // no inputs: unused here\n` : "",
+    unusedInputHelpers: program.inputs.every((x) => x.ids)
+      ? `void [inputField, examplesIn, checkInput]; // no ${program.inputs.length ? "float " : ""}inputs: unused here\n`
+      : "",
     lossCall: lossMethod("loss"),
     trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
     gradientCall: lossMethod("gradient"),
