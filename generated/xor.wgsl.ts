@@ -1326,7 +1326,7 @@ fn task0(g: u32, local: u32) {
       for (var q = 0u; q < 32u; q++) {
         let a0 = f16(tileA[q * 8u + ly * 1u + 0u]);
         let b0 = f16(tileB[q * 8u + lx * 1u + 0u]);
-        c0_0 = c0_0 + f32(a0 * b0);
+        c0_0 = c0_0 + f32(a0) * f32(b0);
       }
       workgroupBarrier();
     }
@@ -2026,7 +2026,7 @@ fn task0(g: u32, local: u32) {
       for (var q = 0u; q < 32u; q++) {
         let a0 = f16(tileA[q * 8u + ly * 1u + 0u]);
         let b0 = f16(tileB[q * 8u + lx * 1u + 0u]);
-        c0_0 = c0_0 + f32(a0 * b0);
+        c0_0 = c0_0 + f32(a0) * f32(b0);
       }
       workgroupBarrier();
     }

@@ -1,5 +1,6 @@
 // Prints one planned task as the body of `fn task(t: u32)`, t the invocation's index within the
-// task. In f16 precision, loads round to f16 and stores widen to f32; sums accumulate in f32.
+// task. In f16 precision, loads round to f16 and stores widen to f32; sums accumulate in f32 (a
+// product's f16 operands are multiplied in f32, exactly).
 
 import { GradgenError } from "../../errors.js";
 import type { ElementwiseOp } from "../../ir/scalar.js";
@@ -344,8 +345,10 @@ class TaskPrinter {
    * (rows/8)×(columns/8) accumulators. Per k-step the workgroup stages a rows×32 tile of A and a
    * 32×columns tile of B in workgroup memory (zeros past the edges), each loaded with consecutive
    * invocations on consecutive addresses: along k where A is row-major, along the rows where it is
-   * transposed (δ·Wᵀ reads W coalesced), so both variants transpose while loading. Sums in f32 (in
-   * f16 precision the operands are rounded to f16 and each product to f16 before it is added). With
+   * transposed (δ·Wᵀ reads W coalesced), so both variants transpose while loading. Sums in f32: in
+   * f16 precision the operands are rounded to f16 and multiplied in f32 (a product of two f16 values
+   * is exact in f32, 11 + 11 significand bits ≤ 24), as tensor cores do, so only the operands'
+   * rounding remains; accumulators, split-K partial sums and their sum are f32. With
    * split-K the workgroup adds its part of k and stores the partial sums; the splitSum task adds them.
    * With an epilogue, C is not stored: the fused loop's values are computed from each element.
    */
@@ -443,7 +446,9 @@ class TaskPrinter {
     );
     range(perRow).forEach((k) =>
       range(perColumn).forEach((l) =>
-        body.push(`    ${accumulator(k, l)} = ${accumulator(k, l)} + ${this.widen(`${left(k)} * ${right(l)}`)};`),
+        body.push(
+          `    ${accumulator(k, l)} = ${accumulator(k, l)} + ${this.widen(left(k))} * ${this.widen(right(l))};`,
+        ),
       ),
     );
     body.push("  }", "  workgroupBarrier();", "}");

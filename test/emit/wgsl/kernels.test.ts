@@ -119,3 +119,30 @@ describe("storage buffers a shader only reads are bound read-only", () => {
       for (const task of tasksOf(plan)) expect(task.comment).not.toMatch(/copied for the matrix product/);
   });
 });
+
+describe("f16 shaders multiply f16 operands exactly and accumulate in f32 (mixed precision)", () => {
+  // A product of two f16 values (11 significand bits each) is exact in f32 (24 bits): in f16
+  // precision each product is f32(a)·f32(b), added to an f32 accumulator; partial sums (split-K,
+  // trees in workgroup memory) are f32.
+  const cases = [
+    ["mnist, batch 16 (split-K)", planWgsl(programOf(mlp, { batch: 16 }))],
+    ...plans
+      .filter(([name, batch]) => batch === 64 && name !== "xor")
+      .map(([name, b, plan]) => [`${name}, batch ${b}`, plan]),
+  ] as [string, WgslPlan][];
+  it.each(cases)("%s", (_, plan) => {
+    const { shadersF16 } = printShaders(plan);
+    const code = shadersF16.join("\n");
+    const updates = [...code.matchAll(/\b(c\d+_\d+) = \1 \+ (.*);/g)];
+    expect(updates.length).toBeGreaterThan(0);
+    for (const [line, , sum] of updates) {
+      // A product's step (tile operands a, b) or a split-K sum of f32 partials (c[k][l] read from storage).
+      expect(line).toMatch(/^c(\d+)_(\d+) = c\1_\2 \+ (f32\(a\1\) \* f32\(b\2\)|a\1 \* b\2|c\d+\[.*\]);$/);
+      expect(sum).not.toMatch(/f32\(a\d+ \* b\d+\)/);
+    }
+    expect(code).toMatch(/f32\(a\d+\) \* f32\(b\d+\)/); // some product computes in f16 mode
+    for (const [declaration] of code.matchAll(/var c\d+_\d+ = [^;]*;/g)) expect(declaration).toMatch(/= 0\.0f;$/);
+    for (const [array] of code.matchAll(/var<workgroup> \w+: array<\w+/g)) expect(array).toMatch(/array<f32$/);
+    expect(code).toMatch(/var<workgroup> partials: array<f32/);
+  });
+});
