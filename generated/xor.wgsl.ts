@@ -80,7 +80,7 @@ export type InputGradName = never;
 export type Batch = { readonly [K in InputName]: Values };
 export type PredictInputs = { readonly [K in "x"]: Values };
 /** Every buffer on the GPU (parameters, gradients, optimizer state, masks, outputs, inputs, work). */
-export type BufferName = "param_W1" | "param_b1" | "param_W2" | "param_b2" | "grad_W1" | "grad_b1" | "grad_W2" | "grad_b2" | "output_y" | "work0" | "work1" | "work2" | "work3" | "work4" | "input_x" | "input_t";
+export type BufferName = "input_x" | "input_t" | "param_W1" | "param_b1" | "param_W2" | "param_b2" | "grad_W1" | "grad_b1" | "grad_W2" | "grad_b2" | "output_y" | "work0" | "work1" | "work2" | "work3" | "work4";
 
 export const spec = {
   model: "xor",
@@ -329,32 +329,32 @@ function givenParam(params: object, name: string, size: number): ArrayLike<numbe
 // ─── Layout and shaders ─────────────────────────────────────────────────────────────────────────
 
 /** Elements of each storage buffer; every value below lives in one of them. */
-const chunkSizes: readonly number[] = [110];
+const chunkSizes: readonly number[] = [12, 20, 20, 88];
 /** Each buffer as [chunk, first element, elements]. */
 const regions: Readonly<Record<BufferName, readonly [number, number, number]>> = {
-    "param_W1": [0, 0, 8],
-    "param_b1": [0, 8, 4],
-    "param_W2": [0, 12, 4],
-    "param_b2": [0, 16, 1],
-    "grad_W1": [0, 17, 8],
-    "grad_b1": [0, 25, 4],
-    "grad_W2": [0, 29, 4],
-    "grad_b2": [0, 33, 1],
-    "output_y": [0, 34, 4],
-    "work0": [0, 38, 16],
-    "work1": [0, 54, 16],
-    "work2": [0, 70, 16],
-    "work3": [0, 86, 4],
-    "work4": [0, 90, 1],
-    "input_x": [0, 91, 8],
-    "input_t": [0, 99, 4],
+    "input_x": [0, 0, 8],
+    "input_t": [0, 8, 4],
+    "param_W1": [1, 0, 8],
+    "param_b1": [1, 8, 4],
+    "param_W2": [1, 12, 4],
+    "param_b2": [1, 16, 1],
+    "grad_W1": [2, 0, 8],
+    "grad_b1": [2, 8, 4],
+    "grad_W2": [2, 12, 4],
+    "grad_b2": [2, 16, 1],
+    "output_y": [3, 0, 4],
+    "work0": [3, 4, 16],
+    "work1": [3, 20, 16],
+    "work2": [3, 36, 16],
+    "work3": [3, 52, 4],
+    "work4": [3, 56, 1],
   };
 /** Where each call leaves the loss it returns. */
 const results: Readonly<Record<string, readonly [number, number, number]>> = {
-    "loss": [0, 105, 1],
-    "trainingLoss": [0, 105, 1],
-    "gradient": [0, 109, 1],
-    "step": [0, 109, 1],
+    "loss": [3, 68, 1],
+    "trainingLoss": [3, 68, 1],
+    "gradient": [3, 84, 1],
+    "step": [3, 84, 1],
   };
 const inputSizes: Readonly<Record<InputName, number>> = {
     "x": 2,
@@ -404,1109 +404,869 @@ const shaders: readonly string[] = [
   `// xor: matmul [1, 4] per example  (../examples/xor.ts:11), then sigmoid [4] per example  (../examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
+const input_x = 0u;
 const param_W1 = 0u;
 const param_b1 = 8u;
-const work1 = 54u;
-const input_x = 91u;
+const work1 = 20u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // matmul [1, 4] per example  (../examples/xor.ts:11), then sigmoid [4] per example  (../examples/xor.ts:11) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 4u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 4u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  let j1 = firstColumn + 1u;
-  let j2 = firstColumn + 2u;
-  let j3 = firstColumn + 3u;
-  var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
-  var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
-  var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
-  var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
-  for (var p = 0u; p < 2u; p++) {
-    let a0 = c0[input_x + i0 * 2u + p];
-    let a1 = c0[input_x + i1 * 2u + p];
-    let a2 = c0[input_x + i2 * 2u + p];
-    let a3 = c0[input_x + i3 * 2u + p];
-    let b0 = c0[param_W1 + p * 4u + j0];
-    let b1 = c0[param_W1 + p * 4u + j1];
-    let b2 = c0[param_W1 + p * 4u + j2];
-    let b3 = c0[param_W1 + p * 4u + j3];
-    c0_0 = c0_0 + a0 * b0;
-    c0_1 = c0_1 + a0 * b1;
-    c0_2 = c0_2 + a0 * b2;
-    c0_3 = c0_3 + a0 * b3;
-    c1_0 = c1_0 + a1 * b0;
-    c1_1 = c1_1 + a1 * b1;
-    c1_2 = c1_2 + a1 * b2;
-    c1_3 = c1_3 + a1 * b3;
-    c2_0 = c2_0 + a2 * b0;
-    c2_1 = c2_1 + a2 * b1;
-    c2_2 = c2_2 + a2 * b2;
-    c2_3 = c2_3 + a2 * b3;
-    c3_0 = c3_0 + a3 * b0;
-    c3_1 = c3_1 + a3 * b1;
-    c3_2 = c3_2 + a3 * b2;
-    c3_3 = c3_3 + a3 * b3;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c0_0;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c0_1;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c0_2;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c0_3;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c1_0;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c1_1;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c1_2;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c1_3;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c2_0;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c2_1;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c2_2;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c2_3;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c3_0;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c3_1;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c3_2;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f32 = c0[param_b1 + e1];
-    let v1: f32 = c3_3;
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work1 + e0 * 4u + e1] = v3;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 4u;
+    let depth = 2u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) * 2u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W1 + (p0 + q) * 4u + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 4u + j0 * 1u;
+      let e0 = rest / 4u;
+      rest = rest % 4u;
+      let e1 = rest;
+      let v0: f32 = c1[param_b1 + e1];
+      let v1: f32 = c0_0;
+      let v2: f32 = v0 + v1;
+      let v3: f32 = sigmoid_(v2);
+      c3[work1 + e0 * 4u + e1] = v3;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: matmul [1, 1] per example  (../examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
-const work0 = 38u;
-const work1 = 54u;
+const work0 = 4u;
+const work1 = 20u;
 // matmul [1, 1] per example  (../examples/xor.ts:12)
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[work1 + i0 * 4u + p];
-    let a1 = c0[work1 + i1 * 4u + p];
-    let a2 = c0[work1 + i2 * 4u + p];
-    let a3 = c0[work1 + i3 * 4u + p];
-    let b0 = c0[param_W2 + p + j0];
-    c0_0 = c0_0 + a0 * b0;
-    c1_0 = c1_0 + a1 * b0;
-    c2_0 = c2_0 + a2 * b0;
-    c3_0 = c3_0 + a3 * b0;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 1u;
+    let depth = 4u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) * 4u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) { c3[work0 + i0 + j0] = c0_0; }
   }
-  if (firstRow + 0u < m) { c0[work0 + i0 + j0] = c0_0; }
-  if (firstRow + 1u < m) { c0[work0 + i1 + j0] = c1_0; }
-  if (firstRow + 2u < m) { c0[work0 + i2 + j0] = c2_0; }
-  if (firstRow + 3u < m) { c0[work0 + i3 + j0] = c3_0; }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sum [] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const input_t = 8u;
 const param_b2 = 16u;
-const work0 = 38u;
-const work1 = 54u;
-const input_t = 99u;
+const work0 = 4u;
+const work1 = 20u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // sum [] per example  (../examples/xor.ts:13)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
   {
-    var total = 0.0f;
-    let v0: f32 = c0[work0 + i0];
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    let v4: f32 = c0[input_t + i0];
-    let v5: f32 = v3 - v4;
-    let v6: f32 = v5 * v5;
-    total = total + v6;
-    c0[work1 + i0] = total;
+    let n = u.n;
+    let i0 = t;
+    {
+      var total = 0.0f;
+      let v0: f32 = c3[work0 + i0];
+      let v1: f32 = c1[param_b2];
+      let v2: f32 = v0 + v1;
+      let v3: f32 = sigmoid_(v2);
+      let v4: f32 = c0[input_t + i0];
+      let v5: f32 = v3 - v4;
+      let v6: f32 = v5 * v5;
+      total = total + v6;
+      c3[work1 + i0] = total;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work1 = 54u;
-const local_loss_s0 = 103u;
-const local_loss_s1 = 104u;
-const result_loss = 105u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> partials: array<f32, 64>;
+const work0 = 4u;
+const work1 = 20u;
+const local_loss_s0 = 60u;
+const local_loss_s1 = 64u;
+const result_loss = 68u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
-fn task0(t: u32) {
+fn task0(g: u32, local: u32) {
   {
     let n = u.n;
-    c0[work0] = 0.0f;
-    for (var i0 = 0u; i0 < n; i0++) {
+    let t = g;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
       let v0: f32 = 0.5f;
-      let v1: f32 = c0[work1 + i0];
+      let v1: f32 = c3[work1 + i0];
       let v2: f32 = v0 * v1;
-      c0[work0] = c0[work0] + v2;
+      total = total + v2;
     }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c3[work0] = 0.0f + partials[0]; }
   }
-  {
-    let v0: f32 = 1.0f;
-    let v1: f32 = f32(u.n);
-    let v2: f32 = v0 / v1;
-    c0[local_loss_s0] = v2;
-  }
-  {
-    let v0: f32 = c0[work0];
-    let v1: f32 = c0[local_loss_s0];
-    let v2: f32 = v0 * v1;
-    c0[local_loss_s1] = v2;
-  }
-  {
-    c0[result_loss] = c0[local_loss_s1];
+  if (local == 0u) {
+    let t = 0u;
+    {
+      let v0: f32 = 1.0f;
+      let v1: f32 = f32(u.n);
+      let v2: f32 = v0 / v1;
+      c3[local_loss_s0] = v2;
+    }
+    {
+      let v0: f32 = c3[work0];
+      let v1: f32 = c3[local_loss_s0];
+      let v2: f32 = v0 * v1;
+      c3[local_loss_s1] = v2;
+    }
+    {
+      c3[result_loss] = c3[local_loss_s1];
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
 const param_b2 = 16u;
-const work1 = 54u;
-const work2 = 70u;
+const work1 = 20u;
+const work2 = 36u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[work1 + i0 * 4u + p];
-    let a1 = c0[work1 + i1 * 4u + p];
-    let a2 = c0[work1 + i2 * 4u + p];
-    let a3 = c0[work1 + i3 * 4u + p];
-    let b0 = c0[param_W2 + p + j0];
-    c0_0 = c0_0 + a0 * b0;
-    c1_0 = c1_0 + a1 * b0;
-    c2_0 = c2_0 + a2 * b0;
-    c3_0 = c3_0 + a3 * b0;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c0_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c1_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c2_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c3_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 1u;
+    let depth = 4u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) * 4u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 1u + j0 * 1u;
+      let e0 = rest;
+      let v0: f32 = c0_0;
+      let v1: f32 = c1[param_b2];
+      let v2: f32 = v0 + v1;
+      let v3: f32 = sigmoid_(v2);
+      c3[work2 + e0] = v3;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sub [1] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work2 = 70u;
-const input_t = 99u;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const input_t = 8u;
+const work0 = 4u;
+const work2 = 36u;
 // sub [1] per example  (../examples/xor.ts:13)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[work2 + i0];
-  let v1: f32 = c0[input_t + i0];
-  let v2: f32 = v0 - v1;
-  c0[work0 + i0] = v2;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c3[work2 + i0];
+    let v1: f32 = c0[input_t + i0];
+    let v2: f32 = v0 - v1;
+    c3[work0 + i0] = v2;
+  }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sum [] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work3 = 86u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const work0 = 4u;
+const work3 = 52u;
 // sum [] per example  (../examples/xor.ts:13)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
   {
-    var total = 0.0f;
-    let v0: f32 = c0[work0 + i0];
-    let v1: f32 = v0 * v0;
-    total = total + v1;
-    c0[work3 + i0] = total;
+    let n = u.n;
+    let i0 = t;
+    {
+      var total = 0.0f;
+      let v0: f32 = c3[work0 + i0];
+      let v1: f32 = v0 * v0;
+      total = total + v1;
+      c3[work3 + i0] = total;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (../examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work3 = 86u;
-const work4 = 90u;
-const local_gradient_s0 = 106u;
-const local_gradient_s1 = 107u;
-const local_gradient_s2 = 108u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> partials: array<f32, 64>;
+const work3 = 52u;
+const work4 = 56u;
+const local_gradient_s0 = 72u;
+const local_gradient_s1 = 76u;
+const local_gradient_s2 = 80u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (../examples/xor.ts:13) (local s2)
-fn task0(t: u32) {
+fn task0(g: u32, local: u32) {
   {
     let n = u.n;
-    c0[work4] = 0.0f;
-    for (var i0 = 0u; i0 < n; i0++) {
+    let t = g;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
       let v0: f32 = 0.5f;
-      let v1: f32 = c0[work3 + i0];
+      let v1: f32 = c3[work3 + i0];
       let v2: f32 = v0 * v1;
-      c0[work4] = c0[work4] + v2;
+      total = total + v2;
     }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c3[work4] = 0.0f + partials[0]; }
   }
-  {
-    let v0: f32 = 1.0f;
-    let v1: f32 = f32(u.n);
-    let v2: f32 = v0 / v1;
-    c0[local_gradient_s0] = v2;
-  }
-  {
-    let v0: f32 = c0[work4];
-    let v1: f32 = c0[local_gradient_s0];
-    let v2: f32 = v0 * v1;
-    c0[local_gradient_s1] = v2;
-  }
-  {
-    let v0: f32 = 0.5f;
-    let v1: f32 = c0[local_gradient_s0];
-    let v2: f32 = v0 * v1;
-    c0[local_gradient_s2] = v2;
+  if (local == 0u) {
+    let t = 0u;
+    {
+      let v0: f32 = 1.0f;
+      let v1: f32 = f32(u.n);
+      let v2: f32 = v0 / v1;
+      c3[local_gradient_s0] = v2;
+    }
+    {
+      let v0: f32 = c3[work4];
+      let v1: f32 = c3[local_gradient_s0];
+      let v2: f32 = v0 * v1;
+      c3[local_gradient_s1] = v2;
+    }
+    {
+      let v0: f32 = 0.5f;
+      let v1: f32 = c3[local_gradient_s0];
+      let v2: f32 = v0 * v1;
+      c3[local_gradient_s2] = v2;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: mul [1] per example  (../examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work2 = 70u;
-const work3 = 86u;
-const local_gradient_s2 = 108u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const work0 = 4u;
+const work2 = 36u;
+const work3 = 52u;
+const local_gradient_s2 = 80u;
 // mul [1] per example  (../examples/xor.ts:12)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = 2.0f;
-  let v1: f32 = c0[work2 + i0];
-  let v2: f32 = 1.0f;
-  let v3: f32 = v2 - v1;
-  let v4: f32 = v1 * v3;
-  let v5: f32 = c0[work0 + i0];
-  let v6: f32 = c0[local_gradient_s2];
-  let v7: f32 = v5 * v6;
-  let v8: f32 = v4 * v7;
-  let v9: f32 = v0 * v8;
-  c0[work3 + i0] = v9;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = 2.0f;
+    let v1: f32 = c3[work2 + i0];
+    let v2: f32 = 1.0f;
+    let v3: f32 = v2 - v1;
+    let v4: f32 = v1 * v3;
+    let v5: f32 = c3[work0 + i0];
+    let v6: f32 = c3[local_gradient_s2];
+    let v7: f32 = v5 * v6;
+    let v8: f32 = v4 * v7;
+    let v9: f32 = v0 * v8;
+    c3[work3 + i0] = v9;
+  }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: matmul [1, 4] per example  (../examples/xor.ts:12), then mul [4] per example  (../examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
-const work1 = 54u;
-const work2 = 70u;
-const work3 = 86u;
+const work1 = 20u;
+const work2 = 36u;
+const work3 = 52u;
 // matmul [1, 4] per example  (../examples/xor.ts:12), then mul [4] per example  (../examples/xor.ts:11) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 4u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 4u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  let j1 = firstColumn + 1u;
-  let j2 = firstColumn + 2u;
-  let j3 = firstColumn + 3u;
-  var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
-  var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
-  var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
-  var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
-  for (var p = 0u; p < 1u; p++) {
-    let a0 = c0[work3 + i0 + p];
-    let a1 = c0[work3 + i1 + p];
-    let a2 = c0[work3 + i2 + p];
-    let a3 = c0[work3 + i3 + p];
-    let b0 = c0[param_W2 + p * 4u + j0];
-    let b1 = c0[param_W2 + p * 4u + j1];
-    let b2 = c0[param_W2 + p * 4u + j2];
-    let b3 = c0[param_W2 + p * 4u + j3];
-    c0_0 = c0_0 + a0 * b0;
-    c0_1 = c0_1 + a0 * b1;
-    c0_2 = c0_2 + a0 * b2;
-    c0_3 = c0_3 + a0 * b3;
-    c1_0 = c1_0 + a1 * b0;
-    c1_1 = c1_1 + a1 * b1;
-    c1_2 = c1_2 + a1 * b2;
-    c1_3 = c1_3 + a1 * b3;
-    c2_0 = c2_0 + a2 * b0;
-    c2_1 = c2_1 + a2 * b1;
-    c2_2 = c2_2 + a2 * b2;
-    c2_3 = c2_3 + a2 * b3;
-    c3_0 = c3_0 + a3 * b0;
-    c3_1 = c3_1 + a3 * b1;
-    c3_2 = c3_2 + a3 * b2;
-    c3_3 = c3_3 + a3 * b3;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 4u;
+    let depth = 1u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work3 + (firstRow + o) + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) * 4u + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 4u + j0 * 1u;
+      let e0 = rest;
+      let v0: f32 = 1.0f;
+      let v1: f32 = c3[work1 + e0];
+      let v2: f32 = v0 - v1;
+      let v3: f32 = v2 * v1;
+      let v4: f32 = c0_0;
+      let v5: f32 = v3 * v4;
+      c3[work2 + e0] = v5;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: batchSum [2, 4]  (../examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (../examples/xor.ts:11) | batchSum [4]  (../examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (../examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (../examples/xor.ts:12) | batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const grad_W1 = 17u;
-const grad_b1 = 25u;
-const grad_W2 = 29u;
-const grad_b2 = 33u;
-const work1 = 54u;
-const work2 = 70u;
-const work3 = 86u;
-const input_x = 91u;
-const local_gradient_s1 = 107u;
-const result_gradient = 109u;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c2: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
+var<workgroup> partials: array<f32, 64>;
+const input_x = 0u;
+const grad_W1 = 0u;
+const grad_b1 = 8u;
+const grad_W2 = 12u;
+const grad_b2 = 16u;
+const work1 = 20u;
+const work2 = 36u;
+const work3 = 52u;
+const local_gradient_s1 = 76u;
+const result_gradient = 84u;
 // batchSum [2, 4]  (../examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (../examples/xor.ts:11)
-fn task0(t: u32) {
-  let n = u.n;
-  let m = 2u;
-  let columns = 4u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 2u;
-  let firstColumn = jb * 4u;
-  let i0 = firstRow + 0u;
-  let i1 = firstRow + 1u;
-  let j0 = firstColumn + 0u;
-  let j1 = firstColumn + 1u;
-  let j2 = firstColumn + 2u;
-  let j3 = firstColumn + 3u;
-  var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
-  var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
-  for (var p = 0u; p < n; p++) {
-    let a0 = c0[input_x + i0 + p * 2u];
-    let a1 = c0[input_x + i1 + p * 2u];
-    let b0 = c0[work2 + p * 4u + j0];
-    let b1 = c0[work2 + p * 4u + j1];
-    let b2 = c0[work2 + p * 4u + j2];
-    let b3 = c0[work2 + p * 4u + j3];
-    c0_0 = c0_0 + a0 * b0;
-    c0_1 = c0_1 + a0 * b1;
-    c0_2 = c0_2 + a0 * b2;
-    c0_3 = c0_3 + a0 * b3;
-    c1_0 = c1_0 + a1 * b0;
-    c1_1 = c1_1 + a1 * b1;
-    c1_2 = c1_2 + a1 * b2;
-    c1_3 = c1_3 + a1 * b3;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = 2u;
+    let columns = 4u;
+    let depth = n;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) + (p0 + q) * 2u]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c3[work2 + (p0 + q) * 4u + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) { c2[grad_W1 + i0 * 4u + j0] = c0_0; }
   }
-  c0[grad_W1 + i0 * 4u + j0] = c0_0;
-  c0[grad_W1 + i0 * 4u + j1] = c0_1;
-  c0[grad_W1 + i0 * 4u + j2] = c0_2;
-  c0[grad_W1 + i0 * 4u + j3] = c0_3;
-  c0[grad_W1 + i1 * 4u + j0] = c1_0;
-  c0[grad_W1 + i1 * 4u + j1] = c1_1;
-  c0[grad_W1 + i1 * 4u + j2] = c1_2;
-  c0[grad_W1 + i1 * 4u + j3] = c1_3;
 }
 // batchSum [4]  (../examples/xor.ts:11) (zeroing its target)
-fn task1(t: u32) {
-  let n = u.n;
-  let i1 = t;
-  c0[grad_b1 + i1] = 0.0f;
-  for (var i0 = 0u; i0 < n; i0++) {
-    let v0: f32 = c0[work2 + i0 * 4u + i1];
-    c0[grad_b1 + i1] = c0[grad_b1 + i1] + v0;
+fn task1(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let t = g;
+    let i1 = t;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
+      let v0: f32 = c3[work2 + i0 * 4u + i1];
+      total = total + v0;
+    }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c2[grad_b1 + i1] = 0.0f + partials[0]; }
   }
 }
 // batchSum [4, 1]  (../examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (../examples/xor.ts:12)
-fn task2(t: u32) {
-  let n = u.n;
-  let m = 4u;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = firstRow + 0u;
-  let i1 = firstRow + 1u;
-  let i2 = firstRow + 2u;
-  let i3 = firstRow + 3u;
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < n; p++) {
-    let a0 = c0[work1 + i0 + p * 4u];
-    let a1 = c0[work1 + i1 + p * 4u];
-    let a2 = c0[work1 + i2 + p * 4u];
-    let a3 = c0[work1 + i3 + p * 4u];
-    let b0 = c0[work3 + p + j0];
-    c0_0 = c0_0 + a0 * b0;
-    c1_0 = c1_0 + a1 * b0;
-    c2_0 = c2_0 + a2 * b0;
-    c3_0 = c3_0 + a3 * b0;
-  }
-  c0[grad_W2 + i0 + j0] = c0_0;
-  c0[grad_W2 + i1 + j0] = c1_0;
-  c0[grad_W2 + i2 + j0] = c2_0;
-  c0[grad_W2 + i3 + j0] = c3_0;
-}
-// batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
-fn task3(t: u32) {
+fn task2(g: u32, local: u32) {
   {
     let n = u.n;
-    c0[grad_b2] = 0.0f;
-    for (var i0 = 0u; i0 < n; i0++) {
-      let v0: f32 = c0[work3 + i0];
-      c0[grad_b2] = c0[grad_b2] + v0;
+    let m = 4u;
+    let columns = 1u;
+    let depth = n;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) + (p0 + q) * 4u]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c3[work3 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
     }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) { c2[grad_W2 + i0 + j0] = c0_0; }
   }
+}
+// batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
+fn task3(g: u32, local: u32) {
   {
-    c0[result_gradient] = c0[local_gradient_s1];
+    let n = u.n;
+    let t = g;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
+      let v0: f32 = c3[work3 + i0];
+      total = total + v0;
+    }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c2[grad_b2] = 0.0f + partials[0]; }
+  }
+  if (local == 0u) {
+    let t = 0u;
+    {
+      c3[result_gradient] = c3[local_gradient_s1];
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 1u * 1u) { task0(t); return; }
-  t = t - (1u * 1u);
-  if (t < 4u) { task1(t); return; }
-  t = t - (4u);
-  if (t < 1u * 1u) { task2(t); return; }
-  t = t - (1u * 1u);
-  if (t < 1u) { task3(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (1u * 1u * 64u + 63u) / 64u) { task0(g, local); return; }
+  g = g - (1u * 1u * 64u + 63u) / 64u;
+  if (g < (4u * 64u + 63u) / 64u) { task1(g, local); return; }
+  g = g - (4u * 64u + 63u) / 64u;
+  if (g < (1u * 1u * 64u + 63u) / 64u) { task2(g, local); return; }
+  g = g - (1u * 1u * 64u + 63u) / 64u;
+  if (g < (64u + 63u) / 64u) { task3(g, local); }
 }`,
   `// xor: matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
 const param_b2 = 16u;
-const output_y = 34u;
-const work1 = 54u;
+const output_y = 0u;
+const work1 = 20u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[work1 + i0 * 4u + p];
-    let a1 = c0[work1 + i1 * 4u + p];
-    let a2 = c0[work1 + i2 * 4u + p];
-    let a3 = c0[work1 + i3 * 4u + p];
-    let b0 = c0[param_W2 + p + j0];
-    c0_0 = c0_0 + a0 * b0;
-    c1_0 = c1_0 + a1 * b0;
-    c2_0 = c2_0 + a2 * b0;
-    c3_0 = c3_0 + a3 * b0;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c0_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[output_y + e0] = v3;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c1_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[output_y + e0] = v3;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c2_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[output_y + e0] = v3;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c3_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[output_y + e0] = v3;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 1u;
+    let depth = 4u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) * 4u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 1u + j0 * 1u;
+      let e0 = rest;
+      let v0: f32 = c0_0;
+      let v1: f32 = c1[param_b2];
+      let v2: f32 = v0 + v1;
+      let v3: f32 = sigmoid_(v2);
+      c3[output_y + e0] = v3;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sgd: W1 | sgd: b1 | sgd: W2 | sgd: b2
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c1: array<f32>;
+@group(0) @binding(4) var<storage, read> c2: array<f32>;
 const param_W1 = 0u;
 const param_b1 = 8u;
 const param_W2 = 12u;
 const param_b2 = 16u;
-const grad_W1 = 17u;
-const grad_b1 = 25u;
-const grad_W2 = 29u;
-const grad_b2 = 33u;
+const grad_W1 = 0u;
+const grad_b1 = 8u;
+const grad_W2 = 12u;
+const grad_b2 = 16u;
 // sgd: W1
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[param_W1 + i0];
-  let v1: f32 = c0[grad_W1 + i0];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_W1 + i0] = v6;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 8u) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c1[param_W1 + i0];
+    let v1: f32 = c2[grad_W1 + i0];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_W1 + i0] = v6;
+  }
 }
 // sgd: b1
-fn task1(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[param_b1 + i0];
-  let v1: f32 = c0[grad_b1 + i0];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_b1 + i0] = v6;
+fn task1(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 4u) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c1[param_b1 + i0];
+    let v1: f32 = c2[grad_b1 + i0];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_b1 + i0] = v6;
+  }
 }
 // sgd: W2
-fn task2(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[param_W2 + i0];
-  let v1: f32 = c0[grad_W2 + i0];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_W2 + i0] = v6;
+fn task2(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 4u) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c1[param_W2 + i0];
+    let v1: f32 = c2[grad_W2 + i0];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_W2 + i0] = v6;
+  }
 }
 // sgd: b2
-fn task3(t: u32) {
-  let n = u.n;
-  let v0: f32 = c0[param_b2];
-  let v1: f32 = c0[grad_b2];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_b2] = v6;
+fn task3(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 1u) { return; } }
+  {
+    let n = u.n;
+    let v0: f32 = c1[param_b2];
+    let v1: f32 = c2[grad_b2];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_b2] = v6;
+  }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 8u) { task0(t); return; }
-  t = t - (8u);
-  if (t < 4u) { task1(t); return; }
-  t = t - (4u);
-  if (t < 4u) { task2(t); return; }
-  t = t - (4u);
-  if (t < 1u) { task3(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (8u + 63u) / 64u) { task0(g, local); return; }
+  g = g - (8u + 63u) / 64u;
+  if (g < (4u + 63u) / 64u) { task1(g, local); return; }
+  g = g - (4u + 63u) / 64u;
+  if (g < (4u + 63u) / 64u) { task2(g, local); return; }
+  g = g - (4u + 63u) / 64u;
+  if (g < (1u + 63u) / 64u) { task3(g, local); }
 }`,
 ];
 
@@ -1516,1122 +1276,902 @@ const shadersF16: readonly string[] = [
 // xor: matmul [1, 4] per example  (../examples/xor.ts:11), then sigmoid [4] per example  (../examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
+const input_x = 0u;
 const param_W1 = 0u;
 const param_b1 = 8u;
-const work1 = 54u;
-const input_x = 91u;
+const work1 = 20u;
 fn sigmoid_h(x: f16) -> f16 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // matmul [1, 4] per example  (../examples/xor.ts:11), then sigmoid [4] per example  (../examples/xor.ts:11) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 4u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 4u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  let j1 = firstColumn + 1u;
-  let j2 = firstColumn + 2u;
-  let j3 = firstColumn + 3u;
-  var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
-  var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
-  var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
-  var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
-  for (var p = 0u; p < 2u; p++) {
-    let a0 = f16(c0[input_x + i0 * 2u + p]);
-    let a1 = f16(c0[input_x + i1 * 2u + p]);
-    let a2 = f16(c0[input_x + i2 * 2u + p]);
-    let a3 = f16(c0[input_x + i3 * 2u + p]);
-    let b0 = f16(c0[param_W1 + p * 4u + j0]);
-    let b1 = f16(c0[param_W1 + p * 4u + j1]);
-    let b2 = f16(c0[param_W1 + p * 4u + j2]);
-    let b3 = f16(c0[param_W1 + p * 4u + j3]);
-    c0_0 = c0_0 + f32(a0 * b0);
-    c0_1 = c0_1 + f32(a0 * b1);
-    c0_2 = c0_2 + f32(a0 * b2);
-    c0_3 = c0_3 + f32(a0 * b3);
-    c1_0 = c1_0 + f32(a1 * b0);
-    c1_1 = c1_1 + f32(a1 * b1);
-    c1_2 = c1_2 + f32(a1 * b2);
-    c1_3 = c1_3 + f32(a1 * b3);
-    c2_0 = c2_0 + f32(a2 * b0);
-    c2_1 = c2_1 + f32(a2 * b1);
-    c2_2 = c2_2 + f32(a2 * b2);
-    c2_3 = c2_3 + f32(a2 * b3);
-    c3_0 = c3_0 + f32(a3 * b0);
-    c3_1 = c3_1 + f32(a3 * b1);
-    c3_2 = c3_2 + f32(a3 * b2);
-    c3_3 = c3_3 + f32(a3 * b3);
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c0_0);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c0_1);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c0_2);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c0_3);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c1_0);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c1_1);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c1_2);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c1_3);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c2_0);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c2_1);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c2_2);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c2_3);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j0 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c3_0);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j1 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c3_1);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j2 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c3_2);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j3 * 1u;
-    let e0 = rest / 4u;
-    rest = rest % 4u;
-    let e1 = rest;
-    let v0: f16 = f16(c0[param_b1 + e1]);
-    let v1: f16 = f16(c3_3);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[work1 + e0 * 4u + e1] = f32(v3);
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 4u;
+    let depth = 2u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) * 2u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W1 + (p0 + q) * 4u + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = f16(tileA[q * 8u + ly * 1u + 0u]);
+        let b0 = f16(tileB[q * 8u + lx * 1u + 0u]);
+        c0_0 = c0_0 + f32(a0) * f32(b0);
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 4u + j0 * 1u;
+      let e0 = rest / 4u;
+      rest = rest % 4u;
+      let e1 = rest;
+      let v0: f16 = f16(c1[param_b1 + e1]);
+      let v1: f16 = f16(c0_0);
+      let v2: f16 = v0 + v1;
+      let v3: f16 = sigmoid_h(v2);
+      c3[work1 + e0 * 4u + e1] = f32(v3);
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: matmul [1, 1] per example  (../examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
-const work0 = 38u;
-const work1 = 54u;
+const work0 = 4u;
+const work1 = 20u;
 // matmul [1, 1] per example  (../examples/xor.ts:12)
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[work1 + i0 * 4u + p];
-    let a1 = c0[work1 + i1 * 4u + p];
-    let a2 = c0[work1 + i2 * 4u + p];
-    let a3 = c0[work1 + i3 * 4u + p];
-    let b0 = c0[param_W2 + p + j0];
-    c0_0 = c0_0 + a0 * b0;
-    c1_0 = c1_0 + a1 * b0;
-    c2_0 = c2_0 + a2 * b0;
-    c3_0 = c3_0 + a3 * b0;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 1u;
+    let depth = 4u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) * 4u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) { c3[work0 + i0 + j0] = c0_0; }
   }
-  if (firstRow + 0u < m) { c0[work0 + i0 + j0] = c0_0; }
-  if (firstRow + 1u < m) { c0[work0 + i1 + j0] = c1_0; }
-  if (firstRow + 2u < m) { c0[work0 + i2 + j0] = c2_0; }
-  if (firstRow + 3u < m) { c0[work0 + i3 + j0] = c3_0; }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sum [] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const input_t = 8u;
 const param_b2 = 16u;
-const work0 = 38u;
-const work1 = 54u;
-const input_t = 99u;
+const work0 = 4u;
+const work1 = 20u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // sum [] per example  (../examples/xor.ts:13)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
   {
-    var total = 0.0f;
-    let v0: f32 = c0[work0 + i0];
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    let v4: f32 = c0[input_t + i0];
-    let v5: f32 = v3 - v4;
-    let v6: f32 = v5 * v5;
-    total = total + v6;
-    c0[work1 + i0] = total;
+    let n = u.n;
+    let i0 = t;
+    {
+      var total = 0.0f;
+      let v0: f32 = c3[work0 + i0];
+      let v1: f32 = c1[param_b2];
+      let v2: f32 = v0 + v1;
+      let v3: f32 = sigmoid_(v2);
+      let v4: f32 = c0[input_t + i0];
+      let v5: f32 = v3 - v4;
+      let v6: f32 = v5 * v5;
+      total = total + v6;
+      c3[work1 + i0] = total;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work1 = 54u;
-const local_loss_s0 = 103u;
-const local_loss_s1 = 104u;
-const result_loss = 105u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> partials: array<f32, 64>;
+const work0 = 4u;
+const work1 = 20u;
+const local_loss_s0 = 60u;
+const local_loss_s1 = 64u;
+const result_loss = 68u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); the loss loss returns
-fn task0(t: u32) {
+fn task0(g: u32, local: u32) {
   {
     let n = u.n;
-    c0[work0] = 0.0f;
-    for (var i0 = 0u; i0 < n; i0++) {
+    let t = g;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
       let v0: f32 = 0.5f;
-      let v1: f32 = c0[work1 + i0];
+      let v1: f32 = c3[work1 + i0];
       let v2: f32 = v0 * v1;
-      c0[work0] = c0[work0] + v2;
+      total = total + v2;
     }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c3[work0] = 0.0f + partials[0]; }
   }
-  {
-    let v0: f32 = 1.0f;
-    let v1: f32 = f32(u.n);
-    let v2: f32 = v0 / v1;
-    c0[local_loss_s0] = v2;
-  }
-  {
-    let v0: f32 = c0[work0];
-    let v1: f32 = c0[local_loss_s0];
-    let v2: f32 = v0 * v1;
-    c0[local_loss_s1] = v2;
-  }
-  {
-    c0[result_loss] = c0[local_loss_s1];
+  if (local == 0u) {
+    let t = 0u;
+    {
+      let v0: f32 = 1.0f;
+      let v1: f32 = f32(u.n);
+      let v2: f32 = v0 / v1;
+      c3[local_loss_s0] = v2;
+    }
+    {
+      let v0: f32 = c3[work0];
+      let v1: f32 = c3[local_loss_s0];
+      let v2: f32 = v0 * v1;
+      c3[local_loss_s1] = v2;
+    }
+    {
+      c3[result_loss] = c3[local_loss_s1];
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
 const param_b2 = 16u;
-const work1 = 54u;
-const work2 = 70u;
+const work1 = 20u;
+const work2 = 36u;
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < 4u; p++) {
-    let a0 = c0[work1 + i0 * 4u + p];
-    let a1 = c0[work1 + i1 * 4u + p];
-    let a2 = c0[work1 + i2 * 4u + p];
-    let a3 = c0[work1 + i3 * 4u + p];
-    let b0 = c0[param_W2 + p + j0];
-    c0_0 = c0_0 + a0 * b0;
-    c1_0 = c1_0 + a1 * b0;
-    c2_0 = c2_0 + a2 * b0;
-    c3_0 = c3_0 + a3 * b0;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c0_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c1_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c2_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = c3_0;
-    let v1: f32 = c0[param_b2];
-    let v2: f32 = v0 + v1;
-    let v3: f32 = sigmoid_(v2);
-    c0[work2 + e0] = v3;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 1u;
+    let depth = 4u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) * 4u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 1u + j0 * 1u;
+      let e0 = rest;
+      let v0: f32 = c0_0;
+      let v1: f32 = c1[param_b2];
+      let v2: f32 = v0 + v1;
+      let v3: f32 = sigmoid_(v2);
+      c3[work2 + e0] = v3;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sub [1] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work2 = 70u;
-const input_t = 99u;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const input_t = 8u;
+const work0 = 4u;
+const work2 = 36u;
 // sub [1] per example  (../examples/xor.ts:13)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[work2 + i0];
-  let v1: f32 = c0[input_t + i0];
-  let v2: f32 = v0 - v1;
-  c0[work0 + i0] = v2;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c3[work2 + i0];
+    let v1: f32 = c0[input_t + i0];
+    let v2: f32 = v0 - v1;
+    c3[work0 + i0] = v2;
+  }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sum [] per example  (../examples/xor.ts:13)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work3 = 86u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const work0 = 4u;
+const work3 = 52u;
 // sum [] per example  (../examples/xor.ts:13)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
   {
-    var total = 0.0f;
-    let v0: f32 = c0[work0 + i0];
-    let v1: f32 = v0 * v0;
-    total = total + v1;
-    c0[work3 + i0] = total;
+    let n = u.n;
+    let i0 = t;
+    {
+      var total = 0.0f;
+      let v0: f32 = c3[work0 + i0];
+      let v1: f32 = v0 * v0;
+      total = total + v1;
+      c3[work3 + i0] = total;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (../examples/xor.ts:13) (local s2)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work3 = 86u;
-const work4 = 90u;
-const local_gradient_s0 = 106u;
-const local_gradient_s1 = 107u;
-const local_gradient_s2 = 108u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> partials: array<f32, 64>;
+const work3 = 52u;
+const work4 = 56u;
+const local_gradient_s0 = 72u;
+const local_gradient_s1 = 76u;
+const local_gradient_s2 = 80u;
 // batchSum [] (zeroing its target); div [] (local s0); mul [] (local s1); mul []  (../examples/xor.ts:13) (local s2)
-fn task0(t: u32) {
+fn task0(g: u32, local: u32) {
   {
     let n = u.n;
-    c0[work4] = 0.0f;
-    for (var i0 = 0u; i0 < n; i0++) {
+    let t = g;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
       let v0: f32 = 0.5f;
-      let v1: f32 = c0[work3 + i0];
+      let v1: f32 = c3[work3 + i0];
       let v2: f32 = v0 * v1;
-      c0[work4] = c0[work4] + v2;
+      total = total + v2;
     }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c3[work4] = 0.0f + partials[0]; }
   }
-  {
-    let v0: f32 = 1.0f;
-    let v1: f32 = f32(u.n);
-    let v2: f32 = v0 / v1;
-    c0[local_gradient_s0] = v2;
-  }
-  {
-    let v0: f32 = c0[work4];
-    let v1: f32 = c0[local_gradient_s0];
-    let v2: f32 = v0 * v1;
-    c0[local_gradient_s1] = v2;
-  }
-  {
-    let v0: f32 = 0.5f;
-    let v1: f32 = c0[local_gradient_s0];
-    let v2: f32 = v0 * v1;
-    c0[local_gradient_s2] = v2;
+  if (local == 0u) {
+    let t = 0u;
+    {
+      let v0: f32 = 1.0f;
+      let v1: f32 = f32(u.n);
+      let v2: f32 = v0 / v1;
+      c3[local_gradient_s0] = v2;
+    }
+    {
+      let v0: f32 = c3[work4];
+      let v1: f32 = c3[local_gradient_s0];
+      let v2: f32 = v0 * v1;
+      c3[local_gradient_s1] = v2;
+    }
+    {
+      let v0: f32 = 0.5f;
+      let v1: f32 = c3[local_gradient_s0];
+      let v2: f32 = v0 * v1;
+      c3[local_gradient_s2] = v2;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: mul [1] per example  (../examples/xor.ts:12)
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const work0 = 38u;
-const work2 = 70u;
-const work3 = 86u;
-const local_gradient_s2 = 108u;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+const work0 = 4u;
+const work2 = 36u;
+const work3 = 52u;
+const local_gradient_s2 = 80u;
 // mul [1] per example  (../examples/xor.ts:12)
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = 2.0f;
-  let v1: f32 = c0[work2 + i0];
-  let v2: f32 = 1.0f;
-  let v3: f32 = v2 - v1;
-  let v4: f32 = v1 * v3;
-  let v5: f32 = c0[work0 + i0];
-  let v6: f32 = c0[local_gradient_s2];
-  let v7: f32 = v5 * v6;
-  let v8: f32 = v4 * v7;
-  let v9: f32 = v0 * v8;
-  c0[work3 + i0] = v9;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= n) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = 2.0f;
+    let v1: f32 = c3[work2 + i0];
+    let v2: f32 = 1.0f;
+    let v3: f32 = v2 - v1;
+    let v4: f32 = v1 * v3;
+    let v5: f32 = c3[work0 + i0];
+    let v6: f32 = c3[local_gradient_s2];
+    let v7: f32 = v5 * v6;
+    let v8: f32 = v4 * v7;
+    let v9: f32 = v0 * v8;
+    c3[work3 + i0] = v9;
+  }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < n) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (n + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: matmul [1, 4] per example  (../examples/xor.ts:12), then mul [4] per example  (../examples/xor.ts:11) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
-const work1 = 54u;
-const work2 = 70u;
-const work3 = 86u;
+const work1 = 20u;
+const work2 = 36u;
+const work3 = 52u;
 // matmul [1, 4] per example  (../examples/xor.ts:12), then mul [4] per example  (../examples/xor.ts:11) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 4u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 4u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  let j1 = firstColumn + 1u;
-  let j2 = firstColumn + 2u;
-  let j3 = firstColumn + 3u;
-  var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
-  var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
-  var c2_0 = 0.0f; var c2_1 = 0.0f; var c2_2 = 0.0f; var c2_3 = 0.0f;
-  var c3_0 = 0.0f; var c3_1 = 0.0f; var c3_2 = 0.0f; var c3_3 = 0.0f;
-  for (var p = 0u; p < 1u; p++) {
-    let a0 = c0[work3 + i0 + p];
-    let a1 = c0[work3 + i1 + p];
-    let a2 = c0[work3 + i2 + p];
-    let a3 = c0[work3 + i3 + p];
-    let b0 = c0[param_W2 + p * 4u + j0];
-    let b1 = c0[param_W2 + p * 4u + j1];
-    let b2 = c0[param_W2 + p * 4u + j2];
-    let b3 = c0[param_W2 + p * 4u + j3];
-    c0_0 = c0_0 + a0 * b0;
-    c0_1 = c0_1 + a0 * b1;
-    c0_2 = c0_2 + a0 * b2;
-    c0_3 = c0_3 + a0 * b3;
-    c1_0 = c1_0 + a1 * b0;
-    c1_1 = c1_1 + a1 * b1;
-    c1_2 = c1_2 + a1 * b2;
-    c1_3 = c1_3 + a1 * b3;
-    c2_0 = c2_0 + a2 * b0;
-    c2_1 = c2_1 + a2 * b1;
-    c2_2 = c2_2 + a2 * b2;
-    c2_3 = c2_3 + a2 * b3;
-    c3_0 = c3_0 + a3 * b0;
-    c3_1 = c3_1 + a3 * b1;
-    c3_2 = c3_2 + a3 * b2;
-    c3_3 = c3_3 + a3 * b3;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c0_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c1_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c2_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j0 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_0;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j1 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_1;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j2 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_2;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 4u + j3 * 1u;
-    let e0 = rest;
-    let v0: f32 = 1.0f;
-    let v1: f32 = c0[work1 + e0];
-    let v2: f32 = v0 - v1;
-    let v3: f32 = v2 * v1;
-    let v4: f32 = c3_3;
-    let v5: f32 = v3 * v4;
-    c0[work2 + e0] = v5;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 4u;
+    let depth = 1u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work3 + (firstRow + o) + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) * 4u + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 4u + j0 * 1u;
+      let e0 = rest;
+      let v0: f32 = 1.0f;
+      let v1: f32 = c3[work1 + e0];
+      let v2: f32 = v0 - v1;
+      let v3: f32 = v2 * v1;
+      let v4: f32 = c0_0;
+      let v5: f32 = v3 * v4;
+      c3[work2 + e0] = v5;
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: batchSum [2, 4]  (../examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (../examples/xor.ts:11) | batchSum [4]  (../examples/xor.ts:11) (zeroing its target) | batchSum [4, 1]  (../examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (../examples/xor.ts:12) | batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
-const grad_W1 = 17u;
-const grad_b1 = 25u;
-const grad_W2 = 29u;
-const grad_b2 = 33u;
-const work1 = 54u;
-const work2 = 70u;
-const work3 = 86u;
-const input_x = 91u;
-const local_gradient_s1 = 107u;
-const result_gradient = 109u;
+@group(0) @binding(2) var<storage, read> c0: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c2: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
+var<workgroup> partials: array<f32, 64>;
+const input_x = 0u;
+const grad_W1 = 0u;
+const grad_b1 = 8u;
+const grad_W2 = 12u;
+const grad_b2 = 16u;
+const work1 = 20u;
+const work2 = 36u;
+const work3 = 52u;
+const local_gradient_s1 = 76u;
+const result_gradient = 84u;
 // batchSum [2, 4]  (../examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (../examples/xor.ts:11)
-fn task0(t: u32) {
-  let n = u.n;
-  let m = 2u;
-  let columns = 4u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 2u;
-  let firstColumn = jb * 4u;
-  let i0 = firstRow + 0u;
-  let i1 = firstRow + 1u;
-  let j0 = firstColumn + 0u;
-  let j1 = firstColumn + 1u;
-  let j2 = firstColumn + 2u;
-  let j3 = firstColumn + 3u;
-  var c0_0 = 0.0f; var c0_1 = 0.0f; var c0_2 = 0.0f; var c0_3 = 0.0f;
-  var c1_0 = 0.0f; var c1_1 = 0.0f; var c1_2 = 0.0f; var c1_3 = 0.0f;
-  for (var p = 0u; p < n; p++) {
-    let a0 = c0[input_x + i0 + p * 2u];
-    let a1 = c0[input_x + i1 + p * 2u];
-    let b0 = c0[work2 + p * 4u + j0];
-    let b1 = c0[work2 + p * 4u + j1];
-    let b2 = c0[work2 + p * 4u + j2];
-    let b3 = c0[work2 + p * 4u + j3];
-    c0_0 = c0_0 + a0 * b0;
-    c0_1 = c0_1 + a0 * b1;
-    c0_2 = c0_2 + a0 * b2;
-    c0_3 = c0_3 + a0 * b3;
-    c1_0 = c1_0 + a1 * b0;
-    c1_1 = c1_1 + a1 * b1;
-    c1_2 = c1_2 + a1 * b2;
-    c1_3 = c1_3 + a1 * b3;
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = 2u;
+    let columns = 4u;
+    let depth = n;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) + (p0 + q) * 2u]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c3[work2 + (p0 + q) * 4u + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) { c2[grad_W1 + i0 * 4u + j0] = c0_0; }
   }
-  c0[grad_W1 + i0 * 4u + j0] = c0_0;
-  c0[grad_W1 + i0 * 4u + j1] = c0_1;
-  c0[grad_W1 + i0 * 4u + j2] = c0_2;
-  c0[grad_W1 + i0 * 4u + j3] = c0_3;
-  c0[grad_W1 + i1 * 4u + j0] = c1_0;
-  c0[grad_W1 + i1 * 4u + j1] = c1_1;
-  c0[grad_W1 + i1 * 4u + j2] = c1_2;
-  c0[grad_W1 + i1 * 4u + j3] = c1_3;
 }
 // batchSum [4]  (../examples/xor.ts:11) (zeroing its target)
-fn task1(t: u32) {
-  let n = u.n;
-  let i1 = t;
-  c0[grad_b1 + i1] = 0.0f;
-  for (var i0 = 0u; i0 < n; i0++) {
-    let v0: f32 = c0[work2 + i0 * 4u + i1];
-    c0[grad_b1 + i1] = c0[grad_b1 + i1] + v0;
+fn task1(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let t = g;
+    let i1 = t;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
+      let v0: f32 = c3[work2 + i0 * 4u + i1];
+      total = total + v0;
+    }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c2[grad_b1 + i1] = 0.0f + partials[0]; }
   }
 }
 // batchSum [4, 1]  (../examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (../examples/xor.ts:12)
-fn task2(t: u32) {
-  let n = u.n;
-  let m = 4u;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = firstRow + 0u;
-  let i1 = firstRow + 1u;
-  let i2 = firstRow + 2u;
-  let i3 = firstRow + 3u;
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < n; p++) {
-    let a0 = c0[work1 + i0 + p * 4u];
-    let a1 = c0[work1 + i1 + p * 4u];
-    let a2 = c0[work1 + i2 + p * 4u];
-    let a3 = c0[work1 + i3 + p * 4u];
-    let b0 = c0[work3 + p + j0];
-    c0_0 = c0_0 + a0 * b0;
-    c1_0 = c1_0 + a1 * b0;
-    c2_0 = c2_0 + a2 * b0;
-    c3_0 = c3_0 + a3 * b0;
-  }
-  c0[grad_W2 + i0 + j0] = c0_0;
-  c0[grad_W2 + i1 + j0] = c1_0;
-  c0[grad_W2 + i2 + j0] = c2_0;
-  c0[grad_W2 + i3 + j0] = c3_0;
-}
-// batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
-fn task3(t: u32) {
+fn task2(g: u32, local: u32) {
   {
     let n = u.n;
-    c0[grad_b2] = 0.0f;
-    for (var i0 = 0u; i0 < n; i0++) {
-      let v0: f32 = c0[work3 + i0];
-      c0[grad_b2] = c0[grad_b2] + v0;
+    let m = 4u;
+    let columns = 1u;
+    let depth = n;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) + (p0 + q) * 4u]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c3[work3 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = tileA[q * 8u + ly * 1u + 0u];
+        let b0 = tileB[q * 8u + lx * 1u + 0u];
+        c0_0 = c0_0 + a0 * b0;
+      }
+      workgroupBarrier();
     }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) { c2[grad_W2 + i0 + j0] = c0_0; }
   }
+}
+// batchSum [1]  (../examples/xor.ts:12) (zeroing its target); the loss gradient returns
+fn task3(g: u32, local: u32) {
   {
-    c0[result_gradient] = c0[local_gradient_s1];
+    let n = u.n;
+    let t = g;
+    var total = 0.0f;
+    for (var x = local; x < n; x = x + 64u) {
+      let i0 = x;
+      let v0: f32 = c3[work3 + i0];
+      total = total + v0;
+    }
+    partials[local] = total;
+    workgroupBarrier();
+    for (var width = 32u; width > 0u; width = width / 2u) {
+      if (local < width) { partials[local] = partials[local] + partials[local + width]; }
+      workgroupBarrier();
+    }
+    if (local == 0u) { c2[grad_b2] = 0.0f + partials[0]; }
+  }
+  if (local == 0u) {
+    let t = 0u;
+    {
+      c3[result_gradient] = c3[local_gradient_s1];
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 1u * 1u) { task0(t); return; }
-  t = t - (1u * 1u);
-  if (t < 4u) { task1(t); return; }
-  t = t - (4u);
-  if (t < 1u * 1u) { task2(t); return; }
-  t = t - (1u * 1u);
-  if (t < 1u) { task3(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (1u * 1u * 64u + 63u) / 64u) { task0(g, local); return; }
+  g = g - (1u * 1u * 64u + 63u) / 64u;
+  if (g < (4u * 64u + 63u) / 64u) { task1(g, local); return; }
+  g = g - (4u * 64u + 63u) / 64u;
+  if (g < (1u * 1u * 64u + 63u) / 64u) { task2(g, local); return; }
+  g = g - (1u * 1u * 64u + 63u) / 64u;
+  if (g < (64u + 63u) / 64u) { task3(g, local); }
 }`,
   `enable f16;
 // xor: matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read> c1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+var<workgroup> tileA: array<f32, 1024>;
+var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
 const param_b2 = 16u;
-const output_y = 34u;
-const work1 = 54u;
+const output_y = 0u;
+const work1 = 20u;
 fn sigmoid_h(x: f16) -> f16 {
   let e = exp(-abs(x));
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 // matmul [1, 1] per example  (../examples/xor.ts:12), then sigmoid [1] per example  (../examples/xor.ts:12) in its epilogue
-fn task0(t: u32) {
-  let n = u.n;
-  let m = n;
-  let columns = 1u;
-  let jb = t % 1u;
-  let rest = t / 1u;
-  let ib = rest;
-  let firstRow = ib * 4u;
-  let firstColumn = jb * 1u;
-  let i0 = min(firstRow + 0u, m - 1u);
-  let i1 = min(firstRow + 1u, m - 1u);
-  let i2 = min(firstRow + 2u, m - 1u);
-  let i3 = min(firstRow + 3u, m - 1u);
-  let j0 = firstColumn + 0u;
-  var c0_0 = 0.0f;
-  var c1_0 = 0.0f;
-  var c2_0 = 0.0f;
-  var c3_0 = 0.0f;
-  for (var p = 0u; p < 4u; p++) {
-    let a0 = f16(c0[work1 + i0 * 4u + p]);
-    let a1 = f16(c0[work1 + i1 * 4u + p]);
-    let a2 = f16(c0[work1 + i2 * 4u + p]);
-    let a3 = f16(c0[work1 + i3 * 4u + p]);
-    let b0 = f16(c0[param_W2 + p + j0]);
-    c0_0 = c0_0 + f32(a0 * b0);
-    c1_0 = c1_0 + f32(a1 * b0);
-    c2_0 = c2_0 + f32(a2 * b0);
-    c3_0 = c3_0 + f32(a3 * b0);
-  }
-  if (firstRow + 0u < m) {
-    var rest = i0 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f16 = f16(c0_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[output_y + e0] = f32(v3);
-  }
-  if (firstRow + 1u < m) {
-    var rest = i1 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f16 = f16(c1_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[output_y + e0] = f32(v3);
-  }
-  if (firstRow + 2u < m) {
-    var rest = i2 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f16 = f16(c2_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[output_y + e0] = f32(v3);
-  }
-  if (firstRow + 3u < m) {
-    var rest = i3 * 1u + j0 * 1u;
-    let e0 = rest;
-    let v0: f16 = f16(c3_0);
-    let v1: f16 = f16(c0[param_b2]);
-    let v2: f16 = v0 + v1;
-    let v3: f16 = sigmoid_h(v2);
-    c0[output_y + e0] = f32(v3);
+fn task0(g: u32, local: u32) {
+  {
+    let n = u.n;
+    let m = n;
+    let columns = 1u;
+    let depth = 4u;
+    let jb = g % 1u;
+    var rest = g / 1u;
+    let ib = rest;
+    let lx = local % 8u;
+    let ly = local / 8u;
+    let firstRow = ib * 8u;
+    let firstColumn = jb * 8u;
+    let kBegin = 0u;
+    let kEnd = depth;
+    var c0_0 = 0.0f;
+    for (var p0 = kBegin; p0 < kEnd; p0 = p0 + 32u) {
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e / 32u;
+        let q = e % 32u;
+        var x = 0.0f;
+        if (firstRow + o < m && p0 + q < kEnd) { x = c3[work1 + (firstRow + o) * 4u + (p0 + q)]; }
+        tileA[q * 8u + o] = x;
+      }
+      for (var e = local; e < 256u; e = e + 64u) {
+        let o = e % 8u;
+        let q = e / 8u;
+        var x = 0.0f;
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) + (firstColumn + o)]; }
+        tileB[q * 8u + o] = x;
+      }
+      workgroupBarrier();
+      for (var q = 0u; q < 32u; q++) {
+        let a0 = f16(tileA[q * 8u + ly * 1u + 0u]);
+        let b0 = f16(tileB[q * 8u + lx * 1u + 0u]);
+        c0_0 = c0_0 + f32(a0) * f32(b0);
+      }
+      workgroupBarrier();
+    }
+    let i0 = firstRow + ly * 1u + 0u;
+    let j0 = firstColumn + lx * 1u + 0u;
+    if (i0 < m && j0 < columns) {
+      var rest = i0 * 1u + j0 * 1u;
+      let e0 = rest;
+      let v0: f16 = f16(c0_0);
+      let v1: f16 = f16(c1[param_b2]);
+      let v2: f16 = v0 + v1;
+      let v3: f16 = sigmoid_h(v2);
+      c3[output_y + e0] = f32(v3);
+    }
   }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < ((n + 3u) / 4u) * 1u) { task0(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (((n + 7u) / 8u) * 1u * 64u + 63u) / 64u) { task0(g, local); }
 }`,
   `// xor: sgd: W1 | sgd: b1 | sgd: W2 | sgd: b2
 struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(2) var<storage, read_write> c0: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c1: array<f32>;
+@group(0) @binding(4) var<storage, read> c2: array<f32>;
 const param_W1 = 0u;
 const param_b1 = 8u;
 const param_W2 = 12u;
 const param_b2 = 16u;
-const grad_W1 = 17u;
-const grad_b1 = 25u;
-const grad_W2 = 29u;
-const grad_b2 = 33u;
+const grad_W1 = 0u;
+const grad_b1 = 8u;
+const grad_W2 = 12u;
+const grad_b2 = 16u;
 // sgd: W1
-fn task0(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[param_W1 + i0];
-  let v1: f32 = c0[grad_W1 + i0];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_W1 + i0] = v6;
+fn task0(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 8u) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c1[param_W1 + i0];
+    let v1: f32 = c2[grad_W1 + i0];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_W1 + i0] = v6;
+  }
 }
 // sgd: b1
-fn task1(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[param_b1 + i0];
-  let v1: f32 = c0[grad_b1 + i0];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_b1 + i0] = v6;
+fn task1(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 4u) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c1[param_b1 + i0];
+    let v1: f32 = c2[grad_b1 + i0];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_b1 + i0] = v6;
+  }
 }
 // sgd: W2
-fn task2(t: u32) {
-  let n = u.n;
-  let i0 = t;
-  let v0: f32 = c0[param_W2 + i0];
-  let v1: f32 = c0[grad_W2 + i0];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_W2 + i0] = v6;
+fn task2(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 4u) { return; } }
+  {
+    let n = u.n;
+    let i0 = t;
+    let v0: f32 = c1[param_W2 + i0];
+    let v1: f32 = c2[grad_W2 + i0];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_W2 + i0] = v6;
+  }
 }
 // sgd: b2
-fn task3(t: u32) {
-  let n = u.n;
-  let v0: f32 = c0[param_b2];
-  let v1: f32 = c0[grad_b2];
-  let v2: f32 = u.rate;
-  let v3: f32 = 0.0f;
-  let v4: f32 = v2 * v1;
-  let v5: f32 = v3 - v4;
-  let v6: f32 = v0 + v5;
-  c0[param_b2] = v6;
+fn task3(g: u32, local: u32) {
+  let t = g * 64u + local;
+  { let n = u.n; if (t >= 1u) { return; } }
+  {
+    let n = u.n;
+    let v0: f32 = c1[param_b2];
+    let v1: f32 = c2[grad_b2];
+    let v2: f32 = u.rate;
+    let v3: f32 = 0.0f;
+    let v4: f32 = v2 * v1;
+    let v5: f32 = v3 - v4;
+    let v6: f32 = v0 + v5;
+    c1[param_b2] = v6;
+  }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let n = u.n;
-  var t = (group.y * groups.x + group.x) * 64u + local;
-  if (t < 8u) { task0(t); return; }
-  t = t - (8u);
-  if (t < 4u) { task1(t); return; }
-  t = t - (4u);
-  if (t < 4u) { task2(t); return; }
-  t = t - (4u);
-  if (t < 1u) { task3(t); }
+  var g = group.y * groups.x + group.x;
+  if (g < (8u + 63u) / 64u) { task0(g, local); return; }
+  g = g - (8u + 63u) / 64u;
+  if (g < (4u + 63u) / 64u) { task1(g, local); return; }
+  g = g - (4u + 63u) / 64u;
+  if (g < (4u + 63u) / 64u) { task2(g, local); return; }
+  g = g - (4u + 63u) / 64u;
+  if (g < (1u + 63u) / 64u) { task3(g, local); }
 }`,
 ];
 
+/** Per shader, the bindings it declares and their layout types (chunks a shader only reads are read-only). */
+const shaderBindings: readonly (readonly (readonly [binding: number, type: "uniform" | "storage" | "read-only-storage"])[])[] = [
+  [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [5, "storage"]],
+  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [2, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [5, "storage"]],
+  [[0, "uniform"], [5, "storage"]],
+  [[0, "uniform"], [5, "storage"]],
+  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [2, "read-only-storage"], [4, "storage"], [5, "storage"]],
+  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [3, "storage"], [4, "read-only-storage"]],
+];
+
 type Factor = readonly [factor: number, power: number, divisor: number];
-type Sequence = readonly (readonly [shader: number, count: readonly (readonly Factor[])[]])[];
-/** What each call dispatches, in order: a shader and its invocations, Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉. */
+type Sequence = readonly (readonly [shader: number, counts: readonly (readonly (readonly Factor[])[])[]])[];
+/**
+ * What each call dispatches, in order: a shader and the invocations of each of its task groups,
+ * Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉, each group taking whole workgroups.
+ */
 const sequences: Readonly<Record<"loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample", Sequence>> = {
-  loss: [[0, [[[1, 1, 4], [4, 0, 4]]]], [1, [[[1, 1, 4], [1, 0, 1]]]], [2, [[[1, 1, 1]]]], [3, [[]]]],
-  trainingLoss: [[0, [[[1, 1, 4], [4, 0, 4]]]], [1, [[[1, 1, 4], [1, 0, 1]]]], [2, [[[1, 1, 1]]]], [3, [[]]]],
-  gradient: [[0, [[[1, 1, 4], [4, 0, 4]]]], [4, [[[1, 1, 4], [1, 0, 1]]]], [5, [[[1, 1, 1]]]], [6, [[[1, 1, 1]]]], [7, [[]]], [8, [[[1, 1, 1]]]], [9, [[[1, 1, 4], [4, 0, 4]]]], [10, [[[2, 0, 2], [4, 0, 4]], [[4, 0, 1]], [[4, 0, 4], [1, 0, 1]], []]]],
-  predict: [[0, [[[1, 1, 4], [4, 0, 4]]]], [11, [[[1, 1, 4], [1, 0, 1]]]]],
-  step: [[0, [[[1, 1, 4], [4, 0, 4]]]], [4, [[[1, 1, 4], [1, 0, 1]]]], [5, [[[1, 1, 1]]]], [6, [[[1, 1, 1]]]], [7, [[]]], [8, [[[1, 1, 1]]]], [9, [[[1, 1, 4], [4, 0, 4]]]], [10, [[[2, 0, 2], [4, 0, 4]], [[4, 0, 1]], [[4, 0, 4], [1, 0, 1]], []]], [12, [[[8, 0, 1]], [[4, 0, 1]], [[4, 0, 1]], []]]],
+  loss: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [1, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [2, [[[[1, 1, 1]]]]], [3, [[[[64, 0, 1]]]]]],
+  trainingLoss: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [1, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [2, [[[[1, 1, 1]]]]], [3, [[[[64, 0, 1]]]]]],
+  gradient: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [4, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [5, [[[[1, 1, 1]]]]], [6, [[[[1, 1, 1]]]]], [7, [[[[64, 0, 1]]]]], [8, [[[[1, 1, 1]]]]], [9, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [10, [[[[2, 0, 8], [4, 0, 8], [64, 0, 1]]], [[[4, 0, 1], [64, 0, 1]]], [[[4, 0, 8], [1, 0, 8], [64, 0, 1]]], [[[64, 0, 1]]]]]],
+  predict: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [11, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]]],
+  step: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [4, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [5, [[[[1, 1, 1]]]]], [6, [[[[1, 1, 1]]]]], [7, [[[[64, 0, 1]]]]], [8, [[[[1, 1, 1]]]]], [9, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [10, [[[[2, 0, 8], [4, 0, 8], [64, 0, 1]]], [[[4, 0, 1], [64, 0, 1]]], [[[4, 0, 8], [1, 0, 8], [64, 0, 1]]], [[[64, 0, 1]]]]], [12, [[[[8, 0, 1]]], [[[4, 0, 1]]], [[[4, 0, 1]]], [[]]]]],
   resample: [],
 };
 
@@ -2793,19 +2333,11 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   chunks.forEach((buffer, i) => device.queue.writeBuffer(buffer, 0, initial[i]!));
   const uniformBuffer = device.createBuffer({ label: `${spec.model} uniforms`, size: 16, usage: UNIFORM | COPY_DST });
   const control = usesControl ? device.createBuffer({ label: `${spec.model} dropout counter`, size: 16, usage: STORAGE | COPY_DST }) : undefined;
-  const layoutEntries: { binding: number; visibility: number; buffer: { type: "uniform" | "storage" } }[] = [{ binding: 0, visibility: COMPUTE, buffer: { type: "uniform" } }];
-  const groupEntries: { binding: number; resource: { buffer: GpuBuffer } }[] = [{ binding: 0, resource: { buffer: uniformBuffer } }];
-  if (control) {
-    layoutEntries.push({ binding: 1, visibility: COMPUTE, buffer: { type: "storage" } });
-    groupEntries.push({ binding: 1, resource: { buffer: control } });
-  }
-  chunks.forEach((buffer, i) => {
-    layoutEntries.push({ binding: 2 + i, visibility: COMPUTE, buffer: { type: "storage" } });
-    groupEntries.push({ binding: 2 + i, resource: { buffer } });
-  });
-  const bindGroupLayout = device.createBindGroupLayout({ label: spec.model, entries: layoutEntries });
-  const pipelineLayout = device.createPipelineLayout({ label: spec.model, bindGroupLayouts: [bindGroupLayout] });
-  const bindGroup = device.createBindGroup({ label: spec.model, layout: bindGroupLayout, entries: groupEntries });
+  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared.
+  const resources = (binding: number): GpuBuffer =>
+    binding === 0 ? uniformBuffer : binding === 1 ? control! : chunks[binding - 2]!;
+  const bindGroupLayouts = shaderBindings.map((list, i) => device.createBindGroupLayout({ label: `${spec.model} shader ${i}`, entries: list.map(([binding, type]) => ({ binding, visibility: COMPUTE, buffer: { type } })) }));
+  const bindGroups = shaderBindings.map((list, i) => device.createBindGroup({ label: `${spec.model} shader ${i}`, layout: bindGroupLayouts[i]!, entries: list.map(([binding]) => ({ binding, resource: { buffer: resources(binding) } })) }));
   const modules = (precision === "f16" ? shadersF16 : shaders).map((code, i) => device.createShaderModule({ label: `${spec.model} ${precision} shader ${i}`, code }));
   const problems: string[] = [];
   await Promise.all(modules.map(async (module, i) => {
@@ -2818,7 +2350,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     throw new Error(`${spec.model}: WGSL compilation failed:\n${problems.join("\n")}`);
   }
   const pipelines = await Promise.all(modules.map((module, i) =>
-    device.createComputePipelineAsync({ label: `${spec.model} shader ${i}`, layout: pipelineLayout, compute: { module, entryPoint: "main" } })));
+    device.createComputePipelineAsync({ label: `${spec.model} shader ${i}`, layout: device.createPipelineLayout({ label: `${spec.model} shader ${i}`, bindGroupLayouts: [bindGroupLayouts[i]!] }), compute: { module, entryPoint: "main" } })));
   const error = await device.popErrorScope();
   if (error) throw new Error(`${spec.model}: WebGPU validation failed: ${error.message}`);
 
@@ -2869,17 +2401,20 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   function encode(encoder: GpuCommandEncoder, sequence: Sequence, n: number): void {
     if (sequence.length === 0) return;
     const pass = encoder.beginComputePass();
-    pass.setBindGroup(0, bindGroup);
-    for (const [shader, count] of sequence) {
-      let invocations = 0;
-      for (const term of count) {
-        let product = 1;
-        for (const [factor, power, divisor] of term) product *= Math.ceil((factor * n ** power) / divisor);
-        invocations += product;
+    for (const [shader, counts] of sequence) {
+      let groups = 0;
+      for (const count of counts) {
+        let invocations = 0;
+        for (const term of count) {
+          let product = 1;
+          for (const [factor, power, divisor] of term) product *= Math.ceil((factor * n ** power) / divisor);
+          invocations += product;
+        }
+        groups += Math.ceil(invocations / WORKGROUP_SIZE);
       }
-      const groups = Math.ceil(invocations / WORKGROUP_SIZE);
       const x = Math.min(groups, MAX_GROUPS);
       pass.setPipeline(pipelines[shader]!);
+      pass.setBindGroup(0, bindGroups[shader]!);
       pass.dispatchWorkgroups(x, Math.ceil(groups / x));
     }
     pass.end();

@@ -196,9 +196,15 @@ const shadersF16: readonly string[] = [
 {{shadersF16}}
 ];
 
+/** Per shader, the bindings it declares and their layout types (chunks a shader only reads are read-only). */
+const shaderBindings: readonly (readonly (readonly [binding: number, type: "uniform" | "storage" | "read-only-storage"])[])[] = {{shaderBindings}};
+
 type Factor = readonly [factor: number, power: number, divisor: number];
-type Sequence = readonly (readonly [shader: number, count: readonly (readonly Factor[])[]])[];
-/** What each call dispatches, in order: a shader and its invocations, Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉. */
+type Sequence = readonly (readonly [shader: number, counts: readonly (readonly (readonly Factor[])[])[]])[];
+/**
+ * What each call dispatches, in order: a shader and the invocations of each of its task groups,
+ * Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉, each group taking whole workgroups.
+ */
 const sequences: Readonly<Record<"loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample", Sequence>> = {
 {{sequences}}
 };
@@ -300,19 +306,11 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   chunks.forEach((buffer, i) => device.queue.writeBuffer(buffer, 0, initial[i]!));
   const uniformBuffer = device.createBuffer({ label: `${spec.model} uniforms`, size: 16, usage: UNIFORM | COPY_DST });
   const control = usesControl ? device.createBuffer({ label: `${spec.model} dropout counter`, size: 16, usage: STORAGE | COPY_DST }) : undefined;
-  const layoutEntries: { binding: number; visibility: number; buffer: { type: "uniform" | "storage" } }[] = [{ binding: {{uniformBinding}}, visibility: COMPUTE, buffer: { type: "uniform" } }];
-  const groupEntries: { binding: number; resource: { buffer: GpuBuffer } }[] = [{ binding: {{uniformBinding}}, resource: { buffer: uniformBuffer } }];
-  if (control) {
-    layoutEntries.push({ binding: {{controlBinding}}, visibility: COMPUTE, buffer: { type: "storage" } });
-    groupEntries.push({ binding: {{controlBinding}}, resource: { buffer: control } });
-  }
-  chunks.forEach((buffer, i) => {
-    layoutEntries.push({ binding: {{firstChunkBinding}} + i, visibility: COMPUTE, buffer: { type: "storage" } });
-    groupEntries.push({ binding: {{firstChunkBinding}} + i, resource: { buffer } });
-  });
-  const bindGroupLayout = device.createBindGroupLayout({ label: spec.model, entries: layoutEntries });
-  const pipelineLayout = device.createPipelineLayout({ label: spec.model, bindGroupLayouts: [bindGroupLayout] });
-  const bindGroup = device.createBindGroup({ label: spec.model, layout: bindGroupLayout, entries: groupEntries });
+  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared.
+  const resources = (binding: number): GpuBuffer =>
+    binding === 0 ? uniformBuffer : binding === {{controlBinding}} ? control! : chunks[binding - {{firstChunkBinding}}]!;
+  const bindGroupLayouts = shaderBindings.map((list, i) => device.createBindGroupLayout({ label: `${spec.model} shader ${i}`, entries: list.map(([binding, type]) => ({ binding, visibility: COMPUTE, buffer: { type } })) }));
+  const bindGroups = shaderBindings.map((list, i) => device.createBindGroup({ label: `${spec.model} shader ${i}`, layout: bindGroupLayouts[i]!, entries: list.map(([binding]) => ({ binding, resource: { buffer: resources(binding) } })) }));
   const modules = (precision === "f16" ? shadersF16 : shaders).map((code, i) => device.createShaderModule({ label: `${spec.model} ${precision} shader ${i}`, code }));
   const problems: string[] = [];
   await Promise.all(modules.map(async (module, i) => {
@@ -325,7 +323,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     throw new Error(`${spec.model}: WGSL compilation failed:\n${problems.join("\n")}`);
   }
   const pipelines = await Promise.all(modules.map((module, i) =>
-    device.createComputePipelineAsync({ label: `${spec.model} shader ${i}`, layout: pipelineLayout, compute: { module, entryPoint: "main" } })));
+    device.createComputePipelineAsync({ label: `${spec.model} shader ${i}`, layout: device.createPipelineLayout({ label: `${spec.model} shader ${i}`, bindGroupLayouts: [bindGroupLayouts[i]!] }), compute: { module, entryPoint: "main" } })));
   const error = await device.popErrorScope();
   if (error) throw new Error(`${spec.model}: WebGPU validation failed: ${error.message}`);
 
@@ -376,17 +374,20 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   function encode(encoder: GpuCommandEncoder, sequence: Sequence, n: number): void {
     if (sequence.length === 0) return;
     const pass = encoder.beginComputePass();
-    pass.setBindGroup(0, bindGroup);
-    for (const [shader, count] of sequence) {
-      let invocations = 0;
-      for (const term of count) {
-        let product = 1;
-        for (const [factor, power, divisor] of term) product *= Math.ceil((factor * n ** power) / divisor);
-        invocations += product;
+    for (const [shader, counts] of sequence) {
+      let groups = 0;
+      for (const count of counts) {
+        let invocations = 0;
+        for (const term of count) {
+          let product = 1;
+          for (const [factor, power, divisor] of term) product *= Math.ceil((factor * n ** power) / divisor);
+          invocations += product;
+        }
+        groups += Math.ceil(invocations / WORKGROUP_SIZE);
       }
-      const groups = Math.ceil(invocations / WORKGROUP_SIZE);
       const x = Math.min(groups, MAX_GROUPS);
       pass.setPipeline(pipelines[shader]!);
+      pass.setBindGroup(0, bindGroups[shader]!);
       pass.dispatchWorkgroups(x, Math.ceil(groups / x));
     }
     pass.end();

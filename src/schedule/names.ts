@@ -91,7 +91,10 @@ export const localName = (index: number) => `s${index}`;
 export const wgslRegion = {
   local: (entry: string, name: string) => `local_${entry}_${name}`,
   result: (entry: string) => `result_${entry}`,
-  isBuffer: (region: string) => !region.startsWith("local_") && !region.startsWith("result_"),
+  /** A split-K product's partial sums (kernel `index` of entry point `entry`). */
+  split: (entry: string, index: number) => `split_${entry}_${index}`,
+  isBuffer: (region: string) =>
+    !region.startsWith("local_") && !region.startsWith("result_") && !region.startsWith("split_"),
 };
 
 /** A string literal in generated TypeScript (JSON's escapes are JavaScript's). */
@@ -152,6 +155,10 @@ export const wgslLocal = {
   /** The storage buffer of chunk `chunk`. */
   chunk: (chunk: number) => `c${chunk}`,
   task: (k: number) => `task${k}`,
+  /** Workgroup memory: a product's A and B tiles, a tree reduction's partial sums. */
+  tileA: "tileA",
+  tileB: "tileB",
+  partials: "partials",
 };
 
 /**

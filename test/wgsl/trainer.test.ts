@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile, GradgenError, model, nn, type ModelDefinition } from "gradgen";
 import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
-import { emitWgsl, wgslLiteral } from "../../src/emit/wgsl/index.js";
+import { emitWgsl, planWgsl, wgslLiteral } from "../../src/emit/wgsl/index.js";
 import { traceModel } from "../../src/dsl/model.js";
 import { buildTrainingGraph } from "../../src/pipeline.js";
 import { schedule } from "../../src/schedule/schedule.js";
@@ -94,6 +94,43 @@ describe.runIf(device)("the WGSL trainer against the TypeScript trainer", () => 
     expect(
       relativeError((await gpuTrainer.predict(data)).probabilities!, cpu.predict(data).probabilities!),
     ).toBeLessThan(tolerance);
+    gpuTrainer.destroy();
+  });
+
+  it("mlp at batch 16, whose x·W1 splits k across workgroups (split-K and its sum with the bias + ReLU epilogue): values, gradients, three steps and a short batch agree", async () => {
+    const batch = 16;
+    const options = { learningRate: 0.05 };
+    // The plan splits the first layer's product (16×784 by 784×128: 8×8 tiles are 32 workgroups, k in parts).
+    const plan = planWgsl(programOf(mlp, { batch, ...options }));
+    const split = plan.sequences.step
+      .flat(2)
+      .flatMap((t) => (t.work.kind === "gemm" && t.work.tiling.split > 1 ? [t.work.tiling] : []));
+    expect(split.map((t) => [t.shape.m, t.shape.n, t.shape.k])).toContainEqual([batch, 128, 784]);
+    expect(plan.sequences.step.flat(2).some((t) => t.work.kind === "splitSum" && t.work.epilogue)).toBe(true);
+    const { cpu: cpuModule, gpu: gpuModule } = await loadBoth(mlp, batch, options);
+    const cpu = cpuModule.createTrainer({ seed: 4 });
+    const gpuTrainer = await gpuModule.createGpuTrainer(device!, { seed: 4 });
+    await sameStart(cpu, gpuTrainer);
+    const x = new Float32Array(batch * 784).map((_, i) => ((i * 7919) % 256) / 255);
+    const label = new Float32Array(batch * 10);
+    for (let e = 0; e < batch; e++) label[e * 10 + ((e * 7) % 10)] = 1;
+    const data = { x, label };
+    // An f32 dot product of 784 terms, in any order: within 784·2⁻²⁴ ≈ 4.7e-5 relative.
+    const tolerance = 784 * 2 ** -24;
+    expect(relativeError([await gpuTrainer.gradient(data)], [cpu.gradient(data)])).toBeLessThan(tolerance);
+    for (const name of ["W1", "b1", "W2", "b2"])
+      expect(relativeError(await gpuTrainer.readGrad(name), cpu.grads[name]!), name).toBeLessThan(tolerance);
+    for (let i = 0; i < 3; i++)
+      expect(relativeError([await gpuTrainer.step(data)], [cpu.step(data)])).toBeLessThan(tolerance);
+    for (const name of ["W1", "b1", "W2", "b2"])
+      expect(relativeError(await gpuTrainer.read(name), cpu.params[name]!), name).toBeLessThan(tolerance);
+    expect(
+      relativeError((await gpuTrainer.predict(data)).probabilities!, cpu.predict(data).probabilities!),
+    ).toBeLessThan(tolerance);
+    // A short batch: the rows past n are not summed into the partial sums.
+    expect(relativeError([await gpuTrainer.gradient(data, 11)], [cpu.gradient(data, 11)])).toBeLessThan(tolerance);
+    for (const name of ["W1", "b1"])
+      expect(relativeError(await gpuTrainer.readGrad(name), cpu.grads[name]!), name).toBeLessThan(tolerance);
     gpuTrainer.destroy();
   });
 

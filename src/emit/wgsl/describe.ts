@@ -2,13 +2,9 @@
 // and the tasks each runs, with their decisions (parallel dims, absorbed fills, fused loops, block
 // sizes). For snapshot tests and GRADGEN_DUMP: the plan is data, read without a GPU.
 
-import { countCode } from "./counts.js";
-import { groupCount, phaseCount } from "./phases.js";
+import { groupCount, workgroupsOf } from "./phases.js";
 import { sequenceNames, type SequenceName, type WgslPlan } from "./plan.js";
 import type { Task } from "./tasks.js";
-
-/** Invocations in the shader's spelling without WGSL's `u` suffixes (n is the call's example count). */
-const invocations = (count: Parameters<typeof countCode>[0]) => countCode(count).replace(/(\d)u\b/g, "$1");
 
 function describeTask(task: Task): string {
   const { work } = task;
@@ -16,17 +12,26 @@ function describeTask(task: Task): string {
   switch (work.kind) {
     case "loop":
       decisions.push(`parallel dims [${work.parallelDims.join(", ")}]`);
+      if (work.tree) decisions.push("tree over a workgroup");
       if (work.absorbedFill) decisions.push(`absorbs fill ${work.absorbedFill.buffer}`);
       break;
-    case "gemm":
-      decisions.push(`block ${work.block[0]}×${work.block[1]}`);
+    case "gemm": {
+      const { rows, columns, split, kChunk, workgroups, short } = work.tiling;
+      decisions.push(`tile ${rows}×${columns}`);
+      if (split > 1) decisions.push(`split-K ${split} × ${kChunk}, partial sums stored`);
+      decisions.push(`${workgroups} workgroups${short ? ` (fewer than 264: ${short})` : ""}`);
+      if (work.epilogue && split === 1) decisions.push(`epilogue ${work.epilogue.loop.comment}, C not stored`);
+      break;
+    }
+    case "splitSum":
       if (work.epilogue) decisions.push(`epilogue ${work.epilogue.loop.comment}, C not stored`);
       break;
     default:
       break;
   }
   const precision = task.f32Only ? ", f32 only" : "";
-  const comment = work.kind === "loop" || work.kind === "gemm" ? work.kernel.comment : task.comment;
+  const comment =
+    work.kind === "loop" || work.kind === "gemm" || work.kind === "splitSum" ? work.kernel.comment : task.comment;
   return `${work.kind} "${comment}"${decisions.length ? `: ${decisions.join("; ")}` : ""}${precision}`;
 }
 
@@ -43,11 +48,14 @@ export function describeWgslPlan(plan: WgslPlan, sequences: readonly SequenceNam
     const phases = plan.sequences[name];
     lines.push(`${name}: ${phases.length} dispatch(es)`);
     phases.forEach((phase, d) => {
-      lines.push(`  dispatch ${d}: ${invocations(phaseCount(phase))} invocations`);
+      const groups = phase.map((group) => workgroupsOf(groupCount(group), plan.batch));
+      lines.push(`  dispatch ${d}: ${groups.join(" + ")} workgroup(s) at n = ${plan.batch}`);
       for (const group of phase) {
         if (group.length === 1) lines.push(`    ${describeTask(group[0]!)}`);
         else {
-          lines.push(`    one invocation (${invocations(groupCount(group))}) runs:`);
+          lines.push(
+            `    one ${group[0]!.work.kind === "loop" && group[0]!.work.tree ? "workgroup" : "invocation"} runs:`,
+          );
           for (const task of group) lines.push(`      ${describeTask(task)}`);
         }
       }

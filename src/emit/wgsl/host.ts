@@ -19,7 +19,6 @@ import {
   CONTROL_BINDING,
   FIRST_CHUNK_BINDING,
   printShaders,
-  UNIFORM_BINDING,
   WORKGROUP_SIZE,
   type WgslDispatch,
   type WgslShaders,
@@ -41,7 +40,7 @@ export function emitWgsl(
   printed?: { readonly plan: ReturnType<typeof planWgsl>; readonly shaders: WgslShaders },
 ): string {
   const plan = printed?.plan ?? planWgsl(program, options);
-  const { shaders, shadersF16, dispatches } = printed?.shaders ?? printShaders(plan);
+  const { shaders, shadersF16, dispatches, bindings } = printed?.shaders ?? printShaders(plan);
   const { layout } = plan;
   const region = (name: string) => layout.regions.get(name)!;
   const regionLiteral = (name: string) => {
@@ -82,7 +81,7 @@ export function emitWgsl(
   ];
 
   const dispatchList = (dispatches: readonly WgslDispatch[]) =>
-    `[${dispatches.map((d) => `[${d.shader}, [${d.count.map((term) => `[${term.map((f) => `[${f.join(", ")}]`).join(", ")}]`).join(", ")}]]`).join(", ")}]`;
+    `[${dispatches.map((d) => `[${d.shader}, [${d.counts.map((count) => `[${count.map((term) => `[${term.map((f) => `[${f.join(", ")}]`).join(", ")}]`).join(", ")}]`).join(", ")}]]`).join(", ")}]`;
   const sequences = sequenceNames.map((name) => `  ${name}: ${dispatchList(dispatches[name])},`).join("\n");
   const shaderList = (codes: readonly string[]) =>
     codes
@@ -116,7 +115,6 @@ export function emitWgsl(
     maxGroups: String(MAX_GROUPS_PER_DIMENSION),
     chunkSizes: `[${layout.chunks.join(", ")}]`,
     usesControl: String(program.dropout.length > 0),
-    uniformBinding: String(UNIFORM_BINDING),
     controlBinding: String(CONTROL_BINDING),
     firstChunkBinding: String(FIRST_CHUNK_BINDING),
     regions: record(bufferNames.map((name) => [name, regionLiteral(name)])),
@@ -159,6 +157,7 @@ export function emitWgsl(
     outputBuffers: bufferTable(program.outputs, bufferName.output),
     initialisation: initialisation.join("\n"),
     shaders: shaderList(shaders),
+    shaderBindings: `[\n${bindings.map((list) => `  [${list.map(([binding, type]) => `[${binding}, ${quote(type)}]`).join(", ")}],`).join("\n")}\n]`,
     shadersF16: shaderList(shadersF16),
     sequences,
   });

@@ -1,5 +1,6 @@
 // Prints one planned task as the body of `fn task(t: u32)`, t the invocation's index within the
-// task. In f16 precision, loads round to f16 and stores widen to f32; sums accumulate in f32.
+// task. In f16 precision, loads round to f16 and stores widen to f32; sums accumulate in f32 (a
+// product's f16 operands are multiplied in f32, exactly).
 
 import { GradgenError } from "../../errors.js";
 import type { ElementwiseOp } from "../../ir/scalar.js";
@@ -21,6 +22,7 @@ import type { EpilogueFusion } from "./fusion.js";
 import type { Layout, Region } from "./layout.js";
 import { elementwiseCode, numbersOf, wgslLiteral, type Numbers, type Precision } from "./spelling.js";
 import { assertNever, range, type Task, type TaskWork } from "./tasks.js";
+import { K_STEP, TILE_SIDE, WORKGROUP_SIZE, type Tiling } from "./tiling.js";
 
 export interface PrintedTask {
   readonly body: readonly string[];
@@ -54,9 +56,13 @@ class TaskPrinter {
   work(work: TaskWork): string[] {
     switch (work.kind) {
       case "loop":
-        return this.loop(work.kernel, work.parallelDims, work.absorbedFill);
+        return work.tree
+          ? this.treeLoop(work.kernel, work.parallelDims, work.absorbedFill)
+          : this.loop(work.kernel, work.parallelDims, work.absorbedFill);
       case "gemm":
-        return this.gemm(work.kernel, work.block, work.epilogue);
+        return this.gemm(work.kernel, work.tiling, work.epilogue);
+      case "splitSum":
+        return this.splitSum(work.kernel, work.tiling, work.epilogue);
       case "fill":
         return this.fill(work.kernel);
       case "local":
@@ -274,14 +280,82 @@ class TaskPrinter {
   }
 
   /**
-   * C = A·B with a block of up to 4×4 elements of C per invocation (sixteen accumulators: each loaded
-   * element of A and B feeds four products). Each element is still Σₚ in the Program's order, in f32
-   * (in f16 precision the operands are rounded to f16 and each product to f16 before it is added).
-   * With an epilogue, C is not stored: the fused loop's values are computed from each element of the
-   * block and its target stored instead.
+   * A loop whose serial iterations are one sum per stored element (tiling.ts: treeReduction), one
+   * workgroup per element (t = the workgroup's index): each invocation adds every 64th iteration,
+   * then the 64 partial sums are added as a tree in workgroup memory and invocation 0 stores.
    */
-  private gemm(kernel: GemmKernel, [rows, cols]: readonly [number, number], epilogue?: EpilogueFusion): string[] {
-    const { a, b, c } = kernel;
+  private treeLoop(kernel: LoopKernel, parallel: readonly number[], absorbedFill?: FillKernel): string[] {
+    const dims = kernel.dims;
+    const outer = dims.length - (kernel.reduction?.dims ?? 0);
+    const indexName = wgslLocal.index;
+    const indices = dims.map((_, d) => indexName(d));
+    const body: string[] = ["let n = u.n;", "let t = g;"];
+    const decode = (order: readonly number[], from: string) => {
+      if (order.length === 1) body.push(`let ${indexName(order[0]!)} = ${from};`);
+      else if (order.length > 1) {
+        body.push(`var rest${from} = ${from};`);
+        [...order].reverse().forEach((d, k) => {
+          if (k === order.length - 1) body.push(`let ${indexName(d)} = rest${from};`);
+          else
+            body.push(
+              `let ${indexName(d)} = rest${from} % ${extentCode(dims[d]!)};`,
+              `rest${from} = rest${from} / ${extentCode(dims[d]!)};`,
+            );
+        });
+      }
+    };
+    decode(parallel, "t");
+    const serial = range(dims.length).filter((d) => d >= outer || !parallel.includes(d));
+    const partials = wgslLocal.partials;
+    body.push(
+      "var total = 0.0f;",
+      `for (var x = local; x < ${serial.map((d) => extentCode(dims[d]!)).join(" * ")}; x = x + ${WORKGROUP_SIZE}u) {`,
+    );
+    const inner = body.length;
+    decode(serial, "x");
+    const last = `${wgslLocal.values}${kernel.values.length - 1}`;
+    body.push(...this.values(kernel.values, indices), `total = total + ${this.widen(last)};`);
+    for (let i = inner; i < body.length; i++) body[i] = `  ${body[i]}`;
+    body.push(
+      "}",
+      `${partials}[local] = total;`,
+      "workgroupBarrier();",
+      `for (var width = ${WORKGROUP_SIZE / 2}u; width > 0u; width = width / 2u) {`,
+      `  if (local < width) { ${partials}[local] = ${partials}[local] + ${partials}[local + width]; }`,
+      "  workgroupBarrier();",
+      "}",
+    );
+    const target = kernel.target;
+    const place = this.element(
+      bufferOf(target),
+      target.offset,
+      target.strides.map((s, d) => [indices[d]!, parallel.includes(d) ? s : 0] as const),
+    );
+    const store = absorbedFill
+      ? `${place} = ${wgslLiteral(absorbedFill.value, this.helpers)} + ${partials}[0];`
+      : kernel.mode === "add"
+        ? `${place} = ${place} + ${partials}[0];`
+        : `${place} = ${partials}[0];`;
+    body.push(`if (local == 0u) { ${store} }`);
+    return body;
+  }
+
+  /**
+   * C = A·B, one tile of C per workgroup of 8×8 invocations (tiling.ts), each invocation a block of
+   * (rows/8)×(columns/8) accumulators. Per k-step the workgroup stages a rows×32 tile of A and a
+   * 32×columns tile of B in workgroup memory (zeros past the edges), each loaded with consecutive
+   * invocations on consecutive addresses: along k where A is row-major, along the rows where it is
+   * transposed (δ·Wᵀ reads W coalesced), so both variants transpose while loading. Sums in f32: in
+   * f16 precision the operands are rounded to f16 and multiplied in f32 (a product of two f16 values
+   * is exact in f32, 11 + 11 significand bits ≤ 24), as tensor cores do, so only the operands'
+   * rounding remains; accumulators, split-K partial sums and their sum are f32. With
+   * split-K the workgroup adds its part of k and stores the partial sums; the splitSum task adds them.
+   * With an epilogue, C is not stored: the fused loop's values are computed from each element.
+   */
+  private gemm(kernel: GemmKernel, tiling: Tiling, epilogue?: EpilogueFusion): string[] {
+    const { a, b } = kernel;
+    const { rows, columns, split, kChunk, scratch } = tiling;
+    const [perRow, perColumn] = [rows / TILE_SIDE, columns / TILE_SIDE];
     const [row, column, left, right, accumulator] = [
       wgslLocal.blockRow,
       wgslLocal.blockColumn,
@@ -289,91 +363,157 @@ class TaskPrinter {
       wgslLocal.right,
       wgslLocal.accumulator,
     ];
-    const exact = (e: Extent, size: number) => !e.perExample && e.factor % size === 0;
-    const blocksOf = (e: Extent, size: number) => (size === 1 ? extentCode(e) : factorCode(factorOf(e, size)));
+    const [tileA, tileB] = [wgslLocal.tileA, wgslLocal.tileB];
     const r = kernel.repeat;
+    const tilesN = factorCode(factorOf(kernel.n, columns));
+    const tilesM = factorCode(factorOf(kernel.m, rows));
     const body = [
       "let n = u.n;",
       `let m = ${extentCode(kernel.m)};`,
       `let columns = ${extentCode(kernel.n)};`,
-      `let jb = t % ${blocksOf(kernel.n, cols)};`,
-      `let rest = t / ${blocksOf(kernel.n, cols)};`,
-      ...(r
-        ? [`let ib = rest % ${blocksOf(kernel.m, rows)};`, `let r = rest / ${blocksOf(kernel.m, rows)};`]
-        : ["let ib = rest;"]),
+      `let depth = ${extentCode(kernel.k)};`,
+      `let jb = g % ${tilesN};`,
+      `var rest = g / ${tilesN};`,
+      ...(split > 1 ? [`let s = rest % ${split}u;`, `rest = rest / ${split}u;`] : []),
+      ...(r ? [`let ib = rest % ${tilesM};`, `let r = rest / ${tilesM};`] : ["let ib = rest;"]),
+      `let lx = local % ${TILE_SIDE}u;`,
+      `let ly = local / ${TILE_SIDE}u;`,
       `let firstRow = ib * ${rows}u;`,
-      `let firstColumn = jb * ${cols}u;`,
+      `let firstColumn = jb * ${columns}u;`,
+      split > 1 ? `let kBegin = s * ${kChunk}u;` : "let kBegin = 0u;",
+      split > 1 ? `let kEnd = min(kBegin + ${kChunk}u, depth);` : "let kEnd = depth;",
     ];
-    // Rows and columns past the edge read the last one (clamped) and are not stored.
-    range(rows).forEach((k) =>
-      body.push(`let ${row(k)} = ${exact(kernel.m, rows) ? `firstRow + ${k}u` : `min(firstRow + ${k}u, m - 1u)`};`),
-    );
-    range(cols).forEach((l) =>
+    range(perRow).forEach((k) =>
       body.push(
-        `let ${column(l)} = ${exact(kernel.n, cols) ? `firstColumn + ${l}u` : `min(firstColumn + ${l}u, columns - 1u)`};`,
-      ),
-    );
-    range(rows).forEach((k) =>
-      body.push(
-        `var ${range(cols)
+        `var ${range(perColumn)
           .map((l) => `${accumulator(k, l)} = 0.0f`)
           .join("; var ")};`,
       ),
     );
-    body.push(`for (var p = 0u; p < ${extentCode(kernel.k)}; p++) {`);
-    range(rows).forEach((k) =>
-      body.push(
-        `  let ${left(k)} = ${this.narrow(
+    // One operand tile: `size` = outer × K_STEP elements, element (o, q) at tile[q * outer + o].
+    const stage = (
+      tile: string,
+      outer: number,
+      contiguousAlongK: boolean,
+      load: (o: string, q: string) => string,
+      edge: string,
+    ) => {
+      const [o, q] = contiguousAlongK ? [`e / ${K_STEP}u`, `e % ${K_STEP}u`] : [`e % ${outer}u`, `e / ${outer}u`];
+      return [
+        `  for (var e = local; e < ${outer * K_STEP}u; e = e + ${WORKGROUP_SIZE}u) {`,
+        `    let o = ${o};`,
+        `    let q = ${q};`,
+        "    var x = 0.0f;",
+        `    if (${edge} && p0 + q < kEnd) { x = ${load("o", "p0 + q")}; }`,
+        `    ${tile}[q * ${outer}u + o] = x;`,
+        "  }",
+      ];
+    };
+    body.push(
+      `for (var p0 = kBegin; p0 < kEnd; p0 = p0 + ${K_STEP}u) {`,
+      ...stage(
+        tileA,
+        rows,
+        Math.abs(a.colStride) <= Math.abs(a.rowStride),
+        (o, p) =>
           this.element(a.buffer, a.offset, [
             ["r", r?.aStride ?? 0],
-            [row(k), a.rowStride],
-            ["p", a.colStride],
+            [`(firstRow + ${o})`, a.rowStride],
+            [`(${p})`, a.colStride],
           ]),
-        )};`,
+        "firstRow + o < m",
       ),
-    );
-    range(cols).forEach((l) =>
-      body.push(
-        `  let ${right(l)} = ${this.narrow(
+      ...stage(
+        tileB,
+        columns,
+        Math.abs(b.rowStride) < Math.abs(b.colStride),
+        (o, p) =>
           this.element(b.buffer, b.offset, [
             ["r", r?.bStride ?? 0],
-            ["p", b.rowStride],
-            [column(l), b.colStride],
+            [`(${p})`, b.rowStride],
+            [`(firstColumn + ${o})`, b.colStride],
           ]),
-        )};`,
+        "firstColumn + o < columns",
       ),
+      "  workgroupBarrier();",
+      `  for (var q = 0u; q < ${K_STEP}u; q++) {`,
     );
-    range(rows).forEach((k) =>
-      range(cols).forEach((l) =>
-        body.push(`  ${accumulator(k, l)} = ${accumulator(k, l)} + ${this.widen(`${left(k)} * ${right(l)}`)};`),
-      ),
+    range(perRow).forEach((k) =>
+      body.push(`    let ${left(k)} = ${this.narrow(`${tileA}[q * ${rows}u + ly * ${perRow}u + ${k}u]`)};`),
     );
-    body.push("}");
-    range(rows).forEach((k) =>
-      range(cols).forEach((l) => {
-        const guard = [
-          ...(exact(kernel.m, rows) ? [] : [`firstRow + ${k}u < m`]),
-          ...(exact(kernel.n, cols) ? [] : [`firstColumn + ${l}u < columns`]),
-        ];
-        if (epilogue) {
-          body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{");
-          for (const line of this.epilogue(kernel, epilogue, k, l)) body.push(`  ${line}`);
-          body.push("}");
-          return;
-        }
-        const place = this.element(c.buffer, c.offset, [
-          ["r", r?.cStride ?? 0],
-          [row(k), c.rowStride],
-          [column(l), c.colStride],
-        ]);
+    range(perColumn).forEach((l) =>
+      body.push(`    let ${right(l)} = ${this.narrow(`${tileB}[q * ${columns}u + lx * ${perColumn}u + ${l}u]`)};`),
+    );
+    range(perRow).forEach((k) =>
+      range(perColumn).forEach((l) =>
         body.push(
-          guard.length
-            ? `if (${guard.join(" && ")}) { ${place} = ${accumulator(k, l)}; }`
-            : `${place} = ${accumulator(k, l)};`,
-        );
+          `    ${accumulator(k, l)} = ${accumulator(k, l)} + ${this.widen(left(k))} * ${this.widen(right(l))};`,
+        ),
+      ),
+    );
+    body.push("  }", "  workgroupBarrier();", "}");
+    range(perRow).forEach((k) => body.push(`let ${row(k)} = firstRow + ly * ${perRow}u + ${k}u;`));
+    range(perColumn).forEach((l) => body.push(`let ${column(l)} = firstColumn + lx * ${perColumn}u + ${l}u;`));
+    const exact = (e: Extent, size: number) => !e.perExample && e.factor % size === 0;
+    range(perRow).forEach((k) =>
+      range(perColumn).forEach((l) => {
+        const guard = [
+          ...(exact(kernel.m, rows) ? [] : [`${row(k)} < m`]),
+          ...(exact(kernel.n, columns) ? [] : [`${column(l)} < columns`]),
+        ];
+        const stores = scratch
+          ? [`${this.partial(kernel, tiling, "s", row(k), column(l))} = ${accumulator(k, l)};`]
+          : this.storeC(kernel, k, l, epilogue);
+        if (stores.length === 1 && !epilogue)
+          body.push(guard.length ? `if (${guard.join(" && ")}) { ${stores[0]} }` : stores[0]!);
+        else body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{", ...stores.map((x) => `  ${x}`), "}");
       }),
     );
     return body;
+  }
+
+  /** Element (s, r, i, j) of a split product's partial sums. */
+  private partial(kernel: GemmKernel, tiling: Tiling, s: string, i: string, j: string): string {
+    const { m, n, repeat } = tiling.shape;
+    return this.element(tiling.scratch!, 0, [
+      [s, repeat * m * n],
+      ["r", kernel.repeat ? m * n : 0],
+      [i, n],
+      [j, 1],
+    ]);
+  }
+
+  /** Stores accumulator (k, l) into C, or computes the fused loop's values from it and stores its target. */
+  private storeC(kernel: GemmKernel, k: number, l: number, epilogue?: EpilogueFusion): string[] {
+    if (epilogue) return this.epilogue(kernel, epilogue, k, l);
+    const { c, repeat } = kernel;
+    const place = this.element(c.buffer, c.offset, [
+      ["r", repeat?.cStride ?? 0],
+      [wgslLocal.blockRow(k), c.rowStride],
+      [wgslLocal.blockColumn(l), c.colStride],
+    ]);
+    return [`${place} = ${wgslLocal.accumulator(k, l)};`];
+  }
+
+  /** A split product's element t of C: its partial sums added (f32), then stored or the epilogue computed. */
+  private splitSum(kernel: GemmKernel, tiling: Tiling, epilogue?: EpilogueFusion): string[] {
+    const r = kernel.repeat;
+    const [i, j, total] = [wgslLocal.blockRow(0), wgslLocal.blockColumn(0), wgslLocal.accumulator(0, 0)];
+    return [
+      "let n = u.n;",
+      `let m = ${extentCode(kernel.m)};`,
+      `let columns = ${extentCode(kernel.n)};`,
+      `let ${j} = t % columns;`,
+      "let rest = t / columns;",
+      ...(r ? [`let ${i} = rest % m;`, "let r = rest / m;"] : [`let ${i} = rest;`]),
+      `var ${total} = 0.0f;`,
+      `for (var s = 0u; s < ${tiling.split}u; s++) {`,
+      `  ${total} = ${total} + ${this.partial(kernel, tiling, "s", i, j)};`,
+      "}",
+      "{",
+      ...this.storeC(kernel, 0, 0, epilogue).map((line) => `  ${line}`),
+      "}",
+    ];
   }
 
   /**

@@ -6,7 +6,7 @@ import { GradgenError } from "../../errors.js";
 import { wgslRegion } from "../../schedule/names.js";
 import type { EntryPoint, EntryPointName, Program } from "../../schedule/program.js";
 import { planEpilogueFusions, type EpilogueFusion } from "./fusion.js";
-import { DEFAULT_MAX_BINDING_BYTES, planLayout, type Layout } from "./layout.js";
+import { DEFAULT_MAX_BINDING_BYTES, MAX_STORAGE_BUFFERS, planLayout, tooManyBindings, type Layout } from "./layout.js";
 import { planPhases, type Phase } from "./phases.js";
 import { entryTasks, maskTasks, type Task } from "./tasks.js";
 
@@ -29,6 +29,8 @@ export interface WgslPlanOptions {
 
 export interface WgslPlan {
   readonly modelName: string;
+  /** The compiled batch (the most examples a call takes). */
+  readonly batch: number;
   readonly layout: Layout;
   /** Per entry point: the gemm (by kernel index) whose epilogue computes the loop after it. */
   readonly fusions: ReadonlyMap<EntryPointName, ReadonlyMap<number, EpilogueFusion>>;
@@ -44,7 +46,6 @@ export function planWgsl(program: Program, options: WgslPlanOptions = {}): WgslP
       `the WGSL target is f32 only (WGSL has no f64), but model "${program.modelName}" is compiled with --dtype ${program.dtype}; compile it with --dtype f32, or for the TypeScript target only.`,
     );
   }
-  const layout = planLayout(program, options.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES);
   const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name);
   const fusions = new Map(
     program.entryPoints.map((e) => [
@@ -54,6 +55,14 @@ export function planWgsl(program: Program, options: WgslPlanOptions = {}): WgslP
   );
   const tasks = new Map(program.entryPoints.map((e) => [e.name, entryTasks(program, e, fusions.get(e.name)!)]));
   const masks = program.dropout.length > 0 ? maskTasks(program) : [];
+  // The split products' partial sums: work regions the layout adds.
+  const scratch = [...tasks.values()].flat().flatMap((t) => {
+    if (t.work.kind !== "gemm" || t.work.tiling.scratch === undefined) return [];
+    const { split, shape } = t.work.tiling;
+    return [{ name: t.work.tiling.scratch, elements: split * shape.repeat * shape.m * shape.n }];
+  });
+  const maxBindingBytes = options.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES;
+  const layout = planLayout(program, maxBindingBytes, scratch);
   const of = (e: EntryPoint | undefined): readonly Task[] => (e ? tasks.get(e.name)! : []);
   const gradient = entry("gradient")!;
   const parts: Record<SequenceName, readonly Task[]> = {
@@ -68,11 +77,22 @@ export function planWgsl(program: Program, options: WgslPlanOptions = {}): WgslP
     SequenceName,
     Phase[]
   >;
+  for (const phase of Object.values(sequences).flat()) {
+    const chunks = new Set<number>();
+    let control = 0;
+    for (const task of phase.flat())
+      for (const name of [...task.reads, ...task.writes]) {
+        if (name === "control") control = 1;
+        else chunks.add(layout.regions.get(name)!.chunk);
+      }
+    if (chunks.size + control > MAX_STORAGE_BUFFERS)
+      throw tooManyBindings(program, chunks.size + control, maxBindingBytes);
+  }
   const results: Partial<Record<SequenceName, string>> = {
     loss: wgslRegion.result("loss"),
     trainingLoss: wgslRegion.result(entry("trainingLoss") ? "trainingLoss" : "loss"),
     gradient: wgslRegion.result("gradient"),
     step: wgslRegion.result("gradient"),
   };
-  return { modelName: program.modelName, layout, fusions, sequences, results };
+  return { modelName: program.modelName, batch: program.batch, layout, fusions, sequences, results };
 }

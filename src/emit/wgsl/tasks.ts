@@ -11,7 +11,6 @@ import type {
   Access,
   DropoutInfo,
   EntryPoint,
-  Extent,
   FillKernel,
   GemmKernel,
   Kernel,
@@ -20,9 +19,11 @@ import type {
   Program,
   Value,
 } from "../../schedule/program.js";
-import { bufferOf, indexReads, injective, maxExtent, sameAccess } from "../../schedule/queries.js";
+import { bufferName } from "../../schedule/names.js";
+import { bufferOf, buffersOf, indexReads, injective, maxExtent, sameAccess } from "../../schedule/queries.js";
 import { countOf, factorOf, sameCount, single, type Count } from "./counts.js";
 import type { EpilogueFusion } from "./fusion.js";
+import { planTiling, treeReduction, WORKGROUP_SIZE, type Tiling } from "./tiling.js";
 
 /** What one task does: a kernel with the planner's decisions, or the host's own work. */
 export type TaskWork =
@@ -31,11 +32,21 @@ export type TaskWork =
       readonly kernel: LoopKernel;
       readonly parallelDims: readonly number[];
       readonly absorbedFill?: FillKernel;
+      /** Whole workgroups per stored element, summing the serial iterations as a tree in workgroup memory. */
+      readonly tree?: boolean;
     }
   | {
       readonly kind: "gemm";
       readonly kernel: GemmKernel;
-      readonly block: readonly [rows: number, columns: number];
+      readonly tiling: Tiling;
+      /** With split-K the partial sums are stored (tiling.scratch) and the epilogue runs in the splitSum task. */
+      readonly epilogue?: EpilogueFusion;
+    }
+  /** A split-K product's partial sums added, then C stored or the epilogue computed. */
+  | {
+      readonly kind: "splitSum";
+      readonly kernel: GemmKernel;
+      readonly tiling: Tiling;
       readonly epilogue?: EpilogueFusion;
     }
   | { readonly kind: "fill"; readonly kernel: FillKernel }
@@ -111,9 +122,6 @@ export function canAbsorb(fill: FillKernel, loop: Kernel, batch: number): boolea
   return sameCount(countOf(parallel.map((d) => loop.dims[d]!)), countOf([fill.length]));
 }
 
-/** Rows (columns) of C one invocation computes: up to 4. */
-const blockSize = (e: Extent) => (!e.perExample && e.factor <= 4 ? e.factor : 4);
-
 /** What a list of values reads: buffers, and locals of `entry`; a load of `replaced` (an epilogue's C) reads nothing. */
 function valueReads(values: readonly Value[], entry: string, replaced?: Access): string[] {
   return values.flatMap((value) => {
@@ -146,28 +154,38 @@ function task(work: TaskWork, entry: string, f32Only: boolean): Task {
       ];
       const writes = [target, ...(kernel.extraStores ?? []).map((s) => bufferOf(s.target))];
       const comment = work.absorbedFill ? `${kernel.comment} (zeroing its target)` : kernel.comment;
-      return make(comment, countOf(work.parallelDims.map((d) => kernel.dims[d]!)), reads, writes);
+      const count = countOf(work.parallelDims.map((d) => kernel.dims[d]!));
+      return make(comment, work.tree ? [[...count[0]!, [WORKGROUP_SIZE, 0, 1]]] : count, reads, writes);
     }
-    case "gemm": {
-      const {
-        kernel,
-        epilogue,
-        block: [rows, cols],
-      } = work;
+    case "gemm":
+    case "splitSum": {
+      const { kernel, epilogue, tiling } = work;
       const r = kernel.repeat;
-      const count: Count = [[...(r ? [factorOf(r.count)] : []), factorOf(kernel.m, rows), factorOf(kernel.n, cols)]];
-      const reads = [
-        kernel.a.buffer,
-        kernel.b.buffer,
-        ...(epilogue ? valueReads(epilogue.loop.values, entry, epilogue.load) : []),
-      ];
-      const writes = [epilogue ? bufferOf(epilogue.loop.target) : kernel.c.buffer];
-      return make(
-        epilogue ? `${kernel.comment}, then ${epilogue.loop.comment} in its epilogue` : kernel.comment,
-        count,
-        reads,
-        writes,
-      );
+      const partial = work.kind === "gemm" && tiling.scratch !== undefined;
+      const count: Count =
+        work.kind === "gemm"
+          ? [
+              [
+                ...(r ? [factorOf(r.count)] : []),
+                factorOf(kernel.m, tiling.rows),
+                factorOf(kernel.n, tiling.columns),
+                [tiling.split * WORKGROUP_SIZE, 0, 1],
+              ],
+            ]
+          : [[...(r ? [factorOf(r.count)] : []), factorOf(kernel.m), factorOf(kernel.n)]];
+      const fused = epilogue && !partial;
+      const reads =
+        work.kind === "gemm"
+          ? [kernel.a.buffer, kernel.b.buffer, ...(fused ? valueReads(epilogue.loop.values, entry, epilogue.load) : [])]
+          : [tiling.scratch!, ...(fused ? valueReads(epilogue.loop.values, entry, epilogue.load) : [])];
+      const writes = [partial ? tiling.scratch! : fused ? bufferOf(epilogue.loop.target) : kernel.c.buffer];
+      const what =
+        work.kind === "splitSum"
+          ? `the ${tiling.split} partial sums of ${kernel.comment}`
+          : partial
+            ? `${kernel.comment} (split-K partial sums)`
+            : kernel.comment;
+      return make(fused ? `${what}, then ${epilogue.loop.comment} in its epilogue` : what, count, reads, writes);
     }
     case "fill":
       return make(`fill ${work.kernel.buffer}`, countOf([work.kernel.length]), [], [work.kernel.buffer]);
@@ -205,33 +223,37 @@ export function entryTasks(program: Program, entry: EntryPoint, fusions: Readonl
   // The optimizer's work computes in f32 at any precision.
   const f32Only = entry.name === "update" || entry.name === "beforeGradient";
   const of = (work: TaskWork) => task(work, entry.name, f32Only);
-  const loop = (kernel: LoopKernel, absorbedFill?: FillKernel): TaskWork => ({
-    kind: "loop",
-    kernel,
-    parallelDims: parallelDims(kernel, program.batch),
-    ...(absorbedFill ? { absorbedFill } : {}),
-  });
-  const gemm = (kernel: GemmKernel, epilogue?: EpilogueFusion): TaskWork => {
+  const loop = (kernel: LoopKernel, absorbedFill?: FillKernel): TaskWork => {
+    const parallel = parallelDims(kernel, program.batch);
+    const tree = treeReduction(kernel, parallel, program.batch, absorbedFill !== undefined);
+    return {
+      kind: "loop",
+      kernel,
+      parallelDims: parallel,
+      ...(absorbedFill ? { absorbedFill } : {}),
+      ...(tree ? { tree } : {}),
+    };
+  };
+  const gemms = (index: number, kernel: GemmKernel, epilogue?: EpilogueFusion): TaskWork[] => {
     if (kernel.c.buffer === kernel.a.buffer || kernel.c.buffer === kernel.b.buffer) {
       throw new GradgenError(
         `internal: the WGSL target cannot run a matrix product that overwrites its operand (${kernel.comment}).`,
       );
     }
-    return {
-      kind: "gemm",
-      kernel,
-      block: [blockSize(kernel.m), blockSize(kernel.n)],
-      ...(epilogue ? { epilogue } : {}),
-    };
+    const tiling = planTiling(kernel, program.batch, wgslRegion.split(entry.name, index));
+    const product: TaskWork = { kind: "gemm", kernel, tiling, ...(epilogue ? { epilogue } : {}) };
+    if (tiling.scratch === undefined) return [product];
+    return [product, { kind: "splitSum", kernel, tiling, ...(epilogue ? { epilogue } : {}) }];
   };
   const tasks: Task[] = [];
-  const kernels = entry.kernels;
+  const kernels = unstaged(program, entry.kernels);
   for (let i = 0; i < kernels.length; i++) {
     const kernel = kernels[i]!;
+    if (kernel === undefined) continue; // a staging copy the WGSL target does without
     const next = kernels[i + 1];
     const fusion = fusions.get(i);
     if (fusion && kernel.kind === "gemm") {
-      tasks.push(of(gemm(kernel, fusion)));
+      tasks.push(...gemms(i, kernel, fusion).map(of));
       i++;
     } else if (kernel.kind === "fill" && next?.kind === "loop" && canAbsorb(kernel, next, program.batch)) {
       tasks.push(of(loop(next, kernel)));
@@ -242,7 +264,7 @@ export function entryTasks(program: Program, entry: EntryPoint, fusions: Readonl
           tasks.push(of(loop(kernel)));
           break;
         case "gemm":
-          tasks.push(of(gemm(kernel)));
+          tasks.push(...gemms(i, kernel).map(of));
           break;
         case "fill":
           tasks.push(of({ kind: "fill", kernel }));
@@ -290,6 +312,70 @@ export function lossHead(tasks: readonly Task[]): Set<number> {
   const first = Math.min(...head);
   for (let i = first; i < tasks.length; i++) head.add(i);
   return head;
+}
+
+/**
+ * The kernels of an entry point without the copies of batch inputs the WebAssembly product reads
+ * from the trainer's own memory (lower.ts: staged): on the GPU the input is in a storage buffer
+ * already, so the copy is left out (undefined at its index) and the kernels after it read the
+ * input itself, until something overwrites the copy's buffer.
+ */
+export function unstaged(program: Program, kernels: readonly Kernel[]): (Kernel | undefined)[] {
+  const inputs = new Set(program.inputs.map((x) => bufferName.input(x.name)));
+  const whole = (a: Access) => a.offset === 0 && a.strides.length === 1 && a.strides[0] === 1 && !a.indirect;
+  const renamed = new Map<string, string>();
+  const rename = (a: Access): Access => {
+    const indirect = a.indirect ? { ...a.indirect, access: rename(a.indirect.access) } : undefined;
+    const name = a.storage.kind === "buffer" ? renamed.get(a.storage.name) : undefined;
+    return {
+      ...a,
+      ...(name ? { storage: { kind: "buffer", name } } : {}),
+      ...(indirect ? { indirect } : {}),
+    };
+  };
+  const matrix = <M extends { readonly buffer: string }>(m: M): M => ({
+    ...m,
+    buffer: renamed.get(m.buffer) ?? m.buffer,
+  });
+  return kernels.map((kernel) => {
+    const copy =
+      kernel.kind === "loop" &&
+      kernel.mode === "assign" &&
+      !kernel.reduction &&
+      !kernel.extraStores?.length &&
+      kernel.dims.length === 1 &&
+      kernel.values.length === 1 &&
+      kernel.values[0]!.kind === "load" &&
+      kernel.values[0]!.access.storage.kind === "buffer" &&
+      inputs.has(kernel.values[0]!.access.storage.name) &&
+      whole(kernel.values[0]!.access) &&
+      whole(kernel.target)
+        ? { from: (kernel.values[0] as { access: Access }).access.storage, to: bufferOf(kernel.target) }
+        : undefined;
+    for (const written of buffersOf(kernel).writes) renamed.delete(written);
+    if (copy && copy.from.kind === "buffer") {
+      renamed.set(copy.to, copy.from.name);
+      return undefined;
+    }
+    if (renamed.size === 0) return kernel;
+    switch (kernel.kind) {
+      case "gemm":
+        return { ...kernel, a: matrix(kernel.a), b: matrix(kernel.b) };
+      case "loop":
+        return {
+          ...kernel,
+          values: kernel.values.map((v) => (v.kind === "load" ? { ...v, access: rename(v.access) } : v)),
+          target: rename(kernel.target),
+        };
+      case "local":
+        return {
+          ...kernel,
+          values: kernel.values.map((v) => (v.kind === "load" ? { ...v, access: rename(v.access) } : v)),
+        };
+      default:
+        return kernel;
+    }
+  });
 }
 
 /** Fresh dropout masks (one task each), then the counter that makes the next step's differ. */

@@ -19,7 +19,7 @@ describe("the WGSL plan of xor (batch 4)", () => {
 
   it("prints as data", () => {
     expect(describeWgslPlan(xorPlan, ["step"])).toMatchInlineSnapshot(`
-      "wgsl plan of xor: 1 storage chunk(s) of [110] f32
+      "wgsl plan of xor: 4 storage chunk(s) of [12, 20, 20, 88] f32
       epilogue fusions:
         loss: kernel 0 → 1 (sigmoid [4] per example  (examples/xor.ts:11))
         gradient: kernel 0 → 1 (sigmoid [4] per example  (examples/xor.ts:11))
@@ -28,32 +28,32 @@ describe("the WGSL plan of xor (batch 4)", () => {
         predict: kernel 0 → 1 (sigmoid [4] per example  (examples/xor.ts:11))
         predict: kernel 2 → 3 (sigmoid [1] per example  (examples/xor.ts:12))
       step: 9 dispatch(es)
-        dispatch 0: ((n + 3) / 4) * 1 invocations
-          gemm "matmul [1, 4] per example  (examples/xor.ts:11)": block 4×4; epilogue sigmoid [4] per example  (examples/xor.ts:11), C not stored
-        dispatch 1: ((n + 3) / 4) * 1 invocations
-          gemm "matmul [1, 1] per example  (examples/xor.ts:12)": block 4×1; epilogue sigmoid [1] per example  (examples/xor.ts:12), C not stored, f32 only
-        dispatch 2: n invocations
+        dispatch 0: 1 workgroup(s) at n = 4
+          gemm "matmul [1, 4] per example  (examples/xor.ts:11)": tile 8×8; 1 workgroups (fewer than 264: a small product (32 multiply-adds at batch 4, under 1048576): one 8×8 tile per workgroup, k not split); epilogue sigmoid [4] per example  (examples/xor.ts:11), C not stored
+        dispatch 1: 1 workgroup(s) at n = 4
+          gemm "matmul [1, 1] per example  (examples/xor.ts:12)": tile 8×8; 1 workgroups (fewer than 264: a small product (16 multiply-adds at batch 4, under 1048576): one 8×8 tile per workgroup, k not split); epilogue sigmoid [1] per example  (examples/xor.ts:12), C not stored, f32 only
+        dispatch 2: 1 workgroup(s) at n = 4
           loop "sub [1] per example  (examples/xor.ts:13)": parallel dims [0], f32 only
-        dispatch 3: n invocations
+        dispatch 3: 1 workgroup(s) at n = 4
           loop "sum [] per example  (examples/xor.ts:13)": parallel dims [0], f32 only
-        dispatch 4: 1 invocations
-          one invocation (1) runs:
-            loop "batchSum []": parallel dims []; absorbs fill work4, f32 only
+        dispatch 4: 1 workgroup(s) at n = 4
+          one workgroup runs:
+            loop "batchSum []": parallel dims []; tree over a workgroup; absorbs fill work4, f32 only
             local "div [] (local s0)", f32 only
             local "mul [] (local s1)", f32 only
             local "mul []  (examples/xor.ts:13) (local s2)", f32 only
-        dispatch 5: n invocations
+        dispatch 5: 1 workgroup(s) at n = 4
           loop "mul [1] per example  (examples/xor.ts:12)": parallel dims [0], f32 only
-        dispatch 6: ((n + 3) / 4) * 1 invocations
-          gemm "matmul [1, 4] per example  (examples/xor.ts:12)": block 4×4; epilogue mul [4] per example  (examples/xor.ts:11), C not stored, f32 only
-        dispatch 7: 1 * 1 + 4 + 1 * 1 + 1 invocations
-          gemm "batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)": block 2×4, f32 only
-          loop "batchSum [4]  (examples/xor.ts:11)": parallel dims [1]; absorbs fill grad_b1, f32 only
-          gemm "batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)": block 4×1, f32 only
-          one invocation (1) runs:
-            loop "batchSum [1]  (examples/xor.ts:12)": parallel dims []; absorbs fill grad_b2, f32 only
+        dispatch 6: 1 workgroup(s) at n = 4
+          gemm "matmul [1, 4] per example  (examples/xor.ts:12)": tile 8×8; 1 workgroups (fewer than 264: a small product (16 multiply-adds at batch 4, under 1048576): one 8×8 tile per workgroup, k not split); epilogue mul [4] per example  (examples/xor.ts:11), C not stored, f32 only
+        dispatch 7: 1 + 4 + 1 + 1 workgroup(s) at n = 4
+          gemm "batchSum [2, 4]  (examples/xor.ts:11): Σ over examples of matmul [2, 4] per example  (examples/xor.ts:11)": tile 8×8; 1 workgroups (fewer than 264: a small product (32 multiply-adds at batch 4, under 1048576): one 8×8 tile per workgroup, k not split), f32 only
+          loop "batchSum [4]  (examples/xor.ts:11)": parallel dims [1]; tree over a workgroup; absorbs fill grad_b1, f32 only
+          gemm "batchSum [4, 1]  (examples/xor.ts:12): Σ over examples of matmul [4, 1] per example  (examples/xor.ts:12)": tile 8×8; 1 workgroups (fewer than 264: a small product (16 multiply-adds at batch 4, under 1048576): one 8×8 tile per workgroup, k not split), f32 only
+          one workgroup runs:
+            loop "batchSum [1]  (examples/xor.ts:12)": parallel dims []; tree over a workgroup; absorbs fill grad_b2, f32 only
             result "the loss gradient returns", f32 only
-        dispatch 8: 8 + 4 + 4 + 1 invocations
+        dispatch 8: 1 + 1 + 1 + 1 workgroup(s) at n = 4
           loop "sgd: W1": parallel dims [0], f32 only
           loop "sgd: b1": parallel dims [0], f32 only
           loop "sgd: W2": parallel dims [0], f32 only
@@ -70,7 +70,7 @@ describe("the WGSL plan of the MNIST MLP (examples/mlp.ts, batch 64)", () => {
 
   it("prints as data", () => {
     expect(describeWgslPlan(mlpPlan, ["step"])).toMatchInlineSnapshot(`
-      "wgsl plan of mlp: 1 storage chunk(s) of [330395] f32
+      "wgsl plan of mlp: 4 storage chunk(s) of [50816, 101772, 101772, 248092] f32
       epilogue fusions:
         gradient: kernel 1 → 2 (maximum [128] per example  (examples/mlp.ts:11))
         gradient: kernel 3 → 4 (add [10] per example  (examples/mlp.ts:12))
@@ -78,32 +78,32 @@ describe("the WGSL plan of the MNIST MLP (examples/mlp.ts, batch 64)", () => {
         predict: kernel 1 → 2 (maximum [128] per example  (examples/mlp.ts:11))
         predict: kernel 3 → 4 (add [10] per example  (examples/mlp.ts:12))
       step: 10 dispatch(es)
-        dispatch 0: 784 * n invocations
-          loop "input_x copied for the matrix product": parallel dims [0], f32 only
-        dispatch 1: ((n + 3) / 4) * 32 invocations
-          gemm "matmul [1, 128] per example  (examples/mlp.ts:11)": block 4×4; epilogue maximum [128] per example  (examples/mlp.ts:11), C not stored
-        dispatch 2: ((n + 3) / 4) * 3 invocations
-          gemm "matmul [1, 10] per example  (examples/mlp.ts:12)": block 4×4; epilogue add [10] per example  (examples/mlp.ts:12), C not stored, f32 only
-        dispatch 3: n invocations
+        dispatch 0: 448 workgroup(s) at n = 64
+          gemm "matmul [1, 128] per example  (examples/mlp.ts:11)": tile 16×8; split-K 7 × 128, partial sums stored; 448 workgroups
+        dispatch 1: 128 workgroup(s) at n = 64
+          splitSum "matmul [1, 128] per example  (examples/mlp.ts:11)": epilogue maximum [128] per example  (examples/mlp.ts:11), C not stored
+        dispatch 2: 2 workgroup(s) at n = 64
+          gemm "matmul [1, 10] per example  (examples/mlp.ts:12)": tile 32×16; 2 workgroups (fewer than 264: a small product (81920 multiply-adds at batch 64, under 1048576): one 32×16 tile per workgroup, k not split); epilogue add [10] per example  (examples/mlp.ts:12), C not stored, f32 only
+        dispatch 3: 1 workgroup(s) at n = 64
           loop "logSumExp [] per example  (examples/mlp.ts:13)": parallel dims [0], f32 only
-        dispatch 4: n invocations
+        dispatch 4: 1 workgroup(s) at n = 64
           loop "sum [] per example  (examples/mlp.ts:13)": parallel dims [0], f32 only
-        dispatch 5: 1 invocations
-          one invocation (1) runs:
-            loop "batchSum []": parallel dims []; absorbs fill work5, f32 only
+        dispatch 5: 1 workgroup(s) at n = 64
+          one workgroup runs:
+            loop "batchSum []": parallel dims []; tree over a workgroup; absorbs fill work5, f32 only
             local "div [] (local s0)", f32 only
             local "mul [] (local s1)", f32 only
-        dispatch 6: n * 10 invocations
+        dispatch 6: 10 workgroup(s) at n = 64
           loop "mul [10] per example  (examples/mlp.ts:13)": parallel dims [0, 1], f32 only
-        dispatch 7: ((n + 3) / 4) * 32 invocations
-          gemm "matmul [1, 128] per example  (examples/mlp.ts:12)": block 4×4; epilogue mul [128] per example  (examples/mlp.ts:11), C not stored, f32 only
-        dispatch 8: 196 * 32 + 128 + 32 * 3 + 10 + 1 invocations
-          gemm "batchSum [784, 128]  (examples/mlp.ts:11): Σ over examples of matmul [784, 128] per example  (examples/mlp.ts:11)": block 4×4, f32 only
-          loop "batchSum [128]  (examples/mlp.ts:11)": parallel dims [1]; absorbs fill grad_b1, f32 only
-          gemm "batchSum [128, 10]  (examples/mlp.ts:12): Σ over examples of matmul [128, 10] per example  (examples/mlp.ts:12)": block 4×4, f32 only
-          loop "batchSum [10]  (examples/mlp.ts:12)": parallel dims [1]; absorbs fill grad_b2, f32 only
+        dispatch 7: 8 workgroup(s) at n = 64
+          gemm "matmul [1, 128] per example  (examples/mlp.ts:12)": tile 32×32; 8 workgroups (fewer than 264: a small product (81920 multiply-adds at batch 64, under 1048576): one 32×32 tile per workgroup, k not split); epilogue mul [128] per example  (examples/mlp.ts:11), C not stored, f32 only
+        dispatch 8: 392 + 128 + 4 + 10 + 1 workgroup(s) at n = 64
+          gemm "batchSum [784, 128]  (examples/mlp.ts:11): Σ over examples of matmul [784, 128] per example  (examples/mlp.ts:11)": tile 16×16; 392 workgroups, f32 only
+          loop "batchSum [128]  (examples/mlp.ts:11)": parallel dims [1]; tree over a workgroup; absorbs fill grad_b1, f32 only
+          gemm "batchSum [128, 10]  (examples/mlp.ts:12): Σ over examples of matmul [128, 10] per example  (examples/mlp.ts:12)": tile 32×16; 4 workgroups (fewer than 264: a small product (81920 multiply-adds at batch 64, under 1048576): one 32×16 tile per workgroup, k not split), f32 only
+          loop "batchSum [10]  (examples/mlp.ts:12)": parallel dims [1]; tree over a workgroup; absorbs fill grad_b2, f32 only
           result "the loss gradient returns", f32 only
-        dispatch 9: 100352 + 128 + 1280 + 10 invocations
+        dispatch 9: 1568 + 2 + 20 + 1 workgroup(s) at n = 64
           loop "sgd: W1": parallel dims [0], f32 only
           loop "sgd: b1": parallel dims [0], f32 only
           loop "sgd: W2": parallel dims [0], f32 only
@@ -119,7 +119,7 @@ describe("the WGSL plan of examples/mnist.ts (batch 64, dropout)", () => {
 
   it("prints as data", () => {
     expect(describeWgslPlan(mnistPlan, ["step"])).toMatchInlineSnapshot(`
-      "wgsl plan of mnist: 1 storage chunk(s) of [550326] f32
+      "wgsl plan of mnist: 5 storage chunk(s) of [50816, 101772, 101772, 211744, 313648] f32
       epilogue fusions:
         gradient: kernel 1 → 2 (maximum [128] per example  (examples/mnist.ts:15))
         gradient: kernel 4 → 5 (add [10] per example  (examples/mnist.ts:16))
@@ -127,41 +127,41 @@ describe("the WGSL plan of examples/mnist.ts (batch 64, dropout)", () => {
         predict: kernel 1 → 2 (maximum [128] per example  (examples/mnist.ts:15))
         predict: kernel 3 → 4 (add [10] per example  (examples/mnist.ts:16))
       step: 12 dispatch(es)
-        dispatch 0: 128 * n invocations
+        dispatch 0: 128 workgroup(s) at n = 64
           mask "dropout mask mask_dropout0 (p = 0.2)", f32 only
-        dispatch 1: 1 + 784 * n invocations
+        dispatch 1: 1 + 448 workgroup(s) at n = 64
           countMasks "count the masks drawn", f32 only
-          loop "input_x copied for the matrix product": parallel dims [0], f32 only
-        dispatch 2: ((n + 3) / 4) * 32 invocations
-          gemm "matmul [1, 128] per example  (examples/mnist.ts:15)": block 4×4; epilogue maximum [128] per example  (examples/mnist.ts:15), C not stored
-        dispatch 3: 128 * n invocations
+          gemm "matmul [1, 128] per example  (examples/mnist.ts:15)": tile 16×8; split-K 7 × 128, partial sums stored; 448 workgroups
+        dispatch 2: 128 workgroup(s) at n = 64
+          splitSum "matmul [1, 128] per example  (examples/mnist.ts:15)": epilogue maximum [128] per example  (examples/mnist.ts:15), C not stored
+        dispatch 3: 128 workgroup(s) at n = 64
           loop "mul [128] per example  (examples/mnist.ts:15)": parallel dims [0]
-        dispatch 4: ((n + 3) / 4) * 3 invocations
-          gemm "matmul [1, 10] per example  (examples/mnist.ts:16)": block 4×4; epilogue add [10] per example  (examples/mnist.ts:16), C not stored, f32 only
-        dispatch 5: n invocations
+        dispatch 4: 2 workgroup(s) at n = 64
+          gemm "matmul [1, 10] per example  (examples/mnist.ts:16)": tile 32×16; 2 workgroups (fewer than 264: a small product (81920 multiply-adds at batch 64, under 1048576): one 32×16 tile per workgroup, k not split); epilogue add [10] per example  (examples/mnist.ts:16), C not stored, f32 only
+        dispatch 5: 1 workgroup(s) at n = 64
           loop "logSumExp [] per example  (examples/mnist.ts:17)": parallel dims [0], f32 only
-        dispatch 6: n invocations
+        dispatch 6: 1 workgroup(s) at n = 64
           loop "sum [] per example  (examples/mnist.ts:17)": parallel dims [0], f32 only
-        dispatch 7: 1 invocations
-          one invocation (1) runs:
-            loop "batchSum []": parallel dims []; absorbs fill work6, f32 only
+        dispatch 7: 1 workgroup(s) at n = 64
+          one workgroup runs:
+            loop "batchSum []": parallel dims []; tree over a workgroup; absorbs fill work6, f32 only
             local "div [] (local s0)", f32 only
             local "mul [] (local s1)", f32 only
-        dispatch 8: n * 10 invocations
+        dispatch 8: 10 workgroup(s) at n = 64
           loop "mul [10] per example  (examples/mnist.ts:17)": parallel dims [0, 1], f32 only
-        dispatch 9: ((n + 3) / 4) * 32 invocations
-          gemm "matmul [1, 128] per example  (examples/mnist.ts:16)": block 4×4; epilogue mul [128] per example  (examples/mnist.ts:15), C not stored, f32 only
-        dispatch 10: 196 * 32 + 128 + 32 * 3 + 10 + 1 invocations
-          gemm "batchSum [784, 128]  (examples/mnist.ts:15): Σ over examples of matmul [784, 128] per example  (examples/mnist.ts:15)": block 4×4, f32 only
-          loop "batchSum [128]  (examples/mnist.ts:15)": parallel dims [1]; absorbs fill grad_b1, f32 only
-          gemm "batchSum [128, 10]  (examples/mnist.ts:16): Σ over examples of matmul [128, 10] per example  (examples/mnist.ts:16)": block 4×4, f32 only
-          loop "batchSum [10]  (examples/mnist.ts:16)": parallel dims [1]; absorbs fill grad_b2, f32 only
-          one invocation (1) runs:
+        dispatch 9: 8 workgroup(s) at n = 64
+          gemm "matmul [1, 128] per example  (examples/mnist.ts:16)": tile 32×32; 8 workgroups (fewer than 264: a small product (81920 multiply-adds at batch 64, under 1048576): one 32×32 tile per workgroup, k not split); epilogue mul [128] per example  (examples/mnist.ts:15), C not stored, f32 only
+        dispatch 10: 392 + 128 + 4 + 10 + 1 workgroup(s) at n = 64
+          gemm "batchSum [784, 128]  (examples/mnist.ts:15): Σ over examples of matmul [784, 128] per example  (examples/mnist.ts:15)": tile 16×16; 392 workgroups, f32 only
+          loop "batchSum [128]  (examples/mnist.ts:15)": parallel dims [1]; tree over a workgroup; absorbs fill grad_b1, f32 only
+          gemm "batchSum [128, 10]  (examples/mnist.ts:16): Σ over examples of matmul [128, 10] per example  (examples/mnist.ts:16)": tile 32×16; 4 workgroups (fewer than 264: a small product (81920 multiply-adds at batch 64, under 1048576): one 32×16 tile per workgroup, k not split), f32 only
+          loop "batchSum [10]  (examples/mnist.ts:16)": parallel dims [1]; tree over a workgroup; absorbs fill grad_b2, f32 only
+          one invocation runs:
             result "the loss gradient returns", f32 only
             loop "β₁ᵗ, β₂ᵗ": parallel dims [], f32 only
             local "bias correction 1 − beta1Power (local correction1)", f32 only
             local "bias correction 1 − beta2Power (local correction2)", f32 only
-        dispatch 11: 100352 + 128 + 1280 + 10 invocations
+        dispatch 11: 1568 + 2 + 20 + 1 workgroup(s) at n = 64
           loop "adam: W1": parallel dims [0], f32 only
           loop "adam: b1": parallel dims [0], f32 only
           loop "adam: W2": parallel dims [0], f32 only
