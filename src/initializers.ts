@@ -48,8 +48,17 @@ export function initKey(spec: InitSpec): string {
   return typeof spec === "object" ? JSON.stringify(spec) : String(spec);
 }
 
-/** Fan-in and fan-out of a [in…, out] parameter (a vector counts as both). */
-export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+export interface Fans {
+  readonly fanIn: number;
+  readonly fanOut: number;
+}
+
+/**
+ * Fan-in and fan-out of a [in…, out] parameter (a vector counts as both). A parameter used as the
+ * filters [O, C, k…] of nn.conv1d/conv2d has `filter` fans instead: C·∏k in, O·∏k out (PyTorch, Keras).
+ */
+export function fans(shape: readonly number[], filter?: Fans): Fans {
+  if (filter) return filter;
   if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
   if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
   return { fanIn: shape.slice(0, -1).reduce((a, b) => a * b, 1), fanOut: shape[shape.length - 1]! };

@@ -93,6 +93,46 @@ describe("initialisers", () => {
     expect(sampler).not.toMatch(/Math\.(log|cos)\(/);
   });
 
+  // Filters [O, C, kh, kw] of a convolution: fan_in = C·kh·kw, fan_out = O·kh·kw (PyTorch, Keras), not [in…, out]'s
+  // O·C·kh and kw; a rank-3 parameter of a batched product [h, d, k] keeps [in…, out]: fan_in h·d, fan_out k.
+  const convFilters = (spec: InitSpec) =>
+    model("filters", ({ input, param }) => {
+      const x = input("x", [16, 9, 9]);
+      const K = param("K", [32, 16, 5, 5], { init: spec });
+      const K1 = param("K1", [24, 16, 7], { init: spec });
+      const F = param("F", [32, 16, 5, 5], { init: spec, trainable: false }); // read through a stop-gradient
+      const y = nn.conv2d(x, K).add(nn.conv2d(x, F));
+      return { loss: y.sum().add(nn.conv1d(x.reshape([16, 81]), K1).sum()) };
+    });
+  const fanTable: [string, InitSpec, number, number][] = [
+    ["he", "he", 2 / (16 * 25), 2 / (16 * 7)],
+    ["xavier", "xavier", 2 / (16 * 25 + 32 * 25), 2 / (16 * 7 + 24 * 7)],
+    ["lecun", "lecun", 1 / (16 * 25), 1 / (16 * 7)],
+  ];
+  for (const [name, spec, variance2d, variance1d] of fanTable) {
+    it(`${name} on conv2d/conv1d filters: fan_in C·∏k, fan_out O·∏k`, async () => {
+      const { createTrainer } = await loadGenerated(convFilters(spec), 1);
+      const { K, K1, F } = createTrainer({ seed: 3 }).params;
+      for (const [values, variance] of [
+        [K!, variance2d],
+        [F!, variance2d],
+        [K1!, variance1d],
+      ] as const)
+        expect(Math.abs(moments(values).variance - variance)).toBeLessThan(5 * variance * Math.sqrt(2 / values.length));
+    });
+  }
+  it("he on a batched product's [h, d, k] parameter keeps fan_in h·d", async () => {
+    const batched = model("batched", ({ input, param }) => {
+      const x = input("x", [4, 16, 64]);
+      const W = param("W", [4, 64, 32], { init: "he" });
+      return { loss: x.matmul(W).sum() };
+    });
+    const { createTrainer } = await loadGenerated(batched, 1);
+    const values = createTrainer({ seed: 4 }).params.W!;
+    const variance = 2 / (4 * 64);
+    expect(Math.abs(moments(values).variance - variance)).toBeLessThan(5 * variance * Math.sqrt(2 / values.length));
+  });
+
   it("a sparse k above the fan-in is refused with the parameter's name", async () => {
     await expect(loadGenerated(holder(init.sparse(fanIn + 1)), 1)).rejects.toThrow(/param "W".*sparse\(401\)/);
   });

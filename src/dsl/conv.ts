@@ -5,10 +5,12 @@
 
 import * as ir from "../ir/build.js";
 import type { Node } from "../ir/node.js";
+import { Op } from "../ir/ops.js";
 import { GradgenError } from "../errors.js";
 import { formatShape, sizeOf } from "../ir/shape.js";
 import { windowOutputs, type WindowSpec } from "../ir/window.js";
 import { describeValue, traced, type Tensor } from "./tensor.js";
+import { activeTrace } from "./trace.js";
 
 export type Padding = "valid" | "same" | number;
 
@@ -93,6 +95,13 @@ function convolution(fn: string, x: Tensor, w: Tensor, options: ConvOptions, axe
     const stride = perAxis(fn, "stride", options.stride, axes, 1);
     const dilation = perAxis(fn, "dilation", options.dilation, axes, 1);
     const window = windowOf(fn, x.node, kernel, stride, dilation, options.padding);
+    // A parameter (or a frozen one, read through a stop-gradient) used as filters gets conv fans for init.
+    const param = w.node.op === Op.StopGradient ? w.node.inputs[0]! : w.node;
+    if (param.op === Op.Param)
+      activeTrace()?.filterFans.set(param, {
+        fanIn: inChannels * sizeOf(kernel),
+        fanOut: outChannels * sizeOf(kernel),
+      });
     const patches = ir.patches(x.node, window);
     const positions = patches.shape.slice(0, axes);
     const columns = ir.reshape(patches, [sizeOf(positions), inChannels * sizeOf(kernel)]);

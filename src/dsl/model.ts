@@ -3,7 +3,7 @@
 
 import { GradgenError, type SourceLocation } from "../errors.js";
 import { makeNode, type Node } from "../ir/node.js";
-import { initProblem, type InitSpec } from "../initializers.js";
+import { initProblem, type Fans, type InitSpec } from "../initializers.js";
 import { optimizer, type OptimizerSpec } from "../optimizers.js";
 import { Op } from "../ir/ops.js";
 import { formatShape, type Shape } from "../ir/shape.js";
@@ -64,6 +64,8 @@ export interface TracedModel {
   readonly residual?: Node;
   /** Where this model's file created each node (first use within this model, whatever else was traced before). */
   readonly origins: ReadonlyMap<Node, SourceLocation>;
+  /** Parameters used as conv1d/conv2d filters → their fans (C·∏k in, O·∏k out) for "he", "xavier", …. */
+  readonly filterFans?: ReadonlyMap<Node, Fans>;
 }
 
 /**
@@ -304,6 +306,7 @@ export function traceModel(definition: ModelDefinition): TracedModel {
     loss: result.loss.node,
     outputs,
     origins: trace.origins,
+    ...(trace.filterFans.size > 0 ? { filterFans: trace.filterFans } : {}),
     ...(residual ? { residual } : {}),
   };
 }

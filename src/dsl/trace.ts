@@ -3,6 +3,7 @@
 // on what else the process traced before.
 
 import type { SourceLocation } from "../errors.js";
+import type { Fans } from "../initializers.js";
 import type { Node } from "../ir/node.js";
 
 export interface Trace {
@@ -13,13 +14,22 @@ export interface Trace {
   readonly origins: Map<Node, SourceLocation>;
   /** nn.leastSquares: each ½‖r‖² node it returned → its residual r (Levenberg–Marquardt, Gauss–Newton products). */
   readonly leastSquares: Map<Node, Node>;
+  /** Parameters used as conv1d/conv2d filters [O, C, k…] → their fans (C·∏k in, O·∏k out), as PyTorch and Keras. */
+  readonly filterFans: Map<Node, Fans>;
 }
 
 let current: Trace | undefined;
 let customRulesOutsideModels = 0;
 
 export function newTrace(): Trace {
-  return { dropoutMasks: 0, customRules: 0, batchNorms: 0, origins: new Map(), leastSquares: new Map() };
+  return {
+    dropoutMasks: 0,
+    customRules: 0,
+    batchNorms: 0,
+    origins: new Map(),
+    leastSquares: new Map(),
+    filterFans: new Map(),
+  };
 }
 
 export function activeTrace(): Trace | undefined {

@@ -389,7 +389,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
 
   const initialisation = [
     ...program.params.map((param) => {
-      const { fanIn, fanOut } = fans(param.shape);
+      const { fanIn, fanOut } = fans(param.shape, param.filterFans);
       const init =
         typeof param.init === "number"
           ? literal(param.init)

@@ -3,6 +3,7 @@
 
 import type { Op } from "../ir/ops.js";
 import type { Shape } from "../ir/shape.js";
+import type { Fans } from "../initializers.js";
 import type { InitSpec } from "../ir/node.js";
 import type { OptimizerSpec } from "../optimizers.js";
 
@@ -165,6 +166,8 @@ export interface ParamInfo {
   readonly name: string;
   readonly shape: Shape;
   readonly init: InitSpec;
+  /** Used as conv filters [O, C, k…]: initialisers take these fans (C·∏k in, O·∏k out), not [in…, out]'s. */
+  readonly filterFans?: Fans;
   /** param(…, { trainable: false }): no optimizer update (its gradient is 0). */
   readonly frozen?: boolean;
 }

@@ -16,6 +16,7 @@ import { sizeOf } from "../ir/shape.js";
 import { idBound } from "../ir/ids.js";
 import { reachableInOrder } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
+import type { InitSpec } from "../initializers.js";
 import { printKernels, printProgram } from "./print.js";
 import { sparseRows } from "./sparse-rows.js";
 
@@ -107,6 +108,8 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     name: p.attrs.name!,
     shape: p.shape,
     init: p.attrs.init ?? "zeros",
+    // (init.sparse keeps the [in…, out] layout its placement writes in)
+    ...(model.filterFans?.has(p) && !isSparse(p.attrs.init) ? { filterFans: model.filterFans.get(p)! } : {}),
     ...(p.attrs.frozen ? { frozen: true } : {}),
   }));
   // Frozen parameters get no update (and no optimizer state).
@@ -246,3 +249,5 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
   dump("program", "program", () => printProgram(program));
   return program;
 }
+
+const isSparse = (init: InitSpec | undefined) => typeof init === "object" && init.kind === "sparse";

@@ -55,7 +55,7 @@ export function emitWgsl(
 
   const initialisation = [
     ...program.params.map((param) => {
-      const { fanIn, fanOut } = fans(param.shape);
+      const { fanIn, fanOut } = fans(param.shape, param.filterFans);
       const init =
         typeof param.init === "number"
           ? wgslNumber(param.init)
