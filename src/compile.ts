@@ -116,11 +116,7 @@ export function resolveOptions(options: CompileOptions, modelOptions: ModelOptio
  * A model without inputs (an objective of its parameters alone, such as Rosenbrock's function) has
  * no examples: it is compiled for one, and an explicit batch size is refused rather than ignored.
  */
-export function noInputBatch(
-  traced: TracedModel,
-  options: CompileOptions,
-  definition: ModelDefinition,
-): CompileOptions {
+function noInputBatch(traced: TracedModel, options: CompileOptions, definition: ModelDefinition): CompileOptions {
   if (traced.inputs.length > 0) return options;
   if (options.batch !== undefined && options.batch !== 1)
     throw new GradgenError(

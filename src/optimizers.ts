@@ -22,7 +22,7 @@ export type OptimizerSpec =
   | (Common & { readonly kind: "hessian-free"; readonly damping: number; readonly cgIterations: number });
 
 /** Second-order optimizers (src/schedule/second-order.ts): the step solves (H + λI)Δ = −g. */
-export const secondOrderKinds = ["newton", "levenberg-marquardt", "hessian-free"] as const;
+const secondOrderKinds = ["newton", "levenberg-marquardt", "hessian-free"] as const;
 export const isSecondOrder = (kind: OptimizerKind): kind is (typeof secondOrderKinds)[number] =>
   (secondOrderKinds as readonly string[]).includes(kind);
 

@@ -103,7 +103,7 @@ function carryOrigins(
 }
 
 /** Is stage `stage` named by GRADGEN_DUMP ("all", one stage, or a comma-separated list)? */
-export function dumping(stage: string): boolean {
+function dumping(stage: string): boolean {
   const wanted = process.env.GRADGEN_DUMP;
   if (!wanted) return false;
   return wanted.split(",").some((name) => name.trim() === stage || name.trim() === "all");

@@ -16,7 +16,7 @@ import { gradients, type DerivedFrom } from "./reverse.js";
 export const directionSlot = "direction";
 
 /** The direction v_p of parameter `param`: a leaf shaped like it, read from its optimizer slot. */
-export function directionOf(param: Node): Node {
+function directionOf(param: Node): Node {
   return makeNode(Op.Param, [], { name: param.attrs.name!, shape: param.shape, slot: directionSlot });
 }
 

@@ -86,7 +86,7 @@ export class Equations implements Displayable {
 }
 
 /** ∂f/∂w0 → \frac{\partial f}{\partial w_{0}}; names → their LaTeX name; any other label → escaped \text{…}. */
-export function labelTex(label: string): string {
+function labelTex(label: string): string {
   const partial = /^∂([\p{L}\p{N}_$]+)\/∂([\p{L}\p{N}_$]+)$/u.exec(label);
   if (partial) return `\\frac{\\partial ${texName(partial[1]!)}}{\\partial ${texName(partial[2]!)}}`;
   return /^[\p{L}\p{N}_$]+$/u.test(label) ? texName(label) : texText(label);

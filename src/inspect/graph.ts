@@ -62,7 +62,7 @@ function skipLayout(node: Node): Node {
 /** Text sizes the drawing lays out with (Helvetica's average advance is about 0.56 em; 0.62 leaves room). */
 const charWidth = (fontSize: number) => fontSize * 0.62;
 /** No box and no text beside it is wider than this: long labels, values and adjoints are cut with "…". */
-export const maxNodeWidth = 220;
+const maxNodeWidth = 220;
 
 function fit(text: string, fontSize: number, width = maxNodeWidth): string {
   const chars = Math.floor(width / charWidth(fontSize));

@@ -15,7 +15,7 @@ import { formatBoth, joinTex, joinText } from "../print/format.js";
 import { texName } from "../print/names.js";
 
 /** Entries are printed when the parameters are scalars, at most this many. */
-export const hessianEntryLimit = 8;
+const hessianEntryLimit = 8;
 
 export interface HessianInspection {
   /** "entries": ∂²C/∂θi∂θj for scalar parameters; "product": (H·v)_p. */

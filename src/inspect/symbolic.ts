@@ -46,7 +46,7 @@ export function symbols<const S extends string>(names: S, shape: Shape = []): Sy
 export type Value = number | readonly number[] | ArrayLike<number>;
 
 /** The leaves (symbols, inputs, parameters) an expression depends on, by name. */
-export function freeSymbols(...expressions: Tensor[]): Map<string, Node> {
+function freeSymbols(...expressions: Tensor[]): Map<string, Node> {
   const leaves = new Map<string, Node>();
   for (const node of reachableInOrder(expressions.map((e) => e.node))) {
     if ((node.op === Op.Param || node.op === Op.Input) && node.attrs.name !== undefined)

@@ -12,7 +12,7 @@ export function constant(value: number): Node {
   return makeNode(Op.Const, [], { value });
 }
 
-export function lift(x: Operand): Node {
+function lift(x: Operand): Node {
   return typeof x === "number" ? constant(x) : x;
 }
 

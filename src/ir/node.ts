@@ -363,7 +363,7 @@ function idShape(op: Op, inputs: readonly Node[], attrs: NodeAttrs): Shape {
 }
 
 /** [...La, m, k]·[...Lb, k, n] → [...broadcast(La, Lb), m, n] (numpy's matmul for operands of rank ≥ 2). */
-export function matmulShape(a: Shape, b: Shape): Shape {
+function matmulShape(a: Shape, b: Shape): Shape {
   if (a.length < 2 || b.length < 2 || a[a.length - 1] !== b[b.length - 2]) {
     fail(
       `matmul: cannot multiply ${formatShape(a)} by ${formatShape(b)}; the inner dimensions must agree ([…, m, k]·[…, k, n]).`,

@@ -82,7 +82,7 @@ export enum Op {
 /** Ops that read integer ids (their last operand): an int32 input may appear only there. */
 export const idOps: ReadonlySet<Op> = new Set<Op>([Op.Gather, Op.ScatterAdd, Op.OneHot]);
 
-export const unaryElementwise = [
+const unaryElementwise = [
   Op.Neg,
   Op.Exp,
   Op.Log,
@@ -97,16 +97,7 @@ export const unaryElementwise = [
   Op.PowConst,
 ] as const;
 
-export const binaryElementwise = [
-  Op.Add,
-  Op.Sub,
-  Op.Mul,
-  Op.Div,
-  Op.Maximum,
-  Op.Minimum,
-  Op.Greater,
-  Op.Equal,
-] as const;
+const binaryElementwise = [Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Maximum, Op.Minimum, Op.Greater, Op.Equal] as const;
 
 const elementwiseOpList = [...unaryElementwise, ...binaryElementwise, Op.Select] as const;
 

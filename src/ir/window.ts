@@ -20,7 +20,7 @@ export function windowKey(window: WindowSpec): string {
 }
 
 /** Span of one window along axis a: dilation·(k − 1) + 1. */
-export function windowSpan(window: WindowSpec, axis: number): number {
+function windowSpan(window: WindowSpec, axis: number): number {
   return window.dilation[axis]! * (window.kernel[axis]! - 1) + 1;
 }
 

@@ -222,10 +222,6 @@ export function formatText(roots: readonly Node[], options: FormatOptions = {}):
   return formatWith(roots, options).text;
 }
 
-export function formatTex(roots: readonly Node[], options: FormatOptions = {}): Formatted {
-  return formatWith(roots, options).tex;
-}
-
 export function formatBoth(roots: readonly Node[], options: FormatOptions = {}): { text: Formatted; tex: Formatted } {
   return formatWith(roots, options);
 }

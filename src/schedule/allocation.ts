@@ -14,8 +14,8 @@ import { Op } from "../ir/ops.js";
 import { formatShape } from "../ir/shape.js";
 import type { Program } from "./program.js";
 
-export const maxTensorElements = 2 ** 31;
-export const maxArenaBytes = 2 ** 32;
+const maxTensorElements = 2 ** 31;
+const maxArenaBytes = 2 ** 32;
 
 /** Every tensor the model computes, as it would be allocated at `batch` examples per call. */
 export function checkTensorSizes(model: TracedModel, batch: number, fallback: SourceLocation | undefined): void {

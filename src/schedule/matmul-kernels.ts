@@ -18,7 +18,7 @@ export interface MatmulContext {
 }
 
 /** Straight-line forms for small products (see GemmForm); the blocked routine otherwise. */
-export function gemmForm(m: Extent, n: Extent, k: Extent, limit: number): GemmForm {
+function gemmForm(m: Extent, n: Extent, k: Extent, limit: number): GemmForm {
   const isStatic = (e: Extent) => !e.perExample;
   if (isStatic(n) && isStatic(k) && n.factor * k.factor <= 4 * limit) return "rows";
   if (isStatic(m) && isStatic(n) && m.factor * n.factor <= 2 * limit) return "contraction";

@@ -23,7 +23,7 @@ import type {
   Value,
 } from "./program.js";
 
-export function formatExtent(extent: Extent): string {
+function formatExtent(extent: Extent): string {
   if (!extent.perExample) return String(extent.factor);
   return extent.factor === 1 ? "n" : `${extent.factor}·n`;
 }
@@ -46,7 +46,7 @@ function formatStorage(storage: Storage): string {
 }
 
 /** `buffer[offset + stride·i0 + …]`; a scalar as itself. */
-export function formatAccess(access: Access): string {
+function formatAccess(access: Access): string {
   const storage = formatStorage(access.storage);
   if (access.storage.kind === "scalar") return storage;
   const terms = access.strides.flatMap((stride, i) =>
@@ -82,7 +82,7 @@ function formatGemm(kernel: GemmKernel): string[] {
   return lines;
 }
 
-export function formatKernel(kernel: Kernel): string[] {
+function formatKernel(kernel: Kernel): string[] {
   switch (kernel.kind) {
     case "loop": {
       const loops = kernel.dims.map((dim, i) => `i${i} < ${formatExtent(dim)}`).join(", ");

@@ -22,7 +22,7 @@ import type { OptimizerPlan } from "./optimizer-updates.js";
 export const productSlot = "product";
 
 /** The most scalar parameters a Newton (or Levenberg–Marquardt) step takes: H is P² doubles (32 MB at 2,000) and P products per step. */
-export const newtonParameterLimit = 2000;
+const newtonParameterLimit = 2000;
 
 /** The damping λ, shared by all parameters (kept in the state so snapshots and checkpoints carry it). */
 export const dampingBuffer = bufferName.optimizerScalar("damping");

@@ -51,7 +51,7 @@ const valuesRead = (values: readonly Value[]): string[] =>
   values.flatMap((v) => (v.kind === "load" ? [localRead(v.access)] : [])).filter((n): n is string => n !== undefined);
 
 /** The shared scalar locals a kernel reads. */
-export function localsRead(kernel: Kernel): string[] {
+function localsRead(kernel: Kernel): string[] {
   switch (kernel.kind) {
     case "loop":
     case "local":

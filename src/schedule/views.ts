@@ -65,7 +65,7 @@ export function accessFor(view: View, space: Space): Access {
   };
 }
 
-export function permuteAccess(access: Access, order: readonly number[]): Access {
+function permuteAccess(access: Access, order: readonly number[]): Access {
   return { ...access, strides: order.map((d) => access.strides[d]!) };
 }
 

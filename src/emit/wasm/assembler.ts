@@ -78,7 +78,7 @@ export const Op = {
 export type Op = (typeof Op)[keyof typeof Op];
 
 /** The prefix byte of SIMD128 instructions; the SIMD opcode follows as an unsigned LEB128. */
-export const SIMD_PREFIX = 0xfd;
+const SIMD_PREFIX = 0xfd;
 
 /** SIMD128 opcodes (after the 0xFD prefix). */
 export const SimdOp = {
@@ -114,7 +114,7 @@ export const SimdOp = {
 export type SimdOp = (typeof SimdOp)[keyof typeof SimdOp];
 
 /** Block types: the only one the kernels need is the empty type (no parameters, no results). */
-export const BLOCK_VOID = 0x40;
+const BLOCK_VOID = 0x40;
 
 const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
 const EXTERNAL_KIND = { function: 0x00, memory: 0x02 } as const;

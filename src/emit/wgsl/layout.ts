@@ -14,7 +14,7 @@ export const MAX_STORAGE_BUFFERS = 8;
 /** WebGPU's default maxStorageBufferBindingSize. */
 export const DEFAULT_MAX_BINDING_BYTES = 128 * 1024 * 1024;
 /** Regions start at multiples of this many elements (16 bytes: a vec4<f32>). */
-export const REGION_ALIGNMENT = 4;
+const REGION_ALIGNMENT = 4;
 
 /** What a chunk holds: shaders that only read a role bind its chunks read-only. */
 export type ChunkRole = "input" | "param" | "grad" | "state" | "work";

@@ -13,7 +13,7 @@ import { helperClosure, helperCode, helperCodeF16, type Precision } from "./spel
 
 export { WORKGROUP_SIZE };
 /** Binding numbers: the uniforms, the dropout counter, then the chunks. */
-export const UNIFORM_BINDING = 0;
+const UNIFORM_BINDING = 0;
 export const CONTROL_BINDING = 1;
 export const FIRST_CHUNK_BINDING = 2;
 

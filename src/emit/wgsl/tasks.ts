@@ -93,7 +93,7 @@ export function parallelDims(kernel: LoopKernel, batch: number): number[] {
 }
 
 /** Whether `fill` can be done by `loop` (which accumulates into exactly the filled elements, one each). */
-export function canAbsorb(fill: FillKernel, loop: Kernel, batch: number): boolean {
+function canAbsorb(fill: FillKernel, loop: Kernel, batch: number): boolean {
   if (
     loop.kind !== "loop" ||
     loop.mode !== "add" ||
@@ -320,7 +320,7 @@ export function lossHead(tasks: readonly Task[]): Set<number> {
  * already, so the copy is left out (undefined at its index) and the kernels after it read the
  * input itself, until something overwrites the copy's buffer.
  */
-export function unstaged(program: Program, kernels: readonly Kernel[]): (Kernel | undefined)[] {
+function unstaged(program: Program, kernels: readonly Kernel[]): (Kernel | undefined)[] {
   const inputs = new Set(program.inputs.map((x) => bufferName.input(x.name)));
   const whole = (a: Access) => a.offset === 0 && a.strides.length === 1 && a.strides[0] === 1 && !a.indirect;
   const renamed = new Map<string, string>();

@@ -14,11 +14,11 @@ export const TILE_SIDE = 8;
 /** Elements of k staged per tile (both operand tiles together at most 2·32·32 f32 = 8 KiB of workgroup memory). */
 export const K_STEP = 32;
 /** Workgroups every product should launch: about twice the SMs of a large GPU (H100: 132). */
-export const WORKGROUP_TARGET = 264;
+const WORKGROUP_TARGET = 264;
 /** Products with fewer multiply-adds (at the compiled batch) keep their largest tile and all of k: more workgroups would cost more in launches and partial sums than they gain. */
-export const SMALL_PRODUCT = 1 << 20;
+const SMALL_PRODUCT = 1 << 20;
 /** Fewest elements of k a split-K part adds (four k-steps: the partial sums' traffic stays small against the product's). */
-export const MIN_K_CHUNK = 4 * K_STEP;
+const MIN_K_CHUNK = 4 * K_STEP;
 /** Tile sides, largest first: the largest whose tiles reach the target is taken. */
 const SIDES = [32, 16, 8] as const;
 
@@ -126,14 +126,4 @@ export function treeReduction(
   const serial = [...serialOuter, ...Array.from({ length: reduced }, (_, k) => outer + k)].map((d) => kernel.dims[d]!);
   if (serial.length === 0) return false;
   return serial.some((e) => e.perExample) || serial.reduce((p, e) => p * maxExtent(e, batch), 1) > WORKGROUP_SIZE;
-}
-
-/** Elements one invocation adds serially in a loop task at the compiled batch (the property tests bound). */
-export function serialElements(kernel: LoopKernel, parallel: readonly number[], batch: number, tree: boolean): number {
-  const outer = kernel.dims.length - (kernel.reduction?.dims ?? 0);
-  const serial = kernel.dims
-    .map((e, d) => [e, d] as const)
-    .filter(([, d]) => d >= outer || !parallel.includes(d))
-    .reduce((p, [e]) => p * maxExtent(e, batch), 1);
-  return tree ? ceil(serial, WORKGROUP_SIZE) : serial;
 }
