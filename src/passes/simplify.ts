@@ -258,8 +258,9 @@ export const rewriteRules: readonly RewriteRule[] = [
     name: "transpose of a product",
     ops: [Op.Transpose],
     rewrite: ({ inputs: [x] }) => {
-      if (x!.op !== Op.MatMul) return undefined;
+      if (x!.op !== Op.MatMul || x!.shape.length !== 2) return undefined; // stacks: a transpose may not swap m and n
       const [a, b] = x!.inputs as [Node, Node];
+      if (a.shape.length !== 2 || b.shape.length !== 2) return undefined;
       return a.op === Op.Transpose || b.op === Op.Transpose ? matmul(transpose(b), transpose(a)) : undefined;
     },
   },

@@ -110,7 +110,13 @@ function texWord(word: string): string {
 export function texName(name: string): string {
   const underscore = name.indexOf("_");
   if (underscore > 0 && underscore < name.length - 1) {
-    return `${texName(name.slice(0, underscore))}_{${texSubscript(name.slice(underscore + 1))}}`;
+    const head = name.slice(0, underscore);
+    const rest = texSubscript(name.slice(underscore + 1));
+    // W1_0 → W_{1,0}: one subscript (TeX refuses a second one on W_{1})
+    const numbered = /^(.*?)(\d+)$/u.exec(head);
+    if (numbered && numbered[1]!.length > 0 && !numbered[1]!.includes("_"))
+      return `${texWord(numbered[1]!)}_{${numbered[2]},${rest}}`;
+    return `${texName(head)}_{${rest}}`;
   }
   const match = /^(.*?)(\d+)$/u.exec(name);
   if (match && match[1]!.length > 0 && !match[1]!.endsWith("_")) return `${texWord(match[1]!)}_{${match[2]}}`;

@@ -314,7 +314,8 @@ class TaskPrinter {
     const inner = body.length;
     decode(serial, "x");
     const last = `${wgslLocal.values}${kernel.values.length - 1}`;
-    body.push(...this.values(kernel.values, indices), `total = total + ${this.widen(last)};`);
+    for (const line of this.values(kernel.values, indices)) body.push(line); // no spread: a long fused chain overflows the stack
+    body.push(`total = total + ${this.widen(last)};`);
     for (let i = inner; i < body.length; i++) body[i] = `  ${body[i]}`;
     body.push(
       "}",
