@@ -202,7 +202,7 @@ function formatWith(roots: readonly Node[], options: FormatOptions): { text: For
     );
     return {
       definitions: plan.definitions.map((node) => {
-        const body = printer.body(node);
+        const body = printer.defined(node);
         return {
           name: dialect.name(plan.names.get(node)!),
           label: plan.names.get(node)!,

@@ -69,8 +69,27 @@ export class Printer {
   ref(node: Node): Rendered {
     const name = this.plan.names.get(node);
     if (name !== undefined)
-      return { s: this.dialect.name(name), prec: Prec.Atom, shape: isLeaf(node) ? node.shape : this.body(node).shape };
+      return {
+        s: this.dialect.name(name),
+        prec: Prec.Atom,
+        shape: isLeaf(node) ? node.shape : this.defined(node).shape,
+      };
     return this.body(node);
+  }
+
+  /**
+   * The body a named node's definition prints: a name given to a broadcast (a keepDims statistic
+   * spread back over the row, √(…)ᵀ of shape [8, 1] as [8, 32]) defines the broadcast value, so its
+   * body prints as broadcast(…, shape) when the printed text alone has a smaller shape.
+   */
+  defined(node: Node): Rendered {
+    const body = this.body(node);
+    const given = this.plan.original.get(node)?.shape;
+    if (given === undefined || body.shape === null || printsAs(body.shape, given)) return body;
+    if (!printsAs(broadcastPrinted([body.shape, given]), given)) return body;
+    const d = this.dialect;
+    const s = d.call(d === textDialect ? "broadcast" : "\\operatorname{broadcast}", [body.s, `[${given.join(", ")}]`]);
+    return { s, prec: Prec.Atom, shape: given };
   }
 
   body(node: Node): Rendered {
@@ -252,9 +271,15 @@ export class Printer {
       case Op.MatMul: {
         const left = arg(0);
         const right = arg(1);
+        // a stacked (batched) product has its node's shape when its operands print as theirs
+        const stacked = node.inputs.some((x) => x.shape.length > 2);
         const a = asMatrix(left.shape);
         const b = asMatrix(right.shape);
-        const shape = a && b && a[1] === b[0] ? [a[0]!, b[1]!] : null;
+        const shape = stacked
+          ? agreeing(left.shape, node.inputs[0]!.shape) && agreeing(right.shape, node.inputs[1]!.shape) && node.shape
+          : a && b && a[1] === b[0]
+            ? [a[0]!, b[1]!]
+            : null;
         return {
           s: `${wrap(d, left, Prec.Product)}${d.matmul}${wrap(d, right, Prec.Power)}`,
           prec: Prec.Product,

@@ -79,13 +79,10 @@ function checkModel(definition: ModelDefinition): number {
 }
 
 describe("every printed equation has the shape of its value", () => {
-  // The printer does not yet attribute shapes to stacked (batched) matrix products and keepDims
-  // broadcasts (issue 11's ops): the transformer's equations are checked once it does.
-  const notYet = new Set(["transformer.ts"]);
   it("in every example model", async () => {
     const models = await exampleModels();
     expect(models.length).toBeGreaterThanOrEqual(6);
-    for (const [file, definition] of models) if (!notYet.has(file)) expect(checkModel(definition)).toBeGreaterThan(1);
+    for (const [, definition] of models) expect(checkModel(definition)).toBeGreaterThan(1);
   });
 
   for (const [name, definition] of Object.entries(extraModels)) {
