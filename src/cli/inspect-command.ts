@@ -7,6 +7,7 @@ import { inspectModel } from "../inspect/model.js";
 import { inspectHessian } from "../inspect/hessian.js";
 import { loadModel } from "./load-model.js";
 import { asUserErrors } from "./user-errors.js";
+import { splitFlag } from "./flags.js";
 
 export const inspectUsage = `usage: gradgen inspect <model.ts> [--wrt name]... [--format text|tex|svg|dot] [--hessian]
 
@@ -35,10 +36,7 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
       hessian = true;
       continue;
     }
-    const [flag, inline] =
-      arg.startsWith("--") && arg.includes("=")
-        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-        : [arg, undefined];
+    const [flag, inline] = splitFlag(arg);
     if (!flag.startsWith("-")) {
       files.push(arg);
       continue;

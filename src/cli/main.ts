@@ -18,6 +18,7 @@ import { asUserErrors } from "./user-errors.js";
 import { validateWgsl } from "../emit/wgsl-validate.js";
 import { examplesPerCall } from "../emit/module-spec.js";
 import { checkCommand, checkUsage } from "./check-command.js";
+import { splitFlag } from "./flags.js";
 
 const usage = `usage: gradgen compile <model.ts>... [--out dir] [--batch N] [--dtype f32|f64] [--optimizer name] [--lr x] [hyperparameters] [--target ts,js,wgsl] [--check]
 
@@ -81,10 +82,7 @@ function parseCompileArgs(args: readonly string[]): CompileArgs {
       check = true;
       continue;
     }
-    const [flag, inline] =
-      arg.startsWith("--") && arg.includes("=")
-        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-        : [arg, undefined];
+    const [flag, inline] = splitFlag(arg);
     if (!flag.startsWith("-")) {
       files.push(arg);
       continue;
