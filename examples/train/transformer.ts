@@ -1,7 +1,7 @@
 // Train examples/transformer.ts (2 pre-norm blocks, d 32, 4 heads, Adam, batch 64) to sort (or, with
 // --task reverse, reverse) sequences of 8 random digits. 20,000 training sequences and 2,000 held-out ones, drawn with a
-// seeded generator; no held-out sequence is in the training set. A plain loop: gradgen/train's fit()
-// batches every field in the model's float dtype, and this model's inputs are int32 ids.
+// seeded generator; no held-out sequence is in the training set. A plain loop, to score whole sequences
+// (gradgen/train's fit() and Batcher also take Int32Array fields: test/runtime/fit-ids.test.ts).
 //
 //   npm run build && npm run generate && node scripts/run-ts.mjs examples/train/transformer.ts [--epochs N] [--task sort|reverse] [--out dir]
 //

@@ -5,9 +5,18 @@
 import cliProgress from "cli-progress";
 import { GradgenError } from "../errors.js";
 import { argmaxRow, Batcher, countExamples } from "./data.js";
-import { arrayTypeOf, ownField, setOwn, sizeOf, type Dataset, type Real, type TrainerLike } from "./trainer.js";
+import {
+  arrayTypeOf,
+  ownField,
+  setOwn,
+  sizeOf,
+  type Dataset,
+  type Field,
+  type Real,
+  type TrainerLike,
+} from "./trainer.js";
 
-export type { Dataset, OptimizerState, Real, TrainerLike, TrainerSpec } from "./trainer.js";
+export type { Dataset, Field, OptimizerState, Real, TrainerLike, TrainerSpec } from "./trainer.js";
 export {
   save,
   load,
@@ -36,7 +45,7 @@ export interface Metric {
   /** Start a new pass over data whose per-example sizes are given. */
   reset(context: MetricContext): void;
   /** `outputs` from trainer.predict on `batch`; the first n examples of each are valid. */
-  update(outputs: Readonly<Record<string, Real>>, batch: Readonly<Record<string, Real>>, n: number): void;
+  update(outputs: Readonly<Record<string, Real>>, batch: Readonly<Record<string, Field>>, n: number): void;
   /** The value over everything since reset(). */
   value(): number;
 }

@@ -4,8 +4,11 @@
 /** Example-major values: n × (size of one example), row-major within an example. */
 export type Real = Float32Array | Float64Array;
 
+/** One field of a data set: real values, or the integer ids of an `int32` input (token ids, labels). */
+export type Field = Real | Int32Array;
+
 /** Named fields of examples, e.g. `{ x, t }`, each n × size. */
-export type Dataset = Record<string, Real>;
+export type Dataset = Record<string, Field>;
 
 export interface TrainerSpec {
   readonly model: string;

@@ -83,15 +83,15 @@ export function createLinearTrainer(options: LinearOptions): LinearTrainer {
     },
     loss(data, n = batch) {
       check(n);
-      forward(data.x!, n);
-      return lossOf(data.t!, n);
+      forward(data.x as Real, n);
+      return lossOf(data.t as Real, n);
     },
     step(data, n = batch) {
       check(n);
       stepCounts.push(n);
-      const x = data.x!;
+      const x = data.x as Real;
       forward(x, n);
-      const loss = lossOf(data.t!, n);
+      const loss = lossOf(data.t as Real, n);
       gW.fill(0);
       gb.fill(0);
       for (let i = 0; i < n; i++) {
@@ -109,7 +109,7 @@ export function createLinearTrainer(options: LinearOptions): LinearTrainer {
     },
     predict(inputs, n = batch) {
       check(n);
-      forward(inputs.x!, n);
+      forward(inputs.x as Real, n);
       return { y };
     },
     snapshot() {

@@ -1,7 +1,7 @@
 // Batches of examples copied into buffers allocated once.
 
 import { GradgenError } from "../../errors.js";
-import { ownField, setOwn, type Dataset, type Real } from "../trainer.js";
+import { ownField, setOwn, type Dataset, type Field } from "../trainer.js";
 import { countExamples, fieldSizes, shuffleSeeded } from "./examples.js";
 
 export interface BatchOptions {
@@ -14,7 +14,7 @@ export interface BatchOptions {
   /** A fresh seeded order every epoch. Default false. */
   readonly shuffle?: boolean;
   readonly seed?: number;
-  /** Type of the batch buffers; default each field's own. */
+  /** Type of the real-valued batch buffers; default each field's own. Int32Array fields (ids) stay Int32Array. */
   readonly dtype?: "f32" | "f64";
   /** Only these fields (default all). */
   readonly fields?: readonly string[];
@@ -43,7 +43,7 @@ export class Batcher implements IterableIterator<BatchView, undefined> {
   /** Example order of the current epoch. */
   readonly order: Uint32Array;
   readonly sizes: Readonly<Record<string, number>>;
-  private readonly fields: { source: Real; target: Real; size: number }[];
+  private readonly fields: { source: Field; target: Field; size: number }[];
   /** mulberry32 state of the shuffling; undefined without shuffle. */
   private readonly randomState: Uint32Array | undefined;
   private position = 0;
@@ -76,13 +76,7 @@ export class Batcher implements IterableIterator<BatchView, undefined> {
     for (const name of names) {
       const source = selected[name]!;
       const size = sizes[name]!;
-      const ArrayType =
-        options.dtype === "f64"
-          ? Float64Array
-          : options.dtype === "f32"
-            ? Float32Array
-            : (source.constructor as Float32ArrayConstructor | Float64ArrayConstructor);
-      const target = new ArrayType(batchSize * size);
+      const target = batchBuffer(source, options.dtype, batchSize * size);
       setOwn(this.batch, name, target);
       this.fields.push({ source, target, size });
     }
@@ -130,6 +124,14 @@ export class Batcher implements IterableIterator<BatchView, undefined> {
     this.startEpoch();
     return this;
   }
+}
+
+/** A batch buffer for `source`: ids stay Int32Array (converting them to floats would lose their meaning), reals take `dtype`. */
+function batchBuffer(source: Field, dtype: "f32" | "f64" | undefined, length: number): Field {
+  if (source instanceof Int32Array) return new Int32Array(length);
+  if (dtype === "f64") return new Float64Array(length);
+  if (dtype === "f32") return new Float32Array(length);
+  return source instanceof Float64Array ? new Float64Array(length) : new Float32Array(length);
 }
 
 export function batches(data: Dataset, options: BatchOptions): Batcher {

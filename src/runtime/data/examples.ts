@@ -44,13 +44,15 @@ export function permutation(n: number, seed = 0): Uint32Array {
   return order;
 }
 
-/** The examples at `indices` of every field, in that order, as new arrays. */
-export function selectExamples(data: Dataset, count: number, indices: ArrayLike<number>): Dataset {
+/** The examples at `indices` of every field, in that order, as new arrays of the field's own type. */
+export function selectExamples<D extends Dataset>(data: D, count: number, indices: ArrayLike<number>): D {
   const sizes = fieldSizes(data, count, undefined, "selectExamples");
   const out: Dataset = {};
   for (const [name, values] of Object.entries(data)) {
     const size = sizes[name]!;
-    const picked = new (values.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(indices.length * size);
+    const picked = new (
+      values.constructor as Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor
+    )(indices.length * size);
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;
       if (!Number.isInteger(index) || index < 0 || index >= count) {
@@ -60,16 +62,16 @@ export function selectExamples(data: Dataset, count: number, indices: ArrayLike<
     }
     setOwn(out, name, picked);
   }
-  return out;
+  return out as D; // every field of data, each a new array of the same type
 }
 
 /** Split into the first `at` examples and the rest, after a seeded shuffle when `seed` is given. */
-export function splitExamples(
-  data: Dataset,
+export function splitExamples<D extends Dataset>(
+  data: D,
   count: number,
   at: number,
   options: { seed?: number } = {},
-): [Dataset, Dataset] {
+): [D, D] {
   if (!Number.isInteger(at) || at < 0 || at > count)
     throw new GradgenError(`splitExamples: at = ${at} must be an integer from 0 to ${count}.`);
   const order =
