@@ -13,6 +13,7 @@ import { gaussNewtonVectorProducts, hessianVectorProducts } from "./grad/hessian
 import type { TracedModel } from "./dsl/model.js";
 import { expandComposites } from "./passes/expand.js";
 import { simplifiedForm, simplify } from "./passes/simplify.js";
+import { mergeSharedProducts } from "./passes/shared-products.js";
 
 export interface DropoutMaskInfo {
   readonly name: string;
@@ -74,6 +75,17 @@ const passes: readonly Pass[] = [
     },
   },
   { name: "simplify-expanded", run: (roots) => ({ roots: simplify(roots), formOf: simplifiedForm }) },
+  {
+    name: "merge-shared-products",
+    run: (roots) => {
+      const merged = new Map<Node, Node>();
+      const formOf = (node: Node) => {
+        const stacked = merged.get(node);
+        return stacked && (simplifiedForm(stacked) ?? stacked);
+      };
+      return { roots: simplify(mergeSharedProducts(roots, merged)), formOf };
+    },
+  },
 ];
 
 /**

@@ -1960,6 +1960,19 @@ const slicingRows: Row[] = [
     },
   },
   {
+    // Each operand is also read elsewhere, so it is computed once, straight into its rows of the result
+    name: "nn.concat axis 0 of values read elsewhere too (written in place: tanh [1,3], sigmoid [2,3])",
+    build: (b) => {
+      const top = nn.tanh(affine(b, [1, 3]));
+      const rest = nn.sigmoid(b.input("y", [2, 3], X).mul(b.param("q", [2, 3])));
+      return nn
+        .concat([top, rest], 0)
+        .mul(b.param("r", [3, 3]))
+        .add(top.sum())
+        .add(rest.square().sum());
+    },
+  },
+  {
     name: "nn.stack axis 0 of three [3] (input, param, product)",
     build: ({ input, param }) => {
       const x = input("x", [3], X);

@@ -20,6 +20,7 @@ import { paramLeafBuffer } from "./second-order.js";
 import { bufferName, localName } from "./names.js";
 import { gatherKernels, isZero, oneHotKernels, scatterKernels, type GatherContext } from "./gather-kernels.js";
 import { patchesView, windowKernels } from "./window-kernels.js";
+import { alreadyInWindow, ConcatWindows } from "./concat-windows.js";
 import { scanKernels, type NestedScope, type ScanContext } from "./scan-kernels.js";
 import {
   batchContraction,
@@ -111,7 +112,8 @@ class EntryLowering {
   private readonly matmul: MatmulContext;
   /** What the integer-id kernels (gather-kernels.ts) read from this lowering. */
   private readonly ids: GatherContext;
-
+  /** Values computed straight into their window of a concatenation (concat-windows.ts). */
+  private readonly windows: ConcatWindows;
   constructor(
     private readonly bindings: readonly Binding[],
     private readonly tuning: Tuning,
@@ -120,6 +122,7 @@ class EntryLowering {
   ) {
     [this.temporaries, this.inputsRead] = [nested?.temporaries ?? new Map(), nested?.inputsRead ?? new Set()];
     this.locals = nested?.locals ?? { count: 0 };
+    this.windows = new ConcatWindows(this.consumers, this.rootCount, (node) => this.bufferViewFor(node), !!nested);
     this.matmul = {
       views: this.views,
       straightLineLimit: tuning.straightLineLimit,
@@ -174,7 +177,7 @@ class EntryLowering {
   private classify(node: Node): void {
     const kind = this.kindOf(node);
     this.kinds.set(node, kind);
-    if (kind === "buffer") this.views.set(node, this.bufferViewFor(node));
+    if (kind === "buffer") this.views.set(node, this.windows.viewFor(node) ?? this.bufferViewFor(node));
     if (kind === "local") {
       this.localNames.set(node, localName(this.locals.count++));
       this.views.set(node, {
@@ -395,9 +398,11 @@ class EntryLowering {
       case Op.Concat: {
         // Each operand written into its window of the result (an elementwise operand computed right there)
         const shapes = node.inputs.map((input) => input.shape);
-        concatOffsets(shapes, node.attrs.axis!).forEach((begin, k) =>
-          this.kernels.push(this.placeKernel(node, node.inputs[k]!, sliceView(target, begin, shapes[k]!))),
-        );
+        concatOffsets(shapes, node.attrs.axis!).forEach((begin, k) => {
+          const window = sliceView(target, begin, shapes[k]!);
+          if (alreadyInWindow(this.views.get(node.inputs[k]!), window)) return; // computed in place
+          this.kernels.push(this.placeKernel(node, node.inputs[k]!, window));
+        });
         return;
       }
       case Op.BatchSum:

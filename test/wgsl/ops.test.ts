@@ -468,6 +468,19 @@ rows.push(
       ),
   },
   {
+    // Operands read elsewhere too are computed straight into their rows of the result (strided per example)
+    name: "nn.concat axis 0 of values read elsewhere too (tanh [1,3], sigmoid [2,3], written in place)",
+    build: (b) => {
+      const top = nn.tanh(affine(b, [1, 3]));
+      const rest = nn.sigmoid(b.input("y", [2, 3], X).mul(b.param("q", [2, 3])));
+      return nn
+        .concat([top, rest], 0)
+        .mul(b.param("r", [3, 3]))
+        .add(top.sum())
+        .add(rest.square().sum());
+    },
+  },
+  {
     name: "nn.stack axis 0 of input, param, product [3]",
     build: ({ input, param }) => {
       const x = input("x", [3], X);
