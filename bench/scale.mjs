@@ -15,7 +15,7 @@
 // importGenerated loads it) and as declared in the generated TypeScript; whether V8 optimised that
 // function (--trace-opt, and to which tier); ms/step; ms per layer-step (MLP) or per time step
 // (RNN); GCs in the measured steps (PerformanceObserver 'gc' entries); new-space bytes per step.
-// Timing: warm-up for at least 2,000 steps and 3 s (capped at 120 s). Steps, not seconds: V8 tiers a
+// Timing: warm-up for at least 2,000 steps and 3 s, then until two probe pairs (C and 2C steps) allocate nothing (capped at 120 s). Steps, not seconds: V8 tiers a
 // function up after executing an amount of bytecode that grows with the function's size, so a deep
 // model's multi-KB parts need ~1,000 calls however long each takes (a 3 s warm-up left mlp 120/240
 // and rnn 200 unoptimised: 32 B/step and 1.5x slower). The "late" column counts the tier-ups
@@ -173,10 +173,26 @@ async function measureRow(kind, size) {
     warmSteps++;
     if (performance.now() - warmStart > WARM_LIMIT_MS) break;
   }
+  for (let i = 0; i < 20_000; i++) youngGenerationBytes(); // the reader optimised, so what a reading costs is steady
+  // Then until the step allocates nothing: Node 24 tiers the entry points up to TurboFan later than
+  // Node 20 (mlp 20 layers allocated 16 B/step after 2,000 steps, 0 after 20,000). Probe pairs of C
+  // and 2C steps (~50 ms each; their difference cancels what reading the statistics allocates): a pair
+  // that allocates, or that a GC interrupts, means more warm-up (up to the 120 s cap).
+  const probeSteps = Math.max(1, Math.round(50 / ((performance.now() - warmStart) / warmSteps)));
+  const probe = (steps) => {
+    const before = youngGenerationBytes();
+    run(steps);
+    warmSteps += steps;
+    return youngGenerationBytes() - before;
+  };
+  for (let clean = 0; clean < 2 && performance.now() - warmStart <= WARM_LIMIT_MS;) {
+    const t0 = performance.now();
+    const perStep = (probe(2 * probeSteps) - probe(probeSteps)) / probeSteps;
+    clean = perStep < 1 && (await gcsBetween(t0, performance.now())) === 0 ? clean + 1 : 0;
+  }
   const warmMs = performance.now() - warmStart;
   const warmGcs = await gcsBetween(warmStart, performance.now());
   const stepEstimate = warmMs / warmSteps;
-  for (let i = 0; i < 20_000; i++) youngGenerationBytes(); // the reader optimised, so what a reading costs is steady
   await sleep(100);
   await settle();
 
@@ -456,7 +472,7 @@ writeFileSync(
       loadAverageAtStart: loadAtStart,
       loadAverageAtEnd: loadAtEnd,
       limits: { rowSeconds: ROW_LIMIT_S, compileSeconds: COMPILE_LIMIT_S },
-      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= --warm-steps (default 2000) steps and 3 s (at most 120 s); lateTierUps: functions --trace-opt saw optimised during the measured chunks (empty: warm-up long enough); msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth, GC-free chunks only (null if none); largestFunction: own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
+      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= --warm-steps (default 2000) steps and 3 s, then until two probe pairs of C and 2C steps allocate no new-space bytes (at most 120 s); lateTierUps: functions --trace-opt saw optimised during the measured chunks (empty: warm-up long enough); msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth, GC-free chunks only (null if none); largestFunction: own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
       targets,
       results,
       totalSeconds,
