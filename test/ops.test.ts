@@ -2552,6 +2552,20 @@ const scanRows: Row[] = [
       )[1];
     },
   },
+  {
+    name: "nn.scan whose reverse loop stores nothing per step: h' = tanh(h + x_t + b), xs without a gradient",
+    build: ({ input, param }) => {
+      const b = param("b", [3]);
+      return nn.scan(
+        (h, x) => {
+          const next = nn.tanh(h.add(x).add(b));
+          return [next, next];
+        },
+        input("h0", [3], X),
+        input("xs", [4, 3]),
+      )[0];
+    },
+  },
 ];
 
 describe("generated gradients match finite differences: nn.scan", () => {
