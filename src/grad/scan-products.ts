@@ -94,3 +94,17 @@ export function throughConcat(node: Node): Node {
   }
   return node;
 }
+
+/**
+ * Whether a scan's adjoint is zero beyond its first `c` elements (the final carry): the model reads
+ * no step's output, so the reverse loop needs no row of ḡ (the slice rule's adjoint is a zero pad).
+ */
+export function rowsUnread(adjoint: Node, c: number): boolean {
+  const core = withoutReshapes(adjoint);
+  return (
+    core.op === Op.Pad &&
+    core.shape.length === 1 &&
+    (core.attrs.value ?? 0) === 0 &&
+    core.attrs.begin![0]! + core.inputs[0]!.size <= c
+  );
+}

@@ -13,7 +13,15 @@ import type { Node } from "../ir/node.js";
 import { scanArg, scanNode } from "../ir/scan-build.js";
 import type { RuleContext } from "./rules.js";
 import { gradients } from "./reverse.js";
-import { productOverSteps, sliceOfStep, splitClosureAdjoint, throughConcat, withoutReshapes } from "./scan-products.js";
+import { columns, compactStep, type Piece } from "./scan-columns.js";
+import {
+  productOverSteps,
+  rowsUnread,
+  sliceOfStep,
+  splitClosureAdjoint,
+  throughConcat,
+  withoutReshapes,
+} from "./scan-products.js";
 
 export function scanRule({ inputs, out, adjoint, needed }: RuleContext): (Node | undefined)[] {
   const body = out.attrs.scan!;
@@ -54,7 +62,7 @@ export function scanRule({ inputs, out, adjoint, needed }: RuleContext): (Node |
   const bound = new Map<Node, Node>([
     [body.carry, slice(xB, [0], [c])],
     [body.x, slice(xB, [c], [xw])],
-    [gBar, slice(xB, [c + xw], [y])],
+    [gBar, rowsUnread(adjoint, c) ? broadcastTo(constant(0), [y]) : slice(xB, [c + xw], [y])],
   ]);
   let at = c + xw + y;
   for (const { core } of residuals) {
@@ -113,21 +121,22 @@ export function scanRule({ inputs, out, adjoint, needed }: RuleContext): (Node |
     accumulated > 0
       ? concat([slice(adjoint, [0], [c]), broadcastTo(constant(0), [accumulated])], 0)
       : slice(adjoint, [0], [c]);
-  const xsB = concat(
-    [
-      carriesBefore,
-      xs,
-      reshape(slice(adjoint, [c], [T * y]), [T, y]),
-      ...residuals.map(({ core, at }) => slice(rows, [0, at], [T, core.size])),
-    ],
-    1,
-  );
-  const backward = scanNode([initB, xsB, ...closures], {
+  const pieces: Piece[] = [
+    { value: carriesBefore, at: 0 },
+    { value: xs, at: c },
+    { value: reshape(slice(adjoint, [c], [T * y]), [T, y]), at: c + xw },
+    ...residuals.map(({ core, at }, i) => ({
+      value: slice(rows, [0, at], [T, core.size]),
+      at: c + xw + y + residuals.slice(0, i).reduce((total, r) => total + r.core.size, 0),
+    })),
+  ];
+  const step = compactStep([carryOut, yOut], xB, pieces, `${name}.adjointSteps`);
+  const backward = scanNode([initB, step.xs, ...closures], {
     carry: carryB,
-    x: xB,
+    x: step.x,
     closures: body.closures,
-    carryOut,
-    yOut,
+    carryOut: step.roots[0]!,
+    yOut: step.roots[1]!,
     length: T,
     reverse: true,
     carriesInY: false,
@@ -135,7 +144,9 @@ export function scanRule({ inputs, out, adjoint, needed }: RuleContext): (Node |
   const rowsB = reshape(slice(backward, [c + accumulated], [T * yB]), [T, yB]);
   const stacked = (factor: Node): Node => {
     const own = sliceOfStep(factor, xB);
-    return own ? slice(xsB, [0, own.start], [T, own.length]) : slice(rowsB, [0, stored.get(factor)!], [T, factor.size]);
+    if (!own) return slice(rowsB, [0, stored.get(factor)!], [T, factor.size]);
+    const parts = columns(pieces, own.start, own.start + own.length);
+    return parts.length === 1 ? parts[0]! : concat(parts, 1);
   };
   return [
     slice(backward, [0], [c]),
