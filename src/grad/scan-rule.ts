@@ -2,8 +2,11 @@
 // (c_{t−1}, x_t, closures) to (c_t, y_t); with λ the adjoint of c_t flowing back from step t + 1,
 //   (λ_{t−1}, x̄_t, closuresₜ̄) = VJP_body(c_{t−1}, x_t)(λ + ḡ_{c_t}, ḡ_{y_t}),
 // closures' adjoints summed over t. The body's VJP is itself traced once, by the ordinary reverse sweep
-// over the body graph; the backward scan's carry is [λ, closure accumulators], its x_t is
-// [c_{t−1}, x_t, ḡ row t] (the forward stored each c_t at the front of y_t: `carriesInY`), its y_t is x̄_t.
+// over the body graph. The backward scan's x_t is [c_{t−1}, x_t, ḡ row t, stored c_t / y_t] (the forward
+// stored each c_t at the front of y_t: `carriesInY`), cut to the columns its body reads
+// (scan-columns.ts); its carry is [λ, accumulators of closures' adjoint terms]; its y_t is x̄_t and the
+// per-step factors of closures' product terms, each summed over the steps by one product after the loop
+// (scan-products.ts).
 
 import { GradgenError } from "../errors.js";
 import { add, broadcastTo, concat, constant, rebuild, reshape, slice } from "../ir/build.js";
@@ -108,7 +111,10 @@ export function scanRule({ inputs, out, adjoint, needed }: RuleContext): (Node |
       0,
     ),
   );
-  const yParts = [...(wantsX ? [reshape(xBar, [xw])] : []), ...[...stored.keys()].map((f) => reshape(f, [f.size]))];
+  const yParts = [
+    ...(wantsX ? [reshape(withoutReshapes(xBar), [xw])] : []),
+    ...[...stored.keys()].map((f) => reshape(withoutReshapes(f), [f.size])),
+  ];
   // A step with nothing to store still has a y_t (of one element, never read)
   const yOut = withCarry(yParts.length > 0 ? concat(yParts, 0) : reshape(constant(0), [1]));
   if (yParts.length === 0) yB = 1;
