@@ -2553,6 +2553,21 @@ const scanRows: Row[] = [
     },
   },
   {
+    name: "nn.scan whose output is its carry, a carry joined from two parts: [tanh(W·[h; x_t]), tanh(h ⊙ x_t)], ys [4, 4]",
+    build: ({ input, param }) => {
+      const W = param("W", [2, 4]);
+      return nn.scan(
+        (hc, x) => {
+          const h = hc.slice([0], [2]);
+          const next = nn.concat([nn.tanh(W.matmul(nn.concat([h, x]))), nn.tanh(h.mul(x))]);
+          return [next, next];
+        },
+        input("hc0", [4], X),
+        input("xs", [4, 2], X),
+      )[1];
+    },
+  },
+  {
     name: "nn.scan whose reverse loop stores nothing per step: h' = tanh(h + x_t + b), xs without a gradient",
     build: ({ input, param }) => {
       const b = param("b", [3]);

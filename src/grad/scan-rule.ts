@@ -51,7 +51,11 @@ export function scanRule({ inputs, out, adjoint, needed }: RuleContext): (Node |
   // Values of the step the VJP reads that the forward already stored in its row t ([c_t, y_t]): read
   // there, not recomputed (an Elman step's tanh, whose derivative is 1 − c_t²)
   const reads = new Set(reachableInOrder(grads));
-  const yCore = body.yOut.op === Op.Concat && body.yOut.inputs.length === 2 ? body.yOut.inputs[1]! : undefined;
+  // y_t is [c_t, the step's output] (src/dsl/scan.ts), or c_t alone when the step's output is its carry
+  const yCore =
+    body.yOut.op === Op.Concat && body.yOut.inputs.length === 2 && body.yOut.inputs[0] === body.carryOut
+      ? body.yOut.inputs[1]!
+      : undefined;
   const residuals = [
     { core: withoutReshapes(body.carryOut), at: 0 },
     ...(yCore ? [{ core: withoutReshapes(yCore), at: c }] : []),
