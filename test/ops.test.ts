@@ -2455,3 +2455,147 @@ describe("max pooling at ties: the documented convention on the tie, finite diff
     });
   }
 });
+
+// ─── nn.scan (issue 12) ────────────────────────────────────────────────────────────────────────
+// The step is traced once and run over the leading axis of xs; each row's value is checked through the
+// generated loop and its reverse loop (closed-over parameters' gradients summed over steps and examples).
+
+/** Elman: h' = tanh(Wx·x_t + Wh·h + b). */
+const elmanStep =
+  ({ param }: ModelBuilder, hidden: number, width: number) =>
+  (h: Tensor, x: Tensor): [Tensor, Tensor] => {
+    const next = nn.tanh(
+      param("Wx", [hidden, width])
+        .matmul(x)
+        .add(param("Wh", [hidden, hidden]).matmul(h))
+        .add(param("b", [hidden])),
+    );
+    return [next, next];
+  };
+
+const scanRows: Row[] = [
+  {
+    name: "nn.scan Elman step h' = tanh(Wx·x_t + Wh·h + b), T = 4: the final carry (h0 an input)",
+    build: (b) => nn.scan(elmanStep(b, 2, 3), b.input("h0", [2], X), b.input("xs", [4, 3], X), { length: 4 })[0],
+  },
+  {
+    name: "nn.scan Elman step, T = 4: every step's output stacked [4, 2] (h0 a parameter)",
+    build: (b) => nn.scan(elmanStep(b, 2, 3), b.param("h0", [2]), b.input("xs", [4, 3], X))[1],
+  },
+  {
+    name: "nn.scan with y_t ≠ carry: c' = c ⊙ x_t + p, y_t = sin(c') ⊙ x_t, both outputs [3] and [5, 3]",
+    build: ({ input, param }) => {
+      const p = param("p", [3]);
+      const [last, ys] = nn.scan(
+        (c, x) => {
+          const next = c.mul(x).add(p);
+          return [next, next.sin().mul(x)];
+        },
+        input("c0", [3], X),
+        input("xs", [5, 3], X),
+        { length: 5 },
+      );
+      return nn.concat([last, ys.reshape([15])]);
+    },
+  },
+  {
+    name: "nn.scan with a 2-D carry [2, 3] (c' = tanh(c·M + x_t ⊙ u), u a per-example input read from outside), scalar y_t",
+    build: ({ input, param }) => {
+      const u = input("u", [3], X);
+      const M = param("M", [3, 3]);
+      const [last, ys] = nn.scan(
+        (c, x) => {
+          const next = nn.tanh(c.matmul(M).add(x.mul(u)));
+          return [next, next.sum()];
+        },
+        param("c0", [2, 3]),
+        input("xs", [3, 3], X),
+      );
+      return nn.concat([last.reshape([6]), ys]);
+    },
+  },
+  {
+    name: "nn.scan over scalars xs [6] (x_t a scalar), T = 1 and T = 6 in one model",
+    build: ({ input, param }) => {
+      const w = param("w", [2]);
+      const step = (h: Tensor, x: Tensor): [Tensor, Tensor] => {
+        const next = nn.tanh(h.mul(w).add(x));
+        return [next, next.mul(x)];
+      };
+      const xs = input("xs", [6], X);
+      const [one] = nn.scan(step, param("h0", [2]), xs.slice([0], [1]));
+      const [, six] = nn.scan(step, one, xs);
+      return six.reshape([12]);
+    },
+  },
+  {
+    name: "nn.scan LSTM cell (carry [h; c], gates from one [8, 4] matrix), T = 3, the carry after the last step",
+    build: ({ input, param }) => {
+      const W = param("W", [8, 4]);
+      const bias = param("b", [8]);
+      const [last] = nn.scan(
+        (hc, x) => {
+          const [h, c] = [hc.slice([0], [2]), hc.slice([2], [2])];
+          const gates = W.matmul(nn.concat([x, h])).add(bias);
+          const gate = (k: number) => gates.slice([2 * k], [2]);
+          const next = nn
+            .sigmoid(gate(1))
+            .mul(c)
+            .add(nn.sigmoid(gate(0)).mul(nn.tanh(gate(3))));
+          return [nn.concat([nn.sigmoid(gate(2)).mul(nn.tanh(next)), next]), next];
+        },
+        input("hc0", [4], X),
+        input("xs", [3, 2], X),
+      );
+      return last;
+    },
+  },
+  {
+    name: "two nn.scan layers stacked: the first's outputs [4, 2] are the second's sequence",
+    build: (b) => {
+      const [, first] = nn.scan(elmanStep(b, 2, 3), b.input("h0", [2], X), b.input("xs", [4, 3], X));
+      const V = b.param("V", [2, 2]);
+      return nn.scan(
+        (h, x) => {
+          const next = nn.tanh(V.matmul(h).add(x));
+          return [next, next];
+        },
+        b.param("g0", [2]),
+        first,
+      )[1];
+    },
+  },
+  {
+    name: "nn.scan whose output is its carry, a carry joined from two parts: [tanh(W·[h; x_t]), tanh(h ⊙ x_t)], ys [4, 4]",
+    build: ({ input, param }) => {
+      const W = param("W", [2, 4]);
+      return nn.scan(
+        (hc, x) => {
+          const h = hc.slice([0], [2]);
+          const next = nn.concat([nn.tanh(W.matmul(nn.concat([h, x]))), nn.tanh(h.mul(x))]);
+          return [next, next];
+        },
+        input("hc0", [4], X),
+        input("xs", [4, 2], X),
+      )[1];
+    },
+  },
+  {
+    name: "nn.scan whose reverse loop stores nothing per step: h' = tanh(h + x_t + b), xs without a gradient",
+    build: ({ input, param }) => {
+      const b = param("b", [3]);
+      return nn.scan(
+        (h, x) => {
+          const next = nn.tanh(h.add(x).add(b));
+          return [next, next];
+        },
+        input("h0", [3], X),
+        input("xs", [4, 3]),
+      )[0];
+    },
+  },
+];
+
+describe("generated gradients match finite differences: nn.scan", () => {
+  scanRows.forEach((row, i) => it(row.name, () => checkRow(row, 130003 + i * 7919)));
+});

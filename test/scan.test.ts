@@ -164,6 +164,28 @@ describe("nn.scan", () => {
     expect(unrolled(20)).toBeGreaterThan(2 * unrolled(5)); // the comparison can fail: unrolled code grows
   });
 
+  it("shared weights' gradients are one product over the steps after the reverse loop, not one per step", () => {
+    const T = 30;
+    const source = compile(sequenceModel("elman", T, "scan"), { batch: 4, dtype: "f64", source: "scan products" })
+      .files[0]!.contents;
+    const gradient = source.slice(
+      source.indexOf("function gradientProgram"),
+      source.indexOf("function predictProgram"),
+    );
+    const lines = gradient.split("\n");
+    const start = lines.findIndex((line) => new RegExp(`for \\(let (t\\d+) = ${T - 1}; \\1 >= 0; \\1--\\)`).test(line));
+    expect(start).toBeGreaterThan(0); // the reverse loop
+    const indent = lines[start]!.length - lines[start]!.trimStart().length;
+    const end = lines.findIndex((line, i) => i > start && line === `${" ".repeat(indent)}}`);
+    const [loop, after] = [lines.slice(start, end).join("\n"), lines.slice(end).join("\n")];
+    // Wx [H, D] and Wh [H, H]: their per-step terms are outer products [H, D] and [H, H]
+    for (const shape of [`[${H}, ${D}]`, `[${H}, ${H}]`]) {
+      expect(loop).not.toContain(`matmul ${shape}`);
+      expect(after).toContain(`matmul ${shape} per example`);
+    }
+    expect(after).toMatch(new RegExp(`gemm\\(${H}, ${H}, ${T},`)); // Σ_t h_{t−1}ᵀ·δ_t: one product, k = T
+  });
+
   it("refuses a step whose carry changes shape, and --target wgsl, with clear messages", () => {
     const bad = model("badScan", ({ input }) => {
       const xs = input("xs", [4, 2]);

@@ -81,7 +81,10 @@ export function scan(step: ScanStep, init: Tensor, xs: Tensor, options: ScanOpti
         `${fn}: step returned a carry of shape ${formatShape(next.node.shape)} for a carry of shape ${formatShape(init.node.shape)}; the carry's shape must stay the same.`,
       );
     const carryOut = ir.reshape(next.node, [c]);
-    const yOut = ir.concat([carryOut, ir.reshape(y.node, [y.node.size])], 0); // each step's carry is kept for the backward pass
+    // Each step's carry is kept for the backward pass, at the front of y_t; a step whose output is its
+    // carry (an RNN returning [h, h]) stores it once, and ys reads it there
+    const outputIsCarry = y.node === next.node;
+    const yOut = outputIsCarry ? carryOut : ir.concat([carryOut, ir.reshape(y.node, [y.node.size])], 0);
     const body = extractClosures([carryOut, yOut], [carry, x], name);
     const node = scanNode([ir.reshape(init.node, [c]), ir.reshape(xs.node, [length, x.size]), ...body.closures], {
       carry,
@@ -93,11 +96,13 @@ export function scan(step: ScanStep, init: Tensor, xs: Tensor, options: ScanOpti
       reverse: false,
       carriesInY: true,
     });
-    const row = c + y.node.size;
+    const row = yOut.size;
     const rows = ir.reshape(ir.slice(node, [c], [length * row]), [length, row]);
     parts = {
       carry: new Tensor(ir.reshape(ir.slice(node, [0], [c]), init.node.shape)),
-      ys: new Tensor(ir.reshape(ir.slice(rows, [0, c], [length, y.node.size]), [length, ...y.node.shape])),
+      ys: new Tensor(
+        ir.reshape(ir.slice(rows, [0, outputIsCarry ? 0 : c], [length, y.node.size]), [length, ...y.node.shape]),
+      ),
     };
     return node;
   });

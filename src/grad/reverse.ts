@@ -39,7 +39,8 @@ export function gradients(seed: Node, wrt: readonly Node[], seedAdjoint?: Node, 
     const adjoint = parts.reduce((total, part) => add(total, part));
     adjoints.set(node, adjoint);
     const rule = derivativeRules[node.op];
-    const perInput = rule({ inputs: node.inputs, out: node, adjoint });
+    const needed = node.inputs.map((input) => onPath.has(input));
+    const perInput = rule({ inputs: node.inputs, out: node, adjoint, needed });
     node.inputs.forEach((input, i) => {
       const part = perInput[i];
       if (!part || !onPath.has(input)) return;

@@ -40,6 +40,8 @@ export interface RuleContext {
   readonly inputs: readonly Node[];
   readonly out: Node;
   readonly adjoint: Node;
+  /** Which inputs need an adjoint (lie on a path from a wanted value); absent: all. Rules may skip the rest. */
+  readonly needed?: readonly boolean[];
 }
 
 export type DerivativeRule = (context: RuleContext) => readonly (Node | undefined)[];
