@@ -23,8 +23,13 @@ export interface GpuComputePass {
   dispatchWorkgroups(x: number, y?: number, z?: number): void;
   end(): void;
 }
+/** A compute pass's descriptor: a label, and where a device with "timestamp-query" writes the pass's start and end times. */
+export interface GpuComputePassDescriptor {
+  label?: string;
+  timestampWrites?: { querySet: object; beginningOfPassWriteIndex?: number; endOfPassWriteIndex?: number };
+}
 export interface GpuCommandEncoder {
-  beginComputePass(descriptor?: { label?: string }): GpuComputePass;
+  beginComputePass(descriptor?: GpuComputePassDescriptor): GpuComputePass;
   copyBufferToBuffer(source: GpuBuffer, sourceOffset: number, destination: GpuBuffer, destinationOffset: number, size: number): void;
   finish(): object;
 }
@@ -122,7 +127,18 @@ export interface GpuTrainerOptions {
    * relative on the loss, also at convergence.
    */
   readonly precision?: "f32" | "f16";
+  /**
+   * For timing dispatches (bench/wgsl.mjs), off by default. Called for every dispatch a call encodes,
+   * with the call, the dispatch's index in it and its shader; each dispatch then runs in a compute pass
+   * of its own, begun with the descriptor returned (`{ timestampWrites }` on a device created with
+   * "timestamp-query"), or is left out when it returns null (timing one dispatch at a time; what the
+   * call computes is then wrong). Without it a call's dispatches share one compute pass.
+   */
+  readonly passes?: (call: CallName, dispatch: number, shader: number) => GpuComputePassDescriptor | null;
 }
+
+/** The calls that dispatch shaders (step and steps() dispatch "step"; resampleDropout() "resample"). */
+export type CallName = "loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample";
 
 export interface GpuTrainer {
   readonly spec: typeof spec;
@@ -2166,7 +2182,7 @@ type Sequence = readonly (readonly [shader: number, counts: readonly (readonly (
  * What each call dispatches, in order: a shader and the invocations of each of its task groups,
  * Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉, each group taking whole workgroups.
  */
-const sequences: Readonly<Record<"loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample", Sequence>> = {
+const sequences: Readonly<Record<CallName, Sequence>> = {
   loss: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [1, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [2, [[[[1, 1, 1]]]]], [3, [[[[64, 0, 1]]]]]],
   trainingLoss: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [1, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [2, [[[[1, 1, 1]]]]], [3, [[[[64, 0, 1]]]]]],
   gradient: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [4, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [5, [[[[1, 1, 1]]]]], [6, [[[[1, 1, 1]]]]], [7, [[[[64, 0, 1]]]]], [8, [[[[1, 1, 1]]]]], [9, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [10, [[[[2, 0, 8], [4, 0, 8], [64, 0, 1]]], [[[4, 0, 1], [64, 0, 1]]], [[[4, 0, 8], [1, 0, 8], [64, 0, 1]]], [[[64, 0, 1]]]]]],
@@ -2398,10 +2414,13 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     }
   }
 
-  function encode(encoder: GpuCommandEncoder, sequence: Sequence, n: number): void {
+  const passes = options.passes;
+  function encode(encoder: GpuCommandEncoder, call: CallName, n: number): void {
+    const sequence = sequences[call];
     if (sequence.length === 0) return;
-    const pass = encoder.beginComputePass();
-    for (const [shader, counts] of sequence) {
+    const shared = passes ? undefined : encoder.beginComputePass();
+    for (let d = 0; d < sequence.length; d++) {
+      const [shader, counts] = sequence[d]!;
       let groups = 0;
       for (const count of counts) {
         let invocations = 0;
@@ -2413,11 +2432,15 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
         groups += Math.ceil(invocations / WORKGROUP_SIZE);
       }
       const x = Math.min(groups, MAX_GROUPS);
+      const descriptor = shared ? undefined : passes!(call, d, shader);
+      if (descriptor === null) continue;
+      const pass = shared ?? encoder.beginComputePass(descriptor);
       pass.setPipeline(pipelines[shader]!);
       pass.setBindGroup(0, bindGroups[shader]!);
       pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+      if (!shared) pass.end();
     }
-    pass.end();
+    shared?.end();
   }
 
   // Inputs: Float64Array fields are converted in buffers allocated once.
@@ -2456,7 +2479,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   async function run(call: "loss" | "trainingLoss" | "gradient", batch: Batch | undefined, n: number | undefined): Promise<number> {
     const count = prepare(call, batch, n);
     const encoder = device.createCommandEncoder();
-    encode(encoder, sequences[call], count);
+    encode(encoder, call, count);
     const [value] = await submitAndRead(encoder, [results[call]!]);
     return value![0]!;
   }
@@ -2495,7 +2518,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     queueStep(batch?: Batch, n?: number): void {
       const examples = prepare("step", batch, n);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.step, examples);
+      encode(encoder, "step", examples);
       device.queue.submit([encoder.finish()]);
       trainer.state.step += 1;
     },
@@ -2510,7 +2533,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
       for (let done = 0; done < count;) {
         const encoder = device.createCommandEncoder();
         const now = Math.min(perSubmit, count - done);
-        for (let i = 0; i < now; i++) encode(encoder, sequences.step, examples);
+        for (let i = 0; i < now; i++) encode(encoder, "step", examples);
         done += now;
         trainer.state.step += now;
         if (done < count) device.queue.submit([encoder.finish()]);
@@ -2522,13 +2545,13 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
       const count = checkCount(n);
       setUniforms(count);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.resample, count);
+      encode(encoder, "resample", count);
       device.queue.submit([encoder.finish()]);
     },
     async predict(inputs?: PredictInputs, n?: number): Promise<Record<OutputName, Float32Array>> {
       const count = prepare("predict", inputs, n);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.predict, count);
+      encode(encoder, "predict", count);
       const names = Object.keys(outputSizes) as OutputName[];
       const reads = names.map((name) => {
         const [chunk, offset, elements] = regions[outputBuffers[name]];
