@@ -5,6 +5,8 @@
 //   npm run build && node bench/wgsl.mjs [--quick] [--out=FILE] [--tfjs]
 //   node bench/wgsl.mjs --pack=DIR         compile the models into DIR/models (for bench/gpu-pack.sh)
 //   node DIR/bench/wgsl.mjs --prebuilt=DIR run from such a folder (no compiler, no esbuild: a GPU machine)
+//   --wall-clock: time dispatches by wall clock even where timestamp-query is offered (the fallback);
+//   --require-gpu: exit 2 when the adapter is a CPU one (lavapipe, SwiftShader) or Dawn's null backend.
 //
 // Models: xor (2-4-1, batch 4), small (64-64-10, batch 32), mnist (784-128-10, batch 64), wide
 // (784-512-512-10, batch 128); plain SGD, f32. For each model it reports ms/step of
@@ -185,7 +187,9 @@ Object.assign(globalThis, globals);
 // Dawn's instance stays referenced for the life of the process: collected while its device is in
 // use, it crashes the process. Dawn rounds timestamps down to multiples of 2¹⁶ ns unless told not to.
 const gpuInstance = create(["disable-dawn-features=timestamp_quantization"]);
-const adapter = await gpuInstance.requestAdapter();
+// One adapter per device (an adapter gives one device), the GPU where there are several.
+const requestAdapter = () => gpuInstance.requestAdapter({ powerPreference: "high-performance" });
+const adapter = await requestAdapter();
 if (!adapter) {
   process.stderr.write("bench/wgsl.mjs: no WebGPU adapter; run `bash scripts/setup-webgpu.sh` as root\n");
   process.exit(1);
@@ -194,10 +198,16 @@ const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.inf
   .filter(Boolean)
   .join(" / ");
 const hasF16 = adapter.features.has("shader-f16");
-const hasTimestamps = adapter.features.has("timestamp-query");
+const hasTimestamps = adapter.features.has("timestamp-query") && !process.argv.includes("--wall-clock");
+if (process.argv.includes("--require-gpu") && /llvmpipe|lavapipe|swiftshader|\bnull\b/i.test(adapterName)) {
+  process.stderr.write(
+    `bench/wgsl.mjs: --require-gpu, but the adapter is a CPU one (${adapterName}); is the GPU's Vulkan driver found?\n`,
+  );
+  process.exit(2);
+}
 const PROFILE_METHOD = hasTimestamps
   ? "timestamp-query: each dispatch in a compute pass of its own with timestampWrites"
-  : "wall clock (the adapter lacks timestamp-query): each dispatch submitted alone, awaited with onSubmittedWorkDone, less an empty submit";
+  : `wall clock (${adapter.features.has("timestamp-query") ? "--wall-clock" : "the adapter lacks timestamp-query"}): each dispatch submitted alone, awaited with onSubmittedWorkDone, less an empty submit`;
 
 // Each model runs in a child process of its own (a fresh device; a crash of the native driver in one
 // model cannot take the others with it); the parent prints the tables.
@@ -295,7 +305,7 @@ function hasTimestampsText(profile) {
 
 /** A step dispatch by dispatch: timestamps per pass, or (without timestamp-query) each dispatch alone by wall clock. */
 async function profileStep(model, gpuModule, summaries, batch) {
-  const profileAdapter = await gpuInstance.requestAdapter();
+  const profileAdapter = await requestAdapter();
   const device = await profileAdapter.requestDevice({ requiredFeatures: hasTimestamps ? ["timestamp-query"] : [] });
   const count = summaries.length;
   const samples = Math.max(3, QUICK ? Math.ceil(model.profileSteps / 4) : model.profileSteps);
@@ -429,8 +439,11 @@ for (const model of MODELS.filter((m) => m.name === child)) {
   if (process.env.BENCH_DEBUG)
     process.stderr.write(`${model.name}: loaded in ${(performance.now() - started).toFixed(0)} ms\n`);
   const cpuTrainer = cpu.createTrainer({ seed: 7 });
-  const gpuTrainer = await gpu.createGpuTrainer(gpuInstance, { seed: 7 });
-  const f16Trainer = hasF16 ? await gpu.createGpuTrainer(gpuInstance, { seed: 7, precision: "f16" }) : undefined;
+  const gpuTrainer = await gpu.createGpuTrainer(await (await requestAdapter()).requestDevice(), { seed: 7 });
+  const f16Device = hasF16
+    ? await (await requestAdapter()).requestDevice({ requiredFeatures: ["shader-f16"] })
+    : undefined;
+  const f16Trainer = f16Device ? await gpu.createGpuTrainer(f16Device, { seed: 7, precision: "f16" }) : undefined;
   const random = createRandom(12345);
   const batch = {};
   for (const [name, shape] of Object.entries(cpuTrainer.spec.inputs)) {
@@ -474,7 +487,9 @@ for (const model of MODELS.filter((m) => m.name === child)) {
     }
   }
   gpuTrainer.destroy();
+  gpuTrainer.device.destroy();
   f16Trainer?.destroy();
+  f16Device?.destroy();
   const profile = await profileStep(model, gpu, summaries, batch);
   const row = {
     model: model.name,
