@@ -157,6 +157,12 @@ async function bundleTfjsWebgpu() {
     return "esbuild is not installed";
   }
   try {
+    const { createRequire } = await import("node:module");
+    createRequire(path.join(root, "package.json")).resolve("@tensorflow/tfjs-backend-webgpu");
+  } catch {
+    return "@tensorflow/tfjs-backend-webgpu is not installed (npm install --save-dev @tensorflow/tfjs-backend-webgpu, then bench/gpu-pack.sh packs it)";
+  }
+  try {
     const result = await build({
       stdin: {
         contents: [
@@ -179,7 +185,7 @@ async function bundleTfjsWebgpu() {
     writeFileSync(file, result.outputFiles[0].text);
     return { file };
   } catch (error) {
-    return `@tensorflow/tfjs-backend-webgpu is not installed (${String(error.message).split("\n")[0]})`;
+    return `TF.js with its WebGPU backend did not bundle: ${error.errors?.[0]?.text ?? String(error.message).split("\n")[0]}`;
   }
 }
 
@@ -199,7 +205,10 @@ const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.inf
   .join(" / ");
 const hasF16 = adapter.features.has("shader-f16");
 const hasTimestamps = adapter.features.has("timestamp-query") && !process.argv.includes("--wall-clock");
-if (process.argv.includes("--require-gpu") && /llvmpipe|lavapipe|swiftshader|\bnull\b/i.test(adapterName)) {
+const cpuAdapter = /llvmpipe|lavapipe|swiftshader|\bnull\b/i.test(adapterName);
+const CPU_NOTE =
+  "no GPU: the adapter is a CPU Vulkan driver, so these figures are a sanity check of the bench, not what a GPU does; the comparison with TF.js's WebGPU backend awaits a GPU machine (bench/gpu-pack.sh, then bench/gpu-run.sh there)";
+if (process.argv.includes("--require-gpu") && cpuAdapter) {
   process.stderr.write(
     `bench/wgsl.mjs: --require-gpu, but the adapter is a CPU one (${adapterName}); is the GPU's Vulkan driver found?\n`,
   );
@@ -255,12 +264,12 @@ if (child === undefined) {
     );
     if (row.tfjsWebgpuNote) process.stdout.write(`       tfjs webgpu: ${row.tfjsWebgpuNote}\n`);
   }
-  process.stdout.write("\nratio > 1: the WGSL trainer is slower.\n");
+  process.stdout.write(`\nratio > 1: the WGSL trainer is slower.${cpuAdapter ? `\nNote: ${CPU_NOTE}.` : ""}\n`);
   for (const row of rows) printProfile(row);
   mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(
     OUT,
-    `${JSON.stringify({ adapter: adapterName, quick: QUICK, date: new Date().toISOString(), profileMethod: PROFILE_METHOD, rows }, null, 2)}\n`,
+    `${JSON.stringify({ adapter: adapterName, ...(cpuAdapter ? { note: CPU_NOTE } : {}), quick: QUICK, date: new Date().toISOString(), profileMethod: PROFILE_METHOD, rows }, null, 2)}\n`,
   );
   process.stdout.write(`\nWritten to ${path.relative(process.cwd(), OUT) || OUT}\n`);
   process.exit(0);
