@@ -27,9 +27,10 @@ cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$pack/node_mod
 xz -T2 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node >"$pack/dawn.node.xz"
 xz -T2 -6 -c "$(readlink -f "$(command -v node)")" >"$pack/node.xz"
 node --version >"$pack/node-version.txt"
-# The Vulkan loader, unpacked there only where it has none (ldconfig -p | grep libvulkan prints nothing).
-if ! (cd "$pack/debs" && apt-get download libvulkan1 >/dev/null 2>&1); then
-  echo "gpu-pack: could not download libvulkan1 (apt-get update first?); gpu-run.sh then relies on the machine's loader" >&2
+# The Vulkan loader and GL vendor-neutral libraries (the set that ran Vulkan on the device machines,
+# /work/.library/device/README.md), unpacked there only where it has no loader.
+if ! (cd "$pack/debs" && apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 >/dev/null 2>&1); then
+  echo "gpu-pack: could not download the Vulkan loader's packages (apt-get update first?); gpu-run.sh then relies on the machine's loader" >&2
 fi
 git rev-parse HEAD >"$pack/commit.txt"
 du -sh "$pack"
