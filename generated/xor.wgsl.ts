@@ -423,6 +423,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(2) var<storage, read> c0: array<f32>;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const input_x = 0u;
@@ -459,12 +460,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) * 2u + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W1 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W1 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -882,6 +886,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
@@ -913,12 +918,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c3[work3 + (firstRow + o) + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W2 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -1295,6 +1303,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(2) var<storage, read> c0: array<f32>;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const input_x = 0u;
@@ -1331,12 +1340,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) * 2u + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W1 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W1 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -1754,6 +1766,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
@@ -1785,12 +1798,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c3[work3 + (firstRow + o) + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W2 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -2161,7 +2177,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 
 /** Per shader, the bindings it declares and their layout types (chunks a shader only reads are read-only). */
 const shaderBindings: readonly (readonly (readonly [binding: number, type: "uniform" | "storage" | "read-only-storage"])[])[] = [
-  [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"], [7, "read-only-storage"]],
   [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
   [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"]],
   [[0, "uniform"], [5, "storage"]],
@@ -2170,7 +2186,7 @@ const shaderBindings: readonly (readonly (readonly [binding: number, type: "unif
   [[0, "uniform"], [5, "storage"]],
   [[0, "uniform"], [5, "storage"]],
   [[0, "uniform"], [5, "storage"]],
-  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"], [7, "read-only-storage"]],
   [[0, "uniform"], [2, "read-only-storage"], [4, "storage"], [5, "storage"]],
   [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
   [[0, "uniform"], [3, "storage"], [4, "read-only-storage"]],
@@ -2349,9 +2365,10 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   chunks.forEach((buffer, i) => device.queue.writeBuffer(buffer, 0, initial[i]!));
   const uniformBuffer = device.createBuffer({ label: `${spec.model} uniforms`, size: 16, usage: UNIFORM | COPY_DST });
   const control = usesControl ? device.createBuffer({ label: `${spec.model} dropout counter`, size: 16, usage: STORAGE | COPY_DST }) : undefined;
-  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared.
+  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared
+  // (a chunk's vec4 view, from binding 6 on, is the chunk's buffer again).
   const resources = (binding: number): GpuBuffer =>
-    binding === 0 ? uniformBuffer : binding === 1 ? control! : chunks[binding - 2]!;
+    binding === 0 ? uniformBuffer : binding === 1 ? control! : chunks[binding - (binding >= 6 ? 6 : 2)]!;
   const bindGroupLayouts = shaderBindings.map((list, i) => device.createBindGroupLayout({ label: `${spec.model} shader ${i}`, entries: list.map(([binding, type]) => ({ binding, visibility: COMPUTE, buffer: { type } })) }));
   const bindGroups = shaderBindings.map((list, i) => device.createBindGroup({ label: `${spec.model} shader ${i}`, layout: bindGroupLayouts[i]!, entries: list.map(([binding]) => ({ binding, resource: { buffer: resources(binding) } })) }));
   const modules = (precision === "f16" ? shadersF16 : shaders).map((code, i) => device.createShaderModule({ label: `${spec.model} ${precision} shader ${i}`, code }));

@@ -322,9 +322,10 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   chunks.forEach((buffer, i) => device.queue.writeBuffer(buffer, 0, initial[i]!));
   const uniformBuffer = device.createBuffer({ label: `${spec.model} uniforms`, size: 16, usage: UNIFORM | COPY_DST });
   const control = usesControl ? device.createBuffer({ label: `${spec.model} dropout counter`, size: 16, usage: STORAGE | COPY_DST }) : undefined;
-  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared.
+  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared
+  // (a chunk's vec4 view, from binding {{firstVec4Binding}} on, is the chunk's buffer again).
   const resources = (binding: number): GpuBuffer =>
-    binding === 0 ? uniformBuffer : binding === {{controlBinding}} ? control! : chunks[binding - {{firstChunkBinding}}]!;
+    binding === 0 ? uniformBuffer : binding === {{controlBinding}} ? control! : chunks[binding - (binding >= {{firstVec4Binding}} ? {{firstVec4Binding}} : {{firstChunkBinding}})]!;
   const bindGroupLayouts = shaderBindings.map((list, i) => device.createBindGroupLayout({ label: `${spec.model} shader ${i}`, entries: list.map(([binding, type]) => ({ binding, visibility: COMPUTE, buffer: { type } })) }));
   const bindGroups = shaderBindings.map((list, i) => device.createBindGroup({ label: `${spec.model} shader ${i}`, layout: bindGroupLayouts[i]!, entries: list.map(([binding]) => ({ binding, resource: { buffer: resources(binding) } })) }));
   const modules = (precision === "f16" ? shadersF16 : shaders).map((code, i) => device.createShaderModule({ label: `${spec.model} ${precision} shader ${i}`, code }));
