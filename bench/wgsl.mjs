@@ -225,6 +225,10 @@ const only = process.env.BENCH_MODELS?.split(",");
 const ms = (value, width = 9) =>
   value === null || value === undefined ? "n/a".padStart(width) : value.toFixed(4).padStart(width);
 const gflops = (flops, time) => (flops > 0 && time > 0 ? (flops / time / 1e6).toPrecision(3) : "n/a");
+const vec4Of = (p) =>
+  p.vec4?.a || p.vec4?.b
+    ? ` (vec4 loads: ${[p.vec4.a ? "A" : "", p.vec4.b ? "B" : ""].filter(Boolean).join(", ")})`
+    : "";
 const shapeOf = (p) => `${p.repeat > 1 ? `${p.repeat}×` : ""}${p.m}×${p.n}×${p.k}`;
 if (child === undefined) {
   const { spawnSync } = await import("node:child_process");
@@ -295,7 +299,7 @@ function printProfile(row) {
           : "";
       const share = d.products.length > 1 ? " (the dispatch's time shared)" : `: ${rateOf(d.ms)}`;
       process.stdout.write(
-        `${" ".repeat(46)}product ${shapeOf(p)}${p.split > 1 ? ` split-K ${p.split}` : ""}, ${(p.flops / 1e6).toPrecision(3)} MFLOP${share}${withSum}\n`,
+        `${" ".repeat(46)}product ${shapeOf(p)}${p.split > 1 ? ` split-K ${p.split}` : ""}${vec4Of(p)}, ${(p.flops / 1e6).toPrecision(3)} MFLOP${share}${withSum}\n`,
       );
     }
   });

@@ -4,7 +4,7 @@
 
 import { groupCount, workgroupsOf } from "./phases.js";
 import { sequenceNames, type SequenceName, type WgslPlan } from "./plan.js";
-import type { WgslDispatch } from "./shaders.js";
+import { vec4Loads, type WgslDispatch } from "./shaders.js";
 import type { Task } from "./tasks.js";
 
 function describeTask(task: Task): string {
@@ -76,6 +76,8 @@ export interface ProductSummary {
   readonly flops: number;
   /** Parts of k summed by the next dispatch (split-K), 1 if not split. */
   readonly split: number;
+  /** Which operands' tiles load as vec4 in this dispatch's shader (shaders.ts: vec4Loads). */
+  readonly vec4: { readonly a: boolean; readonly b: boolean };
 }
 
 /** What one dispatch of a call runs, for naming it in timings (bench/wgsl.mjs): data, not a module's bytes. */
@@ -99,6 +101,7 @@ export function summarizeDispatches(
 ): Record<SequenceName, DispatchSummary[]> {
   const summary = (phase: WgslPlan["sequences"][SequenceName][number], dispatch: WgslDispatch): DispatchSummary => {
     const tasks = phase.flat();
+    const loads = vec4Loads(phase, plan.layout);
     return {
       shader: dispatch.shader,
       workgroups: phase.reduce((sum, group) => sum + workgroupsOf(groupCount(group), plan.batch), 0),
@@ -112,7 +115,8 @@ export function summarizeDispatches(
         if (task.work.kind !== "gemm") return [];
         const { m, n, k, repeat } = task.work.tiling.shape;
         const name = shortComment(task.work.kernel.comment);
-        return [{ name, m, n, k, repeat, flops: 2 * repeat * m * n * k, split: task.work.tiling.split }];
+        const vec4 = loads.get(task) ?? { a: false, b: false };
+        return [{ name, m, n, k, repeat, flops: 2 * repeat * m * n * k, split: task.work.tiling.split, vec4 }];
       }),
     };
   };

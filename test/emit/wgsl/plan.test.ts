@@ -216,6 +216,10 @@ describe("the dispatch summary (what bench/wgsl.mjs names and counts FLOPs by)",
     for (const p of products) expect(p.flops).toBe(2 * p.repeat * p.m * p.n * p.k);
     expect(products.reduce((sum, p) => sum + p.flops, 0)).toBe(2 * B * (2 * 784 * 128 + 3 * 128 * 10));
     expect(products.map((p) => p.name)).toContain("matmul [1, 10] per example (mlp.ts:12)"); // file:line, no folders
+    // X·W1 reads the input and parameter chunks, which its shader does not write: both operands vec4.
+    expect(products.find((p) => p.k === 784)!.vec4).toEqual({ a: true, b: true });
+    // H·W2: H is in the work chunk that the same shader writes (the logits): H scalar; W2's rows of 10: scalar.
+    expect(products.find((p) => p.n === 10 && p.k === 128)!.vec4).toEqual({ a: false, b: false });
   });
 
   it("one entry per dispatch, in order, with the shader the module dispatches and its workgroups", () => {
