@@ -46,7 +46,8 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$icd" ]; then exp
     const gpu = create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) { console.log("no WebGPU adapter"); process.exit(0); }
-    console.log(JSON.stringify({ info: adapter.info, features: [...adapter.features].sort() }));
+    const { vendor, architecture, device, description } = adapter.info; // getters: JSON.stringify(info) misses them
+    console.log(JSON.stringify({ info: { vendor, architecture, device, description }, features: [...adapter.features].sort() }));
     for (const key in adapter.limits) console.log(`  ${key} ${adapter.limits[key]}`);
     process.exit(0);'
 } >"$out/adapter.txt" 2>&1
