@@ -23,8 +23,13 @@ export interface GpuComputePass {
   dispatchWorkgroups(x: number, y?: number, z?: number): void;
   end(): void;
 }
+/** A compute pass's descriptor: a label, and where a device with "timestamp-query" writes the pass's start and end times. */
+export interface GpuComputePassDescriptor {
+  label?: string;
+  timestampWrites?: { querySet: object; beginningOfPassWriteIndex?: number; endOfPassWriteIndex?: number };
+}
 export interface GpuCommandEncoder {
-  beginComputePass(descriptor?: { label?: string }): GpuComputePass;
+  beginComputePass(descriptor?: GpuComputePassDescriptor): GpuComputePass;
   copyBufferToBuffer(source: GpuBuffer, sourceOffset: number, destination: GpuBuffer, destinationOffset: number, size: number): void;
   finish(): object;
 }
@@ -122,7 +127,18 @@ export interface GpuTrainerOptions {
    * relative on the loss, also at convergence.
    */
   readonly precision?: "f32" | "f16";
+  /**
+   * For timing dispatches (bench/wgsl.mjs), off by default. Called for every dispatch a call encodes,
+   * with the call, the dispatch's index in it and its shader; each dispatch then runs in a compute pass
+   * of its own, begun with the descriptor returned (`{ timestampWrites }` on a device created with
+   * "timestamp-query"), or is left out when it returns null (timing one dispatch at a time; what the
+   * call computes is then wrong). Without it a call's dispatches share one compute pass.
+   */
+  readonly passes?: (call: CallName, dispatch: number, shader: number) => GpuComputePassDescriptor | null;
 }
+
+/** The calls that dispatch shaders (step and steps() dispatch "step"; resampleDropout() "resample"). */
+export type CallName = "loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample";
 
 export interface GpuTrainer {
   readonly spec: typeof spec;
@@ -407,6 +423,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(2) var<storage, read> c0: array<f32>;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const input_x = 0u;
@@ -443,12 +460,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) * 2u + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W1 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W1 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -866,6 +886,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
@@ -897,12 +918,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c3[work3 + (firstRow + o) + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W2 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -1279,6 +1303,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(2) var<storage, read> c0: array<f32>;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const input_x = 0u;
@@ -1315,12 +1340,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c0[input_x + (firstRow + o) * 2u + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W1 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W1 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -1738,6 +1766,7 @@ struct Uniforms { n: u32, rate: f32, seed: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Uniforms;
 @group(0) @binding(3) var<storage, read> c1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c3: array<f32>;
+@group(0) @binding(7) var<storage, read> cv1: array<vec4<f32>>;
 var<workgroup> tileA: array<f32, 1024>;
 var<workgroup> tileB: array<f32, 1024>;
 const param_W2 = 12u;
@@ -1769,12 +1798,15 @@ fn task0(g: u32, local: u32) {
         if (firstRow + o < m && p0 + q < kEnd) { x = c3[work3 + (firstRow + o) + (p0 + q)]; }
         tileA[q * 8u + o] = x;
       }
-      for (var e = local; e < 256u; e = e + 64u) {
-        let o = e % 8u;
-        let q = e / 8u;
-        var x = 0.0f;
-        if (firstColumn + o < columns && p0 + q < kEnd) { x = c1[param_W2 + (p0 + q) * 4u + (firstColumn + o)]; }
-        tileB[q * 8u + o] = x;
+      for (var e = local; e < 64u; e = e + 64u) {
+        let o = (e % 2u) * 4u;
+        let q = e / 2u;
+        var x = vec4<f32>();
+        if (firstColumn + o < columns && p0 + q < kEnd) { x = cv1[(param_W2 + (p0 + q) * 4u + (firstColumn + o)) / 4u]; }
+        tileB[q * 8u + o + 0u] = x.x;
+        tileB[q * 8u + o + 1u] = x.y;
+        tileB[q * 8u + o + 2u] = x.z;
+        tileB[q * 8u + o + 3u] = x.w;
       }
       workgroupBarrier();
       for (var q = 0u; q < 32u; q++) {
@@ -2145,7 +2177,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
 
 /** Per shader, the bindings it declares and their layout types (chunks a shader only reads are read-only). */
 const shaderBindings: readonly (readonly (readonly [binding: number, type: "uniform" | "storage" | "read-only-storage"])[])[] = [
-  [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"], [7, "read-only-storage"]],
   [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
   [[0, "uniform"], [2, "read-only-storage"], [3, "read-only-storage"], [5, "storage"]],
   [[0, "uniform"], [5, "storage"]],
@@ -2154,7 +2186,7 @@ const shaderBindings: readonly (readonly (readonly [binding: number, type: "unif
   [[0, "uniform"], [5, "storage"]],
   [[0, "uniform"], [5, "storage"]],
   [[0, "uniform"], [5, "storage"]],
-  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
+  [[0, "uniform"], [3, "read-only-storage"], [5, "storage"], [7, "read-only-storage"]],
   [[0, "uniform"], [2, "read-only-storage"], [4, "storage"], [5, "storage"]],
   [[0, "uniform"], [3, "read-only-storage"], [5, "storage"]],
   [[0, "uniform"], [3, "storage"], [4, "read-only-storage"]],
@@ -2166,7 +2198,7 @@ type Sequence = readonly (readonly [shader: number, counts: readonly (readonly (
  * What each call dispatches, in order: a shader and the invocations of each of its task groups,
  * Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉, each group taking whole workgroups.
  */
-const sequences: Readonly<Record<"loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample", Sequence>> = {
+const sequences: Readonly<Record<CallName, Sequence>> = {
   loss: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [1, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [2, [[[[1, 1, 1]]]]], [3, [[[[64, 0, 1]]]]]],
   trainingLoss: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [1, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [2, [[[[1, 1, 1]]]]], [3, [[[[64, 0, 1]]]]]],
   gradient: [[0, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [4, [[[[1, 1, 8], [1, 0, 8], [64, 0, 1]]]]], [5, [[[[1, 1, 1]]]]], [6, [[[[1, 1, 1]]]]], [7, [[[[64, 0, 1]]]]], [8, [[[[1, 1, 1]]]]], [9, [[[[1, 1, 8], [4, 0, 8], [64, 0, 1]]]]], [10, [[[[2, 0, 8], [4, 0, 8], [64, 0, 1]]], [[[4, 0, 1], [64, 0, 1]]], [[[4, 0, 8], [1, 0, 8], [64, 0, 1]]], [[[64, 0, 1]]]]]],
@@ -2333,9 +2365,10 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   chunks.forEach((buffer, i) => device.queue.writeBuffer(buffer, 0, initial[i]!));
   const uniformBuffer = device.createBuffer({ label: `${spec.model} uniforms`, size: 16, usage: UNIFORM | COPY_DST });
   const control = usesControl ? device.createBuffer({ label: `${spec.model} dropout counter`, size: 16, usage: STORAGE | COPY_DST }) : undefined;
-  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared.
+  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared
+  // (a chunk's vec4 view, from binding 6 on, is the chunk's buffer again).
   const resources = (binding: number): GpuBuffer =>
-    binding === 0 ? uniformBuffer : binding === 1 ? control! : chunks[binding - 2]!;
+    binding === 0 ? uniformBuffer : binding === 1 ? control! : chunks[binding - (binding >= 6 ? 6 : 2)]!;
   const bindGroupLayouts = shaderBindings.map((list, i) => device.createBindGroupLayout({ label: `${spec.model} shader ${i}`, entries: list.map(([binding, type]) => ({ binding, visibility: COMPUTE, buffer: { type } })) }));
   const bindGroups = shaderBindings.map((list, i) => device.createBindGroup({ label: `${spec.model} shader ${i}`, layout: bindGroupLayouts[i]!, entries: list.map(([binding]) => ({ binding, resource: { buffer: resources(binding) } })) }));
   const modules = (precision === "f16" ? shadersF16 : shaders).map((code, i) => device.createShaderModule({ label: `${spec.model} ${precision} shader ${i}`, code }));
@@ -2398,10 +2431,13 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     }
   }
 
-  function encode(encoder: GpuCommandEncoder, sequence: Sequence, n: number): void {
+  const passes = options.passes;
+  function encode(encoder: GpuCommandEncoder, call: CallName, n: number): void {
+    const sequence = sequences[call];
     if (sequence.length === 0) return;
-    const pass = encoder.beginComputePass();
-    for (const [shader, counts] of sequence) {
+    const shared = passes ? undefined : encoder.beginComputePass();
+    for (let d = 0; d < sequence.length; d++) {
+      const [shader, counts] = sequence[d]!;
       let groups = 0;
       for (const count of counts) {
         let invocations = 0;
@@ -2413,11 +2449,15 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
         groups += Math.ceil(invocations / WORKGROUP_SIZE);
       }
       const x = Math.min(groups, MAX_GROUPS);
+      const descriptor = shared ? undefined : passes!(call, d, shader);
+      if (descriptor === null) continue;
+      const pass = shared ?? encoder.beginComputePass(descriptor);
       pass.setPipeline(pipelines[shader]!);
       pass.setBindGroup(0, bindGroups[shader]!);
       pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+      if (!shared) pass.end();
     }
-    pass.end();
+    shared?.end();
   }
 
   // Inputs: Float64Array fields are converted in buffers allocated once.
@@ -2456,7 +2496,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   async function run(call: "loss" | "trainingLoss" | "gradient", batch: Batch | undefined, n: number | undefined): Promise<number> {
     const count = prepare(call, batch, n);
     const encoder = device.createCommandEncoder();
-    encode(encoder, sequences[call], count);
+    encode(encoder, call, count);
     const [value] = await submitAndRead(encoder, [results[call]!]);
     return value![0]!;
   }
@@ -2495,7 +2535,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     queueStep(batch?: Batch, n?: number): void {
       const examples = prepare("step", batch, n);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.step, examples);
+      encode(encoder, "step", examples);
       device.queue.submit([encoder.finish()]);
       trainer.state.step += 1;
     },
@@ -2510,7 +2550,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
       for (let done = 0; done < count;) {
         const encoder = device.createCommandEncoder();
         const now = Math.min(perSubmit, count - done);
-        for (let i = 0; i < now; i++) encode(encoder, sequences.step, examples);
+        for (let i = 0; i < now; i++) encode(encoder, "step", examples);
         done += now;
         trainer.state.step += now;
         if (done < count) device.queue.submit([encoder.finish()]);
@@ -2522,13 +2562,13 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
       const count = checkCount(n);
       setUniforms(count);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.resample, count);
+      encode(encoder, "resample", count);
       device.queue.submit([encoder.finish()]);
     },
     async predict(inputs?: PredictInputs, n?: number): Promise<Record<OutputName, Float32Array>> {
       const count = prepare("predict", inputs, n);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.predict, count);
+      encode(encoder, "predict", count);
       const names = Object.keys(outputSizes) as OutputName[];
       const reads = names.map((name) => {
         const [chunk, offset, elements] = regions[outputBuffers[name]];

@@ -11,7 +11,15 @@ import { schedule } from "./schedule/schedule.js";
 import { defaultTuning, type Tuning } from "./schedule/lower.js";
 import { emitTypeScript } from "./emit/typescript.js";
 import { emitJavaScript } from "./emit/javascript.js";
-import { describeWgslPlan, emitWgsl, planWgsl, printShaders } from "./emit/wgsl/index.js";
+import {
+  describeWgslPlan,
+  emitWgsl,
+  planWgsl,
+  printShaders,
+  summarizeDispatches,
+  type DispatchSummary,
+  type SequenceName,
+} from "./emit/wgsl/index.js";
 import { quotedPath, shellWord } from "./emit/header-text.js";
 import { checkArenaSize, checkTensorSizes } from "./schedule/allocation.js";
 import type { Program } from "./schedule/program.js";
@@ -68,6 +76,7 @@ const targetTable: { readonly [T in Target]: TargetSpec } = {
         path: `${program.modelName}.wgsl.ts`,
         contents: emitWgsl(program, header, { plan, shaders }),
         shaders: shaders.shaders,
+        dispatches: summarizeDispatches(plan, shaders.dispatches),
       },
     ];
   },
@@ -84,6 +93,11 @@ export interface CompiledFile {
   readonly contents: string;
   /** WGSL shaders the file carries (for validation at compile time). */
   readonly shaders?: readonly string[];
+  /**
+   * WGSL: what each dispatch of each call runs, in order (its shader, tasks, and products with m, n, k
+   * and FLOPs at the compiled batch), for naming dispatches in timings (bench/wgsl.mjs). Not written anywhere.
+   */
+  readonly dispatches?: Readonly<Record<SequenceName, readonly DispatchSummary[]>>;
 }
 
 export interface ResolvedOptions {

@@ -21,8 +21,13 @@ export interface GpuComputePass {
   dispatchWorkgroups(x: number, y?: number, z?: number): void;
   end(): void;
 }
+/** A compute pass's descriptor: a label, and where a device with "timestamp-query" writes the pass's start and end times. */
+export interface GpuComputePassDescriptor {
+  label?: string;
+  timestampWrites?: { querySet: object; beginningOfPassWriteIndex?: number; endOfPassWriteIndex?: number };
+}
 export interface GpuCommandEncoder {
-  beginComputePass(descriptor?: { label?: string }): GpuComputePass;
+  beginComputePass(descriptor?: GpuComputePassDescriptor): GpuComputePass;
   copyBufferToBuffer(source: GpuBuffer, sourceOffset: number, destination: GpuBuffer, destinationOffset: number, size: number): void;
   finish(): object;
 }
@@ -90,7 +95,18 @@ export interface GpuTrainerOptions {
    * relative on the loss, also at convergence.
    */
   readonly precision?: "f32" | "f16";
+  /**
+   * For timing dispatches (bench/wgsl.mjs), off by default. Called for every dispatch a call encodes,
+   * with the call, the dispatch's index in it and its shader; each dispatch then runs in a compute pass
+   * of its own, begun with the descriptor returned (`{ timestampWrites }` on a device created with
+   * "timestamp-query"), or is left out when it returns null (timing one dispatch at a time; what the
+   * call computes is then wrong). Without it a call's dispatches share one compute pass.
+   */
+  readonly passes?: (call: CallName, dispatch: number, shader: number) => GpuComputePassDescriptor | null;
 }
+
+/** The calls that dispatch shaders (step and steps() dispatch "step"; resampleDropout() "resample"). */
+export type CallName = "loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample";
 
 export interface GpuTrainer {
   readonly spec: typeof spec;
@@ -205,7 +221,7 @@ type Sequence = readonly (readonly [shader: number, counts: readonly (readonly (
  * What each call dispatches, in order: a shader and the invocations of each of its task groups,
  * Σ Π ⌈factor·nᵖᵒʷᵉʳ / divisor⌉, each group taking whole workgroups.
  */
-const sequences: Readonly<Record<"loss" | "trainingLoss" | "gradient" | "predict" | "step" | "resample", Sequence>> = {
+const sequences: Readonly<Record<CallName, Sequence>> = {
 {{sequences}}
 };
 
@@ -306,9 +322,10 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   chunks.forEach((buffer, i) => device.queue.writeBuffer(buffer, 0, initial[i]!));
   const uniformBuffer = device.createBuffer({ label: `${spec.model} uniforms`, size: 16, usage: UNIFORM | COPY_DST });
   const control = usesControl ? device.createBuffer({ label: `${spec.model} dropout counter`, size: 16, usage: STORAGE | COPY_DST }) : undefined;
-  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared.
+  // One bind-group layout and bind group per shader: the bindings it declares, typed as declared
+  // (a chunk's vec4 view, from binding {{firstVec4Binding}} on, is the chunk's buffer again).
   const resources = (binding: number): GpuBuffer =>
-    binding === 0 ? uniformBuffer : binding === {{controlBinding}} ? control! : chunks[binding - {{firstChunkBinding}}]!;
+    binding === 0 ? uniformBuffer : binding === {{controlBinding}} ? control! : chunks[binding - (binding >= {{firstVec4Binding}} ? {{firstVec4Binding}} : {{firstChunkBinding}})]!;
   const bindGroupLayouts = shaderBindings.map((list, i) => device.createBindGroupLayout({ label: `${spec.model} shader ${i}`, entries: list.map(([binding, type]) => ({ binding, visibility: COMPUTE, buffer: { type } })) }));
   const bindGroups = shaderBindings.map((list, i) => device.createBindGroup({ label: `${spec.model} shader ${i}`, layout: bindGroupLayouts[i]!, entries: list.map(([binding]) => ({ binding, resource: { buffer: resources(binding) } })) }));
   const modules = (precision === "f16" ? shadersF16 : shaders).map((code, i) => device.createShaderModule({ label: `${spec.model} ${precision} shader ${i}`, code }));
@@ -371,10 +388,13 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     }
   }
 
-  function encode(encoder: GpuCommandEncoder, sequence: Sequence, n: number): void {
+  const passes = options.passes;
+  function encode(encoder: GpuCommandEncoder, call: CallName, n: number): void {
+    const sequence = sequences[call];
     if (sequence.length === 0) return;
-    const pass = encoder.beginComputePass();
-    for (const [shader, counts] of sequence) {
+    const shared = passes ? undefined : encoder.beginComputePass();
+    for (let d = 0; d < sequence.length; d++) {
+      const [shader, counts] = sequence[d]!;
       let groups = 0;
       for (const count of counts) {
         let invocations = 0;
@@ -386,11 +406,15 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
         groups += Math.ceil(invocations / WORKGROUP_SIZE);
       }
       const x = Math.min(groups, MAX_GROUPS);
+      const descriptor = shared ? undefined : passes!(call, d, shader);
+      if (descriptor === null) continue;
+      const pass = shared ?? encoder.beginComputePass(descriptor);
       pass.setPipeline(pipelines[shader]!);
       pass.setBindGroup(0, bindGroups[shader]!);
       pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+      if (!shared) pass.end();
     }
-    pass.end();
+    shared?.end();
   }
 
   // Inputs: Float64Array fields are converted in buffers allocated once.
@@ -429,7 +453,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
   async function run(call: "loss" | "trainingLoss" | "gradient", batch: Batch | undefined, n: number | undefined): Promise<number> {
     const count = prepare(call, batch, n);
     const encoder = device.createCommandEncoder();
-    encode(encoder, sequences[call], count);
+    encode(encoder, call, count);
     const [value] = await submitAndRead(encoder, [results[call]!]);
     return value![0]!;
   }
@@ -468,7 +492,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
     queueStep(batch?: Batch, n?: number): void {
       const examples = prepare("step", batch, n);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.step, examples);
+      encode(encoder, "step", examples);
       device.queue.submit([encoder.finish()]);
       trainer.state.step += 1;
     },
@@ -483,7 +507,7 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
       for (let done = 0; done < count;) {
         const encoder = device.createCommandEncoder();
         const now = Math.min(perSubmit, count - done);
-        for (let i = 0; i < now; i++) encode(encoder, sequences.step, examples);
+        for (let i = 0; i < now; i++) encode(encoder, "step", examples);
         done += now;
         trainer.state.step += now;
         if (done < count) device.queue.submit([encoder.finish()]);
@@ -495,13 +519,13 @@ export async function createGpuTrainer(target: GpuDevice | Gpu, options: GpuTrai
       const count = checkCount(n);
       setUniforms(count);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.resample, count);
+      encode(encoder, "resample", count);
       device.queue.submit([encoder.finish()]);
     },
     async predict(inputs?: PredictInputs, n?: number): Promise<Record<OutputName, Float32Array>> {
       const count = prepare("predict", inputs, n);
       const encoder = device.createCommandEncoder();
-      encode(encoder, sequences.predict, count);
+      encode(encoder, "predict", count);
       const names = Object.keys(outputSizes) as OutputName[];
       const reads = names.map((name) => {
         const [chunk, offset, elements] = regions[outputBuffers[name]];

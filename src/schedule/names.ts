@@ -154,6 +154,8 @@ export const wgslLocal = {
   accumulator: (k: number, l: number) => `c${k}_${l}`,
   /** The storage buffer of chunk `chunk`. */
   chunk: (chunk: number) => `c${chunk}`,
+  /** The same storage buffer viewed as array<vec4<f32>> (read-only; a product's operand tiles load through it). */
+  chunkVec4: (chunk: number) => `cv${chunk}`,
   task: (k: number) => `task${k}`,
   /** Workgroup memory: a product's A and B tiles, a tree reduction's partial sums. */
   tileA: "tileA",

@@ -9,7 +9,7 @@ import { compile } from "gradgen";
 import xor from "../../examples/xor.js";
 import mlp from "../../examples/mlp.js";
 import { removeTempDirs, root, tempDir } from "../cli-helpers.js";
-import { gpu, loadBoth, type Fields, type GpuContext } from "./support.js";
+import { gpu, loadBoth, timestampDevice, type Fields, type GpuContext } from "./support.js";
 
 const context = await gpu();
 const device = typeof context === "string" ? undefined : (context as GpuContext).device;
@@ -78,4 +78,82 @@ describe.runIf(device)("the WGSL host in Node", () => {
       queued.destroy();
     }
   }, 120_000);
+
+  describe("timing dispatches (createGpuTrainer's passes option, for bench/wgsl.mjs)", () => {
+    const mlpBatch: Fields = {
+      x: new Float32Array(8 * 784).map((_, i) => ((i * 31) % 97) / 97),
+      label: new Float32Array(80).map((_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0)),
+    };
+    /** The first index where two arrays differ (-1: equal bit for bit); a failure then prints one number, not two 100k-element diffs. */
+    const firstDifference = (a: Float32Array, b: Float32Array) =>
+      a.length !== b.length ? Math.min(a.length, b.length) : a.findIndex((v, i) => !Object.is(v, b[i]));
+    const stepShaders = compile(mlp, { batch: 8, learningRate: 0.5, targets: ["wgsl"] }).files[0]!.dispatches!.step.map(
+      (d) => d.shader,
+    );
+
+    it("each dispatch in a pass of its own, in the summary's order: parameters bit for bit those of one shared pass", async () => {
+      const { gpu: gpuModule } = await loadBoth(mlp, 8, { learningRate: 0.5 });
+      const calls: [string, number, number][] = [];
+      const hooked = await gpuModule.createGpuTrainer(device!, {
+        seed: 4,
+        passes: (call, dispatch, shader) => {
+          calls.push([call, dispatch, shader]);
+          return { label: `${call} ${dispatch}` };
+        },
+      });
+      const plain = await gpuModule.createGpuTrainer(device!, { seed: 4 });
+      for (let i = 0; i < 3; i++) expect(await hooked.step(mlpBatch)).toBe(await plain.step(mlpBatch));
+      for (const name of ["W1", "b1", "W2", "b2"])
+        expect(await hooked.read(name), name).toEqual(await plain.read(name));
+      const steps = calls.filter(([call]) => call === "step");
+      expect(steps).toEqual([0, 1, 2].flatMap(() => stepShaders.map((shader, d) => ["step", d, shader])));
+      hooked.destroy();
+      plain.destroy();
+    }, 120_000);
+
+    it("a dispatch the hook answers null is left out: with every one left out, steps change no parameter", async () => {
+      const { gpu: gpuModule } = await loadBoth(mlp, 8, { learningRate: 0.5 });
+      const idle = await gpuModule.createGpuTrainer(device!, { seed: 4, passes: () => null });
+      const fresh = await gpuModule.createGpuTrainer(device!, { seed: 4 });
+      for (let i = 0; i < 2; i++) idle.queueStep(mlpBatch);
+      for (const name of ["W1", "b1", "W2", "b2"])
+        expect(firstDifference(await idle.read(name), await fresh.read(name)), name).toBe(-1);
+      idle.destroy();
+      fresh.destroy();
+    }, 120_000);
+
+    it("timestampWrites from the hook reach the passes: every dispatch of a step gets a start and an end", async () => {
+      const timed = await timestampDevice();
+      if (!timed) return; // the adapter lacks timestamp-query (lavapipe through Dawn offers it)
+      const { gpu: gpuModule } = await loadBoth(mlp, 8, { learningRate: 0.5 });
+      const count = stepShaders.length;
+      const querySet = timed.createQuerySet({ type: "timestamp", count: 2 * count });
+      const trainer = await gpuModule.createGpuTrainer(timed, {
+        seed: 4,
+        passes: (call, d) =>
+          call === "step"
+            ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * d, endOfPassWriteIndex: 2 * d + 1 } }
+            : {},
+      });
+      trainer.queueStep(mlpBatch);
+      const resolved = timed.createBuffer({
+        size: 16 * count,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+      const read = timed.createBuffer({ size: 16 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const encoder = timed.createCommandEncoder();
+      encoder.resolveQuerySet(querySet, 0, 2 * count, resolved, 0);
+      encoder.copyBufferToBuffer(resolved, 0, read, 0, 16 * count);
+      timed.queue.submit([encoder.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const ticks = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      for (let d = 0; d < count; d++) {
+        expect(ticks[2 * d]! > 0n, `dispatch ${d} start`).toBe(true);
+        expect(ticks[2 * d + 1]! >= ticks[2 * d]!, `dispatch ${d} end`).toBe(true);
+      }
+      trainer.destroy();
+      querySet.destroy();
+    }, 120_000);
+  });
 });

@@ -77,6 +77,18 @@ export function f16Device(): Promise<GPUDevice | undefined> {
   return f16;
 }
 
+let timestamps: Promise<GPUDevice | undefined> | undefined;
+/** A device created with "timestamp-query", or undefined when the adapter lacks it (or there is no adapter). */
+export function timestampDevice(): Promise<GPUDevice | undefined> {
+  timestamps ??= (async () => {
+    if (typeof (await gpu()) === "string") return undefined;
+    const adapter = await instance!.requestAdapter();
+    if (!adapter?.features.has("timestamp-query")) return undefined;
+    return adapter.requestDevice({ requiredFeatures: ["timestamp-query"] });
+  })();
+  return timestamps;
+}
+
 let directory: string | undefined;
 let loaded = 0;
 
@@ -85,7 +97,12 @@ export interface GpuModule {
   readonly source: string;
   createGpuTrainer(
     device: GPUDevice,
-    options?: { seed?: number; params?: Record<string, ArrayLike<number>>; precision?: "f32" | "f16" },
+    options?: {
+      seed?: number;
+      params?: Record<string, ArrayLike<number>>;
+      precision?: "f32" | "f16";
+      passes?: (call: string, dispatch: number, shader: number) => GPUComputePassDescriptor | null;
+    },
   ): Promise<GpuTrainer>;
 }
 

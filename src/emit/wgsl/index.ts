@@ -7,9 +7,9 @@
 // widen), sums accumulate in f32; the loss head, the backward pass and the optimizer update are f32
 // (tasks.ts: lossHead).
 
-export { planWgsl, type WgslPlan, type WgslPlanOptions } from "./plan.js";
+export { planWgsl, type SequenceName, type WgslPlan, type WgslPlanOptions } from "./plan.js";
 export { printShaders, type WgslShaders } from "./shaders.js";
 export { emitWgsl, type WgslModuleOptions } from "./host.js";
 export { planEpilogueFusions } from "./fusion.js";
 export { roundF16, wgslLiteral } from "./spelling.js";
-export { describeWgslPlan } from "./describe.js";
+export { describeWgslPlan, summarizeDispatches, type DispatchSummary } from "./describe.js";

@@ -23,6 +23,7 @@ import type { Layout, Region } from "./layout.js";
 import { elementwiseCode, numbersOf, wgslLiteral, type Numbers, type Precision } from "./spelling.js";
 import { assertNever, range, type Task, type TaskWork } from "./tasks.js";
 import { K_STEP, TILE_SIDE, WORKGROUP_SIZE, type Tiling } from "./tiling.js";
+import { stageTile } from "./staging.js";
 
 export interface PrintedTask {
   readonly body: readonly string[];
@@ -33,9 +34,18 @@ export interface PrintedTask {
 
 type Terms = readonly (readonly [index: string, stride: number])[];
 
+/** Which operands of a product stage their tiles with vec4 loads (shaders.ts: vec4Loads decides per shader). */
+export type Vec4Operands = { readonly a: boolean; readonly b: boolean };
+const scalarLoads: Vec4Operands = { a: false, b: false };
+
 /** The body of one task at the given precision (f32 where the task computes only in f32). */
-export function printTask(task: Task, layout: Layout, precision: Precision): PrintedTask {
-  const printer = new TaskPrinter(layout, task, task.f32Only ? "f32" : precision);
+export function printTask(
+  task: Task,
+  layout: Layout,
+  precision: Precision,
+  vec4: Vec4Operands = scalarLoads,
+): PrintedTask {
+  const printer = new TaskPrinter(layout, task, task.f32Only ? "f32" : precision, vec4);
   const body = printer.work(task.work);
   return { body, helpers: printer.helpers, regions: printer.regions };
 }
@@ -49,6 +59,7 @@ class TaskPrinter {
     private readonly layout: Layout,
     private readonly task: Task,
     private readonly precision: Precision,
+    private readonly vec4: Vec4Operands,
   ) {
     this.num = numbersOf(precision, this.helpers);
   }
@@ -99,6 +110,16 @@ class TaskPrinter {
   /** `c<chunk>[<region> + offset + Σ indexᵢ·strideᵢ]`, the region's first element a named constant. */
   private element(name: string, offset: number, terms: Terms): string {
     const region = this.region(name);
+    return `${wgslLocal.chunk(region.chunk)}[${this.index(name, offset, terms)}]`;
+  }
+
+  /** The vec4 holding elements e … e + 3 of a region, e (the index) a multiple of 4: its chunk's vec4 view. */
+  private vec4Element(name: string, offset: number, terms: Terms): string {
+    const region = this.region(name);
+    return `${wgslLocal.chunkVec4(region.chunk)}[(${this.index(name, offset, terms)}) / 4u]`;
+  }
+
+  private index(name: string, offset: number, terms: Terms): string {
     this.regions.add(name);
     let text = wgslOffsetName(name);
     if (offset !== 0) text += offset < 0 ? ` - ${-offset}u` : ` + ${offset}u`;
@@ -107,7 +128,7 @@ class TaskPrinter {
       const term = stride === 1 || stride === -1 ? index : `${index} * ${Math.abs(stride)}u`;
       text += ` ${stride < 0 ? "-" : "+"} ${term}`;
     }
-    return `${wgslLocal.chunk(region.chunk)}[${text}]`;
+    return text;
   }
 
   private scalar(code: ScalarCode): string {
@@ -391,50 +412,33 @@ class TaskPrinter {
           .join("; var ")};`,
       ),
     );
-    // One operand tile: `size` = outer × K_STEP elements, element (o, q) at tile[q * outer + o].
-    const stage = (
-      tile: string,
-      outer: number,
-      contiguousAlongK: boolean,
-      load: (o: string, q: string) => string,
-      edge: string,
-    ) => {
-      const [o, q] = contiguousAlongK ? [`e / ${K_STEP}u`, `e % ${K_STEP}u`] : [`e % ${outer}u`, `e / ${outer}u`];
-      return [
-        `  for (var e = local; e < ${outer * K_STEP}u; e = e + ${WORKGROUP_SIZE}u) {`,
-        `    let o = ${o};`,
-        `    let q = ${q};`,
-        "    var x = 0.0f;",
-        `    if (${edge} && p0 + q < kEnd) { x = ${load("o", "p0 + q")}; }`,
-        `    ${tile}[q * ${outer}u + o] = x;`,
-        "  }",
-      ];
-    };
     body.push(
       `for (var p0 = kBegin; p0 < kEnd; p0 = p0 + ${K_STEP}u) {`,
-      ...stage(
+      ...stageTile(
         tileA,
         rows,
         Math.abs(a.colStride) <= Math.abs(a.rowStride),
-        (o, p) =>
-          this.element(a.buffer, a.offset, [
+        (o, p, vec4) =>
+          (vec4 ? this.vec4Element : this.element).call(this, a.buffer, a.offset, [
             ["r", r?.aStride ?? 0],
             [`(firstRow + ${o})`, a.rowStride],
             [`(${p})`, a.colStride],
           ]),
         "firstRow + o < m",
+        this.vec4.a,
       ),
-      ...stage(
+      ...stageTile(
         tileB,
         columns,
         Math.abs(b.rowStride) < Math.abs(b.colStride),
-        (o, p) =>
-          this.element(b.buffer, b.offset, [
+        (o, p, vec4) =>
+          (vec4 ? this.vec4Element : this.element).call(this, b.buffer, b.offset, [
             ["r", r?.bStride ?? 0],
             [`(${p})`, b.rowStride],
             [`(firstColumn + ${o})`, b.colStride],
           ]),
         "firstColumn + o < columns",
+        this.vec4.b,
       ),
       "  workgroupBarrier();",
       `  for (var q = 0u; q < ${K_STEP}u; q++) {`,

@@ -3,10 +3,10 @@
 
 import { wgslLocal, wgslOffsetName } from "../../schedule/names.js";
 import { countCode, type Count } from "./counts.js";
-import { printTask, type PrintedTask } from "./kernels.js";
+import { printTask, type PrintedTask, type Vec4Operands } from "./kernels.js";
 import type { Task } from "./tasks.js";
 import { K_STEP, WORKGROUP_SIZE } from "./tiling.js";
-import type { Layout } from "./layout.js";
+import { MAX_STORAGE_BUFFERS, type Layout } from "./layout.js";
 import { cooperative, groupCount, phaseCounts, type Phase } from "./phases.js";
 import { sequenceNames, type SequenceName, type WgslPlan } from "./plan.js";
 import { helperClosure, helperCode, helperCodeF16, type Precision } from "./spelling.js";
@@ -16,6 +16,61 @@ export { WORKGROUP_SIZE };
 const UNIFORM_BINDING = 0;
 export const CONTROL_BINDING = 1;
 export const FIRST_CHUNK_BINDING = 2;
+/** The binding of chunk c's vec4 view: after every chunk's own binding. */
+export const vec4Binding = (layout: Layout, chunk: number) => FIRST_CHUNK_BINDING + layout.chunks.length + chunk;
+
+/** The storage chunks a phase's tasks read and write ("control", the dropout counter, apart). */
+function chunksOf(phase: Phase, layout: Layout) {
+  const used = new Set<number>();
+  const written = new Set<number>();
+  let control = false;
+  let writesControl = false;
+  for (const task of phase.flat()) {
+    for (const name of [...task.reads, ...task.writes]) {
+      if (name === "control") control = true;
+      else used.add(layout.regions.get(name)!.chunk);
+    }
+    for (const name of task.writes) {
+      if (name === "control") writesControl = true;
+      else written.add(layout.regions.get(name)!.chunk);
+    }
+  }
+  return { used, written, control, writesControl };
+}
+
+/**
+ * Which product operands of a phase's shader load their tiles as vec4: those aligned for it
+ * (tiling.ts: alignedForVec4) whose chunk the shader only reads (a chunk's vec4 view is a second,
+ * read-only binding of its buffer, and WebGPU refuses a writable binding aliasing another), while
+ * the views keep the shader within WebGPU's default 8 storage buffers per stage (else none).
+ */
+export function vec4Loads(phase: Phase, layout: Layout): Map<Task, Vec4Operands> {
+  const { used, written, control } = chunksOf(phase, layout);
+  const loads = new Map<Task, Vec4Operands>();
+  const views = new Set<number>();
+  for (const task of phase.flat()) {
+    if (task.work.kind !== "gemm") continue;
+    const { kernel, tiling } = task.work;
+    const readOnly = (buffer: string) => !written.has(layout.regions.get(buffer)!.chunk);
+    const operands = { a: tiling.vec4.a && readOnly(kernel.a.buffer), b: tiling.vec4.b && readOnly(kernel.b.buffer) };
+    if (operands.a) views.add(layout.regions.get(kernel.a.buffer)!.chunk);
+    if (operands.b) views.add(layout.regions.get(kernel.b.buffer)!.chunk);
+    loads.set(task, operands);
+  }
+  if (used.size + Number(control) + views.size > MAX_STORAGE_BUFFERS) return new Map();
+  return loads;
+}
+
+/** The chunks whose vec4 views a phase's shader binds. */
+function vec4Views(loads: ReadonlyMap<Task, Vec4Operands>, layout: Layout): number[] {
+  const views = new Set<number>();
+  for (const [task, { a, b }] of loads) {
+    if (task.work.kind !== "gemm") continue;
+    if (a) views.add(layout.regions.get(task.work.kernel.a.buffer)!.chunk);
+    if (b) views.add(layout.regions.get(task.work.kernel.b.buffer)!.chunk);
+  }
+  return [...views].sort((x, y) => x - y);
+}
 
 /** A binding a shader declares and its bind-group layout type (which must match the declaration). */
 export type WgslBinding = readonly [binding: number, type: "uniform" | "storage" | "read-only-storage"];
@@ -99,22 +154,11 @@ function phaseShader(
   layout: Layout,
   precision: Precision,
 ): { readonly code: string; readonly declared: WgslBinding[] } {
-  const printed = phase.map((group) => group.map((task) => printTask(task, layout, precision)));
+  const loads = vec4Loads(phase, layout);
+  const printed = phase.map((group) => group.map((task) => printTask(task, layout, precision, loads.get(task))));
   const comments = phase.map((group) => group.map((t) => t.comment).join("; "));
-  const used = new Set<number>();
-  const written = new Set<number>();
-  let usesControl = false;
-  let writesControl = false;
-  for (const task of phase.flat()) {
-    for (const name of [...task.reads, ...task.writes]) {
-      if (name === "control") usesControl = true;
-      else used.add(layout.regions.get(name)!.chunk);
-    }
-    for (const name of task.writes) {
-      if (name === "control") writesControl = true;
-      else written.add(layout.regions.get(name)!.chunk);
-    }
-  }
+  const { used, written, control: usesControl, writesControl } = chunksOf(phase, layout);
+  const views = vec4Views(loads, layout);
   const named = new Set(printed.flat().flatMap((t) => [...t.regions]));
   const tiled = phase.flat().some((t) => t.work.kind === "gemm");
   const treed = phase.flat().some((t) => t.work.kind === "loop" && t.work.tree);
@@ -126,6 +170,7 @@ function phaseShader(
     ...chunks.map(
       (chunk) => [FIRST_CHUNK_BINDING + chunk, written.has(chunk) ? "storage" : "read-only-storage"] as WgslBinding,
     ),
+    ...views.map((chunk) => [vec4Binding(layout, chunk), "read-only-storage"] as WgslBinding),
   ];
   const lines = [
     `// ${modelName}: ${comments.map(sanitize).join(" | ")}`,
@@ -137,6 +182,10 @@ function phaseShader(
     ...chunks.map(
       (chunk) =>
         `@group(0) @binding(${FIRST_CHUNK_BINDING + chunk}) var<storage, ${access(written.has(chunk))}> ${wgslLocal.chunk(chunk)}: array<f32>;`,
+    ),
+    ...views.map(
+      (chunk) =>
+        `@group(0) @binding(${vec4Binding(layout, chunk)}) var<storage, read> ${wgslLocal.chunkVec4(chunk)}: array<vec4<f32>>;`,
     ),
     ...(tiled
       ? [

@@ -37,6 +37,48 @@ export interface Tiling {
   readonly workgroups: number;
   /** Why the product launches fewer than WORKGROUP_TARGET workgroups at the compiled batch, if it does. */
   readonly short?: string;
+  /**
+   * Whether each operand's tile can be staged with vec4 loads (alignedForVec4); a shader uses them
+   * where it also only reads the operand's chunk (vec4Loads in shaders.ts).
+   */
+  readonly vec4: { readonly a: boolean; readonly b: boolean };
+}
+
+/**
+ * Whether an operand tile loads as vec4<f32>: its elements are consecutive (stride +1) along the
+ * direction the tile is loaded in (k, or the rows/columns of C), four at a time land on 16-byte
+ * boundaries (its offset, its other stride and its stride between repeats multiples of 4: regions
+ * start on 16 bytes, layout.ts), and that direction's extent is a fixed multiple of 4, so a tile's
+ * edge never cuts a vec4 (tiles and k-steps are multiples of 8 and 32). Else scalar loads.
+ */
+export function alignedForVec4(
+  contiguous: number,
+  other: number,
+  offset: number,
+  repeatStride: number,
+  extent: Extent,
+): boolean {
+  const four = (x: number) => x % 4 === 0;
+  return (
+    contiguous === 1 && four(other) && four(offset) && four(repeatStride) && !extent.perExample && four(extent.factor)
+  );
+}
+
+/** The direction each operand's tile is loaded in (consecutive invocations on consecutive addresses) and alignedForVec4 along it. */
+export function operandVec4(kernel: GemmKernel): { readonly a: boolean; readonly b: boolean } {
+  const { a, b, repeat } = kernel;
+  // A is m×k: along k where it is row-major (|colStride| ≤ |rowStride|), else along its rows.
+  const aAlongK = Math.abs(a.colStride) <= Math.abs(a.rowStride);
+  // B is k×n: along k where |rowStride| < |colStride|, else along its columns.
+  const bAlongK = Math.abs(b.rowStride) < Math.abs(b.colStride);
+  return {
+    a: aAlongK
+      ? alignedForVec4(a.colStride, a.rowStride, a.offset, repeat?.aStride ?? 0, kernel.k)
+      : alignedForVec4(a.rowStride, a.colStride, a.offset, repeat?.aStride ?? 0, kernel.m),
+    b: bAlongK
+      ? alignedForVec4(b.rowStride, b.colStride, b.offset, repeat?.bStride ?? 0, kernel.k)
+      : alignedForVec4(b.colStride, b.rowStride, b.offset, repeat?.bStride ?? 0, kernel.n),
+  };
 }
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
@@ -57,6 +99,7 @@ export function planTiling(kernel: GemmKernel, batch: number, scratch: string): 
     ([r, c]) => (r === 8 || r / 2 < m) && (c === 8 || c / 2 < n), // no tile twice as tall (wide) as C
   );
   const shape = { m, n, repeat, k };
+  const vec4 = operandVec4(kernel);
   const work = repeat * m * n * k;
   if (work < SMALL_PRODUCT) {
     const [rows, columns] = fitting[0]!;
@@ -69,13 +112,15 @@ export function planTiling(kernel: GemmKernel, batch: number, scratch: string): 
       kChunk: k,
       shape,
       workgroups,
+      vec4,
       ...(workgroups < WORKGROUP_TARGET ? { short } : {}),
     };
   }
   const steps = Math.max(1, Math.floor(k / MIN_K_CHUNK)); // the most parts k splits into
   // The largest tile whose workgroups reach the target, without split-K if it can, else with it.
   const whole = fitting.find(([r, c]) => tilesOf(r, c) >= WORKGROUP_TARGET);
-  if (whole) return { rows: whole[0], columns: whole[1], split: 1, kChunk: k, shape, workgroups: tilesOf(...whole) };
+  if (whole)
+    return { rows: whole[0], columns: whole[1], split: 1, kChunk: k, shape, workgroups: tilesOf(...whole), vec4 };
   const [rows, columns] = fitting.find(([r, c]) => tilesOf(r, c) * steps >= WORKGROUP_TARGET) ?? [8, 8];
   const tiles = tilesOf(rows, columns);
   // Split k: each part a whole number of k-steps; as many parts as reach the target.
@@ -87,8 +132,8 @@ export function planTiling(kernel: GemmKernel, batch: number, scratch: string): 
     workgroups >= WORKGROUP_TARGET
       ? undefined
       : `C is ${repeat > 1 ? `${repeat} × ` : ""}${m}×${n}: ${tiles} tile(s) of ${rows}×${columns}, and k = ${k} splits into at most ${split} part(s) of at least ${MIN_K_CHUNK}`;
-  if (split === 1) return { rows, columns, split, kChunk: k, shape, workgroups, ...(short ? { short } : {}) };
-  return { rows, columns, split, kChunk, scratch, shape, workgroups, ...(short ? { short } : {}) };
+  if (split === 1) return { rows, columns, split, kChunk: k, shape, workgroups, vec4, ...(short ? { short } : {}) };
+  return { rows, columns, split, kChunk, scratch, shape, workgroups, vec4, ...(short ? { short } : {}) };
 }
 
 /**

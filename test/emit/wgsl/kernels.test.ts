@@ -10,6 +10,8 @@ import wide from "../../../bench/models/wide.js";
 import { planWgsl, printShaders, type WgslPlan } from "../../../src/emit/wgsl/index.js";
 import { sequenceNames } from "../../../src/emit/wgsl/plan.js";
 import { workgroupsOf } from "../../../src/emit/wgsl/phases.js";
+import { alignedForVec4 } from "../../../src/emit/wgsl/tiling.js";
+import { vec4Binding, vec4Loads } from "../../../src/emit/wgsl/shaders.js";
 import type { Task } from "../../../src/emit/wgsl/tasks.js";
 import type { Extent } from "../../../src/schedule/program.js";
 import { programOf } from "../../wgsl/support.js";
@@ -145,4 +147,79 @@ describe("f16 shaders multiply f16 operands exactly and accumulate in f32 (mixed
     for (const [array] of code.matchAll(/var<workgroup> \w+: array<\w+/g)) expect(array).toMatch(/array<f32$/);
     expect(code).toMatch(/var<workgroup> partials: array<f32/);
   });
+});
+
+describe("vec4 loads of a product's operand tiles: only where aligned, only from chunks a shader only reads", () => {
+  const fixed = (factor: number): Extent => ({ factor, perExample: false });
+  it("alignedForVec4: stride 1 along the load, other strides, offset and extent multiples of 4", () => {
+    expect(alignedForVec4(1, 784, 0, 0, fixed(784))).toBe(true);
+    expect(alignedForVec4(1, 784, 8, 128 * 784, fixed(128))).toBe(true);
+    expect(alignedForVec4(1, 10, 0, 0, fixed(128))).toBe(false); // rows of 10: every other row starts mid-vec4
+    expect(alignedForVec4(1, 128, 0, 0, fixed(10))).toBe(false); // a tile edge would cut a vec4
+    expect(alignedForVec4(2, 128, 0, 0, fixed(128))).toBe(false); // not consecutive
+    expect(alignedForVec4(-1, 128, 0, 0, fixed(128))).toBe(false);
+    expect(alignedForVec4(1, 128, 2, 0, fixed(128))).toBe(false); // starts mid-vec4
+    expect(alignedForVec4(1, 128, 0, 6, fixed(128))).toBe(false); // repeats start mid-vec4
+    expect(alignedForVec4(1, 128, 0, 0, { factor: 4, perExample: true })).toBe(false); // n examples: not known to be whole vec4s
+  });
+
+  it("the 784-128-10 MLP at batch 64: vec4 where the operand's loaded direction has 784 or 128 elements, not 10", () => {
+    const plan = plans.find(([name, batch]) => name === "mnist" && batch === 64)![2];
+    const products = new Map<string, { a: boolean; b: boolean }>();
+    for (const task of plan.sequences.step.flat(2)) {
+      if (task.work.kind !== "gemm") continue;
+      const { kernel, tiling } = task.work;
+      products.set(`${at(kernel.m, 64)}×${at(kernel.n, 64)}×${at(kernel.k, 64)}`, tiling.vec4);
+    }
+    expect(products).toEqual(
+      new Map([
+        ["64×128×784", { a: true, b: true }], // X (along k = 784) · W1 (along its 128 columns)
+        ["64×10×128", { a: true, b: false }], // H (along k = 128) · W2 (rows of 10)
+        ["64×128×10", { a: false, b: false }], // δ2 (rows of 10) · W2ᵀ (along k = 10)
+        ["784×128×64", { a: true, b: true }], // Xᵀ (along its 784 rows) · δ1 (along its 128 columns)
+        ["128×10×64", { a: true, b: false }], // Hᵀ (along its 128 rows) · δ2 (rows of 10)
+      ]),
+    );
+  });
+
+  it.each(plans.map(([name, batch, plan]) => [`${name}, batch ${batch}`, plan] as const))(
+    "%s: a shader's vec4 views are read-only bindings of chunks it does not write, within 8 storage buffers",
+    (_, plan) => {
+      const { shaders, dispatches, bindings } = printShaders(plan);
+      let views = 0;
+      for (const name of sequenceNames) {
+        plan.sequences[name].forEach((phase, d) => {
+          const shader = dispatches[name][d]!.shader;
+          const code = shaders[shader]!;
+          const written = new Set(
+            phase
+              .flat()
+              .flatMap((t) =>
+                [...t.writes].filter((w) => w !== "control").map((w) => plan.layout.regions.get(w)!.chunk),
+              ),
+          );
+          const loads = vec4Loads(phase, plan.layout);
+          for (const [task, operands] of loads) {
+            if (task.work.kind !== "gemm") continue;
+            const { kernel, tiling } = task.work;
+            for (const side of ["a", "b"] as const) {
+              const chunk = plan.layout.regions.get(kernel[side].buffer)!.chunk;
+              if (operands[side]) expect(tiling.vec4[side] && !written.has(chunk), task.comment).toBe(true);
+            }
+          }
+          for (const [, binding, chunk] of code.matchAll(
+            /@binding\((\d+)\) var<storage, read> cv(\d+): array<vec4<f32>>/g,
+          )) {
+            views++;
+            expect(written.has(Number(chunk)), `${name} dispatch ${d}: view of chunk ${chunk}`).toBe(false);
+            expect(Number(binding)).toBe(vec4Binding(plan.layout, Number(chunk)));
+            expect(bindings[shader]!.find(([b]) => b === Number(binding))![1]).toBe("read-only-storage");
+          }
+          expect([...code.matchAll(/var<storage/g)].length, `${name} dispatch ${d}`).toBeLessThanOrEqual(8);
+        });
+      }
+      // Each model's first product reads its inputs and parameters, which no forward shader writes.
+      if (plan.modelName !== "xor") expect(views).toBeGreaterThan(0);
+    },
+  );
 });

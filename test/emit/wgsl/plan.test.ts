@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import xor from "../../../examples/xor.js";
 import mlp from "../../../examples/mlp.js";
 import mnist from "../../../examples/mnist.js";
-import { describeWgslPlan, planWgsl, printShaders } from "../../../src/emit/wgsl/index.js";
+import { describeWgslPlan, planWgsl, printShaders, summarizeDispatches } from "../../../src/emit/wgsl/index.js";
+import { compile } from "../../../src/compile.js";
 import { programOf } from "../../wgsl/support.js";
 
 const xorPlan = planWgsl(programOf(xor, { batch: 4, learningRate: 2 }));
@@ -192,5 +193,55 @@ describe("the plan decides, the printer follows", () => {
     const unfused = planWgsl(programOf(mnist, { batch: 64 }), { fuseEpilogues: false });
     expect([...unfused.fusions.values()].every((f) => f.size === 0)).toBe(true);
     expect(unfused.sequences.step.length).toBeGreaterThan(10);
+  });
+});
+
+describe("the dispatch summary (what bench/wgsl.mjs names and counts FLOPs by)", () => {
+  const summary = summarizeDispatches(mlpPlan, printShaders(mlpPlan).dispatches);
+
+  it("a 784-128-10 step's products are the textbook five at batch B = 64, each 2·m·n·k FLOPs", () => {
+    const B = 64;
+    const products = summary.step.flatMap((d) => d.products);
+    // Forward X·W1 (B×128 over 784) and H·W2 (B×10 over 128); backward δ2·W2ᵀ (B×128 over 10);
+    // weight gradients Xᵀ·δ1 (784×128 over B) and Hᵀ·δ2 (128×10 over B). No input gradient.
+    expect(products.map((p) => [p.repeat, p.m, p.n, p.k]).sort()).toEqual(
+      [
+        [1, B, 128, 784],
+        [1, B, 10, 128],
+        [1, B, 128, 10],
+        [1, 784, 128, B],
+        [1, 128, 10, B],
+      ].sort(),
+    );
+    for (const p of products) expect(p.flops).toBe(2 * p.repeat * p.m * p.n * p.k);
+    expect(products.reduce((sum, p) => sum + p.flops, 0)).toBe(2 * B * (2 * 784 * 128 + 3 * 128 * 10));
+    expect(products.map((p) => p.name)).toContain("matmul [1, 10] per example (mlp.ts:12)"); // file:line, no folders
+    // X·W1 reads the input and parameter chunks, which its shader does not write: both operands vec4.
+    expect(products.find((p) => p.k === 784)!.vec4).toEqual({ a: true, b: true });
+    // H·W2: H is in the work chunk that the same shader writes (the logits): H scalar; W2's rows of 10: scalar.
+    expect(products.find((p) => p.n === 10 && p.k === 128)!.vec4).toEqual({ a: false, b: false });
+  });
+
+  it("one entry per dispatch, in order, with the shader the module dispatches and its workgroups", () => {
+    const printed = printShaders(mlpPlan).dispatches;
+    for (const name of ["step", "loss", "predict"] as const) {
+      expect(summary[name].map((d) => d.shader)).toEqual(printed[name].map((d) => d.shader));
+    }
+    // describeWgslPlan prints the same workgroups per dispatch ("392 + 128 + 4 + 10 + 1 workgroup(s)").
+    const described = [...describeWgslPlan(mlpPlan, ["step"]).matchAll(/dispatch \d+: ([\d + ]+) workgroup/g)].map(
+      ([, groups]) => groups!.split(" + ").reduce((sum, g) => sum + Number(g), 0),
+    );
+    expect(summary.step.map((d) => d.workgroups)).toEqual(described);
+    // A split-K product's partial sums are added by the next dispatch.
+    const split = summary.step.findIndex((d) => d.products.some((p) => p.split > 1));
+    expect(split).toBeGreaterThanOrEqual(0);
+    expect(summary.step[split + 1]!.tasks[0]).toMatch(/^splitSum /);
+  });
+
+  it("compile() hands the summary back with the WGSL file", () => {
+    const { files } = compile(mlp, { batch: 64, learningRate: 0.05, targets: ["wgsl"] });
+    expect(files[0]!.dispatches!.step.map((d) => d.products.map((p) => p.flops))).toEqual(
+      summary.step.map((d) => d.products.map((p) => p.flops)),
+    );
   });
 });
