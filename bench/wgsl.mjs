@@ -179,6 +179,10 @@ async function bundleTfjsWebgpu() {
       platform: "node",
       target: "node20",
       mainFields: ["module", "main"],
+      // tfjs-core's Node platform calls require("util"): give the ES module a require of its own
+      banner: {
+        js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);',
+      },
       logLevel: "silent",
     });
     const file = path.join(directory, "tfjs-webgpu.mjs");
@@ -433,6 +437,10 @@ async function tfjsWebgpu(model, cpuTrainer, batch, steps, chunks) {
     for (let i = 0; i < k; i++) tf.tidy(() => void optimizer.minimize(lossOf, false, varList));
     await W[0].data();
   };
+  // Same network, same parameters, same batch: the first losses must agree, or the timing compares different work.
+  const firstLoss = (await tf.tidy(lossOf).data())[0];
+  const ours = cpuTrainer.loss(batch);
+  const agreement = Math.abs(firstLoss - ours) / Math.max(Math.abs(ours), 1e-30);
   await run(3); // shader compilation
   const values = [];
   for (let chunk = 0; chunk < chunks; chunk++) {
@@ -443,7 +451,11 @@ async function tfjsWebgpu(model, cpuTrainer, batch, steps, chunks) {
   const loss = await tf.tidy(lossOf).data();
   tf.dispose([...varList, x, target]);
   optimizer.dispose();
-  return { ms: median(values), note: `TF.js ${tf.version_core}, loss after the timed steps ${loss[0].toPrecision(4)}` };
+  return {
+    ms: median(values),
+    firstLoss: { tfjs: firstLoss, gradgen: ours, relativeDifference: agreement },
+    note: `TF.js ${tf.version_core}; first loss ${firstLoss.toPrecision(6)} against gradgen's ${ours.toPrecision(6)} (relative difference ${agreement.toExponential(1)}${agreement > 1e-4 ? ": NOT THE SAME NETWORK, the timing compares different work" : ""}); loss after the timed steps ${loss[0].toPrecision(4)}`,
+  };
 }
 
 for (const model of MODELS.filter((m) => m.name === child)) {
@@ -513,7 +525,9 @@ for (const model of MODELS.filter((m) => m.name === child)) {
     wgslMs: median(wgsl),
     wgslStepMs: median(wgslStep),
     wgslF16Ms: f16Trainer ? median(wgslF16) : null,
-    ...(TFJS ? { tfjsWebgpuMs: tfjs.ms ?? null, tfjsWebgpuNote: tfjs.note } : {}),
+    ...(TFJS
+      ? { tfjsWebgpuMs: tfjs.ms ?? null, tfjsWebgpuFirstLoss: tfjs.firstLoss ?? null, tfjsWebgpuNote: tfjs.note }
+      : {}),
     profile,
   };
   row.ratio = row.wgslMs / row.tsMs;
