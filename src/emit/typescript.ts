@@ -27,6 +27,7 @@ import type {
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
 import { elementwiseCode, maximumCode } from "./typescript-ops.js";
+import { withContiguousReads } from "./loop-order.js";
 import { secondOrderParts } from "./second-order.js";
 import { functionBudget } from "../schedule/split.js";
 import { printEntryFunctions, uses as usesOf, Writer } from "./typescript-functions.js";
@@ -313,7 +314,7 @@ function printKernel(out: Writer, kernel: Kernel, id: number, program: Program):
   switch (kernel.kind) {
     case "loop":
       if (kernel.touches) printTouches(out, kernel.touches, id);
-      if (!kernel.rows) return printLoop(out, kernel, id);
+      if (!kernel.rows) return printLoop(out, withContiguousReads(kernel), id);
       return printRowsLoop(
         out,
         program,
