@@ -96,7 +96,7 @@ describe("simplify", () => {
     // (the scatter rule needs integer ids: test/ids.test.ts checks it; the matrix rules are tested below)
     const expected = rewriteRules
       .map((r) => r.name)
-      .filter((name) => !/transpose|reshape|layout|scatter|matrix/.test(name));
+      .filter((name) => !/transpose|reshape|layout|scatter|matrix|examples/.test(name));
     const missing = expected.filter((name) => !fired.has(name));
     expect(missing).toEqual([]);
   });
@@ -174,6 +174,41 @@ describe("simplify", () => {
       ]),
     )[0]!;
     expected.forEach((e, j) => expect(value[j]).toBeCloseTo(e, 12));
+  });
+
+  it("moves a transpose and a sum inside a sum over examples: (Σₑ Xₑᵀ·Yₑ)ᵀ = Σₑ Yₑᵀ·Xₑ, Σ_axis Σₑ Z = Σₑ Σ_axis Z", () => {
+    // One example (the evaluator's Σₑ of one example is that example's value).
+    const X = makeNode(Op.Input, [], { name: "eX", shape: [4, 2] });
+    const Y = makeNode(Op.Input, [], { name: "eY", shape: [4, 3] });
+    const Z = makeNode(Op.Input, [], { name: "eZ", shape: [2, 3] });
+    const [xs, ys, zs] = [
+      [1, -2, 0.5, 3, -1, 4, 2, 0.25],
+      [0.5, 1, -1, 2, -3, 1.5, 4, 0, -2, 1, 1, -0.5],
+      [1, 2, 3, -4, 5, -6],
+    ];
+    const leaves = new Map<Node, ArrayLike<number>>([
+      [X, xs],
+      [Y, ys],
+      [Z, zs],
+    ]);
+    const rules: string[] = [];
+    const [gradient, bias] = simplify(
+      [ir.transpose(ir.batchSum(ir.matmul(ir.transpose(X), Y))), ir.sum(ir.batchSum(Z), [1])],
+      rules,
+    );
+    expect(rules).toContain("transpose of a sum over examples of a product");
+    expect(rules).toContain("sum of a sum over examples");
+    expect([gradient!.op, gradient!.inputs[0]!.op]).toEqual([Op.BatchSum, Op.MatMul]);
+    expect([bias!.op, bias!.inputs[0]!.op]).toEqual([Op.BatchSum, Op.Sum]);
+    const [g, b] = evaluate([gradient!, bias!], leaves);
+    // (Xᵀ·Y)ᵀ[j, i] = Σₚ X[p, i]·Y[p, j]; the row sums of Z
+    for (let j = 0; j < 3; j++)
+      for (let i = 0; i < 2; i++) {
+        let total = 0;
+        for (let p = 0; p < 4; p++) total += xs[p * 2 + i]! * ys[p * 3 + j]!;
+        expect(g![j * 2 + i]).toBeCloseTo(total, 12);
+      }
+    expect(Array.from(b!)).toEqual([6, -5]);
   });
 
   it("removes +0, −0, ×1, ×0, /1 and 0/ when the constant is broadcast to a larger shape", () => {

@@ -1,7 +1,9 @@
 // Convolution and pooling, channels first per example: x is [C, L] (1-D) or [C, H, W] (2-D). Written
 // with the window ops: conv = im2col(x) [P, C·K] times the filters [O, C·K]ᵀ, one matrix product (so
 // the backward pass is two more: δ·W for col2im, and Σ over examples of colᵀ·δ for ∂W); pooling = a
-// max or mean over each window of im2col(x), which without padding is a view of x (no copy).
+// max or mean over each window of im2col(x), which without padding is a view of x (no copy); windows
+// that tile x exactly (stride = size, sizes dividing x's) are reduced through a reshape of x instead,
+// so neither pass transposes and the gradient needs no col2im.
 
 import * as ir from "../ir/build.js";
 import type { Node } from "../ir/node.js";
@@ -124,10 +126,23 @@ function pooling(fn: string, x: Tensor, size: unknown, stride: unknown, axes: nu
       kernel.map(() => 1),
       "valid",
     );
+    const pool = (windows: Node, windowAxes: number[]): Node =>
+      reduce === "max" ? ir.max(windows, windowAxes) : ir.mul(ir.sum(windows, windowAxes), 1 / sizeOf(kernel));
+    const [channels, ...spatial] = x.node.shape as [number, ...number[]];
+    if (spatial.every((size, a) => steps[a] === kernel[a] && size % kernel[a]! === 0)) {
+      // Windows that tile x exactly: x [C, S₁, …] seen as [C, O₁, K₁, O₂, K₂, …] (a view, no im2col), each
+      // window reduced in place; the result is channels first already, and the gradient lands in x's layout.
+      const split = spatial.flatMap((size, a) => [size / kernel[a]!, kernel[a]!]);
+      return pool(
+        ir.reshape(x.node, [channels, ...split]),
+        kernel.map((_, a) => 2 + 2 * a),
+      );
+    }
     const patches = ir.patches(x.node, window);
-    const windowAxes = kernel.map((_, a) => axes + 1 + a);
-    const pooled =
-      reduce === "max" ? ir.max(patches, windowAxes) : ir.mul(ir.sum(patches, windowAxes), 1 / sizeOf(kernel));
+    const pooled = pool(
+      patches,
+      kernel.map((_, a) => axes + 1 + a),
+    );
     return ir.transpose(pooled, [axes, ...kernel.map((_, a) => a)]);
   });
 }

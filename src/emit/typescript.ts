@@ -26,7 +26,8 @@ import type {
   Value,
 } from "../schedule/program.js";
 import { fillTemplate, readTemplate } from "./template.js";
-import { elementwiseCode } from "./typescript-ops.js";
+import { elementwiseCode, maximumCode } from "./typescript-ops.js";
+import { withContiguousReads } from "./loop-order.js";
 import { secondOrderParts } from "./second-order.js";
 import { functionBudget } from "../schedule/split.js";
 import { printEntryFunctions, uses as usesOf, Writer } from "./typescript-functions.js";
@@ -218,11 +219,11 @@ function printLoop(out: Writer, kernel: LoopKernel, id: number, base = "0"): voi
       reduce(sum, "0", (v) => `${sum} += ${v};`);
       out.line(`${target} ${store} ${sum};`);
     } else if (kernel.reduction.op === "max") {
-      reduce(max, "-Infinity", (v) => `${max} = Math.max(${max}, ${v});`);
+      reduce(max, "-Infinity", (v) => `${max} = ${maximumCode(max, v)};`);
       out.line(`${target} ${store} ${max};`);
     } else {
       // log Σ eᵛ = m + log Σ e^(v − m) with m = max v: no overflow
-      reduce(max, "-Infinity", (v) => `${max} = Math.max(${max}, ${v});`);
+      reduce(max, "-Infinity", (v) => `${max} = ${maximumCode(max, v)};`);
       reduce(sum, "0", (v) => `${sum} += Math.exp(${v} - ${max});`);
       out.line(`${target} ${store} ${max} === -Infinity ? -Infinity : ${max} + Math.log(${sum});`);
     }
@@ -313,7 +314,7 @@ function printKernel(out: Writer, kernel: Kernel, id: number, program: Program):
   switch (kernel.kind) {
     case "loop":
       if (kernel.touches) printTouches(out, kernel.touches, id);
-      if (!kernel.rows) return printLoop(out, kernel, id);
+      if (!kernel.rows) return printLoop(out, withContiguousReads(kernel), id);
       return printRowsLoop(
         out,
         program,
@@ -421,6 +422,8 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     allocations.push(
       `  const ${typescriptFunction.carry} = new Float64Array(${entryFunctions.carried}); // shared scalars between the parts of split entry functions`,
     );
+  if (entryFunctions.functions.some((text) => text.includes(`${typescriptFunction.pick}[`)))
+    allocations.push(`  const ${typescriptFunction.pick} = new Float64Array(2); // a branch-free maximum's operands`);
   const uses = (ep: EntryPoint) => usesOf(ep.kernels, ep.returns);
 
   /** The arguments entry function `name` takes after its inputs, given the call's example count and learning rate. */

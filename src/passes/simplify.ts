@@ -5,6 +5,7 @@
 
 import {
   add,
+  batchSum,
   broadcastTo,
   constant,
   matmul,
@@ -262,6 +263,27 @@ export const rewriteRules: readonly RewriteRule[] = [
       const [a, b] = x!.inputs as [Node, Node];
       if (a.shape.length !== 2 || b.shape.length !== 2) return undefined;
       return a.op === Op.Transpose || b.op === Op.Transpose ? matmul(transpose(b), transpose(a)) : undefined;
+    },
+  },
+  {
+    // Σ_axes Σₑ x = Σₑ Σ_axes x: each example's sum first, then the small sums over examples (a
+    // convolution's bias gradient: one pass reading δ, instead of accumulating all of δ over examples)
+    name: "sum of a sum over examples",
+    ops: [Op.Sum],
+    rewrite: ({ inputs: [x], attrs }) =>
+      x!.op === Op.BatchSum && x!.inputs[0]!.batched ? batchSum(sum(x!.inputs[0]!, attrs.axes)) : undefined,
+  },
+  {
+    // (Σₑ Aₑ·Bₑ)ᵀ = Σₑ Bₑᵀ·Aₑᵀ where an operand is transposed: a weight used transposed (a
+    // convolution's filters) gets its gradient as one product over examples in its own layout
+    name: "transpose of a sum over examples of a product",
+    ops: [Op.Transpose],
+    rewrite: ({ inputs: [x] }) => {
+      const product = x!.op === Op.BatchSum ? x!.inputs[0]! : undefined;
+      if (product?.op !== Op.MatMul || product.shape.length !== 2) return undefined;
+      const [a, b] = product.inputs as [Node, Node];
+      if (a.shape.length !== 2 || b.shape.length !== 2) return undefined;
+      return a.op === Op.Transpose || b.op === Op.Transpose ? batchSum(matmul(transpose(b), transpose(a))) : undefined;
     },
   },
   {

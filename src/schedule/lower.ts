@@ -216,6 +216,7 @@ class EntryLowering {
       if (!node.batched && node.shape.length === 0) return "local";
       const [consumer] = consumers;
       if (!isRoot && consumers.size === 1 && consumer && this.canInlineInto(node, consumer)) return "inline";
+      if (!isRoot && this.recomputed(node, consumers)) return "inline";
       return "buffer";
     }
     if (node.op === Op.MatMul) {
@@ -247,6 +248,16 @@ class EntryLowering {
       return sameShape(node.shape, space) && node.batched === consumer.batched;
     }
     return isReduction(consumer.op);
+  }
+
+  /**
+   * A comparison of stored values (a max-pool's tie mask x = max) read by several kernels is computed
+   * in each rather than stored: one compare per element read beats writing and re-reading a mask.
+   */
+  private recomputed(node: Node, consumers: ReadonlySet<Node>): boolean {
+    if (node.op !== Op.Equal && node.op !== Op.Greater) return false;
+    if (node.inputs.some((input) => this.kinds.get(input) === "inline")) return false;
+    return [...consumers].every((consumer) => this.canInlineInto(node, consumer));
   }
 
   /** GEMM reads matrices from memory: a constant or computed-on-the-fly operand is written out first. */

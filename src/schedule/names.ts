@@ -140,6 +140,8 @@ export const typescriptFunction = {
   entry: (name: string) => `${name}Program`,
   part: (name: string, part: number) => `${name}Program${part}`,
   carry: "carried",
+  /** Two slots a branch-free maximum or minimum stores its operands in, then reads the chosen one back. */
+  pick: "picked",
 };
 
 /** Locals of WGSL tasks: values (`values + i`), loop and epilogue indices, a product block's operands and accumulators. */
