@@ -67,6 +67,9 @@ const SELECTED =
 for (const m of SELECTED)
   if (!ALL_MODELS.includes(m)) throw new Error(`--models: unknown model ${m} (known: ${ALL_MODELS.join(", ")})`);
 const ROUNDS = Number(option("--rounds") ?? (QUICK ? 3 : 15));
+/** Warm-up allowance per peer: this many steps or this long, whichever comes first (--quick: a tenth). */
+const WARM_STEPS = QUICK ? 200 : 2000;
+const WARM_MS = QUICK ? 2000 : 20_000;
 const PARTIAL = QUICK || SELECTED.length !== ALL_MODELS.length || option("--rounds") !== undefined;
 
 const MODELS = {
@@ -248,10 +251,20 @@ async function compileTrainers(names) {
       });
       const compileMs = performance.now() - started;
       const file = files.find((f) => f.path === `${config.module}.ts`) ?? files[0];
-      const target = path.join(directory, file.path);
-      writeFileSync(target, file.contents);
+      // One module instance per trainer: V8 specialises a closure's optimised code to its context (the
+      // buffers a trainer's functions close over) only while its function literal has made one closure,
+      // so a second trainer from the same module instance de-specialises both (measured: the LeNet step
+      // 8.9 → 12.1 ms/step with a second trainer in the process). A user's one trainer is what is timed.
+      const instances = {};
+      for (const role of ["seed", "auto", "js"]) {
+        const target = path.join(directory, role, file.path);
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, file.contents);
+        instances[role] = await importTypeScript(target, "generated trainer");
+      }
       modules[name] = {
-        module: await importTypeScript(target, "generated trainer"),
+        module: instances.auto,
+        instances,
         compileMs,
         lines: file.contents.split("\n").length,
       };
@@ -567,18 +580,18 @@ function jaxLeNetPeer(jax, config, initial, batches) {
 // ---------------------------------------------------------------------------------------------
 // One model: build every peer, cross-check the first losses, warm up, interleave timed chunks.
 
-async function benchModel(name, createTrainer, libs) {
+async function benchModel(name, instances, libs) {
   const config = MODELS[name];
   const batches = makeBatches(name, config);
   const flops = stepFlops(config);
-  const seedTrainer = createTrainer({ seed: PARAM_SEED, backend: "js" });
+  const seedTrainer = instances.seed.createTrainer({ seed: PARAM_SEED, backend: "js" });
   const initial = Object.fromEntries(Object.entries(seedTrainer.params).map(([k, v]) => [k, Float32Array.from(v)]));
 
   const ran = PEERS.filter((p) => !config.skip?.[p]);
   const peers = {};
   const convolutional = config.convolutions !== undefined;
-  peers.gradgen = gradgenPeer(createTrainer, "auto", initial, batches);
-  peers["gradgen-js"] = gradgenPeer(createTrainer, "js", initial, batches);
+  peers.gradgen = gradgenPeer(instances.auto.createTrainer, "auto", initial, batches);
+  peers["gradgen-js"] = gradgenPeer(instances.js.createTrainer, "js", initial, batches);
   if (ran.includes("reference")) peers.reference = referencePeer(config, initial, batches);
   const tfjs = convolutional ? tfjsLeNetPeer : tfjsPeer;
   peers["tfjs-cpu"] = await tfjs(libs.tf, "cpu", config, initial, batches);
@@ -610,19 +623,22 @@ async function benchModel(name, createTrainer, libs) {
     `  ${name}: first ${CHECK_STEPS} losses ${losses.gradgen.map((l) => l.toFixed(5)).join(", ")}; every peer agrees: ${failed.length === 0 ? "yes" : `NO (${failed.map((p) => `${PEER_LABEL[p]} ${check[p].worstRelativeDifference.toExponential(1)}`).join(", ")})`}; worst relative difference ${Math.max(...ran.map((p) => check[p].worstRelativeDifference)).toExponential(1)}`,
   );
 
-  // Warm-up: about two chunks' worth per peer (at least 3 steps), which also sizes the chunks.
+  // Warm-up: at least two chunks' worth per peer (at least 3 steps), which also sizes the chunks, and
+  // up to WARM_STEPS steps or WARM_MS, whichever comes first: V8 tiers a large step function up after
+  // ~1,000 calls or more (the LeNet trainer, 2,000 lines: 300 steps in, 57 GCs per 1,000 steps and
+  // 9.5 ms/step on Node 20; 3,000 steps in, 3 GCs and 8.5 ms), and every peer gets the same allowance.
   const stepsPerChunk = {};
   for (const peer of ran) {
     await peers[peer].before?.();
     let steps = 3,
       elapsed = 0,
       done = 0;
-    while (elapsed < 2 * config.chunkMs) {
+    while (elapsed < 2 * config.chunkMs || (done < WARM_STEPS && elapsed < WARM_MS)) {
       const t0 = performance.now();
       peers[peer].run(steps);
       elapsed += performance.now() - t0;
       done += steps;
-      steps *= 2;
+      steps = Math.min(steps * 2, 256); // small runs, so the WARM_MS cap is not overshot by much
     }
     stepsPerChunk[peer] = Math.max(1, Math.round(config.chunkMs / (elapsed / done)));
   }
@@ -745,8 +761,7 @@ console.log(
 
 const results = [];
 for (const name of SELECTED) {
-  const { createTrainer } = trainers[name].module;
-  results.push(await benchModel(name, createTrainer, { tf, jax }));
+  results.push(await benchModel(name, trainers[name].instances, { tf, jax }));
 }
 gcObserver.disconnect();
 
