@@ -2,7 +2,7 @@
 // timed test: a table on stdout and bench/results/scale.json.
 //
 //   npm run bench:scale                   (builds dist/, then runs this file; ~10–20 min under load)
-//   node bench/scale.mjs [--quick] [--only mlp:20,rnn:50] [--row-limit 300] [--compile-limit 120]
+//   node bench/scale.mjs [--quick] [--only mlp:20,rnn:50] [--row-limit 300] [--compile-limit 120] [--warm-limit 120]
 //
 // Rows, each compiled and run in a fresh process (batch 32, float32, SGD, default backend):
 //   mlp L      x[32] → L × (tanh(h·W + b), W 32×32) → ½‖h − t‖², L = 10 … 240
@@ -42,7 +42,7 @@ const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const QUICK = args.includes("--quick");
 const WARM_STEPS = Number(option("--warm-steps", QUICK ? 200 : 2000));
-const WARM_LIMIT_MS = 120_000;
+const WARM_LIMIT_MS = Number(option("--warm-limit", 120)) * 1000;
 const ROW_LIMIT_S = Number(option("--row-limit", 300));
 const COMPILE_LIMIT_S = Number(option("--compile-limit", 120));
 const BATCH = 32;
@@ -268,6 +268,8 @@ function runRow(row) {
       ...(QUICK ? ["--quick"] : []),
       "--warm-steps",
       String(WARM_STEPS),
+      "--warm-limit",
+      String(WARM_LIMIT_MS / 1000),
       "--compile-limit",
       String(COMPILE_LIMIT_S),
     ];
