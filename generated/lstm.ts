@@ -1578,7 +1578,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(rate: number): void {
+  function updateProgram(): void {
+    const rate = trainer.learningRate;
     // β₁ᵗ, β₂ᵗ
     const v0_0_0 = state_beta1Power[0]!;
     const v0_0_2 = v0_0_0 * 0.9;
@@ -1717,9 +1718,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const count = checkCount(n ?? examplesIn(input_xs, "xs", 40));
     checkInput(input_xs, "xs", 40, count, n === undefined);
     checkInput(input_target, "target", 1, count, n === undefined);
-    const rate = trainer.learningRate;
     gradientProgram(input_xs, input_target, count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -1799,7 +1799,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       // no look-ahead for adam
     },
     applyUpdate(): void {
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {

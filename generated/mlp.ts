@@ -733,7 +733,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(rate: number): void {
+  function updateProgram(): void {
+    const rate = trainer.learningRate;
     // sgd: W1
     for (let i0_0 = 0; i0_0 < 100352; i0_0++) {
       const v0_0_0 = param_W1[i0_0]!;
@@ -787,9 +788,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const count = checkCount(n ?? examplesIn(input_x, "x", 784));
     checkInput(input_x, "x", 784, count, n === undefined);
     checkInput(input_label, "label", 10, count, n === undefined);
-    const rate = trainer.learningRate;
     gradientProgram(input_x, input_label, count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -858,7 +858,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       // no look-ahead for sgd
     },
     applyUpdate(): void {
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {

@@ -857,7 +857,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(rate: number): void {
+  function updateProgram(): void {
+    const rate = trainer.learningRate;
     // β₁ᵗ, β₂ᵗ
     const v0_0_0 = state_beta1Power[0]!;
     const v0_0_2 = v0_0_0 * 0.9;
@@ -1001,10 +1002,9 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const count = checkCount(n ?? examplesIn(input_x, "x", 784));
     checkInput(input_x, "x", 784, count, n === undefined);
     checkInput(input_label, "label", 10, count, n === undefined);
-    const rate = trainer.learningRate;
     resampleDropout(count);
     gradientProgram(input_x, input_label, count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -1084,7 +1084,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       // no look-ahead for adam
     },
     applyUpdate(): void {
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {

@@ -475,7 +475,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(rate: number): void {
+  function updateProgram(): void {
+    const rate = trainer.learningRate;
     // sgd: w0
     const v0_0_0 = param_w0[0]!;
     const v0_0_1 = grad_w0[0]!;
@@ -513,9 +514,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const count = checkCount(n ?? examplesIn(input_x0, "x0", 1));
     checkInput(input_x0, "x0", 1, count, n === undefined);
     checkInput(input_x1, "x1", 1, count, n === undefined);
-    const rate = trainer.learningRate;
     gradientProgram(input_x0, input_x1, count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -585,7 +585,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       // no look-ahead for sgd
     },
     applyUpdate(): void {
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {

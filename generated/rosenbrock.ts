@@ -529,7 +529,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     output_f[0] = v7_0_0;
   }
 
-  function updateProgram(rate: number): void {
+  function updateProgram(): void {
+    const rate = trainer.learningRate;
     // β₁ᵗ, β₂ᵗ
     const v0_0_0 = state_beta1Power[0]!;
     const v0_0_2 = v0_0_0 * 0.9;
@@ -607,9 +608,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   function runStep(batch: Batch | undefined, n: number | undefined): void {
     void batch; // no inputs
     const count = checkCount(n ?? spec.batch);
-    const rate = trainer.learningRate;
     gradientProgram(count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -672,7 +672,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       // no look-ahead for adam
     },
     applyUpdate(): void {
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs?: PredictInputs, n?: number): Record<OutputName, Real> {

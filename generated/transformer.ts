@@ -5467,7 +5467,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(rate: number): void {
+  function updateProgram(): void {
+    const rate = trainer.learningRate;
     // β₁ᵗ, β₂ᵗ
     const v0_0_0 = state_beta1Power[0]!;
     const v0_0_2 = v0_0_0 * 0.9;
@@ -6336,9 +6337,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const count = checkCount(n ?? examplesInIds(input_tokens, "tokens", 8));
     checkIds(input_tokens, "tokens", 8, count, n === undefined, 10);
     checkIds(input_target, "target", 8, count, n === undefined, 10);
-    const rate = trainer.learningRate;
     gradientProgram(input_tokens, input_target, count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -6523,7 +6523,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     },
     applyUpdate(): void {
       touchedCount_E = -1;
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {

@@ -574,7 +574,8 @@ export function createTrainer(options = {}) {
       output_y[i3_0] = v3_0_3;
     }
   }
-  function updateProgram(rate) {
+  function updateProgram() {
+    const rate = trainer.learningRate;
     // sgd: W1
     const v0_0_0 = param_W1[0];
     const v0_0_1 = grad_W1[0];
@@ -711,9 +712,8 @@ export function createTrainer(options = {}) {
     const count = checkCount(n ?? examplesIn(input_x, "x", 2));
     checkInput(input_x, "x", 2, count, n === void 0);
     checkInput(input_t, "t", 1, count, n === void 0);
-    const rate = trainer.learningRate;
     gradientProgram(input_x, input_t, count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer = {
@@ -782,7 +782,7 @@ export function createTrainer(options = {}) {
       // no look-ahead for sgd
     },
     applyUpdate() {
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs, n) {

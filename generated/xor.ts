@@ -677,7 +677,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     }
   }
 
-  function updateProgram(rate: number): void {
+  function updateProgram(): void {
+    const rate = trainer.learningRate;
     // sgd: W1
     const v0_0_0 = param_W1[0]!;
     const v0_0_1 = grad_W1[0]!;
@@ -814,9 +815,8 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     const count = checkCount(n ?? examplesIn(input_x, "x", 2));
     checkInput(input_x, "x", 2, count, n === undefined);
     checkInput(input_t, "t", 1, count, n === undefined);
-    const rate = trainer.learningRate;
     gradientProgram(input_x, input_t, count);
-    updateProgram(rate);
+    updateProgram();
     trainer.state.step += 1;
   }
   const trainer: Trainer = {
@@ -885,7 +885,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
       // no look-ahead for sgd
     },
     applyUpdate(): void {
-      updateProgram(trainer.learningRate);
+      updateProgram();
       trainer.state.step += 1;
     },
     predict(inputs: PredictInputs, n?: number): Record<OutputName, Real> {

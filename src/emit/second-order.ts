@@ -17,13 +17,13 @@ export interface SecondOrderParts {
 }
 
 /**
- * Undefined unless the optimizer is second-order. `scalarArgs(name, count, rate)` are entry function
+ * Undefined unless the optimizer is second-order. `scalarArgs(name, count)` are entry function
  * `name`'s arguments after its inputs; `prepare(name)` checks a call's batch into the locals
  * input_<x> and `count`.
  */
 export function secondOrderParts(
   program: Program,
-  scalarArgs: (name: EntryPointName, count: string, rate: string) => readonly string[],
+  scalarArgs: (name: EntryPointName, count: string) => readonly string[],
   prepare: (name: EntryPointName) => readonly string[],
 ): SecondOrderParts | undefined {
   const spec = program.optimizer;
@@ -34,7 +34,7 @@ export function secondOrderParts(
   /** The batch read from `secondOrderBatch` (fromCall) or from the locals `prepare` declares. */
   const args = (name: EntryPointName, count: string, fromCall: boolean) => [
     ...inputs(name).map((x) => (fromCall ? `inputField(secondOrderBatch, ${stringLiteral(x)})` : bufferName.input(x))),
-    ...scalarArgs(name, count, "trainer.learningRate"),
+    ...scalarArgs(name, count),
   ];
   const buffers = (name: (param: string) => string) => `[${program.params.map((p) => name(p.name)).join(", ")}]`;
   const run = (name: EntryPointName) => `${name}Program(${args(name, "secondOrderCount", true).join(", ")})`;

@@ -90,18 +90,18 @@ function buffersOf(kernel: Kernel): string[] {
   }
 }
 
-/** A function's parameter list: the inputs it reads, then n and rate where used. */
-function parameters(
-  inputs: readonly string[],
-  used: { n: boolean; rate: boolean },
-  inputType: (name: string) => string,
-): string[] {
-  return [
-    ...inputs.map((name) => `${bufferName.input(name)}: ${inputType(name)}`),
-    ...(used.n ? ["n: number"] : []),
-    ...(used.rate ? ["rate: number"] : []),
-  ];
+/**
+ * A function's parameter list: the inputs it reads, then n where used. The learning rate is not a
+ * parameter: a function that uses it reads trainer.learningRate itself (`readsRate`), because a double
+ * passed to a call V8 does not inline is boxed as a heap number, an allocation on every step (runStep
+ * of a 1,000-step unrolled RNN is too large to inline updateProgram: 16 B/step).
+ */
+function parameters(inputs: readonly string[], used: { n: boolean }, inputType: (name: string) => string): string[] {
+  return [...inputs.map((name) => `${bufferName.input(name)}: ${inputType(name)}`), ...(used.n ? ["n: number"] : [])];
 }
+
+/** The statement that gives a function using the learning rate its local `rate`. */
+const readsRate = (used: { rate: boolean }) => (used.rate ? [`    const rate = trainer.learningRate;`] : []);
 
 const argumentNames = (params: readonly string[]) => params.map((p) => p.slice(0, p.indexOf(":")));
 
@@ -146,7 +146,11 @@ export function printEntryFunctions(
     const entryName = typescriptFunction.entry(ep.name);
     const entryParams = parameters(ep.inputs, uses(ep.kernels, ep.returns), inputType);
     const body = (part: EntryPart) => {
-      const lines = part.loads.map(({ name, slot }) => `    const ${name} = ${typescriptFunction.carry}[${slot}]!;`);
+      const kernels = ep.kernels.slice(part.start, part.end);
+      const lines = [
+        ...readsRate(uses(kernels, part.returns ? ep.returns : undefined)),
+        ...part.loads.map(({ name, slot }) => `    const ${name} = ${typescriptFunction.carry}[${slot}]!;`),
+      ];
       for (let i = part.start; i < part.end; i++) {
         for (const line of printed[i]!) lines.push(line); // no spread: one long kernel overflows the stack
         const store = part.stores.get(i);

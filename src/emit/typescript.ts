@@ -426,11 +426,8 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     allocations.push(`  const ${typescriptFunction.pick} = new Float64Array(2); // a branch-free maximum's operands`);
   const uses = (ep: EntryPoint) => usesOf(ep.kernels, ep.returns);
 
-  /** The arguments entry function `name` takes after its inputs, given the call's example count and learning rate. */
-  const scalarArgs = (name: EntryPointName, count: string, rate: string) => {
-    const used = uses(entry(name)!);
-    return [...(used.n ? [count] : []), ...(used.rate ? [rate] : [])];
-  };
+  /** The arguments entry function `name` takes after its inputs, given the call's example count (it reads the learning rate itself). */
+  const scalarArgs = (name: EntryPointName, count: string) => (uses(entry(name)!).n ? [count] : []);
   /**
    * Statements that read a call's inputs from `source` into locals named like the entry function's
    * arguments, check them, and settle the call's example count `count` (n, or what the inputs hold).
@@ -459,32 +456,24 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       lines.push(idsOf(x) ? `      checkIds(${args(x)}, ${idsOf(x)!.bound});` : `      checkInput(${args(x)});`);
     return lines;
   };
-  const call = (name: EntryPointName, rate: string) =>
-    `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), ...scalarArgs(name, "count", rate)].join(", ")});`;
+  const call = (name: EntryPointName) =>
+    `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), ...scalarArgs(name, "count")].join(", ")});`;
   /** A trainer method that runs entry point `name` and returns the loss it left. */
   const lossMethod = (name: EntryPointName) =>
-    [
-      ...prepare(name, "batch", uses(entry(name)!).n),
-      call(name, "trainer.learningRate"),
-      `      return lossSlot[0]!;`,
-    ].join("\n");
+    [...prepare(name, "batch", uses(entry(name)!).n), call(name), `      return lossSlot[0]!;`].join("\n");
 
   // The gradient's inputs are checked before anything changes (masks, look-ahead).
   const hasDropout = program.dropout.length > 0;
   const stepEntries = (["beforeGradient", "gradient", "update"] as const).filter((name) => entry(name));
-  const stepUses = {
-    n: hasDropout || stepEntries.some((name) => uses(entry(name)!).n),
-    rate: stepEntries.some((name) => uses(entry(name)!).rate),
-  };
+  const stepUsesCount = hasDropout || stepEntries.some((name) => uses(entry(name)!).n);
   const stepCall = [
-    ...prepare("gradient", "batch", stepUses.n),
-    ...(stepUses.rate ? [`      const rate = trainer.learningRate;`] : []),
+    ...prepare("gradient", "batch", stepUsesCount),
     ...(hasDropout ? [`      resampleDropout(count);`] : []),
     ...(entry("beforeGradient")
-      ? [`      beforeGradientProgram(${scalarArgs("beforeGradient", "count", "rate").join(", ")});`]
+      ? [`      beforeGradientProgram(${scalarArgs("beforeGradient", "count").join(", ")});`]
       : []),
-    call("gradient", "rate"),
-    `      updateProgram(${scalarArgs("update", "count", "rate").join(", ")});`,
+    call("gradient"),
+    `      updateProgram(${scalarArgs("update", "count").join(", ")});`,
   ]
     .map((line) => line.slice(2))
     .join("\n");
@@ -555,16 +544,12 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     gradientCall: lossMethod("gradient"),
     stepCall: secondOrder?.stepCall ?? stepCall,
     beginStepCall: entry("beforeGradient")
-      ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n", "trainer.learningRate").join(", ")});`
+      ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n").join(", ")});`
       : `      // no look-ahead for ${program.optimizer.kind}`,
-    applyUpdateCall: [
-      ...rowSetsAnyRow(program),
-      `      updateProgram(${scalarArgs("update", "0", "trainer.learningRate").join(", ")});`,
-    ].join("\n"),
-    predictCall: [
-      ...prepare("predict", "inputs", uses(entry("predict")!).n),
-      call("predict", "trainer.learningRate"),
-    ].join("\n"),
+    applyUpdateCall: [...rowSetsAnyRow(program), `      updateProgram(${scalarArgs("update", "0").join(", ")});`].join(
+      "\n",
+    ),
+    predictCall: [...prepare("predict", "inputs", uses(entry("predict")!).n), call("predict")].join("\n"),
     setup: setup.join("\n"),
     resampleFunction,
     resampleCall: hasDropout
