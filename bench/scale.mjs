@@ -11,8 +11,9 @@
 //   scan T     the same RNN with nn.scan over xs[T, 8] (h0 an input, all zeros); "not available" where
 //              the DSL has no nn.scan (an older build)
 // Per row: compile time (compile() in-process, wall clock); generated module size; the largest
-// function's own size (without nested functions) in the JavaScript V8 runs (esbuild's output, as
-// importGenerated loads it) and as declared in the generated TypeScript; whether V8 optimised that
+// per-call function's own size (without nested functions; createTrainer, which runs once, left out)
+// in the JavaScript V8 runs (esbuild's output, as importGenerated loads it) and as declared in the
+// generated TypeScript; whether V8 optimised that
 // function (--trace-opt, and to which tier); ms/step; ms per layer-step (MLP) or per time step
 // (RNN); GCs in the measured steps (PerformanceObserver 'gc' entries); new-space bytes per step.
 // Timing: warm-up for at least 2,000 steps and 3 s, then until two probe pairs (C and 2C steps) allocate nothing (capped at 120 s). Steps, not seconds: V8 tiers a
@@ -369,7 +370,7 @@ const header = [
   "GCs / steps",
   "new-space B/step",
   "generated KiB (lines)",
-  "largest function: JS KiB (lines), TS lines",
+  "largest per-call function: JS KiB (lines), TS lines",
   "optimised",
   "warm steps, late",
   "compile s",
@@ -477,7 +478,7 @@ writeFileSync(
       loadAverageAtStart: loadAtStart,
       loadAverageAtEnd: loadAtEnd,
       limits: { rowSeconds: ROW_LIMIT_S, compileSeconds: COMPILE_LIMIT_S },
-      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= --warm-steps (default 2000) steps and 3 s, then until two probe pairs of C and 2C steps allocate no new-space bytes (at most 120 s); lateTierUps: functions --trace-opt saw optimised during the measured chunks (empty: warm-up long enough); msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth, GC-free chunks only (null if none); largestFunction: own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
+      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= --warm-steps (default 2000) steps and 3 s, then until two probe pairs of C and 2C steps allocate no new-space bytes (at most 120 s); lateTierUps: functions --trace-opt saw optimised during the measured chunks (empty: warm-up long enough); msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth, GC-free chunks only (null if none); largestFunction: the largest function that runs per call (createTrainer, run once, left out), own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
       targets,
       results,
       totalSeconds,

@@ -276,7 +276,7 @@ function checkInput(values: Values, name: string, size: number, count: number, e
   const which = exact ? " (as many examples as the call's first input; pass n to use fewer)" : "";
   throw new RangeError(`${spec.model}: input ${JSON.stringify(name)} needs ${count} × ${size} values${which}, got ${values.length}`);
 }
-void [inputField, examplesIn, checkInput]; // no inputs: unused here
+void [inputField, examplesIn, checkInput]; // unused by this model's calls
 
 function checkCount(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > spec.batch) {

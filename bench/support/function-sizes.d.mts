@@ -13,7 +13,9 @@ export interface FunctionSize {
 
 /** Functions of JavaScript source (esbuild's output of a generated module), in source order. */
 export function functionSizes(js: string): FunctionSize[];
-/** The function with the most own bytes. */
+/** Functions a generated module runs once per trainer (no optimisation cliff). */
+export const RUN_ONCE: ReadonlySet<string>;
+/** The function with the most own bytes among those that run on every call (not RUN_ONCE). */
 export function largestFunction(js: string): FunctionSize | null;
 /** Lines and bytes of the declaration `function name(…) { … }` in generated TypeScript. */
 export function declarationSize(ts: string, name: string): { bytes: number; lines: number } | null;

@@ -18,12 +18,13 @@ export interface SecondOrderParts {
 
 /**
  * Undefined unless the optimizer is second-order. `scalarArgs(name, count)` are entry function
- * `name`'s arguments after its inputs; `prepare(name)` checks a call's batch into the locals
- * input_<x> and `count`.
+ * `name`'s arguments after its inputs; `prepare(name)` checks a call's batch and settles `count`, and
+ * `inputArgs(name)` are then the entry function's input arguments.
  */
 export function secondOrderParts(
   program: Program,
   scalarArgs: (name: EntryPointName, count: string) => readonly string[],
+  inputArgs: (name: EntryPointName) => readonly string[],
   prepare: (name: EntryPointName) => readonly string[],
 ): SecondOrderParts | undefined {
   const spec = program.optimizer;
@@ -31,9 +32,9 @@ export function secondOrderParts(
   const inputs = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name)?.inputs ?? [];
   if (!program.entryPoints.some((e) => e.name === "hessianVector"))
     throw new Error("internal: a second-order optimizer without its hessianVector entry");
-  /** The batch read from `secondOrderBatch` (fromCall) or from the locals `prepare` declares. */
+  /** The batch read from `secondOrderBatch` (fromCall) or as `prepare` left it. */
   const args = (name: EntryPointName, count: string, fromCall: boolean) => [
-    ...inputs(name).map((x) => (fromCall ? `inputField(secondOrderBatch, ${stringLiteral(x)})` : bufferName.input(x))),
+    ...(fromCall ? inputs(name).map((x) => `inputField(secondOrderBatch, ${stringLiteral(x)})`) : inputArgs(name)),
     ...scalarArgs(name, count),
   ];
   const buffers = (name: (param: string) => string) => `[${program.params.map((p) => name(p.name)).join(", ")}]`;

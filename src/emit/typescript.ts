@@ -29,6 +29,7 @@ import { fillTemplate, readTemplate } from "./template.js";
 import { elementwiseCode, maximumCode } from "./typescript-ops.js";
 import { withContiguousReads } from "./loop-order.js";
 import { secondOrderParts } from "./second-order.js";
+import { inputReading } from "./typescript-inputs.js";
 import { functionBudget } from "../schedule/split.js";
 import { printEntryFunctions, uses as usesOf, Writer } from "./typescript-functions.js";
 import { runtimeSource } from "./runtime-source.js";
@@ -360,7 +361,6 @@ const record = (entries: readonly [string, string][], indent: string) =>
 export function emitTypeScript(program: Program, options: TypeScriptModuleOptions): string {
   const arrayType = program.dtype === "f32" ? "Float32Array" : "Float64Array";
   const entry = (name: EntryPointName) => program.entryPoints.find((e) => e.name === name);
-  const sizeOfInput = (name: string) => sizeOf(program.inputs.find((x) => x.name === name)!.shape);
   /** An int32 input's range of ids (undefined for a float input). */
   const idsOf = (name: string) => program.inputs.find((x) => x.name === name)!.ids;
 
@@ -411,6 +411,8 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   ];
 
   allocations.push(...rowSetAllocations(program));
+  const reading = inputReading(program);
+  allocations.push(...reading.declarations);
   const entryFunctions = printEntryFunctions(
     program,
     (out, kernel, id) => printKernel(out, kernel, id, program),
@@ -428,36 +430,16 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
 
   /** The arguments entry function `name` takes after its inputs, given the call's example count (it reads the learning rate itself). */
   const scalarArgs = (name: EntryPointName, count: string) => (uses(entry(name)!).n ? [count] : []);
-  /**
-   * Statements that read a call's inputs from `source` into locals named like the entry function's
-   * arguments, check them, and settle the call's example count `count` (n, or what the inputs hold).
-   */
-  const prepare = (name: EntryPointName, source: string, countUsed: boolean) => {
+  /** Statements that read entry `name`'s inputs from `source`, check them, and settle `count`. */
+  const prepare = (name: EntryPointName, source: string, countUsed: boolean) =>
+    reading.entry(entry(name)!.inputs).prepare(source, countUsed);
+  /** Entry function `name`'s arguments after `prepare`. */
+  const inputArgs = (name: EntryPointName) => {
     const inputs = entry(name)!.inputs;
-    const field = (x: string) => (idsOf(x) ? "idsField" : "inputField");
-    const lines = inputs.map(
-      (x) => `      const ${bufferName.input(x)} = ${field(x)}(${source}, ${stringLiteral(x)});`,
-    );
-    // A model without inputs takes no batch: the (optional) argument is accepted and unused.
-    if (program.inputs.length === 0) lines.push(`      void ${source}; // no inputs`);
-    const first = inputs[0];
-    const derived =
-      first === undefined
-        ? "spec.batch"
-        : `${idsOf(first) ? "examplesInIds" : "examplesIn"}(${bufferName.input(first)}, ${stringLiteral(first)}, ${sizeOfInput(first)})`;
-    lines.push(
-      countUsed || inputs.length > 0
-        ? `      const count = checkCount(n ?? ${derived});`
-        : `      checkCount(n ?? ${derived});`,
-    );
-    const args = (x: string) =>
-      `${bufferName.input(x)}, ${stringLiteral(x)}, ${sizeOfInput(x)}, count, n === undefined`;
-    for (const x of inputs)
-      lines.push(idsOf(x) ? `      checkIds(${args(x)}, ${idsOf(x)!.bound});` : `      checkInput(${args(x)});`);
-    return lines;
+    return inputs.map(reading.entry(inputs).argument);
   };
   const call = (name: EntryPointName) =>
-    `      ${name}Program(${[...entry(name)!.inputs.map(bufferName.input), ...scalarArgs(name, "count")].join(", ")});`;
+    `      ${name}Program(${[...inputArgs(name), ...scalarArgs(name, "count")].join(", ")});`;
   /** A trainer method that runs entry point `name` and returns the loss it left. */
   const lossMethod = (name: EntryPointName) =>
     [...prepare(name, "batch", uses(entry(name)!).n), call(name), `      return lossSlot[0]!;`].join("\n");
@@ -477,7 +459,7 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
   ]
     .map((line) => line.slice(2))
     .join("\n");
-  const secondOrder = secondOrderParts(program, scalarArgs, (name) => prepare(name, "batch", true));
+  const secondOrder = secondOrderParts(program, scalarArgs, inputArgs, (name) => prepare(name, "batch", true));
   const usesRandom = program.params.length > 0;
   const setup = [
     ...(usesRandom || hasDropout ? [`  const seed = options.seed ?? 0;`] : []),
@@ -503,7 +485,22 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
       `(entry points past ${functionBudget / 1000} KB are split so V8 optimises each part: docs/v8-function-limits.md).`,
   ].join("\n");
 
+  const calls = {
+    lossCall: lossMethod("loss"),
+    trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
+    gradientCall: lossMethod("gradient"),
+    stepCall: secondOrder?.stepCall ?? stepCall,
+    predictCall: [...prepare("predict", "inputs", uses(entry("predict")!).n), call("predict")].join("\n"),
+  };
+  // Input helpers no call uses (all of them without float inputs; examplesIn when every call counts
+  // examples by an int32 input) are marked used, so the module passes noUnusedLocals.
+  const callText = [...Object.values(calls), secondOrder?.setup, secondOrder?.members, ...reading.declarations].join(
+    "\n",
+  );
+  const unusedHelpers = ["inputField", "examplesIn", "checkInput"].filter((h) => !callText.includes(`${h}(`));
+
   return fillTemplate(readTemplate("trainer.ts.tpl"), {
+    ...calls,
     header,
     arrayType,
     ...sharedHoles(program, { random: program.params.length > 0 || program.dropout.length > 0 }),
@@ -536,20 +533,15 @@ export function emitTypeScript(program: Program, options: TypeScriptModuleOption
     batchMark: program.inputs.length === 0 ? "?" : "",
     batchOrUndefined: program.inputs.length === 0 ? " | undefined" : "",
     predictMark: (entry("predict")?.inputs.length ?? 0) === 0 ? "?" : "",
-    unusedInputHelpers: program.inputs.every((x) => x.ids)
-      ? `void [inputField, examplesIn, checkInput]; // no ${program.inputs.length ? "float " : ""}inputs: unused here\n`
+    unusedInputHelpers: unusedHelpers.length
+      ? `void [${unusedHelpers.join(", ")}]; // unused by this model's calls\n`
       : "",
-    lossCall: lossMethod("loss"),
-    trainingLossCall: lossMethod(entry("trainingLoss") ? "trainingLoss" : "loss"),
-    gradientCall: lossMethod("gradient"),
-    stepCall: secondOrder?.stepCall ?? stepCall,
     beginStepCall: entry("beforeGradient")
       ? `      beforeGradientProgram(${scalarArgs("beforeGradient", "n").join(", ")});`
       : `      // no look-ahead for ${program.optimizer.kind}`,
     applyUpdateCall: [...rowSetsAnyRow(program), `      updateProgram(${scalarArgs("update", "0").join(", ")});`].join(
       "\n",
     ),
-    predictCall: [...prepare("predict", "inputs", uses(entry("predict")!).n), call("predict")].join("\n"),
     setup: setup.join("\n"),
     resampleFunction,
     resampleCall: hasDropout

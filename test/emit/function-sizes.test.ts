@@ -11,16 +11,10 @@ import { fileURLToPath } from "node:url";
 import { transformSync } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { compile, model, nn, type ModelDefinition } from "gradgen";
-import { declarationSize, functionSizes } from "../../bench/support/function-sizes.mjs";
+import { declarationSize, functionSizes, RUN_ONCE } from "../../bench/support/function-sizes.mjs";
 import { loadGenerated } from "../support/load-generated.js";
 
 const LIMIT_JS_BYTES = 40 * 1024;
-/**
- * createTrainer runs once per trainer (it allocates the buffers the entry functions close over and
- * initialises parameters); V8 never optimises run-once code, so its size is no cliff. Every
- * function that runs per call is held to the limit.
- */
-const RUN_ONCE = new Set(["createTrainer", "createGpuTrainer"]);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
