@@ -19,6 +19,7 @@ import { Op } from "../ir/ops.js";
 import type { InitSpec } from "../initializers.js";
 import { printKernels, printProgram } from "./print.js";
 import { sparseRows } from "./sparse-rows.js";
+import { cutWideSums } from "./wide-sums.js";
 
 /** Decide which innermost loops are written out as straight-line code. */
 function writeOut(kernel: Kernel, tuning: Tuning): Kernel {
@@ -206,7 +207,13 @@ export function schedule(graph: TrainingGraph, options: ScheduleOptions): Progra
     })),
     ...optimizerEntries,
   ];
-  const { entryPoints, rowSets } = sparseRows(dense, params, options.optimizer, options.batch, tuning.sparseRows);
+  const sparse = sparseRows(dense, params, options.optimizer, options.batch, tuning.sparseRows);
+  const { rowSets } = sparse;
+  // Wide sums (an unrolled recurrence's Σ_t over its steps) cut into kernels that fit a function (wide-sums.ts).
+  const entryPoints = sparse.entryPoints.map((entry) => ({
+    ...entry,
+    kernels: cutWideSums(entry.kernels, options.batch),
+  }));
   const structure = [
     printGraph([graph.trainingLoss, ...graph.paramGrads, graph.meanLoss, ...graph.outputs.map((o) => o.node)]),
     ...params.map((p) => `${p.name}: [${p.shape.join(",")}]${p.frozen ? " frozen" : ""}`),

@@ -134,6 +134,35 @@ describe.runIf(device)("the WGSL trainer against the TypeScript trainer", () => 
     gpuTrainer.destroy();
   });
 
+  it("a sum of 40 parameters (8 copies of its body written out) cut into kernels (src/schedule/wide-sums.ts): loss and gradients agree", async () => {
+    const terms = 40;
+    const wide = model("wgsl_wide_sum", ({ input, param }) => {
+      let s = param("p0", [8], { init: "xavier" });
+      for (let k = 1; k < terms; k++) s = s.add(param(`p${k}`, [8], { init: "xavier" }));
+      const x = input("x", [8]);
+      return { loss: nn.halfSquaredError(nn.tanh(x.mul(s)).add(s), input("t", [8])) };
+    });
+    const batch = 4;
+    const loss = programOf(wide, { batch }).entryPoints.find((e) => e.name === "loss")!;
+    const parts = loss.kernels.filter((k) => k.kind === "loop" && /part \d+ of \d+ of its sum/.test(k.comment));
+    expect(parts.length).toBeGreaterThan(1);
+    const { cpu: cpuModule, gpu: gpuModule } = await loadBoth(wide, batch);
+    const cpu = cpuModule.createTrainer({ seed: 6 });
+    const gpuTrainer = await gpuModule.createGpuTrainer(device!, { seed: 6 });
+    await sameStart(cpu, gpuTrainer);
+    const data = {
+      x: Float32Array.from({ length: batch * 8 }, (_, i) => Math.sin(0.37 * i + 1)),
+      t: Float32Array.from({ length: batch * 8 }, (_, i) => 0.5 * Math.cos(0.23 * i)),
+    };
+    // f32 sums of 40 terms, in different orders.
+    const tolerance = 40 * 8 * 2 ** -24;
+    expect(relativeError([await gpuTrainer.loss(data)], [cpu.loss(data)])).toBeLessThan(tolerance);
+    expect(relativeError([await gpuTrainer.gradient(data)], [cpu.gradient(data)])).toBeLessThan(tolerance);
+    for (const name of ["p0", "p17", "p39"])
+      expect(relativeError(await gpuTrainer.readGrad(name), cpu.grads[name]!), name).toBeLessThan(tolerance);
+    gpuTrainer.destroy();
+  });
+
   it.each([
     ["sgd", { weightDecay: 0.01 }],
     ["momentum", {}],
