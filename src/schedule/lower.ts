@@ -17,6 +17,7 @@ import { contiguousStrides, sameShape } from "../ir/shape.js";
 import { concatOffsets } from "../ir/slicing.js";
 import type { Access, Extent, GemmKernel, Kernel, LoopKernel, MatrixAccess, Storage, Value } from "./program.js";
 import { paramLeafBuffer } from "./second-order.js";
+import { FusionLimit } from "./fusion-limit.js";
 import { bufferName, localName } from "./names.js";
 import { gatherKernels, isZero, oneHotKernels, scatterKernels, type GatherContext } from "./gather-kernels.js";
 import { patchesView, windowKernels } from "./window-kernels.js";
@@ -114,6 +115,7 @@ class EntryLowering {
   private readonly ids: GatherContext;
   /** Values computed straight into their window of a concatenation (concat-windows.ts). */
   private readonly windows: ConcatWindows;
+  private readonly fusion = new FusionLimit(this.kinds, (node) => this.toBuffer(node));
   constructor(
     private readonly bindings: readonly Binding[],
     private readonly tuning: Tuning,
@@ -177,7 +179,8 @@ class EntryLowering {
   private classify(node: Node): void {
     const kind = this.kindOf(node);
     this.kinds.set(node, kind);
-    if (kind === "buffer") this.views.set(node, this.windows.viewFor(node) ?? this.bufferViewFor(node));
+    this.fusion.limit(node);
+    if (kind === "buffer") this.toBuffer(node);
     if (kind === "local") {
       this.localNames.set(node, localName(this.locals.count++));
       this.views.set(node, {
@@ -188,6 +191,11 @@ class EntryLowering {
         batchStride: 0,
       });
     }
+  }
+
+  private toBuffer(node: Node): void {
+    this.kinds.set(node, "buffer");
+    this.views.set(node, this.windows.viewFor(node) ?? this.bufferViewFor(node));
   }
 
   private kindOf(node: Node): NodeKind {
@@ -265,9 +273,8 @@ class EntryLowering {
     const view = this.views.get(operand);
     if (view && view.storage.kind === "buffer") return;
     this.kinds.set(operand, "buffer");
-    const buffer = this.bufferViewFor(operand);
     if (view) this.pendingCopies.set(operand, view);
-    this.views.set(operand, buffer);
+    this.views.set(operand, this.bufferViewFor(operand));
   }
 
   /** Values promoted to buffers after they were classified as views: copied when their turn comes. */

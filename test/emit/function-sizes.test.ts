@@ -49,6 +49,29 @@ function sharedRecurrence(steps: number): ModelDefinition {
   });
 }
 
+/** h ← tanh(h ⊙ w + b) over `steps` steps, no product: one chain of 3·steps elementwise ops. */
+function elementwiseRecurrence(steps: number): ModelDefinition {
+  return model("elementwiseRecurrence", ({ input, param }) => {
+    const w = param("w", [8]);
+    const b = param("b", [8]);
+    let h = input("x", [8]);
+    for (let t = 0; t < steps; t++) h = nn.tanh(h.mul(w).add(b));
+    return { loss: nn.halfSquaredError(h, input("t", [8])) };
+  });
+}
+
+/** bench/scale.mjs's unrolled Elman RNN: x_t[8] for t < steps (steps + 1 inputs), hidden 16. */
+function unrolledRnn(steps: number): ModelDefinition {
+  return model("rnn", ({ input, param }) => {
+    const Wx = param("Wx", [8, 16], { init: "xavier" });
+    const Wh = param("Wh", [16, 16], { init: "xavier" });
+    const bh = param("bh", [16]);
+    let h = nn.tanh(input("x0", [8]).matmul(Wx).add(bh));
+    for (let t = 1; t < steps; t++) h = nn.tanh(input(`x${t}`, [8]).matmul(Wx).add(h.matmul(Wh)).add(bh));
+    return { loss: nn.halfSquaredError(h.matmul(param("Wo", [16, 1], { init: "xavier" })), input("t", [1])) };
+  });
+}
+
 describe("generated function sizes", () => {
   const generated = readdirSync(path.join(root, "generated")).filter((file) => file.endsWith(".ts"));
 
@@ -160,6 +183,59 @@ describe("a sum of 1,000 terms cut into kernels (src/schedule/wide-sums.ts)", ()
       const central = (up - down) / (2 * h);
       const analytic = trainer.grads[name]![index]!;
       expect(Math.abs(analytic - central), `${name}[${index}]`).toBeLessThanOrEqual(1e-6 * Math.abs(central) + 1e-9);
+    }
+  });
+});
+
+describe("long unrolled loops (src/schedule/fusion-limit.ts, src/emit/typescript-inputs.ts)", () => {
+  it("bench/scale.mjs's RNN at T = 1,000 (1,001 inputs, sums of 1,000 terms): every per-call function under the limit", () => {
+    expect(oversized(compile(unrolledRnn(1000), { batch: 32 }).files[0]!.contents)).toEqual([]);
+  }, 60_000);
+
+  it("an elementwise chain of 3,000 ops is cut into loops: every per-call function under the limit", () => {
+    for (const dtype of ["f32", "f64"] as const)
+      expect(oversized(compile(elementwiseRecurrence(1000), { batch: 32, dtype }).files[0]!.contents)).toEqual([]);
+  });
+
+  it("the cut chain's loss and gradient: the textbook forward and backward passes in f64 (to 1e-12)", async () => {
+    const [steps, batch, width] = [1000, 3, 8];
+    const module = await loadGenerated(elementwiseRecurrence(steps), batch);
+    const w = Float64Array.from({ length: width }, (_, k) => 0.9 + 0.05 * Math.sin(k));
+    const b = Float64Array.from({ length: width }, (_, k) => 0.1 * Math.cos(0.7 * k));
+    const trainer = module.createTrainer({ params: { w, b } });
+    const fields = {
+      x: Float64Array.from({ length: batch * width }, (_, i) => Math.sin(0.37 * i + 1)),
+      t: Float64Array.from({ length: batch * width }, (_, i) => 0.5 * Math.cos(0.23 * i)),
+    };
+    // Forward hₛ₊₁ = tanh(hₛ ⊙ w + b); loss = mean over examples of ½‖h_T − t‖². Backward: δ_T = (h_T − t)/n,
+    // g = δ ⊙ (1 − hₛ₊₁²), ∂w += g ⊙ hₛ, ∂b += g, δ ← g ⊙ w. Each component is its own scalar recurrence.
+    let reference = 0;
+    const [gradW, gradB] = [new Float64Array(width), new Float64Array(width)];
+    for (let e = 0; e < batch; e++)
+      for (let j = 0; j < width; j++) {
+        const h = [fields.x[e * width + j]!];
+        for (let s = 0; s < steps; s++) h.push(Math.tanh(h[s]! * w[j]! + b[j]!));
+        const residual = h[steps]! - fields.t[e * width + j]!;
+        reference += (0.5 * residual * residual) / batch;
+        let delta = residual / batch;
+        for (let s = steps - 1; s >= 0; s--) {
+          const g = delta * (1 - h[s + 1]! ** 2);
+          gradW[j] = gradW[j]! + g * h[s]!;
+          gradB[j] = gradB[j]! + g;
+          delta = g * w[j]!;
+        }
+      }
+    const loss = trainer.gradient(fields);
+    expect(Math.abs(loss - reference)).toBeLessThanOrEqual(1e-12 * Math.abs(reference));
+    for (const [name, expected] of [
+      ["w", gradW],
+      ["b", gradB],
+    ] as const) {
+      const scale = Math.max(...expected.map(Math.abs));
+      expect(scale).toBeGreaterThan(1e-4);
+      expected.forEach((value, k) =>
+        expect(Math.abs(trainer.grads[name]![k]! - value), `${name}[${k}]`).toBeLessThanOrEqual(1e-12 * scale),
+      );
     }
   });
 });

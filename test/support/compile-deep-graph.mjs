@@ -3,7 +3,8 @@
 // Compiles a model of bench/support/deep-graphs.mjs with the built package for the targets (e.g.
 // "ts,wgsl") and prints one JSON line: whether naive recursion as deep as the graph overflows this
 // stack (so a passing compile proves the compiler's stack use is bounded, not lucky), and for each
-// generated file its length and how often each given text occurs in it.
+// generated file its length and how often each given text occurs in it (and, for WGSL, in the
+// shaders its dispatches run).
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { deepGraphs } from "../../bench/support/deep-graphs.mjs";
@@ -20,12 +21,24 @@ try {
 }
 
 const { files } = gradgen.compile(deepGraphs[name](gradgen, Number(size)), { targets: targets.split(",") });
+const count = (contents, text) => contents.split(text).length - 1;
+// WGSL: identical kernels share one shader, so the text is counted per dispatch too: the most any
+// sequence (loss, gradient, …) runs, summed over its dispatches' shaders.
+const executed = (shaders, dispatches, text) =>
+  Math.max(
+    ...Object.values(dispatches).map((sequence) =>
+      sequence.reduce((sum, dispatch) => sum + count(shaders[dispatch.shader], text), 0),
+    ),
+  );
 const generated = Object.fromEntries(
-  files.map(({ path: file, contents }) => [
+  files.map(({ path: file, contents, shaders, dispatches }) => [
     file,
     {
       length: contents.length,
-      occurrences: Object.fromEntries(texts.map((text) => [text, contents.split(text).length - 1])),
+      occurrences: Object.fromEntries(texts.map((text) => [text, count(contents, text)])),
+      ...(shaders && dispatches
+        ? { dispatched: Object.fromEntries(texts.map((text) => [text, executed(shaders, dispatches, text)])) }
+        : {}),
     },
   ]),
 );
