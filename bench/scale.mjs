@@ -16,15 +16,16 @@
 // generated TypeScript; whether V8 optimised that
 // function (--trace-opt, and to which tier); ms/step; ms per layer-step (MLP) or per time step
 // (RNN); GCs in the measured steps (PerformanceObserver 'gc' entries); new-space bytes per step.
-// Timing: warm-up for at least 2,000 steps and 3 s, then until two probe pairs (C and 2C steps) allocate nothing (capped at 120 s). Steps, not seconds: V8 tiers a
+// Timing: warm-up for at least 5,000 steps and 3 s, then until two probe pairs (C and 2C steps) allocate nothing (capped at 120 s). Steps, not seconds: V8 tiers a
 // function up after executing an amount of bytecode that grows with the function's size, so a deep
 // model's multi-KB parts need ~1,000 calls however long each takes (a 3 s warm-up left mlp 120/240
 // and rnn 200 unoptimised: 32 B/step and 1.5x slower). The "late" column counts the tier-ups
 // --trace-opt reports during the measured chunks (0: the warm-up was long enough). Then 12 chunks
 // alternating C and 2C steps (a chunk ~150 ms); ms/step is the median chunk's. Bytes per step:
-// the growth of new_space's used size over the chunks in which no GC started, from the difference
-// between the 2C and C chunks' means (what reading the statistics allocates cancels; as in
-// bench/support/measure.mjs). Where every chunk had a GC there is no byte figure. The loop calls
+// the growth of new_space's used size, per pair of neighbouring C and 2C chunks in which no GC
+// started, (2C's − C's) / C (what reading the statistics allocates cancels), the median over the
+// pairs (a tier-up during the chunks allocates once, in one pair). Where no pair is free of GCs there
+// is no byte figure. The loop calls
 // trainer.stepInto(batch, losses, i) (nothing returned, so nothing to box in the caller).
 // A row whose compile exceeds --compile-limit is not run; a row past --row-limit is killed and
 // reported as such.
@@ -42,7 +43,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const QUICK = args.includes("--quick");
-const WARM_STEPS = Number(option("--warm-steps", QUICK ? 200 : 2000));
+// 5,000: Node 24 tiers a function called once per step (examplesIn) up to TurboFan after 2,000–5,000
+// calls; after 2,000 warm steps the T = 1,000 rows (15 ms/step) saw it tier up while measured: 3–30 B/step.
+const WARM_STEPS = Number(option("--warm-steps", QUICK ? 200 : 5000));
 const WARM_LIMIT_MS = Number(option("--warm-limit", 120)) * 1000;
 const ROW_LIMIT_S = Number(option("--row-limit", 300));
 const COMPILE_LIMIT_S = Number(option("--compile-limit", 120));
@@ -203,7 +206,7 @@ async function measureRow(kind, size) {
   const chunk = Math.max(1, Math.round((QUICK ? 60 : 150) / stepEstimate));
   const chunks = QUICK ? 6 : 12;
   const perStep = [];
-  const deltas = { 1: [], 2: [] };
+  const grown = []; // new-space growth per chunk; null where a GC started in it
   let steps = 0;
   let gcs = 0;
   for (let c = 0; c < chunks; c++) {
@@ -217,12 +220,22 @@ async function measureRow(kind, size) {
     steps += factor * chunk;
     gcs += collected;
     perStep.push((t1 - t0) / (factor * chunk));
-    if (collected === 0 && after >= before) deltas[factor].push(after - before);
+    grown.push(collected === 0 && after >= before ? after - before : null);
   }
+  process.stdout.write("\nSCALE-MEASURED\n"); // what follows (the last loss) is not late
   observer.disconnect();
-  const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
-  const bytesPerStep =
-    deltas[1].length && deltas[2].length ? Math.max(0, (mean(deltas[2]) - mean(deltas[1])) / chunk) : null;
+  // Per pair of neighbouring chunks (C steps, then 2C), (2C's growth − C's) / C: what reading the
+  // statistics allocates cancels. The median over pairs: a steady allocation shows in every pair, a
+  // one-time one (a function V8 tiers up during the chunks, in the "late" column) in one pair only.
+  const pairs = [];
+  for (let c = 0; c + 1 < chunks; c += 2)
+    if (grown[c] !== null && grown[c + 1] !== null) pairs.push((grown[c + 1] - grown[c]) / chunk);
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const bytesPerStep = pairs.length ? Math.max(0, median(pairs)) : null;
   const msPerStep = [...perStep].sort((a, b) => a - b)[perStep.length >> 1];
   return {
     ...result,
@@ -232,7 +245,8 @@ async function measureRow(kind, size) {
     gcs,
     gcsPer300Steps: (300 * gcs) / steps,
     bytesPerStep,
-    chunksWithoutGc: deltas[1].length + deltas[2].length,
+    chunksWithoutGc: grown.filter((bytes) => bytes !== null).length,
+    bytesPerStepPairs: pairs,
     chunks,
     chunkSteps: [chunk, 2 * chunk],
     warmSteps,
@@ -285,6 +299,7 @@ function runRow(row) {
     const onLine = (line) => {
       if (line.startsWith("SCALE-RESULT ")) resultLine = line.slice(13);
       if (line === "SCALE-MEASURING") measuring = true;
+      if (line === "SCALE-MEASURED") measuring = false;
       const done = /^\[completed (?:optimizing|compiling) .*?<JSFunction ([\w$]+)[^>]*> \(target (\w+)\)/.exec(line);
       if (done) (optimised.get(done[1]) ?? optimised.set(done[1], new Set()).get(done[1])).add(done[2]);
       if (done && measuring) late.push(done[1]);
@@ -478,7 +493,7 @@ writeFileSync(
       loadAverageAtStart: loadAtStart,
       loadAverageAtEnd: loadAtEnd,
       limits: { rowSeconds: ROW_LIMIT_S, compileSeconds: COMPILE_LIMIT_S },
-      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= --warm-steps (default 2000) steps and 3 s, then until two probe pairs of C and 2C steps allocate no new-space bytes (at most 120 s); lateTierUps: functions --trace-opt saw optimised during the measured chunks (empty: warm-up long enough); msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth, GC-free chunks only (null if none); largestFunction: the largest function that runs per call (createTrainer, run once, left out), own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
+      note: "Each row in a fresh process with --trace-opt. msPerStep: median over chunks after a warm-up of >= --warm-steps (default 5000) steps and 3 s, then until two probe pairs of C and 2C steps allocate no new-space bytes (at most 120 s); lateTierUps: functions --trace-opt saw optimised during the measured chunks (empty: warm-up long enough); msPerUnit = msPerStep / layers or time steps; gcs: PerformanceObserver 'gc' entries starting in the measured chunks; bytesPerStep: new_space growth per step, the median over pairs of neighbouring GC-free C and 2C chunks of (2C's growth − C's) / C (null if no pair; each pair's figure in bytesPerStepPairs); largestFunction: the largest function that runs per call (createTrainer, run once, left out), own size (nested functions left out) in esbuild's JavaScript, ts = its declaration in the generated TypeScript; optimisedTo: tiers --trace-opt reports for it.",
       targets,
       results,
       totalSeconds,
