@@ -38,6 +38,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { settle, sleep, youngGenerationBytes } from "./support/measure.mjs";
 import { declarationSize, largestFunction } from "./support/function-sizes.mjs";
+import { unrolledRnn } from "./support/deep-graphs.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -71,17 +72,6 @@ function tanhMlp({ model, nn }, layers) {
 
 const RNN_IN = 8;
 const RNN_HIDDEN = 16;
-
-function unrolledRnn({ model, nn }, steps) {
-  return model("rnn", ({ input, param }) => {
-    const Wx = param("Wx", [RNN_IN, RNN_HIDDEN], { init: "xavier" });
-    const Wh = param("Wh", [RNN_HIDDEN, RNN_HIDDEN], { init: "xavier" });
-    const bh = param("bh", [RNN_HIDDEN]);
-    let h = nn.tanh(input("x0", [RNN_IN]).matmul(Wx).add(bh));
-    for (let t = 1; t < steps; t++) h = nn.tanh(input(`x${t}`, [RNN_IN]).matmul(Wx).add(h.matmul(Wh)).add(bh));
-    return { loss: nn.halfSquaredError(h.matmul(param("Wo", [RNN_HIDDEN, 1], { init: "xavier" })), input("t", [1])) };
-  });
-}
 
 function scanRnn({ model, nn }, steps) {
   return model("rnnScan", ({ input, param }) => {

@@ -23,6 +23,7 @@ import path from "node:path";
 import { transform } from "esbuild";
 import { compile, model, nn } from "../dist/index.js";
 import { declarationSize, functionSizes } from "./support/function-sizes.mjs";
+import { unrolledRnn } from "./support/deep-graphs.mjs";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -38,15 +39,7 @@ const mlp = (width) => (layers) =>
       h = nn.tanh(h.matmul(param(`W${l}`, [width, width], { init: "xavier" })).add(param(`b${l}`, [width])));
     return { loss: nn.halfSquaredError(h, input("t", [width])) };
   });
-const rnn = (steps) =>
-  model("rnn", ({ input, param }) => {
-    const Wx = param("Wx", [8, 16], { init: "xavier" });
-    const Wh = param("Wh", [16, 16], { init: "xavier" });
-    const bh = param("bh", [16]);
-    let h = nn.tanh(input("x0", [8]).matmul(Wx).add(bh));
-    for (let t = 1; t < steps; t++) h = nn.tanh(input(`x${t}`, [8]).matmul(Wx).add(h.matmul(Wh)).add(bh));
-    return { loss: nn.halfSquaredError(h.matmul(param("Wo", [16, 1], { init: "xavier" })), input("t", [1])) };
-  });
+const rnn = (steps) => unrolledRnn({ model, nn }, steps);
 const FAMILIES = {
   mlp32: { build: mlp(32), unit: "layers", sizes: [20, 40, 60, 80, 120, 240] },
   mlp4: { build: mlp(4), unit: "layers", sizes: [4, 8, 12, 16, 20, 40] },

@@ -9,6 +9,7 @@ interface Gradgen {
 export function affineChain(gradgen: Gradgen, pairs: number, a?: number, b?: number): ModelDefinition;
 export function sinTanhChain(gradgen: Gradgen, ops: number): ModelDefinition;
 export function parameterSum(gradgen: Gradgen, count: number): ModelDefinition;
+export function unrolledRnn(gradgen: Gradgen, steps: number): ModelDefinition;
 export const deepGraphs: {
   readonly affineChain: typeof affineChain;
   readonly sinTanhChain: typeof sinTanhChain;

@@ -12,6 +12,7 @@ import { transformSync } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { compile, model, nn, type ModelDefinition } from "gradgen";
 import { declarationSize, functionSizes, RUN_ONCE } from "../../bench/support/function-sizes.mjs";
+import { unrolledRnn } from "../../bench/support/deep-graphs.mjs";
 import { loadGenerated } from "../support/load-generated.js";
 
 const LIMIT_JS_BYTES = 40 * 1024;
@@ -57,18 +58,6 @@ function elementwiseRecurrence(steps: number): ModelDefinition {
     let h = input("x", [8]);
     for (let t = 0; t < steps; t++) h = nn.tanh(h.mul(w).add(b));
     return { loss: nn.halfSquaredError(h, input("t", [8])) };
-  });
-}
-
-/** bench/scale.mjs's unrolled Elman RNN: x_t[8] for t < steps (steps + 1 inputs), hidden 16. */
-function unrolledRnn(steps: number): ModelDefinition {
-  return model("rnn", ({ input, param }) => {
-    const Wx = param("Wx", [8, 16], { init: "xavier" });
-    const Wh = param("Wh", [16, 16], { init: "xavier" });
-    const bh = param("bh", [16]);
-    let h = nn.tanh(input("x0", [8]).matmul(Wx).add(bh));
-    for (let t = 1; t < steps; t++) h = nn.tanh(input(`x${t}`, [8]).matmul(Wx).add(h.matmul(Wh)).add(bh));
-    return { loss: nn.halfSquaredError(h.matmul(param("Wo", [16, 1], { init: "xavier" })), input("t", [1])) };
   });
 }
 
@@ -189,7 +178,7 @@ describe("a sum of 1,000 terms cut into kernels (src/schedule/wide-sums.ts)", ()
 
 describe("long unrolled loops (src/schedule/fusion-limit.ts, src/emit/typescript-inputs.ts)", () => {
   it("bench/scale.mjs's RNN at T = 1,000 (1,001 inputs, sums of 1,000 terms): every per-call function under the limit", () => {
-    expect(oversized(compile(unrolledRnn(1000), { batch: 32 }).files[0]!.contents)).toEqual([]);
+    expect(oversized(compile(unrolledRnn({ model, nn }, 1000), { batch: 32 }).files[0]!.contents)).toEqual([]);
   }, 60_000);
 
   it("an elementwise chain of 3,000 ops is cut into loops: every per-call function under the limit", () => {
