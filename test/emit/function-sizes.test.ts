@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { compile, model, nn, type ModelDefinition } from "gradgen";
 import { declarationSize, functionSizes, RUN_ONCE } from "../../bench/support/function-sizes.mjs";
 import { unrolledRnn } from "../../bench/support/deep-graphs.mjs";
-import { loadGenerated } from "../support/load-generated.js";
+import { centralDifference, loadGenerated } from "../support/load-generated.js";
 
 const LIMIT_JS_BYTES = 40 * 1024;
 
@@ -162,14 +162,7 @@ describe("a sum of 1,000 terms cut into kernels (src/schedule/wide-sums.ts)", ()
       ["W", 9],
       ["W", 62],
     ] as const) {
-      const values = trainer.params[name]!;
-      const saved = values[index]!;
-      values[index] = saved + h;
-      const up = trainer.loss(fields);
-      values[index] = saved - h;
-      const down = trainer.loss(fields);
-      values[index] = saved;
-      const central = (up - down) / (2 * h);
+      const central = centralDifference(trainer.params, name, index, () => trainer.loss(fields), h);
       const analytic = trainer.grads[name]![index]!;
       expect(Math.abs(analytic - central), `${name}[${index}]`).toBeLessThanOrEqual(1e-6 * Math.abs(central) + 1e-9);
     }
@@ -250,14 +243,7 @@ describe("a 120-layer model split into parts", () => {
         [`W${layer}`, (layer * 101 + 5) % 1024],
         [`b${layer}`, layer % 32],
       ] as const) {
-        const values = trainer.params[param]!;
-        const saved = values[index]!;
-        values[index] = saved + h;
-        const up = trainer.loss(fields);
-        values[index] = saved - h;
-        const down = trainer.loss(fields);
-        values[index] = saved;
-        const central = (up - down) / (2 * h);
+        const central = centralDifference(trainer.params, param, index, () => trainer.loss(fields), h);
         const analytic = trainer.grads[param]![index]!;
         expect(Math.abs(analytic - central), `${param}[${index}]: ${analytic} vs ${central}`).toBeLessThanOrEqual(
           1e-6 * Math.abs(central) + 1e-9,

@@ -12,6 +12,7 @@ import { compile, importGenerated, model, nn } from "gradgen";
 import { functionSizes } from "../../bench/support/function-sizes.mjs";
 import { typeCheck } from "../cli-helpers.js";
 import { inputsAsStatements } from "../../src/emit/typescript-inputs.js";
+import { centralDifference } from "../support/load-generated.js";
 
 const INPUTS = 80; // over inputsAsStatements: the table path
 const BATCH = 4;
@@ -106,14 +107,8 @@ describe("a model with more inputs than statements allow", () => {
       ["E", 2],
       ["E", 9],
     ] as const) {
-      const values = trainer.params[name]!;
-      const saved = values[index]!;
-      values[index] = saved + h;
-      const up = trainer.loss(full, 3);
-      values[index] = saved - h;
-      const down = trainer.loss(full, 3);
-      values[index] = saved;
-      expect(trainer.grads[name]![index]!, `${name}[${index}]`).toBeCloseTo((up - down) / (2 * h), 6);
+      const central = centralDifference(trainer.params, name, index, () => trainer.loss(full, 3), h);
+      expect(trainer.grads[name]![index]!, `${name}[${index}]`).toBeCloseTo(central, 6);
     }
     // A step moves the parameters by −rate · gradient.
     const before = Float64Array.from(w);

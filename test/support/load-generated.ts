@@ -54,3 +54,24 @@ export async function loadGenerated(
   const module = (await import(pathToFileURL(target).href)) as Omit<GeneratedModule, "source">;
   return { ...module, source: file.contents };
 }
+
+/**
+ * ∂loss/∂params[name][index] by f64 central differences, (L(p + h) − L(p − h)) / 2h, with `loss()`
+ * evaluated at each side; the parameter is restored.
+ */
+export function centralDifference(
+  params: Readonly<Record<string, Float64Array>>,
+  name: string,
+  index: number,
+  loss: () => number,
+  h = 1e-5,
+): number {
+  const values = params[name]!;
+  const saved = values[index]!;
+  values[index] = saved + h;
+  const up = loss();
+  values[index] = saved - h;
+  const down = loss();
+  values[index] = saved;
+  return (up - down) / (2 * h);
+}
