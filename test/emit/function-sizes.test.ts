@@ -174,6 +174,21 @@ describe("long unrolled loops (src/schedule/fusion-limit.ts, src/emit/typescript
     expect(oversized(compile(unrolledRnn({ model, nn }, 1000), { batch: 32 }).files[0]!.contents)).toEqual([]);
   }, 60_000);
 
+  it("a chain that reads a fresh parameter at every op (widths 4, 8, 16): every per-call function under the limit", () => {
+    // Each op loads its own parameter, the widest mix per fused op; small widths are written out straight-line.
+    for (const width of [4, 8, 16]) {
+      const definition = model(`freshParameters${width}`, ({ input, param }) => {
+        let h = input("x", [width]);
+        for (let k = 0; k < 400; k++) {
+          const p = param(`p${k}`, [width]);
+          h = k % 2 ? h.mul(p).sin() : h.add(p).mul(p);
+        }
+        return { loss: nn.halfSquaredError(h, input("t", [width])) };
+      });
+      expect(oversized(compile(definition, { batch: 32 }).files[0]!.contents), `width ${width}`).toEqual([]);
+    }
+  }, 60_000);
+
   it("an elementwise chain of 3,000 ops is cut into loops: every per-call function under the limit", () => {
     for (const dtype of ["f32", "f64"] as const)
       expect(oversized(compile(elementwiseRecurrence(1000), { batch: 32, dtype }).files[0]!.contents)).toEqual([]);
