@@ -7,7 +7,7 @@
 // Text only: which inputs an entry reads is in the Program.
 
 import type { Program } from "../schedule/program.js";
-import { bufferName, stringLiteral } from "../schedule/names.js";
+import { bufferName, stringLiteral, typescriptInputTable as table } from "../schedule/names.js";
 
 /** The most inputs a method reads one statement each (about 120 B of JavaScript apiece). */
 export const inputsAsStatements = 64;
@@ -29,14 +29,15 @@ export interface InputReading {
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function inputReading(program: Program): InputReading {
-  const input = (name: string) => program.inputs.find((x) => x.name === name)!;
+  const byName = new Map(program.inputs.map((x) => [x.name, x]));
+  const input = (name: string) => byName.get(name)!;
   const indexOf = new Map(program.inputs.map((x, i) => [x.name, i]));
   const hasIds = program.inputs.some((x) => x.ids);
   // Index lists of the entries that read through the table, one constant per distinct list.
   const lists = new Map<string, string>();
   const listOf = (inputs: readonly string[]) => {
     const indices = inputs.map((x) => indexOf.get(x)!).join(", ");
-    if (!lists.has(indices)) lists.set(indices, `inputList${lists.size}`);
+    if (!lists.has(indices)) lists.set(indices, table.list(lists.size));
     return lists.get(indices)!;
   };
   const usesTable = (inputs: readonly string[]) => inputs.length > inputsAsStatements;
@@ -70,48 +71,50 @@ export function inputReading(program: Program): InputReading {
     argument: (x) => bufferName.input(x),
   });
 
-  const table = (inputs: readonly string[]): EntryInputs => {
+  const throughTable = (inputs: readonly string[]): EntryInputs => {
     const which = listOf(inputs);
     return {
       prepare: (source, countUsed) => [
-        `      ${countUsed || inputs.length > 0 ? "const count = " : ""}readInputs(${source}, n, ${which});`,
+        `      ${countUsed || inputs.length > 0 ? "const count = " : ""}${table.read}(${source}, n, ${which});`,
       ],
-      argument: (x) => `inputValues[${indexOf.get(x)!}] as ${input(x).ids ? "Int32Array" : "Values"}`,
+      argument: (x) => `${table.values}[${indexOf.get(x)!}] as ${input(x).ids ? "Int32Array" : "Values"}`,
     };
   };
 
   const declarations = () => {
     if (lists.size === 0) return [];
     const field = hasIds
-      ? `inputIdBounds[i]! < 0 ? inputField(fields, inputNames[i]!) : idsField(fields, inputNames[i]!)`
-      : `inputField(fields, inputNames[i]!)`;
+      ? `${table.idBounds}[i]! < 0 ? inputField(fields, ${table.names}[i]!) : idsField(fields, ${table.names}[i]!)`
+      : `inputField(fields, ${table.names}[i]!)`;
     const examples = hasIds
-      ? `inputIdBounds[first]! < 0 ? examplesIn(inputValues[first] as Values, inputNames[first]!, inputSizes[first]!) : examplesInIds(inputValues[first] as Int32Array, inputNames[first]!, inputSizes[first]!)`
-      : `examplesIn(inputValues[first] as Values, inputNames[first]!, inputSizes[first]!)`;
+      ? `${table.idBounds}[first]! < 0 ? examplesIn(${table.values}[first] as Values, ${table.names}[first]!, ${table.sizes}[first]!) : examplesInIds(${table.values}[first] as Int32Array, ${table.names}[first]!, ${table.sizes}[first]!)`
+      : `examplesIn(${table.values}[first] as Values, ${table.names}[first]!, ${table.sizes}[first]!)`;
     const check = hasIds
       ? [
-          `      if (inputIdBounds[i]! < 0) checkInput(inputValues[i] as Values, inputNames[i]!, inputSizes[i]!, count, n === undefined);`,
-          `      else checkIds(inputValues[i] as Int32Array, inputNames[i]!, inputSizes[i]!, count, n === undefined, inputIdBounds[i]!);`,
+          `      if (${table.idBounds}[i]! < 0) checkInput(${table.values}[i] as Values, ${table.names}[i]!, ${table.sizes}[i]!, count, n === undefined);`,
+          `      else checkIds(${table.values}[i] as Int32Array, ${table.names}[i]!, ${table.sizes}[i]!, count, n === undefined, ${table.idBounds}[i]!);`,
         ]
-      : [`      checkInput(inputValues[i] as Values, inputNames[i]!, inputSizes[i]!, count, n === undefined);`];
+      : [
+          `      checkInput(${table.values}[i] as Values, ${table.names}[i]!, ${table.sizes}[i]!, count, n === undefined);`,
+        ];
     return [
       `  // ${program.inputs.length} inputs: calls read and check them in a loop over this table (a statement per`,
-      `  // input would make each call too large for V8 to optimise); the entry functions' arguments come from inputValues.`,
-      `  const inputNames: readonly string[] = [${program.inputs.map((x) => stringLiteral(x.name)).join(", ")}];`,
-      `  const inputSizes: readonly number[] = [${program.inputs.map((x) => sizeOf(x.shape)).join(", ")}];`,
+      `  // input would make each call too large for V8 to optimise); the entry functions' arguments come from ${table.values}.`,
+      `  const ${table.names}: readonly string[] = [${program.inputs.map((x) => stringLiteral(x.name)).join(", ")}];`,
+      `  const ${table.sizes}: readonly number[] = [${program.inputs.map((x) => sizeOf(x.shape)).join(", ")}];`,
       ...(hasIds
         ? [
             `  // An int32 input's number of ids; −1 for a float input.`,
-            `  const inputIdBounds: readonly number[] = [${program.inputs.map((x) => x.ids?.bound ?? -1).join(", ")}];`,
+            `  const ${table.idBounds}: readonly number[] = [${program.inputs.map((x) => x.ids?.bound ?? -1).join(", ")}];`,
           ]
         : []),
-      `  const inputValues: (Values | Int32Array)[] = inputNames.map(() => new Float32Array(0));`,
+      `  const ${table.values}: (Values | Int32Array)[] = ${table.names}.map(() => new Float32Array(0));`,
       ...[...lists].map(([indices, name]) => `  const ${name}: readonly number[] = [${indices}];`),
-      `  /** Reads the batch fields \`which\` indexes into inputValues, checks them, and returns the call's example count. */`,
-      `  function readInputs(fields: object, n: number | undefined, which: readonly number[]): number {`,
+      `  /** Reads the batch fields \`which\` indexes into ${table.values}, checks them, and returns the call's example count. */`,
+      `  function ${table.read}(fields: object, n: number | undefined, which: readonly number[]): number {`,
       `    for (let k = 0; k < which.length; k++) {`,
       `      const i = which[k]!;`,
-      `      inputValues[i] = ${field};`,
+      `      ${table.values}[i] = ${field};`,
       `    }`,
       `    const first = which[0]!;`,
       `    const count = checkCount(n ?? (${examples}));`,
@@ -125,6 +128,6 @@ export function inputReading(program: Program): InputReading {
   };
   return {
     declarations: declarations(),
-    entry: (inputs) => (usesTable(inputs) ? table(inputs) : statements(inputs)),
+    entry: (inputs) => (usesTable(inputs) ? throughTable(inputs) : statements(inputs)),
   };
 }

@@ -144,6 +144,19 @@ export const typescriptFunction = {
   pick: "picked",
 };
 
+/** A TypeScript trainer's table of inputs, for models with many (src/emit/typescript-inputs.ts). */
+export const typescriptInputTable = {
+  names: "inputNames",
+  sizes: "inputSizes",
+  /** An int32 input's number of ids; −1 for a float input. */
+  idBounds: "inputIdBounds",
+  /** The call's fields, read into the table's order: the entry functions' arguments. */
+  values: "inputValues",
+  /** The model's input indices one entry point reads. */
+  list: (k: number) => `inputList${k}`,
+  read: "readInputs",
+};
+
 /** Locals of WGSL tasks: values (`values + i`), loop and epilogue indices, a product block's operands and accumulators. */
 export const wgslLocal = {
   values: "v",
