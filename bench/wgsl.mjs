@@ -36,6 +36,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { create, globals } from "webgpu";
 import { createRandom } from "./support/measure.mjs";
+import { bundleTfjs } from "./support/tfjs.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -150,12 +151,6 @@ if (PACK) {
 
 /** TF.js core, its gradients and its WebGPU backend in one ES module file (esbuild), or why not. */
 async function bundleTfjsWebgpu() {
-  let build;
-  try {
-    ({ build } = await import("esbuild"));
-  } catch {
-    return "esbuild is not installed";
-  }
   try {
     const { createRequire } = await import("node:module");
     createRequire(path.join(root, "package.json")).resolve("@tensorflow/tfjs-backend-webgpu");
@@ -163,30 +158,8 @@ async function bundleTfjsWebgpu() {
     return "@tensorflow/tfjs-backend-webgpu is not installed (npm install --save-dev @tensorflow/tfjs-backend-webgpu, then bench/gpu-pack.sh packs it)";
   }
   try {
-    const result = await build({
-      stdin: {
-        contents: [
-          'export * from "@tensorflow/tfjs-core";',
-          'import "@tensorflow/tfjs-core/dist/register_all_gradients";',
-          'import "@tensorflow/tfjs-backend-webgpu";',
-        ].join("\n"),
-        resolveDir: root,
-        loader: "js",
-      },
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      mainFields: ["module", "main"],
-      // tfjs-core's Node platform calls require("util"): give the ES module a require of its own
-      banner: {
-        js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);',
-      },
-      logLevel: "silent",
-    });
     const file = path.join(directory, "tfjs-webgpu.mjs");
-    writeFileSync(file, result.outputFiles[0].text);
+    writeFileSync(file, await bundleTfjs(['import "@tensorflow/tfjs-backend-webgpu";']));
     return { file };
   } catch (error) {
     return `TF.js with its WebGPU backend did not bundle: ${error.errors?.[0]?.text ?? String(error.message).split("\n")[0]}`;

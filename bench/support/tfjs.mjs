@@ -16,37 +16,22 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
  * Switch with `await tf.setBackend("cpu" | "wasm")`; tensors stay on the backend they were made on.
  */
 export async function loadTfjs() {
-  const { build } = await import("esbuild");
-  const result = await build({
-    stdin: {
-      contents: [
-        'export * from "@tensorflow/tfjs-core";',
-        'import "@tensorflow/tfjs-core/dist/register_all_gradients";',
-        'import "@tensorflow/tfjs-backend-cpu";',
-        'export { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";',
-      ].join("\n"),
-      resolveDir: root,
-      loader: "js",
+  const text = await bundleTfjs(
+    ['import "@tensorflow/tfjs-backend-cpu";', 'export { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";'],
+    {
+      logLevel: "error",
+      // The emscripten glue of the wasm backend uses __dirname and __filename under Node.
+      define: {
+        __dirname: JSON.stringify(path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist")),
+        __filename: JSON.stringify(
+          path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.js"),
+        ),
+      },
     },
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    mainFields: ["module", "main"],
-    logLevel: "error",
-    // The emscripten glue of the wasm backend uses require, __dirname and __filename under Node.
-    define: {
-      __dirname: JSON.stringify(path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist")),
-      __filename: JSON.stringify(path.join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.js")),
-    },
-    banner: {
-      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
-    },
-  });
+  );
   const directory = mkdtempSync(path.join(tmpdir(), "gradgen-bench-tfjs-"));
   const file = path.join(directory, "tfjs.mjs");
-  writeFileSync(file, result.outputFiles[0].text);
+  writeFileSync(file, text);
   const warn = console.warn;
   console.warn = (...args) => {
     if (!String(args[0]).includes("tfjs-node")) warn(...args);
@@ -64,6 +49,39 @@ export async function loadTfjs() {
     rmSync(directory, { recursive: true, force: true });
   }
   return tf;
+}
+
+/**
+ * TF.js core with its gradients registered and the backend imports `lines`, bundled by esbuild into
+ * the text of one ES module; `options` are further esbuild options (bench/wgsl.mjs bundles the WebGPU
+ * backend the same way).
+ */
+export async function bundleTfjs(lines, options = {}) {
+  const { build } = await import("esbuild");
+  const result = await build({
+    stdin: {
+      contents: [
+        'export * from "@tensorflow/tfjs-core";',
+        'import "@tensorflow/tfjs-core/dist/register_all_gradients";',
+        ...lines,
+      ].join("\n"),
+      resolveDir: root,
+      loader: "js",
+    },
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    mainFields: ["module", "main"],
+    // tfjs-core's Node platform (and the wasm backend's glue) call require: the ES module gets one of its own.
+    banner: {
+      js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);',
+    },
+    logLevel: "silent",
+    ...options,
+  });
+  return result.outputFiles[0].text;
 }
 
 /** Which .wasm binary the wasm backend runs ("simd", "threaded-simd" or plain), from its feature flags. */

@@ -9,7 +9,7 @@ import small from "../../../bench/models/small.js";
 import wide from "../../../bench/models/wide.js";
 import { planWgsl, printShaders, type WgslPlan } from "../../../src/emit/wgsl/index.js";
 import { sequenceNames } from "../../../src/emit/wgsl/plan.js";
-import { workgroupsOf } from "../../../src/emit/wgsl/phases.js";
+import { workgroupsOf, type Phase } from "../../../src/emit/wgsl/phases.js";
 import { alignedForVec4 } from "../../../src/emit/wgsl/tiling.js";
 import { vec4Binding, vec4Loads } from "../../../src/emit/wgsl/shaders.js";
 import type { Task } from "../../../src/emit/wgsl/tasks.js";
@@ -23,6 +23,25 @@ const plans: [string, number, WgslPlan][] = Object.entries(peers).flatMap(([name
 );
 const at = (e: Extent, batch: number) => e.factor * (e.perExample ? batch : 1);
 const tasksOf = (plan: WgslPlan): Task[] => sequenceNames.flatMap((name) => plan.sequences[name].flat(2));
+
+/** Each dispatch of every sequence: its phase, its shader's index and code, and the chunks its tasks write. */
+function forEachDispatch(
+  plan: WgslPlan,
+  shaders: readonly string[],
+  dispatches: ReturnType<typeof printShaders>["dispatches"],
+  visit: (at: { name: string; d: number; phase: Phase; shader: number; code: string; written: Set<number> }) => void,
+): void {
+  for (const name of sequenceNames)
+    plan.sequences[name].forEach((phase, d) => {
+      const shader = dispatches[name][d]!.shader;
+      const written = new Set(
+        phase
+          .flat()
+          .flatMap((t) => [...t.writes].filter((w) => w !== "control").map((w) => plan.layout.regions.get(w)!.chunk)),
+      );
+      visit({ name, d, phase, shader, code: shaders[shader]!, written });
+    });
+}
 
 describe("matrix products fill a large GPU (≥ 264 workgroups) at batch ≥ 64, or the plan says why not", () => {
   it.each(plans.map(([name, batch, plan]) => [`${name}, batch ${batch}`, batch, plan] as const))(
@@ -89,28 +108,19 @@ describe("storage buffers a shader only reads are bound read-only", () => {
   it.each(plans.map(([name, batch, plan]) => [`${name}, batch ${batch}`, plan] as const))("%s", (_, plan) => {
     const { shaders, dispatches, bindings } = printShaders(plan);
     let readOnly = 0;
-    for (const name of sequenceNames) {
-      plan.sequences[name].forEach((phase, d) => {
-        const shader = dispatches[name][d]!.shader;
-        const code = shaders[shader]!;
-        const written = new Set(
-          phase
-            .flat()
-            .flatMap((t) => [...t.writes].filter((w) => w !== "control").map((w) => plan.layout.regions.get(w)!.chunk)),
+    forEachDispatch(plan, shaders, dispatches, ({ name, d, shader, code, written }) => {
+      for (const [, binding, access, chunk] of code.matchAll(
+        /@binding\((\d+)\) var<storage, (read|read_write)> c(\d+)/g,
+      )) {
+        expect(access, `${name} dispatch ${d}: chunk ${chunk}`).toBe(
+          written.has(Number(chunk)) ? "read_write" : "read",
         );
-        for (const [, binding, access, chunk] of code.matchAll(
-          /@binding\((\d+)\) var<storage, (read|read_write)> c(\d+)/g,
-        )) {
-          expect(access, `${name} dispatch ${d}: chunk ${chunk}`).toBe(
-            written.has(Number(chunk)) ? "read_write" : "read",
-          );
-          // The host's bind-group layout types the binding as the shader declares it.
-          const type = bindings[shader]!.find(([b]) => b === Number(binding))![1];
-          expect(type).toBe(access === "read" ? "read-only-storage" : "storage");
-          if (access === "read") readOnly++;
-        }
-      });
-    }
+        // The host's bind-group layout types the binding as the shader declares it.
+        const type = bindings[shader]!.find(([b]) => b === Number(binding))![1];
+        expect(type).toBe(access === "read" ? "read-only-storage" : "storage");
+        if (access === "read") readOnly++;
+      }
+    });
     expect(readOnly).toBeGreaterThan(0);
     // predict reads the parameters and inputs and writes only work buffers: those chunks are read-only.
     for (const d of dispatches.predict) expect(shaders[d.shader]).not.toMatch(/read_write> c[01]:/);
@@ -187,37 +197,26 @@ describe("vec4 loads of a product's operand tiles: only where aligned, only from
     (_, plan) => {
       const { shaders, dispatches, bindings } = printShaders(plan);
       let views = 0;
-      for (const name of sequenceNames) {
-        plan.sequences[name].forEach((phase, d) => {
-          const shader = dispatches[name][d]!.shader;
-          const code = shaders[shader]!;
-          const written = new Set(
-            phase
-              .flat()
-              .flatMap((t) =>
-                [...t.writes].filter((w) => w !== "control").map((w) => plan.layout.regions.get(w)!.chunk),
-              ),
-          );
-          const loads = vec4Loads(phase, plan.layout);
-          for (const [task, operands] of loads) {
-            if (task.work.kind !== "gemm") continue;
-            const { kernel, tiling } = task.work;
-            for (const side of ["a", "b"] as const) {
-              const chunk = plan.layout.regions.get(kernel[side].buffer)!.chunk;
-              if (operands[side]) expect(tiling.vec4[side] && !written.has(chunk), task.comment).toBe(true);
-            }
+      forEachDispatch(plan, shaders, dispatches, ({ name, d, phase, shader, code, written }) => {
+        const loads = vec4Loads(phase, plan.layout);
+        for (const [task, operands] of loads) {
+          if (task.work.kind !== "gemm") continue;
+          const { kernel, tiling } = task.work;
+          for (const side of ["a", "b"] as const) {
+            const chunk = plan.layout.regions.get(kernel[side].buffer)!.chunk;
+            if (operands[side]) expect(tiling.vec4[side] && !written.has(chunk), task.comment).toBe(true);
           }
-          for (const [, binding, chunk] of code.matchAll(
-            /@binding\((\d+)\) var<storage, read> cv(\d+): array<vec4<f32>>/g,
-          )) {
-            views++;
-            expect(written.has(Number(chunk)), `${name} dispatch ${d}: view of chunk ${chunk}`).toBe(false);
-            expect(Number(binding)).toBe(vec4Binding(plan.layout, Number(chunk)));
-            expect(bindings[shader]!.find(([b]) => b === Number(binding))![1]).toBe("read-only-storage");
-          }
-          expect([...code.matchAll(/var<storage/g)].length, `${name} dispatch ${d}`).toBeLessThanOrEqual(8);
-        });
-      }
+        }
+        for (const [, binding, chunk] of code.matchAll(
+          /@binding\((\d+)\) var<storage, read> cv(\d+): array<vec4<f32>>/g,
+        )) {
+          views++;
+          expect(written.has(Number(chunk)), `${name} dispatch ${d}: view of chunk ${chunk}`).toBe(false);
+          expect(Number(binding)).toBe(vec4Binding(plan.layout, Number(chunk)));
+          expect(bindings[shader]!.find(([b]) => b === Number(binding))![1]).toBe("read-only-storage");
+        }
+        expect([...code.matchAll(/var<storage/g)].length, `${name} dispatch ${d}`).toBeLessThanOrEqual(8);
+      });
       // Each model's first product reads its inputs and parameters, which no forward shader writes.
       if (plan.modelName !== "xor") expect(views).toBeGreaterThan(0);
     },
